@@ -53,7 +53,8 @@ struct gen {
 static void gen_usage(void)
 {
 	fprintf(stderr,
-	        "usage: wgr-bench-gen --dst IP:PORT [--dst-count N] [--bind IP:PORT] [--size B]\n"
+	        "usage: wgr-bench-gen --dst IP:PORT [--dst-count N] | --dst-file FILE, [--bind "
+	        "IP:PORT] [--size B]\n"
 	        "  [--rate PPS (0 = max)] [--duration S] [--batch N] [--gso SEGS]\n"
 	        "  [--mode raw|wg|turn] [--turn-peer IP:PORT] [--wg-index N]\n"
 	        "  [--sink IP:PORT [--sink-gro] [--sink-out FILE] [--hist FILE] [--warmup S]]\n");
@@ -214,7 +215,7 @@ int main(int argc, char **argv)
 	int have_dst = 0, have_bind = 0, have_peer = 0, c;
 	int have_sink = 0, sink_gro = 0;
 	struct sockaddr_in sinkaddr;
-	const char *sink_out = NULL, *hist = NULL;
+	const char *sink_out = NULL, *hist = NULL, *dst_file = NULL;
 	double warmup = 0;
 	unsigned i;
 
@@ -283,6 +284,10 @@ int main(int argc, char **argv)
 		case 'W':
 			warmup = util_arg_num("--warmup", optarg);
 			break;
+		case 'F':
+			dst_file = optarg;
+			have_dst = 1;
+			break;
 		default:
 			gen_usage();
 		}
@@ -297,12 +302,19 @@ int main(int argc, char **argv)
 	    g->size < g->prefix + UTIL_MARK_OFF + UTIL_MARK_LEN || g->size > 65000 ||
 	    g->size * g->segs > UTIL_GSO_MAX || g->seconds > 3600)
 		gen_usage();
-	g->dst = calloc(g->ndst, sizeof(*g->dst));
-	if (!g->dst)
-		return 1;
-	for (i = 0; i < g->ndst; i++) {
-		g->dst[i] = dst0;
-		g->dst[i].sin_port = htons((uint16_t)(ntohs(dst0.sin_port) + i));
+	if (dst_file) {
+		if (util_read_addrs(dst_file, &g->dst, &g->ndst) < 0 || !g->ndst) {
+			fprintf(stderr, "gen: no destinations in %s\n", dst_file);
+			return 1;
+		}
+	} else {
+		g->dst = calloc(g->ndst, sizeof(*g->dst));
+		if (!g->dst)
+			return 1;
+		for (i = 0; i < g->ndst; i++) {
+			g->dst[i] = dst0;
+			g->dst[i].sin_port = htons((uint16_t)(ntohs(dst0.sin_port) + i));
+		}
 	}
 	g->fd = util_udp_socket(have_bind ? &bindaddr : NULL, 8 << 20);
 	if (g->fd < 0) {

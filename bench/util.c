@@ -181,3 +181,41 @@ int util_hist_write_cdf(const struct util_hist *h, FILE *f)
 	}
 	return 0;
 }
+
+int util_read_addrs(const char *file, struct sockaddr_in **out, unsigned *n)
+{
+	struct sockaddr_in *v = NULL;
+	unsigned cap = 0, line_no = 0;
+	char line[128];
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -errno;
+	*n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		line_no++;
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (*n == cap) {
+			void *p = realloc(v, (cap ? 2 * cap : 1024) * sizeof(*v));
+
+			if (!p)
+				goto fail;
+			v = p;
+			cap = cap ? 2 * cap : 1024;
+		}
+		if (util_parse_addr(line, &v[*n]) < 0) {
+			fprintf(stderr, "%s:%u: bad address '%s'\n", file, line_no, line);
+			goto fail;
+		}
+		(*n)++;
+	}
+	fclose(f);
+	*out = v;
+	return 0;
+fail:
+	fclose(f);
+	free(v);
+	return -EINVAL;
+}
