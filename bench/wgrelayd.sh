@@ -1,19 +1,64 @@
-# bench/wgrelayd.sh: the wgrelayd part of bench/run (sourced, not run). Until wgrelayd and the
-# bench client that binds sessions exist in BUILD_DIR, the wgrelayd systems are skipped and the
-# reason is written to OUT/wgrelayd.status for the report.
+# bench/wgrelayd.sh: the wgrelayd part of bench/run (sourced, not run on its own).
+#
+# wgrelayd runs pinned on the system CPU with loopback allowed for the test. The bench client
+# wgr-bench-member (bench/member.c, linked with BUILD_DIR/common/libwgrcommon.a) holds the
+# control links: for direct mode it binds N sessions from two client identities, writes the
+# session ports, and keeps the links alive; wgr-bench-wgpair then confirms both members of every
+# session with WireGuard-shaped handshakes and wgr-bench-gen blasts type-4 packets. For sealed
+# mode the member tool is itself the generator and receiver (only it has the per-hop keys).
+# When wgrelayd or the client cannot be built, the wgrelayd systems are skipped and the reason
+# goes to OUT/wgrelayd.status (the report prints it).
 
 WGRELAYD=$BUILD/relayd/wgrelayd
 WGR_STATUS=""
+WGR_PID=""
+MEMBER_PID=""
+WGR_CTL_PORT=$((PB + 20))
+WGR_LO=$((PB + 1000))
+WGR_A=127.0.0.1:$((PB + 3))
+WGR_B=127.0.0.1:$((PB + 4))
+WGR_INDEX=1000
 
 wgrelayd_build() {
 	if [ ! -x "$WGRELAYD" ]; then
 		WGR_STATUS="wgrelayd not built ($WGRELAYD missing)"
+		return 0
+	fi
+	if [ ! -f "$SRC/bench/member.c" ]; then
+		WGR_STATUS="bench client (bench/member.c) not written yet: waits for the protocol in common/"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	if ! $CC $CFLAGS -I"$SRC/common" -o "$BIN/wgr-bench-member" "$SRC/bench/member.c" \
+		"$SRC/bench/rx.c" "$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
+		$(pkg-config --cflags --libs libsodium) 2>>"$LOG"; then
+		WGR_STATUS="bench client does not build against common/ (see log.txt)"
 	fi
 	return 0
 }
 
 wgrelayd_start() {
+	if [ -z "$WGR_STATUS" ]; then
+		mkdir -p "$OUT/wgrelayd"
+		umask 077
+		wg genkey >"$OUT/wgrelayd/key"
+		umask 022
+		WGR_PUB=$(wg pubkey <"$OUT/wgrelayd/key")
+		# Loopback and private peers are refused by default; the test allowance says so.
+		taskset -c $CPU_SYS "$WGRELAYD" -f --listen "127.0.0.1:$WGR_CTL_PORT" \
+			--port-range "$WGR_LO-$((WGR_LO + 19999))" --key-file "$OUT/wgrelayd/key" \
+			--state-dir "$OUT/wgrelayd" --metrics off --allow-private \
+			>>"$OUT/wgrelayd.log" 2>&1 &
+		WGR_PID=$!
+		PIDS="$PIDS $WGR_PID"
+		sleep 0.5
+		if ! kill -0 "$WGR_PID" 2>/dev/null; then
+			WGR_STATUS="wgrelayd exited at start (see wgrelayd.log)"
+			WGR_PID=""
+		fi
+	fi
 	[ -n "$WGR_STATUS" ] && echo "$WGR_STATUS" >"$OUT/wgrelayd.status"
+	[ -n "$WGR_STATUS" ] && log "wgrelayd: $WGR_STATUS"
 	return 0
 }
 
@@ -26,14 +71,115 @@ wgrelayd_pid() {
 	echo "${WGR_PID:-0}"
 }
 
-wgrelayd_gen_args() {
-	echo "--mode wg --dst 127.0.0.1:1"
+# member_hold N FILE: bind N direct sessions, ports to FILE; the holder keeps the links.
+member_hold() {
+	rm -f "$OUT/member.ready"
+	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:$WGR_CTL_PORT" \
+		--relay-pub "$WGR_PUB" --mode direct --sessions "$1" --ports-out "$2" \
+		--ready "$OUT/member.ready" --hold 600 >>"$OUT/member.log" 2>&1 &
+	MEMBER_PID=$!
+	PIDS="$PIDS $MEMBER_PID"
+	i=0
+	while [ ! -e "$OUT/member.ready" ] && [ $i -lt 1200 ] && kill -0 "$MEMBER_PID" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -e "$OUT/member.ready" ]
 }
 
-wgrelayd_scale() {
+member_release() {
+	[ -n "$MEMBER_PID" ] && kill "$MEMBER_PID" 2>/dev/null && wait "$MEMBER_PID" 2>/dev/null
+	MEMBER_PID=""
 	return 0
 }
 
+# wgrelayd_prepare SYSTEM: before a run of that system (direct: one confirmed session).
+wgrelayd_prepare() {
+	[ "$1" = direct ] || return 0
+	[ -s "$OUT/direct.ports" ] && return 0
+	member_hold 1 "$OUT/direct.ports" || {
+		log "direct: binding a session failed (see member.log)"
+		return 1
+	}
+	"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/direct.ports" \
+		--index $WGR_INDEX >>"$LOG" 2>&1 || log "direct: WireGuard-shaped handshake not confirmed"
+}
+
+# wgrelayd_gen SYSTEM SIZE: the generator command for that system (after the common args).
+wgrelayd_gen_args() {
+	case "$1" in
+	direct)
+		echo "--mode wg --bind $WGR_A --dst-file $OUT/direct.ports --wg-index $WGR_INDEX"
+		;;
+	esac
+}
+
+# slab_bytes: bytes in the slab caches a session socket lives in (see bench/sockmem.c).
+slab_bytes() {
+	awk '$1 ~ /^(UDP|sock_inode_cache|filp|dentry|eventpoll_epi|eventpoll_pwq)$/ {
+		t += $2 * $4 } END { printf "%.0f", t }' /proc/slabinfo 2>/dev/null || echo 0
+}
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# wgrelayd_scale: RSS, kernel memory and forwarding rate with 1k, 10k, 50k direct sessions.
+wgrelayd_scale() {
+	{
+		echo "### Session scale"
+		echo
+		"$BIN/wgr-bench-sockmem" --count 10000 >"$OUT/sockmem.json" 2>>"$LOG" || true
+		echo "Kernel memory of one direct-mode session's socket (a bound UDP socket registered" \
+			"with epoll, slab caches UDP, sock_inode_cache, filp, dentry, eventpoll):" \
+			"$(jget bytes_per_socket <"$OUT/sockmem.json") bytes (wgr-bench-sockmem, 10000 sockets)."
+		echo
+	} >"$OUT/scale.md"
+	if [ -n "$WGR_STATUS" ]; then
+		echo "wgrelayd session scale not run: $WGR_STATUS." >>"$OUT/scale.md"
+		return 0
+	fi
+	member_release
+	fdmax=$(ulimit -Hn)
+	{
+		echo "| sessions | wgrelayd RSS (MiB) | user memory per session (bytes) | kernel slab per session (bytes) | rate over all sessions, 1420 B (kpps) |"
+		echo "|---|---|---|---|---|"
+	} >>"$OUT/scale.md"
+	for n in 1000 10000 50000; do
+		if [ $((n + 100)) -gt "$fdmax" ]; then
+			echo "| $n | not run: wgrelayd needs a socket per direct session and the open-file limit here is $fdmax (no CAP_SYS_RESOURCE to raise it) | | | |" >>"$OUT/scale.md"
+			continue
+		fi
+		r0=$(rss_kb "$WGR_PID")
+		k0=$(slab_bytes)
+		member_hold $n "$OUT/scale-$n.ports" || {
+			echo "| $n | binding failed (member.log) | | | |" >>"$OUT/scale.md"
+			member_release
+			continue
+		}
+		sleep 0.5
+		r1=$(rss_kb "$WGR_PID")
+		k1=$(slab_bytes)
+		"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/scale-$n.ports" \
+			--index $WGR_INDEX --timeout 30 >"$OUT/scale-$n.pair" 2>>"$LOG" || true
+		start_sink "scale-$n" --gro
+		taskset -c $CPU_LOAD "$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" \
+			--dst-file "$OUT/scale-$n.ports" --wg-index $WGR_INDEX --size 1420 \
+			--duration "$DUR" --rate 0 >"$OUT/scale-$n.gen" 2>>"$LOG" || true
+		wait "$SINK_PID" || true
+		s=$(cat "$OUT/scale-$n.sink")
+		printf '{"system":"scale-direct","size":1420,"kind":"sessions","sessions":%s,"rss_kb":%s,"rss_kb_before":%s,"slab_bytes":%s,"pair":%s,"sink":%s}\n' \
+			"$n" "$r1" "$r0" "$((k1 - k0))" "$(cat "$OUT/scale-$n.pair")" "$s" >>"$OUT/runs.jsonl"
+		awk -v n=$n -v r0="$r0" -v r1="$r1" -v k="$((k1 - k0))" -v pps="$(echo "$s" | jget pps)" \
+			'BEGIN { printf "| %d | %.1f | %.0f | %.0f | %.0f |\n", n, r1 / 1024, (r1 - r0) * 1024 / n, k / n, pps / 1000 }' \
+			>>"$OUT/scale.md"
+		member_release
+	done
+	echo >>"$OUT/scale.md"
+	echo "User memory per session = growth of wgrelayd's VmRSS when the sessions were bound, divided by their number." >>"$OUT/scale.md"
+}
+
 wgrelayd_stop() {
+	member_release
 	return 0
 }
