@@ -155,7 +155,8 @@ static void gen_run(struct gen *g)
 		if (g->rate > 0) {
 			uint64_t due = (uint64_t)((double)(now - start) * g->rate / 1e9);
 
-			if (due <= g->seq) {
+			/* Bundles go out whole, so a paced run keeps the bundle size of a max run. */
+			if (due < g->seq + g->segs) {
 				if (g->rx) {
 					/* Busy-poll the receiving socket while waiting. */
 					rx_poll(g->rx, MSG_DONTWAIT);
