@@ -13,7 +13,9 @@ static int addr_parse_port(const char *s, uint16_t *port)
 {
 	unsigned long v = 0;
 
-	if (!*s || strlen(s) > 5)
+	if (!*s)
+		return -EINVAL;
+	if (strlen(s) > 5)
 		return -ERANGE;
 	for (const char *p = s; *p; p++) {
 		if (*p < '0' || *p > '9')

@@ -1,0 +1,184 @@
+/* Unit tests: common/ev.c */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ev.h"
+
+struct rec {
+	int order[16];
+	int n;
+	int reads;
+	int signals;
+	int hooks;
+	struct ev_timer *stop_me;
+};
+
+static void timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct rec *r = arg;
+
+	(void)t;
+	r->order[r->n] = r->n;
+	r->n++;
+	if (r->stop_me) {
+		ev_timer_stop(loop, r->stop_me);
+		r->stop_me = NULL;
+	}
+}
+
+struct tagged {
+	struct ev_timer t;
+	int tag;
+	struct rec *r;
+};
+
+static void tagged_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct tagged *x = arg;
+
+	(void)t;
+	x->r->order[x->r->n++] = x->tag;
+	if (x->r->n == 4)
+		ev_stop(loop);
+}
+
+static void test_timers_fire_in_order(void **state)
+{
+	struct ev_loop *loop;
+	struct rec r = {0};
+	struct tagged t[5];
+	static const uint64_t after[5] = {30, 10, 20, 0, 1000000};
+
+	(void)state;
+	assert_int_equal(ev_new(&loop), 0);
+	for (int i = 0; i < 5; i++) {
+		t[i].tag = i;
+		t[i].r = &r;
+		ev_timer_init(&t[i].t, tagged_cb, &t[i]);
+		ev_timer_start(loop, &t[i].t, after[i]);
+		assert_true(ev_timer_active(&t[i].t));
+	}
+	/* Restarting moves a timer; stopping removes it. */
+	ev_timer_start(loop, &t[2].t, 5);
+	ev_timer_stop(loop, &t[4].t);
+	assert_false(ev_timer_active(&t[4].t));
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.order[0], 3);
+	assert_int_equal(r.order[1], 2);
+	assert_int_equal(r.order[2], 1);
+	assert_int_equal(r.order[3], 0);
+	ev_free(loop);
+}
+
+static void test_stop_other_timer_in_callback(void **state)
+{
+	struct ev_loop *loop;
+	struct rec r = {0};
+	struct ev_timer a, b;
+
+	(void)state;
+	assert_int_equal(ev_new(&loop), 0);
+	ev_timer_init(&a, timer_cb, &r);
+	ev_timer_init(&b, timer_cb, &r);
+	ev_timer_start(loop, &a, 0);
+	ev_timer_start(loop, &b, 0);
+	r.stop_me = &b;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ev_run_once(loop, 0), 0);
+	/* Whichever fired first stopped the other (or itself, already stopped). */
+	assert_true(r.n == 1 || r.n == 2);
+	assert_false(ev_timer_active(&a));
+	assert_false(ev_timer_active(&b));
+	ev_free(loop);
+}
+
+static void read_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct rec *r = arg;
+	char buf[16];
+
+	assert_true(events & EV_READ);
+	if (read(fd, buf, sizeof(buf)) > 0)
+		r->reads++;
+	/* Removing yourself from inside the callback is allowed. */
+	assert_int_equal(ev_del_io(loop, fd), 0);
+}
+
+static void hook_cb(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	((struct rec *)arg)->hooks++;
+}
+
+static void test_io_and_hook(void **state)
+{
+	struct ev_loop *loop;
+	struct rec r = {0};
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ev_new(&loop), 0);
+	ev_set_before_sleep(loop, hook_cb, &r);
+	assert_int_equal(ev_add_io(loop, p[0], EV_READ, read_cb, &r), 0);
+	assert_int_equal(ev_add_io(loop, p[0], EV_READ, read_cb, &r), -EEXIST);
+	assert_int_equal(ev_mod_io(loop, 12345, EV_READ), -ENOENT);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_run_once(loop, 1000), 0);
+	assert_int_equal(r.reads, 1);
+	assert_true(r.hooks >= 1);
+	/* Removed: more data is not delivered. */
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(r.reads, 1);
+	assert_int_equal(ev_del_io(loop, p[0]), -ENOENT);
+	ev_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void sig_cb(struct ev_loop *loop, int signo, void *arg)
+{
+	assert_int_equal(signo, SIGUSR1);
+	((struct rec *)arg)->signals++;
+	ev_stop(loop);
+}
+
+static void test_signal_is_delivered_from_loop(void **state)
+{
+	struct ev_loop *loop;
+	struct rec r = {0};
+
+	(void)state;
+	assert_int_equal(ev_new(&loop), 0);
+	assert_int_equal(ev_on_signal(loop, SIGUSR1, sig_cb, &r), 0);
+	assert_int_equal(ev_on_signal(loop, 0, sig_cb, &r), -EINVAL);
+	raise(SIGUSR1);
+	/* Not delivered until the loop runs. */
+	assert_int_equal(r.signals, 0);
+	/* Bounded wait: the self-pipe wakes the loop at once. */
+	assert_int_equal(ev_run_once(loop, 2000), 0);
+	assert_int_equal(r.signals, 1);
+	ev_free(loop);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_timers_fire_in_order),
+	    cmocka_unit_test(test_stop_other_timer_in_callback),
+	    cmocka_unit_test(test_io_and_hook),
+	    cmocka_unit_test(test_signal_is_delivered_from_loop),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/* Unit tests: common/key.c */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "key.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	strcpy(dir, "/tmp/wgr-key-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_base64_roundtrip(void **state)
+{
+	uint8_t k[KEY_LEN], k2[KEY_LEN];
+	char b64[KEY_B64_STRLEN];
+
+	(void)state;
+	key_generate_private(k);
+	assert_int_equal(k[0] & 7, 0);
+	assert_int_equal(k[31] & 0xc0, 0x40);
+	key_to_base64(b64, k);
+	assert_int_equal(strlen(b64), KEY_B64_LEN);
+	assert_int_equal(key_from_base64(k2, b64), 0);
+	assert_true(key_equal(k, k2));
+}
+
+static void test_base64_rejects(void **state)
+{
+	/* A canonical wg-style key: 43 characters plus one padding character. */
+	const char *good = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+	uint8_t k[KEY_LEN];
+
+	(void)state;
+	assert_int_equal(key_from_base64(k, good), 0);
+	assert_int_equal(key_from_base64(k, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk"),
+	                 -EINVAL);
+	assert_int_equal(key_from_base64(k, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=="),
+	                 -EINVAL);
+	/* Non-canonical: last character carries bits beyond the 256. */
+	assert_int_equal(key_from_base64(k, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmn="),
+	                 -EINVAL);
+	assert_int_equal(key_from_base64(k, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3f!mk="),
+	                 -EINVAL);
+	assert_int_equal(key_from_base64(k, ""), -EINVAL);
+}
+
+static void test_public_key(void **state)
+{
+	uint8_t priv[KEY_LEN], pub[KEY_LEN], shared1[32], shared2[32], priv2[KEY_LEN],
+	    pub2[KEY_LEN];
+
+	(void)state;
+	key_generate_private(priv);
+	key_generate_private(priv2);
+	key_public_from_private(pub, priv);
+	key_public_from_private(pub2, priv2);
+	assert_false(key_is_zero(pub));
+	assert_int_equal(crypto_scalarmult(shared1, priv, pub2), 0);
+	assert_int_equal(crypto_scalarmult(shared2, priv2, pub), 0);
+	assert_memory_equal(shared1, shared2, 32);
+}
+
+static void test_load_or_create(void **state)
+{
+	uint8_t k1[KEY_LEN], k2[KEY_LEN];
+	char path[128];
+	struct stat st;
+	bool created;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/relay.key", dir);
+	assert_int_equal(key_load_or_create(k1, path, &created), 0);
+	assert_true(created);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(key_load_or_create(k2, path, &created), 0);
+	assert_false(created);
+	assert_true(key_equal(k1, k2));
+	/* Group-readable: refused, and never silently replaced. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(key_load_file(k2, path), -EPERM);
+	assert_int_equal(key_load_or_create(k2, path, &created), -EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
+	/* Garbage content is an error, not a new key. */
+	{
+		int fd = open(path, O_WRONLY | O_TRUNC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "not a key\n", 10), 10);
+		close(fd);
+	}
+	assert_int_equal(key_load_or_create(k2, path, &created), -EINVAL);
+	/* No temporary files left behind. */
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "test $(ls '%s' | wc -l) -eq 1", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(path, sizeof(path), "%s/missing-dir/relay.key", dir);
+	assert_int_equal(key_load_or_create(k2, path, &created), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_base64_roundtrip),
+	    cmocka_unit_test(test_base64_rejects),
+	    cmocka_unit_test(test_public_key),
+	    cmocka_unit_test(test_load_or_create),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,98 @@
+/* Unit tests: common/log.c (output captured through a pipe on stderr). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+static int saved_stderr = -1;
+static int pipefd[2];
+
+static void capture_start(void)
+{
+	assert_int_equal(pipe(pipefd), 0);
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	dup2(pipefd[1], 2);
+}
+
+static void capture_end(char *out, size_t len)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	close(pipefd[1]);
+	n = read(pipefd[0], out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+}
+
+static void test_levels_and_errno(void **state)
+{
+	char out[1024];
+
+	(void)state;
+	log_init("tlog", 0, 0);
+	capture_start();
+	log_info("hello %d", 1);
+	log_debug("hidden");
+	errno = ENOENT;
+	log_warn("open %s", "x");
+	assert_int_equal(errno, ENOENT);
+	log_warnx("plain");
+	log_setverbose(1);
+	log_debug("shown");
+	log_setverbose(0);
+	capture_end(out, sizeof(out));
+	assert_non_null(strstr(out, "tlog: hello 1\n"));
+	assert_null(strstr(out, "hidden"));
+	assert_non_null(strstr(out, "tlog: open x: No such file or directory\n"));
+	assert_non_null(strstr(out, "tlog: plain\n"));
+	assert_non_null(strstr(out, "tlog: shown\n"));
+}
+
+static void test_ratelimited(void **state)
+{
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(3600 * 1000);
+	char out[2048];
+	int lines = 0;
+
+	(void)state;
+	capture_start();
+	for (int i = 0; i < 50; i++)
+		log_warnx_rl(&rl, "drop %d", i);
+	capture_end(out, sizeof(out));
+	for (char *p = out; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(out, "drop 0"));
+	assert_int_equal(rl.suppressed, 49);
+	/* Next window: the count of suppressed lines is reported. */
+	rl.last_ms = 1;
+	rl.interval_ms = 1;
+	capture_start();
+	log_warnx_rl(&rl, "drop again");
+	capture_end(out, sizeof(out));
+	assert_non_null(strstr(out, "drop again (49 similar suppressed)"));
+	assert_int_equal(rl.suppressed, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_levels_and_errno),
+	    cmocka_unit_test(test_ratelimited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
