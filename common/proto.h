@@ -1,0 +1,91 @@
+/*
+ * proto.h: wire protocol v1 constants. docs/PROTOCOL.md is the normative text; each constant
+ * names its section there.
+ */
+#ifndef WGR_PROTO_H
+#define WGR_PROTO_H
+
+/* §2 Frame header: magic, type, two reserved zero bytes. */
+#define PROTO_MAGIC        0xF1
+#define PROTO_HDR_LEN      4
+#define PROTO_DEFAULT_PORT 51821
+
+/* §2 Frame types. */
+enum proto_type {
+	PROTO_PING = 0x01,
+	PROTO_PONG = 0x02,
+	PROTO_HS_INIT = 0x03,
+	PROTO_HS_RESP = 0x04,
+	PROTO_COOKIE = 0x05,
+	PROTO_CTRL = 0x06,
+	PROTO_DATA = 0x07,
+};
+
+/* §3 Probe. */
+#define PROTO_PING_LEN 64
+#define PROTO_PONG_LEN 64
+
+/* §4 Handshake. */
+#define PROTO_PROLOGUE         "wgrelay v1"
+#define PROTO_TAI64N_LEN       12
+#define PROTO_ADDR_LEN         20 /* family, reserved, port, 16 address bytes */
+#define PROTO_MAC_LEN          16
+#define PROTO_HS_INIT_LEN      148
+#define PROTO_HS_RESP_LEN      112
+#define PROTO_COOKIE_LEN       64
+#define PROTO_COOKIE_NONCE     24
+#define PROTO_COOKIE_SECRET_MS 120000
+#define PROTO_REKEY_AFTER_MS   120000 /* client starts a new handshake */
+#define PROTO_LINK_EXPIRE_MS   180000 /* relay forgets a silent link */
+#define PROTO_KEEPALIVE_MS     25000
+
+/* §5 Sealed control and data frames: header(4) index/handle(4) counter(8) ... tag(16). */
+#define PROTO_SEALED_HDR_LEN  16
+#define PROTO_TAG_LEN         16
+#define PROTO_SEALED_OVERHEAD (PROTO_SEALED_HDR_LEN + PROTO_TAG_LEN)
+#define PROTO_MAX_FRAME       65535
+#define PROTO_MAX_CTRL_PLAIN  512
+
+/* §5.2 Control messages (inside CTRL frames). */
+enum proto_ctrl {
+	CTRL_BIND = 0x01,
+	CTRL_BOUND = 0x02,
+	CTRL_UNBIND = 0x03,
+	CTRL_KEEPALIVE = 0x04,
+	CTRL_ERROR = 0x05,
+	CTRL_PEER_ACTIVE = 0x06,
+};
+
+/* §5.2 Data modes. */
+enum proto_mode {
+	PROTO_MODE_DIRECT = 1,
+	PROTO_MODE_SEALED = 2,
+};
+
+/* §5.2 BOUND states. */
+enum proto_bound_state {
+	PROTO_WAITING = 1,
+	PROTO_PAIRED = 2,
+};
+
+/* §6 Error codes carried in ERROR. */
+enum proto_error {
+	PROTO_ERR_BAD_REQUEST = 1,
+	PROTO_ERR_AUTH_REQUIRED = 2,
+	PROTO_ERR_AUTH_DENIED = 3,
+	PROTO_ERR_SESSION_FULL = 4,
+	PROTO_ERR_LIMIT_RESERVATIONS = 5,
+	PROTO_ERR_LIMIT_CIRCUITS = 6,
+	PROTO_ERR_RATE_LIMITED = 7,
+	PROTO_ERR_MODE_NOT_ALLOWED = 8,
+	PROTO_ERR_UNKNOWN_HANDLE = 9,
+	PROTO_ERR_NO_PORTS = 10,
+	PROTO_ERR_CIRCUIT_LIMIT_REACHED = 11, /* duration or bytes of a circuit used up */
+	PROTO_ERR_SHUTDOWN = 12,
+	PROTO_ERR_INTERNAL = 13,
+};
+
+/* Name of an error code for logs and CLI output ("session-full"). */
+const char *proto_error_name(unsigned code);
+
+#endif
