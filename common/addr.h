@@ -46,13 +46,13 @@ uint64_t addr_hash(const struct addr *a, const uint8_t key[16]);
 
 /* Classes, as a bit set; embedded IPv4 (v4-mapped, v4-compatible, 6to4, NAT64) is unwrapped. */
 enum addr_class {
-	ADDR_UNSPECIFIED = 1 << 0, /* 0.0.0.0/8, :: */
-	ADDR_LOOPBACK = 1 << 1,    /* 127/8, ::1 */
-	ADDR_PRIVATE = 1 << 2,     /* 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 */
-	ADDR_LINKLOCAL = 1 << 3,   /* 169.254/16, fe80::/10 */
-	ADDR_MULTICAST = 1 << 4,   /* 224/4, ff00::/8 */
-	ADDR_BROADCAST = 1 << 5,   /* 255.255.255.255 */
-	ADDR_RESERVED = 1 << 6,    /* 240/4 (but broadcast), 192.0.0/24, ::/128-like leftovers */
+	ADDR_UNSPECIFIED = 1 << 0,   /* 0.0.0.0/8, :: */
+	ADDR_LOOPBACK = 1 << 1,      /* 127/8, ::1 */
+	ADDR_PRIVATE = 1 << 2,       /* 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 */
+	ADDR_LINKLOCAL = 1 << 3,     /* 169.254/16, fe80::/10 */
+	ADDR_MULTICAST = 1 << 4,     /* 224/4, ff00::/8 */
+	ADDR_BROADCAST = 1 << 5,     /* 255.255.255.255 */
+	ADDR_RESERVED = 1 << 6,      /* 240/4 (but broadcast), 192.0.0/24, ::/128-like leftovers */
 	ADDR_DOCUMENTATION = 1 << 7, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 */
 };
 unsigned addr_classify(const struct addr *a);

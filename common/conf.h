@@ -29,12 +29,12 @@ struct conf {
 int conf_load(struct conf **out, const char *path, char *err, size_t errlen);
 /* Parse text already in memory; name is used in messages. */
 int conf_parse(struct conf **out, const char *name, const char *text, size_t len, char *err,
-	       size_t errlen);
+               size_t errlen);
 void conf_free(struct conf *c);
 
 /* Iterate entries of section/key in file order; prev NULL starts. NULL at the end. */
 const struct conf_entry *conf_next(const struct conf *c, const char *section, const char *key,
-				   const struct conf_entry *prev);
+                                   const struct conf_entry *prev);
 /* The last value of section/key (later lines override), or NULL. */
 const struct conf_entry *conf_last(const struct conf *c, const char *section, const char *key);
 
@@ -49,15 +49,15 @@ int conf_check_keys(const struct conf *c, const char *const *allowed, char *err,
  * -EINVAL or -ERANGE with err naming file, line, key and value.
  */
 int conf_get_u64(const struct conf *c, const char *section, const char *key, uint64_t min,
-		 uint64_t max, uint64_t *out, char *err, size_t errlen);
-int conf_get_bool(const struct conf *c, const char *section, const char *key, bool *out,
-		  char *err, size_t errlen);
+                 uint64_t max, uint64_t *out, char *err, size_t errlen);
+int conf_get_bool(const struct conf *c, const char *section, const char *key, bool *out, char *err,
+                  size_t errlen);
 /* Sizes: plain bytes or with K/M/G suffix (1024-based), e.g. "100M". */
 int conf_get_size(const struct conf *c, const char *section, const char *key, uint64_t min,
-		  uint64_t max, uint64_t *out, char *err, size_t errlen);
+                  uint64_t max, uint64_t *out, char *err, size_t errlen);
 /* Durations in seconds: plain, or with s/m/h/d suffix, e.g. "1h". */
 int conf_get_duration(const struct conf *c, const char *section, const char *key, uint64_t min,
-		      uint64_t max, uint64_t *out, char *err, size_t errlen);
+                      uint64_t max, uint64_t *out, char *err, size_t errlen);
 
 /* The same parsers for command-line values; 0 or -EINVAL / -ERANGE. */
 int conf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -29,7 +29,10 @@ struct log_ratelimit {
 	uint64_t suppressed;
 	uint32_t interval_ms;
 };
-#define LOG_RATELIMIT_INIT(ms) {0, 0, (ms)}
+#define LOG_RATELIMIT_INIT(ms)                                                                     \
+	{                                                                                          \
+		0, 0, (ms)                                                                         \
+	}
 void log_warnx_rl(struct log_ratelimit *rl, const char *fmt, ...) LOG_ATTR(2, 3);
 void log_info_rl(struct log_ratelimit *rl, const char *fmt, ...) LOG_ATTR(2, 3);
 

@@ -1,0 +1,89 @@
+/*
+ * frame.h: encoders and decoders of every v1 frame and control message (PROTOCOL.md §2-§6).
+ * Pure functions over caller buffers; decoders report distinct errors (enum frame_err).
+ */
+#ifndef WGR_FRAME_H
+#define WGR_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "proto.h"
+#include "replay.h"
+
+/* Decoder errors: negative and distinct from each other (and from -errno values). */
+enum frame_err {
+	FRAME_ESHORT = -1001,    /* fewer bytes than the type needs */
+	FRAME_ELONG = -1002,     /* more bytes than the type allows */
+	FRAME_EMAGIC = -1003,    /* first byte is not PROTO_MAGIC (wrong version) */
+	FRAME_ETYPE = -1004,     /* unknown frame or control-message type */
+	FRAME_ERESERVED = -1005, /* reserved bytes not zero */
+	FRAME_EFIELD = -1006,    /* a field holds a value the protocol does not define */
+	FRAME_EAUTH = -1007,     /* authentication failed */
+	FRAME_EREPLAY = -1008,   /* counter already seen or too old */
+};
+const char *frame_strerror(int err);
+
+/*
+ * Check magic, reserved bytes and the size rule of the frame's type; return the type
+ * (enum proto_type) or a frame_err. Every receiver calls this first.
+ */
+int frame_check(const uint8_t *p, size_t len);
+void frame_put_header(uint8_t *p, uint8_t type);
+
+/* The 20-byte address field: family (4 or 6), reserved, port, 16 address bytes. */
+void frame_put_addr(uint8_t out[PROTO_ADDR_LEN], const struct addr *a);
+int frame_get_addr(const uint8_t in[PROTO_ADDR_LEN], struct addr *a);
+
+/* §3 PING: 64 bytes, zero padded so that a PONG is never larger. */
+void frame_encode_ping(uint8_t out[PROTO_PING_LEN], uint64_t nonce);
+int frame_decode_ping(const uint8_t *p, size_t len, uint64_t *nonce);
+
+struct frame_pong {
+	uint64_t nonce;
+	struct addr observed;   /* the PING's source address as the relay saw it */
+	uint16_t load_permille; /* sessions in use per 1000 of capacity */
+	uint16_t flags;         /* PONG_F_* */
+};
+#define PONG_F_FULL       0x0001 /* no new sessions accepted */
+#define PONG_F_AUTH_KEYS  0x0002
+#define PONG_F_AUTH_TOKEN 0x0004
+#define PONG_F_SEALED_OK  0x0008
+#define PONG_F_DIRECT_OK  0x0010
+void frame_encode_pong(uint8_t out[PROTO_PONG_LEN], const struct frame_pong *pong);
+int frame_decode_pong(const uint8_t *p, size_t len, struct frame_pong *pong);
+
+/* §5.2 Control messages, carried inside sealed CTRL frames. */
+#define CTRL_TEXT_MAX 200
+#define CTRL_CRED_MAX 128
+struct ctrl_msg {
+	uint8_t type; /* enum proto_ctrl */
+	uint8_t sid[16];
+	uint8_t mode;                     /* BIND, BOUND */
+	uint8_t state;                    /* BOUND */
+	uint16_t port;                    /* BOUND (direct mode relay port) */
+	uint32_t handle;                  /* BOUND, UNBIND, PEER_ACTIVE */
+	uint16_t code;                    /* ERROR */
+	char text[CTRL_TEXT_MAX + 1];     /* ERROR */
+	char user[CTRL_CRED_MAX + 1];     /* BIND, token mode: "expiry:name" */
+	char password[CTRL_CRED_MAX + 1]; /* BIND, token mode: base64 HMAC */
+};
+/* Returns the encoded length or -ENOBUFS / -EINVAL. */
+int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap);
+int ctrl_decode(const uint8_t *p, size_t len, struct ctrl_msg *m);
+
+/*
+ * §5.1 Sealed CTRL frame: header | receiver index | counter | ChaCha20-Poly1305(ctrl msg) | tag,
+ * with the 16 header bytes as associated data. frame_seal_ctrl returns the frame length.
+ */
+int frame_seal_ctrl(uint8_t *out, size_t cap, uint32_t receiver_index, uint64_t counter,
+                    const uint8_t key[32], const uint8_t *pt, size_t len);
+/* The index and counter of a sealed (CTRL or DATA) frame already passed by frame_check. */
+void frame_sealed_fields(const uint8_t *p, uint32_t *index, uint64_t *counter);
+/* Open a CTRL frame: checks replay, then authenticates, then updates the window. */
+int frame_open_ctrl(const uint8_t *frame, size_t len, const uint8_t key[32], struct replay *rp,
+                    uint8_t *pt, size_t cap);
+
+#endif

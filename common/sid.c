@@ -1,0 +1,23 @@
+/* sid.c: session id derivation (see sid.h). */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sid.h"
+
+#define SID_LABEL "wgrelay sid v1"
+
+int sid_derive(uint8_t sid[SID_LEN], const uint8_t wg_priv[32], const uint8_t peer_pub[32],
+               const uint8_t relay_pub[32])
+{
+	uint8_t shared[32], msg[sizeof(SID_LABEL) - 1 + 32];
+
+	if (crypto_scalarmult(shared, wg_priv, peer_pub) != 0)
+		return -EINVAL;
+	memcpy(msg, SID_LABEL, sizeof(SID_LABEL) - 1);
+	memcpy(msg + sizeof(SID_LABEL) - 1, relay_pub, 32);
+	crypto_generichash(sid, SID_LEN, msg, sizeof(msg), shared, sizeof(shared));
+	sodium_memzero(shared, sizeof(shared));
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* sid.h: the session id both peers derive without talking (PROTOCOL.md §5.1). */
+#ifndef WGR_SID_H
+#define WGR_SID_H
+
+#include <stdint.h>
+
+#define SID_LEN 16
+
+/*
+ * sid = BLAKE2b-128(key = X25519(my WireGuard private key, peer public key),
+ *                   "wgrelay sid v1" || relay static public key).
+ * Both peers get the same value; the relay cannot link it to WireGuard keys. 0 or -EINVAL
+ * (low-order peer key).
+ */
+int sid_derive(uint8_t sid[SID_LEN], const uint8_t wg_priv[32], const uint8_t peer_pub[32],
+               const uint8_t relay_pub[32]);
+
+#endif
