@@ -1,0 +1,7 @@
+# Fuzz targets of the wire protocol decoders.
+add_fuzz_target(fuzz_frame SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_frame.c LINK_LIBRARIES wgrcommon)
+add_fuzz_target(fuzz_handshake SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_handshake.c
+                LINK_LIBRARIES wgrcommon)
+# Writes the seed corpora above: mkseeds tests/fuzz/corpus
+add_executable(fuzz_mkseeds ${CMAKE_CURRENT_LIST_DIR}/mkseeds.c)
+target_link_libraries(fuzz_mkseeds PRIVATE wgrcommon)
