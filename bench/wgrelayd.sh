@@ -30,7 +30,7 @@ wgrelayd_build() {
 	fi
 	# shellcheck disable=SC2086
 	if ! $CC $CFLAGS -I"$SRC/common" -o "$BIN/wgr-bench-member" "$SRC/bench/member.c" \
-		"$SRC/bench/rx.c" "$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
+		"$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
 		$(pkg-config --cflags --libs libsodium) 2>>"$LOG"; then
 		WGR_STATUS="bench client does not build against common/ (see log.txt)"
 	fi
@@ -182,4 +182,15 @@ wgrelayd_scale() {
 wgrelayd_stop() {
 	member_release
 	return 0
+}
+
+# wgrelayd_sealed_run KIND SIZE RATE NAME: one sealed session; the member tool seals at A and
+# counts (max) or opens and times (half) at B, on the load CPU.
+wgrelayd_sealed_run() {
+	lat=""
+	[ "$1" = half ] && lat="--open --hist $OUT/$4.cdf --warmup 0.2"
+	# shellcheck disable=SC2086
+	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:$WGR_CTL_PORT" \
+		--relay-pub "$WGR_PUB" --mode sealed --size "$2" --rate "$3" --duration "$DUR" \
+		--sink-out "$OUT/$4.sink" $lat >"$OUT/$4.gen" 2>>"$OUT/member.log" || true
 }
