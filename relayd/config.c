@@ -1,0 +1,257 @@
+/* config.c: wgrelayd.conf (see config.h and wgrelayd.conf(5)). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "config.h"
+
+static const char *const config_keys[] = {
+    "Relay.Listen",
+    "Relay.PortRange",
+    "Relay.Modes",
+    "Relay.KeyFile",
+    "Relay.User",
+    "Relay.Metrics",
+    "Relay.AllowPrivate",
+    "Relay.AllowLoopback",
+    "Relay.StatsInterval",
+    "Auth.Mode",
+    "Auth.AllowedKeys",
+    "Auth.Secret",
+    "Auth.TokenMaxLifetime",
+    "Limits.MaxReservations",
+    "Limits.MaxReservationsPerClient",
+    "Limits.MaxCircuits",
+    "Limits.MaxCircuitsPerClient",
+    "Limits.CircuitDuration",
+    "Limits.CircuitBytes",
+    "Limits.CircuitBandwidth",
+    "Limits.SourceRate",
+    "Limits.SourceBurst",
+    "Limits.IdleTimeout",
+    "Limits.LimitAuthenticated",
+    NULL,
+};
+
+void config_defaults(struct relayd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	addr_parse(&c->listen[0], "0.0.0.0:51821", 0);
+	addr_parse(&c->listen[1], "[::]:51821", 0);
+	c->n_listen = 2;
+	c->port_lo = 50000;
+	c->port_hi = 59999;
+	c->mode_direct = c->mode_sealed = true;
+	c->auth = AUTH_OPEN;
+	c->token_max_lifetime_s = 86400;
+	/* Seed 004's open-mode defaults. */
+	c->limits.max_reservations = 1024;
+	c->limits.max_reservations_per_client = 3;
+	c->limits.max_circuits = 512;
+	c->limits.max_circuits_per_client = 5;
+	c->limits.circuit_duration_s = 3600;
+	c->limits.circuit_bytes = 100ULL * 1024 * 1024;
+	c->limits.source_rate = 20;
+	c->limits.source_burst = 40;
+	c->limits.idle_timeout_s = 180;
+	snprintf(c->key_file, sizeof(c->key_file), "%s", CONFIG_DEFAULT_KEY);
+	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
+	c->stats_interval_s = 60;
+}
+
+const char *config_auth_name(enum auth_mode m)
+{
+	return m == AUTH_KEYS ? "keys" : m == AUTH_TOKEN ? "token" : "open";
+}
+
+int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char a[16], b[16];
+	const char *dash = strchr(s, '-');
+	uint64_t x, y;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return -EINVAL;
+	memcpy(a, s, (size_t)(dash - s));
+	a[dash - s] = '\0';
+	strcpy(b, dash + 1);
+	if (conf_parse_u64(a, 1024, 65535, &x) < 0 || conf_parse_u64(b, 1024, 65535, &y) < 0)
+		return -ERANGE;
+	if (x > y)
+		return -ERANGE;
+	*lo = (uint16_t)x;
+	*hi = (uint16_t)y;
+	return 0;
+}
+
+static int config_err(char *err, size_t errlen, const struct conf *f, const struct conf_entry *e,
+                      const char *what)
+{
+	snprintf(err, errlen, "%s:%u: %s '%s' for %s", f->name, e->line, what, e->value, e->key);
+	return -EINVAL;
+}
+
+static int config_strcpy(char *dst, size_t cap, const struct conf *f, const struct conf_entry *e,
+                         char *err, size_t errlen)
+{
+	if (strlen(e->value) >= cap)
+		return config_err(err, errlen, f, e, "value too long");
+	strcpy(dst, e->value);
+	return 0;
+}
+
+static int config_relay(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e = NULL;
+	int r;
+
+	if (conf_last(f, "Relay", "Listen")) {
+		c->n_listen = 0;
+		while ((e = conf_next(f, "Relay", "Listen", e))) {
+			if (c->n_listen == CONFIG_MAX_LISTEN)
+				return config_err(err, errlen, f, e, "too many addresses at");
+			if (addr_parse(&c->listen[c->n_listen++], e->value, 51821) < 0)
+				return config_err(err, errlen, f, e, "bad address");
+		}
+	}
+	if ((e = conf_last(f, "Relay", "PortRange")) &&
+	    config_parse_range(e->value, &c->port_lo, &c->port_hi) < 0)
+		return config_err(err, errlen, f, e, "bad range (LO-HI within 1024-65535)");
+	if ((e = conf_last(f, "Relay", "Modes"))) {
+		c->mode_direct = strstr(e->value, "direct") != NULL;
+		c->mode_sealed = strstr(e->value, "sealed") != NULL;
+		if (!c->mode_direct && !c->mode_sealed)
+			return config_err(err, errlen, f, e, "no known mode (direct, sealed) in");
+	}
+	if ((e = conf_last(f, "Relay", "KeyFile")) &&
+	    (r = config_strcpy(c->key_file, sizeof(c->key_file), f, e, err, errlen)) < 0)
+		return r;
+	if ((e = conf_last(f, "Relay", "User")) &&
+	    (r = config_strcpy(c->user, sizeof(c->user), f, e, err, errlen)) < 0)
+		return r;
+	if ((e = conf_last(f, "Relay", "Metrics"))) {
+		struct addr a;
+
+		if (strcmp(e->value, "off") && addr_parse(&a, e->value, 0) < 0)
+			return config_err(err, errlen, f, e, "bad address (ADDR:PORT or off)");
+		if ((r = config_strcpy(c->metrics, sizeof(c->metrics), f, e, err, errlen)) < 0)
+			return r;
+	}
+	if ((r = conf_get_bool(f, "Relay", "AllowPrivate", &c->policy.allow_private, err, errlen)) <
+	        0 &&
+	    r != -ENOENT)
+		return r;
+	if ((r = conf_get_bool(f, "Relay", "AllowLoopback", &c->policy.allow_loopback, err,
+	                       errlen)) < 0 &&
+	    r != -ENOENT)
+		return r;
+	if ((r = conf_get_duration(f, "Relay", "StatsInterval", 1, 86400, &c->stats_interval_s, err,
+	                           errlen)) < 0 &&
+	    r != -ENOENT)
+		return r;
+	return 0;
+}
+
+static int config_auth(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e = NULL;
+	int r;
+
+	if ((e = conf_last(f, "Auth", "Mode"))) {
+		if (!strcasecmp(e->value, "open"))
+			c->auth = AUTH_OPEN;
+		else if (!strcasecmp(e->value, "keys"))
+			c->auth = AUTH_KEYS;
+		else if (!strcasecmp(e->value, "token"))
+			c->auth = AUTH_TOKEN;
+		else
+			return config_err(err, errlen, f, e, "unknown mode (open, keys, token)");
+	}
+	if ((e = conf_last(f, "Auth", "AllowedKeys")) &&
+	    (r = config_strcpy(c->allowed_keys_file, sizeof(c->allowed_keys_file), f, e, err,
+	                       errlen)) < 0)
+		return r;
+	e = NULL;
+	if (conf_last(f, "Auth", "Secret"))
+		c->n_secrets = 0;
+	while ((e = conf_next(f, "Auth", "Secret", e))) {
+		if (c->n_secrets == CONFIG_MAX_SECRETS)
+			return config_err(err, errlen, f, e, "too many secrets at");
+		if (strlen(e->value) < 16)
+			return config_err(err, errlen, f, e, "secret shorter than 16 characters");
+		if ((r = config_strcpy(c->secrets[c->n_secrets++], sizeof(c->secrets[0]), f, e, err,
+		                       errlen)) < 0)
+			return r;
+	}
+	if ((r = conf_get_duration(f, "Auth", "TokenMaxLifetime", 1, 365 * 86400,
+	                           &c->token_max_lifetime_s, err, errlen)) < 0 &&
+	    r != -ENOENT)
+		return r;
+	return 0;
+}
+
+static int config_limits(struct limits *l, const struct conf *f, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		int kind; /* 0 number, 1 size, 2 duration */
+	} nums[] = {
+	    {"MaxReservations", offsetof(struct limits, max_reservations), 0},
+	    {"MaxReservationsPerClient", offsetof(struct limits, max_reservations_per_client), 0},
+	    {"MaxCircuits", offsetof(struct limits, max_circuits), 0},
+	    {"MaxCircuitsPerClient", offsetof(struct limits, max_circuits_per_client), 0},
+	    {"CircuitDuration", offsetof(struct limits, circuit_duration_s), 2},
+	    {"CircuitBytes", offsetof(struct limits, circuit_bytes), 1},
+	    {"CircuitBandwidth", offsetof(struct limits, circuit_kbps), 0},
+	    {"SourceRate", offsetof(struct limits, source_rate), 0},
+	    {"SourceBurst", offsetof(struct limits, source_burst), 0},
+	    {"IdleTimeout", offsetof(struct limits, idle_timeout_s), 2},
+	};
+	int r;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		uint64_t *v = (uint64_t *)((char *)l + nums[i].off);
+
+		if (nums[i].kind == 0)
+			r = conf_get_u64(f, "Limits", nums[i].key, 0, 1000000000, v, err, errlen);
+		else if (nums[i].kind == 1)
+			r = conf_get_size(f, "Limits", nums[i].key, 0, UINT64_MAX, v, err, errlen);
+		else
+			r = conf_get_duration(f, "Limits", nums[i].key, 0, 365 * 86400, v, err,
+			                      errlen);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	r = conf_get_bool(f, "Limits", "LimitAuthenticated", &l->limit_authenticated, err, errlen);
+	return r == -ENOENT ? 0 : r;
+}
+
+int config_load(struct relayd_config *c, const char *path, bool must_exist, char *err,
+                size_t errlen)
+{
+	struct conf *f;
+	int r = conf_load(&f, path, err, errlen);
+
+	if (r == -ENOENT && !must_exist)
+		return 0;
+	if (r < 0)
+		return r;
+	if ((r = conf_check_keys(f, config_keys, err, errlen)) < 0 ||
+	    (r = config_relay(c, f, err, errlen)) < 0 || (r = config_auth(c, f, err, errlen)) < 0 ||
+	    (r = config_limits(&c->limits, f, err, errlen)) < 0)
+		goto out;
+	if (c->auth == AUTH_KEYS && !*c->allowed_keys_file) {
+		snprintf(err, errlen, "%s: Mode = keys needs AllowedKeys = FILE in [Auth]", path);
+		r = -EINVAL;
+	} else if (c->auth == AUTH_TOKEN && c->n_secrets == 0) {
+		snprintf(err, errlen, "%s: Mode = token needs at least one Secret in [Auth]", path);
+		r = -EINVAL;
+	}
+out:
+	conf_free(f);
+	return r;
+}

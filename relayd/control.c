@@ -1,0 +1,360 @@
+/*
+ * control.c: the control port (PROTOCOL.md §3-§5): PING/PONG, handshakes (mac1 before DH,
+ * cookies under load), links, control messages, and DATA frames handed to sealed.c.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "relay.h"
+
+/* Initiations per second above which the relay demands cookies (PROTOCOL.md §4.3). */
+#define CONTROL_LOAD_HS_PER_S 200
+
+static uint8_t control_buf[PROTO_MAX_FRAME];
+static struct log_ratelimit control_rl = LOG_RATELIMIT_INIT(10000);
+
+static void control_sendto(struct relay *r, int fd, const void *p, size_t len,
+                           const struct addr *to)
+{
+	struct addr out;
+
+	if (policy_forbids(&r->cfg.policy, to)) {
+		r->st.drops[DROP_POLICY]++;
+		return;
+	}
+	out = *to;
+	if (addr_family(to) == AF_INET) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		/* A dual-stack IPv6 socket needs the v4-mapped form. */
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6)
+			addr_to_v6mapped(&out, to);
+	}
+	if (sendto(fd, p, len, MSG_DONTWAIT, &out.sa, out.len) < 0)
+		r->st.drops[DROP_SEND]++;
+}
+
+void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m)
+{
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN], frame[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
+	int n = ctrl_encode(m, pt, sizeof(pt));
+
+	if (n < 0)
+		return;
+	n = frame_seal_ctrl(frame, sizeof(frame), l->keys.remote_index, l->keys.ctrl_send_counter++,
+	                    l->keys.ctrl_send, pt, (size_t)n);
+	if (n > 0)
+		control_sendto(r, l->fd, frame, (size_t)n, &l->addr);
+}
+
+static void control_send_error(struct relay *r, struct link *l, unsigned code, const uint8_t *sid,
+                               const char *text)
+{
+	struct ctrl_msg m = {.type = CTRL_ERROR, .code = (uint16_t)code};
+
+	if (sid)
+		memcpy(m.sid, sid, 16);
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	control_send_ctrl(r, l, &m);
+	r->st.denied++;
+	{
+		char a[ADDR_STRLEN];
+
+		stats_event("request denied", sid, "from %s: %s (%s)",
+		            addr_format(&l->addr, a, sizeof(a)), proto_error_name(code), text);
+	}
+}
+
+static void control_ping(struct relay *r, int fd, const uint8_t *p, size_t len,
+                         const struct addr *src)
+{
+	struct frame_pong pong = {.observed = *src};
+	uint8_t out[PROTO_PONG_LEN];
+
+	if (frame_decode_ping(p, len, &pong.nonce) < 0) {
+		r->st.drops[DROP_MALFORMED]++;
+		return;
+	}
+	if (r->cfg.limits.max_circuits)
+		pong.load_permille = (uint16_t)(r->circuits * 1000 / r->cfg.limits.max_circuits);
+	if (pong.load_permille > 1000)
+		pong.load_permille = 1000;
+	pong.flags = (r->circuits >= r->cfg.limits.max_circuits ? PONG_F_FULL : 0) |
+	             (r->cfg.auth == AUTH_KEYS ? PONG_F_AUTH_KEYS : 0) |
+	             (r->cfg.auth == AUTH_TOKEN ? PONG_F_AUTH_TOKEN : 0) |
+	             (r->cfg.mode_direct ? PONG_F_DIRECT_OK : 0) |
+	             (r->cfg.mode_sealed ? PONG_F_SEALED_OK : 0);
+	frame_encode_pong(out, &pong);
+	control_sendto(r, fd, out, sizeof(out), src);
+}
+
+static void control_link_free(struct relay *r, struct link *l)
+{
+	if (table_get(&r->clients, table_key16(&r->clients, l->client_pub, 32)) == l)
+		table_del(&r->clients, table_key16(&r->clients, l->client_pub, 32));
+	table_del(&r->links, l->index);
+	session_link_gone(r, l);
+	link_keys_clear(&l->keys);
+	sodium_memzero(l, sizeof(*l));
+	free(l);
+}
+
+/* A new link of a client key takes over the memberships of its previous link. */
+static void control_adopt(struct relay *r, struct link *old, struct link *l)
+{
+	size_t pos = 0;
+	struct session *s;
+
+	while ((s = table_next(&r->sessions, &pos)))
+		for (int i = 0; i < s->n; i++)
+			if (s->m[i].link == old) {
+				s->m[i].link = l;
+				s->m[i].link_ip = l->addr;
+			}
+	l->nbinds = old->nbinds;
+	l->ncircuits = old->ncircuits;
+	l->authenticated = old->authenticated;
+	old->nbinds = old->ncircuits = 0;
+}
+
+/* Authenticated roaming: a frame from src opened, so the client moved there. */
+void control_roam(struct relay *r, struct link *l, const struct addr *src)
+{
+	size_t pos = 0;
+	struct session *s;
+
+	l->addr = *src;
+	while ((s = table_next(&r->sessions, &pos)))
+		for (int i = 0; i < s->n; i++)
+			if (s->m[i].link == l)
+				s->m[i].link_ip = *src;
+}
+
+static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t len,
+                              const struct addr *src)
+{
+	uint64_t now = ev_now_ms(r->loop), sec = now / 1000;
+	uint8_t cookie[PROTO_COOKIE_LEN], resp[PROTO_HS_RESP_LEN];
+	struct hs_pending pend;
+	struct link *l, *old;
+	uint64_t ckey;
+	int v;
+
+	if (sec != r->hs_second) {
+		r->hs_second = sec;
+		r->hs_this_second = 0;
+	}
+	r->under_load = ++r->hs_this_second > CONTROL_LOAD_HS_PER_S;
+	v = hs_relay_open_init(&r->hs, p, len, src, r->under_load, now, &pend, cookie);
+	if (v == HS_COOKIE) {
+		r->st.cookies_sent++;
+		control_sendto(r, fd, cookie, sizeof(cookie), src);
+		return;
+	}
+	if (v != HS_ACCEPT) {
+		r->st.drops[v == FRAME_EAUTH ? DROP_AUTH : DROP_MALFORMED]++;
+		return;
+	}
+	if (policy_forbids(&r->cfg.policy, src)) {
+		r->st.drops[DROP_POLICY]++;
+		noise_hs_clear(&pend.hs);
+		return;
+	}
+	ckey = table_key16(&r->clients, pend.client_pub, 32);
+	old = table_get(&r->clients, ckey);
+	if (old && memcmp(pend.tai64n, old->last_tai64n, PROTO_TAI64N_LEN) <= 0) {
+		r->st.drops[DROP_REPLAY]++;
+		noise_hs_clear(&pend.hs);
+		return;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		noise_hs_clear(&pend.hs);
+		return;
+	}
+	do
+		randombytes_buf(&l->index, sizeof(l->index));
+	while (!l->index || table_get(&r->links, l->index));
+	l->addr = *src;
+	l->fd = fd;
+	l->last_rx_ms = now;
+	memcpy(l->client_pub, pend.client_pub, 32);
+	memcpy(l->last_tai64n, pend.tai64n, PROTO_TAI64N_LEN);
+	hs_relay_finish(&pend, l->index, src, resp, &l->keys);
+	if (table_put(&r->links, l->index, l) < 0 || table_put(&r->clients, ckey, l) < 0) {
+		table_del(&r->links, l->index);
+		free(l);
+		return;
+	}
+	if (old) {
+		control_adopt(r, old, l);
+		control_link_free(r, old);
+	}
+	r->st.handshakes++;
+	control_sendto(r, fd, resp, sizeof(resp), src);
+}
+
+static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const struct addr *src)
+{
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
+	struct ctrl_msg req, reply;
+	uint32_t index;
+	uint64_t counter;
+	struct link *l;
+	int n, e;
+
+	frame_sealed_fields(p, &index, &counter);
+	l = table_get(&r->links, index);
+	if (!l) {
+		r->st.drops[DROP_UNKNOWN_LINK]++;
+		return;
+	}
+	n = frame_open_ctrl(p, len, l->keys.ctrl_recv, &l->keys.ctrl_replay, pt, sizeof(pt));
+	if (n < 0) {
+		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
+		return;
+	}
+	l->last_rx_ms = ev_now_ms(r->loop);
+	if (!addr_equal(&l->addr, src))
+		control_roam(r, l, src);
+	if (ctrl_decode(pt, (size_t)n, &req) < 0) {
+		control_send_error(r, l, PROTO_ERR_BAD_REQUEST, NULL, "malformed control message");
+		return;
+	}
+	switch (req.type) {
+	case CTRL_BIND:
+		if ((e = admit_check(r, l, &req, (uint64_t)time(NULL))) != 0 ||
+		    (e = session_bind(r, l, &req, &reply)) != 0) {
+			control_send_error(r, l, (unsigned)e, req.sid,
+			                   proto_error_name((unsigned)e));
+			return;
+		}
+		control_send_ctrl(r, l, &reply);
+		break;
+	case CTRL_UNBIND:
+		if ((e = session_unbind(r, l, req.handle)) != 0)
+			control_send_error(r, l, (unsigned)e, NULL, "no such binding on this link");
+		break;
+	case CTRL_KEEPALIVE:
+		control_send_ctrl(r, l, &req);
+		break;
+	default:
+		control_send_error(r, l, PROTO_ERR_BAD_REQUEST, NULL, "unexpected message");
+	}
+}
+
+static void control_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)loop;
+	(void)events;
+	for (int budget = 0; budget < 64; budget++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, control_buf, sizeof(control_buf), MSG_DONTWAIT,
+		                     (struct sockaddr *)&ss, &sl);
+		struct addr src;
+		int t;
+
+		if (n < 0)
+			return;
+		addr_from_sockaddr(&src, (struct sockaddr *)&ss, sl);
+		addr_unmap(&src);
+		t = frame_check(control_buf, (size_t)n);
+		if (t < 0) {
+			r->st.drops[DROP_MALFORMED]++;
+			continue;
+		}
+		/* Unauthenticated requests are rate limited per source; link traffic is not. */
+		if ((t == PROTO_PING || t == PROTO_HS_INIT) &&
+		    !ratelimit_allow(r->rl, &src, ev_now_ms(r->loop))) {
+			r->st.drops[DROP_RATE]++;
+			log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
+			continue;
+		}
+		switch (t) {
+		case PROTO_PING:
+			control_ping(r, fd, control_buf, (size_t)n, &src);
+			break;
+		case PROTO_HS_INIT:
+			control_handshake(r, fd, control_buf, (size_t)n, &src);
+			break;
+		case PROTO_CTRL:
+			control_ctrl(r, control_buf, (size_t)n, &src);
+			break;
+		case PROTO_DATA:
+			sealed_forward(r, control_buf, (size_t)n, &src);
+			break;
+		default: /* PONG, HS_RESP, COOKIE: never sent to a relay */
+			r->st.drops[DROP_MALFORMED]++;
+		}
+	}
+}
+
+int control_open(struct relay *r)
+{
+	for (int i = 0; i < r->cfg.n_listen; i++) {
+		const struct addr *a = &r->cfg.listen[i];
+		char s[ADDR_STRLEN];
+		int fd = socket(addr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+		    one = 1;
+
+		addr_format(a, s, sizeof(s));
+		if (fd < 0) {
+			log_warn("control: socket for %s", s);
+			continue;
+		}
+		if (addr_family(a) == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, &a->sa, a->len) < 0 ||
+		    ev_add_io(r->loop, fd, EV_READ, control_read, r) < 0) {
+			int err = errno;
+
+			close(fd);
+			/* A host without IPv6 still serves IPv4 (and the other way round). */
+			if (err == EAFNOSUPPORT || err == EADDRNOTAVAIL) {
+				log_warnx("control: %s not available here, skipped", s);
+				continue;
+			}
+			errno = err;
+			log_warn("control: bind %s", s);
+			return -err;
+		}
+		r->ctl_fd[r->n_ctl++] = fd;
+		log_info("listening on %s", s);
+	}
+	return r->n_ctl ? 0 : -EADDRNOTAVAIL;
+}
+
+void control_expire_links(struct relay *r, uint64_t now_ms)
+{
+	size_t pos = 0;
+	struct link *l;
+
+	while ((l = table_next(&r->links, &pos)))
+		if (now_ms - l->last_rx_ms >= PROTO_LINK_EXPIRE_MS)
+			control_link_free(r, l);
+}
+
+void control_notify_shutdown(struct relay *r)
+{
+	size_t pos = 0;
+	struct link *l;
+
+	while ((l = table_next(&r->links, &pos))) {
+		struct ctrl_msg m = {.type = CTRL_ERROR, .code = PROTO_ERR_SHUTDOWN};
+
+		strcpy(m.text, "relay shutting down");
+		control_send_ctrl(r, l, &m);
+	}
+}

@@ -1,0 +1,358 @@
+/* main.c: wgrelayd, the relay daemon (see wgrelayd(8)). */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "conf.h"
+#include "key.h"
+#include "relay.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: wgrelayd [options]\n"
+	        "  -c, --config FILE        config file (default " CONFIG_DEFAULT_PATH ")\n"
+	        "  -d, --debug              log debug messages\n"
+	        "  -f, --foreground         stay in the foreground (the default; for systemd)\n"
+	        "      --listen ADDR:PORT   control address (repeatable; default 0.0.0.0:51821 "
+	        "and [::]:51821)\n"
+	        "      --port-range LO-HI   direct-mode session ports (default 50000-59999)\n"
+	        "      --key-file FILE      identity key, created mode 0600 if missing\n"
+	        "                           (default " CONFIG_DEFAULT_KEY ")\n"
+	        "      --auth MODE          open, keys or token\n"
+	        "      --allowed-keys FILE  client public keys for --auth keys\n"
+	        "      --max-circuits N     paired sessions in all\n"
+	        "      --max-reservations N bindings in all\n"
+	        "      --max-bandwidth KBPS per-circuit cap in kilobytes per second (0: none)\n"
+	        "      --allow-private      forward to private addresses (10/8, 192.168/16, ...)\n"
+	        "      --allow-loopback     forward to loopback (tests on one machine only)\n"
+	        "      --user USER          drop privileges to USER after binding\n"
+	        "      --metrics ADDR:PORT|off  accepted for compatibility; not served yet\n"
+	        "      --show-public-key    print the relay's public key and exit\n"
+	        "  -h, --help               this text\n");
+}
+
+enum {
+	OPT_LISTEN = 256,
+	OPT_PORT_RANGE,
+	OPT_KEY_FILE,
+	OPT_AUTH,
+	OPT_ALLOWED_KEYS,
+	OPT_MAX_CIRCUITS,
+	OPT_MAX_RESERVATIONS,
+	OPT_MAX_BANDWIDTH,
+	OPT_ALLOW_PRIVATE,
+	OPT_ALLOW_LOOPBACK,
+	OPT_USER,
+	OPT_METRICS,
+	OPT_SHOW_PUBKEY,
+	OPT_STATE_DIR,
+};
+
+static const struct option options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"debug", no_argument, NULL, 'd'},
+    {"foreground", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"port-range", required_argument, NULL, OPT_PORT_RANGE},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"auth", required_argument, NULL, OPT_AUTH},
+    {"allowed-keys", required_argument, NULL, OPT_ALLOWED_KEYS},
+    {"max-circuits", required_argument, NULL, OPT_MAX_CIRCUITS},
+    {"max-reservations", required_argument, NULL, OPT_MAX_RESERVATIONS},
+    {"max-bandwidth", required_argument, NULL, OPT_MAX_BANDWIDTH},
+    {"allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE},
+    {"allow-loopback", no_argument, NULL, OPT_ALLOW_LOOPBACK},
+    {"user", required_argument, NULL, OPT_USER},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"show-public-key", no_argument, NULL, OPT_SHOW_PUBKEY},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *config_path = CONFIG_DEFAULT_PATH;
+static bool config_given;
+
+/* Flags are applied after the file, so they win; kept for SIGHUP reloads. */
+static int main_argc;
+static char **main_argv;
+
+static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *show_pub)
+{
+	bool listen_reset = false;
+	uint64_t v;
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:dfh", options, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+		case 'd':
+		case 'f':
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_LISTEN:
+			if (!listen_reset) {
+				c->n_listen = 0;
+				listen_reset = true;
+			}
+			if (c->n_listen == CONFIG_MAX_LISTEN ||
+			    addr_parse(&c->listen[c->n_listen++], optarg, 51821) < 0)
+				fatalx("--listen: bad address '%s'", optarg);
+			break;
+		case OPT_PORT_RANGE:
+			if (config_parse_range(optarg, &c->port_lo, &c->port_hi) < 0)
+				fatalx("--port-range: bad range '%s' (LO-HI within 1024-65535)",
+				       optarg);
+			break;
+		case OPT_KEY_FILE:
+			snprintf(c->key_file, sizeof(c->key_file), "%s", optarg);
+			break;
+		case OPT_STATE_DIR:
+			snprintf(c->key_file, sizeof(c->key_file), "%s/wgrelayd.key", optarg);
+			break;
+		case OPT_AUTH:
+			if (!strcmp(optarg, "open"))
+				c->auth = AUTH_OPEN;
+			else if (!strcmp(optarg, "keys"))
+				c->auth = AUTH_KEYS;
+			else if (!strcmp(optarg, "token"))
+				c->auth = AUTH_TOKEN;
+			else
+				fatalx("--auth: unknown mode '%s' (open, keys, token)", optarg);
+			break;
+		case OPT_ALLOWED_KEYS:
+			snprintf(c->allowed_keys_file, sizeof(c->allowed_keys_file), "%s", optarg);
+			break;
+		case OPT_MAX_CIRCUITS:
+		case OPT_MAX_RESERVATIONS:
+		case OPT_MAX_BANDWIDTH:
+			if (conf_parse_u64(optarg, 0, 1000000000, &v) < 0)
+				fatalx("bad number '%s'", optarg);
+			if (o == OPT_MAX_CIRCUITS)
+				c->limits.max_circuits = v;
+			else if (o == OPT_MAX_RESERVATIONS)
+				c->limits.max_reservations = v;
+			else
+				c->limits.circuit_kbps = v;
+			break;
+		case OPT_ALLOW_PRIVATE:
+			c->policy.allow_private = true;
+			break;
+		case OPT_ALLOW_LOOPBACK:
+			c->policy.allow_loopback = true;
+			break;
+		case OPT_USER:
+			snprintf(c->user, sizeof(c->user), "%s", optarg);
+			break;
+		case OPT_METRICS:
+			snprintf(c->metrics, sizeof(c->metrics), "%s", optarg);
+			break;
+		case OPT_SHOW_PUBKEY:
+			*show_pub = true;
+			break;
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	return 0;
+}
+
+static int load_all(struct relayd_config *c, bool *show_pub)
+{
+	char err[CONF_ERRLEN];
+
+	config_defaults(c);
+	if (config_load(c, config_path, config_given, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return -EINVAL;
+	}
+	apply_flags(c, main_argc, main_argv, show_pub);
+	if (c->auth == AUTH_KEYS && !*c->allowed_keys_file) {
+		log_warnx("auth mode keys needs an allowed-keys file");
+		return -EINVAL;
+	}
+	if (c->auth == AUTH_TOKEN && c->n_secrets == 0) {
+		log_warnx("auth mode token needs a Secret in [Auth]");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+	close(fd);
+}
+
+static void drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!*user)
+		return;
+	pw = getpwnam(user);
+	if (!pw)
+		fatalx("user %s does not exist", user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", user);
+	log_info("running as %s", user);
+}
+
+static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct relay *r = arg;
+	uint64_t now = ev_now_ms(loop);
+
+	control_expire_links(r, now);
+	session_expire(r, now);
+	if ((now - r->started_ms) / 1000 % r->cfg.stats_interval_s == 0)
+		stats_log(r);
+	ev_timer_start(loop, t, 1000);
+}
+
+static void on_term(struct ev_loop *loop, int signo, void *arg)
+{
+	struct relay *r = arg;
+
+	log_info("signal %d: telling %zu linked clients, then exiting", signo, r->links.n);
+	sd_notify_msg("STOPPING=1");
+	control_notify_shutdown(r);
+	stats_log(r);
+	ev_stop(loop);
+}
+
+static void on_hup(struct ev_loop *loop, int signo, void *arg)
+{
+	struct relay *r = arg;
+	struct relayd_config c;
+	bool show = false;
+
+	(void)loop;
+	(void)signo;
+	/* Limits, auth, secrets and allowlist change; sockets and sessions stay. */
+	if (load_all(&c, &show) < 0) {
+		log_warnx("reload failed: keeping the running configuration");
+		return;
+	}
+	r->cfg.auth = c.auth;
+	memcpy(r->cfg.allowed_keys_file, c.allowed_keys_file, sizeof(c.allowed_keys_file));
+	memcpy(r->cfg.secrets, c.secrets, sizeof(c.secrets));
+	r->cfg.n_secrets = c.n_secrets;
+	r->cfg.token_max_lifetime_s = c.token_max_lifetime_s;
+	r->cfg.limits = c.limits;
+	r->cfg.policy = c.policy;
+	r->cfg.mode_direct = c.mode_direct;
+	r->cfg.mode_sealed = c.mode_sealed;
+	ratelimit_set(r->rl, c.limits.source_rate, c.limits.source_burst);
+	if (admit_load_keys(r) < 0)
+		log_warnx("reload: allowed keys not reloaded");
+	log_info("reloaded: auth %s, max circuits %llu, max reservations %llu",
+	         config_auth_name(r->cfg.auth), (unsigned long long)r->cfg.limits.max_circuits,
+	         (unsigned long long)r->cfg.limits.max_reservations);
+}
+
+int main(int argc, char **argv)
+{
+	static struct relay relay;
+	struct relay *r = &relay;
+	uint8_t priv[32];
+	char pub64[KEY_B64_STRLEN];
+	bool show_pub = false, created;
+	int o, debug = 0;
+
+	main_argc = argc;
+	main_argv = argv;
+	while ((o = getopt_long(argc, argv, "c:dfh", options, NULL)) != -1) {
+		if (o == 'c') {
+			config_path = optarg;
+			config_given = true;
+		} else if (o == 'd') {
+			debug = 1;
+		} else if (o == '?') {
+			usage(stderr);
+			return 2;
+		}
+	}
+	log_init("wgrelayd", debug, 0);
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	if (load_all(&r->cfg, &show_pub) < 0)
+		return 1;
+	if (show_pub) {
+		if (key_load_file(priv, r->cfg.key_file) < 0)
+			fatal("%s", r->cfg.key_file);
+		key_public_from_private(priv, priv);
+		key_to_base64(pub64, priv);
+		printf("%s\n", pub64);
+		return 0;
+	}
+	o = key_load_or_create(priv, r->cfg.key_file, &created);
+	if (o < 0) {
+		errno = -o;
+		fatal("identity key %s%s", r->cfg.key_file,
+		      o == -EPERM ? " (must not be readable by group or others)" : "");
+	}
+	hs_relay_init(&r->hs, priv);
+	sodium_memzero(priv, sizeof(priv));
+	key_to_base64(pub64, r->hs.pub);
+	log_info("%s identity key %s, public key %s", created ? "created" : "loaded",
+	         r->cfg.key_file, pub64);
+	if (ev_new(&r->loop) < 0 || table_init(&r->links, 64) < 0 ||
+	    table_init(&r->sessions, 64) < 0 || table_init(&r->handles, 128) < 0 ||
+	    table_init(&r->ports, 64) < 0 || table_init(&r->clients, 64) < 0 ||
+	    ratelimit_new(&r->rl, 4096, r->cfg.limits.source_rate, r->cfg.limits.source_burst) < 0)
+		fatalx("out of memory");
+	if (admit_load_keys(r) < 0)
+		return 1;
+	if (control_open(r) < 0)
+		fatalx("no control address could be bound");
+	if (strcmp(r->cfg.metrics, "off"))
+		log_debug("metrics endpoint %s is not implemented yet", r->cfg.metrics);
+	drop_privileges(r->cfg.user);
+	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu",
+	         config_auth_name(r->cfg.auth), r->cfg.mode_direct ? " direct" : "",
+	         r->cfg.mode_sealed ? " sealed" : "", r->cfg.port_lo, r->cfg.port_hi,
+	         (unsigned long long)r->cfg.limits.max_circuits,
+	         (unsigned long long)r->cfg.limits.max_reservations);
+	signal(SIGPIPE, SIG_IGN);
+	ev_on_signal(r->loop, SIGTERM, on_term, r);
+	ev_on_signal(r->loop, SIGINT, on_term, r);
+	ev_on_signal(r->loop, SIGHUP, on_hup, r);
+	r->started_ms = ev_clock_ms();
+	ev_timer_init(&r->tick, on_tick, r);
+	ev_timer_start(r->loop, &r->tick, 1000);
+	sd_notify_msg("READY=1");
+	ev_run(r->loop);
+	return 0;
+}

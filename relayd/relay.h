@@ -1,0 +1,122 @@
+/*
+ * relay.h: wgrelayd's state: links (one per client key, after a handshake), sessions (a sid
+ * with up to two members), and the sockets. One event loop owns all of it.
+ */
+#ifndef WGR_RELAY_H
+#define WGR_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "ev.h"
+#include "frame.h"
+#include "handshake.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "replay.h"
+#include "stats.h"
+#include "table.h"
+
+#define RELAY_MAX_BINDS_PER_LINK 16
+
+struct session;
+
+struct link {
+	uint32_t index; /* ours: clients put it in CTRL and DATA frames' index field */
+	struct addr addr;
+	int fd; /* control socket the link talks through */
+	struct link_keys keys;
+	uint8_t client_pub[32];
+	bool authenticated; /* admitted by key or token: seed-004 limits do not apply */
+	uint64_t last_rx_ms;
+	uint8_t last_tai64n[PROTO_TAI64N_LEN];
+	int nbinds;
+	int ncircuits;
+};
+
+struct member {
+	struct link *link; /* NULL while the client has no link (traffic keeps flowing) */
+	uint8_t client_pub[32];
+	uint32_t handle;
+	struct addr link_ip; /* public IP the binding link came from (port ignored) */
+	/* direct mode: WireGuard addresses */
+	struct addr cand, conf;
+	bool has_cand, has_conf, announced;
+	uint32_t wg_sender; /* sender index of this member's last WireGuard initiation */
+	/* sealed mode */
+	uint64_t send_counter;
+	struct replay recv_replay;
+};
+
+struct session {
+	struct relay *relay;
+	uint8_t sid[16];
+	uint8_t mode;
+	int n;
+	struct member m[2];
+	int fd; /* direct mode: the session's UDP socket */
+	uint16_t port;
+	uint64_t created_ms, paired_ms, last_rx_ms;
+	uint64_t bytes;
+	struct tbucket bandwidth;
+	bool limited; /* seed-004 circuit limits apply */
+	bool circuit;
+};
+
+struct relay {
+	struct relayd_config cfg;
+	struct ev_loop *loop;
+	int ctl_fd[CONFIG_MAX_LISTEN];
+	int n_ctl;
+	struct hs_relay hs;
+	struct ratelimit *rl;
+	struct table links;    /* index -> struct link */
+	struct table sessions; /* sid hash -> struct session */
+	struct table handles;  /* handle -> struct session */
+	struct table ports;    /* port -> struct session */
+	struct table clients;  /* key hash -> struct link (latest link of a client key) */
+	uint8_t (*allowed_keys)[32];
+	size_t n_allowed;
+	uint64_t reservations, circuits;
+	uint16_t next_port;
+	uint64_t started_ms;
+	struct relay_stats st;
+	struct ev_timer tick;
+	bool under_load;
+	uint32_t hs_this_second;
+	uint64_t hs_second;
+};
+
+/* control.c */
+int control_open(struct relay *r);
+void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
+void control_notify_shutdown(struct relay *r);
+void control_expire_links(struct relay *r, uint64_t now_ms);
+
+/* session.c */
+struct session *session_find(struct relay *r, const uint8_t sid[16]);
+int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
+                 struct ctrl_msg *reply);
+int session_unbind(struct relay *r, struct link *l, uint32_t handle);
+void session_link_gone(struct relay *r, struct link *l);
+void session_close(struct relay *r, struct session *s, const char *why);
+void session_expire(struct relay *r, uint64_t now_ms);
+
+/* direct.c */
+int direct_open(struct relay *r, struct session *s);
+void direct_close(struct relay *r, struct session *s);
+
+/* sealed.c */
+void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);
+void control_roam(struct relay *r, struct link *l, const struct addr *src);
+
+/* admit.c */
+int admit_load_keys(struct relay *r);
+int admit_check(struct relay *r, struct link *l, const struct ctrl_msg *bind, uint64_t now_s);
+bool admit_client_allowed(struct relay *r, const uint8_t pub[32]);
+int admit_token_verify(const struct relayd_config *c, const char *user, const char *password,
+                       uint64_t now_s);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * sealed.c: sealed-mode forwarding (PROTOCOL.md §5.4): open a DATA frame with the sender
+ * link's key and the session's sid, reseal it for the other member's link. In place.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "relay.h"
+#include "seal.h"
+
+void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src)
+{
+	const struct limits *lim = &r->cfg.limits;
+	uint32_t handle;
+	uint64_t counter;
+	struct session *s;
+	struct member *x, *y;
+	struct addr out;
+	size_t flen;
+	int n, i;
+
+	frame_sealed_fields(frame, &handle, &counter);
+	s = table_get(&r->handles, handle);
+	if (!s || s->mode != PROTO_MODE_SEALED) {
+		r->st.drops[DROP_UNKNOWN_LINK]++;
+		return;
+	}
+	i = s->m[0].handle == handle ? 0 : 1;
+	x = &s->m[i];
+	if (!x->link) {
+		r->st.drops[DROP_UNKNOWN_LINK]++;
+		return;
+	}
+	n = seal_open_data(frame, len, s->sid, x->link->keys.data_recv, &x->recv_replay);
+	if (n < 0) {
+		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
+		return;
+	}
+	if (!addr_equal(&x->link->addr, src))
+		control_roam(r, x->link, src);
+	s->last_rx_ms = x->link->last_rx_ms = ev_now_ms(r->loop);
+	if (s->n < 2 || !(y = &s->m[1 - i])->link) {
+		r->st.drops[DROP_NO_PEER]++;
+		return;
+	}
+	if (policy_forbids(&r->cfg.policy, &y->link->addr)) {
+		r->st.drops[DROP_POLICY]++;
+		return;
+	}
+	if (s->limited && lim->circuit_kbps &&
+	    !tbucket_take(&s->bandwidth, (uint64_t)n, ev_now_ms(r->loop))) {
+		r->st.drops[DROP_BANDWIDTH]++;
+		return;
+	}
+	s->bytes += (uint64_t)n;
+	flen = seal_data(frame, (size_t)n, y->handle, y->send_counter++, s->sid,
+	                 y->link->keys.data_send);
+	out = y->link->addr;
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		if (addr_family(&out) == AF_INET &&
+		    getsockname(y->link->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    ss.ss_family == AF_INET6)
+			addr_to_v6mapped(&out, &y->link->addr);
+	}
+	if (sendto(y->link->fd, frame, flen, MSG_DONTWAIT, &out.sa, out.len) < 0) {
+		r->st.drops[DROP_SEND]++;
+		return;
+	}
+	r->st.pkts[1]++;
+	r->st.bytes[1] += (uint64_t)n;
+	if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
+		session_close(r, s, "byte limit");
+}

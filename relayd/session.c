@@ -1,0 +1,270 @@
+/*
+ * session.c: binding, pairing, rebinding and closing sessions (PROTOCOL.md §5.2), and the
+ * reservation and circuit accounting of seed 004.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "relay.h"
+
+struct session *session_find(struct relay *r, const uint8_t sid[16])
+{
+	struct session *s = table_get(&r->sessions, table_key16(&r->sessions, sid, 16));
+
+	return s && sodium_memcmp(s->sid, sid, 16) == 0 ? s : NULL;
+}
+
+static uint32_t session_new_handle(struct relay *r)
+{
+	uint32_t h;
+
+	do
+		randombytes_buf(&h, sizeof(h));
+	while (h == 0 || table_get(&r->handles, h));
+	return h;
+}
+
+static void session_fill_bound(const struct session *s, const struct member *m,
+                               struct ctrl_msg *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->type = CTRL_BOUND;
+	memcpy(reply->sid, s->sid, 16);
+	reply->handle = m->handle;
+	reply->state = s->n == 2 ? PROTO_PAIRED : PROTO_WAITING;
+	reply->mode = s->mode;
+	reply->port = s->mode == PROTO_MODE_DIRECT ? s->port : 0;
+}
+
+static void session_member_init(struct relay *r, struct member *m, struct link *l)
+{
+	memset(m, 0, sizeof(*m));
+	m->link = l;
+	memcpy(m->client_pub, l->client_pub, 32);
+	m->handle = session_new_handle(r);
+	m->link_ip = l->addr;
+	replay_init(&m->recv_replay);
+	l->nbinds++;
+	r->reservations++;
+}
+
+static void session_pair(struct relay *r, struct session *s)
+{
+	const struct limits *lim = &r->cfg.limits;
+	uint64_t rate = s->limited ? lim->circuit_kbps * 1000 : 0;
+
+	s->circuit = true;
+	s->paired_ms = ev_now_ms(r->loop);
+	tbucket_init(&s->bandwidth, rate, rate ? rate / 4 + 65536 : 0, s->paired_ms);
+	r->circuits++;
+	for (int i = 0; i < 2; i++)
+		if (s->m[i].link)
+			s->m[i].link->ncircuits++;
+	stats_event("circuit accepted", s->sid, "mode=%s port=%u",
+	            s->mode == PROTO_MODE_DIRECT ? "direct" : "sealed", s->port);
+}
+
+static int session_circuit_allowed(struct relay *r, struct session *s, struct link *l)
+{
+	const struct limits *lim = &r->cfg.limits;
+
+	if (r->circuits >= lim->max_circuits)
+		return PROTO_ERR_LIMIT_CIRCUITS;
+	if (!l->authenticated && (uint64_t)l->ncircuits >= lim->max_circuits_per_client)
+		return PROTO_ERR_LIMIT_CIRCUITS;
+	if (s->m[0].link && !s->m[0].link->authenticated &&
+	    (uint64_t)s->m[0].link->ncircuits >= lim->max_circuits_per_client)
+		return PROTO_ERR_LIMIT_CIRCUITS;
+	return 0;
+}
+
+/* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
+int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
+                 struct ctrl_msg *reply)
+{
+	struct session *s = session_find(r, req->sid);
+	struct member *m;
+	int e;
+
+	if (s) {
+		if (s->mode != req->mode)
+			return PROTO_ERR_BAD_REQUEST;
+		for (int i = 0; i < s->n; i++) {
+			m = &s->m[i];
+			if (sodium_memcmp(m->client_pub, l->client_pub, 32))
+				continue;
+			/* Rebind by the same client key: take over the membership. */
+			if (m->link != l) {
+				if (m->link)
+					m->link->nbinds--;
+				l->nbinds++;
+				if (s->circuit) {
+					if (m->link)
+						m->link->ncircuits--;
+					l->ncircuits++;
+				}
+			}
+			m->link = l;
+			m->link_ip = l->addr;
+			session_fill_bound(s, m, reply);
+			stats_event("reservation renewed", s->sid, "handle=%08x", m->handle);
+			return 0;
+		}
+		if (s->n == 2)
+			return PROTO_ERR_SESSION_FULL;
+		if ((e = session_circuit_allowed(r, s, l)) != 0)
+			return e;
+		m = &s->m[1];
+		session_member_init(r, m, l);
+		s->n = 2;
+		s->limited = s->limited || !l->authenticated || r->cfg.limits.limit_authenticated;
+		table_put(&r->handles, m->handle, s);
+		stats_event("reservation accepted", s->sid, "handle=%08x", m->handle);
+		session_pair(r, s);
+		session_fill_bound(s, m, reply);
+		/* Tell the waiting member its session is now paired. */
+		if (s->m[0].link) {
+			struct ctrl_msg other;
+
+			session_fill_bound(s, &s->m[0], &other);
+			control_send_ctrl(r, s->m[0].link, &other);
+		}
+		return 0;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return PROTO_ERR_INTERNAL;
+	s->relay = r;
+	memcpy(s->sid, req->sid, 16);
+	s->mode = req->mode;
+	s->fd = -1;
+	s->created_ms = s->last_rx_ms = ev_now_ms(r->loop);
+	s->limited = !l->authenticated || r->cfg.limits.limit_authenticated;
+	if (s->mode == PROTO_MODE_DIRECT && direct_open(r, s) < 0) {
+		free(s);
+		return PROTO_ERR_NO_PORTS;
+	}
+	m = &s->m[0];
+	session_member_init(r, m, l);
+	s->n = 1;
+	table_put(&r->sessions, table_key16(&r->sessions, s->sid, 16), s);
+	table_put(&r->handles, m->handle, s);
+	stats_event("reservation accepted", s->sid, "handle=%08x mode=%s port=%u", m->handle,
+	            s->mode == PROTO_MODE_DIRECT ? "direct" : "sealed", s->port);
+	session_fill_bound(s, m, reply);
+	return 0;
+}
+
+static void session_drop_member(struct relay *r, struct session *s, int i)
+{
+	struct member *m = &s->m[i];
+
+	if (m->link) {
+		m->link->nbinds--;
+		if (s->circuit)
+			m->link->ncircuits--;
+	}
+	table_del(&r->handles, m->handle);
+	r->reservations--;
+	sodium_memzero(m, sizeof(*m));
+}
+
+void session_close(struct relay *r, struct session *s, const char *why)
+{
+	if (s->circuit) {
+		r->circuits--;
+		stats_event("circuit closed", s->sid, "(%s) %.1f MB", why, (double)s->bytes / 1e6);
+	}
+	for (int i = 0; i < s->n; i++) {
+		stats_event("reservation timed out", s->sid, "handle=%08x (%s)", s->m[i].handle,
+		            why);
+		session_drop_member(r, s, i);
+	}
+	s->circuit = false;
+	s->n = 0;
+	if (s->mode == PROTO_MODE_DIRECT)
+		direct_close(r, s);
+	table_del(&r->sessions, table_key16(&r->sessions, s->sid, 16));
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+int session_unbind(struct relay *r, struct link *l, uint32_t handle)
+{
+	struct session *s = table_get(&r->handles, handle);
+	int i;
+
+	if (!s)
+		return PROTO_ERR_UNKNOWN_HANDLE;
+	for (i = 0; i < s->n && s->m[i].handle != handle; i++)
+		;
+	if (i == s->n || s->m[i].link != l)
+		return PROTO_ERR_UNKNOWN_HANDLE;
+	if (s->n == 1) {
+		session_close(r, s, "unbound");
+		return 0;
+	}
+	/* The circuit ends; the other member waits again. */
+	r->circuits--;
+	stats_event("circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
+	for (int k = 0; k < 2; k++)
+		if (s->m[k].link)
+			s->m[k].link->ncircuits--;
+	s->circuit = false;
+	session_drop_member(r, s, i);
+	if (i == 0)
+		s->m[0] = s->m[1];
+	memset(&s->m[1], 0, sizeof(s->m[1]));
+	s->n = 1;
+	if (s->m[0].link) {
+		struct ctrl_msg bound;
+
+		session_fill_bound(s, &s->m[0], &bound);
+		control_send_ctrl(r, s->m[0].link, &bound);
+	}
+	return 0;
+}
+
+void session_link_gone(struct relay *r, struct link *l)
+{
+	size_t pos = 0;
+	struct session *s;
+
+	/* Memberships outlive their link: direct-mode traffic keeps flowing meanwhile. */
+	while ((s = table_next(&r->sessions, &pos)))
+		for (int i = 0; i < s->n; i++)
+			if (s->m[i].link == l)
+				s->m[i].link = NULL;
+}
+
+void session_expire(struct relay *r, uint64_t now_ms)
+{
+	const struct limits *lim = &r->cfg.limits;
+	size_t pos = 0;
+	struct session *s;
+
+	while ((s = table_next(&r->sessions, &pos))) {
+		bool linked = (s->n > 0 && s->m[0].link) || (s->n > 1 && s->m[1].link);
+
+		if (s->circuit && s->limited && lim->circuit_duration_s &&
+		    now_ms - s->paired_ms >= lim->circuit_duration_s * 1000) {
+			for (int i = 0; i < s->n; i++)
+				if (s->m[i].link) {
+					struct ctrl_msg e = {.type = CTRL_ERROR,
+					                     .code =
+					                         PROTO_ERR_CIRCUIT_LIMIT_REACHED};
+
+					memcpy(e.sid, s->sid, 16);
+					strcpy(e.text, "circuit duration limit reached");
+					control_send_ctrl(r, s->m[i].link, &e);
+				}
+			session_close(r, s, "duration limit");
+			continue;
+		}
+		if (!linked && now_ms - s->last_rx_ms >= lim->idle_timeout_s * 1000)
+			session_close(r, s, "idle");
+	}
+}

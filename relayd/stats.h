@@ -1,0 +1,39 @@
+/* stats.h: wgrelayd counters, the 60 s stats line and event lines (seed 004). */
+#ifndef WGR_STATS_H
+#define WGR_STATS_H
+
+#include <stdint.h>
+
+/* Why a datagram was dropped: one counter each, named in logs and metrics. */
+enum drop_reason {
+	DROP_MALFORMED,      /* not a valid frame / not WireGuard-shaped */
+	DROP_BAD_MAC,        /* handshake with a wrong mac1 */
+	DROP_AUTH,           /* failed to authenticate (Noise, AEAD) */
+	DROP_REPLAY,         /* counter seen before or too old */
+	DROP_RATE,           /* per-source token bucket empty */
+	DROP_UNKNOWN_LINK,   /* index of no link */
+	DROP_UNKNOWN_SOURCE, /* direct mode: not from a member's public IP */
+	DROP_UNCONFIRMED,    /* direct mode: data from/to an unconfirmed address */
+	DROP_NO_PEER,        /* the other member is not there (yet) */
+	DROP_POLICY,         /* forward target in a forbidden range */
+	DROP_BANDWIDTH,      /* circuit bandwidth cap */
+	DROP_SEND,           /* the kernel refused to send */
+	DROP_MAX,
+};
+
+struct relay_stats {
+	uint64_t pkts[2], bytes[2]; /* forwarded, per mode: 0 direct, 1 sealed */
+	uint64_t drops[DROP_MAX];
+	uint64_t handshakes, cookies_sent, denied;
+};
+
+const char *stats_drop_name(enum drop_reason r);
+
+struct relay;
+/* "stats: uptime 3600s, circuits 2, reservations 4, relayed 12.3 MB, ..." */
+void stats_log(const struct relay *r);
+/* One event line ("event: circuit accepted sid=ab12.. port=50001"), with a short sid. */
+void stats_event(const char *what, const uint8_t *sid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
