@@ -62,10 +62,13 @@ void direct_close(struct relay *r, struct session *s)
 	s->fd = -1;
 }
 
-/* The member this datagram comes from: same public IP as its link; port breaks ties. */
+/*
+ * The member this datagram comes from: same public IP as its link; the port decides between
+ * members behind one address, and an unknown port belongs to a member not yet seen.
+ */
 static int direct_member(const struct session *s, const struct addr *src)
 {
-	int found = -1;
+	int found = -1, fresh = -1;
 
 	for (int i = 0; i < s->n; i++) {
 		const struct member *m = &s->m[i];
@@ -75,10 +78,12 @@ static int direct_member(const struct session *s, const struct addr *src)
 		if ((m->has_conf && addr_equal(&m->conf, src)) ||
 		    (m->has_cand && addr_equal(&m->cand, src)))
 			return i;
+		if (fresh < 0 && !m->has_cand && !m->has_conf)
+			fresh = i;
 		if (found < 0)
 			found = i;
 	}
-	return found;
+	return fresh >= 0 ? fresh : found;
 }
 
 static void direct_announce(struct relay *r, struct session *s, int from)

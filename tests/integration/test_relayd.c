@@ -1,0 +1,551 @@
+/*
+ * Integration tests: the real wgrelayd binary on loopback, driven by tclient. Each test starts
+ * its own relay (by PID, stopped in teardown) with the flags it needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "key.h"
+#include "seal.h"
+#include "tclient.h"
+
+#define T_MS 2000
+
+struct relay {
+	pid_t pid;
+	char dir[64], addr[32];
+	uint8_t pub[32];
+	struct addr a;
+};
+
+static struct relay R;
+
+static uint16_t free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Start wgrelayd with extra flags (NULL-terminated); waits until it answers a PING. */
+static void relay_start(const char *first, ...)
+{
+	const char *bin_dir = getenv("WGR_BINARY_DIR");
+	char bin[512], key[128], range[32], empty[128], *argv[32];
+	uint8_t ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
+	int argc = 0, fd, port_base;
+	const char *a;
+	va_list ap;
+
+	assert_non_null(bin_dir);
+	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
+	strcpy(R.dir, "/tmp/wgr-relayd-XXXXXX");
+	assert_non_null(mkdtemp(R.dir));
+	snprintf(key, sizeof(key), "%s/key", R.dir);
+	/* An empty config of our own, so a system-wide wgrelayd.conf never leaks in. */
+	snprintf(empty, sizeof(empty), "%s/empty.conf", R.dir);
+	write_file(empty, "");
+	snprintf(R.addr, sizeof(R.addr), "127.0.0.1:%u", free_port());
+	port_base = 20000 + (int)(getpid() % 200) * 100;
+	snprintf(range, sizeof(range), "%d-%d", port_base, port_base + 99);
+	argv[argc++] = bin;
+	argv[argc++] = "--key-file";
+	argv[argc++] = key;
+	argv[argc++] = "--listen";
+	argv[argc++] = R.addr;
+	argv[argc++] = "--port-range";
+	argv[argc++] = range;
+	argv[argc++] = "-c";
+	argv[argc++] = empty;
+	va_start(ap, first);
+	for (a = first; a && argc < 30; a = va_arg(ap, const char *))
+		argv[argc++] = strdup(a); /* freed with the child; the parent exits soon */
+	va_end(ap);
+	argv[argc] = NULL;
+	R.pid = fork();
+	assert_true(R.pid >= 0);
+	if (R.pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (!getenv("WGR_TEST_VERBOSE"))
+			dup2(null, 2);
+		execv(bin, argv);
+		_exit(127);
+	}
+	assert_int_equal(addr_parse(&R.a, R.addr, 0), 0);
+	fd = tclient_udp();
+	frame_encode_ping(ping, 1);
+	for (int i = 0; i < 100; i++) {
+		tclient_sendto(fd, ping, sizeof(ping), &R.a);
+		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, 50) == PROTO_PONG_LEN)
+			break;
+		assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
+	}
+	close(fd);
+	{
+		uint8_t priv[32];
+
+		assert_int_equal(key_load_file(priv, key), 0);
+		key_public_from_private(R.pub, priv);
+	}
+}
+
+static int relay_stop(void **state)
+{
+	char cmd[128];
+	int status = 0;
+
+	(void)state;
+	if (R.pid > 0) {
+		kill(R.pid, SIGTERM);
+		for (int i = 0; i < 100 && waitpid(R.pid, &status, WNOHANG) == 0; i++)
+			usleep(20000);
+		kill(R.pid, SIGKILL);
+		waitpid(R.pid, NULL, 0);
+		R.pid = 0;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R.dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void client(struct tclient *c)
+{
+	assert_int_equal(tclient_open(c, R.addr, R.pub), 0);
+	assert_int_equal(tclient_handshake(c, T_MS), 0);
+}
+
+static void test_ping_pong_observed_address(void **state)
+{
+	uint8_t ping[PROTO_PING_LEN], buf[256];
+	struct frame_pong pong;
+	struct addr me;
+	socklen_t sl = sizeof(me.in);
+	int fd, n;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	fd = tclient_udp();
+	getsockname(fd, &me.sa, &sl);
+	me.len = sl;
+	frame_encode_ping(ping, 0xabcdef);
+	tclient_sendto(fd, ping, sizeof(ping), &R.a);
+	n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, T_MS);
+	assert_int_equal(n, PROTO_PONG_LEN);
+	assert_int_equal(frame_decode_pong(buf, (size_t)n, &pong), 0);
+	assert_true(pong.nonce == 0xabcdef);
+	assert_true(addr_equal(&pong.observed, &me));
+	assert_true(pong.flags & PONG_F_DIRECT_OK);
+	close(fd);
+}
+
+static void test_loopback_refused_by_default(void **state)
+{
+	uint8_t ping[PROTO_PING_LEN], buf[256];
+	int fd;
+
+	(void)state;
+	/* Without --allow-loopback the relay never sends to 127/8: no PONG comes back. */
+	relay_start(NULL);
+	fd = tclient_udp();
+	frame_encode_ping(ping, 1);
+	tclient_sendto(fd, ping, sizeof(ping), &R.a);
+	assert_int_equal(tclient_recvfrom(fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	close(fd);
+}
+
+static void test_pairing_full_and_rebind(void **state)
+{
+	struct tclient a, b, x, a2;
+	struct ctrl_msg m;
+	uint8_t sid[16];
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	randombytes_buf(sid, sizeof(sid));
+	client(&a);
+	client(&b);
+	client(&x);
+	assert_true(addr_equal_ip(&a.observed, &R.a));
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	assert_int_equal(m.state, PROTO_WAITING);
+	assert_true(m.port != 0);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	assert_int_equal(m.state, PROTO_PAIRED);
+	/* The waiting member hears that its session is paired. */
+	assert_int_equal(tclient_recv_ctrl(&a, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	assert_int_equal(m.state, PROTO_PAIRED);
+	/* A third binder is refused. */
+	assert_int_equal(tclient_bind(&x, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_SESSION_FULL);
+	/* The same client key on a new link (a restarted helper) takes its membership back. */
+	assert_int_equal(tclient_open(&a2, R.addr, R.pub), 0);
+	memcpy(a2.priv, a.priv, 32);
+	memcpy(a2.pub, a.pub, 32);
+	hs_client_init(&a2.hs, a2.priv, R.pub);
+	assert_int_equal(tclient_handshake(&a2, T_MS), 0);
+	assert_int_equal(tclient_bind(&a2, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	assert_int_equal(m.state, PROTO_PAIRED);
+	/* Unbinding: the other member waits again. */
+	{
+		struct ctrl_msg u = {.type = CTRL_UNBIND, .handle = m.handle};
+
+		assert_int_equal(tclient_send_ctrl(&a2, &u), 0);
+		assert_int_equal(tclient_recv_ctrl(&b, &m, T_MS), 0);
+		assert_int_equal(m.type, CTRL_BOUND);
+		assert_int_equal(m.state, PROTO_WAITING);
+	}
+	tclient_close(&a);
+	tclient_close(&b);
+	tclient_close(&x);
+	tclient_close(&a2);
+}
+
+/* Two "WireGuard" sockets exchange a handshake and data through a direct session. */
+static void test_direct_mode_forwarding(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg ma, mb;
+	uint8_t sid[16], pkt[2048], buf[2048];
+	struct addr port, from;
+	int wa = tclient_udp(), wb = tclient_udp(), spy = tclient_udp(), n;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	randombytes_buf(sid, sizeof(sid));
+	client(&a);
+	client(&b);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(ma.port, mb.port);
+	port = R.a;
+	addr_set_port(&port, ma.port);
+	/* A's WireGuard initiates; B is not known yet, so it is dropped, and B hears PEER_ACTIVE. */
+	tclient_sendto(wa, pkt, tclient_wg_init(pkt, 0x1111), &port);
+	assert_int_equal(tclient_recv_ctrl(&b, &mb, T_MS), 0);
+	if (mb.type == CTRL_BOUND) /* the paired notice may come first */
+		assert_int_equal(tclient_recv_ctrl(&b, &mb, T_MS), 0);
+	assert_int_equal(mb.type, CTRL_PEER_ACTIVE);
+	assert_memory_equal(mb.sid, sid, 16);
+	/* B's WireGuard initiates: forwarded to A's candidate address. */
+	tclient_sendto(wb, pkt, tclient_wg_init(pkt, 0x2222), &port);
+	n = tclient_recvfrom(wa, buf, sizeof(buf), &from, T_MS);
+	assert_int_equal(n, 148);
+	assert_memory_equal(buf, pkt, 148);
+	assert_int_equal(addr_port(&from), ma.port);
+	/* Data before the handshake completed is dropped. */
+	tclient_sendto(wa, pkt, tclient_wg_data(pkt, 64, 0x2222, 0), &port);
+	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, 200), -ETIMEDOUT);
+	/* A answers B: both addresses are confirmed. */
+	tclient_sendto(wa, pkt, tclient_wg_resp(pkt, 0x1112, 0x2222), &port);
+	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, T_MS), 92);
+	/* Data both ways, unmodified. */
+	for (int i = 0; i < 50; i++) {
+		tclient_sendto(wa, pkt, tclient_wg_data(pkt, 1440, 0x2222, (uint64_t)i), &port);
+		assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, T_MS), 1440);
+		assert_memory_equal(buf, pkt, 1440);
+		tclient_sendto(wb, pkt, tclient_wg_data(pkt, 32, 0x1112, (uint64_t)i), &port);
+		assert_int_equal(tclient_recvfrom(wa, buf, sizeof(buf), NULL, T_MS), 32);
+		assert_memory_equal(buf, pkt, 32);
+	}
+	/* Not WireGuard-shaped, or data from an address that never handshook: dropped. */
+	tclient_sendto(wa, "hello", 5, &port);
+	tclient_sendto(wa, pkt, tclient_wg_data(pkt, 40, 0x2222, 1), &port); /* not 16-aligned */
+	pkt[1] = 1;
+	tclient_sendto(wa, pkt, 64, &port); /* reserved byte set */
+	tclient_sendto(spy, pkt, tclient_wg_data(pkt, 64, 0x2222, 9), &port);
+	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	close(wa);
+	close(wb);
+	close(spy);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+static void test_sealed_mode_forwarding(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg ma, mb;
+	uint8_t sid[16], frame[2048], buf[2048];
+	const char *msg = "sealed WireGuard datagram";
+	size_t len = strlen(msg), flen;
+	struct replay rp;
+	int n;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	randombytes_buf(sid, sizeof(sid));
+	client(&a);
+	client(&b);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_SEALED, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_SEALED, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(mb.state, PROTO_PAIRED);
+	assert_int_equal(tclient_recv_ctrl(&a, &ma, T_MS), 0); /* paired notice */
+	replay_init(&rp);
+	for (uint64_t i = 0; i < 20; i++) {
+		memcpy(frame + PROTO_SEALED_HDR_LEN, msg, len);
+		flen = seal_data(frame, len, ma.handle, i, sid, a.keys.data_send);
+		tclient_sendto(a.fd, frame, flen, &R.a);
+		n = tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, T_MS);
+		assert_int_equal(n, (int)flen);
+		/* What leaves differs from what entered (resealed per hop)... */
+		assert_memory_not_equal(buf + 16, frame + 16, len);
+		/* ...and opens with B's link key under B's handle. */
+		assert_int_equal(seal_open_data(buf, (size_t)n, sid, b.keys.data_recv, &rp),
+		                 (int)len);
+		assert_memory_equal(buf + PROTO_SEALED_HDR_LEN, msg, len);
+	}
+	/* A replayed frame is not forwarded again. */
+	tclient_sendto(a.fd, frame, flen, &R.a);
+	assert_int_equal(tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+static void test_keys_mode(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg m;
+	char path[128], b64[KEY_B64_STRLEN], text[128];
+	uint8_t sid[16] = {7};
+
+	(void)state;
+	assert_int_equal(tclient_open(&a, "127.0.0.1:1", (uint8_t[32]){0}), 0);
+	key_to_base64(b64, a.pub);
+	snprintf(path, sizeof(path), "/tmp/wgr-allow-%d", getpid());
+	snprintf(text, sizeof(text), "# allowed\n%s\n", b64);
+	write_file(path, text);
+	relay_start("--allow-loopback", "--auth", "keys", "--allowed-keys", path, NULL);
+	unlink(path);
+	memcpy(a.relay_pub, R.pub, 32);
+	a.relay = R.a;
+	hs_client_init(&a.hs, a.priv, R.pub);
+	assert_int_equal(tclient_handshake(&a, T_MS), 0);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	client(&b);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_DENIED);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+static void token(char *user, char *pass, const char *secret, long long expiry)
+{
+	uint8_t mac[32];
+
+	sprintf(user, "%lld:alice", expiry);
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, (const uint8_t *)secret, strlen(secret));
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)user, strlen(user));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2base64(pass, 64, mac, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static void test_token_mode(void **state)
+{
+	const char *s1 = "first-secret-0123456789", *s2 = "second-secret-0123456789";
+	char conf[128], text[256], user[64], pass[64];
+	long long now = (long long)time(NULL);
+	struct tclient a;
+	struct ctrl_msg m;
+	uint8_t sid[16] = {9};
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "/tmp/wgr-token-%d.conf", getpid());
+	snprintf(text, sizeof(text), "[Auth]\nMode = token\nSecret = %s\nSecret = %s\n", s1, s2);
+	write_file(conf, text);
+	relay_start("--allow-loopback", "-c", conf, NULL);
+	unlink(conf);
+	client(&a);
+	/* No credentials, expired, too far in the future, wrong secret, malformed. */
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_REQUIRED);
+	token(user, pass, s1, now - 10);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, user, pass, &m, T_MS), 0);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_DENIED);
+	token(user, pass, s1, now + 400 * 86400LL);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, user, pass, &m, T_MS), 0);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_DENIED);
+	token(user, pass, "not-the-secret-at-all", now + 600);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, user, pass, &m, T_MS), 0);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_DENIED);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, "x:y", "!!", &m, T_MS), 0);
+	assert_int_equal(m.code, PROTO_ERR_AUTH_DENIED);
+	/* Either configured secret works (rotation). */
+	token(user, pass, s2, now + 600);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, user, pass, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	tclient_close(&a);
+}
+
+static void test_limits_and_reload(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg m;
+	uint8_t s1[16] = {1}, s2[16] = {2};
+	char conf[128];
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "/tmp/wgr-limits-%d.conf", getpid());
+	write_file(conf, "[Limits]\nMaxReservations = 1\n");
+	relay_start("--allow-loopback", "-c", conf, NULL);
+	client(&a);
+	client(&b);
+	assert_int_equal(tclient_bind(&a, s1, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	assert_int_equal(tclient_bind(&b, s2, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_LIMIT_RESERVATIONS);
+	/* SIGHUP: the new limit applies, the existing session stays. */
+	write_file(conf, "[Limits]\nMaxReservations = 10\nMaxCircuits = 0\n");
+	kill(R.pid, SIGHUP);
+	usleep(300000);
+	assert_int_equal(tclient_bind(&b, s2, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_BOUND);
+	/* Circuits: pairing s1 is refused with MaxCircuits = 0. */
+	assert_int_equal(tclient_bind(&b, s1, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_LIMIT_CIRCUITS);
+	/* A broken config on reload keeps the running one. */
+	write_file(conf, "[Limits]\nMaxCircuits = lots\n");
+	kill(R.pid, SIGHUP);
+	usleep(300000);
+	assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
+	unlink(conf);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+static void test_shutdown_notice(void **state)
+{
+	struct tclient a;
+	struct ctrl_msg m;
+	int status;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	client(&a);
+	kill(R.pid, SIGTERM);
+	assert_int_equal(tclient_recv_ctrl(&a, &m, T_MS), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_SHUTDOWN);
+	assert_int_equal(waitpid(R.pid, &status, 0), R.pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	R.pid = 0;
+	tclient_close(&a);
+}
+
+static void test_bad_input_and_amplification(void **state)
+{
+	uint8_t junk[2000], buf[PROTO_MAX_FRAME], ping[PROTO_PING_LEN];
+	uint8_t init[PROTO_HS_INIT_LEN];
+	size_t sent = 0, recvd = 0;
+	struct tclient c;
+	int fd = tclient_udp(), n;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	/* Empty, short, oversized, wrong-type and random datagrams: no answer at all. */
+	tclient_sendto(fd, junk, 0, &R.a);
+	randombytes_buf(junk, sizeof(junk));
+	for (size_t len = 1; len < sizeof(junk); len += 37) {
+		junk[0] = (uint8_t)(len & 1 ? 0xF1 : junk[0]);
+		tclient_sendto(fd, junk, len, &R.a);
+		sent += len;
+	}
+	while ((n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, 200)) >= 0)
+		recvd += (size_t)n;
+	assert_int_equal(recvd, 0);
+	/* A random sid/handle in a DATA frame, a CTRL frame for no link: nothing. */
+	memset(junk, 0, 64);
+	junk[0] = PROTO_MAGIC;
+	junk[1] = PROTO_DATA;
+	randombytes_buf(junk + 4, 60);
+	tclient_sendto(fd, junk, 64, &R.a);
+	junk[1] = PROTO_CTRL;
+	tclient_sendto(fd, junk, 64, &R.a);
+	assert_int_equal(tclient_recvfrom(fd, buf, sizeof(buf), NULL, 200), -ETIMEDOUT);
+	/* Amplification per message type: bytes out / bytes in <= 1. */
+	frame_encode_ping(ping, 5);
+	tclient_sendto(fd, ping, sizeof(ping), &R.a);
+	n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, T_MS);
+	assert_true(n > 0 && (double)n / sizeof(ping) <= 1.0);
+	printf("amplification PING->PONG: %d/%zu = %.2f\n", n, sizeof(ping),
+	       (double)n / sizeof(ping));
+	assert_int_equal(tclient_open(&c, R.addr, R.pub), 0);
+	hs_client_build_init(&c.hs, init, 1);
+	tclient_sendto(c.fd, init, sizeof(init), &R.a);
+	n = tclient_recvfrom(c.fd, buf, sizeof(buf), NULL, T_MS);
+	assert_int_equal(n, PROTO_HS_RESP_LEN);
+	assert_true((double)n / sizeof(init) <= 1.0);
+	printf("amplification HS_INIT->HS_RESP: %d/%zu = %.2f\n", n, sizeof(init),
+	       (double)n / sizeof(init));
+	/* A replayed initiation (same timestamp) gets no second response. */
+	tclient_sendto(c.fd, init, sizeof(init), &R.a);
+	assert_int_equal(tclient_recvfrom(c.fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	/* A spoofed-source initiation (wrong mac1, as from someone not knowing the key): dropped. */
+	init[20] ^= 1;
+	tclient_sendto(fd, init, sizeof(init), &R.a);
+	assert_int_equal(tclient_recvfrom(fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	/* Still alive and answering. */
+	tclient_sendto(fd, ping, sizeof(ping), &R.a);
+	assert_int_equal(tclient_recvfrom(fd, buf, sizeof(buf), NULL, T_MS), PROTO_PONG_LEN);
+	close(fd);
+	tclient_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_ping_pong_observed_address, relay_stop),
+	    cmocka_unit_test_teardown(test_loopback_refused_by_default, relay_stop),
+	    cmocka_unit_test_teardown(test_pairing_full_and_rebind, relay_stop),
+	    cmocka_unit_test_teardown(test_direct_mode_forwarding, relay_stop),
+	    cmocka_unit_test_teardown(test_sealed_mode_forwarding, relay_stop),
+	    cmocka_unit_test_teardown(test_keys_mode, relay_stop),
+	    cmocka_unit_test_teardown(test_token_mode, relay_stop),
+	    cmocka_unit_test_teardown(test_limits_and_reload, relay_stop),
+	    cmocka_unit_test_teardown(test_shutdown_notice, relay_stop),
+	    cmocka_unit_test_teardown(test_bad_input_and_amplification, relay_stop),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
