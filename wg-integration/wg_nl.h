@@ -1,0 +1,54 @@
+/*
+ * wg_nl.h: the kernel backend. Request builders and reply parsers are pure functions over
+ * bytes (unit-tested and fuzzed); wg_nlio.c does the socket I/O around them.
+ */
+#ifndef WGR_WG_NL_H
+#define WGR_WG_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wg.h"
+#include "wg_dev.h"
+
+/* Receive buffer: the kernel sizes dump messages up to 32 KiB when the reader allows it. */
+#define WG_NL_BUFSIZE 32768
+
+/* State of one WG_CMD_GET_DEVICE dump being parsed. */
+struct wg_nl_get {
+	struct wg_device *dev;
+	uint16_t family; /* genl family id the data messages carry */
+	uint32_t seq, portid;
+	bool intr;        /* NLM_F_DUMP_INTR seen: the result is inconsistent, retry */
+	unsigned ignored; /* messages of another seq/port, skipped */
+};
+
+/* Start a dump parse; 0 or -ENOMEM. */
+int wg_nl_get_begin(struct wg_nl_get *g, uint16_t family, uint32_t seq, uint32_t portid);
+/*
+ * Feed one datagram of the reply. Returns 1 when more is expected, 0 when NLMSG_DONE ended the
+ * dump (g->dev complete; take it and set g->dev = NULL), -EINTR when the dump was interrupted
+ * (retry), -EBADMSG for malformed bytes, or the -errno the kernel reported.
+ */
+int wg_nl_get_feed(struct wg_nl_get *g, const void *buf, size_t len);
+/* Free whatever g still holds. */
+void wg_nl_get_end(struct wg_nl_get *g);
+
+/* Parse an ACK-only reply: 1 more expected, 0 acknowledged, -errno from the kernel/-EBADMSG. */
+int wg_nl_parse_ack(const void *buf, size_t len, uint32_t seq, uint32_t portid);
+/* Parse the CTRL_CMD_GETFAMILY reply: 1 more, 0 with *id set, -errno (-ENOENT: no family). */
+int wg_nl_parse_family(const void *buf, size_t len, uint32_t seq, uint32_t portid, uint16_t *id);
+
+/* Request builders into buf (WG_NL_BUFSIZE is plenty); return the message length. */
+size_t wg_nl_put_getfamily(void *buf, uint32_t seq, const char *family_name);
+size_t wg_nl_put_get(void *buf, uint16_t family, uint32_t seq, const char *ifname);
+size_t wg_nl_put_set_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
+                          const uint8_t pub[WG_KEY_LEN_BYTES], const struct wg_peer_set *set);
+
+/* Socket side (wg_nlio.c). */
+int wg_nl_get_device(const char *name, struct wg_device **out);
+int wg_nl_set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
+                   const struct wg_peer_set *set);
+
+#endif

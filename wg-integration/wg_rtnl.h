@@ -1,0 +1,25 @@
+/* wg_rtnl.h: rtnetlink link messages, shared by the lister and the link watcher. */
+#ifndef WGR_WG_RTNL_H
+#define WGR_WG_RTNL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/netlink.h>
+
+#include "wg.h"
+
+struct wg_rtnl_link {
+	char name[WG_NAME_MAX];
+	uint32_t ifindex;
+	bool up;
+	unsigned mtu;
+	bool is_wireguard; /* kind "wireguard", or a UAPI socket of this name exists */
+};
+
+/* Parse an RTM_NEWLINK/RTM_DELLINK message (length already checked); 0 or -EBADMSG/-EINVAL. */
+int wg_rtnl_parse_link(const struct nlmsghdr *nlh, struct wg_rtnl_link *out);
+/* Whether WG_UAPI_DIR/name.sock is a socket. */
+bool wg_rtnl_uapi_exists(const char *name);
+
+#endif
