@@ -194,23 +194,13 @@ static void gen_run(struct gen *g)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"dst", 1, 0, 'd'},
-	                                     {"dst-count", 1, 0, 'n'},
-	                                     {"bind", 1, 0, 'b'},
-	                                     {"size", 1, 0, 's'},
-	                                     {"rate", 1, 0, 'r'},
-	                                     {"duration", 1, 0, 't'},
-	                                     {"batch", 1, 0, 'B'},
-	                                     {"gso", 1, 0, 'g'},
-	                                     {"mode", 1, 0, 'm'},
-	                                     {"turn-peer", 1, 0, 'p'},
-	                                     {"wg-index", 1, 0, 'w'},
-	                                     {"sink", 1, 0, 'S'},
-	                                     {"sink-gro", 0, 0, 'G'},
-	                                     {"sink-out", 1, 0, 'o'},
-	                                     {"hist", 1, 0, 'h'},
-	                                     {"warmup", 1, 0, 'W'},
-	                                     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"dst", 1, 0, 'd'},       {"dst-count", 1, 0, 'n'}, {"bind", 1, 0, 'b'},
+	    {"size", 1, 0, 's'},      {"rate", 1, 0, 'r'},      {"duration", 1, 0, 't'},
+	    {"batch", 1, 0, 'B'},     {"gso", 1, 0, 'g'},       {"mode", 1, 0, 'm'},
+	    {"turn-peer", 1, 0, 'p'}, {"wg-index", 1, 0, 'w'},  {"sink", 1, 0, 'S'},
+	    {"sink-gro", 0, 0, 'G'},  {"sink-out", 1, 0, 'o'},  {"hist", 1, 0, 'h'},
+	    {"warmup", 1, 0, 'W'},    {"dst-file", 1, 0, 'F'},  {0, 0, 0, 0}};
 	struct gen *g = calloc(1, sizeof(*g));
 	struct sockaddr_in dst0, bindaddr, peer, relayed;
 	int have_dst = 0, have_bind = 0, have_peer = 0, c;

@@ -44,10 +44,27 @@ wgrelayd_start() {
 		wg genkey >"$OUT/wgrelayd/key"
 		umask 022
 		WGR_PUB=$(wg pubkey <"$OUT/wgrelayd/key")
-		# Loopback and private peers are refused by default; the test allowance says so.
-		taskset -c $CPU_SYS "$WGRELAYD" -f --listen "127.0.0.1:$WGR_CTL_PORT" \
-			--port-range "$WGR_LO-$((WGR_LO + 19999))" --key-file "$OUT/wgrelayd/key" \
-			--state-dir "$OUT/wgrelayd" --metrics off --allow-private \
+		# Loopback is refused by default (AllowLoopback is the test allowance). The open-mode
+		# limits (3 bindings and 5 circuits per client, 100 MB per circuit, 20 handshakes a
+		# second per source) would stop a benchmark in its first second: lifted here.
+		cat >"$OUT/wgrelayd/wgrelayd.conf" <<-EOF
+			[Relay]
+			Listen = 127.0.0.1:$WGR_CTL_PORT
+			PortRange = $WGR_LO-$((WGR_LO + 19999))
+			KeyFile = $OUT/wgrelayd/key
+			AllowLoopback = true
+			Metrics = off
+			[Limits]
+			MaxReservations = 200000
+			MaxReservationsPerClient = 200000
+			MaxCircuits = 100000
+			MaxCircuitsPerClient = 100000
+			CircuitBytes = 0
+			CircuitDuration = 1d
+			SourceRate = 100000
+			SourceBurst = 100000
+		EOF
+		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/wgrelayd.conf" \
 			>>"$OUT/wgrelayd.log" 2>&1 &
 		WGR_PID=$!
 		PIDS="$PIDS $WGR_PID"
@@ -162,7 +179,7 @@ wgrelayd_scale() {
 		k1=$(slab_bytes)
 		"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/scale-$n.ports" \
 			--index $WGR_INDEX --timeout 30 >"$OUT/scale-$n.pair" 2>>"$LOG" || true
-		start_sink "scale-$n" --gro
+		RX_ADDR=$WGR_B start_sink "scale-$n" --gro
 		taskset -c $CPU_LOAD "$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" \
 			--dst-file "$OUT/scale-$n.ports" --wg-index $WGR_INDEX --size 1420 \
 			--duration "$DUR" --rate 0 >"$OUT/scale-$n.gen" 2>>"$LOG" || true
