@@ -1,0 +1,145 @@
+/*
+ * cache.h: the helper's SQLite connection cache, shared state between `wgrelay watch` and the
+ * other commands. Endpoint history (fields of plan 003 §4.3-4.4), relay registry, bootstrap
+ * list, per-interface settings, per-peer path state and the relayed-peer table used to
+ * recover after a crash. Only cache.c sees SQLite; callers use these plain structs.
+ */
+#ifndef WGR_CACHE_H
+#define WGR_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_SCHEMA_VERSION 1
+#define CACHE_TEXT           64
+#define CACHE_WHY            200
+
+struct cache;
+
+enum cache_ep_status { CACHE_EP_UNKNOWN = 0, CACHE_EP_OK = 1, CACHE_EP_FAILED = 2 };
+
+/* One endpoint of one peer (plan 003 §4.4 CachedEndpoint). Times are unix seconds, 0 = never. */
+struct cache_endpoint {
+	char iface[CACHE_TEXT];
+	char peer[CACHE_TEXT];     /* peer public key, base64 */
+	char endpoint[CACHE_TEXT]; /* "ip:port" */
+	char type[16];             /* "direct" or "relay" */
+	int64_t last_success;
+	uint32_t success_count;
+	int status; /* enum cache_ep_status */
+	int64_t last_checked;
+	uint32_t failure_count;
+	int32_t latency_ms; /* -1 unknown, same for the next optional fields */
+	int32_t packet_loss_pct;
+	int32_t handshake_success_rate;
+	int32_t jitter_ms;
+	int32_t quality_score;
+	int64_t last_quality_update;
+	char relay_pubkey[CACHE_TEXT]; /* "" when none */
+	uint32_t relay_success_count;
+	int64_t last_relay_success;
+};
+
+/* A relay the helper knows, from bootstrap, a descriptor or the config. */
+struct cache_relay {
+	char pubkey[CACHE_TEXT];
+	char endpoint[CACHE_TEXT];
+	char source[16]; /* "bootstrap", "config", "descriptor" */
+	char status[16]; /* "ok", "unreachable", "full", "denied", "unknown" */
+	int32_t rtt_ms;  /* -1 unknown */
+	int32_t load_permille;
+	uint32_t flags; /* PONG_F_* */
+	bool has_loc;
+	double lat, lon;
+	char city[CACHE_TEXT];
+	char country[8];
+	int64_t last_seen;
+	uint32_t success_count, failure_count;
+};
+
+struct cache_iface {
+	char name[CACHE_TEXT];
+	bool enabled;
+	uint32_t threshold_windows; /* consecutive failed windows before relaying */
+	char mode[16];              /* "direct" or "sealed" */
+	int32_t mtu;                /* -1 auto, 0 off, else fixed */
+	uint32_t prebind;           /* K relays to prebind on */
+};
+
+/* Per-peer path state written by the daemon, read by `wgrelay status`. */
+struct cache_peer {
+	char iface[CACHE_TEXT];
+	char peer[CACHE_TEXT];
+	char path[16]; /* "direct", "relayed", "trying-direct" */
+	char relay_pubkey[CACHE_TEXT];
+	char relay_endpoint[CACHE_TEXT];
+	char endpoint[CACHE_TEXT];
+	int64_t since;
+	int64_t updated;
+	char why[CACHE_WHY];
+};
+
+/* A relayed peer, so a restarted helper can adopt or restore it. */
+struct cache_session {
+	char iface[CACHE_TEXT];
+	char peer[CACHE_TEXT];
+	char relay_pubkey[CACHE_TEXT];
+	char relay_endpoint[CACHE_TEXT];
+	char session_endpoint[CACHE_TEXT]; /* what the peer's endpoint was set to */
+	char original_endpoint[CACHE_TEXT];
+	int32_t original_keepalive;
+	int64_t since;
+};
+
+/*
+ * Open (creating with mode 0600) the database at path (":memory:" allowed). A file that is not
+ * a database, fails its integrity check or carries a newer schema is renamed to
+ * "path.corrupt-<unixtime>", logged and rebuilt. 0 or -errno.
+ */
+int cache_open(struct cache **out, const char *path);
+void cache_free(struct cache *c);
+/* Set by cache_open when the previous file was moved aside. */
+bool cache_was_rebuilt(const struct cache *c);
+/* Schema version stored in the file (PRAGMA user_version). */
+int cache_schema_version(struct cache *c);
+
+/* Record one judged window for (iface, peer, endpoint): ok or failed, at now. 0 or -EIO. */
+int cache_record_window(struct cache *c, const char *iface, const char *peer, const char *endpoint,
+                        bool ok, int64_t now);
+/* Plan 003 §4.3: all of >= 3 endpoints failed, or > 10 failures in the last 30 min. */
+int cache_should_try_relay(struct cache *c, const char *iface, const char *peer, int64_t now,
+                           bool *out, unsigned *n_endpoints, unsigned *recent_failures);
+/* Plan 003 §4.3 record_relay_success. */
+int cache_record_relay_success(struct cache *c, const char *iface, const char *peer,
+                               const char *relay_pubkey, int64_t now);
+/* Endpoints of one peer ("" iface/peer = all); *out malloc'd, free() it. */
+int cache_list_endpoints(struct cache *c, const char *iface, const char *peer,
+                         struct cache_endpoint **out, size_t *n);
+
+/* Bootstrap list: add replaces the endpoint of a known key; remove by key or endpoint. */
+int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubkey, int64_t now);
+/* 0, or -ENOENT when nothing matched. */
+int cache_bootstrap_remove(struct cache *c, const char *key_or_endpoint);
+
+/* Relay registry; upsert keeps counters and history. */
+int cache_relay_upsert(struct cache *c, const struct cache_relay *r);
+int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n);
+/* Count one probe or session outcome against a relay. */
+int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now);
+
+/* Interface settings; get returns -ENOENT (and defaults in *out) when never configured. */
+void cache_iface_defaults(struct cache_iface *out, const char *name);
+int cache_iface_set(struct cache *c, const struct cache_iface *s);
+int cache_iface_get(struct cache *c, const char *name, struct cache_iface *out);
+int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n);
+
+int cache_peer_set(struct cache *c, const struct cache_peer *p);
+/* iface NULL or "" = all interfaces. */
+int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out, size_t *n);
+
+int cache_session_put(struct cache *c, const struct cache_session *s);
+int cache_session_del(struct cache *c, const char *iface, const char *peer);
+int cache_session_list(struct cache *c, const char *iface, struct cache_session **out, size_t *n);
+
+#endif

@@ -1,0 +1,95 @@
+/* select.c: the symmetric relay ranking and its hysteresis. */
+#include "select.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "geoip.h"
+
+double select_distance_km(struct select_point p, struct select_point q)
+{
+	/* Canonical argument order: A's and B's helpers must compute the very same bits. */
+	if (p.lat > q.lat || (p.lat == q.lat && p.lon > q.lon)) {
+		struct select_point t = p;
+		p = q;
+		q = t;
+	}
+	return geoip_distance_km(p.lat, p.lon, q.lat, q.lon);
+}
+
+static int geo_bucket(struct select_point a, struct select_point b, struct select_point r)
+{
+	/* Without both peer locations the geometry says nothing: all relays tie on it. */
+	if (!a.known || !b.known)
+		return 0;
+	if (!r.known)
+		return 40; /* ~ the longest possible detour (2 x 20000 km) */
+	/* d(a,r) + d(r,b) == d(b,r) + d(r,a) exactly: IEEE addition commutes. */
+	double km = select_distance_km(a, r) + select_distance_km(r, b);
+	return (int)floor(km / SELECT_GEO_BUCKET_KM);
+}
+
+static int load_bucket(int load)
+{
+	if (load < 0)
+		return 2; /* unknown: assume middling */
+	if (load > 1000)
+		load = 1000;
+	return load / SELECT_LOAD_BUCKET;
+}
+
+static uint64_t tiebreak(const struct select_cand *c)
+{
+	uint8_t in[48], out[8];
+	memcpy(in, c->sid, 16);
+	memcpy(in + 16, c->pubkey, 32);
+	crypto_generichash(out, sizeof(out), in, sizeof(in), NULL, 0);
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | out[i];
+	return v;
+}
+
+/* Strict order: usable first, then score, then tiebreak, then key bytes. */
+static bool before(const struct select_cand *x, const struct select_cand *y)
+{
+	if (x->usable != y->usable)
+		return x->usable;
+	if (x->score != y->score)
+		return x->score < y->score;
+	if (x->tiebreak != y->tiebreak)
+		return x->tiebreak < y->tiebreak;
+	return memcmp(x->pubkey, y->pubkey, 32) < 0;
+}
+
+void select_rank(struct select_point a, struct select_point b, struct select_cand *cands, size_t n,
+                 size_t *order)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct select_cand *c = &cands[i];
+		c->usable = c->reachable && !c->full && c->local_failures < SELECT_MAX_LOCAL_FAIL;
+		c->score = 2 * geo_bucket(a, b, c->loc) + load_bucket(c->load_permille);
+		c->tiebreak = tiebreak(c);
+		order[i] = i;
+	}
+	/* Insertion sort: a handful of relays, and stable regardless of input order. */
+	for (size_t i = 1; i < n; i++) {
+		size_t v = order[i], j = i;
+		while (j > 0 && before(&cands[v], &cands[order[j - 1]])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+}
+
+size_t select_choose(const struct select_cand *cands, const size_t *order, size_t n, size_t current)
+{
+	if (n == 0 || !cands[order[0]].usable)
+		return n;
+	if (current < n && cands[current].usable &&
+	    cands[current].score <= cands[order[0]].score + SELECT_HYSTERESIS)
+		return current;
+	return order[0];
+}

@@ -1,0 +1,83 @@
+/*
+ * steer.h: the per-peer path state machine of the helper (DESIGN.md control path steps 2-8):
+ * judge each 5 s window, switch a failing peer onto a relay, fail over, come back to direct
+ * with backoff, restore on exit. watch.c owns the loop; this file owns the decisions.
+ */
+#ifndef WGR_STEER_H
+#define WGR_STEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cache.h"
+#include "detect.h"
+#include "key.h"
+#include "link.h"
+
+#define STEER_MAX_RELAYS  32
+#define STEER_BACKOFF_MIN 60
+#define STEER_BACKOFF_MAX 1800
+#define STEER_KEEPALIVE   25
+
+enum steer_path { STEER_DIRECT, STEER_RELAYED, STEER_TRYING };
+
+struct steer_relay {
+	struct cache_relay info;
+	uint8_t pub[32];
+	struct link *link;
+	unsigned local_failures;
+};
+
+struct steer_peer {
+	uint8_t pub[32];
+	char pub_b64[KEY_B64_STRLEN];
+	bool seen; /* present in the last device read */
+	struct detect_sample win_start, last;
+	struct detect_peer det;
+	enum steer_path path;
+	struct addr direct_ep; /* original (direct) endpoint */
+	uint16_t orig_keepalive;
+	struct addr set_ep; /* what we set while relayed */
+	int relay;          /* index into the relay table, -1 none */
+	uint8_t sids[STEER_MAX_RELAYS][16];
+	bool sid_ok;
+	int64_t since, next_direct_try, backoff_s, trying_until;
+	char why[CACHE_WHY];
+	bool dirty;
+};
+
+struct steer_iface {
+	char name[16];
+	struct cache_iface cfg;
+	uint8_t priv[32];
+	uint32_t fwmark;
+	struct steer_peer *peers;
+	size_t n_peers, cap_peers;
+	bool present;
+};
+
+struct steer_ctx {
+	struct cache *cache;
+	struct steer_relay relays[STEER_MAX_RELAYS];
+	size_t n_relays;
+	struct addr self_public; /* as the relays see us */
+	bool self_known;
+	struct geoip *geoip;
+};
+
+/* Refresh one interface from the device: new peers, samples, endpoint resets. */
+int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
+/* Judge the window of every peer whose 5 s are up and act on it. */
+void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
+/* Keep every peer bound on its top-K relays and follow PEER_ACTIVE. */
+void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
+/* Put every relayed peer back on its direct endpoint and keepalive; drop relay_sessions rows. */
+void steer_restore(struct steer_ctx *s, struct steer_iface *ifc);
+/* After a crash: peers still on a session endpoint recorded in relay_sessions become relayed. */
+void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
+/* Write each changed peer's state for `wgrelay status`. */
+void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all);
+void steer_iface_clear(struct steer_iface *ifc);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * watch.c: `wgrelay watch`, the helper daemon loop: reads enabled WireGuard devices every
+ * second, keeps control links to the known relays, lets steer.c decide, and on SIGTERM/SIGINT
+ * puts every peer back on its direct endpoint.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cli.h"
+#include "geoip.h"
+#include "ifconf.h"
+#include "key.h"
+#include "log.h"
+#include "steer.h"
+#include "wg.h"
+
+#define MAX_IFACES 32
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* systemd Type=notify: one datagram to $NOTIFY_SOCKET ('@' = abstract namespace). */
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (!path || !*path || strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) < 0)
+		log_warn("sd_notify");
+	close(fd);
+}
+
+struct watch {
+	struct steer_ctx s;
+	struct steer_iface ifaces[MAX_IFACES];
+	size_t n_ifaces;
+	char **named; /* interfaces given on the command line, or NULL: all enabled */
+	int n_named;
+	uint8_t identity[32];
+	uint32_t fwmark;
+};
+
+/* Reload relays from the cache; links of known relays are kept. */
+static void load_relays(struct watch *w)
+{
+	struct cache_relay *r;
+	size_t n;
+
+	if (cache_relay_list(w->s.cache, &r, &n) < 0)
+		return;
+	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++) {
+		bool known = false;
+		for (size_t j = 0; j < w->s.n_relays; j++)
+			if (strcmp(w->s.relays[j].info.pubkey, r[i].pubkey) == 0)
+				known = true;
+		struct steer_relay *sr = &w->s.relays[w->s.n_relays];
+		struct addr a;
+		if (known || key_from_base64(sr->pub, r[i].pubkey) < 0 ||
+		    addr_parse(&a, r[i].endpoint, 51821) < 0)
+			continue;
+		sr->info = r[i];
+		if (link_new(&sr->link, sr->pub, &a, w->identity, w->fwmark) < 0) {
+			log_warnx("relay %s: no socket", r[i].endpoint);
+			continue;
+		}
+		log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
+		w->s.n_relays++;
+	}
+	free(r);
+}
+
+static bool wanted(struct watch *w, const char *name)
+{
+	struct cache_iface cfg;
+	if (w->n_named) {
+		for (int i = 0; i < w->n_named; i++)
+			if (strcmp(w->named[i], name) == 0)
+				return true;
+		return false;
+	}
+	return cache_iface_get(w->s.cache, name, &cfg) == 0 && cfg.enabled;
+}
+
+static void add_iface(struct watch *w, const char *name, int64_t now)
+{
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (strcmp(w->ifaces[i].name, name) == 0)
+			return;
+	if (w->n_ifaces == MAX_IFACES || !ifconf_name_ok(name) || !wanted(w, name))
+		return;
+	struct steer_iface *ifc = &w->ifaces[w->n_ifaces];
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	cache_iface_get(w->s.cache, name, &ifc->cfg);
+	if (steer_read(&w->s, ifc, now) < 0) {
+		steer_iface_clear(ifc);
+		return;
+	}
+	w->n_ifaces++;
+	log_info("%s: watching (%s mode, threshold %u windows, prebind %u)", name, ifc->cfg.mode,
+	         ifc->cfg.threshold_windows, ifc->cfg.prebind);
+	if (strcmp(ifc->cfg.mode, "sealed") == 0)
+		log_warnx("%s: sealed mode is not implemented in the helper yet; using direct",
+		          name);
+	if (ifconf_saveconfig(name) == 1)
+		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would write relay "
+		          "endpoints into it on shutdown; set it to false",
+		          name, ifconf_dir(), name);
+	if (ifc->fwmark)
+		w->fwmark = ifc->fwmark;
+	steer_adopt(&w->s, ifc, now);
+	steer_publish(&w->s, ifc, now, true);
+}
+
+static void scan_ifaces(struct watch *w, int64_t now)
+{
+	char **names;
+	size_t n;
+	if (wg_list_devices(&names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		add_iface(w, names[i], now);
+	wg_free_names(names);
+}
+
+static void on_link(enum wg_link_event ev, const struct wg_link_info *info, void *arg)
+{
+	struct watch *w = arg;
+	if (ev == WG_LINK_ADDED)
+		add_iface(w, info->name, time(NULL));
+}
+
+static const char watch_help[] =
+    "Usage: wgrelay watch [IFACE...]\n"
+    "Run the helper in the foreground: watch the named interfaces (default: every\n"
+    "interface enabled with configure-relay, including ones that appear later), relay\n"
+    "peers whose direct handshakes fail, come back when the direct path works, and\n"
+    "restore the original endpoints on SIGTERM/SIGINT. Tells systemd READY=1 when\n"
+    "NOTIFY_SOCKET is set. The identity key is helper.key next to the database.\n";
+
+int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct watch *w;
+	struct wg_linkwatch *lw = NULL;
+	char keypath[4096], dir[4096];
+	bool created;
+	int64_t last_tick = 0, last_reload = 0;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(watch_help, stdout);
+		return CLI_OK;
+	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' || !ifconf_name_ok(argv[i])) {
+			fputs(watch_help, stderr);
+			return CLI_USAGE;
+		}
+	if (sodium_init() < 0)
+		return CLI_ERR;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return CLI_ERR;
+	w->named = argv + 1;
+	w->n_named = argc - 1;
+	if (cli_open_cache(ctx, &w->s.cache) < 0) {
+		free(w);
+		return CLI_ERR;
+	}
+	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
+	snprintf(keypath, sizeof(keypath), "%s/helper.key", dirname(dir));
+	if (key_load_or_create(w->identity, keypath, &created) < 0) {
+		log_warnx("cannot load or create the identity key %s", keypath);
+		cache_free(w->s.cache);
+		free(w);
+		return CLI_ERR;
+	}
+	if (created)
+		log_info("created identity key %s", keypath);
+	geoip_open(&w->s.geoip, ctx->geoip_path);
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int64_t now = time(NULL);
+	scan_ifaces(w, now); /* first device reads set the fwmark for the links */
+	load_relays(w);
+	if (wg_linkwatch_new(&lw, on_link, w) < 0)
+		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
+	sd_notify_ready();
+	log_info("helper running: %zu interface(s), %zu relay(s)", w->n_ifaces, w->s.n_relays);
+
+	while (!stop_signal) {
+		struct pollfd pf[STEER_MAX_RELAYS + 1];
+		size_t np = 0;
+		for (size_t i = 0; i < w->s.n_relays; i++)
+			pf[np++] = (struct pollfd){.fd = w->s.relays[i].link->fd, .events = POLLIN};
+		if (lw)
+			pf[np++] = (struct pollfd){.fd = wg_linkwatch_fd(lw), .events = POLLIN};
+		poll(pf, np, 200);
+		int64_t ms = mono_ms();
+		for (size_t i = 0; i < w->s.n_relays; i++)
+			if (pf[i].revents & POLLIN)
+				link_readable(w->s.relays[i].link, ms);
+		if (lw && (pf[np - 1].revents & POLLIN))
+			wg_linkwatch_process(lw);
+		if (ms - last_tick < 1000)
+			continue;
+		last_tick = ms;
+		now = time(NULL);
+		for (size_t i = 0; i < w->s.n_relays; i++) {
+			struct link *l = w->s.relays[i].link;
+			link_tick(l, ms);
+			if (l->observed.len && !w->s.self_known) {
+				w->s.self_public = l->observed;
+				w->s.self_known = true;
+			}
+		}
+		bool slow = ms - last_reload >= 10000;
+		if (slow) {
+			last_reload = ms;
+			load_relays(w);
+			scan_ifaces(w, now);
+		}
+		for (size_t i = 0; i < w->n_ifaces; i++) {
+			struct steer_iface *ifc = &w->ifaces[i];
+			if (slow)
+				cache_iface_get(w->s.cache, ifc->name, &ifc->cfg);
+			if (!w->n_named && !ifc->cfg.enabled) {
+				steer_restore(&w->s, ifc);
+				continue;
+			}
+			if (steer_read(&w->s, ifc, now) < 0)
+				continue;
+			steer_prebind(&w->s, ifc, now);
+			steer_judge(&w->s, ifc, now);
+			steer_publish(&w->s, ifc, now, slow);
+		}
+	}
+	log_info("signal %d: restoring direct endpoints", (int)stop_signal);
+	for (size_t i = 0; i < w->n_ifaces; i++) {
+		steer_restore(&w->s, &w->ifaces[i]);
+		steer_publish(&w->s, &w->ifaces[i], time(NULL), true);
+		steer_iface_clear(&w->ifaces[i]);
+	}
+	for (size_t i = 0; i < w->s.n_relays; i++)
+		link_free(w->s.relays[i].link);
+	wg_linkwatch_free(lw);
+	geoip_free(w->s.geoip);
+	cache_free(w->s.cache);
+	sodium_memzero(w->identity, sizeof(w->identity));
+	free(w);
+	return CLI_OK;
+}
