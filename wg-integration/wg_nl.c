@@ -15,6 +15,40 @@
 
 #include "wg_nl.h"
 
+/*
+ * libmnl's walkers stop quietly at the first attribute that does not fit; a reply whose
+ * attributes do not exactly fill their container is malformed, so check the framing first.
+ */
+int wg_nl_attrs_parse(const void *payload, size_t len, mnl_attr_cb_t cb, void *data)
+{
+	const struct nlattr *attr = payload;
+	int left = len > 0xffff ? -1 : (int)len;
+
+	if (left < 0)
+		return MNL_CB_ERROR;
+	while (left >= (int)sizeof(struct nlattr)) {
+		if (!mnl_attr_ok(attr, left))
+			return MNL_CB_ERROR;
+		left -= MNL_ALIGN(attr->nla_len);
+		attr = (const struct nlattr *)((const uint8_t *)attr + MNL_ALIGN(attr->nla_len));
+	}
+	if (left > 0)
+		return MNL_CB_ERROR; /* trailing bytes too short for an attribute */
+	return mnl_attr_parse_payload(payload, len, cb, data);
+}
+
+static int parse_nested(const struct nlattr *nest, mnl_attr_cb_t cb, void *data)
+{
+	return wg_nl_attrs_parse(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), cb,
+	                         data);
+}
+
+static int parse_msg(const struct nlmsghdr *nlh, size_t offset, mnl_attr_cb_t cb, void *data)
+{
+	return wg_nl_attrs_parse(mnl_nlmsg_get_payload_offset(nlh, offset),
+	                         nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(offset), cb, data);
+}
+
 /* Walk the messages of one datagram; calls data() for each message meant for us. */
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
@@ -127,7 +161,7 @@ static int allowedips_cb(const struct nlattr *attr, void *data)
 	a.cidr = 0xff;
 	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
 		return MNL_CB_ERROR;
-	if (mnl_attr_parse_nested(attr, allowedip_cb, &a) < 0)
+	if (parse_nested(attr, allowedip_cb, &a) < 0)
 		return MNL_CB_ERROR;
 	/* The family, the address length and the prefix must agree, or the entry is garbage. */
 	if (!((a.family == AF_INET && a.cidr <= 32) || (a.family == AF_INET6 && a.cidr <= 128)))
@@ -201,7 +235,7 @@ static int peer_cb(const struct nlattr *attr, void *data)
 	case WGPEER_A_ALLOWEDIPS:
 		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
 			return MNL_CB_ERROR;
-		if (mnl_attr_parse_nested(attr, allowedips_cb, pc) < 0)
+		if (parse_nested(attr, allowedips_cb, pc) < 0)
 			return MNL_CB_ERROR;
 		break;
 	default:
@@ -244,7 +278,7 @@ static int peers_cb(const struct nlattr *attr, void *data)
 	memset(&pc, 0, sizeof(pc));
 	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
 		return MNL_CB_ERROR;
-	if (mnl_attr_parse_nested(attr, peer_cb, &pc) < 0) {
+	if (parse_nested(attr, peer_cb, &pc) < 0) {
 		free(pc.peer.allowedips);
 		sodium_memzero(&pc, sizeof(pc));
 		return MNL_CB_ERROR;
@@ -302,7 +336,7 @@ static int device_cb(const struct nlattr *attr, void *data)
 	case WGDEVICE_A_PEERS:
 		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
 			return MNL_CB_ERROR;
-		if (mnl_attr_parse_nested(attr, peers_cb, g) < 0)
+		if (parse_nested(attr, peers_cb, g) < 0)
 			return MNL_CB_ERROR;
 		break;
 	default:
@@ -323,7 +357,7 @@ static int get_msg(const struct nlmsghdr *nlh, void *arg)
 	gh = mnl_nlmsg_get_payload(nlh);
 	if (gh->cmd != WG_CMD_GET_DEVICE)
 		return 1;
-	if (mnl_attr_parse(nlh, GENL_HDRLEN, device_cb, g) < 0)
+	if (parse_msg(nlh, GENL_HDRLEN, device_cb, g) < 0)
 		return -EBADMSG;
 	return 1;
 }
@@ -386,7 +420,7 @@ static int family_msg(const struct nlmsghdr *nlh, void *arg)
 		return 1;
 	if (mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN)
 		return -EBADMSG;
-	if (mnl_attr_parse(nlh, GENL_HDRLEN, family_attr_cb, id) < 0)
+	if (parse_msg(nlh, GENL_HDRLEN, family_attr_cb, id) < 0)
 		return -EBADMSG;
 	return 1;
 }

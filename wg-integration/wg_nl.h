@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libmnl/libmnl.h>
+
 #include "wg.h"
 #include "wg_dev.h"
 
@@ -45,6 +47,9 @@ size_t wg_nl_put_getfamily(void *buf, uint32_t seq, const char *family_name);
 size_t wg_nl_put_get(void *buf, uint16_t family, uint32_t seq, const char *ifname);
 size_t wg_nl_put_set_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
                           const uint8_t pub[WG_KEY_LEN_BYTES], const struct wg_peer_set *set);
+
+/* Parse attributes filling exactly len bytes (else MNL_CB_ERROR), like mnl_attr_parse_payload. */
+int wg_nl_attrs_parse(const void *payload, size_t len, mnl_attr_cb_t cb, void *data);
 
 /* Socket side (wg_nlio.c). */
 int wg_nl_get_device(const char *name, struct wg_device **out);

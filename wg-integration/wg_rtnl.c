@@ -57,7 +57,8 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 	case IFLA_LINKINFO:
 		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
 			return MNL_CB_ERROR;
-		if (mnl_attr_parse_nested(attr, linkinfo_cb, la) < 0)
+		if (wg_nl_attrs_parse(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
+		                      linkinfo_cb, la) < 0)
 			return MNL_CB_ERROR;
 		break;
 	default:
@@ -85,7 +86,10 @@ int wg_rtnl_parse_link(const struct nlmsghdr *nlh, struct wg_rtnl_link *out)
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return -EBADMSG;
 	ifi = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, &la) < 0 || !la.name)
+	if (wg_nl_attrs_parse(mnl_nlmsg_get_payload_offset(nlh, sizeof(*ifi)),
+	                      nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*ifi)),
+	                      link_attr_cb, &la) < 0 ||
+	    !la.name)
 		return -EBADMSG;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->name, la.name, strlen(la.name) + 1);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,34 @@ static int parse_allowedip(const char *s, struct wg_allowedip *a)
 	return 0;
 }
 
+/* "[v6%scope]:port" carries a zone for link-local endpoints; common/addr.c takes none. */
+static int parse_endpoint(const char *val, struct addr *a)
+{
+	char buf[ADDR_STRLEN], scope[WG_NAME_MAX];
+	const char *pct = strchr(val, '%'), *close = strchr(val, ']');
+	uint64_t id;
+	size_t n, sl;
+
+	if (!pct)
+		return addr_parse(a, val, 0) < 0 ? -EBADMSG : 0;
+	if (val[0] != '[' || !close || close < pct || (sl = (size_t)(close - pct - 1)) == 0 ||
+	    sl >= sizeof(scope) || (n = (size_t)(pct - val)) + strlen(close) >= sizeof(buf))
+		return -EBADMSG;
+	memcpy(buf, val, n);
+	strcpy(buf + n, close);
+	memcpy(scope, pct + 1, sl);
+	scope[sl] = '\0';
+	if (addr_parse(a, buf, 0) < 0 || addr_family(a) != AF_INET6)
+		return -EBADMSG;
+	if (parse_u64(scope, UINT32_MAX, &id) < 0) {
+		id = if_nametoindex(scope);
+		if (!id)
+			return -EBADMSG;
+	}
+	a->in6.sin6_scope_id = (uint32_t)id;
+	return 0;
+}
+
 static int device_key(struct wg_uapi_parser *p, const char *key, const char *val)
 {
 	struct wg_device *d = p->dev;
@@ -127,7 +156,7 @@ static int peer_key(struct wg_peer *pe, const char *key, const char *val)
 		if (!key_is_zero(pe->preshared_key))
 			pe->flags |= WG_PEER_HAS_PRESHARED_KEY;
 	} else if (!strcmp(key, "endpoint")) {
-		if (addr_parse(&pe->endpoint, val, 0) < 0)
+		if (parse_endpoint(val, &pe->endpoint) < 0)
 			return -EBADMSG;
 	} else if (!strcmp(key, "last_handshake_time_sec")) {
 		if (parse_u64(val, INT64_MAX, &v) < 0)

@@ -30,7 +30,8 @@ int wg_uapi_parser_init(struct wg_uapi_parser *p);
 /*
  * Feed reply bytes. Returns 1 when more is expected, 0 when the blank line ended the reply
  * (p->dev complete, take it and set p->dev = NULL), -EBADMSG for a malformed reply (bad hex,
- * bad number, overlong line, field outside a peer), or -N when the reply carried errno=N.
+ * bad number, overlong line, errno= missing), or -N when the reply carried errno=N. Unknown
+ * keys are skipped.
  */
 int wg_uapi_parser_feed(struct wg_uapi_parser *p, const void *buf, size_t len);
 void wg_uapi_parser_free(struct wg_uapi_parser *p);
