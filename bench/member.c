@@ -35,6 +35,8 @@
 
 #define MEMBER_BATCH  64
 #define MEMBER_WINDOW 64 /* BINDs in flight */
+/* wgrelayd accepts 16 bindings per link (relayd/relay.h): larger runs open more links. */
+#define MEMBER_BINDS_PER_LINK 16
 
 struct link {
 	int fd;
@@ -50,7 +52,8 @@ struct member {
 	uint8_t relay_pub[32];
 	int mode;
 	unsigned n;
-	struct link a, b;
+	struct link *a, *b; /* RELAY_BINDS_PER_LINK sessions per link */
+	unsigned nl;
 	uint8_t (*sid)[16];
 	uint32_t *ha, *hb;
 	uint16_t *port;
@@ -159,11 +162,13 @@ static int member_ctrl_recv(struct link *l, struct ctrl_msg *msg, int timeout_ms
 	return 1;
 }
 
-/* Bind every sid on link l, MEMBER_WINDOW in flight; handles (and ports) filled by index. */
-static int member_bind_all(struct member *m, struct link *l, uint32_t *handles)
+/* Bind sids first..first+count-1 on link l, MEMBER_WINDOW in flight; handles (and ports)
+ * filled by session index. */
+static int member_bind_all(struct member *m, struct link *l, unsigned first, unsigned count,
+                           uint32_t *handles)
 {
 	uint8_t *done = calloc(m->n, 1);
-	unsigned next = 0, ok = 0, inflight = 0, i;
+	unsigned next = first, ok = 0, inflight = 0, i, end = first + count;
 	unsigned retries = 0;
 	uint64_t last_progress = member_now_ms();
 	struct ctrl_msg msg;
@@ -171,8 +176,8 @@ static int member_bind_all(struct member *m, struct link *l, uint32_t *handles)
 
 	if (!done)
 		return -ENOMEM;
-	while (ok < m->n && !member_stop) {
-		while (next < m->n && inflight < MEMBER_WINDOW) {
+	while (ok < count && !member_stop) {
+		while (next < end && inflight < MEMBER_WINDOW) {
 			memset(&msg, 0, sizeof(msg));
 			msg.type = CTRL_BIND;
 			msg.mode = (uint8_t)m->mode;
@@ -185,7 +190,7 @@ static int member_bind_all(struct member *m, struct link *l, uint32_t *handles)
 		if (!member_ctrl_recv(l, &msg, 200)) {
 			if (member_now_ms() - last_progress > 2000) {
 				/* Lost or dropped by a rate limit: ask again for what is missing. */
-				for (i = 0; i < next; i++)
+				for (i = first; i < next; i++)
 					if (!done[i]) {
 						memset(&msg, 0, sizeof(msg));
 						msg.type = CTRL_BIND;
@@ -210,7 +215,7 @@ static int member_bind_all(struct member *m, struct link *l, uint32_t *handles)
 		if (msg.type != CTRL_BOUND)
 			continue;
 		memcpy(&i, msg.sid, sizeof(i)); /* our sids start with their index */
-		if (i >= m->n || memcmp(msg.sid, m->sid[i], 16) || done[i])
+		if (i < first || i >= end || memcmp(msg.sid, m->sid[i], 16) || done[i])
 			continue;
 		done[i] = 1;
 		handles[i] = msg.handle;
@@ -220,7 +225,7 @@ static int member_bind_all(struct member *m, struct link *l, uint32_t *handles)
 		inflight--;
 		last_progress = member_now_ms();
 	}
-	r = ok == m->n ? 0 : -EINTR;
+	r = ok == count ? 0 : -EINTR;
 out:
 	free(done);
 	return r;
@@ -229,9 +234,12 @@ out:
 static void member_keepalive(struct member *m)
 {
 	struct ctrl_msg msg = {.type = CTRL_KEEPALIVE};
+	unsigned i;
 
-	member_ctrl_send(m, &m->a, &msg);
-	member_ctrl_send(m, &m->b, &msg);
+	for (i = 0; i < m->nl; i++) {
+		member_ctrl_send(m, &m->a[i], &msg);
+		member_ctrl_send(m, &m->b[i], &msg);
+	}
 }
 
 /* Direct mode: publish the ports, then keep the links alive until told to stop. */
@@ -255,11 +263,14 @@ static int member_hold(struct member *m, const char *ports_out, const char *read
 			member_keepalive(m);
 			next_ka = member_now_ms() + 20000;
 		}
-		/* Drain control traffic (PEER_ACTIVE, keepalive answers) on both links. */
-		while (member_ctrl_recv(&m->a, &msg, 0))
-			;
-		while (member_ctrl_recv(&m->b, &msg, 500))
-			;
+		/* Drain control traffic (PEER_ACTIVE, keepalive answers) on every link. */
+		for (i = 0; i < m->nl; i++) {
+			while (member_ctrl_recv(&m->a[i], &msg, 0))
+				;
+			while (member_ctrl_recv(&m->b[i], &msg, 0))
+				;
+		}
+		usleep(200000);
 	}
 	return 0;
 }
@@ -276,7 +287,7 @@ static void member_rx(struct member *m, uint8_t *bufs, struct mmsghdr *msgs, str
 		iov[i].iov_len = 2048;
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 	}
-	n = recvmmsg(m->b.fd, msgs, MEMBER_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(m->b[0].fd, msgs, MEMBER_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
 	now = util_now_ns();
@@ -298,7 +309,7 @@ static void member_rx(struct member *m, uint8_t *bufs, struct mmsghdr *msgs, str
 		m->received++;
 		if (!m->open)
 			continue;
-		pl = seal_open_data(f, len, m->sid[0], m->b.k.data_recv, &m->b.data_rp);
+		pl = seal_open_data(f, len, m->sid[0], m->b[0].k.data_recv, &m->b[0].data_rp);
 		if (pl < UTIL_MARK_OFF + UTIL_MARK_LEN ||
 		    util_mark_get(f + PROTO_SEALED_HDR_LEN, &flow, &seq, &t) < 0) {
 			m->unmarked++;
@@ -322,7 +333,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 	FILE *f;
 
 	lat_from = start + (uint64_t)(m->warmup * 1e9);
-	setsockopt(m->b.fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	setsockopt(m->b[0].fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	for (i = 0; i < MEMBER_BATCH; i++) {
 		tiov[i].iov_base = tx[i];
 		out[i].msg_hdr.msg_iov = &tiov[i];
@@ -358,10 +369,10 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 			memcpy(p + 4, &idx, 4);
 			memcpy(p + 8, &seq, 8);
 			util_mark_put(p, 0, seq++, now);
-			tiov[i].iov_len = seal_data(tx[i], m->size, m->ha[0], m->a.data_ctr++,
-			                            m->sid[0], m->a.k.data_send);
+			tiov[i].iov_len = seal_data(tx[i], m->size, m->ha[0], m->a[0].data_ctr++,
+			                            m->sid[0], m->a[0].k.data_send);
 		}
-		r = sendmmsg(m->a.fd, out, (unsigned)n, 0);
+		r = sendmmsg(m->a[0].fd, out, (unsigned)n, 0);
 		if (r > 0)
 			m->sent += (uint64_t)r;
 		member_rx(m, rxb, in, riov, ctl, lat_from);
@@ -502,26 +513,43 @@ int main(int argc, char **argv)
 		randombytes_buf(m->sid[i], 16);
 		memcpy(m->sid[i], &i, sizeof(i));
 	}
-	if ((r = member_link_up(m, &m->a)) < 0 || (r = member_link_up(m, &m->b)) < 0) {
-		fprintf(stderr, "member: link handshake failed: %s\n",
-		        r < -1000 ? frame_strerror(r) : strerror(-r));
+	m->nl = (m->n + MEMBER_BINDS_PER_LINK - 1) / MEMBER_BINDS_PER_LINK;
+	m->a = calloc(m->nl, sizeof(*m->a));
+	m->b = calloc(m->nl, sizeof(*m->b));
+	if (!m->a || !m->b)
 		return 1;
-	}
-	if ((r = member_bind_all(m, &m->a, m->ha)) < 0 ||
-	    (r = member_bind_all(m, &m->b, m->hb)) < 0) {
-		fprintf(stderr, "member: binding %u sessions failed: %s\n", m->n, strerror(-r));
-		return 1;
+	for (i = 0; i < m->nl; i++) {
+		unsigned first = i * MEMBER_BINDS_PER_LINK;
+		unsigned count =
+		    m->n - first < MEMBER_BINDS_PER_LINK ? m->n - first : MEMBER_BINDS_PER_LINK;
+
+		if ((r = member_link_up(m, &m->a[i])) < 0 ||
+		    (r = member_link_up(m, &m->b[i])) < 0) {
+			fprintf(stderr, "member: link handshake failed: %s\n",
+			        r < -1000 ? frame_strerror(r) : strerror(-r));
+			return 1;
+		}
+		if ((r = member_bind_all(m, &m->a[i], first, count, m->ha)) < 0 ||
+		    (r = member_bind_all(m, &m->b[i], first, count, m->hb)) < 0) {
+			fprintf(stderr, "member: binding %u sessions failed: %s\n", m->n,
+			        strerror(-r));
+			return 1;
+		}
 	}
 	if (m->mode == PROTO_MODE_DIRECT)
 		r = member_hold(m, ports_out, ready, hold);
 	else
 		r = member_blast(m, sink_out, hist);
-	link_keys_clear(&m->a.k);
-	link_keys_clear(&m->b.k);
-	sodium_memzero(m->a.priv, 32);
-	sodium_memzero(m->b.priv, 32);
-	close(m->a.fd);
-	close(m->b.fd);
+	for (i = 0; i < m->nl; i++) {
+		link_keys_clear(&m->a[i].k);
+		link_keys_clear(&m->b[i].k);
+		sodium_memzero(m->a[i].priv, 32);
+		sodium_memzero(m->b[i].priv, 32);
+		close(m->a[i].fd);
+		close(m->b[i].fd);
+	}
+	free(m->a);
+	free(m->b);
 	free(m->sid);
 	free(m->ha);
 	free(m->hb);
