@@ -44,7 +44,11 @@ int geoip_open(struct geoip **out, const char *path)
 	int rc = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
 	if (rc != MMDB_SUCCESS) {
 		int err = rc == MMDB_FILE_OPEN_ERROR ? -ENOENT : -EINVAL;
-		log_warnx("geoip: %s: %s", path, MMDB_strerror(rc));
+		/* No database is a supported setup (ranking by load); a broken one is worth a line. */
+		if (err == -ENOENT)
+			log_debug("geoip: %s: %s", path, MMDB_strerror(rc));
+		else
+			log_warnx("geoip: %s: %s", path, MMDB_strerror(rc));
 		free(g);
 		return err;
 	}

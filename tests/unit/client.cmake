@@ -1,0 +1,13 @@
+# Unit tests of relay-client (the wgrelay CLI and helper): real SQLite, real .mmdb files
+# written by tests/data/mkmmdb.pl, and the real wgrelay binary for the CLI.
+if(TARGET wgrelay_core)
+  foreach(t cache detect select geoip cli)
+    add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
+                    LINK_LIBRARIES wgrelay_core)
+  endforeach()
+  # test_geoip exits 77 when perl's MaxMind::DB::Writer is missing.
+  set_tests_properties(test_geoip PROPERTIES SKIP_RETURN_CODE 77)
+  add_dependencies(test_cli wgrelay)
+  set_property(TEST test_cli APPEND PROPERTY ENVIRONMENT
+               "WGRELAY_BIN=$<TARGET_FILE:wgrelay>")
+endif()

@@ -1,0 +1,326 @@
+/* test_cache.c: the SQLite connection cache, in memory and in real files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glob.h>
+
+#include "cache.h"
+
+static struct cache *mem(void)
+{
+	struct cache *c = NULL;
+	assert_int_equal(cache_open(&c, ":memory:"), 0);
+	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
+	return c;
+}
+
+static void test_windows_and_rule(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	bool relay;
+	unsigned n, recent;
+	int64_t t = 1700000000;
+
+	/* Two failed endpoints: the "all of >= 3" rule needs three. */
+	assert_int_equal(cache_record_window(c, "wg0", "P", "198.51.100.7:51820", false, t), 0);
+	assert_int_equal(cache_record_window(c, "wg0", "P", "198.51.100.8:51820", false, t), 0);
+	assert_int_equal(cache_should_try_relay(c, "wg0", "P", t, &relay, &n, &recent), 0);
+	assert_false(relay);
+	assert_int_equal(n, 2);
+	assert_int_equal(recent, 2);
+	assert_int_equal(cache_record_window(c, "wg0", "P", "198.51.100.9:51820", false, t), 0);
+	assert_int_equal(cache_should_try_relay(c, "wg0", "P", t, &relay, &n, &recent), 0);
+	assert_true(relay);
+	assert_int_equal(n, 3);
+	/* One endpoint working again: not all failed; other peers unaffected. */
+	assert_int_equal(cache_record_window(c, "wg0", "P", "198.51.100.9:51820", true, t + 5), 0);
+	assert_int_equal(cache_should_try_relay(c, "wg0", "P", t + 5, &relay, &n, &recent), 0);
+	assert_false(relay);
+	assert_int_equal(cache_should_try_relay(c, "wg0", "Q", t, &relay, &n, &recent), 0);
+	assert_false(relay);
+	assert_int_equal(n, 0);
+
+	/* > 10 failures within 30 min on one endpoint fires; older ones do not count. */
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(
+		    cache_record_window(c, "wg1", "R", "203.0.113.1:1", false, t + i * 5), 0);
+	assert_int_equal(cache_record_window(c, "wg1", "R", "203.0.113.1:1", true, t + 60), 0);
+	assert_int_equal(cache_should_try_relay(c, "wg1", "R", t + 60, &relay, &n, &recent), 0);
+	assert_true(relay);
+	assert_int_equal(recent, 11);
+	assert_int_equal(cache_should_try_relay(c, "wg1", "R", t + 3600, &relay, &n, &recent), 0);
+	assert_false(relay);
+	assert_int_equal(recent, 0);
+
+	struct cache_endpoint *e;
+	size_t ne;
+	assert_int_equal(cache_list_endpoints(c, "wg1", "R", &e, &ne), 0);
+	assert_int_equal(ne, 1);
+	assert_int_equal(e[0].failure_count, 11);
+	assert_int_equal(e[0].success_count, 1);
+	assert_int_equal(e[0].status, CACHE_EP_OK);
+	assert_int_equal(e[0].last_success, t + 60);
+	assert_int_equal(e[0].handshake_success_rate, 100 / 12);
+	assert_int_equal(e[0].latency_ms, -1);
+	free(e);
+	cache_free(c);
+}
+
+static void test_relay_success_and_registry(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_endpoint *e;
+	struct cache_relay *r;
+	size_t n;
+
+	assert_int_equal(cache_record_relay_success(c, "wg0", "P", "RK", 100), 0);
+	assert_int_equal(cache_record_relay_success(c, "wg0", "P", "RK", 200), 0);
+	assert_int_equal(cache_list_endpoints(c, "wg0", "P", &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].type, "relay");
+	assert_string_equal(e[0].relay_pubkey, "RK");
+	assert_int_equal(e[0].relay_success_count, 2);
+	assert_int_equal(e[0].last_relay_success, 200);
+	free(e);
+	/* Relay rows are not direct endpoints: they never feed the "all failed" rule. */
+	bool relay;
+	assert_int_equal(cache_should_try_relay(c, "wg0", "P", 200, &relay, NULL, NULL), 0);
+	assert_false(relay);
+
+	assert_int_equal(cache_bootstrap_add(c, "192.0.2.1:51821", "K1", 5), 0);
+	assert_int_equal(cache_bootstrap_add(c, "192.0.2.2:51821", "K2", 5), 0);
+	assert_int_equal(cache_bootstrap_add(c, "192.0.2.3:51821", "K1", 6), 0); /* moved */
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].endpoint, "192.0.2.2:51821");
+	assert_string_equal(r[1].endpoint, "192.0.2.3:51821");
+	assert_string_equal(r[1].source, "bootstrap");
+	assert_string_equal(r[1].status, "unknown");
+	r[1].rtt_ms = 12;
+	r[1].has_loc = true;
+	r[1].lat = 52.5;
+	snprintf(r[1].status, sizeof(r[1].status), "ok");
+	assert_int_equal(cache_relay_upsert(c, &r[1]), 0);
+	assert_int_equal(cache_relay_outcome(c, "K1", true, 77), 0);
+	assert_int_equal(cache_relay_outcome(c, "K1", false, 78), 0);
+	free(r);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(r[1].rtt_ms, 12);
+	assert_true(r[1].has_loc);
+	assert_true(r[1].lat == 52.5);
+	assert_string_equal(r[1].status, "ok");
+	assert_int_equal(r[1].success_count, 1);
+	assert_int_equal(r[1].failure_count, 1);
+	assert_int_equal(r[1].last_seen, 77);
+	free(r);
+	assert_int_equal(cache_bootstrap_remove(c, "192.0.2.2:51821"), 0);
+	assert_int_equal(cache_bootstrap_remove(c, "K1"), 0);
+	assert_int_equal(cache_bootstrap_remove(c, "K1"), -ENOENT);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 0);
+	free(r);
+	/* Bound parameters: quotes are data, not SQL. */
+	assert_int_equal(cache_bootstrap_add(c, "x'); DROP TABLE relays; --", "K'3", 1), 0);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].pubkey, "K'3");
+	free(r);
+	cache_free(c);
+}
+
+static void test_iface_peer_session(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_iface s, *l;
+	size_t n;
+
+	assert_int_equal(cache_iface_get(c, "wg0", &s), -ENOENT);
+	assert_false(s.enabled);
+	assert_int_equal(s.threshold_windows, 2);
+	assert_int_equal(s.prebind, 2);
+	assert_string_equal(s.mode, "direct");
+	assert_int_equal(s.mtu, -1);
+	s.enabled = true;
+	s.threshold_windows = 4;
+	snprintf(s.mode, sizeof(s.mode), "sealed");
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_true(s.enabled);
+	assert_int_equal(s.threshold_windows, 4);
+	assert_string_equal(s.mode, "sealed");
+	assert_int_equal(cache_iface_list(c, &l, &n), 0);
+	assert_int_equal(n, 1);
+	free(l);
+
+	struct cache_peer p = {.since = 10, .updated = 20}, *pl;
+	snprintf(p.iface, sizeof(p.iface), "wg0");
+	snprintf(p.peer, sizeof(p.peer), "PK");
+	snprintf(p.path, sizeof(p.path), "relayed");
+	snprintf(p.why, sizeof(p.why), "3 handshake windows failed");
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	p.updated = 30;
+	assert_int_equal(cache_peer_set(c, &p), 0); /* replaces */
+	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(pl[0].updated, 30);
+	assert_string_equal(pl[0].why, "3 handshake windows failed");
+	free(pl);
+	assert_int_equal(cache_peer_list(c, "wg1", &pl, &n), 0);
+	assert_int_equal(n, 0);
+	free(pl);
+
+	struct cache_session cs = {.original_keepalive = 0, .since = 5}, *sl;
+	snprintf(cs.iface, sizeof(cs.iface), "wg0");
+	snprintf(cs.peer, sizeof(cs.peer), "PK");
+	snprintf(cs.session_endpoint, sizeof(cs.session_endpoint), "192.0.2.1:40000");
+	snprintf(cs.original_endpoint, sizeof(cs.original_endpoint), "198.51.100.7:51820");
+	assert_int_equal(cache_session_put(c, &cs), 0);
+	assert_int_equal(cache_session_list(c, NULL, &sl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(sl[0].original_endpoint, "198.51.100.7:51820");
+	free(sl);
+	assert_int_equal(cache_session_del(c, "wg0", "PK"), 0);
+	assert_int_equal(cache_session_list(c, "wg0", &sl, &n), 0);
+	assert_int_equal(n, 0);
+	free(sl);
+	cache_free(c);
+}
+
+static char dir[] = "/tmp/wgr-test-cache-XXXXXX";
+
+static int count_aside(const char *path)
+{
+	char pat[600];
+	glob_t g;
+	snprintf(pat, sizeof(pat), "%s.corrupt-*", path);
+	int n = glob(pat, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+	globfree(&g);
+	return n;
+}
+
+static void test_file_mode_persist(void **state)
+{
+	(void)state;
+	char path[512];
+	struct stat st;
+	struct cache *c;
+	struct cache_iface s;
+
+	snprintf(path, sizeof(path), "%s/a.db", dir);
+	umask(022);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	cache_iface_defaults(&s, "wg7");
+	s.enabled = true;
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	cache_free(c);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_int_equal(cache_iface_get(c, "wg7", &s), 0);
+	assert_true(s.enabled);
+	cache_free(c);
+}
+
+static void test_corrupt_file(void **state)
+{
+	(void)state;
+	char path[512];
+	struct cache *c;
+	struct cache_iface s;
+
+	snprintf(path, sizeof(path), "%s/garbage.db", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 4096; i++)
+		fputc((i * 131 + 7) & 0xff, f);
+	fclose(f);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_true(cache_was_rebuilt(c));
+	assert_int_equal(count_aside(path), 1);
+	/* The rebuilt cache works. */
+	cache_iface_defaults(&s, "wg0");
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	cache_free(c);
+
+	/* A real database whose pages were overwritten in the middle. */
+	snprintf(path, sizeof(path), "%s/torn.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	for (int i = 0; i < 200; i++)
+		cache_record_window(c, "wg0", "P", "198.51.100.1:1", i & 1, 1000 + i);
+	cache_free(c);
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	assert_true(size > 3 * 4096);
+	/* Keep page 1 (the schema) and overwrite every table page after it. */
+	fseek(f, 4096, SEEK_SET);
+	for (long i = 4096; i < size; i++)
+		fputc(0xA5, f);
+	fclose(f);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_true(cache_was_rebuilt(c));
+	assert_int_equal(count_aside(path), 1);
+	cache_free(c);
+}
+
+static void test_newer_schema(void **state)
+{
+	(void)state;
+	char path[512], cmd[700];
+	struct cache *c;
+
+	snprintf(path, sizeof(path), "%s/new.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	cache_free(c);
+	/* Another program (a newer wgrelay) bumps the version. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version = 99' 2>/dev/null", path);
+	if (system(cmd) != 0)
+		skip();
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_true(cache_was_rebuilt(c));
+	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
+	assert_int_equal(count_aside(path), 1);
+	cache_free(c);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_windows_and_rule),
+	    cmocka_unit_test(test_relay_success_and_registry),
+	    cmocka_unit_test(test_iface_peer_session),
+	    cmocka_unit_test(test_file_mode_persist),
+	    cmocka_unit_test(test_corrupt_file),
+	    cmocka_unit_test(test_newer_schema),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,164 @@
+/* test_detect.c: the failed-window detector on recorded counter sequences. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "detect.h"
+
+/* Per-second readings (t, tx, rx, last handshake), as `watch` records them. */
+
+/* Judge every 5 s like the daemon; returns the state after the last window. */
+static struct detect_peer run(const struct detect_sample *s, size_t n,
+                              enum detect_verdict *verdicts, size_t *nv)
+{
+	struct detect_peer p = {0};
+	size_t start = 0, k = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i].t - s[start].t < DETECT_WINDOW_S)
+			continue;
+		enum detect_verdict v = detect_window(&s[start], &s[i]);
+		detect_feed(&p, v, &s[start], &s[i]);
+		if (verdicts)
+			verdicts[k] = v;
+		k++;
+		start = i;
+	}
+	if (nv)
+		*nv = k;
+	return p;
+}
+
+/* Blocked UDP: WireGuard sends an initiation every 5 s, nothing comes back. */
+static void test_failing(void **state)
+{
+	(void)state;
+	struct detect_sample s[16];
+	for (int i = 0; i < 16; i++)
+		s[i] = (struct detect_sample){.t = 1000 + i,
+		                              .tx_bytes = 148ull * (uint64_t)(i / 5 + 1),
+		                              .rx_bytes = 0,
+		                              .last_handshake = 0};
+	enum detect_verdict v[4];
+	size_t nv;
+	struct detect_peer p = run(s, 16, v, &nv);
+	assert_int_equal(nv, 3);
+	for (size_t i = 0; i < nv; i++)
+		assert_int_equal(v[i], DETECT_FAILED);
+	assert_int_equal(p.consecutive_failed, 3);
+
+	struct detect_rules r = {.fast_windows = 2};
+	char why[200];
+	assert_true(
+	    detect_should_try_relay(&p, &r, NULL, "198.51.100.7:51820", 1015, why, sizeof(why)));
+	assert_non_null(strstr(why, "3 handshake windows failed on 198.51.100.7:51820 in 15 s"));
+	r.fast_windows = 4;
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 1015, why, sizeof(why)));
+	/* The slow rule from the cache still fires on its own. */
+	struct detect_history h = {.cache_rule = true, .n_endpoints = 1, .recent_failures = 11};
+	assert_true(detect_should_try_relay(&p, &r, &h, "x", 1015, why, sizeof(why)));
+	assert_non_null(strstr(why, "11 failed windows in 30 min"));
+}
+
+/* A stale session: data queued, a handshake every 5 s, none completes. */
+static void test_failing_after_session(void **state)
+{
+	(void)state;
+	struct detect_sample a = {
+	    .t = 5000, .tx_bytes = 90000, .rx_bytes = 80000, .last_handshake = 4700};
+	struct detect_sample b = {
+	    .t = 5005, .tx_bytes = 90000 + 148, .rx_bytes = 80000, .last_handshake = 4700};
+	assert_int_equal(detect_window(&a, &b), DETECT_FAILED);
+}
+
+/* Handshake every 2 min, data both ways. */
+static void test_healthy(void **state)
+{
+	(void)state;
+	struct detect_sample s[21];
+	for (int i = 0; i < 21; i++)
+		s[i] = (struct detect_sample){.t = 2000 + i,
+		                              .tx_bytes = 1000ull * (uint64_t)i,
+		                              .rx_bytes = 900ull * (uint64_t)i,
+		                              .last_handshake = 1990};
+	enum detect_verdict v[5];
+	size_t nv;
+	struct detect_peer p = run(s, 21, v, &nv);
+	assert_int_equal(nv, 4);
+	for (size_t i = 0; i < nv; i++)
+		assert_int_equal(v[i], DETECT_HEALTHY);
+	struct detect_rules r = {.fast_windows = 1};
+	struct detect_history h = {.cache_rule = true, .n_endpoints = 3};
+	char why[200];
+	/* A working direct path is never relayed, whatever the history says. */
+	assert_false(detect_should_try_relay(&p, &r, &h, "x", 2020, why, sizeof(why)));
+	assert_string_equal(why, "");
+}
+
+/* A completed handshake resets a failing run. */
+static void test_recovers(void **state)
+{
+	(void)state;
+	struct detect_peer p = {0};
+	struct detect_sample a = {.t = 0, .tx_bytes = 0};
+	struct detect_sample b = {.t = 5, .tx_bytes = 148};
+	struct detect_sample c = {
+	    .t = 10, .tx_bytes = 296 + 32, .rx_bytes = 92, .last_handshake = 9};
+	detect_feed(&p, detect_window(&a, &b), &a, &b);
+	assert_int_equal(p.consecutive_failed, 1);
+	detect_feed(&p, detect_window(&b, &c), &b, &c);
+	assert_int_equal(p.last, DETECT_HEALTHY);
+	assert_int_equal(p.consecutive_failed, 0);
+}
+
+/* Nothing to send: no evidence, no failure, and an idle window keeps a run unchanged. */
+static void test_idle(void **state)
+{
+	(void)state;
+	struct detect_sample a = {.t = 0, .tx_bytes = 500, .rx_bytes = 400, .last_handshake = 0};
+	struct detect_sample b = {.t = 5, .tx_bytes = 500, .rx_bytes = 400, .last_handshake = 0};
+	assert_int_equal(detect_window(&a, &b), DETECT_IDLE);
+	/* Less than one initiation: a keepalive fragment, not a handshake attempt. */
+	b.tx_bytes = 500 + 32;
+	assert_int_equal(detect_window(&a, &b), DETECT_IDLE);
+	struct detect_peer p = {.consecutive_failed = 1, .last = DETECT_FAILED};
+	detect_feed(&p, DETECT_IDLE, &a, &b);
+	assert_int_equal(p.consecutive_failed, 1);
+}
+
+/* Live session, we send, nothing comes back: suspect, not failed (no initiations yet). */
+static void test_one_way(void **state)
+{
+	(void)state;
+	struct detect_sample a = {
+	    .t = 100, .tx_bytes = 1000, .rx_bytes = 5000, .last_handshake = 50};
+	struct detect_sample b = {
+	    .t = 105, .tx_bytes = 4000, .rx_bytes = 5000, .last_handshake = 50};
+	assert_int_equal(detect_window(&a, &b), DETECT_ONEWAY);
+	struct detect_peer p = {0};
+	detect_feed(&p, DETECT_ONEWAY, &a, &b);
+	assert_int_equal(p.consecutive_failed, 0);
+	struct detect_rules r = {.fast_windows = 1};
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 105, NULL, 0));
+	/* Receiving only (the far side sends to us) is a working path. */
+	b.tx_bytes = 1000;
+	b.rx_bytes = 9000;
+	assert_int_equal(detect_window(&a, &b), DETECT_HEALTHY);
+	/* Counters that went backwards (interface recreated) do not underflow into a failure. */
+	b.tx_bytes = 10;
+	b.rx_bytes = 10;
+	assert_int_equal(detect_window(&a, &b), DETECT_IDLE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_failing), cmocka_unit_test(test_failing_after_session),
+	    cmocka_unit_test(test_healthy), cmocka_unit_test(test_recovers),
+	    cmocka_unit_test(test_idle),    cmocka_unit_test(test_one_way),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

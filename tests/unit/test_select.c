@@ -1,0 +1,170 @@
+/* test_select.c: relay ranking: order, symmetry between the two peers, hysteresis. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "select.h"
+
+static const struct select_point berlin = {true, 52.52, 13.40};
+static const struct select_point paris = {true, 48.86, 2.35};
+static const struct select_point newyork = {true, 40.71, -74.00};
+static const struct select_point tokyo = {true, 35.68, 139.69};
+static const struct select_point frankfurt = {true, 50.11, 8.68};
+static const struct select_point unknown = {false, 0, 0};
+
+static void cand(struct select_cand *c, uint8_t id, struct select_point loc, int load)
+{
+	memset(c, 0, sizeof(*c));
+	memset(c->pubkey, id, 32);
+	memset(c->sid, id ^ 0x5a, 16);
+	c->loc = loc;
+	c->load_permille = load;
+	c->reachable = true;
+}
+
+static void test_order_geo(void **state)
+{
+	(void)state;
+	struct select_cand c[4];
+	size_t o[4];
+	cand(&c[0], 1, tokyo, 0);
+	cand(&c[1], 2, frankfurt, 0);
+	cand(&c[2], 3, newyork, 0);
+	cand(&c[3], 4, unknown, 0);
+	select_rank(berlin, paris, c, 4, o);
+	assert_int_equal(o[0], 1); /* Frankfurt lies between Berlin and Paris */
+	assert_int_equal(o[1], 2);
+	assert_int_equal(o[2], 0);
+	assert_int_equal(o[3], 3); /* unknown location: after every located relay */
+	assert_true(c[1].score < c[2].score);
+}
+
+static void test_load_and_filters(void **state)
+{
+	(void)state;
+	struct select_cand c[3];
+	size_t o[3];
+	cand(&c[0], 1, frankfurt, 900);
+	cand(&c[1], 2, frankfurt, 100);
+	cand(&c[2], 3, frankfurt, 0);
+	c[2].full = true;
+	select_rank(berlin, paris, c, 3, o);
+	assert_int_equal(o[0], 1); /* less loaded first */
+	assert_int_equal(o[1], 0);
+	assert_int_equal(o[2], 2); /* full: unusable, last */
+	assert_false(c[2].usable);
+	/* Local-only facts filter: unreachable and repeatedly failing relays go last. */
+	c[2].full = false;
+	c[1].reachable = false;
+	c[0].local_failures = SELECT_MAX_LOCAL_FAIL;
+	select_rank(berlin, paris, c, 3, o);
+	assert_int_equal(o[0], 2);
+	assert_false(c[1].usable);
+	assert_false(c[0].usable);
+	assert_int_equal(select_choose(c, o, 3, 3), 2);
+	c[2].reachable = false;
+	select_rank(berlin, paris, c, 3, o);
+	assert_int_equal(select_choose(c, o, 3, 3), 3); /* none usable */
+}
+
+/* The same inputs from A's and from B's side, in any input order, give the same order. */
+static void test_symmetry(void **state)
+{
+	(void)state;
+	const struct select_point locs[] = {berlin, paris, newyork, tokyo, frankfurt, unknown};
+	const struct select_point ends[][2] = {
+	    {berlin, paris}, {newyork, tokyo}, {paris, unknown}, {tokyo, frankfurt}};
+	for (size_t e = 0; e < 4; e++) {
+		struct select_cand a[6], b[6];
+		size_t oa[6], ob[6];
+		for (size_t i = 0; i < 6; i++) {
+			/* Equal loads everywhere: ties must be broken the same way too. */
+			cand(&a[i], (uint8_t)(i + 1), locs[i], 500);
+			b[5 - i] = a[i]; /* B lists the relays in another order */
+		}
+		select_rank(ends[e][0], ends[e][1], a, 6, oa);
+		select_rank(ends[e][1], ends[e][0], b, 6, ob);
+		for (size_t i = 0; i < 6; i++)
+			assert_memory_equal(a[oa[i]].pubkey, b[ob[i]].pubkey, 32);
+	}
+	/* Exact ties (no geometry, same load): decided by the per-pair hash, not input order. */
+	struct select_cand t[3], u[3];
+	size_t ot[3], ou[3];
+	for (size_t i = 0; i < 3; i++) {
+		cand(&t[i], (uint8_t)(10 + i), unknown, -1);
+		u[2 - i] = t[i];
+	}
+	select_rank(unknown, unknown, t, 3, ot);
+	select_rank(unknown, unknown, u, 3, ou);
+	for (size_t i = 0; i < 3; i++)
+		assert_memory_equal(t[ot[i]].pubkey, u[ou[i]].pubkey, 32);
+	/* Another pair (other sids) may order the same relays differently: load spreads. */
+	assert_true(t[ot[0]].tiebreak <= t[ot[1]].tiebreak);
+}
+
+static void test_distance_symmetric(void **state)
+{
+	(void)state;
+	const struct select_point p[] = {berlin, paris, newyork, tokyo, frankfurt};
+	for (size_t i = 0; i < 5; i++)
+		for (size_t j = 0; j < 5; j++) {
+			double x = select_distance_km(p[i], p[j]),
+			       y = select_distance_km(p[j], p[i]);
+			assert_memory_equal(&x, &y, sizeof(x)); /* bit-identical */
+		}
+	double d = select_distance_km(berlin, paris);
+	assert_true(d > 850 && d < 900); /* ~878 km */
+}
+
+static void test_hysteresis(void **state)
+{
+	(void)state;
+	struct select_cand c[2];
+	size_t o[2];
+	cand(&c[0], 1, frankfurt, 0);
+	cand(&c[1], 2, frankfurt, 400); /* one load bucket worse */
+	select_rank(berlin, paris, c, 2, o);
+	assert_int_equal(o[0], 0);
+	/* In use and only slightly worse: stay. */
+	assert_int_equal(select_choose(c, o, 2, 1), 1);
+	/* Much worse (over SELECT_HYSTERESIS): move. */
+	c[1].load_permille = 999;
+	c[1].loc = newyork;
+	select_rank(berlin, paris, c, 2, o);
+	assert_int_equal(select_choose(c, o, 2, 1), 0);
+	/* No current relay: take the best. */
+	assert_int_equal(select_choose(c, o, 2, 2), 0);
+	/* Current relay became unusable: move even if its score is good. */
+	cand(&c[1], 2, frankfurt, 0);
+	c[1].reachable = false;
+	select_rank(berlin, paris, c, 2, o);
+	assert_int_equal(select_choose(c, o, 2, 1), 0);
+}
+
+static void test_missing_geoip(void **state)
+{
+	(void)state;
+	/* No location for a peer: geometry is ignored, load decides. */
+	struct select_cand c[2];
+	size_t o[2];
+	cand(&c[0], 1, frankfurt, 800);
+	cand(&c[1], 2, tokyo, 0);
+	select_rank(unknown, paris, c, 2, o);
+	assert_int_equal(o[0], 1);
+	select_rank(berlin, paris, c, 2, o);
+	assert_int_equal(o[0], 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_order_geo),  cmocka_unit_test(test_load_and_filters),
+	    cmocka_unit_test(test_symmetry),   cmocka_unit_test(test_distance_symmetric),
+	    cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_missing_geoip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
