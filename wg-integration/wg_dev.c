@@ -3,6 +3,7 @@
  * interface the way wg(8) does (a UAPI socket means userspace, else the kernel).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -118,6 +119,9 @@ int wg_get_device(const char *name, struct wg_device **out)
 		return -ENODEV;
 	if (backend_of(name) == WG_BACKEND_UAPI)
 		return wg_uapi_get_device(name, out);
+	/* No such link at all is ENODEV, whether or not this kernel knows WireGuard. */
+	if (!if_nametoindex(name))
+		return -ENODEV;
 	return wg_nl_get_device(name, out);
 }
 
@@ -132,6 +136,8 @@ static int set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
 	if (!valid_name(name))
 		return -ENODEV;
 	be = backend_of(name);
+	if (be == WG_BACKEND_KERNEL && !if_nametoindex(name))
+		return -ENODEV;
 	r = be == WG_BACKEND_UAPI ? wg_uapi_get_device(name, &dev) : wg_nl_get_device(name, &dev);
 	if (r < 0)
 		return r;

@@ -26,6 +26,14 @@ struct wg_linkwatch {
 	uint8_t buf[WG_NL_BUFSIZE];
 };
 
+static void known_add(struct wg_linkwatch *w, uint32_t ifindex);
+
+static int seed(const struct wg_rtnl_link *l, void *arg)
+{
+	known_add(arg, l->ifindex);
+	return 0;
+}
+
 int wg_linkwatch_new(struct wg_linkwatch **out, wg_linkwatch_cb cb, void *arg)
 {
 	struct wg_linkwatch *w = calloc(1, sizeof(*w));
@@ -46,6 +54,13 @@ int wg_linkwatch_new(struct wg_linkwatch **out, wg_linkwatch_cb cb, void *arg)
 		r = -errno;
 		goto fail;
 	}
+	/*
+	 * Links that exist already are known from the start (not reported), so that their
+	 * changes and removal are, even when a userspace device's socket is gone by then.
+	 */
+	r = wg_rtnl_dump_links(seed, w);
+	if (r < 0)
+		goto fail;
 	*out = w;
 	return 0;
 fail:

@@ -158,7 +158,7 @@ static struct mnl_socket *rtnl_open(unsigned groups, uint32_t *portid)
 	return nl;
 }
 
-static int dump_kernel_links(struct names *ns)
+int wg_rtnl_dump_links(wg_rtnl_link_fn fn, void *arg)
 {
 	uint8_t *buf = malloc(WG_NL_BUFSIZE);
 	struct mnl_socket *nl;
@@ -202,8 +202,7 @@ static int dump_kernel_links(struct names *ns)
 				break;
 			}
 			if (wg_rtnl_parse_link(nlh, &l) == 0 && l.is_wireguard &&
-			    names_add(ns, l.name) < 0) {
-				r = -ENOMEM;
+			    (r = fn(&l, arg)) < 0) {
 				done = true;
 				break;
 			}
@@ -212,6 +211,11 @@ static int dump_kernel_links(struct names *ns)
 	mnl_socket_close(nl);
 	free(buf);
 	return r < 0 ? r : 0;
+}
+
+static int add_link_name(const struct wg_rtnl_link *l, void *arg)
+{
+	return names_add(arg, l->name);
 }
 
 int wg_list_devices(char ***names, size_t *n)
@@ -229,7 +233,7 @@ int wg_list_devices(char ***names, size_t *n)
 	free(ns.v[0]);
 	ns.v[0] = NULL;
 	ns.n = 0;
-	r = dump_kernel_links(&ns);
+	r = wg_rtnl_dump_links(add_link_name, &ns);
 	dir = opendir(wg_uapi_dir());
 	while (r == 0 && dir && (de = readdir(dir))) {
 		size_t len = strlen(de->d_name);

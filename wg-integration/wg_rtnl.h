@@ -19,6 +19,9 @@ struct wg_rtnl_link {
 
 /* Parse an RTM_NEWLINK/RTM_DELLINK message (length already checked); 0 or -EBADMSG/-EINVAL. */
 int wg_rtnl_parse_link(const struct nlmsghdr *nlh, struct wg_rtnl_link *out);
+typedef int (*wg_rtnl_link_fn)(const struct wg_rtnl_link *link, void *arg);
+/* Dump this namespace's links and call fn for each WireGuard one; fn's -errno stops it. */
+int wg_rtnl_dump_links(wg_rtnl_link_fn fn, void *arg);
 /* Whether WG_UAPI_DIR/name.sock is a socket. */
 bool wg_rtnl_uapi_exists(const char *name);
 
