@@ -1,0 +1,359 @@
+# world.sh: build isolated network-namespace worlds for wgrelay (sourced by sh/bash scripts).
+#
+# A world is a set of namespaces whose names start with a per-world id ($W), so parallel or
+# leftover worlds never collide and `world_cleanup` (or `sh sim/world.sh cleanup ID`) finds them.
+# Nothing is ever linked to the root namespace: no veth leaves the world, no default route out.
+#
+# Address plan (documentation and benchmark ranges only):
+#   203.0.113.0/24   "internet" addresses of relays (core gateway 203.0.113.1)
+#   198.51.100.0/24  "internet" addresses of NAT routers and public peers (gateway 198.51.100.1)
+#   198.18.N.0/24    the LAN behind NAT router N (router .1, peer .2); the relay never sees it
+#   192.0.2.0/24     WireGuard tunnel addresses of the peers
+# Topology: namespace ${W}-inet holds bridge "core" with both gateway addresses and routes
+# between the two public /24s; every public host has one veth into it (eth0 inside the host).
+# tc netem on a host's eth0 and on its bridge port gives the link delay/loss both ways.
+#
+# Needs: iproute2, nftables, tc (netem), wireguard-go, wg. Run as root.
+
+WORLD_TIMEOUT=${WORLD_TIMEOUT:-10}
+
+# world_init [ID]: pick the world id, create its state dir and the teardown trap.
+world_init()
+{
+	W=${1:-w$(printf '%04x' $(($$ % 65536)))}
+	WS=/tmp/wgrworld-$W
+	rm -rf "$WS"
+	mkdir -p "$WS" || return 1
+	: >"$WS/pids"
+	trap 'world_cleanup' EXIT
+	trap 'world_cleanup; exit 1' INT TERM
+	world_ns core inet || return 1
+	ip -n "$W-inet" link add core type bridge || return 1
+	ip -n "$W-inet" link set core up
+	ip -n "$W-inet" addr add 203.0.113.1/24 dev core
+	ip -n "$W-inet" addr add 198.51.100.1/24 dev core
+	world_sysctl inet net.ipv4.ip_forward=1
+	world_sysctl inet net.ipv4.conf.all.send_redirects=0
+	world_sysctl inet net.ipv4.conf.core.send_redirects=0
+}
+
+# world_skip_unless_able: exit 77 (skip) when this machine cannot build worlds.
+world_skip_unless_able()
+{
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root to create network namespaces"
+		exit 77
+	fi
+	for t in ip nft tc wg wireguard-go; do
+		command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
+	done
+	if ! ip netns add wgrprobe$$ 2>/dev/null; then
+		echo "SKIP: cannot create network namespaces here"
+		exit 77
+	fi
+	if ! ip netns exec wgrprobe$$ nft add table ip probe 2>/dev/null; then
+		ip netns del wgrprobe$$
+		echo "SKIP: nftables unavailable in namespaces"
+		exit 77
+	fi
+	ip netns del wgrprobe$$
+}
+
+world_ns() # ROLE NAME: create namespace $W-NAME with lo up
+{
+	ip netns add "$W-$2" || return 1
+	echo "$W-$2" >>"$WS/netns"
+	ip -n "$W-$2" link set lo up
+}
+
+world_sysctl() # NAME KEY=VALUE
+{
+	ip netns exec "$W-$1" sysctl -qw "$2" >/dev/null
+}
+
+world_x() # NAME CMD...: run CMD in host NAME's namespace
+{
+	n=$1
+	shift
+	ip netns exec "$W-$n" "$@"
+}
+
+# world_public NAME IP/24 [DELAY_MS [LOSS_PCT]]: a host on the internet core.
+world_public()
+{
+	world_ns host "$1" || return 1
+	ip link add "$W$1" netns "$W-inet" type veth peer name eth0 netns "$W-$1" || return 1
+	ip -n "$W-inet" link set "$W$1" master core up
+	ip -n "$W-$1" addr add "$2" dev eth0
+	ip -n "$W-$1" link set eth0 up
+	case $2 in
+	203.0.113.*) gw=203.0.113.1 ;;
+	*) gw=198.51.100.1 ;;
+	esac
+	ip -n "$W-$1" route add default via $gw
+	echo "${2%/*}" >"$WS/$1.ip"
+	[ -n "$3" ] && world_netem "$1" "$3" "${4:-0}"
+	return 0
+}
+
+# world_netem NAME DELAY_MS LOSS_PCT: delay/loss on NAME's internet link, half each way.
+world_netem()
+{
+	half=$(($2 / 2))
+	rest=$(($2 - half))
+	tc -n "$W-$1" qdisc replace dev eth0 root netem delay ${half}ms loss "${3}%"
+	tc -n "$W-inet" qdisc replace dev "$W$1" root netem delay ${rest}ms loss "${3}%"
+}
+
+# world_natted PEER ROUTER PUBIP N TYPE: router on the core at PUBIP, PEER at 198.18.N.2 behind it.
+world_natted()
+{
+	world_public "$2" "$3/24" || return 1
+	world_ns host "$1" || return 1
+	ip link add "$W${1}l" netns "$W-$2" type veth peer name eth0 netns "$W-$1" || return 1
+	ip -n "$W-$2" addr add 198.18.$4.1/24 dev "$W${1}l"
+	ip -n "$W-$2" link set "$W${1}l" up
+	ip -n "$W-$1" addr add 198.18.$4.2/24 dev eth0
+	ip -n "$W-$1" link set eth0 up
+	ip -n "$W-$1" route add default via 198.18.$4.1
+	world_sysctl "$2" net.ipv4.ip_forward=1
+	echo "$2" >"$WS/$1.router"
+	echo "198.18.$4.2" >"$WS/$1.inner"
+	echo "$3" >"$WS/$1.ip"
+	world_nat "$2" "$5" "198.18.$4.2"
+}
+
+# world_nat ROUTER TYPE INNER_IP: (re)write the router's NAT. TYPE is one of
+#   cone        endpoint-independent mapping and filtering: source port kept, and anything
+#               arriving on the WireGuard port (51820) goes to the inner host
+#   restricted  Linux default masquerade: port kept while free, filtering by address+port
+#   symmetric   masquerade fully-random: every new destination gets a new random port
+#   udpblock    no UDP at all leaves or enters (DNS excepted); everything else masqueraded
+#   public      no NAT: inbound forwarded to the inner host on every port (a "healed" NAT)
+world_nat()
+{
+	r=$1
+	t=$2
+	in=$3
+	nft_rules=$(
+		echo "table ip wgrnat {"
+		echo " chain natpre { type nat hook prerouting priority -100;"
+		case $t in
+		cone) echo "  iifname eth0 udp dport 51820 dnat to $in" ;;
+		public) echo "  iifname eth0 dnat to $in" ;;
+		esac
+		echo " }"
+		echo " chain natpost { type nat hook postrouting priority 100;"
+		case $t in
+		cone) echo "  oifname eth0 ip saddr $in snat to $(cat "$WS/$r.ip")" ;;
+		restricted | udpblock) echo "  oifname eth0 masquerade" ;;
+		symmetric) echo "  oifname eth0 masquerade fully-random" ;;
+		public) echo "  oifname eth0 masquerade persistent" ;;
+		esac
+		echo " }"
+		echo " chain filt { type filter hook forward priority 0;"
+		[ "$t" = udpblock ] && echo "  udp dport != 53 drop"
+		echo " }"
+		echo "}"
+	)
+	ip netns exec "$W-$r" nft delete table ip wgrnat 2>/dev/null
+	# conntrack entries made under the old rules would keep the old mapping
+	ip netns exec "$W-$r" sh -c 'echo f >/proc/net/nf_conntrack' 2>/dev/null
+	echo "$nft_rules" | ip netns exec "$W-$r" nft -f - || return 1
+	if command -v conntrack >/dev/null 2>&1; then
+		ip netns exec "$W-$r" conntrack -F >/dev/null 2>&1
+	fi
+	return 0
+}
+
+world_pid() # record a PID for teardown
+{
+	echo "$1" >>"$WS/pids"
+}
+
+world_ip() # NAME: the host's public address (NAT router's for natted peers)
+{
+	cat "$WS/$1.ip"
+}
+
+# world_wg NAME TUNNEL_IP: start wireguard-go as interface ${W}NAME (wg0 name is per world so
+# the UAPI socket /var/run/wireguard/IFACE.sock never collides), key in $WS/NAME.key.
+world_wg()
+{
+	ifc="$W$1"
+	(umask 077 && wg genkey >"$WS/$1.key")
+	wg pubkey <"$WS/$1.key" >"$WS/$1.pub"
+	WG_PROCESS_FOREGROUND=1 ip netns exec "$W-$1" wireguard-go -f "$ifc" >"$WS/$1.wg.log" 2>&1 &
+	world_pid $!
+	echo $! >"$WS/$1.wgpid"
+	i=0
+	while [ $i -lt 50 ] && ! ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1 || { echo "wireguard-go did not start in $1"; return 1; }
+	world_x "$1" wg set "$ifc" private-key "$WS/$1.key" listen-port 51820 || return 1
+	ip -n "$W-$1" addr add "$2/24" dev "$ifc"
+	ip -n "$W-$1" link set "$ifc" up
+	echo "$2" >"$WS/$1.tun"
+}
+
+# world_wg_peer A B: configure B as a peer on A's interface, endpoint B's public address:51820.
+world_wg_peer()
+{
+	world_x "$1" wg set "$W$1" peer "$(cat "$WS/$2.pub")" allowed-ips "$(cat "$WS/$2.tun")/32" \
+		endpoint "$(world_ip "$2"):51820"
+}
+
+world_handshake() # A B: latest handshake time (0 = never) of B on A
+{
+	world_x "$1" wg show "$W$1" latest-handshakes | awk -v k="$(cat "$WS/$2.pub")" '$1 == k { print $2 }'
+}
+
+world_tx() # A B: bytes A sent to B
+{
+	world_x "$1" wg show "$W$1" transfer | awk -v k="$(cat "$WS/$2.pub")" '$1 == k { print $3 }'
+}
+
+world_endpoint() # A B: the endpoint A's WireGuard uses for B
+{
+	world_x "$1" wg show "$W$1" endpoints | awk -v k="$(cat "$WS/$2.pub")" '$1 == k { print $2 }'
+}
+
+# world_ping A B [COUNT] [WAIT]: ping B's tunnel address from A; 0 if any reply.
+world_ping()
+{
+	world_x "$1" ping -n -q -c "${3:-3}" -i 0.3 -W "${4:-2}" "$(cat "$WS/$2.tun")" >/dev/null 2>&1
+}
+
+# world_relay NAME PUBIP [DELAY_MS [LOSS]]: a relay host running wgrelayd from $WGR_BINARY_DIR.
+world_relay()
+{
+	world_public "$1" "$2/24" "$3" "$4" || return 1
+	world_relay_start "$1"
+}
+
+world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
+{
+	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c /dev/null \
+		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
+		--auth open >"$WS/$1.relayd.log" 2>&1 &
+	world_pid $!
+	echo $! >"$WS/$1.relaydpid"
+	i=0
+	while [ $i -lt 50 ] && [ ! -s "$WS/$1.rkey" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$WGR_BINARY_DIR/relayd/wgrelayd" -c /dev/null --key-file "$WS/$1.rkey" --show-public-key \
+		>"$WS/$1.rpub" 2>/dev/null
+	[ -s "$WS/$1.rpub" ] || { echo "wgrelayd on $1 has no key"; return 1; }
+}
+
+world_kill() # FILE: kill -9 the process whose pid is in $WS/FILE
+{
+	[ -s "$WS/$1" ] && kill -9 "$(cat "$WS/$1")" 2>/dev/null
+}
+
+# world_geoip TABLE: build $WS/geo.mmdb from a "CIDR LAT LON CITY CC" table (tests/data/mkmmdb.pl).
+world_geoip()
+{
+	perl "$WGR_SOURCE_DIR/tests/data/mkmmdb.pl" "$WS/geo.mmdb" "$1" || return 1
+}
+
+wgrelay_in() # NAME ARGS...: run the wgrelay CLI on peer NAME with its own db and config
+{
+	n=$1
+	shift
+	WGRELAY_DB="$WS/$n.db" WGRELAY_CONFIG="$WS/$n.conf" ip netns exec "$W-$n" \
+		"$WGR_BINARY_DIR/relay-client/wgrelay" ${WS:+--geoip "$WS/geo.mmdb"} "$@"
+}
+
+# world_helper NAME RELAY...: enable relay fallback on NAME's interface, add bootstrap relays,
+# and start `wgrelay watch` there.
+world_helper()
+{
+	n=$1
+	shift
+	: >>"$WS/$n.conf"
+	for r in "$@"; do
+		wgrelay_in "$n" add-bootstrap-relay "$(world_ip "$r"):51821" "$(cat "$WS/$r.rpub")" || return 1
+	done
+	wgrelay_in "$n" configure-relay --enable "$W$n" || return 1
+	world_watch "$n"
+}
+
+world_watch() # NAME: (re)start `wgrelay watch` on NAME
+{
+	WGRELAY_DB="$WS/$1.db" WGRELAY_CONFIG="$WS/$1.conf" ip netns exec "$W-$1" \
+		"$WGR_BINARY_DIR/relay-client/wgrelay" --geoip "$WS/geo.mmdb" -v watch "$W$1" \
+		>>"$WS/$1.watch.log" 2>&1 &
+	world_pid $!
+	echo $! >"$WS/$1.watchpid"
+}
+
+# world_wait SECONDS CMD...: run CMD every 0.5 s until it succeeds; 1 on timeout.
+world_wait()
+{
+	t=$(($1 * 2))
+	shift
+	while [ $t -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.5
+		t=$((t - 1))
+	done
+	return 1
+}
+
+# world_cleanup: kill recorded processes, delete the namespaces, remove the state dir.
+world_cleanup()
+{
+	[ -n "$W" ] && [ -d "$WS" ] || return 0
+	if [ -s "$WS/pids" ]; then
+		for p in $(cat "$WS/pids"); do kill "$p" 2>/dev/null; done
+		i=0
+		while [ $i -lt 20 ]; do
+			alive=0
+			for p in $(cat "$WS/pids"); do kill -0 "$p" 2>/dev/null && alive=1; done
+			[ $alive = 0 ] && break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		for p in $(cat "$WS/pids"); do kill -9 "$p" 2>/dev/null; done
+	fi
+	world_cleanup_id "$W"
+	if [ -n "$WORLD_KEEP_LOGS" ]; then
+		echo "world $W logs kept in $WS"
+	else
+		rm -rf "$WS"
+	fi
+	W=
+}
+
+world_cleanup_id() # ID: delete every namespace and UAPI socket of world ID (also leftovers)
+{
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$1-"); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -f /var/run/wireguard/"$1"*.sock
+}
+
+world_dumplogs() # print the tail of every log of the world (on failure)
+{
+	for f in "$WS"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- ${f##*/}"
+		tail -n 25 "$f"
+	done
+}
+
+# Small commands when run directly: `sh sim/world.sh cleanup ID` removes a leftover world.
+case ${0##*/} in
+world.sh)
+	case $1 in
+	cleanup) world_cleanup_id "$2" ;;
+	list) ip netns list | awk '{print $1}' | grep -o '^w[0-9a-f]*-' | sort -u ;;
+	*) echo "usage: sh world.sh cleanup ID | list" >&2; exit 2 ;;
+	esac
+	;;
+esac
