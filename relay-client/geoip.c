@@ -38,6 +38,8 @@ int geoip_open(struct geoip **out, const char *path)
 		if (!path)
 			return -ENOENT;
 	}
+	if (access(path, F_OK) < 0)
+		return -ENOENT; /* no database is a supported setup: ranking by load */
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;

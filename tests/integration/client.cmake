@@ -1,0 +1,8 @@
+# relay-client integration: wgrelay against a real wgrelayd and real wireguard-go interfaces in
+# a network namespace the test creates (root; skipped with 77 otherwise).
+if(TARGET wgrelay AND TARGET wgrelayd)
+  add_test(NAME client_relay COMMAND ${CMAKE_CURRENT_LIST_DIR}/client_relay.sh)
+  set_tests_properties(client_relay PROPERTIES LABELS integration TIMEOUT 120
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR};WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()
