@@ -101,8 +101,31 @@ world_netem()
 {
 	half=$(($2 / 2))
 	rest=$(($2 - half))
-	tc -n "$W-$1" qdisc replace dev eth0 root netem delay ${half}ms loss "${3}%"
-	tc -n "$W-inet" qdisc replace dev "$W$1" root netem delay ${rest}ms loss "${3}%"
+	if tc -n "$W-$1" qdisc replace dev eth0 root netem delay ${half}ms loss "${3}%" 2>/dev/null; then
+		tc -n "$W-inet" qdisc replace dev "$W$1" root netem delay ${rest}ms loss "${3}%"
+		return 0
+	fi
+	# kernels without sch_netem: loss still works with nftables, delay does not
+	echo "world: netem unavailable, no delay on $1${3:+ (loss by nftables)}" >&2
+	WORLD_NO_NETEM=1
+	[ "${3:-0}" = 0 ] && return 0
+	ip netns exec "$W-inet" nft -f - <<NFT || return 1
+table inet wgrloss {
+ chain lossf { type filter hook forward priority 0;
+  iifname "$W$1" numgen random mod 1000 < $(( $3 * 10 )) drop
+  oifname "$W$1" numgen random mod 1000 < $(( $3 * 10 )) drop
+ }
+}
+NFT
+}
+
+world_has_netem() # 0 if tc netem works on this kernel
+{
+	ip netns add "$W-netem" 2>/dev/null || return 1
+	tc -n "$W-netem" qdisc add dev lo root netem delay 1ms 2>/dev/null
+	r=$?
+	ip netns del "$W-netem"
+	return $r
 }
 
 # world_natted PEER ROUTER PUBIP N TYPE: router on the core at PUBIP, PEER at 198.18.N.2 behind it.
@@ -235,7 +258,8 @@ world_relay()
 
 world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 {
-	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c /dev/null \
+	: >>"$WS/relayd.conf"
+	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$WS/relayd.conf" \
 		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
 		--auth open >"$WS/$1.relayd.log" 2>&1 &
 	world_pid $!
@@ -245,7 +269,7 @@ world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 		sleep 0.1
 		i=$((i + 1))
 	done
-	"$WGR_BINARY_DIR/relayd/wgrelayd" -c /dev/null --key-file "$WS/$1.rkey" --show-public-key \
+	"$WGR_BINARY_DIR/relayd/wgrelayd" -c "$WS/relayd.conf" --key-file "$WS/$1.rkey" --show-public-key \
 		>"$WS/$1.rpub" 2>/dev/null
 	[ -s "$WS/$1.rpub" ] || { echo "wgrelayd on $1 has no key"; return 1; }
 }
@@ -265,7 +289,8 @@ wgrelay_in() # NAME ARGS...: run the wgrelay CLI on peer NAME with its own db an
 {
 	n=$1
 	shift
-	WGRELAY_DB="$WS/$n.db" WGRELAY_CONFIG="$WS/$n.conf" ip netns exec "$W-$n" \
+	mkdir -p "$WS/$n.d"
+	WGRELAY_DB="$WS/$n.d/wgrelay.db" WGRELAY_CONFIG="$WS/$n.d/wgrelay.conf" ip netns exec "$W-$n" \
 		"$WGR_BINARY_DIR/relay-client/wgrelay" ${WS:+--geoip "$WS/geo.mmdb"} "$@"
 }
 
@@ -275,7 +300,8 @@ world_helper()
 {
 	n=$1
 	shift
-	: >>"$WS/$n.conf"
+	mkdir -p "$WS/$n.d"
+	: >>"$WS/$n.d/wgrelay.conf"
 	for r in "$@"; do
 		wgrelay_in "$n" add-bootstrap-relay "$(world_ip "$r"):51821" "$(cat "$WS/$r.rpub")" || return 1
 	done
@@ -285,7 +311,7 @@ world_helper()
 
 world_watch() # NAME: (re)start `wgrelay watch` on NAME
 {
-	WGRELAY_DB="$WS/$1.db" WGRELAY_CONFIG="$WS/$1.conf" ip netns exec "$W-$1" \
+	WGRELAY_DB="$WS/$1.d/wgrelay.db" WGRELAY_CONFIG="$WS/$1.d/wgrelay.conf" ip netns exec "$W-$1" \
 		"$WGR_BINARY_DIR/relay-client/wgrelay" --geoip "$WS/geo.mmdb" -v watch "$W$1" \
 		>>"$WS/$1.watch.log" 2>&1 &
 	world_pid $!
@@ -295,14 +321,13 @@ world_watch() # NAME: (re)start `wgrelay watch` on NAME
 # world_wait SECONDS CMD...: run CMD every 0.5 s until it succeeds; 1 on timeout.
 world_wait()
 {
-	t=$(($1 * 2))
+	end=$(($(date +%s) + $1))
 	shift
-	while [ $t -gt 0 ]; do
+	while :; do
 		"$@" && return 0
+		[ "$(date +%s)" -ge $end ] && return 1
 		sleep 0.5
-		t=$((t - 1))
 	done
-	return 1
 }
 
 # world_cleanup: kill recorded processes, delete the namespaces, remove the state dir.
