@@ -1,0 +1,185 @@
+#!/bin/bash
+# Packaging checks, one per argument: destdir, deb, units, man, completion.
+# Needs WGR_SOURCE_DIR and WGR_BINARY_DIR (set by ctest). Exit 77 = the tool is missing.
+set -u
+src=${WGR_SOURCE_DIR:?} bin=${WGR_BINARY_DIR:?}
+fails=0 checks=0
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/wgr-install.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+ok() { checks=$((checks + 1)); }
+bad() {
+	checks=$((checks + 1)) fails=$((fails + 1))
+	echo "FAIL: $*" >&2
+}
+need() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed"; exit 77; }; }
+
+# The files every install must contain, relative to the prefix /usr.
+files=(
+	bin/wgrelayd bin/wgrelay
+	lib/systemd/system/wgrelayd.service lib/systemd/system/wgrelay.service
+	lib/sysusers.d/wgrelay.conf
+	share/bash-completion/completions/wgrelay share/bash-completion/completions/wgrelayd
+	share/man/man8/wgrelay.8 share/man/man8/wgrelayd.8
+	share/man/man5/wgrelay.conf.5 share/man/man5/wgrelayd.conf.5
+	share/doc/wgrelay/examples/wgrelayd.conf share/doc/wgrelay/examples/wgrelay.conf
+	share/doc/wgrelay/examples/wg0-postup.conf
+)
+
+check_tree() { # root-with-prefix
+	local r=$1 f
+	for f in "${files[@]}"; do
+		if [ -e "$r/$f" ]; then ok; else bad "missing $f"; fi
+	done
+	for f in bin/wgrelayd bin/wgrelay; do
+		[ -x "$r/$f" ] && ok || bad "$f not executable"
+	done
+	grep -q "^ExecStart=/usr/bin/wgrelayd " "$r/lib/systemd/system/wgrelayd.service" && ok ||
+		bad "wgrelayd.service ExecStart does not name /usr/bin/wgrelayd"
+	grep -q "^ExecStart=/usr/bin/wgrelay watch" "$r/lib/systemd/system/wgrelay.service" && ok ||
+		bad "wgrelay.service ExecStart does not run /usr/bin/wgrelay watch"
+	"$r/bin/wgrelayd" --help >/dev/null 2>&1 && ok || bad "installed wgrelayd --help failed"
+	"$r/bin/wgrelay" --help >/dev/null 2>&1 && ok || bad "installed wgrelay --help failed"
+}
+
+
+case ${1:?} in
+destdir)
+	need cmake
+	DESTDIR="$scratch/root" cmake --install "$bin" --prefix /usr >"$scratch/log" 2>&1 ||
+		{ cat "$scratch/log" >&2; bad "cmake --install failed"; }
+	check_tree "$scratch/root/usr"
+	[ "$(readlink "$scratch/root/usr/share/bash-completion/completions/wgrelayd")" = wgrelay ] &&
+		ok || bad "wgrelayd completion is not a symlink to wgrelay"
+	# Nothing may land outside /usr (no /etc files: configs are examples only).
+	extra=$(cd "$scratch/root" && find . -mindepth 1 -maxdepth 1 ! -name usr)
+	[ -z "$extra" ] && ok || bad "files outside /usr: $extra"
+	;;
+deb)
+	need cpack
+	need dpkg-deb
+	cpack --config "$bin/CPackConfig.cmake" -G DEB -B "$scratch/pkg" >"$scratch/log" 2>&1 ||
+		{ cat "$scratch/log" >&2; bad "cpack failed"; }
+	deb=$(ls "$scratch"/pkg/*.deb 2>/dev/null | head -n1)
+	if [ -z "$deb" ]; then
+		bad "no .deb produced"
+	else
+		ok
+		dpkg-deb -x "$deb" "$scratch/root" && ok || bad "dpkg-deb -x failed"
+		check_tree "$scratch/root/usr"
+		info=$(dpkg-deb -I "$deb")
+		dep=$(dpkg-deb -f "$deb" Depends)
+		for p in libc6 libsodium23 libmnl0 libmaxminddb0 libsqlite3-0; do
+			[[ ",$dep," == *", $p "* || ",$dep," == *",$p "* ]] && ok ||
+				bad "Depends lacks $p: $dep"
+		done
+		[ "$(dpkg-deb -f "$deb" Recommends)" = wireguard-tools ] && ok ||
+			bad "Recommends is not wireguard-tools"
+		[ "$(dpkg-deb -f "$deb" Package)" = wgrelay ] && ok || bad "package name"
+		for s in postinst prerm postrm; do
+			grep -q " $s" <<<"$info" && ok || bad "control lacks $s"
+		done
+		# Every shared library the binaries link comes from a package in Depends.
+		if command -v dpkg >/dev/null; then
+			for b in "$scratch/root/usr/bin/wgrelayd" "$scratch/root/usr/bin/wgrelay"; do
+				for lib in $(ldd "$b" | awk '/=> \//{print $3}'); do
+					pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n1 | cut -d: -f1)
+					[ -z "$pkg" ] && pkg=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1)
+					[ -n "$pkg" ] || continue
+					[[ ",$dep," == *"$pkg "* ]] && ok ||
+						bad "$(basename "$b") links $lib from $pkg, not in Depends"
+				done
+			done
+		fi
+	fi
+	;;
+units)
+	need systemd-analyze
+	DESTDIR="$scratch/root" cmake --install "$bin" --prefix /usr >"$scratch/log" 2>&1 ||
+		{ cat "$scratch/log" >&2; bad "cmake --install failed"; }
+	u=$scratch/root/usr/lib/systemd/system
+	# verify resolves ExecStart; point the units at the installed binaries of this tree.
+	mkdir -p "$scratch/units"
+	for f in wgrelayd.service wgrelay.service; do
+		sed "s|^ExecStart=/usr/bin/|ExecStart=$scratch/root/usr/bin/|" "$u/$f" >"$scratch/units/$f"
+	done
+	out=$(cd "$scratch/units" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no \
+		./wgrelayd.service ./wgrelay.service 2>&1)
+	# Only messages about our two units count: verify also loads the host's units.
+	ours=$(grep -E 'wgrelayd?\.service' <<<"$out")
+	[ -z "$ours" ] && ok || bad "systemd-analyze verify: $ours"
+	for k in Type=notify User=wgrelay StateDirectory=wgrelay ProtectSystem=strict \
+		NoNewPrivileges=yes PrivateTmp=yes SystemCallFilter=@system-service; do
+		grep -qx "$k" "$u/wgrelayd.service" && ok || bad "wgrelayd.service lacks $k"
+		grep -qx "$k" "$u/wgrelay.service" && ok || bad "wgrelay.service lacks $k"
+	done
+	grep -qx "CapabilityBoundingSet=" "$u/wgrelayd.service" && ok ||
+		bad "wgrelayd.service keeps capabilities"
+	grep -qx "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" "$u/wgrelayd.service" && ok ||
+		bad "wgrelayd.service address families"
+	grep -q "^AmbientCapabilities=.*CAP_NET_ADMIN" "$u/wgrelay.service" && ok ||
+		bad "wgrelay.service lacks CAP_NET_ADMIN"
+	# systemd-analyze security scores the hardening (lower is better; 10 = none).
+	for f in wgrelayd.service wgrelay.service; do
+		lvl=$(systemd-analyze security --offline=yes --root=/ "$scratch/units/$f" 2>/dev/null |
+			grep -oE 'exposure level for [^:]*: [0-9.]+' | awk '{print $NF}')
+		echo "$f exposure: ${lvl:-n/a}"
+	done
+	;;
+man)
+	need groff
+	for p in wgrelay.8 wgrelayd.8 wgrelay.conf.5 wgrelayd.conf.5; do
+		f=$src/docs/man/$p
+		[ -s "$f" ] || { bad "$p missing"; continue; }
+		w=$(LC_ALL=C.UTF-8 groff -ww -man -Tutf8 "$f" 2>&1 >/dev/null)
+		[ -z "$w" ] && ok || bad "groff $p: $w"
+		if command -v mandoc >/dev/null; then
+			w=$(mandoc -Tlint -W warning "$f" 2>&1)
+			[ -z "$w" ] && ok || bad "mandoc $p: $w"
+		fi
+	done
+	# Every command and option the binaries print in --help appears in their page.
+	for b in wgrelayd wgrelay; do
+		exe=$(find "$bin" -type f -name "$b" -perm -u+x | head -n1)
+		[ -n "$exe" ] || { bad "$b not built"; continue; }
+		help=$("$exe" --help 2>&1)
+		if [ "$b" = wgrelay ]; then
+			for c in $(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' <<<"$help"); do
+				help+=$'\n'"$c "$("$exe" "$c" --help 2>&1)
+			done
+		fi
+		page=$(groff -man -Tutf8 -P-cbou "$src/docs/man/$b.8" 2>/dev/null)
+		for o in $(grep -oE -- '(^|[ [])--?[a-z][a-z-]*' <<<"$help" | tr -d ' [' | sort -u); do
+			grep -qF -- "$o" <<<"$page" && ok || bad "$b.8 does not document $o"
+		done
+	done
+	# Every config key wgrelayd accepts appears in wgrelayd.conf(5).
+	page=$(groff -man -Tutf8 -P-cbou "$src/docs/man/wgrelayd.conf.5" 2>/dev/null)
+	for k in $(grep -oE '^\s*"[A-Z][A-Za-z]*\.[A-Za-z]+"' "$src/relayd/config.c" | tr -d ' \t"'); do
+		grep -qE "^ *${k#*.}( |$)" <<<"$page" && ok || bad "wgrelayd.conf.5 lacks $k"
+	done
+	;;
+completion)
+	f=$src/packaging/completion/wgrelay
+	bash -n "$f" && ok || bad "completion syntax"
+	out=$(bash -c "source '$f' && complete -p wgrelay wgrelayd" 2>&1)
+	grep -q -- '-F _wgrelay wgrelay' <<<"$out" && ok || bad "wgrelay completion not registered: $out"
+	grep -q -- '-F _wgrelayd wgrelayd' <<<"$out" && ok || bad "wgrelayd completion: $out"
+	# Complete a partial command and an option value, as bash would.
+	got=$(bash -c "source '$f'; COMP_WORDS=(wgrelay list); COMP_CWORD=1; _wgrelay;
+		echo \"\${COMPREPLY[*]}\"")
+	[ "$got" = list-relays ] && ok || bad "'wgrelay list<TAB>' gave '$got'"
+	got=$(bash -c "source '$f'; COMP_WORDS=(wgrelay configure-relay --mode s); COMP_CWORD=3;
+		_wgrelay; echo \"\${COMPREPLY[*]}\"")
+	[ "$got" = sealed ] && ok || bad "'--mode s<TAB>' gave '$got'"
+	got=$(bash -c "source '$f'; COMP_WORDS=(wgrelayd --auth t); COMP_CWORD=2; _wgrelayd;
+		echo \"\${COMPREPLY[*]}\"")
+	[ "$got" = token ] && ok || bad "'wgrelayd --auth t<TAB>' gave '$got'"
+	;;
+*)
+	echo "usage: $0 destdir|deb|units|man|completion" >&2
+	exit 2
+	;;
+esac
+echo "$1: $((checks - fails)) passed, $fails failed"
+[ "$fails" -eq 0 ]
