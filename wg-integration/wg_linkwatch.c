@@ -17,20 +17,25 @@
 
 #define MAX_KNOWN 4096
 
+struct known {
+	uint32_t ifindex;
+	char name[WG_NAME_MAX];
+};
+
 struct wg_linkwatch {
 	struct mnl_socket *nl;
 	wg_linkwatch_cb cb;
 	void *arg;
-	uint32_t *known; /* ifindexes of WireGuard links reported so far */
+	struct known *known; /* WireGuard links seen so far */
 	size_t n_known, cap_known;
 	uint8_t buf[WG_NL_BUFSIZE];
 };
 
-static void known_add(struct wg_linkwatch *w, uint32_t ifindex);
+static void known_add(struct wg_linkwatch *w, const struct wg_rtnl_link *l);
 
 static int seed(const struct wg_rtnl_link *l, void *arg)
 {
-	known_add(arg, l->ifindex);
+	known_add(arg, l);
 	return 0;
 }
 
@@ -88,16 +93,16 @@ static ssize_t known_find(const struct wg_linkwatch *w, uint32_t ifindex)
 	size_t i;
 
 	for (i = 0; i < w->n_known; i++)
-		if (w->known[i] == ifindex)
+		if (w->known[i].ifindex == ifindex)
 			return (ssize_t)i;
 	return -1;
 }
 
-static void known_add(struct wg_linkwatch *w, uint32_t ifindex)
+static void known_add(struct wg_linkwatch *w, const struct wg_rtnl_link *l)
 {
 	if (w->n_known == w->cap_known) {
 		size_t cap = w->cap_known ? w->cap_known * 2 : 16;
-		uint32_t *k;
+		struct known *k;
 
 		if (cap > MAX_KNOWN)
 			return;
@@ -107,7 +112,9 @@ static void known_add(struct wg_linkwatch *w, uint32_t ifindex)
 		w->known = k;
 		w->cap_known = cap;
 	}
-	w->known[w->n_known++] = ifindex;
+	w->known[w->n_known].ifindex = l->ifindex;
+	memcpy(w->known[w->n_known].name, l->name, sizeof(l->name));
+	w->n_known++;
 }
 
 static void handle(struct wg_linkwatch *w, const struct nlmsghdr *nlh)
@@ -116,9 +123,18 @@ static void handle(struct wg_linkwatch *w, const struct nlmsghdr *nlh)
 	struct wg_link_info info;
 	ssize_t k;
 
-	if (wg_rtnl_parse_link(nlh, &l) < 0)
-		return;
+	if (wg_rtnl_parse_link(nlh, &l) < 0) {
+		/* A removal needs only the index; report a known link even if the rest is odd. */
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_type != RTM_DELLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+			return;
+		memset(&l, 0, sizeof(l));
+		l.ifindex = (uint32_t)ifi->ifi_index;
+	}
 	k = known_find(w, l.ifindex);
+	if (k >= 0 && !l.name[0])
+		memcpy(l.name, w->known[k].name, sizeof(l.name));
 	info.name = l.name;
 	info.ifindex = l.ifindex;
 	info.up = l.up;
@@ -133,9 +149,10 @@ static void handle(struct wg_linkwatch *w, const struct nlmsghdr *nlh)
 		return;
 	}
 	if (k >= 0) {
+		memcpy(w->known[k].name, l.name, sizeof(l.name)); /* renames */
 		w->cb(WG_LINK_CHANGED, &info, w->arg);
 	} else if (l.is_wireguard) {
-		known_add(w, l.ifindex);
+		known_add(w, &l);
 		w->cb(WG_LINK_ADDED, &info, w->arg);
 	}
 }
@@ -145,18 +162,25 @@ int wg_linkwatch_process(struct wg_linkwatch *w)
 	int budget = 64; /* bounded, so one busy socket cannot starve the loop */
 
 	while (budget-- > 0) {
-		ssize_t n = mnl_socket_recvfrom(w->nl, w->buf, sizeof(w->buf));
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(mnl_socket_get_fd(w->nl), w->buf, sizeof(w->buf), MSG_TRUNC,
+		                     (struct sockaddr *)&from, &fromlen);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)w->buf;
 		int left;
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0
 			                                                                 : -errno;
+		/*
+		 * Only the kernel (sender port 0) may speak on this group; a message's own
+		 * nlmsg_pid names whoever asked for the change, so it is no test.
+		 */
+		if (fromlen != sizeof(from) || from.nl_pid != 0 || (size_t)n > sizeof(w->buf))
+			continue;
 		left = (int)n;
-		/* Only the kernel may speak on this group. */
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			if (nlh->nlmsg_pid == 0)
-				handle(w, nlh);
+			handle(w, nlh);
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <sodium.h>
 
+#include "key.h"
 #include "wg_nl.h"
 
 /*
@@ -190,7 +191,9 @@ static int peer_cb(const struct nlattr *attr, void *data)
 		if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, WG_KEY_LEN) < 0)
 			return MNL_CB_ERROR;
 		memcpy(p->preshared_key, mnl_attr_get_payload(attr), WG_KEY_LEN);
-		p->flags |= WG_PEER_HAS_PRESHARED_KEY;
+		/* The kernel always sends one; all zeros means none. */
+		if (!key_is_zero(p->preshared_key))
+			p->flags |= WG_PEER_HAS_PRESHARED_KEY;
 		break;
 	case WGPEER_A_ENDPOINT: {
 		sa_family_t fam;
@@ -427,16 +430,14 @@ static int family_msg(const struct nlmsghdr *nlh, void *arg)
 
 int wg_nl_parse_family(const void *buf, size_t len, uint32_t seq, uint32_t portid, uint16_t *id)
 {
-	int32_t got = -1;
+	int32_t got = *id ? *id : -1; /* the id may have come in an earlier datagram */
 	int r = walk(buf, len, seq, portid, NULL, NULL, family_msg, &got);
 
-	if (got > 0)
+	if (got > 0 && got <= UINT16_MAX)
 		*id = (uint16_t)got;
-	/* The reply (not a dump) is the family message followed by the ACK we asked for. */
-	if (r == 0 && got <= 0)
+	/* The family message comes first, then the ACK we asked for: an ACK without it is bad. */
+	if (r == 0 && !*id)
 		return -EBADMSG;
-	if (r == 1 && got > 0)
-		return 1;
 	return r;
 }
 

@@ -39,7 +39,10 @@ void wg_nl_get_end(struct wg_nl_get *g);
 
 /* Parse an ACK-only reply: 1 more expected, 0 acknowledged, -errno from the kernel/-EBADMSG. */
 int wg_nl_parse_ack(const void *buf, size_t len, uint32_t seq, uint32_t portid);
-/* Parse the CTRL_CMD_GETFAMILY reply: 1 more, 0 with *id set, -errno (-ENOENT: no family). */
+/*
+ * Parse the CTRL_CMD_GETFAMILY reply, datagram by datagram, with *id = 0 before the first:
+ * 1 more, 0 done with *id set, -errno (-ENOENT: no such family).
+ */
 int wg_nl_parse_family(const void *buf, size_t len, uint32_t seq, uint32_t portid, uint16_t *id);
 
 /* Request builders into buf (WG_NL_BUFSIZE is plenty); return the message length. */

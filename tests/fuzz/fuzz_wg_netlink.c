@@ -38,6 +38,7 @@ static void check(const struct wg_device *d)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wg_nl_get g;
+	uint16_t id = 0;
 	size_t off = 0;
 	int r = 1;
 
@@ -46,7 +47,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (off + 2 <= size && r == 1) {
 		size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
 		uint8_t *dgram;
-		uint16_t id = 0;
 
 		off += 2;
 		if (len > size - off)

@@ -591,8 +591,23 @@ static void test_family_and_ack(void **state)
 	msg_end(d, nlh);
 	assert_int_equal(wg_nl_parse_family(d->b, d->len, SEQ, PORTID, &id), 1);
 	assert_int_equal(id, 0x21);
+	/* The ACK in its own datagram, as the kernel sends it. */
+	{
+		struct dgram *ack = calloc(1, sizeof(*ack));
+
+		put_error(ack, 0);
+		assert_int_equal(wg_nl_parse_family(ack->b, ack->len, SEQ, PORTID, &id), 0);
+		assert_int_equal(id, 0x21);
+		/* An ACK with no family message before it is malformed. */
+		id = 0;
+		assert_int_equal(wg_nl_parse_family(ack->b, ack->len, SEQ, PORTID, &id), -EBADMSG);
+		free(ack);
+	}
+	/* Both in one datagram. */
+	id = 0;
 	put_error(d, 0);
 	assert_int_equal(wg_nl_parse_family(d->b, d->len, SEQ, PORTID, &id), 0);
+	assert_int_equal(id, 0x21);
 
 	/* No such family: the kernel has no WireGuard. */
 	memset(d, 0, sizeof(*d));
