@@ -20,7 +20,8 @@ WORLD_TIMEOUT=${WORLD_TIMEOUT:-10}
 # world_init [ID]: pick the world id, create its state dir and the teardown trap.
 world_init()
 {
-	W=${1:-w$(printf '%04x' $(($$ % 65536)))}
+	W=${1:-w$(printf '%04x' $((($$ + $(date +%s)) % 65536)))}
+	world_cleanup_id "$W"
 	WS=/tmp/wgrworld-$W
 	rm -rf "$WS"
 	mkdir -p "$WS" || return 1
@@ -328,6 +329,52 @@ world_wait()
 		[ "$(date +%s)" -ge $end ] && return 1
 		sleep 0.5
 	done
+}
+
+# world_pair TYPE_A TYPE_B NRELAYS: the standard world of the scenarios: peers a (Paris) and b
+# (Berlin) behind NATs of the given types ("none" = public), relays r1 (Frankfurt), r2
+# (Amsterdam), r3 (Warsaw) as many as asked, wireguard-go on both peers, helpers watching.
+world_pair()
+{
+	cat >"$WS/geo.txt" <<T
+203.0.113.10/32 50.11 8.68 Frankfurt DE
+203.0.113.11/32 52.37 4.90 Amsterdam NL
+203.0.113.12/32 52.23 21.01 Warsaw PL
+198.51.100.10/32 48.86 2.35 Paris FR
+198.51.100.11/32 52.52 13.40 Berlin DE
+T
+	world_geoip "$WS/geo.txt" || return 1
+	rl=
+	_pr=1 # POSIX sh has no locals: helpers below use i
+	while [ $_pr -le "$3" ]; do
+		world_relay r$_pr 203.0.113.$((9 + _pr)) || return 1
+		rl="$rl r$_pr"
+		_pr=$((_pr + 1))
+	done
+	if [ "$1" = none ]; then world_public a 198.51.100.10/24 || return 1
+	else world_natted a ra 198.51.100.10 1 "$1" || return 1; fi
+	if [ "$2" = none ]; then world_public b 198.51.100.11/24 || return 1
+	else world_natted b rb 198.51.100.11 2 "$2" || return 1; fi
+	world_wg a 192.0.2.1 && world_wg b 192.0.2.2 || return 1
+	world_wg_peer a b && world_wg_peer b a || return 1
+	world_helper a $rl && world_helper b $rl || return 1
+}
+
+world_traffic() # SECONDS: ping both ways in the background for that long
+{
+	world_x a ping -c "$1" -i 1 -W 1 192.0.2.2 >/dev/null 2>&1 &
+	world_pid $!
+	world_x b ping -c "$1" -i 1 -W 1 192.0.2.1 >/dev/null 2>&1 &
+	world_pid $!
+}
+
+world_relayed_via() # A B: print the relay (203.0.113.x) A's WireGuard uses for B, 1 if direct
+{
+	e=$(world_endpoint "$1" "$2")
+	case $e in
+	203.0.113.*) echo "${e%:*}" ;;
+	*) return 1 ;;
+	esac
 }
 
 # world_cleanup: kill recorded processes, delete the namespaces, remove the state dir.

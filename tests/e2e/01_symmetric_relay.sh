@@ -45,6 +45,11 @@ esac
 step "wgrelay status says relayed"
 wgrelay_in a status "$W"a | tee "$WS/status.txt" | sed 's/^/  /'
 grep -qi relayed "$WS/status.txt" || bad "status does not say relayed"
+step "full-MTU packets pass (ping -s 1392: 1420-byte inner packet, MTU 1420)"
+world_ping_size() { world_x a ping -n -q -c 2 -W 2 -s "$1" 192.0.2.2 >/dev/null 2>&1; }
+for sz in 1300 1392; do
+	if world_ping_size $sz; then echo "  size $sz ok"; else bad "ping -s $sz through the relay fails"; fi
+done
 step "iperf3 through the tunnel (3 s)"
 if command -v iperf3 >/dev/null; then
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
@@ -52,6 +57,7 @@ if command -v iperf3 >/dev/null; then
 	sleep 0.5
 	if world_x a timeout 20 iperf3 -c 192.0.2.2 -t 3 >"$WS/iperf.txt" 2>&1; then
 		grep -E 'receiver' "$WS/iperf.txt" | sed 's/^/  /'
+		grep receiver "$WS/iperf.txt" | grep -q ' 0.00 Bytes' && bad "iperf3 moved no data (full-MTU packets lost)"
 	else
 		bad "iperf3 failed: $(tail -2 "$WS/iperf.txt")"
 	fi

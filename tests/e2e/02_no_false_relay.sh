@@ -1,0 +1,27 @@
+#!/bin/sh
+# Scenario 2: one peer public, one behind a port-restricted NAT: the direct path works and the
+# helpers keep it (no false relay). The plain-WireGuard baseline is 00_baseline_nat.sh.
+. "$WGR_SOURCE_DIR/sim/world.sh"
+world_skip_unless_able
+world_init || exit 1
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+world_pair none restricted 2 || exit 1
+echo "world $W: a public (Paris), b behind a port-restricted NAT (Berlin), relays r1 r2"
+world_traffic 40
+echo "check: b pings a directly"
+world_wait 15 world_ping b a 1 1 || bad "no ping b->a"
+echo "check: for 25 s the endpoints never point at a relay"
+end=$(($(date +%s) + 25))
+while [ "$(date +%s)" -lt $end ]; do
+	for p in "a b" "b a"; do
+		if r=$(world_relayed_via $p); then bad "${p% *} relayed via $r"; break 2; fi
+	done
+	sleep 1
+done
+echo "  a's endpoint for b: $(world_endpoint a b); b's for a: $(world_endpoint b a)"
+wgrelay_in b status | sed 's/^/  /' | tee "$WS/status.txt"
+grep -q 'path: direct' "$WS/status.txt" || bad "b's helper does not report direct"
+world_ping a b 3 || bad "no ping a->b"
+[ $fail = 0 ] && echo PASS || world_dumplogs
+exit $fail

@@ -1,0 +1,10 @@
+# End-to-end scenarios: network-namespace worlds (sim/world.sh) with real wireguard-go, wgrelayd
+# and wgrelay. Each script exits 0 pass, 1 fail, 77 skip (not root, no namespaces or nftables).
+file(GLOB WGR_E2E_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/[0-9][0-9]_*.sh)
+foreach(script ${WGR_E2E_SCRIPTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME e2e_${name} COMMAND sh ${script})
+  set_tests_properties(e2e_${name} PROPERTIES
+    LABELS e2e RUN_SERIAL TRUE TIMEOUT 240 SKIP_RETURN_CODE 77
+    ENVIRONMENT "WGR_SOURCE_DIR=${PROJECT_SOURCE_DIR};WGR_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endforeach()
