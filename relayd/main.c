@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	        "      --allow-private      forward to private addresses (10/8, 192.168/16, ...)\n"
 	        "      --allow-loopback     forward to loopback (tests on one machine only)\n"
 	        "      --user USER          drop privileges to USER after binding\n"
-	        "      --metrics ADDR:PORT|off  accepted for compatibility; not served yet\n"
+	        "      --metrics ADDR:PORT|off  Prometheus /metrics over HTTP (default "
+	        "127.0.0.1:9821)\n"
 	        "      --show-public-key    print the relay's public key and exit\n"
 	        "  -h, --help               this text\n");
 }
@@ -337,8 +338,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
-	if (strcmp(r->cfg.metrics, "off"))
-		log_debug("metrics endpoint %s is not implemented yet", r->cfg.metrics);
+	/* Metrics are for watching, not for relaying: a taken port must not stop the relay. */
+	if ((o = metrics_open(r)) < 0) {
+		errno = -o;
+		log_warn("metrics address %s, metrics disabled", r->cfg.metrics);
+	}
 	drop_privileges(r->cfg.user);
 	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu",
 	         config_auth_name(r->cfg.auth), r->cfg.mode_direct ? " direct" : "",

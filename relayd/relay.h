@@ -6,6 +6,7 @@
 #define WGR_RELAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -111,6 +112,11 @@ void direct_close(struct relay *r, struct session *s);
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);
 void control_roam(struct relay *r, struct link *l, const struct addr *src);
+
+/* metrics.c: Prometheus text on cfg.metrics ("off": none); 0 or -errno. */
+int metrics_open(struct relay *r);
+/* Render the exposition into out; returns the length written. */
+size_t metrics_render(const struct relay *r, char *out, size_t cap);
 
 /* admit.c */
 int admit_load_keys(struct relay *r);

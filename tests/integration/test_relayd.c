@@ -86,9 +86,16 @@ static void relay_start(const char *first, ...)
 	argv[argc++] = range;
 	argv[argc++] = "-c";
 	argv[argc++] = empty;
+	argv[argc++] = "--metrics"; /* a test that wants metrics passes its own address later */
+	argv[argc++] = "off";
 	va_start(ap, first);
-	for (a = first; a && argc < 30; a = va_arg(ap, const char *))
-		argv[argc++] = strdup(a); /* freed with the child; the parent exits soon */
+	for (a = first; a && argc < 30; a = va_arg(ap, const char *)) {
+		static char extra[16][256];
+		int k = argc % 16;
+
+		snprintf(extra[k], sizeof(extra[k]), "%s", a);
+		argv[argc++] = extra[k];
+	}
 	va_end(ap);
 	argv[argc] = NULL;
 	R.pid = fork();
@@ -135,6 +142,44 @@ static int relay_stop(void **state)
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R.dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* GET path from the metrics address into out (NUL-terminated); returns the length or -1. */
+static int http_get(const char *maddr, const char *path, char *out, size_t cap)
+{
+	struct addr a;
+	char req[128];
+	size_t n = 0;
+	ssize_t k;
+	int fd, len;
+
+	assert_int_equal(addr_parse(&a, maddr, 0), 0);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, &a.sa, a.len) < 0) {
+		close(fd);
+		return -1;
+	}
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	assert_int_equal(write(fd, req, (size_t)len), len);
+	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(fd);
+	return (int)n;
+}
+
+/* The value of an exact metric line "name{labels} VALUE", or -1 when absent. */
+static long long metric(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t l = strlen(name);
+
+	while ((p = strstr(p, name))) {
+		if ((p == text || p[-1] == '\n') && p[l] == ' ')
+			return atoll(p + l + 1);
+		p += l;
+	}
+	return -1;
 }
 
 static void client(struct tclient *c)
@@ -243,8 +288,11 @@ static void test_direct_mode_forwarding(void **state)
 	struct addr port, from;
 	int wa = tclient_udp(), wb = tclient_udp(), spy = tclient_udp(), n;
 
+	char maddr[32], text[8192];
+
 	(void)state;
-	relay_start("--allow-loopback", NULL);
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", free_port());
+	relay_start("--allow-loopback", "--metrics", maddr, NULL);
 	randombytes_buf(sid, sizeof(sid));
 	client(&a);
 	client(&b);
@@ -288,6 +336,22 @@ static void test_direct_mode_forwarding(void **state)
 	tclient_sendto(wa, pkt, 64, &port); /* reserved byte set */
 	tclient_sendto(spy, pkt, tclient_wg_data(pkt, 64, 0x2222, 9), &port);
 	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	/* The metrics endpoint counts all of it, with no per-session labels. */
+	assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "HTTP/1.0 200"));
+	assert_int_equal(metric(text, "wgrelayd_packets_forwarded_total{mode=\"direct\"}"), 102);
+	assert_int_equal(metric(text, "wgrelayd_packets_forwarded_total{mode=\"sealed\"}"), 0);
+	assert_true(metric(text, "wgrelayd_bytes_forwarded_total{mode=\"direct\"}") >=
+	            50 * (1440 + 32));
+	assert_true(metric(text, "wgrelayd_drops_total{reason=\"malformed\"}") >= 3);
+	assert_true(metric(text, "wgrelayd_drops_total{reason=\"unconfirmed\"}") +
+	                metric(text, "wgrelayd_drops_total{reason=\"unknown_source\"}") >=
+	            1);
+	assert_int_equal(metric(text, "wgrelayd_sessions"), 1);
+	assert_int_equal(metric(text, "wgrelayd_links"), 2);
+	assert_null(strstr(text, "sid="));
+	assert_true(http_get(maddr, "/nope", text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "404"));
 	close(wa);
 	close(wb);
 	close(spy);

@@ -1,0 +1,178 @@
+/*
+ * metrics.c: a minimal HTTP/1.0 server on the metrics address (loopback by default) serving
+ * Prometheus text at /metrics. Bounded: a few connections, 1 KiB requests, non-blocking, and
+ * counters only per mode and per drop reason (no per-session labels, so output stays small).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define METRICS_CONNS   8
+#define METRICS_REQ_MAX 1024
+#define METRICS_TTL_MS  5000
+
+struct mconn {
+	int fd; /* -1: free */
+	uint64_t since_ms;
+	size_t len;
+	char req[METRICS_REQ_MAX];
+};
+
+static struct mconn conns[METRICS_CONNS];
+
+static void mconn_close(struct relay *r, struct mconn *c)
+{
+	ev_del_io(r->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+}
+
+size_t metrics_render(const struct relay *r, char *out, size_t cap)
+{
+	static const char *const modes[2] = {"direct", "sealed"};
+	size_t n = 0;
+
+#define PUT(...)                                                                                   \
+	do {                                                                                       \
+		int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                  \
+		if (w_ < 0 || (size_t)w_ >= cap - n)                                               \
+			return n;                                                                  \
+		n += (size_t)w_;                                                                   \
+	} while (0)
+	PUT("# HELP wgrelayd_packets_forwarded_total Datagrams forwarded between members.\n"
+	    "# TYPE wgrelayd_packets_forwarded_total counter\n");
+	for (int m = 0; m < 2; m++)
+		PUT("wgrelayd_packets_forwarded_total{mode=\"%s\"} %llu\n", modes[m],
+		    (unsigned long long)r->st.pkts[m]);
+	PUT("# HELP wgrelayd_bytes_forwarded_total Payload bytes forwarded between members.\n"
+	    "# TYPE wgrelayd_bytes_forwarded_total counter\n");
+	for (int m = 0; m < 2; m++)
+		PUT("wgrelayd_bytes_forwarded_total{mode=\"%s\"} %llu\n", modes[m],
+		    (unsigned long long)r->st.bytes[m]);
+	PUT("# HELP wgrelayd_drops_total Datagrams dropped, by reason.\n"
+	    "# TYPE wgrelayd_drops_total counter\n");
+	for (int d = 0; d < DROP_MAX; d++)
+		PUT("wgrelayd_drops_total{reason=\"%s\"} %llu\n",
+		    stats_drop_name((enum drop_reason)d), (unsigned long long)r->st.drops[d]);
+	PUT("# TYPE wgrelayd_handshakes_total counter\nwgrelayd_handshakes_total %llu\n",
+	    (unsigned long long)r->st.handshakes);
+	PUT("# TYPE wgrelayd_cookies_sent_total counter\nwgrelayd_cookies_sent_total %llu\n",
+	    (unsigned long long)r->st.cookies_sent);
+	PUT("# TYPE wgrelayd_denied_total counter\nwgrelayd_denied_total %llu\n",
+	    (unsigned long long)r->st.denied);
+	PUT("# TYPE wgrelayd_sessions gauge\nwgrelayd_sessions %zu\n", r->sessions.n);
+	PUT("# TYPE wgrelayd_links gauge\nwgrelayd_links %zu\n", r->links.n);
+	PUT("# TYPE wgrelayd_reservations gauge\nwgrelayd_reservations %llu\n",
+	    (unsigned long long)r->reservations);
+	PUT("# TYPE wgrelayd_circuits gauge\nwgrelayd_circuits %llu\n",
+	    (unsigned long long)r->circuits);
+	PUT("# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
+	    (unsigned long long)((ev_clock_ms() - r->started_ms) / 1000));
+#undef PUT
+	return n;
+}
+
+static void mconn_answer(struct relay *r, struct mconn *c)
+{
+	static char body[8192];
+	char head[160];
+	const char *status = "200 OK";
+	size_t blen = 0;
+	int hlen;
+
+	if (!strncmp(c->req, "GET /metrics ", 13) || !strncmp(c->req, "GET /metrics?", 13))
+		blen = metrics_render(r, body, sizeof(body));
+	else if (!strncmp(c->req, "GET ", 4))
+		status = "404 Not Found";
+	else
+		status = "405 Method Not Allowed";
+	hlen = snprintf(head, sizeof(head),
+	                "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+	                "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	                status, blen);
+	/* Small enough for the socket buffer: a short write means a stuck client; drop it. */
+	if (send(c->fd, head, (size_t)hlen, MSG_DONTWAIT | MSG_NOSIGNAL) == hlen && blen)
+		(void)send(c->fd, body, blen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	mconn_close(r, c);
+}
+
+static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct relay *r = arg;
+	struct mconn *c = NULL;
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < METRICS_CONNS; i++)
+		if (conns[i].fd == fd)
+			c = &conns[i];
+	if (!c)
+		return;
+	n = recv(fd, c->req + c->len, sizeof(c->req) - 1 - c->len, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			mconn_close(r, c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") || c->len == sizeof(c->req) - 1)
+		mconn_answer(r, c);
+}
+
+static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct relay *r = arg;
+	uint64_t now = ev_clock_ms();
+	struct mconn *c = NULL;
+	int cfd;
+
+	(void)events;
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	for (int i = 0; i < METRICS_CONNS; i++) {
+		if (conns[i].fd >= 0 && now - conns[i].since_ms > METRICS_TTL_MS)
+			mconn_close(r, &conns[i]); /* slow or idle clients do not keep a slot */
+		if (conns[i].fd < 0 && !c)
+			c = &conns[i];
+	}
+	if (!c || ev_add_io(loop, cfd, EV_READ, on_conn, r) < 0) {
+		close(cfd);
+		return;
+	}
+	c->fd = cfd;
+	c->since_ms = now;
+	c->len = 0;
+}
+
+int metrics_open(struct relay *r)
+{
+	struct addr a;
+	int fd, one = 1, e;
+
+	for (int i = 0; i < METRICS_CONNS; i++)
+		conns[i].fd = -1;
+	if (!strcmp(r->cfg.metrics, "off"))
+		return 0;
+	if ((e = addr_parse(&a, r->cfg.metrics, 0)) < 0)
+		return e;
+	fd = socket(addr_family(&a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &a.sa, a.len) < 0 || listen(fd, 16) < 0 ||
+	    ev_add_io(r->loop, fd, EV_READ, on_accept, r) < 0) {
+		e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	log_info("metrics on http://%s/metrics", r->cfg.metrics);
+	return 0;
+}
