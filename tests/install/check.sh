@@ -79,6 +79,22 @@ deb)
 		for s in postinst prerm postrm; do
 			grep -q " $s" <<<"$info" && ok || bad "control lacks $s"
 		done
+		mkdir -p "$scratch/ctl" && dpkg-deb -e "$deb" "$scratch/ctl"
+		for s in postinst prerm postrm; do
+			sh -n "$scratch/ctl/$s" && ok || bad "$s: shell syntax"
+		done
+		# The sysusers.d file creates the service user (what postinst runs), in the scratch root.
+		if command -v systemd-sysusers >/dev/null; then
+			mkdir -p "$scratch/root/etc"
+			systemd-sysusers --root="$scratch/root" wgrelay.conf >/dev/null 2>&1
+			grep -q '^wgrelay:.*:/var/lib/wgrelay:' "$scratch/root/etc/passwd" 2>/dev/null &&
+				ok || bad "sysusers did not create the wgrelay user"
+		fi
+		# dpkg accepts the package against this system's dependencies (no change made).
+		if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null; then
+			dpkg --dry-run -i "$deb" >"$scratch/dry" 2>&1 && ok ||
+				bad "dpkg --dry-run -i: $(cat "$scratch/dry")"
+		fi
 		# Every shared library the binaries link comes from a package in Depends.
 		if command -v dpkg >/dev/null; then
 			for b in "$scratch/root/usr/bin/wgrelayd" "$scratch/root/usr/bin/wgrelay"; do
