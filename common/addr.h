@@ -22,7 +22,9 @@ struct addr {
 
 /*
  * Parse "a.b.c.d:port", "[v6]:port", or (when default_port != 0) a bare address. No DNS.
- * Returns 0, -EINVAL for bad syntax, -ERANGE for a bad port.
+ * Returns 0, -EINVAL for bad syntax, -ERANGE for a bad port. Port 0 is -ERANGE (it names no
+ * peer). Scope ids ("[fe80::1%eth0]:1") are -EINVAL: link-local peers are never relay endpoints.
+ * A bare IPv6 address (no brackets) is accepted only as an address without port.
  */
 int addr_parse(struct addr *a, const char *s, uint16_t default_port);
 /* Format as "a.b.c.d:port" or "[v6]:port" into buf (ADDR_STRLEN is enough); returns buf. */

@@ -2,6 +2,9 @@
  * conf.h: "[Section]" / "Key = Value" files, '#' comments, repeated keys kept in order.
  * Every error message names file, line and the offending token: "FILE:LINE: message 'token'".
  * Section and key names compare case-insensitively, like wg-quick.
+ * '#' starts a comment anywhere on a line (also after a value), so values cannot contain '#';
+ * keys and values are trimmed of blanks; CRLF is accepted. Rejected: a line without '=', an
+ * unterminated "[Section", an empty key, NUL bytes, lines over 4096 bytes, files over 1 MiB.
  */
 #ifndef WGR_CONF_H
 #define WGR_CONF_H

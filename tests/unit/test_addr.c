@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -114,48 +115,121 @@ static void check_classes(const struct cls *c, size_t n)
 	}
 }
 
+static const struct cls v4_edges[] = {
+    {"0.0.0.0", ADDR_UNSPECIFIED},
+    {"0.255.255.255", ADDR_UNSPECIFIED},
+    {"1.0.0.0", 0},
+    {"126.255.255.255", 0},
+    {"127.0.0.1", ADDR_LOOPBACK},
+    {"127.255.255.255", ADDR_LOOPBACK},
+    {"128.0.0.0", 0},
+    {"9.255.255.255", 0},
+    {"10.0.0.0", ADDR_PRIVATE},
+    {"10.255.255.255", ADDR_PRIVATE},
+    {"11.0.0.0", 0},
+    {"172.15.255.255", 0},
+    {"172.16.0.0", ADDR_PRIVATE},
+    {"172.31.255.255", ADDR_PRIVATE},
+    {"172.32.0.0", 0},
+    {"192.167.255.255", 0},
+    {"192.168.0.0", ADDR_PRIVATE},
+    {"192.168.255.255", ADDR_PRIVATE},
+    {"192.169.0.0", 0},
+    {"100.63.255.255", 0},
+    {"100.64.0.0", ADDR_PRIVATE},
+    {"100.127.255.255", ADDR_PRIVATE},
+    {"100.128.0.0", 0},
+    {"169.253.255.255", 0},
+    {"169.254.0.0", ADDR_LINKLOCAL},
+    {"169.254.255.255", ADDR_LINKLOCAL},
+    {"169.255.0.0", 0},
+    {"223.255.255.255", 0},
+    {"224.0.0.0", ADDR_MULTICAST},
+    {"239.255.255.255", ADDR_MULTICAST},
+    {"240.0.0.0", ADDR_RESERVED},
+    {"255.255.255.254", ADDR_RESERVED},
+    {"255.255.255.255", ADDR_BROADCAST},
+    {"192.0.0.8", ADDR_RESERVED},
+    {"192.0.2.1", ADDR_DOCUMENTATION},
+    {"198.51.100.7", ADDR_DOCUMENTATION},
+    {"203.0.113.255", ADDR_DOCUMENTATION},
+    {"203.0.114.0", 0},
+    {"8.8.8.8", 0},
+};
+
 static void test_classify_v4_edges(void **state)
 {
+	(void)state;
+	check_classes(v4_edges, sizeof(v4_edges) / sizeof(v4_edges[0]));
+}
+
+/* Every IPv4 edge, spelled v4-mapped, v4-compatible, 6to4 and NAT64, keeps its class. */
+static void test_classify_v4_edges_in_v6(void **state)
+{
+	struct addr a;
+	char s[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v4_edges) / sizeof(v4_edges[0]); i++) {
+		const struct cls *c = &v4_edges[i];
+		struct in_addr v4;
+		uint8_t *b;
+		const char *pfx[] = {"::ffff:", "::", "64:ff9b::"};
+
+		assert_int_equal(inet_pton(AF_INET, c->ip, &v4), 1);
+		b = (uint8_t *)&v4;
+		for (size_t j = 0; j < 3; j++) {
+			/* ::0.0.0.0 and ::0.0.0.1 are :: and ::1, not v4-compatible */
+			if (j == 1 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] <= 1)
+				continue;
+			snprintf(s, sizeof(s), "[%s%s]:1", pfx[j], c->ip);
+			assert_int_equal(addr_parse(&a, s, 0), 0);
+			if (addr_classify(&a) != c->cls)
+				fail_msg("%s: class %#x, want %#x", s, addr_classify(&a), c->cls);
+		}
+		snprintf(s, sizeof(s), "[2002:%02x%02x:%02x%02x::1]:1", b[0], b[1], b[2], b[3]);
+		assert_int_equal(addr_parse(&a, s, 0), 0);
+		if (addr_classify(&a) != c->cls)
+			fail_msg("%s: class %#x, want %#x", s, addr_classify(&a), c->cls);
+	}
+}
+
+/* Both sides of every IPv6 prefix edge, and of the embedding prefixes themselves. */
+static void test_classify_v6_edges(void **state)
+{
 	static const struct cls c[] = {
-	    {"0.0.0.0", ADDR_UNSPECIFIED},
-	    {"0.255.255.255", ADDR_UNSPECIFIED},
-	    {"1.0.0.0", 0},
-	    {"126.255.255.255", 0},
-	    {"127.0.0.1", ADDR_LOOPBACK},
-	    {"127.255.255.255", ADDR_LOOPBACK},
-	    {"128.0.0.0", 0},
-	    {"9.255.255.255", 0},
-	    {"10.0.0.0", ADDR_PRIVATE},
-	    {"10.255.255.255", ADDR_PRIVATE},
-	    {"11.0.0.0", 0},
-	    {"172.15.255.255", 0},
-	    {"172.16.0.0", ADDR_PRIVATE},
-	    {"172.31.255.255", ADDR_PRIVATE},
-	    {"172.32.0.0", 0},
-	    {"192.167.255.255", 0},
-	    {"192.168.0.0", ADDR_PRIVATE},
-	    {"192.168.255.255", ADDR_PRIVATE},
-	    {"192.169.0.0", 0},
-	    {"100.63.255.255", 0},
-	    {"100.64.0.0", ADDR_PRIVATE},
-	    {"100.127.255.255", ADDR_PRIVATE},
-	    {"100.128.0.0", 0},
-	    {"169.253.255.255", 0},
-	    {"169.254.0.0", ADDR_LINKLOCAL},
-	    {"169.254.255.255", ADDR_LINKLOCAL},
-	    {"169.255.0.0", 0},
-	    {"223.255.255.255", 0},
-	    {"224.0.0.0", ADDR_MULTICAST},
-	    {"239.255.255.255", ADDR_MULTICAST},
-	    {"240.0.0.0", ADDR_RESERVED},
-	    {"255.255.255.254", ADDR_RESERVED},
-	    {"255.255.255.255", ADDR_BROADCAST},
-	    {"192.0.0.8", ADDR_RESERVED},
-	    {"192.0.2.1", ADDR_DOCUMENTATION},
-	    {"198.51.100.7", ADDR_DOCUMENTATION},
-	    {"203.0.113.255", ADDR_DOCUMENTATION},
-	    {"203.0.114.0", 0},
-	    {"8.8.8.8", 0},
+	    {"fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0},
+	    {"fc00::", ADDR_PRIVATE},
+	    {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_PRIVATE},
+	    {"fe00::", 0},
+	    {"fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0},
+	    {"fe80::", ADDR_LINKLOCAL},
+	    {"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_LINKLOCAL},
+	    {"feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_PRIVATE},
+	    {"ff00::", ADDR_MULTICAST},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_MULTICAST},
+	    {"2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 0},
+	    {"2001:db8::", ADDR_DOCUMENTATION},
+	    {"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_DOCUMENTATION},
+	    {"2001:db9::", 0},
+	    /* 6to4 is exactly 2002::/16 */
+	    {"2001:ffff:7f00:1::", 0},
+	    {"2002:7f00:1::", ADDR_LOOPBACK},
+	    {"2002:7fff:ffff:ffff:ffff:ffff:ffff:ffff", ADDR_LOOPBACK},
+	    {"2003:7f00:1::", 0},
+	    /* NAT64 is exactly 64:ff9b::/96 */
+	    {"64:ff9b::7f00:1", ADDR_LOOPBACK},
+	    {"64:ff9b:0:0:0:1:7f00:1", 0},
+	    {"64:ff9a:ffff:ffff:ffff:ffff:7f00:1", 0},
+	    /* v4-mapped is exactly ::ffff:0:0/96 */
+	    {"::fffe:7f00:1", 0}, /* neither mapped (bytes 10..11 ffff) nor compatible (zero) */
+	    {"::1:ffff:7f00:1", 0},
+	    /* :: and ::1 themselves, then v4-compatible from ::2 */
+	    {"::", ADDR_UNSPECIFIED},
+	    {"::1", ADDR_LOOPBACK},
+	    {"::2", ADDR_UNSPECIFIED},
+	    {"::1:0:0", 0},
+	    {"::ffff:ffff", ADDR_BROADCAST},
 	};
 
 	(void)state;
@@ -203,9 +277,14 @@ static void test_classify_v6_spellings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_format),      cmocka_unit_test(test_parse_rejects),
-	    cmocka_unit_test(test_equal_unmap),       cmocka_unit_test(test_hash),
-	    cmocka_unit_test(test_classify_v4_edges), cmocka_unit_test(test_classify_v6_spellings),
+	    cmocka_unit_test(test_parse_format),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_equal_unmap),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_classify_v4_edges),
+	    cmocka_unit_test(test_classify_v6_spellings),
+	    cmocka_unit_test(test_classify_v4_edges_in_v6),
+	    cmocka_unit_test(test_classify_v6_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
