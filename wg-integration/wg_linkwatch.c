@@ -179,7 +179,7 @@ int wg_linkwatch_process(struct wg_linkwatch *w)
 		if (fromlen != sizeof(from) || from.nl_pid != 0 || (size_t)n > sizeof(w->buf))
 			continue;
 		left = (int)n;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		for (; wg_nl_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 			handle(w, nlh);
 	}
 	return 0;

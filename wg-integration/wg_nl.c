@@ -50,6 +50,16 @@ static int parse_msg(const struct nlmsghdr *nlh, size_t offset, mnl_attr_cb_t cb
 	                         nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(offset), cb, data);
 }
 
+bool wg_nl_msg_ok(const struct nlmsghdr *nlh, int left)
+{
+	/*
+	 * mnl_nlmsg_ok compares the length as a signed int: a length near 4 GiB passes as
+	 * negative and, aligned, wraps to 0, so the walk would never advance.
+	 */
+	return left >= (int)sizeof(*nlh) && mnl_nlmsg_ok(nlh, left) &&
+	       nlh->nlmsg_len <= (uint32_t)left;
+}
+
 /* Walk the messages of one datagram; calls data() for each message meant for us. */
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
@@ -67,7 +77,7 @@ static int walk(const void *buf, size_t len, uint32_t seq, uint32_t portid, unsi
 	if (left < 0)
 		return -EBADMSG;
 	while (left > 0) {
-		if (!mnl_nlmsg_ok(nlh, left))
+		if (!wg_nl_msg_ok(nlh, left))
 			return -EBADMSG; /* truncated header or length past the datagram */
 		/* Stale replies (another request, another socket) are not ours: skip them. */
 		if (!mnl_nlmsg_seq_ok(nlh, seq) || !mnl_nlmsg_portid_ok(nlh, portid)) {

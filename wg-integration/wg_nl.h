@@ -51,6 +51,8 @@ size_t wg_nl_put_get(void *buf, uint16_t family, uint32_t seq, const char *ifnam
 size_t wg_nl_put_set_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
                           const uint8_t pub[WG_KEY_LEN_BYTES], const struct wg_peer_set *set);
 
+/* A whole message of len >= header fits in the left bytes (mnl_nlmsg_ok, without its overflow). */
+bool wg_nl_msg_ok(const struct nlmsghdr *nlh, int left);
 /* Parse attributes filling exactly len bytes (else MNL_CB_ERROR), like mnl_attr_parse_payload. */
 int wg_nl_attrs_parse(const void *payload, size_t len, mnl_attr_cb_t cb, void *data);
 

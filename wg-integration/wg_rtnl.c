@@ -190,7 +190,7 @@ int wg_rtnl_dump_links(wg_rtnl_link_fn fn, void *arg)
 		if (n == 0)
 			break;
 		left = (int)n;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		for (nlh = (struct nlmsghdr *)buf; wg_nl_msg_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			struct wg_rtnl_link l;
 

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct nlmsghdr *nlh = (const struct nlmsghdr *)dgram;
 			struct wg_rtnl_link l;
 
-			if (mnl_nlmsg_ok(nlh, (int)len) && wg_rtnl_parse_link(nlh, &l) == 0 &&
+			if (wg_nl_msg_ok(nlh, (int)len) && wg_rtnl_parse_link(nlh, &l) == 0 &&
 			    !memchr(l.name, '\0', sizeof(l.name)))
 				abort();
 		}

@@ -387,6 +387,19 @@ static void test_truncated(void **state)
 			assert_int_equal(r, -EBADMSG);
 		wg_nl_get_end(&g);
 	}
+	/* A message length near 4 GiB must not wrap the walk (libmnl compares it as an int). */
+	{
+		struct wg_nl_get g2;
+		uint8_t raw[32] = {0};
+		struct nlmsghdr *bad = (struct nlmsghdr *)raw;
+
+		bad->nlmsg_len = 0xfffffffdu;
+		bad->nlmsg_type = FAM;
+		bad->nlmsg_seq = SEQ;
+		assert_int_equal(wg_nl_get_begin(&g2, FAM, SEQ, PORTID), 0);
+		assert_int_equal(wg_nl_get_feed(&g2, raw, sizeof(raw)), -EBADMSG);
+		wg_nl_get_end(&g2);
+	}
 	/* An attribute whose length runs past its message. */
 	nlh = (struct nlmsghdr *)d->b;
 	{
