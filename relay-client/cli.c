@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "conf.h"
+#include "key.h"
+#include "addr.h"
 #include "log.h"
 
 static const struct cli_cmd commands[] = {
@@ -68,9 +71,77 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 			log_warn("mkdir %s", d);
 	}
 	rc = cache_open(out, ctx->db_path);
-	if (rc < 0)
+	if (rc < 0) {
 		log_warnx("cannot open the cache %s", ctx->db_path);
-	return rc;
+		return rc;
+	}
+	const struct conf_entry *e = NULL;
+	while (ctx->conf && (e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
+		char ep[128], key[64], fmt[ADDR_STRLEN];
+		struct addr a;
+		uint8_t k[KEY_LEN];
+		/* Checked by load_config; here only entered. */
+		if (sscanf(e->value, "%127s %63s", ep, key) != 2 || addr_parse(&a, ep, 51821) < 0 ||
+		    key_from_base64(k, key) < 0)
+			continue;
+		struct cache_relay r = {.rtt_ms = -1, .load_permille = -1};
+		struct cache_relay *have;
+		size_t n;
+		bool known = false;
+		if (cache_relay_list(*out, &have, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				known |= strcmp(have[i].pubkey, key) == 0 &&
+				         strcmp(have[i].endpoint,
+				                addr_format(&a, fmt, sizeof(fmt))) == 0;
+			free(have);
+		}
+		if (known)
+			continue;
+		snprintf(r.pubkey, sizeof(r.pubkey), "%s", key);
+		addr_format(&a, r.endpoint, sizeof(r.endpoint));
+		snprintf(r.source, sizeof(r.source), "config");
+		snprintf(r.status, sizeof(r.status), "unknown");
+		cache_relay_upsert(*out, &r);
+	}
+	return 0;
+}
+
+/*
+ * The config file: [Helper] Database, GeoIP; [Relay] Bootstrap = ENDPOINT PUBKEY (repeatable).
+ * Missing is fine unless named explicitly; errors are "file:line: message 'token'".
+ */
+static int load_config(struct cli_ctx *ctx, bool explicit, bool db_set, bool geoip_set)
+{
+	static const char *const allowed[] = {"Helper.Database", "Helper.GeoIP", "Relay.Bootstrap",
+	                                      NULL};
+	char err[CONF_ERRLEN];
+	const struct conf_entry *e = NULL;
+	int rc = conf_load(&ctx->conf, ctx->config_path, err, sizeof(err));
+
+	if (rc == -ENOENT && !explicit) {
+		ctx->conf = NULL;
+		return 0;
+	}
+	if (rc < 0 || conf_check_keys(ctx->conf, allowed, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", rc == -ENOENT ? ctx->config_path : err);
+		return -EINVAL;
+	}
+	while ((e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
+		char ep[128], key[64], extra[2];
+		struct addr a;
+		uint8_t k[KEY_LEN];
+		if (sscanf(e->value, "%127s %63s %1s", ep, key, extra) != 2 ||
+		    addr_parse(&a, ep, 51821) < 0 || key_from_base64(k, key) < 0) {
+			fprintf(stderr, "%s:%u: Bootstrap wants 'ENDPOINT PUBKEY' '%s'\n",
+			        ctx->conf->name, e->line, e->value);
+			return -EINVAL;
+		}
+	}
+	if (!db_set && (e = conf_last(ctx->conf, "Helper", "Database")))
+		ctx->db_path = e->value;
+	if (!geoip_set && (e = conf_last(ctx->conf, "Helper", "GeoIP")))
+		ctx->geoip_path = e->value;
+	return 0;
 }
 
 static const char *env_or(const char *name, const char *def)
@@ -92,6 +163,9 @@ int cli_main(int argc, char **argv)
 	    .config_path = env_or("WGRELAY_CONFIG", CLI_DEFAULT_CONFIG),
 	    .geoip_path = env_or("WGRELAY_GEOIP", NULL),
 	};
+	bool db_set = getenv("WGRELAY_DB") && *getenv("WGRELAY_DB");
+	bool geoip_set = ctx.geoip_path != NULL;
+	bool config_set = false; /* only --config makes a missing file an error */
 	const char *prog = strrchr(ctx.argv0, '/') ? strrchr(ctx.argv0, '/') + 1 : ctx.argv0;
 	int ch;
 
@@ -102,12 +176,15 @@ int cli_main(int argc, char **argv)
 		switch (ch) {
 		case 'd':
 			ctx.db_path = optarg;
+			db_set = true;
 			break;
 		case 'c':
 			ctx.config_path = optarg;
+			config_set = true;
 			break;
 		case 'g':
 			ctx.geoip_path = optarg;
+			geoip_set = true;
 			break;
 		case 'v':
 			ctx.verbose = 1;
@@ -131,8 +208,12 @@ int cli_main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
+			if (load_config(&ctx, config_set, db_set, geoip_set) < 0)
+				return CLI_ERR;
 			optind = 0; /* glibc: 0 re-initializes getopt for the command argv */
-			return commands[i].fn(&ctx, sub_argc, sub_argv);
+			int rc = commands[i].fn(&ctx, sub_argc, sub_argv);
+			conf_free(ctx.conf);
+			return rc;
 		}
 	}
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[optind]);

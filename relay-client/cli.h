@@ -19,6 +19,7 @@
 #define CLI_DEFAULT_CONFIG "/etc/wgrelay/wgrelay.conf"
 
 struct cache;
+struct conf;
 
 struct cli_ctx {
 	const char *argv0;
@@ -26,6 +27,7 @@ struct cli_ctx {
 	const char *config_path;
 	const char *geoip_path; /* NULL: search the usual places */
 	int verbose;
+	struct conf *conf; /* the config file, NULL when absent */
 };
 
 struct cli_cmd {
@@ -36,7 +38,10 @@ struct cli_cmd {
 
 /* Parse global options, dispatch to a command; returns the exit code. */
 int cli_main(int argc, char **argv);
-/* Open the cache at ctx->db_path, creating its directory (0700) when missing. 0 or -errno. */
+/*
+ * Open the cache at ctx->db_path, creating its directory (0700) when missing, and enter the
+ * config file's [Relay] Bootstrap entries as relays of source "config". 0 or -errno.
+ */
 int cli_open_cache(struct cli_ctx *ctx, struct cache **out);
 /* True when argv[1..] holds -h or --help before any "--". */
 bool cli_wants_help(int argc, char **argv);

@@ -314,8 +314,11 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 					r[i].load_permille = t[i].pong.load_permille;
 					r[i].flags = t[i].pong.flags;
 					r[i].last_seen = now;
-					snprintf(r[i].status, sizeof(r[i].status), "%s",
-					         (t[i].pong.flags & PONG_F_FULL) ? "full" : "ok");
+					/* A denial seen by `watch` on the link outlives a PONG. */
+					if (strcmp(r[i].status, "denied") != 0)
+						snprintf(r[i].status, sizeof(r[i].status), "%s",
+						         (t[i].pong.flags & PONG_F_FULL) ? "full"
+						                                         : "ok");
 					if (!me_known &&
 					    geoip_lookup(g, &t[i].pong.observed, &me) == 0)
 						me_known = true;

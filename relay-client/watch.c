@@ -20,6 +20,7 @@
 #include "cache.h"
 #include "cli.h"
 #include "geoip.h"
+#include "frame.h"
 #include "ifconf.h"
 #include "key.h"
 #include "log.h"
@@ -90,6 +91,14 @@ static void load_relays(struct watch *w)
 		    addr_parse(&a, r[i].endpoint, 51821) < 0)
 			continue;
 		sr->info = r[i];
+		struct geoip_loc gl;
+		if (geoip_lookup(w->s.geoip, &a, &gl) == 0) {
+			sr->info.has_loc = true;
+			sr->info.lat = gl.lat;
+			sr->info.lon = gl.lon;
+			snprintf(sr->info.city, sizeof(sr->info.city), "%s", gl.city);
+			snprintf(sr->info.country, sizeof(sr->info.country), "%s", gl.country);
+		}
 		if (link_new(&sr->link, sr->pub, &a, w->identity, w->fwmark) < 0) {
 			log_warnx("relay %s: no socket", r[i].endpoint);
 			continue;
@@ -98,6 +107,30 @@ static void load_relays(struct watch *w)
 		w->s.n_relays++;
 	}
 	free(r);
+}
+
+/* Share what the links learned with `list-relays --no-probe` and `status`. */
+static void publish_relays(struct watch *w, int64_t now)
+{
+	for (size_t i = 0; i < w->s.n_relays; i++) {
+		struct steer_relay *r = &w->s.relays[i];
+		struct link *l = r->link;
+		const char *st = "unreachable";
+		if (l->last_error == PROTO_ERR_AUTH_DENIED ||
+		    l->last_error == PROTO_ERR_AUTH_REQUIRED)
+			st = "denied";
+		else if (l->rtt_ms >= 0 && (l->pong_flags & PONG_F_FULL))
+			st = "full";
+		else if (l->rtt_ms >= 0 || l->state == LINK_UP)
+			st = "ok";
+		snprintf(r->info.status, sizeof(r->info.status), "%s", st);
+		r->info.rtt_ms = l->rtt_ms;
+		r->info.load_permille = l->rtt_ms >= 0 ? l->load_permille : -1;
+		r->info.flags = l->pong_flags;
+		if (strcmp(st, "ok") == 0 || strcmp(st, "full") == 0)
+			r->info.last_seen = now;
+		cache_relay_upsert(w->s.cache, &r->info);
+	}
 }
 
 static bool wanted(struct watch *w, const char *name)
@@ -139,6 +172,12 @@ static void add_iface(struct watch *w, const char *name, int64_t now)
 		          name, ifconf_dir(), name);
 	if (ifc->fwmark)
 		w->fwmark = ifc->fwmark;
+	/* Direct mode adds no bytes, so "auto" leaves the MTU alone; a fixed value is applied. */
+	if (ifc->cfg.mtu > 0) {
+		int rc = wg_set_mtu(name, (unsigned)ifc->cfg.mtu);
+		if (rc < 0)
+			log_warnx("%s: set MTU %d: %s", name, ifc->cfg.mtu, strerror(-rc));
+	}
 	steer_adopt(&w->s, ifc, now);
 	steer_publish(&w->s, ifc, now, true);
 }
@@ -251,6 +290,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 		bool slow = ms - last_reload >= 10000;
 		if (slow) {
 			last_reload = ms;
+			publish_relays(w, now);
 			load_relays(w);
 			scan_ifaces(w, now);
 		}

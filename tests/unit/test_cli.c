@@ -26,8 +26,8 @@ static int run(const char *args)
 	const char *bin = getenv("WGRELAY_BIN");
 	snprintf(cmd, sizeof(cmd),
 	         "WGRELAY_DB='%s/db/wgrelay.db' WGRELAY_GEOIP='%s/none.mmdb' "
-	         "WGRELAY_WG_CONF_DIR='%s' '%s' %s 2>&1",
-	         dir, dir, dir, bin ? bin : "wgrelay", args);
+	         "WGRELAY_CONFIG='%s/wgrelay.conf' WGRELAY_WG_CONF_DIR='%s' '%s' %s 2>&1",
+	         dir, dir, dir, dir, bin ? bin : "wgrelay", args);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(out, 1, sizeof(out) - 1, p);
@@ -162,6 +162,39 @@ static void test_start_relay_mapping(void **state)
 	                            "--max-bandwidth 300 --auth keys"));
 }
 
+static void test_config_file(void **state)
+{
+	(void)state;
+	char path[600], a[700];
+	snprintf(path, sizeof(path), "%s/wgrelay.conf", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Relay]\nBootstrap = 192.0.2.77:51821 "
+	      "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\n",
+	      f);
+	fclose(f);
+	assert_int_equal(run("list-relays --no-probe"), 0);
+	assert_non_null(strstr(out, "192.0.2.77:51821"));
+	assert_non_null(strstr(out, "config"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Relay]\nBootstrap = 192.0.2.77:51821\n", f);
+	fclose(f);
+	assert_int_equal(run("status"), 1);
+	assert_non_null(strstr(out, "wgrelay.conf:2: Bootstrap wants 'ENDPOINT PUBKEY'"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Helper]\nColour = blue\n", f);
+	fclose(f);
+	assert_int_equal(run("status"), 1);
+	assert_non_null(strstr(out, "wgrelay.conf:2:"));
+	unlink(path);
+	/* Missing is fine, unless named with --config. */
+	assert_int_equal(run("status"), 0);
+	snprintf(a, sizeof(a), "--config '%s' status", path);
+	assert_int_equal(run(a), 1);
+}
+
 static void test_corrupt_db_keeps_running(void **state)
 {
 	(void)state;
@@ -202,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_bootstrap_and_list),
 	    cmocka_unit_test(test_configure_and_status),
 	    cmocka_unit_test(test_start_relay_mapping),
+	    cmocka_unit_test(test_config_file),
 	    cmocka_unit_test(test_corrupt_db_keeps_running),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
