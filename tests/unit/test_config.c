@@ -1,0 +1,156 @@
+/* wgrelayd config: embedded defaults, keys applied, and errors as "file:line: message". */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char path[64];
+
+static int load(struct relayd_config *c, const char *text, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/wgr-rconf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	config_defaults(c);
+	err[0] = '\0';
+	fd = config_load(c, path, true, err, errlen);
+	unlink(path);
+	return fd;
+}
+
+static void test_defaults(void **state)
+{
+	struct relayd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.n_listen, 2);
+	assert_int_equal(addr_port(&c.listen[0]), 51821);
+	assert_int_equal(c.port_lo, 50000);
+	assert_int_equal(c.port_hi, 59999);
+	assert_int_equal(c.auth, AUTH_OPEN);
+	assert_int_equal(c.limits.max_reservations, 1024);
+	assert_int_equal(c.limits.max_reservations_per_client, 3);
+	assert_int_equal(c.limits.max_circuits, 512);
+	assert_int_equal(c.limits.max_circuits_per_client, 5);
+	assert_int_equal(c.limits.circuit_duration_s, 3600);
+	assert_int_equal(c.limits.circuit_bytes, 100ULL << 20);
+	assert_string_equal(c.metrics, "127.0.0.1:9821");
+	assert_false(c.policy.allow_private);
+	assert_false(c.policy.allow_loopback);
+	/* A missing default file is fine; a missing named file is not. */
+	assert_int_equal(config_load(&c, "/nonexistent/wgrelayd.conf", false, err, sizeof(err)), 0);
+	assert_int_not_equal(config_load(&c, "/nonexistent/wgrelayd.conf", true, err, sizeof(err)),
+	                     0);
+}
+
+static void test_keys_applied(void **state)
+{
+	struct relayd_config c;
+	char err[256];
+
+	(void)state;
+	if (load(&c,
+	         "[Relay]\nListen = 198.51.100.1:6000\nListen = [2001:db8::1]:6001\n"
+	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\n"
+	         "[Auth]\nMode = token\nSecret = first-secret-0123456789\nSecret = "
+	         "second-secret-0123456789\n"
+	         "[Limits]\nMaxCircuits = 7\nCircuitBandwidth = 800\n"
+	         "CircuitDuration = 2m\n",
+	         err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.n_listen, 2);
+	assert_int_equal(addr_port(&c.listen[1]), 6001);
+	assert_int_equal(c.port_lo, 40000);
+	assert_int_equal(c.port_hi, 40099);
+	assert_true(c.policy.allow_private);
+	assert_string_equal(c.metrics, "off");
+	assert_int_equal(c.auth, AUTH_TOKEN);
+	assert_int_equal(c.n_secrets, 2);
+	assert_string_equal(c.secrets[1], "second-secret-0123456789");
+	assert_int_equal(c.limits.max_circuits, 7);
+	assert_int_equal(c.limits.circuit_kbps, 800);
+	assert_int_equal(c.limits.circuit_duration_s, 120);
+	assert_int_equal(c.limits.max_reservations, 1024); /* untouched keys keep defaults */
+}
+
+/* Each bad file must fail with "PATH:LINE:" and name the offending token. */
+static void test_errors_with_file_and_line(void **state)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *token;
+	} bad[] = {
+	    {"[Relay]\nListen = 0.0.0.0:51821\nBogusKey = 1\n", 3, "BogusKey"},
+	    {"[Relay]\nPortRange = 60000-50000\n", 2, "60000-50000"},
+	    {"[Relay]\n\nPortRange = 1-70000\n", 3, "1-70000"},
+	    {"[Auth]\nMode = maybe\n", 2, "maybe"},
+	    {"[Limits]\nMaxCircuits = lots\n", 2, "lots"},
+	    {"[Relay]\nAllowPrivate = perhaps\n", 2, "perhaps"},
+	    {"[Relay]\nListen = not-an-address\n", 2, "not-an-address"},
+	    {"[Nowhere]\nX = 1\n", 0, "Nowhere"},
+	    {"[Auth]\nMode = token\nSecret = short\n", 3, "short"},
+	};
+	struct relayd_config c;
+	char err[512], want[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(load(&c, bad[i].text, err, sizeof(err)), 0);
+		if (bad[i].line)
+			snprintf(want, sizeof(want), "%s:%d:", path, bad[i].line);
+		else
+			snprintf(want, sizeof(want), "%s:", path);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, bad[i].token))
+			fail_msg("case %zu: error '%s' lacks '%s' or '%s'", i, err, want,
+			         bad[i].token);
+	}
+	/* Cross-key checks name the file. */
+	assert_int_not_equal(load(&c, "[Auth]\nMode = keys\n", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "AllowedKeys"));
+	assert_int_not_equal(load(&c, "[Auth]\nMode = token\n", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "Secret"));
+}
+
+static void test_range(void **state)
+{
+	uint16_t lo, hi;
+
+	(void)state;
+	assert_int_equal(config_parse_range("50000-59999", &lo, &hi), 0);
+	assert_int_equal(lo, 50000);
+	assert_int_equal(hi, 59999);
+	assert_true(config_parse_range("9-8", &lo, &hi) < 0);
+	assert_true(config_parse_range("0-10", &lo, &hi) < 0);
+	assert_true(config_parse_range("10", &lo, &hi) < 0);
+	assert_true(config_parse_range("-", &lo, &hi) < 0);
+	assert_true(config_parse_range("1-65536", &lo, &hi) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_keys_applied),
+	    cmocka_unit_test(test_errors_with_file_and_line),
+	    cmocka_unit_test(test_range),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
