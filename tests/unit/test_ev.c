@@ -145,6 +145,53 @@ static void test_io_and_hook(void **state)
 	close(p[1]);
 }
 
+struct pair {
+	int fds[2];
+	int calls;
+};
+
+/* Whichever of the two ready fds runs first removes the other one. */
+static void del_other_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct pair *x = arg;
+
+	(void)events;
+	x->calls++;
+	assert_int_equal(ev_del_io(loop, fd == x->fds[0] ? x->fds[1] : x->fds[0]), 0);
+	assert_int_equal(ev_del_io(loop, fd), 0);
+}
+
+static void test_del_other_fd_in_batch(void **state)
+{
+	struct ev_loop *loop;
+	struct pair x = {{-1, -1}, 0};
+	int p[2], q[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	/* A high fd number makes the handler table grow past its first size. */
+	x.fds[0] = p[0];
+	x.fds[1] = dup2(q[0], 700);
+	assert_int_equal(x.fds[1], 700);
+	assert_int_equal(ev_new(&loop), 0);
+	assert_int_equal(ev_add_io(loop, x.fds[0], EV_READ, del_other_cb, &x), 0);
+	assert_int_equal(ev_add_io(loop, x.fds[1], EV_READ, del_other_cb, &x), 0);
+	assert_int_equal(write(p[1], "a", 1), 1);
+	assert_int_equal(write(q[1], "b", 1), 1);
+	/* Both are ready in the same epoll batch; only one callback may run. */
+	assert_int_equal(ev_run_once(loop, 1000), 0);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(x.calls, 1);
+	assert_int_equal(ev_mod_io(loop, 700, EV_READ), -ENOENT);
+	ev_free(loop);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	close(700);
+}
+
 static void sig_cb(struct ev_loop *loop, int signo, void *arg)
 {
 	assert_int_equal(signo, SIGUSR1);
@@ -177,6 +224,7 @@ int main(void)
 	    cmocka_unit_test(test_timers_fire_in_order),
 	    cmocka_unit_test(test_stop_other_timer_in_callback),
 	    cmocka_unit_test(test_io_and_hook),
+	    cmocka_unit_test(test_del_other_fd_in_batch),
 	    cmocka_unit_test(test_signal_is_delivered_from_loop),
 	};
 
