@@ -262,7 +262,7 @@ world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 	: >>"$WS/relayd.conf"
 	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$WS/relayd.conf" \
 		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
-		--auth open >"$WS/$1.relayd.log" 2>&1 &
+		--auth open >>"$WS/$1.relayd.log" 2>&1 &
 	world_pid $!
 	echo $! >"$WS/$1.relaydpid"
 	i=0
