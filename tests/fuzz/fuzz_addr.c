@@ -26,6 +26,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	addr_to_v6mapped(&m, &a);
 	if (addr_family(&a) == AF_INET && addr_classify(&m) != addr_classify(&a))
 		abort();
+	/* ... and so do its 6to4 (2002:AABB:CCDD::) and NAT64 (64:ff9b::/96) spellings. */
+	if (addr_family(&a) == AF_INET) {
+		const uint8_t *v4 = (const uint8_t *)&a.in.sin_addr;
+		struct addr e = m;
+
+		memset(e.in6.sin6_addr.s6_addr, 0, 16);
+		e.in6.sin6_addr.s6_addr[0] = 0x20;
+		e.in6.sin6_addr.s6_addr[1] = 0x02;
+		memcpy(&e.in6.sin6_addr.s6_addr[2], v4, 4);
+		if (addr_classify(&e) != addr_classify(&a))
+			abort();
+		memset(e.in6.sin6_addr.s6_addr, 0, 16);
+		e.in6.sin6_addr.s6_addr[1] = 0x64;
+		e.in6.sin6_addr.s6_addr[2] = 0xff;
+		e.in6.sin6_addr.s6_addr[3] = 0x9b;
+		memcpy(&e.in6.sin6_addr.s6_addr[12], v4, 4);
+		if (addr_classify(&e) != addr_classify(&a))
+			abort();
+	}
 	addr_unmap(&m);
 	if (addr_family(&a) == AF_INET && !addr_equal(&m, &a))
 		abort();
