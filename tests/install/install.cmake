@@ -2,7 +2,8 @@
 # completion. The .deb test runs the whole cpack install, so it is labelled integration.
 find_program(WGR_BASH bash)
 if(WGR_BASH)
-  set(WGR_INSTALL_ENV "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR}" "WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  set(WGR_INSTALL_ENV "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR}" "WGR_BINARY_DIR=${CMAKE_BINARY_DIR}"
+                      "WGR_WGRELAYD=$<TARGET_FILE:wgrelayd>" "WGR_WGRELAY=$<TARGET_FILE:wgrelay>")
   foreach(check destdir units man completion)
     add_test(NAME install_${check}
              COMMAND ${WGR_BASH} ${CMAKE_CURRENT_LIST_DIR}/check.sh ${check})
