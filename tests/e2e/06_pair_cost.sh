@@ -5,16 +5,19 @@
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1
+netem=1
 if ! world_has_netem; then
-	echo "SKIP: tc netem (sch_netem) unavailable on this kernel: no latencies to compare"
-	exit 77
+	echo "note: tc netem (sch_netem) unavailable on this kernel: no latencies, GeoIP distance only"
+	netem=0
 fi
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 world_pair symmetric symmetric 3 || exit 1
-world_netem r1 10 0
-world_netem r2 60 0
-world_netem r3 120 0
+if [ $netem = 1 ]; then
+	world_netem r1 10 0
+	world_netem r2 60 0
+	world_netem r3 120 0
+fi
 echo "world $W: a (Paris), b (Berlin) behind symmetric NATs, relays r1 Frankfurt 10 ms, r2 Amsterdam 60 ms, r3 Warsaw 120 ms"
 world_traffic 150
 world_wait 90 world_ping a b 1 1 || { bad "never relayed"; world_dumplogs; exit 1; }
