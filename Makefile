@@ -42,7 +42,7 @@ e2e: deps
 
 demo: deps
 	$(MAKE) build
-	sh sim/demo.sh $(BUILD)
+	if [ -f sim/demo.sh ]; then sh sim/demo.sh $(BUILD); else sh scripts/demo-local.sh $(BUILD); fi
 
 bench: deps
 	$(MAKE) build

@@ -86,6 +86,19 @@ wb status --json
 wa status "$A" | grep -E "why: .*handshake windows failed on 127.0.0.1:41009" >/dev/null || fail "why"
 nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "A endpoint is not a relay port"
 
+# The daemon shares what its links learned with the other commands.
+wa list-relays --no-probe | grep -E "127.0.0.1:41821 .* ok .* [0-9]+ ms" >/dev/null || fail "relay state from watch"
+
+# A crash leaves the peer on the relay; the next run adopts it from relay_sessions.
+kill -KILL "$HA"; wait "$HA" 2>/dev/null
+nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "endpoint changed by a crash"
+ip netns exec "$NS" env WGRELAY_DB="$T/ha/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
+	>"$T/helper-a2.log" 2>&1 & HA=$!; PIDS+=($HA)
+for i in $(seq 50); do grep -q "adopted on relay" "$T/helper-a2.log" && break; sleep 0.2; done
+grep -q "adopted on relay 127.0.0.1:41821" "$T/helper-a2.log" || fail "not adopted after a crash"
+sleep 6
+wa status "$A" dump | grep -q "	relayed	" || fail "adopted peer not relayed"
+
 kill -TERM "$HA" "$HB"; wait "$HA" "$HB"
 nx wg show "$A" endpoints | grep -q "127.0.0.1:41009" || fail "A endpoint not restored"
 nx wg show "$B" endpoints | grep -q "127.0.0.1:41008" || fail "B endpoint not restored"

@@ -137,7 +137,15 @@ int tclient_bind(struct tclient *c, const uint8_t sid[16], int mode, const char 
 		strncpy(m.password, password, CTRL_CRED_MAX);
 	if ((r = tclient_send_ctrl(c, &m)) < 0)
 		return r;
-	return tclient_recv_ctrl(c, reply, timeout_ms);
+	/* Skip notices about other sessions (PEER_ACTIVE, another session's BOUND). */
+	for (int i = 0; i < 16; i++) {
+		if ((r = tclient_recv_ctrl(c, reply, timeout_ms)) < 0)
+			return r;
+		if ((reply->type == CTRL_BOUND || reply->type == CTRL_ERROR) &&
+		    (!memcmp(reply->sid, sid, 16) || sodium_is_zero(reply->sid, 16)))
+			return 0;
+	}
+	return -ETIMEDOUT;
 }
 
 size_t tclient_wg_init(uint8_t out[148], uint32_t sender)
