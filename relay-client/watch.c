@@ -70,6 +70,7 @@ struct watch {
 	int n_named;
 	uint8_t identity[32];
 	uint32_t fwmark;
+	bool relays_loaded;
 };
 
 /* Reload relays from the cache; links of known relays are kept. */
@@ -178,8 +179,11 @@ static void add_iface(struct watch *w, const char *name, int64_t now)
 		if (rc < 0)
 			log_warnx("%s: set MTU %d: %s", name, ifc->cfg.mtu, strerror(-rc));
 	}
-	steer_adopt(&w->s, ifc, now);
-	steer_publish(&w->s, ifc, now, true);
+	/* Adoption needs the relay table; the first scan runs before it is loaded. */
+	if (w->relays_loaded) {
+		steer_adopt(&w->s, ifc, now);
+		steer_publish(&w->s, ifc, now, true);
+	}
 }
 
 static void scan_ifaces(struct watch *w, int64_t now)
@@ -256,6 +260,11 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	int64_t now = time(NULL);
 	scan_ifaces(w, now); /* first device reads set the fwmark for the links */
 	load_relays(w);
+	w->relays_loaded = true;
+	for (size_t i = 0; i < w->n_ifaces; i++) {
+		steer_adopt(&w->s, &w->ifaces[i], now);
+		steer_publish(&w->s, &w->ifaces[i], now, true);
+	}
 	if (wg_linkwatch_new(&lw, on_link, w) < 0)
 		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
 	sd_notify_ready();
