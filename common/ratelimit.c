@@ -111,6 +111,11 @@ static void ratelimit_key(const struct addr *src, uint8_t key[16])
 	if (src->sa.sa_family == AF_INET) {
 		memcpy(key, &src->in.sin_addr, 4);
 		key[15] = 4;
+	} else if (src->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&src->in6.sin6_addr)) {
+		/* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; their /64 is shared by
+		 * every IPv4 host, so key them by the IPv4 address like AF_INET sources. */
+		memcpy(key, &src->in6.sin6_addr.s6_addr[12], 4);
+		key[15] = 4;
 	} else if (src->sa.sa_family == AF_INET6) {
 		/* One host usually owns a whole /64: limit it as one source. */
 		memcpy(key, &src->in6.sin6_addr, 8);

@@ -65,6 +65,18 @@ static void test_per_source(void **state)
 	assert_true(ratelimit_allow(rl, &a6same64, 0));
 	assert_false(ratelimit_allow(rl, &a6, 0));
 	assert_true(ratelimit_allow(rl, &a6other, 0));
+	/* Dual-stack spellings: ::ffff:a.b.c.d is the IPv4 source, not one shared /64. */
+	{
+		struct addr m1, m2;
+
+		addr_parse(&m1, "[::ffff:198.51.100.1]:9", 0);
+		addr_parse(&m2, "[::ffff:198.51.100.3]:9", 0);
+		assert_false(ratelimit_allow(rl, &m1, 0)); /* same bucket as a, already empty */
+		assert_true(ratelimit_allow(rl, &m2, 0));
+		assert_true(ratelimit_allow(rl, &m2, 0));
+		assert_false(ratelimit_allow(rl, &m2, 0));
+		assert_true(ratelimit_allow(rl, &b, 0)); /* b's own bucket is untouched by m2 */
+	}
 	/* Refill after a second. */
 	assert_true(ratelimit_allow(rl, &a, 1000));
 	ratelimit_set(rl, 0, 0);
