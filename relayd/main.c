@@ -29,6 +29,7 @@ static void usage(FILE *f)
 	        "      --port-range LO-HI   direct-mode session ports (default 50000-59999)\n"
 	        "      --key-file FILE      identity key, created mode 0600 if missing\n"
 	        "                           (default " CONFIG_DEFAULT_KEY ")\n"
+	        "      --state-dir DIR      key file is DIR/wgrelayd.key\n"
 	        "      --auth MODE          open, keys or token\n"
 	        "      --allowed-keys FILE  client public keys for --auth keys\n"
 	        "      --max-circuits N     paired sessions in all\n"

@@ -128,6 +128,36 @@ static void test_errors_with_file_and_line(void **state)
 	assert_non_null(strstr(err, "Secret"));
 }
 
+/* The shipped example must parse and say exactly what the embedded defaults say. */
+static void test_example_matches_defaults(void **state)
+{
+	struct relayd_config c, d;
+	char file[512], err[512];
+	const char *src = getenv("WGR_SOURCE_DIR");
+
+	(void)state;
+	assert_non_null(src);
+	snprintf(file, sizeof(file), "%s/relayd/wgrelayd.conf.example", src);
+	config_defaults(&c);
+	config_defaults(&d);
+	if (config_load(&c, file, true, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.n_listen, d.n_listen);
+	for (int i = 0; i < c.n_listen; i++)
+		assert_true(addr_equal(&c.listen[i], &d.listen[i]));
+	assert_int_equal(c.port_lo, d.port_lo);
+	assert_int_equal(c.port_hi, d.port_hi);
+	assert_int_equal(c.mode_direct, d.mode_direct);
+	assert_int_equal(c.mode_sealed, d.mode_sealed);
+	assert_int_equal(c.auth, d.auth);
+	assert_int_equal(c.token_max_lifetime_s, d.token_max_lifetime_s);
+	assert_memory_equal(&c.limits, &d.limits, sizeof(c.limits));
+	assert_memory_equal(&c.policy, &d.policy, sizeof(c.policy));
+	assert_string_equal(c.key_file, d.key_file);
+	assert_string_equal(c.metrics, d.metrics);
+	assert_int_equal(c.stats_interval_s, d.stats_interval_s);
+}
+
 static void test_range(void **state)
 {
 	uint16_t lo, hi;
@@ -149,6 +179,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_keys_applied),
 	    cmocka_unit_test(test_errors_with_file_and_line),
+	    cmocka_unit_test(test_example_matches_defaults),
 	    cmocka_unit_test(test_range),
 	};
 
