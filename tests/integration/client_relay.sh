@@ -86,6 +86,12 @@ wb status --json
 wa status "$A" | grep -E "why: .*handshake windows failed on 127.0.0.1:41009" >/dev/null || fail "why"
 nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "A endpoint is not a relay port"
 
+# wg syncconf / a wg-quick reload puts the configured endpoint back: the helper re-applies.
+nx wg set "$B" peer "$PA" endpoint 127.0.0.1:41008
+for i in $(seq 30); do nx wg show "$B" endpoints | grep -q "127.0.0.1:420" && break; sleep 0.2; done
+nx wg show "$B" endpoints | grep -q "127.0.0.1:420" || fail "reset endpoint not re-applied"
+grep -q "endpoint was reset, re-applying" "$T/helper-b.log" || fail "no reset log line"
+
 # The daemon shares what its links learned with the other commands.
 wa list-relays --no-probe | grep -E "127.0.0.1:41821 .* ok .* [0-9]+ ms" >/dev/null || fail "relay state from watch"
 
