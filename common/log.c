@@ -33,8 +33,27 @@ int log_getverbose(void)
 	return log_verbose;
 }
 
+static const char *log_level_name(int pri)
+{
+	switch (pri) {
+	case LOG_DEBUG:
+		return "debug";
+	case LOG_INFO:
+		return "info";
+	case LOG_WARNING:
+		return "warning";
+	default:
+		return "fatal";
+	}
+}
+
+/*
+ * stderr lines carry no timestamp (journald or the terminal adds one): "prog: level: msg".
+ * errno is preserved so callers can log and then still inspect it.
+ */
 static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {
+	int saved = errno;
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -43,12 +62,12 @@ static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 			syslog(pri, "%s: %s", msg, suffix);
 		else
 			syslog(pri, "%s", msg);
-		return;
+	} else if (suffix) {
+		fprintf(stderr, "%s: %s: %s: %s\n", log_progname, log_level_name(pri), msg, suffix);
+	} else {
+		fprintf(stderr, "%s: %s: %s\n", log_progname, log_level_name(pri), msg);
 	}
-	if (suffix)
-		fprintf(stderr, "%s: %s: %s\n", log_progname, msg, suffix);
-	else
-		fprintf(stderr, "%s: %s\n", log_progname, msg);
+	errno = saved;
 }
 
 void log_warn(const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -49,16 +50,18 @@ static void test_levels_and_errno(void **state)
 	errno = ENOENT;
 	log_warn("open %s", "x");
 	assert_int_equal(errno, ENOENT);
+	errno = EAGAIN;
 	log_warnx("plain");
+	assert_int_equal(errno, EAGAIN);
 	log_setverbose(1);
 	log_debug("shown");
 	log_setverbose(0);
 	capture_end(out, sizeof(out));
-	assert_non_null(strstr(out, "tlog: hello 1\n"));
+	assert_non_null(strstr(out, "tlog: info: hello 1\n"));
 	assert_null(strstr(out, "hidden"));
-	assert_non_null(strstr(out, "tlog: open x: No such file or directory\n"));
-	assert_non_null(strstr(out, "tlog: plain\n"));
-	assert_non_null(strstr(out, "tlog: shown\n"));
+	assert_non_null(strstr(out, "tlog: warning: open x: No such file or directory\n"));
+	assert_non_null(strstr(out, "tlog: warning: plain\n"));
+	assert_non_null(strstr(out, "tlog: debug: shown\n"));
 }
 
 static void test_ratelimited(void **state)
@@ -87,11 +90,40 @@ static void test_ratelimited(void **state)
 	assert_int_equal(rl.suppressed, 0);
 }
 
+/* fatal and fatalx end the process with status 1 after logging. */
+static void test_fatal_exits_1(void **state)
+{
+	int st;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+
+			dup2(devnull, 2);
+			errno = EPERM;
+			if (i == 0)
+				fatal("child %d", i);
+			fatalx("child %d", i);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_levels_and_errno),
 	    cmocka_unit_test(test_ratelimited),
+	    cmocka_unit_test(test_fatal_exits_1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
