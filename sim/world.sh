@@ -110,12 +110,13 @@ world_netem()
 	echo "world: netem unavailable, no delay on $1${3:+ (loss by nftables)}" >&2
 	WORLD_NO_NETEM=1
 	[ "${3:-0}" = 0 ] && return 0
-	ip netns exec "$W-inet" nft -f - <<NFT || return 1
+	# on the host itself: every packet of this link crosses its eth0 once per direction
+	p=$(($3 * 10))
+	ip netns exec "$W-$1" nft -f - <<NFT || return 1
 table inet wgrloss {
- chain lossf { type filter hook forward priority 0;
-  iifname "$W$1" numgen random mod 1000 < $(( $3 * 10 )) drop
-  oifname "$W$1" numgen random mod 1000 < $(( $3 * 10 )) drop
- }
+ chain lin { type filter hook input priority 0; iifname "eth0" numgen random mod 1000 < $p drop; }
+ chain lout { type filter hook output priority 0; oifname "eth0" numgen random mod 1000 < $p drop; }
+ chain lfw { type filter hook forward priority 0; iifname "eth0" numgen random mod 1000 < $p drop; oifname "eth0" numgen random mod 1000 < $p drop; }
 }
 NFT
 }
