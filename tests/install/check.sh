@@ -1,5 +1,5 @@
 #!/bin/bash
-# Packaging checks, one per argument: destdir, deb, units, man, completion.
+# Packaging checks, one per argument: destdir, deb, units, man, completion, unprivileged.
 # Needs WGR_SOURCE_DIR and WGR_BINARY_DIR (set by ctest). Exit 77 = the tool is missing.
 set -u
 src=${WGR_SOURCE_DIR:?} bin=${WGR_BINARY_DIR:?}
@@ -178,6 +178,47 @@ man)
 		grep -qE "^ *${k#*.}( |$)" <<<"$page" && ok || bad "wgrelayd.conf.5 lacks $k"
 	done
 	;;
+unprivileged)
+	# What wgrelayd.service relies on: the relay binds its ports and runs with no capability
+	# and no root, its state in a directory the user owns, and stops cleanly on SIGTERM.
+	need setpriv
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to switch to nobody"; exit 77; }
+	exe=${WGR_WGRELAYD:-$bin/relayd/wgrelayd}
+	state=$scratch/state
+	mkdir -p "$state" && chown 65534:65534 "$state" && chmod 0750 "$state"
+	conf=$scratch/wgrelayd.conf
+	printf '[Relay]\nStatsInterval = 1h\n' >"$conf" && chmod 0644 "$conf"
+	chmod 0711 "$scratch"
+	port=$((20000 + RANDOM % 10000))
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		--no-new-privs "$exe" -c "$conf" --foreground --listen "127.0.0.1:$port" \
+		--port-range 40000-40099 --key-file "$state/wgrelayd.key" --metrics off \
+		2>"$scratch/relayd.log" &
+	pid=$!
+	trap 'kill "$pid" 2>/dev/null; rm -rf "$scratch"' EXIT
+	for _ in $(seq 50); do
+		grep -q 'auth open' "$scratch/relayd.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'auth open' "$scratch/relayd.log" && ok || bad "not running: $(cat "$scratch/relayd.log")"
+	[ "$(stat -c '%u %a' "$state/wgrelayd.key" 2>/dev/null)" = "65534 600" ] && ok ||
+		bad "key file not created 0600 by the service user"
+	ss -Hlun "sport = :$port" 2>/dev/null | grep -q "127.0.0.1:$port" && ok ||
+		bad "port $port not bound"
+	kill -TERM "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then bad "still running 5 s after SIGTERM"; else
+		wait "$pid"
+		rc=$?
+		[ "$rc" = 0 ] && ok || bad "exit status $rc after SIGTERM"
+	fi
+	# The public key read back by the same user matches the one the daemon logged.
+	pub=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$exe" -c "$conf" \
+		--key-file "$state/wgrelayd.key" --show-public-key 2>/dev/null)
+	[ -n "$pub" ] && grep -qF "$pub" "$scratch/relayd.log" && ok ||
+		bad "--show-public-key '$pub' not the logged key"
+	;;
 completion)
 	f=$src/packaging/completion/wgrelay
 	bash -n "$f" && ok || bad "completion syntax"
@@ -196,7 +237,7 @@ completion)
 	[ "$got" = token ] && ok || bad "'wgrelayd --auth t<TAB>' gave '$got'"
 	;;
 *)
-	echo "usage: $0 destdir|deb|units|man|completion" >&2
+	echo "usage: $0 destdir|deb|units|man|completion|unprivileged" >&2
 	exit 2
 	;;
 esac

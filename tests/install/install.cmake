@@ -10,6 +10,10 @@ if(WGR_BASH)
     set_tests_properties(install_${check} PROPERTIES LABELS unit TIMEOUT 120
                          ENVIRONMENT "${WGR_INSTALL_ENV}" SKIP_RETURN_CODE 77)
   endforeach()
+  # Runs wgrelayd as nobody with no capabilities on loopback, as wgrelayd.service does.
+  add_test(NAME install_unprivileged COMMAND ${WGR_BASH} ${CMAKE_CURRENT_LIST_DIR}/check.sh unprivileged)
+  set_tests_properties(install_unprivileged PROPERTIES LABELS integration TIMEOUT 60
+                       ENVIRONMENT "${WGR_INSTALL_ENV}" SKIP_RETURN_CODE 77)
   add_test(NAME install_deb COMMAND ${WGR_BASH} ${CMAKE_CURRENT_LIST_DIR}/check.sh deb)
   set_tests_properties(install_deb PROPERTIES LABELS integration TIMEOUT 300
                        ENVIRONMENT "${WGR_INSTALL_ENV}" SKIP_RETURN_CODE 77)
