@@ -72,6 +72,15 @@ int main(int argc, char **argv)
 	n = ctrl_encode(&m, b, sizeof(b));
 	put(argv[1], "fuzz_frame", "ctrl_error", b, (size_t)n);
 	memset(&m, 0, sizeof(m));
+	m.type = CTRL_UNBIND;
+	m.handle = 77;
+	n = ctrl_encode(&m, b, sizeof(b));
+	put(argv[1], "fuzz_frame", "ctrl_unbind", b, (size_t)n);
+	memset(&m, 0, sizeof(m));
+	m.type = CTRL_KEEPALIVE;
+	n = ctrl_encode(&m, b, sizeof(b));
+	put(argv[1], "fuzz_frame", "ctrl_keepalive", b, (size_t)n);
+	memset(&m, 0, sizeof(m));
 	m.type = CTRL_PEER_ACTIVE;
 	n = ctrl_encode(&m, b, sizeof(b));
 	put(argv[1], "fuzz_frame", "ctrl_peer_active", b, (size_t)n);
