@@ -95,7 +95,8 @@ chmod +x "$R/init"
 t2=$(date +%s.%N)
 
 LOG=$WORK/console.log
-timeout 100 $QEMU -M pc -accel tcg -cpu max -m 512 -smp 1 -no-reboot -display none \
+# TCG on a loaded 2-core machine: ~15 s idle, up to ~90 s under heavy load; 240 s is the bound.
+timeout 240 $QEMU -M pc -accel tcg -cpu max -m 512 -smp 1 -no-reboot -display none \
 	-nodefaults -monitor none -serial "file:$LOG" -nic none -kernel "$KDIR/vmlinux" \
 	-initrd "$WORK/initrd" -append "console=ttyS0 panic=-1 loglevel=4" </dev/null &
 QPID=$!
