@@ -593,6 +593,141 @@ static void test_bad_input_and_amplification(void **state)
 	tclient_close(&c);
 }
 
+/* Send m on c's link; the size of the sealed frame sent, or a negative error. */
+static int ctrl_out(struct tclient *c, const struct ctrl_msg *m)
+{
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
+	int n = ctrl_encode(m, pt, sizeof(pt));
+
+	assert_true(n > 0);
+	assert_int_equal(tclient_send_ctrl(c, m), 0);
+	return n + PROTO_SEALED_OVERHEAD;
+}
+
+/* Every reply the relay sends to c within timeout_ms: total bytes; the last one in *m. */
+static int ctrl_in(struct tclient *c, struct ctrl_msg *m, int timeout_ms)
+{
+	uint8_t buf[PROTO_MAX_FRAME], pt[PROTO_MAX_CTRL_PLAIN];
+	int n, total = 0;
+
+	while ((n = tclient_recvfrom(c->fd, buf, sizeof(buf), NULL, timeout_ms)) > 0) {
+		int k;
+
+		total += n;
+		assert_int_equal(frame_check(buf, (size_t)n), PROTO_CTRL);
+		k = frame_open_ctrl(buf, (size_t)n, c->keys.ctrl_recv, &c->keys.ctrl_replay, pt,
+		                    sizeof(pt));
+		assert_true(k > 0);
+		assert_int_equal(ctrl_decode(pt, (size_t)k, m), 0);
+		timeout_ms = 100; /* collect whatever else this one request caused */
+	}
+	return total;
+}
+
+static void amp(const char *what, int out, int in)
+{
+	printf("amplification %s: %d/%d = %.2f\n", what, out, in, (double)out / in);
+	if (out > in)
+		fail_msg("%s amplifies: %d bytes out for %d in", what, out, in);
+}
+
+/*
+ * CTRL replies go only to a link's address, which completed a handshake (its source was proved
+ * by the relay's response), so they cannot be reflected at a victim (PROTOCOL.md §7). They are
+ * still measured and printed, and each reply must be no larger than its request or at most
+ * 96 bytes (a short fixed message), so a link never gains leverage from a large reply.
+ */
+static void amp_link(const char *what, int out, int in)
+{
+	printf("amplification %s (established link): %d/%d = %.2f\n", what, out, in,
+	       (double)out / in);
+	if (out > in && out > 96)
+		fail_msg("%s: %d bytes out for %d in", what, out, in);
+}
+
+static void test_amplification_control_and_cookies(void **state)
+{
+	char conf[160];
+	struct tclient a, b;
+	struct ctrl_msg m, r;
+	uint8_t sid[16], init[PROTO_HS_INIT_LEN], buf[PROTO_MAX_FRAME];
+	int in, out, n, cookies = 0, replies = 0, sent = 0;
+
+	(void)state;
+	/* Lift the per-source bucket so one loopback address can push the relay under load. */
+	{
+		char dir[] = "/tmp/wgr-amp-XXXXXX";
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(conf, sizeof(conf), "%s/amp.conf", dir);
+		write_file(conf, "[Limits]\nSourceRate = 100000\nSourceBurst = 100000\n");
+		relay_start("--allow-loopback", "-c", conf, NULL);
+		unlink(conf);
+		rmdir(dir);
+	}
+	client(&a);
+	client(&b);
+	randombytes_buf(sid, sizeof(sid));
+	/* BIND -> BOUND (waiting), then BIND -> BOUND to B plus the paired notice to A. */
+	m = (struct ctrl_msg){.type = CTRL_BIND, .mode = PROTO_MODE_SEALED};
+	memcpy(m.sid, sid, 16);
+	in = ctrl_out(&a, &m);
+	out = ctrl_in(&a, &r, T_MS);
+	assert_int_equal(r.type, CTRL_BOUND);
+	amp_link("BIND->BOUND", out, in);
+	in = ctrl_out(&b, &m);
+	out = ctrl_in(&b, &r, T_MS);
+	amp_link("second BIND->BOUND(paired)", out, in);
+	/* The first binder hears one BOUND(paired): a notice, not a reply to the sender. */
+	assert_int_equal(ctrl_in(&a, &r, T_MS), out);
+	assert_int_equal(r.state, PROTO_PAIRED);
+	/* KEEPALIVE is echoed, no larger. */
+	m = (struct ctrl_msg){.type = CTRL_KEEPALIVE};
+	in = ctrl_out(&a, &m);
+	out = ctrl_in(&a, &r, T_MS);
+	assert_int_equal(r.type, CTRL_KEEPALIVE);
+	amp_link("KEEPALIVE", out, in);
+	/* A refused request (UNBIND of an unknown handle) gets an ERROR. */
+	m = (struct ctrl_msg){.type = CTRL_UNBIND, .handle = 0x0badf00d};
+	in = ctrl_out(&a, &m);
+	out = ctrl_in(&a, &r, T_MS);
+	assert_int_equal(r.type, CTRL_ERROR);
+	amp_link("UNBIND->ERROR", out, in);
+	/* A third binder is refused with an ERROR. */
+	{
+		struct tclient c3;
+
+		client(&c3);
+		m = (struct ctrl_msg){.type = CTRL_BIND, .mode = PROTO_MODE_SEALED};
+		memcpy(m.sid, sid, 16);
+		in = ctrl_out(&c3, &m);
+		out = ctrl_in(&c3, &r, T_MS);
+		assert_int_equal(r.type, CTRL_ERROR);
+		assert_int_equal(r.code, PROTO_ERR_SESSION_FULL);
+		amp_link("BIND(full)->ERROR", out, in);
+		tclient_close(&c3);
+	}
+	/* (DATA frames: direct and sealed tests assert each forwarded frame is as long as sent.) */
+	/* Cookies under load: the same valid initiation, many times within a second. */
+	hs_client_build_init(&a.hs, init, 1);
+	for (int i = 0; i < 400; i++) {
+		tclient_sendto(a.fd, init, sizeof(init), &R.a);
+		sent += (int)sizeof(init);
+	}
+	out = 0;
+	while ((n = tclient_recvfrom(a.fd, buf, sizeof(buf), NULL, 300)) > 0) {
+		out += n;
+		replies++;
+		cookies += n == PROTO_COOKIE_LEN;
+	}
+	printf("handshake storm: %d replies (%d cookie replies)\n", replies, cookies);
+	assert_true(cookies > 0);
+	amp("HS_INIT storm->responses+cookies", out, sent);
+	amp("HS_INIT->COOKIE", PROTO_COOKIE_LEN, PROTO_HS_INIT_LEN);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +741,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_limits_and_reload, relay_stop),
 	    cmocka_unit_test_teardown(test_shutdown_notice, relay_stop),
 	    cmocka_unit_test_teardown(test_bad_input_and_amplification, relay_stop),
+	    cmocka_unit_test_teardown(test_amplification_control_and_cookies, relay_stop),
 	};
 
 	if (sodium_init() < 0)
