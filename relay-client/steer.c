@@ -57,8 +57,11 @@ void steer_iface_clear(struct steer_iface *ifc)
 
 static void set_path(struct steer_peer *p, enum steer_path path, int64_t now, const char *why)
 {
-	if (p->path != path)
+	if (p->path != path) {
 		p->since = now;
+		/* Failed windows on the old path say nothing about the new one. */
+		memset(&p->det, 0, sizeof(p->det));
+	}
 	p->path = path;
 	if (why) {
 		size_t n = strnlen(why, sizeof(p->why) - 1); /* long reasons are cut */
