@@ -32,7 +32,12 @@ struct ev_timer {
 int ev_new(struct ev_loop **out);
 void ev_free(struct ev_loop *loop);
 
-/* Watch fd for EV_READ and/or EV_WRITE; one handler per fd. Returns 0 or -errno. */
+/*
+ * Watch fd for EV_READ and/or EV_WRITE; one handler per fd. Returns 0 or -errno (-EEXIST when
+ * fd already has a handler, -ENOENT from mod/del when it has none). Call ev_del_io before
+ * close(fd); deleting any fd (or stopping any timer) from inside a callback is safe: its
+ * pending events of the current iteration are dropped.
+ */
 int ev_add_io(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg);
 int ev_mod_io(struct ev_loop *loop, int fd, unsigned events);
 int ev_del_io(struct ev_loop *loop, int fd);
