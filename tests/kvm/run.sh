@@ -23,9 +23,9 @@ die() {
 
 command -v $QEMU >/dev/null || skip "$QEMU is not installed"
 $QEMU -accel help 2>/dev/null | grep -qx tcg || skip "$QEMU has no TCG accelerator"
-[ -x /bin/busybox ] && file -L /bin/busybox | grep -q "statically linked" ||
-	die "busybox-static is not installed"
-for c in wg ip cpio gzip dpkg-deb apt-get; do
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
+	die "busybox-static is not installed (a static /bin/busybox)"
+for c in wg ip cpio gzip xz depmod modprobe dpkg-deb apt-get; do
 	command -v $c >/dev/null || die "$c is not installed"
 done
 
@@ -54,7 +54,8 @@ if [ ! -s "$KDIR/vmlinux" ] || [ ! -s "$KDIR/modules.order" ]; then
 	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$KDIR/x/boot/vmlinuz-$VER" | head -1 | cut -d: -f1)
 	[ -n "$off" ] || die "no XZ stream in vmlinuz-$VER"
 	tail -c +$((off + 1)) "$KDIR/x/boot/vmlinuz-$VER" | xz -dc >"$KDIR/vmlinux" 2>/dev/null
-	file "$KDIR/vmlinux" | grep -q ELF || die "vmlinux extraction failed"
+	[ "$(head -c 4 "$KDIR/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+		die "vmlinux extraction failed"
 	# Load order of wireguard's dependencies, then veth, as modprobe would resolve them.
 	mkdir -p "$KDIR/modules"
 	depmod -b "$KDIR/x" "$VER" || die "depmod"
