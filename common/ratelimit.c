@@ -8,8 +8,18 @@
 #include "addr.h"
 #include "ratelimit.h"
 
+/* Milli-tokens must fit in 64 bits: larger bursts and rates are clamped (still ~4.6e15/s). */
+#define TB_MAX (UINT64_MAX / 1000 / 4)
+
+static uint64_t tbucket_clamp(uint64_t v)
+{
+	return v > TB_MAX ? TB_MAX : v;
+}
+
 void tbucket_init(struct tbucket *b, uint64_t rate_per_s, uint64_t burst, uint64_t now_ms)
 {
+	rate_per_s = tbucket_clamp(rate_per_s);
+	burst = tbucket_clamp(burst);
 	b->rate = rate_per_s;
 	b->burst = burst;
 	b->tokens_milli = burst * 1000;
@@ -76,8 +86,8 @@ int ratelimit_new(struct ratelimit **out, size_t entries, uint64_t rate_per_s, u
 		return -ENOMEM;
 	}
 	rl->n = entries;
-	rl->rate = rate_per_s;
-	rl->burst = burst;
+	rl->rate = tbucket_clamp(rate_per_s);
+	rl->burst = tbucket_clamp(burst);
 	randombytes_buf(rl->hashkey, sizeof(rl->hashkey));
 	*out = rl;
 	return 0;
@@ -93,6 +103,8 @@ void ratelimit_free(struct ratelimit *rl)
 
 void ratelimit_set(struct ratelimit *rl, uint64_t rate_per_s, uint64_t burst)
 {
+	rate_per_s = tbucket_clamp(rate_per_s);
+	burst = tbucket_clamp(burst);
 	rl->rate = rate_per_s;
 	rl->burst = burst;
 	for (size_t i = 0; i < rl->n; i++) {

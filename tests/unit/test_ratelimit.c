@@ -44,6 +44,23 @@ static void test_bucket_unlimited_and_bytes(void **state)
 	assert_true(tbucket_take(&b, 1420, 2));
 }
 
+/* Huge rate and burst values must not overflow the milli-token arithmetic. */
+static void test_bucket_huge_values(void **state)
+{
+	struct tbucket b;
+
+	(void)state;
+	tbucket_init(&b, UINT64_MAX, UINT64_MAX, 0);
+	assert_true(b.tokens_milli >= b.burst * 1000 - 1);
+	assert_true(tbucket_take(&b, b.burst, 0));
+	assert_false(tbucket_take(&b, 1, 0));
+	/* A full refill after a long time lands exactly at burst, not wrapped to a small value. */
+	assert_true(tbucket_take(&b, b.burst, UINT64_MAX / 2));
+	assert_false(tbucket_take(&b, 1, UINT64_MAX / 2));
+	tbucket_init(&b, 1, UINT64_MAX, 0);
+	assert_true(tbucket_take(&b, 1000000000000ull, 0));
+}
+
 static void test_per_source(void **state)
 {
 	struct ratelimit *rl;
@@ -109,6 +126,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bucket),
 	    cmocka_unit_test(test_bucket_unlimited_and_bytes),
+	    cmocka_unit_test(test_bucket_huge_values),
 	    cmocka_unit_test(test_per_source),
 	    cmocka_unit_test(test_full_table_reuses),
 	};
