@@ -127,7 +127,7 @@ int cookie_consume_reply(struct cookie_maker *m, const uint8_t *frame, size_t le
 	uint8_t cookie[PROTO_MAC_LEN];
 
 	if (len != PROTO_COOKIE_LEN || frame[0] != PROTO_MAGIC || frame[1] != PROTO_COOKIE ||
-	    !m->have_last_mac1)
+	    frame[2] || frame[3] || !m->have_last_mac1)
 		return -EBADMSG;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 	        cookie, NULL, NULL, frame + 8 + PROTO_COOKIE_NONCE, PROTO_MAC_LEN + PROTO_TAG_LEN,

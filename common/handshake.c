@@ -116,6 +116,12 @@ int hs_client_consume_resp(struct hs_client *c, const uint8_t *frame, size_t len
 
 int hs_client_consume_cookie(struct hs_client *c, const uint8_t *frame, size_t len, uint64_t now_ms)
 {
+	int t = frame_check(frame, len);
+
+	if (t < 0)
+		return t;
+	if (t != PROTO_COOKIE)
+		return FRAME_ETYPE;
 	if (!c->pending || len != PROTO_COOKIE_LEN || buf_load_be32(frame + 4) != c->local_index)
 		return FRAME_EFIELD;
 	return cookie_consume_reply(&c->cookies, frame, len, now_ms) < 0 ? FRAME_EAUTH : 0;

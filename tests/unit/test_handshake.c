@@ -117,6 +117,24 @@ static void test_cookie_under_load(void **state)
 	    HS_COOKIE);
 	assert_int_equal(frame_check(cookie, sizeof(cookie)), PROTO_COOKIE);
 	assert_true(sizeof(cookie) <= sizeof(init));
+	/* Malformed cookie replies fail with distinct errors and leave the real one usable. */
+	{
+		uint8_t bad[PROTO_COOKIE_LEN];
+
+		assert_int_equal(hs_client_consume_cookie(&w->c, cookie, 3, 5001), FRAME_ESHORT);
+		assert_int_equal(hs_client_consume_cookie(&w->c, cookie, sizeof(cookie) - 1, 5001),
+		                 FRAME_ESHORT);
+		assert_int_equal(hs_client_consume_cookie(&w->c, init, sizeof(init), 5001),
+		                 FRAME_ETYPE);
+		memcpy(bad, cookie, sizeof(bad));
+		bad[0] = 0xF2;
+		assert_int_equal(hs_client_consume_cookie(&w->c, bad, sizeof(bad), 5001),
+		                 FRAME_EMAGIC);
+		memcpy(bad, cookie, sizeof(bad));
+		bad[3] = 1;
+		assert_int_equal(hs_client_consume_cookie(&w->c, bad, sizeof(bad), 5001),
+		                 FRAME_ERESERVED);
+	}
 	assert_int_equal(hs_client_consume_cookie(&w->c, cookie, sizeof(cookie), 5001), 0);
 	/* A second copy of the reply is refused (one per request). */
 	assert_true(hs_client_consume_cookie(&w->c, cookie, sizeof(cookie), 5001) < 0);
