@@ -18,7 +18,7 @@ need() { command -v "$1" >/dev/null || { echo "SKIP: $1 not installed"; exit 77;
 files=(
 	bin/wgrelayd bin/wgrelay
 	lib/systemd/system/wgrelayd.service lib/systemd/system/wgrelay.service
-	lib/sysusers.d/wgrelay.conf
+	lib/sysusers.d/wgrelay.conf lib/tmpfiles.d/wgrelay.conf
 	share/bash-completion/completions/wgrelay share/bash-completion/completions/wgrelayd
 	share/man/man8/wgrelay.8 share/man/man8/wgrelayd.8
 	share/man/man5/wgrelay.conf.5 share/man/man5/wgrelayd.conf.5
@@ -89,6 +89,13 @@ deb)
 			systemd-sysusers --root="$scratch/root" wgrelay.conf >/dev/null 2>&1
 			grep -q '^wgrelay:.*:/var/lib/wgrelay:' "$scratch/root/etc/passwd" 2>/dev/null &&
 				ok || bad "sysusers did not create the wgrelay user"
+			if command -v systemd-tmpfiles >/dev/null; then
+				systemd-tmpfiles --root="$scratch/root" --create wgrelay.conf >/dev/null 2>&1
+				uid=$(awk -F: '$1 == "wgrelay" {print $3}' "$scratch/root/etc/passwd")
+				got=$(stat -c '%a %u' "$scratch/root/var/lib/wgrelay" 2>/dev/null)
+				[ -n "$uid" ] && [ "$got" = "750 $uid" ] && ok ||
+					bad "tmpfiles: /var/lib/wgrelay is '$got', want '750 $uid'"
+			fi
 		fi
 		# dpkg accepts the package against this system's dependencies (no change made).
 		if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null; then
