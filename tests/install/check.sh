@@ -180,13 +180,30 @@ man)
 				help+=$'\n'"$c "$("$exe" "$c" --help 2>&1)
 			done
 		fi
-		page=$(groff -man -Tutf8 -P-cbou "$src/docs/man/$b.8" 2>/dev/null)
+		page=$(groff -man -Tascii -P-cbou "$src/docs/man/$b.8" 2>/dev/null)
 		for o in $(grep -oE -- '(^|[ [])--?[a-z][a-z-]*' <<<"$help" | tr -d ' [' | sort -u); do
 			grep -qF -- "$o" <<<"$page" && ok || bad "$b.8 does not document $o"
 		done
 	done
+	# Every metric wgrelayd serves, and every drop reason, appears in wgrelayd(8).
+	page=$(groff -man -Tascii -P-cbou "$src/docs/man/wgrelayd.8" 2>/dev/null)
+	if [ -f "$src/relayd/metrics.c" ]; then
+		for m in $(grep -oE 'wgrelayd_[a-z_]+' "$src/relayd/metrics.c" | sort -u); do
+			grep -qF "$m" <<<"$page" && ok || bad "wgrelayd.8 lacks metric $m"
+		done
+		for d in $(sed -n '/names\[DROP_MAX\]/,/};/p' "$src/relayd/stats.c" | grep -oE '= "[a-z_]+"' | tr -d '= "'); do
+			grep -qwF "$d" <<<"$page" && ok || bad "wgrelayd.8 lacks drop reason $d"
+		done
+	fi
+	# Every config key the helper accepts appears in wgrelay.conf(5).
+	page=$(groff -man -Tascii -P-cbou "$src/docs/man/wgrelay.conf.5" 2>/dev/null)
+	keys=$(sed -n '/allowed\[\] *=/,/NULL/p' "$src/relay-client/cli.c" | grep -oE '"[A-Z][A-Za-z]*\.[A-Za-z]+"' | tr -d '"')
+	[ -n "$keys" ] && ok || bad "no helper config keys found in relay-client/cli.c"
+	for k in $keys; do
+		grep -qE "^ *${k#*.}( |$)" <<<"$page" && ok || bad "wgrelay.conf.5 lacks $k"
+	done
 	# Every config key wgrelayd accepts appears in wgrelayd.conf(5).
-	page=$(groff -man -Tutf8 -P-cbou "$src/docs/man/wgrelayd.conf.5" 2>/dev/null)
+	page=$(groff -man -Tascii -P-cbou "$src/docs/man/wgrelayd.conf.5" 2>/dev/null)
 	for k in $(grep -oE '^\s*"[A-Z][A-Za-z]*\.[A-Za-z]+"' "$src/relayd/config.c" | tr -d ' \t"'); do
 		grep -qE "^ *${k#*.}( |$)" <<<"$page" && ok || bad "wgrelayd.conf.5 lacks $k"
 	done
