@@ -738,6 +738,98 @@ static void test_amplification_control_and_cookies(void **state)
 	tclient_close(&b);
 }
 
+/* A paired sealed session; a and b are linked clients, *ha is A's handle. */
+static void sealed_pair(struct tclient *a, struct tclient *b, uint8_t sid[16], uint32_t *ha)
+{
+	struct ctrl_msg ma, mb;
+
+	randombytes_buf(sid, 16);
+	client(a);
+	client(b);
+	assert_int_equal(tclient_bind(a, sid, PROTO_MODE_SEALED, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(tclient_bind(b, sid, PROTO_MODE_SEALED, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(mb.state, PROTO_PAIRED);
+	assert_int_equal(tclient_recv_ctrl(a, &ma, T_MS), 0); /* paired notice */
+	*ha = ma.handle;
+}
+
+static void conf_relay(const char *text)
+{
+	char dir[] = "/tmp/wgr-lim-XXXXXX", conf[64];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/l.conf", dir);
+	write_file(conf, text);
+	relay_start("--allow-loopback", "-c", conf, NULL);
+	unlink(conf);
+	rmdir(dir);
+}
+
+static void test_circuit_byte_limit(void **state)
+{
+	struct tclient a, b;
+	uint8_t sid[16], frame[2048], buf[2048];
+	uint32_t ha;
+	int got = 0;
+	size_t flen;
+
+	(void)state;
+	conf_relay("[Limits]\nCircuitBytes = 3000\n");
+	sealed_pair(&a, &b, sid, &ha);
+	/* 500-byte datagrams: the 7th crosses 3000 bytes and ends the circuit. */
+	for (uint64_t i = 0; i < 10; i++) {
+		memset(frame + PROTO_SEALED_HDR_LEN, (int)i, 500);
+		flen = seal_data(frame, 500, ha, i, sid, a.keys.data_send);
+		tclient_sendto(a.fd, frame, flen, &R.a);
+		if (tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, i < 7 ? T_MS : 200) > 0)
+			got++;
+	}
+	assert_int_equal(got, 7);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+static void test_bandwidth_cap_and_per_client(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg m;
+	uint8_t sid[16], s2[16], frame[2048], buf[2048];
+	char maddr[32], text[8192];
+	uint32_t ha;
+	int got = 0, i;
+	size_t flen;
+
+	(void)state;
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", free_port());
+	/* 1 KB/s per circuit: after the initial burst (~64 KiB) datagrams are dropped. */
+	relay_start("--allow-loopback", "--max-bandwidth", "1", "--metrics", maddr, NULL);
+	sealed_pair(&a, &b, sid, &ha);
+	for (i = 0; i < 80; i++) {
+		memset(frame + PROTO_SEALED_HDR_LEN, i, 1400);
+		flen = seal_data(frame, 1400, ha, (uint64_t)i, sid, a.keys.data_send);
+		tclient_sendto(a.fd, frame, flen, &R.a);
+		if (i % 8 == 7)
+			usleep(2000); /* keep socket buffers from being the limit */
+	}
+	while (got < 80 && tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, 300) > 0)
+		got++;
+	printf("bandwidth cap: %d of 80 datagrams of 1400 B passed\n", got);
+	assert_true(got >= 30 && got < 70);
+	assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
+	assert_true(metric(text, "wgrelayd_drops_total{reason=\"bandwidth\"}") >= 80 - got - 5);
+	/* Open mode: 3 reservations per client; A holds 1, so its 4th BIND is refused. */
+	for (i = 0; i < 3; i++) {
+		randombytes_buf(s2, sizeof(s2));
+		assert_int_equal(tclient_bind(&a, s2, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+		if (i < 2)
+			assert_int_equal(m.type, CTRL_BOUND);
+	}
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_LIMIT_RESERVATIONS);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -752,6 +844,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_shutdown_notice, relay_stop),
 	    cmocka_unit_test_teardown(test_bad_input_and_amplification, relay_stop),
 	    cmocka_unit_test_teardown(test_amplification_control_and_cookies, relay_stop),
+	    cmocka_unit_test_teardown(test_circuit_byte_limit, relay_stop),
+	    cmocka_unit_test_teardown(test_bandwidth_cap_and_per_client, relay_stop),
 	};
 
 	if (sodium_init() < 0)
