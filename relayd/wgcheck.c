@@ -25,8 +25,11 @@ int wgcheck(const uint8_t *p, size_t len, uint32_t *sender, uint32_t *receiver)
 		*receiver = buf_load_le32(p + 4);
 		return WG_MSG_COOKIE;
 	case WG_MSG_DATA:
-		/* 16-byte header, ciphertext padded to 16, 16-byte tag; a keepalive is 32. */
-		if (len < 32 || len % 16)
+		/*
+		 * 16-byte header, ciphertext, 16-byte tag; a keepalive is 32. WireGuard pads to 16
+		 * only up to the interface MTU, so a full-MTU packet need not be 16-aligned.
+		 */
+		if (len < 32)
 			return -1;
 		*receiver = buf_load_le32(p + 4);
 		return WG_MSG_DATA;

@@ -9,7 +9,7 @@ enum wg_msg_type {
 	WG_MSG_INIT = 1,   /* 148 bytes: type, sender, ... */
 	WG_MSG_RESP = 2,   /* 92 bytes: type, sender, receiver, ... */
 	WG_MSG_COOKIE = 3, /* 64 bytes: type, receiver, ... */
-	WG_MSG_DATA = 4,   /* >= 32, multiple of 16: type, receiver, counter, ... */
+	WG_MSG_DATA = 4,   /* >= 32: type, receiver, counter, ... */
 };
 
 /*
