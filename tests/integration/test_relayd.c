@@ -830,6 +830,26 @@ static void test_bandwidth_cap_and_per_client(void **state)
 	tclient_close(&b);
 }
 
+/* Per-source token bucket on unauthenticated requests: a PING flood gets about the burst. */
+static void test_source_rate_limit(void **state)
+{
+	uint8_t ping[PROTO_PING_LEN], buf[PROTO_MAX_FRAME];
+	int fd, got = 0;
+
+	(void)state;
+	conf_relay("[Limits]\nSourceRate = 1\nSourceBurst = 10\n");
+	/* relay_start's own readiness PING used a token already. */
+	fd = tclient_udp();
+	frame_encode_ping(ping, 9);
+	for (int i = 0; i < 60; i++)
+		tclient_sendto(fd, ping, sizeof(ping), &R.a);
+	while (got < 60 && tclient_recvfrom(fd, buf, sizeof(buf), NULL, 300) > 0)
+		got++;
+	printf("source rate limit: %d of 60 PINGs answered\n", got);
+	assert_true(got >= 5 && got <= 13);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +866,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_amplification_control_and_cookies, relay_stop),
 	    cmocka_unit_test_teardown(test_circuit_byte_limit, relay_stop),
 	    cmocka_unit_test_teardown(test_bandwidth_cap_and_per_client, relay_stop),
+	    cmocka_unit_test_teardown(test_source_rate_limit, relay_stop),
 	};
 
 	if (sodium_init() < 0)
