@@ -21,8 +21,7 @@
 static uint8_t control_buf[PROTO_MAX_FRAME];
 static struct log_ratelimit control_rl = LOG_RATELIMIT_INIT(10000);
 
-static void control_sendto(struct relay *r, int fd, const void *p, size_t len,
-                           const struct addr *to)
+void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to)
 {
 	struct addr out;
 
@@ -31,14 +30,10 @@ static void control_sendto(struct relay *r, int fd, const void *p, size_t len,
 		return;
 	}
 	out = *to;
-	if (addr_family(to) == AF_INET) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		/* A dual-stack IPv6 socket needs the v4-mapped form. */
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6)
+	/* The socket's family was recorded at bind time: no system call per packet. */
+	for (int i = 0; i < r->n_ctl; i++)
+		if (r->ctl_fd[i] == fd && r->ctl_v6[i])
 			addr_to_v6mapped(&out, to);
-	}
 	if (sendto(fd, p, len, MSG_DONTWAIT, &out.sa, out.len) < 0)
 		r->st.drops[DROP_SEND]++;
 }
@@ -330,6 +325,7 @@ int control_open(struct relay *r)
 			log_warn("control: bind %s", s);
 			return -err;
 		}
+		r->ctl_v6[r->n_ctl] = addr_family(a) == AF_INET6;
 		r->ctl_fd[r->n_ctl++] = fd;
 		log_info("listening on %s", s);
 	}

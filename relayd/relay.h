@@ -70,6 +70,7 @@ struct relay {
 	struct relayd_config cfg;
 	struct ev_loop *loop;
 	int ctl_fd[CONFIG_MAX_LISTEN];
+	bool ctl_v6[CONFIG_MAX_LISTEN]; /* IPv6 socket: IPv4 peers need the v4-mapped form */
 	int n_ctl;
 	struct hs_relay hs;
 	struct ratelimit *rl;
@@ -92,6 +93,8 @@ struct relay {
 
 /* control.c */
 int control_open(struct relay *r);
+/* Send on control socket fd to a policy-checked address (dropped and counted otherwise). */
+void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to);
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);

@@ -15,7 +15,6 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	uint64_t counter;
 	struct session *s;
 	struct member *x, *y;
-	struct addr out;
 	size_t flen;
 	int n, i;
 
@@ -55,20 +54,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	s->bytes += (uint64_t)n;
 	flen = seal_data(frame, (size_t)n, y->handle, y->send_counter++, s->sid,
 	                 y->link->keys.data_send);
-	out = y->link->addr;
-	{
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		if (addr_family(&out) == AF_INET &&
-		    getsockname(y->link->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-		    ss.ss_family == AF_INET6)
-			addr_to_v6mapped(&out, &y->link->addr);
-	}
-	if (sendto(y->link->fd, frame, flen, MSG_DONTWAIT, &out.sa, out.len) < 0) {
-		r->st.drops[DROP_SEND]++;
-		return;
-	}
+	control_sendto(r, y->link->fd, frame, flen, &y->link->addr);
 	r->st.pkts[1]++;
 	r->st.bytes[1] += (uint64_t)n;
 	if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
