@@ -18,7 +18,9 @@ struct link_priv {
 };
 
 #define HS_RETRY_MS 5000
-#define PING_MS     10000
+#define PING_MS     5000
+/* Three PINGs unanswered: the relay is gone (its peers fail over). */
+#define LINK_DEAD_MS (3 * PING_MS + 1000)
 
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
              const uint8_t client_priv[32], uint32_t fwmark)
@@ -142,6 +144,16 @@ static void start_handshake(struct link *l, int64_t now_ms)
 		l->state = LINK_HANDSHAKE;
 }
 
+/* Forget the relay's state: rebind everything once a new handshake succeeds. */
+static void link_mark_down(struct link *l, const char *why)
+{
+	log_info("link %s: %s, reconnecting", addr_format(&l->relay, (char[64]){0}, 64), why);
+	l->state = LINK_DOWN;
+	l->hs_sent_ms = 0;
+	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
+		l->binds[i].sent = false, l->binds[i].state = 0, l->binds[i].port = 0;
+}
+
 void link_tick(struct link *l, int64_t now_ms)
 {
 	if (now_ms - l->ping_sent_ms >= PING_MS) {
@@ -151,13 +163,8 @@ void link_tick(struct link *l, int64_t now_ms)
 		send_raw(l, ping, sizeof(ping), now_ms);
 		l->ping_sent_ms = now_ms;
 	}
-	if (l->state == LINK_UP && now_ms - l->last_rx_ms > PROTO_LINK_EXPIRE_MS) {
-		log_info("link %s: silent, reconnecting",
-		         addr_format(&l->relay, (char[64]){0}, 64));
-		l->state = LINK_DOWN;
-		for (size_t i = 0; i < LINK_MAX_BINDS; i++)
-			l->binds[i].sent = false, l->binds[i].state = 0, l->binds[i].port = 0;
-	}
+	if (l->state == LINK_UP && now_ms - l->last_rx_ms > LINK_DEAD_MS)
+		link_mark_down(l, "silent");
 	if (l->state != LINK_UP) {
 		if (now_ms - l->hs_sent_ms >= HS_RETRY_MS)
 			start_handshake(l, now_ms);
@@ -202,6 +209,10 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 		break;
 	case CTRL_ERROR:
 		l->last_error = m->code;
+		if (m->code == PROTO_ERR_SHUTDOWN) {
+			link_mark_down(l, "relay shutting down");
+			break;
+		}
 		b = link_find(l, m->sid);
 		if (b) {
 			b->error = m->code;
@@ -234,6 +245,7 @@ void link_readable(struct link *l, int64_t now_ms)
 				if (l->rtt_ms < 1)
 					l->rtt_ms = 1;
 				l->load_permille = pong.load_permille;
+				l->last_rx_ms = now_ms; /* the relay is alive */
 				l->pong_flags = pong.flags;
 				l->observed = pong.observed;
 				l->ping_nonce = 0;

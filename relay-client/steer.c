@@ -108,6 +108,11 @@ static int switch_to_relay(struct steer_ctx *s, struct steer_iface *ifc, struct 
 		wg_set_peer_keepalive(ifc->name, p->pub, STEER_KEEPALIVE);
 	p->set_ep = target;
 	p->relay = ri;
+	/*
+	 * A new path gets a fresh count: the direct failures that led here must not make the
+	 * first relayed window (before the far side has even answered) look like a dead relay.
+	 */
+	p->det.consecutive_failed = 0;
 	snprintf(msg, sizeof(msg), "%s", why);
 	log_info("%s: peer %.8s relayed via %s (%s)", ifc->name, p->pub_b64,
 	         addr_format(&target, ep, sizeof(ep)), msg);
@@ -126,6 +131,7 @@ static void back_to_direct(struct steer_ctx *s, struct steer_iface *ifc, struct 
 		cache_session_del(s->cache, ifc->name, p->pub_b64);
 		p->relay = -1;
 	}
+	p->det.consecutive_failed = 0;
 	set_path(p, path, now, why);
 }
 
@@ -308,7 +314,25 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 			p->next_direct_try = now + p->backoff_s;
 		return;
 	}
-	case STEER_RELAYED:
+	case STEER_RELAYED: {
+		struct steer_relay *cur = &s->relays[p->relay];
+		struct link_bind *b = cur->link ? link_find(cur->link, p->sids[p->relay]) : NULL;
+
+		/* The relay in use is gone (shutdown notice, silence) or lost our session. */
+		if (!cur->link || cur->link->state != LINK_UP || !b || b->state != PROTO_PAIRED) {
+			int ri = pick_relay(s, p, p->relay);
+
+			if (ri >= 0) {
+				snprintf(why, sizeof(why), "relay %s is %s", cur->info.endpoint,
+				         cur->link && cur->link->state == LINK_UP
+				             ? "no longer paired"
+				             : "down");
+				cur->local_failures++;
+				switch_to_relay(s, ifc, p, ri, now, why);
+				return;
+			}
+		}
+	}
 		if (v == DETECT_HEALTHY) {
 			cache_record_relay_success(s->cache, ifc->name, p->pub_b64,
 			                           s->relays[p->relay].info.pubkey, now);
