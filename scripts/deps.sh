@@ -5,7 +5,8 @@ set -eu
 PKGS="cmake make gcc pkg-config libmnl-dev libsodium-dev libmaxminddb-dev libsqlite3-dev
 libcmocka-dev clang libclang-rt-14-dev clang-format wireguard-tools wireguard-go nftables
 iproute2 iputils-ping iperf3 qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
-mmdb-bin sqlite3 gnuplot-nox groff-base kmod procps psmisc xz-utils cpio"
+mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
+systemd"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
