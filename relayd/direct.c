@@ -25,14 +25,20 @@ static void direct_read(struct ev_loop *loop, int fd, unsigned events, void *arg
 
 int direct_open(struct relay *r, struct session *s)
 {
-	unsigned span = (unsigned)r->cfg.port_hi - r->cfg.port_lo + 1;
+	return direct_open_port(r, s, 0);
+}
+
+int direct_open_port(struct relay *r, struct session *s, uint16_t want)
+{
+	unsigned span = want ? 1 : (unsigned)r->cfg.port_hi - r->cfg.port_lo + 1;
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0;
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	for (unsigned i = 0; i < span; i++) {
-		uint16_t port = (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
+		uint16_t port =
+		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
 		struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 
 		if (table_get(&r->ports, port))
@@ -43,12 +49,16 @@ int direct_open(struct relay *r, struct session *s)
 			break;
 		s->fd = fd;
 		s->port = port;
-		r->next_port = (uint16_t)((r->next_port + i + 1) % span);
+		if (!want)
+			r->next_port = (uint16_t)((r->next_port + i + 1) % span);
 		table_put(&r->ports, port, s);
 		return 0;
 	}
 	close(fd);
-	log_warnx("direct: no free port in %u-%u", r->cfg.port_lo, r->cfg.port_hi);
+	if (want)
+		log_warnx("direct: port %u is no longer free", want);
+	else
+		log_warnx("direct: no free port in %u-%u", r->cfg.port_lo, r->cfg.port_hi);
 	return -EADDRINUSE;
 }
 

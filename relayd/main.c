@@ -250,6 +250,7 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	log_info("signal %d: telling %zu linked clients, then exiting", signo, r->links.n);
 	sd_notify_msg("STOPPING=1");
 	control_notify_shutdown(r);
+	state_save(r);
 	stats_log(r);
 	ev_stop(loop);
 }
@@ -339,6 +340,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
+	if (state_load(r) < 0)
+		log_warn("state: restoring sessions");
 	/* Metrics are for watching, not for relaying: a taken port must not stop the relay. */
 	if ((o = metrics_open(r)) < 0) {
 		errno = -o;

@@ -106,11 +106,19 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 int session_unbind(struct relay *r, struct link *l, uint32_t handle);
 void session_link_gone(struct relay *r, struct link *l);
 void session_close(struct relay *r, struct session *s, const char *why);
+/* A session restored with two members (state.c) is a circuit again. */
+void session_restore_circuit(struct relay *r, struct session *s);
 void session_expire(struct relay *r, uint64_t now_ms);
 
 /* direct.c */
 int direct_open(struct relay *r, struct session *s);
+/* Open exactly port (0: any free port of the range). */
+int direct_open_port(struct relay *r, struct session *s, uint16_t port);
 void direct_close(struct relay *r, struct session *s);
+
+/* state.c: direct sessions survive a restart (KEYFILE.sessions, mode 0600). */
+int state_save(struct relay *r);
+int state_load(struct relay *r);
 
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);

@@ -81,6 +81,11 @@ static int session_circuit_allowed(struct relay *r, struct session *s, struct li
 	return 0;
 }
 
+void session_restore_circuit(struct relay *r, struct session *s)
+{
+	session_pair(r, s);
+}
+
 /* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
 int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
