@@ -260,7 +260,10 @@ world_relay()
 
 world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 {
-	: >>"$WS/relayd.conf"
+	# The world's relays are the operator's own: no per-circuit byte or time cap (the open-mode
+	# defaults of 100 MB and 1 h would end a long iperf3 run; limits have their own tests).
+	[ -s "$WS/relayd.conf" ] ||
+		printf '[Limits]\nCircuitBytes = 0\nCircuitDuration = 0\n' >"$WS/relayd.conf"
 	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$WS/relayd.conf" \
 		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
 		--auth open >>"$WS/$1.relayd.log" 2>&1 &
