@@ -135,6 +135,22 @@ static void back_to_direct(struct steer_ctx *s, struct steer_iface *ifc, struct 
 	set_path(p, path, now, why);
 }
 
+/* The relay an endpoint points at (one of its session ports), or -1: matched by address. */
+static int relay_at(struct steer_ctx *s, const struct addr *ep)
+{
+	for (size_t r = 0; r < s->n_relays; r++) {
+		struct addr a;
+
+		if (s->relays[r].link)
+			a = s->relays[r].link->relay;
+		else if (addr_parse(&a, s->relays[r].info.endpoint, PROTO_DEFAULT_PORT) < 0)
+			continue;
+		if (addr_equal_ip(&a, ep))
+			return (int)r;
+	}
+	return -1;
+}
+
 int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	struct wg_device *dev;
@@ -175,6 +191,18 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 				log_info("%s: peer %.8s endpoint was reset, re-applying the relay",
 				         ifc->name, p->pub_b64);
 				wg_set_peer_endpoint(ifc->name, p->pub, &p->set_ep);
+			} else if (relay_at(s, &wp->endpoint) >= 0) {
+				/*
+				 * WireGuard roamed to a session port on another of our relays: the far
+				 * side is there, so that relay is the one in use now.
+				 */
+				p->relay = relay_at(s, &wp->endpoint);
+				p->set_ep = wp->endpoint;
+				p->det.consecutive_failed = 0;
+				log_info("%s: peer %.8s followed WireGuard to relay %s", ifc->name,
+				         p->pub_b64, s->relays[p->relay].info.endpoint);
+				set_path(p, STEER_RELAYED, now, "the far side moved to this relay");
+				record_session(s, ifc, p, now);
 			} else {
 				/* WireGuard roamed: the far side reached us from a new address. */
 				p->direct_ep = wp->endpoint;
@@ -338,8 +366,9 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 			                           s->relays[p->relay].info.pubkey, now);
 			s->relays[p->relay].local_failures = 0;
 		}
+		/* One window more than for the direct path: the far side may still be switching. */
 		if (p->det.consecutive_failed >=
-		    (ifc->cfg.threshold_windows ? ifc->cfg.threshold_windows : 2)) {
+		    (ifc->cfg.threshold_windows ? ifc->cfg.threshold_windows : 2) + 1) {
 			s->relays[p->relay].local_failures++;
 			int ri = pick_relay(s, p, p->relay);
 			snprintf(why, sizeof(why), "%u relayed handshake windows failed on %s",
@@ -411,17 +440,26 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		struct steer_peer *p =
 		    key_from_base64(pub, cs[i].peer) == 0 ? find_peer(ifc, pub) : NULL;
 		struct addr sess;
-		if (!p || addr_parse(&sess, cs[i].session_endpoint, 0) < 0 ||
-		    !addr_equal(&sess, &p->direct_ep)) {
+		int roamed = -1;
+		if (!p || addr_parse(&sess, cs[i].session_endpoint, 0) < 0) {
+			if (p)
+				cache_session_del(s->cache, cs[i].iface, cs[i].peer);
+			continue;
+		}
+		/* WireGuard may have roamed to the far side's relay since the record was made. */
+		if (!addr_equal(&sess, &p->direct_ep) &&
+		    (roamed = relay_at(s, &p->direct_ep)) < 0) {
 			cache_session_del(s->cache, cs[i].iface, cs[i].peer);
 			continue;
 		}
+		if (roamed >= 0)
+			sess = p->direct_ep;
 		/* The device still points at the relay: we crashed while relaying this peer. */
 		p->set_ep = sess;
 		addr_parse(&p->direct_ep, cs[i].original_endpoint, 0);
 		p->orig_keepalive = (uint16_t)cs[i].original_keepalive;
-		p->relay = -1;
-		for (size_t r = 0; r < s->n_relays; r++)
+		p->relay = roamed;
+		for (size_t r = 0; r < s->n_relays && roamed < 0; r++)
 			if (strcmp(s->relays[r].info.pubkey, cs[i].relay_pubkey) == 0)
 				p->relay = (int)r;
 		if (p->relay < 0) {
