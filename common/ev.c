@@ -35,8 +35,8 @@ struct ev_loop {
 	struct ev_timer **heap;
 	size_t nheap, capheap;
 	struct ev_sig sig[EV_NSIG];
-	ev_hook_cb before_sleep;
-	void *before_sleep_arg;
+	ev_hook_cb before_sleep, after_wake;
+	void *before_sleep_arg, *after_wake_arg;
 	uint64_t now_ms;
 	int stop;
 };
@@ -302,6 +302,12 @@ void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg)
 	loop->before_sleep_arg = arg;
 }
 
+void ev_set_after_wake(struct ev_loop *loop, ev_hook_cb cb, void *arg)
+{
+	loop->after_wake = cb;
+	loop->after_wake_arg = arg;
+}
+
 static void ev_run_timers(struct ev_loop *loop)
 {
 	/* Bounded so a timer that re-arms itself with 0 ms cannot starve I/O. */
@@ -334,6 +340,8 @@ int ev_run_once(struct ev_loop *loop, int timeout_ms)
 	if (loop->stop)
 		wait = 0;
 	n = epoll_wait(loop->epfd, ev, EV_MAX_EVENTS, wait);
+	if (loop->after_wake)
+		loop->after_wake(loop, loop->after_wake_arg);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	loop->now_ms = ev_clock_ms();

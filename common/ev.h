@@ -1,6 +1,6 @@
 /*
  * ev.h: a thin epoll loop (redis ae style) with an fd-indexed handler table, timers in a
- * min-heap, signals delivered as flags, and a before-sleep hook. Single-threaded: one loop per
+ * min-heap, signals delivered as flags, before-sleep and after-wake hooks. Single-threaded: one loop per
  * thread, no locking.
  */
 #ifndef WGR_EV_H
@@ -56,6 +56,11 @@ int ev_on_signal(struct ev_loop *loop, int signo, ev_signal_cb cb, void *arg);
 
 /* Called each iteration just before the loop waits. */
 void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg);
+/*
+ * Called each iteration as soon as the wait returns, before any handler. With the before-sleep
+ * hook, a loop can hold a lock everywhere except while it waits.
+ */
+void ev_set_after_wake(struct ev_loop *loop, ev_hook_cb cb, void *arg);
 
 /* Monotonic milliseconds, cached at the start of each iteration. */
 uint64_t ev_now_ms(const struct ev_loop *loop);

@@ -18,6 +18,7 @@ static const char *const config_keys[] = {
     "Relay.AllowPrivate",
     "Relay.AllowLoopback",
     "Relay.StatsInterval",
+    "Relay.Workers",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -60,6 +61,7 @@ void config_defaults(struct relayd_config *c)
 	snprintf(c->key_file, sizeof(c->key_file), "%s", CONFIG_DEFAULT_KEY);
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
 	c->stats_interval_s = 60;
+	c->workers = -1;
 }
 
 const char *config_auth_name(enum auth_mode m)
@@ -148,6 +150,16 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	                       errlen)) < 0 &&
 	    r != -ENOENT)
 		return r;
+	if ((e = conf_last(f, "Relay", "Workers"))) {
+		uint64_t v;
+
+		if (!strcasecmp(e->value, "auto"))
+			c->workers = -1;
+		else if (conf_parse_u64(e->value, 0, CONFIG_MAX_WORKERS, &v) < 0)
+			return config_err(err, errlen, f, e, "bad number (0-64 or auto)");
+		else
+			c->workers = (int)v;
+	}
 	if ((r = conf_get_duration(f, "Relay", "StatsInterval", 1, 86400, &c->stats_interval_s, err,
 	                           errlen)) < 0 &&
 	    r != -ENOENT)

@@ -46,7 +46,10 @@ struct relayd_config {
 	char user[64];
 	char metrics[64]; /* "off" or ADDR:PORT */
 	uint64_t stats_interval_s;
+	int workers; /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
 };
+
+#define CONFIG_MAX_WORKERS 64
 
 /* Embedded defaults: what `wgrelayd` with no config file runs with. */
 void config_defaults(struct relayd_config *c);

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "relay.h"
+#include "worker.h"
 
 /* Initiations per second above which the relay demands cookies (PROTOCOL.md §4.3). */
 #define CONTROL_LOAD_HS_PER_S 200
@@ -149,7 +150,10 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 		r->hs_this_second = 0;
 	}
 	r->under_load = ++r->hs_this_second > CONTROL_LOAD_HS_PER_S;
+	/* The Diffie-Hellmans touch only the handshake state, which workers never see. */
+	relay_unlock(r);
 	v = hs_relay_open_init(&r->hs, p, len, src, r->under_load, now, &pend, cookie);
+	relay_lock(r);
 	if (v == HS_COOKIE) {
 		r->st.cookies_sent++;
 		control_sendto(r, fd, cookie, sizeof(cookie), src);

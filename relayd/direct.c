@@ -3,39 +3,93 @@
  * WireGuard datagrams, recvmmsg/sendmmsg batches, no allocation per packet. A member's address
  * is learnt only from its link's public IP and confirmed only by a WireGuard handshake that
  * passes through the relay.
+ *
+ * Session sockets ask for UDP GRO: a run of datagrams from one member can arrive as one buffer
+ * of equal-sized segments. Each segment is checked and routed on its own; the segments that
+ * pass leave as one UDP_SEGMENT (GSO) send to the other member, so a run costs two system
+ * calls however long it is.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "relay.h"
 #include "wgcheck.h"
+#include "worker.h"
 
-#define DIRECT_BATCH 32
-#define DIRECT_MTU   2048
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
-static uint8_t direct_buf[DIRECT_BATCH][DIRECT_MTU];
-static struct sockaddr_in6 direct_src[DIRECT_BATCH], direct_dst[DIRECT_BATCH];
-static struct mmsghdr direct_rx[DIRECT_BATCH], direct_tx[DIRECT_BATCH];
-static struct iovec direct_rxiov[DIRECT_BATCH], direct_txiov[DIRECT_BATCH];
+#define DIRECT_BATCH   32
+#define DIRECT_BUFLEN  65536 /* a GRO buffer holds up to 64 KiB of segments */
+#define DIRECT_TXMAX   128   /* sends per batch */
+#define DIRECT_GSO_MAX 64    /* segments per UDP_SEGMENT send (UDP_MAX_SEGMENTS) */
 
-static void direct_read(struct ev_loop *loop, int fd, unsigned events, void *arg);
+struct direct_io {
+	uint8_t buf[DIRECT_BATCH][DIRECT_BUFLEN];
+	struct sockaddr_in6 src[DIRECT_BATCH];
+	struct mmsghdr rx[DIRECT_BATCH];
+	struct iovec rxiov[DIRECT_BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} rxcm[DIRECT_BATCH];
+	struct sockaddr_in6 dst[DIRECT_TXMAX];
+	struct mmsghdr tx[DIRECT_TXMAX];
+	struct iovec txiov[DIRECT_TXMAX];
+	union {
+		char b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} txcm[DIRECT_TXMAX];
+	uint16_t txseg[DIRECT_TXMAX]; /* GSO segment size, 0: one datagram */
+	unsigned txcount[DIRECT_TXMAX];
+	bool gso_off; /* the kernel refused UDP_SEGMENT once: send one datagram a call */
+};
+
+struct direct_io *direct_io_new(void)
+{
+	return calloc(1, sizeof(struct direct_io));
+}
 
 int direct_open(struct relay *r, struct session *s)
 {
 	return direct_open_port(r, s, 0);
 }
 
+static int direct_watch(struct relay *r, struct session *s)
+{
+	if (r->n_workers) {
+		s->worker = worker_pick(r);
+		if (worker_attach(s->worker, s) < 0)
+			return -ENOMEM;
+		s->worker->nsessions++;
+		return 0;
+	}
+	if (!r->io && !(r->io = direct_io_new()))
+		return -ENOMEM;
+	return ev_add_io(r->loop, s->fd, EV_READ, direct_input, s);
+}
+
 int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 {
 	unsigned span = want ? 1 : (unsigned)r->cfg.port_hi - r->cfg.port_lo + 1;
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0, one = 1;
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	/* Without GRO (old kernels) every datagram simply arrives on its own. */
+	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port =
 		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
@@ -45,15 +99,16 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 			continue;
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			continue;
-		if (ev_add_io(r->loop, fd, EV_READ, direct_read, s) < 0)
-			break;
 		s->fd = fd;
 		s->port = port;
+		if (direct_watch(r, s) < 0)
+			break;
 		if (!want)
 			r->next_port = (uint16_t)((r->next_port + i + 1) % span);
 		table_put(&r->ports, port, s);
 		return 0;
 	}
+	s->fd = -1;
 	close(fd);
 	if (want)
 		log_warnx("direct: port %u is no longer free", want);
@@ -62,14 +117,31 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 	return -EADDRINUSE;
 }
 
-void direct_close(struct relay *r, struct session *s)
+void direct_release(struct relay *r, struct session *s)
 {
-	if (s->fd < 0)
+	struct worker *w = s->worker;
+	int fd = s->fd;
+
+	if (fd >= 0)
+		table_del(&r->ports, s->port);
+	if (w && fd >= 0) {
+		/*
+		 * The worker may be about to read this socket: s->relay and s->worker, which it
+		 * reads before taking the lock, stay as they are; it frees s afterwards.
+		 */
+		w->nsessions--;
+		sodium_memzero(s->sid, sizeof(s->sid));
+		sodium_memzero(s->m, sizeof(s->m));
+		s->dead = true;
+		worker_retire(w, s, fd);
 		return;
-	ev_del_io(r->loop, s->fd);
-	close(s->fd);
-	table_del(&r->ports, s->port);
-	s->fd = -1;
+	}
+	sodium_memzero(s, sizeof(*s));
+	if (fd >= 0) {
+		ev_del_io(r->loop, fd);
+		close(fd);
+	}
+	free(s);
 }
 
 /*
@@ -113,7 +185,7 @@ static void direct_announce(struct relay *r, struct session *s, int from)
  * Decide where one datagram goes. Returns the destination or NULL (and counts the drop).
  */
 static const struct addr *direct_route(struct relay *r, struct session *s, const uint8_t *p,
-                                       size_t len, const struct addr *src)
+                                       size_t len, const struct addr *src, uint64_t now)
 {
 	uint32_t sender, receiver;
 	struct member *x, *y;
@@ -129,7 +201,7 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 		return NULL;
 	}
 	x = &s->m[i];
-	s->last_rx_ms = ev_now_ms(r->loop);
+	s->last_rx_ms = now;
 	if (!x->announced)
 		direct_announce(r, s, i);
 	if (s->n < 2) {
@@ -180,81 +252,190 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 	return NULL;
 }
 
-static void direct_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+/* A run of segments (all seg bytes but the last) at p, for dst, becomes send number ntx. */
+static void direct_queue(struct direct_io *io, int ntx, uint8_t *p, size_t len, unsigned count,
+                         uint16_t seg, const struct addr *dst)
 {
-	struct session *s = arg;
-	struct relay *r = s->relay;
-	const struct limits *lim = &r->cfg.limits;
-	int n, ntx = 0;
-	bool over = false;
+	struct addr out;
+	struct msghdr *h = &io->tx[ntx].msg_hdr;
 
-	(void)events;
-	for (int i = 0; i < DIRECT_BATCH; i++) {
-		direct_rxiov[i] = (struct iovec){direct_buf[i], DIRECT_MTU};
-		direct_rx[i].msg_hdr = (struct msghdr){.msg_name = &direct_src[i],
-		                                       .msg_namelen = sizeof(direct_src[i]),
-		                                       .msg_iov = &direct_rxiov[i],
-		                                       .msg_iovlen = 1};
+	addr_to_v6mapped(&out, dst);
+	memcpy(&io->dst[ntx], &out.in6, sizeof(out.in6));
+	io->txiov[ntx] = (struct iovec){p, len};
+	io->txseg[ntx] = count > 1 ? seg : 0;
+	io->txcount[ntx] = count;
+	*h = (struct msghdr){.msg_name = &io->dst[ntx],
+	                     .msg_namelen = sizeof(io->dst[ntx]),
+	                     .msg_iov = &io->txiov[ntx],
+	                     .msg_iovlen = 1};
+	if (count > 1) {
+		struct cmsghdr *c;
+
+		h->msg_control = io->txcm[ntx].b;
+		h->msg_controllen = sizeof(io->txcm[ntx].b);
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 	}
-	n = recvmmsg(fd, direct_rx, DIRECT_BATCH, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < n; i++) {
-		size_t len = direct_rx[i].msg_len;
-		const struct addr *dst;
-		struct addr src, out;
+}
 
-		if (direct_rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			r->st.drops[DROP_MALFORMED]++;
-			continue;
-		}
-		addr_from_sockaddr(&src, (struct sockaddr *)&direct_src[i],
-		                   direct_rx[i].msg_hdr.msg_namelen);
-		addr_unmap(&src);
-		dst = direct_route(r, s, direct_buf[i], len, &src);
+/*
+ * Route the segments of one received buffer (seg bytes each, the last may be shorter), pack
+ * the ones that pass to the front of buf, and queue them as runs per destination. Returns the
+ * new number of queued sends; *over is set when the circuit's byte limit is crossed.
+ */
+static int direct_segments(struct relay *r, struct session *s, struct direct_io *io, uint8_t *buf,
+                           size_t len, size_t seg, const struct addr *src, uint64_t now, int ntx,
+                           bool *over)
+{
+	const struct limits *lim = &r->cfg.limits;
+	unsigned run_max = io->gso_off ? 1 : DIRECT_GSO_MAX, run_n = 0;
+	size_t out = 0, run_at = 0;
+	struct addr run_dst;
+
+	for (size_t off = 0; off < len; off += seg) {
+		size_t l = len - off < seg ? len - off : seg;
+		const struct addr *dst = direct_route(r, s, buf + off, l, src, now);
+
 		if (!dst)
 			continue;
 		if (policy_forbids(&r->cfg.policy, dst)) {
 			r->st.drops[DROP_POLICY]++;
 			continue;
 		}
-		if (s->limited && lim->circuit_kbps &&
-		    !tbucket_take(&s->bandwidth, len, ev_now_ms(loop))) {
+		if (s->limited && lim->circuit_kbps && !tbucket_take(&s->bandwidth, l, now)) {
 			r->st.drops[DROP_BANDWIDTH]++;
 			continue;
 		}
-		s->bytes += len;
-		if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
-			over = true;
-		addr_to_v6mapped(&out, dst);
-		memcpy(&direct_dst[ntx], &out.in6, sizeof(out.in6));
-		direct_txiov[ntx] = (struct iovec){direct_buf[i], len};
-		direct_tx[ntx].msg_hdr = (struct msghdr){.msg_name = &direct_dst[ntx],
-		                                         .msg_namelen = sizeof(direct_dst[ntx]),
-		                                         .msg_iov = &direct_txiov[ntx],
-		                                         .msg_iovlen = 1};
-		r->st.pkts[0]++;
-		r->st.bytes[0] += len;
-		ntx++;
-	}
-	for (int done = 0; done < ntx;) {
-		int sent = sendmmsg(fd, direct_tx + done, (unsigned)(ntx - done), MSG_DONTWAIT);
-
-		if (sent <= 0) {
-			r->st.drops[DROP_SEND] += (uint64_t)(ntx - done);
-			r->st.pkts[0] -= (uint64_t)(ntx - done);
-			break;
+		if (run_n && (run_n == run_max || !addr_equal(dst, &run_dst))) {
+			direct_queue(io, ntx++, buf + run_at, out - run_at, run_n, (uint16_t)seg,
+			             &run_dst);
+			run_n = 0;
 		}
-		done += sent;
-	}
-	if (over) {
-		for (int i = 0; i < s->n; i++)
-			if (s->m[i].link) {
-				struct ctrl_msg e = {.type = CTRL_ERROR,
-				                     .code = PROTO_ERR_CIRCUIT_LIMIT_REACHED};
-
-				memcpy(e.sid, s->sid, 16);
-				strcpy(e.text, "circuit byte limit reached");
-				control_send_ctrl(r, s->m[i].link, &e);
+		if (!run_n) {
+			if (ntx == DIRECT_TXMAX) {
+				r->st.drops[DROP_SEND]++;
+				continue;
 			}
-		session_close(r, s, "byte limit");
+			run_at = out;
+			run_dst = *dst;
+		}
+		if (out != off)
+			memmove(buf + out, buf + off, l);
+		out += l;
+		run_n++;
+		s->bytes += l;
+		if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
+			*over = true;
+		r->st.pkts[0]++;
+		r->st.bytes[0] += l;
 	}
+	if (run_n)
+		direct_queue(io, ntx++, buf + run_at, out - run_at, run_n, (uint16_t)seg, &run_dst);
+	return ntx;
+}
+
+/* The GRO segment size of a received buffer, or 0 when it holds one datagram. */
+static size_t direct_gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+/* Send the queued runs; returns the number of datagrams the kernel refused. */
+static uint64_t direct_send(struct direct_io *io, int fd, int ntx)
+{
+	uint64_t failed = 0;
+
+	for (int done = 0; done < ntx;) {
+		int sent = sendmmsg(fd, io->tx + done, (unsigned)(ntx - done), MSG_DONTWAIT);
+
+		if (sent > 0) {
+			done += sent;
+			continue;
+		}
+		if (io->txseg[done] && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+			/* No segmentation offload on this path: send this run one by one. */
+			uint8_t *p = io->txiov[done].iov_base;
+			size_t left = io->txiov[done].iov_len, seg = io->txseg[done];
+
+			if (!io->gso_off)
+				log_warnx("direct: UDP_SEGMENT refused (%s), sending one datagram "
+				          "a call",
+				          strerror(errno));
+			io->gso_off = true;
+			for (; left; p += seg, left -= left < seg ? left : seg)
+				if (sendto(fd, p, left < seg ? left : seg, MSG_DONTWAIT,
+				           (struct sockaddr *)&io->dst[done],
+				           sizeof(io->dst[done])) < 0)
+					failed++;
+			done++;
+			continue;
+		}
+		for (; done < ntx; done++)
+			failed += io->txcount[done];
+	}
+	return failed;
+}
+
+void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct session *s = arg;
+	struct relay *r = s->relay;
+	struct direct_io *io = s->worker ? s->worker->io : r->io;
+	uint64_t now = ev_now_ms(loop), failed;
+	int n, ntx = 0;
+	bool over = false;
+
+	(void)events;
+	for (int i = 0; i < DIRECT_BATCH; i++) {
+		io->rxiov[i] = (struct iovec){io->buf[i], DIRECT_BUFLEN};
+		io->rx[i].msg_hdr = (struct msghdr){.msg_name = &io->src[i],
+		                                    .msg_namelen = sizeof(io->src[i]),
+		                                    .msg_iov = &io->rxiov[i],
+		                                    .msg_iovlen = 1,
+		                                    .msg_control = io->rxcm[i].b,
+		                                    .msg_controllen = sizeof(io->rxcm[i].b)};
+	}
+	n = recvmmsg(fd, io->rx, DIRECT_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+	relay_lock(r);
+	if (s->dead) {
+		relay_unlock(r);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &io->rx[i].msg_hdr;
+		size_t len = io->rx[i].msg_len, seg = direct_gro_size(h);
+		struct addr src;
+
+		if (h->msg_flags & MSG_TRUNC) {
+			r->st.drops[DROP_MALFORMED]++;
+			continue;
+		}
+		addr_from_sockaddr(&src, (struct sockaddr *)&io->src[i], h->msg_namelen);
+		addr_unmap(&src);
+		ntx = direct_segments(r, s, io, io->buf[i], len, seg && seg < len ? seg : len, &src,
+		                      now, ntx, &over);
+	}
+	relay_unlock(r);
+	failed = direct_send(io, fd, ntx);
+	if (!failed && !over)
+		return;
+	relay_lock(r);
+	r->st.drops[DROP_SEND] += failed;
+	r->st.pkts[0] -= failed;
+	/* On a worker, s stays allocated until this worker retires it, after this batch. */
+	if (over && !s->dead)
+		session_close_limit(r, s, "byte limit");
+	relay_unlock(r);
 }

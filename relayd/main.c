@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "key.h"
 #include "relay.h"
+#include "worker.h"
 
 static void usage(FILE *f)
 {
@@ -40,6 +41,9 @@ static void usage(FILE *f)
 	        "      --user USER          drop privileges to USER after binding\n"
 	        "      --metrics ADDR:PORT|off  Prometheus /metrics over HTTP (default "
 	        "127.0.0.1:9821)\n"
+	        "      --workers N|auto     direct-mode forwarding threads (default auto: one per "
+	        "CPU;\n"
+	        "                           0: the control thread forwards too)\n"
 	        "      --show-public-key    print the relay's public key and exit\n"
 	        "  -h, --help               this text\n");
 }
@@ -59,6 +63,7 @@ enum {
 	OPT_METRICS,
 	OPT_SHOW_PUBKEY,
 	OPT_STATE_DIR,
+	OPT_WORKERS,
 };
 
 static const struct option options[] = {
@@ -80,6 +85,7 @@ static const struct option options[] = {
     {"user", required_argument, NULL, OPT_USER},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"show-public-key", no_argument, NULL, OPT_SHOW_PUBKEY},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {NULL, 0, NULL, 0},
 };
 
@@ -166,6 +172,15 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 		case OPT_SHOW_PUBKEY:
 			*show_pub = true;
 			break;
+		case OPT_WORKERS:
+			if (!strcmp(optarg, "auto"))
+				c->workers = -1;
+			else if (conf_parse_u64(optarg, 0, CONFIG_MAX_WORKERS, &v) < 0)
+				fatalx("--workers: bad number '%s' (0-%d or auto)", optarg,
+				       CONFIG_MAX_WORKERS);
+			else
+				c->workers = (int)v;
+			break;
 		default:
 			usage(stderr);
 			exit(2);
@@ -229,6 +244,29 @@ static void drop_privileges(const char *user)
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
 		fatal("cannot drop privileges to %s", user);
 	log_info("running as %s", user);
+}
+
+/* The control thread holds the relay lock except while it waits (worker.h). */
+static void on_sleep(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	relay_unlock(arg);
+}
+
+static void on_wake(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	relay_lock(arg);
+}
+
+static unsigned workers_wanted(const struct relayd_config *c)
+{
+	long n;
+
+	if (c->workers >= 0)
+		return (unsigned)c->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)n;
 }
 
 static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
@@ -338,6 +376,14 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	if (admit_load_keys(r) < 0)
 		return 1;
+	pthread_mutex_init(&r->mu, NULL);
+	if ((o = workers_start(r, workers_wanted(&r->cfg))) < 0) {
+		errno = -o;
+		fatal("starting forwarding threads");
+	}
+	relay_lock(r);
+	ev_set_before_sleep(r->loop, on_sleep, r);
+	ev_set_after_wake(r->loop, on_wake, r);
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
 	if (state_load(r) < 0)
@@ -348,11 +394,12 @@ int main(int argc, char **argv)
 		log_warn("metrics address %s, metrics disabled", r->cfg.metrics);
 	}
 	drop_privileges(r->cfg.user);
-	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu",
+	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu, "
+	         "%u forwarding thread(s)",
 	         config_auth_name(r->cfg.auth), r->cfg.mode_direct ? " direct" : "",
 	         r->cfg.mode_sealed ? " sealed" : "", r->cfg.port_lo, r->cfg.port_hi,
 	         (unsigned long long)r->cfg.limits.max_circuits,
-	         (unsigned long long)r->cfg.limits.max_reservations);
+	         (unsigned long long)r->cfg.limits.max_reservations, r->n_workers);
 	signal(SIGPIPE, SIG_IGN);
 	ev_on_signal(r->loop, SIGTERM, on_term, r);
 	ev_on_signal(r->loop, SIGINT, on_term, r);

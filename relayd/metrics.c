@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "worker.h"
 
 #define METRICS_CONNS   8
 #define METRICS_REQ_MAX 1024
@@ -71,6 +72,10 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	    (unsigned long long)r->reservations);
 	PUT("# TYPE wgrelayd_circuits gauge\nwgrelayd_circuits %llu\n",
 	    (unsigned long long)r->circuits);
+	PUT("# HELP wgrelayd_worker_sessions Direct sessions per forwarding thread.\n"
+	    "# TYPE wgrelayd_worker_sessions gauge\n");
+	for (unsigned w = 0; w < r->n_workers; w++)
+		PUT("wgrelayd_worker_sessions{worker=\"%u\"} %zu\n", w, r->workers[w].nsessions);
 	PUT("# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
 	    (unsigned long long)((ev_clock_ms() - r->started_ms) / 1000));
 #undef PUT

@@ -1,10 +1,12 @@
 /*
  * relay.h: wgrelayd's state: links (one per client key, after a handshake), sessions (a sid
- * with up to two members), and the sockets. One event loop owns all of it.
+ * with up to two members), and the sockets. The control thread's loop owns all of it, except
+ * the direct sessions' sockets, which belong to worker threads (worker.h).
  */
 #ifndef WGR_RELAY_H
 #define WGR_RELAY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,8 @@
 #define RELAY_MAX_BINDS_PER_LINK 16
 
 struct session;
+struct worker;
+struct direct_io;
 
 struct link {
 	uint32_t index; /* ours: clients put it in CTRL and DATA frames' index field */
@@ -64,6 +68,8 @@ struct session {
 	struct tbucket bandwidth;
 	bool limited; /* seed-004 circuit limits apply */
 	bool circuit;
+	struct worker *worker; /* direct mode: the thread that reads fd (NULL: the control loop) */
+	bool dead;             /* closed; its worker frees it after its current batch */
 };
 
 struct relay {
@@ -89,6 +95,11 @@ struct relay {
 	bool under_load;
 	uint32_t hs_this_second;
 	uint64_t hs_second;
+	/* Held by the control thread except while it waits; by a worker while it routes. */
+	pthread_mutex_t mu;
+	struct worker *workers;
+	unsigned n_workers;
+	struct direct_io *io; /* direct reads on the control loop (no workers) */
 };
 
 /* control.c */
@@ -110,11 +121,19 @@ void session_close(struct relay *r, struct session *s, const char *why);
 void session_restore_circuit(struct relay *r, struct session *s);
 void session_expire(struct relay *r, uint64_t now_ms);
 
+/* A closed session that hit a circuit limit: its members get ERROR(circuit-limit-reached). */
+void session_close_limit(struct relay *r, struct session *s, const char *why);
+
 /* direct.c */
 int direct_open(struct relay *r, struct session *s);
 /* Open exactly port (0: any free port of the range). */
 int direct_open_port(struct relay *r, struct session *s, uint16_t port);
-void direct_close(struct relay *r, struct session *s);
+/* Release the session's port and socket, and s itself (now or, on a worker, after its batch). */
+void direct_release(struct relay *r, struct session *s);
+/* Receive buffers for one thread (a worker, or the control loop); NULL when out of memory. */
+struct direct_io *direct_io_new(void);
+/* The ev handler of a session socket. */
+void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
 /* state.c: direct sessions survive a restart (KEYFILE.sessions, mode 0600). */
 int state_save(struct relay *r);

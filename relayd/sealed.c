@@ -58,5 +58,5 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	r->st.pkts[1]++;
 	r->st.bytes[1] += (uint64_t)n;
 	if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
-		session_close(r, s, "byte limit");
+		session_close_limit(r, s, "byte limit");
 }

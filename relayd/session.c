@@ -3,6 +3,7 @@
  * reservation and circuit accounting of seed 004.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,11 +191,25 @@ void session_close(struct relay *r, struct session *s, const char *why)
 	}
 	s->circuit = false;
 	s->n = 0;
-	if (s->mode == PROTO_MODE_DIRECT)
-		direct_close(r, s);
 	table_del(&r->sessions, table_key16(&r->sessions, s->sid, 16));
+	if (s->mode == PROTO_MODE_DIRECT) {
+		direct_release(r, s);
+		return;
+	}
 	sodium_memzero(s, sizeof(*s));
 	free(s);
+}
+
+void session_close_limit(struct relay *r, struct session *s, const char *why)
+{
+	struct ctrl_msg e = {.type = CTRL_ERROR, .code = PROTO_ERR_CIRCUIT_LIMIT_REACHED};
+
+	memcpy(e.sid, s->sid, 16);
+	snprintf(e.text, sizeof(e.text), "circuit %s reached", why);
+	for (int i = 0; i < s->n; i++)
+		if (s->m[i].link)
+			control_send_ctrl(r, s->m[i].link, &e);
+	session_close(r, s, why);
 }
 
 int session_unbind(struct relay *r, struct link *l, uint32_t handle)
@@ -256,17 +271,7 @@ void session_expire(struct relay *r, uint64_t now_ms)
 
 		if (s->circuit && s->limited && lim->circuit_duration_s &&
 		    now_ms - s->paired_ms >= lim->circuit_duration_s * 1000) {
-			for (int i = 0; i < s->n; i++)
-				if (s->m[i].link) {
-					struct ctrl_msg e = {.type = CTRL_ERROR,
-					                     .code =
-					                         PROTO_ERR_CIRCUIT_LIMIT_REACHED};
-
-					memcpy(e.sid, s->sid, 16);
-					strcpy(e.text, "circuit duration limit reached");
-					control_send_ctrl(r, s->m[i].link, &e);
-				}
-			session_close(r, s, "duration limit");
+			session_close_limit(r, s, "duration limit");
 			continue;
 		}
 		if (!linked && now_ms - s->last_rx_ms >= lim->idle_timeout_s * 1000)

@@ -53,6 +53,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.metrics, "127.0.0.1:9821");
 	assert_false(c.policy.allow_private);
 	assert_false(c.policy.allow_loopback);
+	assert_int_equal(c.workers, -1); /* one forwarding thread per CPU */
 	/* A missing default file is fine; a missing named file is not. */
 	assert_int_equal(config_load(&c, "/nonexistent/wgrelayd.conf", false, err, sizeof(err)), 0);
 	assert_int_not_equal(config_load(&c, "/nonexistent/wgrelayd.conf", true, err, sizeof(err)),
@@ -67,7 +68,7 @@ static void test_keys_applied(void **state)
 	(void)state;
 	if (load(&c,
 	         "[Relay]\nListen = 198.51.100.1:6000\nListen = [2001:db8::1]:6001\n"
-	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\n"
+	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\nWorkers = 3\n"
 	         "[Auth]\nMode = token\nSecret = first-secret-0123456789\nSecret = "
 	         "second-secret-0123456789\n"
 	         "[Limits]\nMaxCircuits = 7\nCircuitBandwidth = 800\n"
@@ -80,6 +81,7 @@ static void test_keys_applied(void **state)
 	assert_int_equal(c.port_hi, 40099);
 	assert_true(c.policy.allow_private);
 	assert_string_equal(c.metrics, "off");
+	assert_int_equal(c.workers, 3);
 	assert_int_equal(c.auth, AUTH_TOKEN);
 	assert_int_equal(c.n_secrets, 2);
 	assert_string_equal(c.secrets[1], "second-secret-0123456789");
@@ -103,6 +105,8 @@ static void test_errors_with_file_and_line(void **state)
 	    {"[Auth]\nMode = maybe\n", 2, "maybe"},
 	    {"[Limits]\nMaxCircuits = lots\n", 2, "lots"},
 	    {"[Relay]\nAllowPrivate = perhaps\n", 2, "perhaps"},
+	    {"[Relay]\nWorkers = 65\n", 2, "65"},
+	    {"[Relay]\nWorkers = many\n", 2, "many"},
 	    {"[Relay]\nListen = not-an-address\n", 2, "not-an-address"},
 	    {"[Nowhere]\nX = 1\n", 0, "Nowhere"},
 	    {"[Auth]\nMode = token\nSecret = short\n", 3, "short"},

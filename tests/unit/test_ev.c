@@ -145,6 +145,64 @@ static void test_io_and_hook(void **state)
 	close(p[1]);
 }
 
+/* The hooks bracket the wait: sleep, wake, then handlers (a lock held except while waiting). */
+struct bracket {
+	char seq[16];
+	int n;
+};
+
+static void bracket_sleep(struct ev_loop *loop, void *arg)
+{
+	struct bracket *b = arg;
+
+	(void)loop;
+	if (b->n < 15)
+		b->seq[b->n++] = 's';
+}
+
+static void bracket_wake(struct ev_loop *loop, void *arg)
+{
+	struct bracket *b = arg;
+
+	(void)loop;
+	if (b->n < 15)
+		b->seq[b->n++] = 'w';
+}
+
+static void bracket_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct bracket *b = arg;
+	char c;
+
+	(void)loop;
+	(void)events;
+	assert_int_equal(read(fd, &c, 1), 1);
+	if (b->n < 15)
+		b->seq[b->n++] = 'r';
+}
+
+static void test_sleep_wake_hooks(void **state)
+{
+	struct ev_loop *loop;
+	struct bracket b = {{0}, 0};
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ev_new(&loop), 0);
+	ev_set_before_sleep(loop, bracket_sleep, &b);
+	ev_set_after_wake(loop, bracket_wake, &b);
+	assert_int_equal(ev_add_io(loop, p[0], EV_READ, bracket_read, &b), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_run_once(loop, 1000), 0);
+	/* Nothing ready: the wait times out and the wake hook still runs. */
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_string_equal(b.seq, "swrsw");
+	ev_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
 struct pair {
 	int fds[2];
 	int calls;
@@ -224,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(test_timers_fire_in_order),
 	    cmocka_unit_test(test_stop_other_timer_in_callback),
 	    cmocka_unit_test(test_io_and_hook),
+	    cmocka_unit_test(test_sleep_wake_hooks),
 	    cmocka_unit_test(test_del_other_fd_in_batch),
 	    cmocka_unit_test(test_signal_is_delivered_from_loop),
 	};

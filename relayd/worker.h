@@ -1,0 +1,50 @@
+/*
+ * worker.h: direct-mode forwarding threads. The control thread owns links, tables, timers and
+ * the sealed path, and holds the relay lock except while it waits for events. Each worker owns
+ * the sockets of the direct sessions given to it: it alone reads them, sends from them, closes
+ * them and frees their sessions. A new session goes to the worker with the fewest sessions and
+ * stays there. A worker takes the relay lock once per received batch, to route it, and never
+ * across a system call.
+ */
+#ifndef WGR_WORKER_H
+#define WGR_WORKER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+struct relay;
+struct session;
+struct direct_io;
+
+struct worker_cmd;
+
+struct worker {
+	struct relay *r;
+	unsigned id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	int wake_fd;        /* eventfd: commands are waiting */
+	pthread_mutex_t mu; /* guards cmds */
+	struct worker_cmd *cmds;
+	size_t ncmds, capcmds;
+	size_t nsessions; /* under the relay lock */
+	struct direct_io *io;
+};
+
+/* Start n workers (their threads block every signal); 0 or -errno. */
+int workers_start(struct relay *r, unsigned n);
+/* The worker with the fewest sessions (relay lock held). */
+struct worker *worker_pick(struct relay *r);
+/* Hand s (its socket in s->fd) to w, which starts reading it; 0 or -ENOMEM. */
+int worker_attach(struct worker *w, struct session *s);
+/*
+ * s is no longer in any table: w closes fd and frees s once it is done with its current
+ * batch. Until then s must only be marked dead.
+ */
+void worker_retire(struct worker *w, struct session *s, int fd);
+
+/* The relay lock: a no-op without workers, where the control thread does everything. */
+void relay_lock(struct relay *r);
+void relay_unlock(struct relay *r);
+
+#endif
