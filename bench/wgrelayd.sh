@@ -1,6 +1,9 @@
 # bench/wgrelayd.sh: the wgrelayd part of bench/run (sourced, not run on its own).
 #
-# wgrelayd runs pinned on the system CPU with loopback allowed for the test. The bench client
+# wgrelayd runs pinned on the system CPU with loopback allowed for the test, one forwarding
+# thread (Workers = 1: the goals are per core), in two instances: the shipped configuration
+# (system direct-gro: UDP GRO in, UDP_SEGMENT out; also sealed and the session scale) and one
+# with Coalesce = no (system direct: recvmmsg/sendmmsg batches only). The bench client
 # wgr-bench-member (bench/member.c, linked with BUILD_DIR/common/libwgrcommon.a) holds the
 # control links: for direct mode it binds N sessions from two client identities, writes the
 # session ports, and keeps the links alive; wgr-bench-wgpair then confirms both members of every
@@ -12,9 +15,12 @@
 WGRELAYD=$BUILD/relayd/wgrelayd
 WGR_STATUS=""
 WGR_PID=""
+WGR2_PID=""
 MEMBER_PID=""
 WGR_CTL_PORT=$((PB + 20))
+WGR2_CTL_PORT=$((PB + 21))
 WGR_LO=$((PB + 1000))
+WGR2_LO=$((WGR_LO + 20000))
 WGR_A=127.0.0.1:$((PB + 3))
 WGR_B=127.0.0.1:$((PB + 4))
 WGR_INDEX=1000
@@ -37,6 +43,32 @@ wgrelayd_build() {
 	return 0
 }
 
+# wgrelayd_conf COALESCE CTLPORT RANGE: a relay's config. Loopback is refused by default
+# (AllowLoopback is the test allowance). The open-mode limits (3 bindings and 5 circuits per
+# client, 100 MB per circuit, 20 handshakes a second per source) would stop a benchmark in its
+# first second: lifted here.
+wgrelayd_conf() {
+	cat <<-EOF
+		[Relay]
+		Listen = 127.0.0.1:$2
+		PortRange = $3
+		KeyFile = $OUT/wgrelayd/key
+		AllowLoopback = true
+		Metrics = off
+		Workers = 1
+		Coalesce = $1
+		[Limits]
+		MaxReservations = 200000
+		MaxReservationsPerClient = 200000
+		MaxCircuits = 100000
+		MaxCircuitsPerClient = 100000
+		CircuitBytes = 0
+		CircuitDuration = 1d
+		SourceRate = 100000
+		SourceBurst = 100000
+	EOF
+}
+
 wgrelayd_start() {
 	if [ -z "$WGR_STATUS" ]; then
 		mkdir -p "$OUT/wgrelayd"
@@ -47,31 +79,20 @@ wgrelayd_start() {
 		# Loopback is refused by default (AllowLoopback is the test allowance). The open-mode
 		# limits (3 bindings and 5 circuits per client, 100 MB per circuit, 20 handshakes a
 		# second per source) would stop a benchmark in its first second: lifted here.
-		cat >"$OUT/wgrelayd/wgrelayd.conf" <<-EOF
-			[Relay]
-			Listen = 127.0.0.1:$WGR_CTL_PORT
-			PortRange = $WGR_LO-$((WGR_LO + 19999))
-			KeyFile = $OUT/wgrelayd/key
-			AllowLoopback = true
-			Metrics = off
-			[Limits]
-			MaxReservations = 200000
-			MaxReservationsPerClient = 200000
-			MaxCircuits = 100000
-			MaxCircuitsPerClient = 100000
-			CircuitBytes = 0
-			CircuitDuration = 1d
-			SourceRate = 100000
-			SourceBurst = 100000
-		EOF
+		wgrelayd_conf yes "$WGR_CTL_PORT" "$WGR_LO-$((WGR_LO + 19999))" >"$OUT/wgrelayd/wgrelayd.conf"
+		wgrelayd_conf no "$WGR2_CTL_PORT" "$WGR2_LO-$((WGR2_LO + 99))" >"$OUT/wgrelayd/batch.conf"
 		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/wgrelayd.conf" \
 			>>"$OUT/wgrelayd.log" 2>&1 &
 		WGR_PID=$!
-		PIDS="$PIDS $WGR_PID"
+		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/batch.conf" \
+			>>"$OUT/wgrelayd-batch.log" 2>&1 &
+		WGR2_PID=$!
+		PIDS="$PIDS $WGR_PID $WGR2_PID"
 		sleep 0.5
-		if ! kill -0 "$WGR_PID" 2>/dev/null; then
-			WGR_STATUS="wgrelayd exited at start (see wgrelayd.log)"
+		if ! kill -0 "$WGR_PID" 2>/dev/null || ! kill -0 "$WGR2_PID" 2>/dev/null; then
+			WGR_STATUS="wgrelayd exited at start (see wgrelayd.log, wgrelayd-batch.log)"
 			WGR_PID=""
+			WGR2_PID=""
 		fi
 	fi
 	[ -n "$WGR_STATUS" ] && echo "$WGR_STATUS" >"$OUT/wgrelayd.status"
@@ -80,18 +101,23 @@ wgrelayd_start() {
 }
 
 wgrelayd_systems() {
-	[ -z "$WGR_STATUS" ] && echo "direct sealed"
+	[ -z "$WGR_STATUS" ] && echo "direct direct-gro sealed"
 	return 0
 }
 
+# wgrelayd_pid SYSTEM: the relay instance that runs that system.
 wgrelayd_pid() {
-	echo "${WGR_PID:-0}"
+	if [ "$1" = direct ]; then
+		echo "${WGR2_PID:-0}"
+	else
+		echo "${WGR_PID:-0}"
+	fi
 }
 
-# member_hold N FILE: bind N direct sessions, ports to FILE; the holder keeps the links.
+# member_hold N FILE [CTLPORT]: bind N direct sessions, ports to FILE; the holder keeps the links.
 member_hold() {
 	rm -f "$OUT/member.ready"
-	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:$WGR_CTL_PORT" \
+	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:${3:-$WGR_CTL_PORT}" \
 		--relay-pub "$WGR_PUB" --mode direct --sessions "$1" --ports-out "$2" \
 		--ready "$OUT/member.ready" --hold 600 >>"$OUT/member.log" 2>&1 &
 	MEMBER_PID=$!
@@ -104,29 +130,40 @@ member_hold() {
 	[ -e "$OUT/member.ready" ]
 }
 
+MEMBER_PIDS=""
 member_release() {
-	[ -n "$MEMBER_PID" ] && kill "$MEMBER_PID" 2>/dev/null && wait "$MEMBER_PID" 2>/dev/null
+	for p in $MEMBER_PID $MEMBER_PIDS; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	MEMBER_PID=""
+	MEMBER_PIDS=""
 	return 0
 }
 
-# wgrelayd_prepare SYSTEM: before a run of that system (direct: one confirmed session).
+# wgrelayd_prepare SYSTEM: before a run of that system (direct modes: one confirmed session on
+# that system's relay, held by its own member process).
 wgrelayd_prepare() {
-	[ "$1" = direct ] || return 0
-	[ -s "$OUT/direct.ports" ] && return 0
-	member_hold 1 "$OUT/direct.ports" || {
-		log "direct: binding a session failed (see member.log)"
+	case "$1" in
+	direct) port=$WGR2_CTL_PORT ;;
+	direct-gro) port=$WGR_CTL_PORT ;;
+	*) return 0 ;;
+	esac
+	[ -s "$OUT/$1.ports" ] && return 0
+	member_hold 1 "$OUT/$1.ports" "$port" || {
+		log "$1: binding a session failed (see member.log)"
 		return 1
 	}
-	"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/direct.ports" \
-		--index $WGR_INDEX >>"$LOG" 2>&1 || log "direct: WireGuard-shaped handshake not confirmed"
+	MEMBER_PIDS="$MEMBER_PIDS $MEMBER_PID"
+	MEMBER_PID=""
+	"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/$1.ports" \
+		--index $WGR_INDEX >>"$LOG" 2>&1 || log "$1: WireGuard-shaped handshake not confirmed"
 }
 
 # wgrelayd_gen SYSTEM SIZE: the generator command for that system (after the common args).
 wgrelayd_gen_args() {
 	case "$1" in
-	direct)
-		echo "--mode wg --bind $WGR_A --dst-file $OUT/direct.ports --wg-index $WGR_INDEX"
+	direct | direct-gro)
+		echo "--mode wg --bind $WGR_A --dst-file $OUT/$1.ports --wg-index $WGR_INDEX"
 		;;
 	esac
 }

@@ -19,6 +19,7 @@ static const char *const config_keys[] = {
     "Relay.AllowLoopback",
     "Relay.StatsInterval",
     "Relay.Workers",
+    "Relay.Coalesce",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -62,6 +63,7 @@ void config_defaults(struct relayd_config *c)
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
 	c->stats_interval_s = 60;
 	c->workers = -1;
+	c->coalesce = true;
 }
 
 const char *config_auth_name(enum auth_mode m)
@@ -160,6 +162,9 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 		else
 			c->workers = (int)v;
 	}
+	if ((r = conf_get_bool(f, "Relay", "Coalesce", &c->coalesce, err, errlen)) < 0 &&
+	    r != -ENOENT)
+		return r;
 	if ((r = conf_get_duration(f, "Relay", "StatsInterval", 1, 86400, &c->stats_interval_s, err,
 	                           errlen)) < 0 &&
 	    r != -ENOENT)

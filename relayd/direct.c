@@ -88,8 +88,9 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	/* Without GRO (old kernels) every datagram simply arrives on its own. */
-	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	/* Without GRO (turned off, or an old kernel) every datagram arrives on its own. */
+	if (r->cfg.coalesce)
+		setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port =
 		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);

@@ -54,6 +54,7 @@ static void test_defaults(void **state)
 	assert_false(c.policy.allow_private);
 	assert_false(c.policy.allow_loopback);
 	assert_int_equal(c.workers, -1); /* one forwarding thread per CPU */
+	assert_true(c.coalesce);
 	/* A missing default file is fine; a missing named file is not. */
 	assert_int_equal(config_load(&c, "/nonexistent/wgrelayd.conf", false, err, sizeof(err)), 0);
 	assert_int_not_equal(config_load(&c, "/nonexistent/wgrelayd.conf", true, err, sizeof(err)),
@@ -68,7 +69,8 @@ static void test_keys_applied(void **state)
 	(void)state;
 	if (load(&c,
 	         "[Relay]\nListen = 198.51.100.1:6000\nListen = [2001:db8::1]:6001\n"
-	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\nWorkers = 3\n"
+	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\nWorkers = "
+	         "3\nCoalesce = no\n"
 	         "[Auth]\nMode = token\nSecret = first-secret-0123456789\nSecret = "
 	         "second-secret-0123456789\n"
 	         "[Limits]\nMaxCircuits = 7\nCircuitBandwidth = 800\n"
@@ -82,6 +84,7 @@ static void test_keys_applied(void **state)
 	assert_true(c.policy.allow_private);
 	assert_string_equal(c.metrics, "off");
 	assert_int_equal(c.workers, 3);
+	assert_false(c.coalesce);
 	assert_int_equal(c.auth, AUTH_TOKEN);
 	assert_int_equal(c.n_secrets, 2);
 	assert_string_equal(c.secrets[1], "second-secret-0123456789");
