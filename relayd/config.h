@@ -46,7 +46,7 @@ struct relayd_config {
 	char user[64];
 	char metrics[64]; /* "off" or ADDR:PORT */
 	uint64_t stats_interval_s;
-	int workers; /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
+	int workers;   /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
 	bool coalesce; /* UDP GRO in, UDP_SEGMENT out on session sockets */
 };
 

@@ -19,24 +19,83 @@
 /* Initiations per second above which the relay demands cookies (PROTOCOL.md §4.3). */
 #define CONTROL_LOAD_HS_PER_S 200
 
-static uint8_t control_buf[PROTO_MAX_FRAME];
+/* Datagrams read (recvmmsg) and sealed frames sent on (sendmmsg) per batch. */
+#define CONTROL_BATCH 32
+
+static struct {
+	uint8_t buf[CONTROL_BATCH][PROTO_MAX_FRAME];
+	struct sockaddr_storage src[CONTROL_BATCH];
+	struct mmsghdr rx[CONTROL_BATCH];
+	struct iovec rxiov[CONTROL_BATCH];
+	struct addr dst[CONTROL_BATCH];
+	struct mmsghdr tx[CONTROL_BATCH];
+	struct iovec txiov[CONTROL_BATCH];
+	int txfd[CONTROL_BATCH];
+	int ntx;
+} control_io;
 static struct log_ratelimit control_rl = LOG_RATELIMIT_INIT(10000);
+
+/* Where to send on control socket fd: false (dropped, counted) when policy forbids it. */
+static bool control_dest(struct relay *r, int fd, const struct addr *to, struct addr *out)
+{
+	if (policy_forbids(&r->cfg.policy, to)) {
+		r->st.drops[DROP_POLICY]++;
+		return false;
+	}
+	*out = *to;
+	/* The socket's family was recorded at bind time: no system call per packet. */
+	for (int i = 0; i < r->n_ctl; i++)
+		if (r->ctl_fd[i] == fd && r->ctl_v6[i])
+			addr_to_v6mapped(out, to);
+	return true;
+}
 
 void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to)
 {
 	struct addr out;
 
-	if (policy_forbids(&r->cfg.policy, to)) {
-		r->st.drops[DROP_POLICY]++;
-		return;
-	}
-	out = *to;
-	/* The socket's family was recorded at bind time: no system call per packet. */
-	for (int i = 0; i < r->n_ctl; i++)
-		if (r->ctl_fd[i] == fd && r->ctl_v6[i])
-			addr_to_v6mapped(&out, to);
-	if (sendto(fd, p, len, MSG_DONTWAIT, &out.sa, out.len) < 0)
+	if (control_dest(r, fd, to, &out) && sendto(fd, p, len, MSG_DONTWAIT, &out.sa, out.len) < 0)
 		r->st.drops[DROP_SEND]++;
+}
+
+/* Runs of frames for one socket leave with one sendmmsg each. */
+static void control_flush(struct relay *r)
+{
+	int start = 0;
+
+	for (int i = 1; i <= control_io.ntx; i++) {
+		int done = start, sent = 0;
+
+		if (i < control_io.ntx && control_io.txfd[i] == control_io.txfd[start])
+			continue;
+		while (done < i && (sent = sendmmsg(control_io.txfd[start], control_io.tx + done,
+		                                    (unsigned)(i - done), MSG_DONTWAIT)) > 0)
+			done += sent;
+		r->st.drops[DROP_SEND] += (uint64_t)(i - done);
+		r->st.pkts[1] -= (uint64_t)(i - done);
+		start = i;
+	}
+	control_io.ntx = 0;
+}
+
+int control_queue(struct relay *r, int fd, void *p, size_t len, const struct addr *to)
+{
+	int k = control_io.ntx;
+
+	/* A batch never reads more than CONTROL_BATCH datagrams, so this only guards. */
+	if (k == CONTROL_BATCH)
+		control_flush(r);
+	k = control_io.ntx;
+	if (!control_dest(r, fd, to, &control_io.dst[k]))
+		return -1;
+	control_io.txiov[k] = (struct iovec){p, len};
+	control_io.tx[k].msg_hdr = (struct msghdr){.msg_name = &control_io.dst[k].sa,
+	                                           .msg_namelen = control_io.dst[k].len,
+	                                           .msg_iov = &control_io.txiov[k],
+	                                           .msg_iovlen = 1};
+	control_io.txfd[k] = fd;
+	control_io.ntx++;
+	return 0;
 }
 
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m)
@@ -251,52 +310,73 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 	}
 }
 
+static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src)
+{
+	int t = frame_check(p, n);
+
+	if (t < 0) {
+		r->st.drops[DROP_MALFORMED]++;
+		return;
+	}
+	/* Unauthenticated requests are rate limited per source; link traffic is not. */
+	if ((t == PROTO_PING || t == PROTO_HS_INIT) &&
+	    !ratelimit_allow(r->rl, src, ev_now_ms(r->loop))) {
+		r->st.drops[DROP_RATE]++;
+		log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
+		return;
+	}
+	switch (t) {
+	case PROTO_PING:
+		control_ping(r, fd, p, n, src);
+		break;
+	case PROTO_HS_INIT:
+		control_handshake(r, fd, p, n, src);
+		break;
+	case PROTO_CTRL:
+		control_ctrl(r, p, n, src);
+		break;
+	case PROTO_DATA:
+		sealed_forward(r, p, n, src);
+		break;
+	default: /* PONG, HS_RESP, COOKIE: never sent to a relay */
+		r->st.drops[DROP_MALFORMED]++;
+	}
+}
+
 static void control_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct relay *r = arg;
 
 	(void)loop;
 	(void)events;
-	for (int budget = 0; budget < 64; budget++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		ssize_t n = recvfrom(fd, control_buf, sizeof(control_buf), MSG_DONTWAIT,
-		                     (struct sockaddr *)&ss, &sl);
-		struct addr src;
-		int t;
+	/* At most two batches, then the other sockets get their turn. */
+	for (int round = 0; round < 2; round++) {
+		int n;
 
-		if (n < 0)
-			return;
-		addr_from_sockaddr(&src, (struct sockaddr *)&ss, sl);
-		addr_unmap(&src);
-		t = frame_check(control_buf, (size_t)n);
-		if (t < 0) {
-			r->st.drops[DROP_MALFORMED]++;
-			continue;
+		for (int i = 0; i < CONTROL_BATCH; i++) {
+			control_io.rxiov[i] = (struct iovec){control_io.buf[i], PROTO_MAX_FRAME};
+			control_io.rx[i].msg_hdr =
+			    (struct msghdr){.msg_name = &control_io.src[i],
+			                    .msg_namelen = sizeof(control_io.src[i]),
+			                    .msg_iov = &control_io.rxiov[i],
+			                    .msg_iovlen = 1};
 		}
-		/* Unauthenticated requests are rate limited per source; link traffic is not. */
-		if ((t == PROTO_PING || t == PROTO_HS_INIT) &&
-		    !ratelimit_allow(r->rl, &src, ev_now_ms(r->loop))) {
-			r->st.drops[DROP_RATE]++;
-			log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
-			continue;
+		n = recvmmsg(fd, control_io.rx, CONTROL_BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < n; i++) {
+			struct addr src;
+
+			if (control_io.rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				r->st.drops[DROP_MALFORMED]++;
+				continue;
+			}
+			addr_from_sockaddr(&src, (struct sockaddr *)&control_io.src[i],
+			                   control_io.rx[i].msg_hdr.msg_namelen);
+			addr_unmap(&src);
+			control_input(r, fd, control_io.buf[i], control_io.rx[i].msg_len, &src);
 		}
-		switch (t) {
-		case PROTO_PING:
-			control_ping(r, fd, control_buf, (size_t)n, &src);
+		control_flush(r);
+		if (n < CONTROL_BATCH)
 			break;
-		case PROTO_HS_INIT:
-			control_handshake(r, fd, control_buf, (size_t)n, &src);
-			break;
-		case PROTO_CTRL:
-			control_ctrl(r, control_buf, (size_t)n, &src);
-			break;
-		case PROTO_DATA:
-			sealed_forward(r, control_buf, (size_t)n, &src);
-			break;
-		default: /* PONG, HS_RESP, COOKIE: never sent to a relay */
-			r->st.drops[DROP_MALFORMED]++;
-		}
 	}
 }
 

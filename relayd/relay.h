@@ -106,6 +106,11 @@ struct relay {
 int control_open(struct relay *r);
 /* Send on control socket fd to a policy-checked address (dropped and counted otherwise). */
 void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to);
+/*
+ * Queue p (which must stay valid until the receive batch ends) for the batch's sendmmsg; -1
+ * when policy forbids the address (counted).
+ */
+int control_queue(struct relay *r, int fd, void *p, size_t len, const struct addr *to);
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);

@@ -1,6 +1,7 @@
 /*
  * sealed.c: sealed-mode forwarding (PROTOCOL.md §5.4): open a DATA frame with the sender
- * link's key and the session's sid, reseal it for the other member's link. In place.
+ * link's key and the session's sid, reseal it for the other member's link. In place, in the
+ * control socket's receive batch, which sends it on with the rest of the batch.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -54,9 +55,11 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	s->bytes += (uint64_t)n;
 	flen = seal_data(frame, (size_t)n, y->handle, y->send_counter++, s->sid,
 	                 y->link->keys.data_send);
-	control_sendto(r, y->link->fd, frame, flen, &y->link->addr);
-	r->st.pkts[1]++;
-	r->st.bytes[1] += (uint64_t)n;
+	/* Sent with the rest of the batch, after it (control_read). */
+	if (control_queue(r, y->link->fd, frame, flen, &y->link->addr) == 0) {
+		r->st.pkts[1]++;
+		r->st.bytes[1] += (uint64_t)n;
+	}
 	if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
 		session_close_limit(r, s, "byte limit");
 }
