@@ -234,6 +234,65 @@ wgrelayd_scale() {
 	echo "User memory per session = growth of wgrelayd's VmRSS when the sessions were bound, divided by their number." >>"$OUT/scale.md"
 }
 
+# thread_cpu PID: "TID ticks" per thread of PID (utime + stime, in clock ticks).
+thread_cpu() {
+	for t in /proc/"$1"/task/*; do
+		echo "${t##*/} $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)"
+	done
+}
+
+# wgrelayd_threads: Workers = 1 against Workers = 2, not pinned, 4 direct sessions loaded
+# round-robin at max rate (Coalesce = no, 1424 B): the rate and each thread's CPU time. The
+# generator and sink run on the same two cores, so this shows the split, not a clean speed-up.
+wgrelayd_threads() {
+	{
+		echo "### Forwarding threads"
+		echo
+	} >"$OUT/threads.md"
+	if [ -n "$WGR_STATUS" ]; then
+		echo "Not run: $WGR_STATUS." >>"$OUT/threads.md"
+		return 0
+	fi
+	member_release
+	{
+		echo "| Workers | rate over 4 sessions (kpps) | CPU seconds per thread (control first) |"
+		echo "|---|---|---|"
+	} >>"$OUT/threads.md"
+	tport=$((PB + 22))
+	for w in 1 2; do
+		wgrelayd_conf no "$tport" "$((WGR2_LO + 100))-$((WGR2_LO + 199))" |
+			sed "s/^Workers = 1/Workers = $w/" >"$OUT/wgrelayd/threads-$w.conf"
+		"$WGRELAYD" -f -c "$OUT/wgrelayd/threads-$w.conf" >>"$OUT/wgrelayd-threads.log" 2>&1 &
+		tpid=$!
+		PIDS="$PIDS $tpid"
+		sleep 0.5
+		if ! member_hold 4 "$OUT/threads-$w.ports" "$tport"; then
+			echo "| $w | binding failed (member.log) | |" >>"$OUT/threads.md"
+		else
+			"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/threads-$w.ports" \
+				--index $WGR_INDEX >>"$LOG" 2>&1 || true
+			RX_ADDR=$WGR_B
+			thread_cpu $tpid | sort >"$OUT/threads-$w.cpu0"
+			start_sink "threads-$w" --gro
+			"$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" --dst-file "$OUT/threads-$w.ports" \
+				--wg-index $WGR_INDEX --size 1424 --duration "$DUR" --rate 0 \
+				--gso "$(gso_segs 1424)" >"$OUT/threads-$w.gen" 2>>"$LOG" || true
+			wait "$SINK_PID" || true
+			thread_cpu $tpid | sort >"$OUT/threads-$w.cpu1"
+			s=$(cat "$OUT/threads-$w.sink")
+			cpus=$(join "$OUT/threads-$w.cpu0" "$OUT/threads-$w.cpu1" |
+				awk -v hz="$(getconf CLK_TCK)" '{ printf "%s%.2f", (NR > 1 ? ", " : ""), ($3 - $2) / hz }')
+			printf '{"system":"threads-direct","size":1420,"kind":"threads","workers":%s,"sink":%s}\n' \
+				"$w" "$s" >>"$OUT/runs.jsonl"
+			awk -v w="$w" -v pps="$(echo "$s" | jget pps)" -v c="$cpus" \
+				'BEGIN { printf "| %d | %.0f | %s |\n", w, pps / 1000, c }' >>"$OUT/threads.md"
+		fi
+		member_release
+		kill "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null
+	done
+	echo >>"$OUT/threads.md"
+}
+
 wgrelayd_stop() {
 	member_release
 	return 0

@@ -52,7 +52,7 @@ struct member {
 	uint32_t wg_sender; /* sender index of this member's last WireGuard initiation */
 	/* sealed mode */
 	uint64_t send_counter;
-	struct replay recv_replay;
+	struct replay *recv_replay; /* NULL in direct mode: 264 bytes a member saved */
 };
 
 struct session {

@@ -27,11 +27,11 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	}
 	i = s->m[0].handle == handle ? 0 : 1;
 	x = &s->m[i];
-	if (!x->link) {
+	if (!x->link || !x->recv_replay) {
 		r->st.drops[DROP_UNKNOWN_LINK]++;
 		return;
 	}
-	n = seal_open_data(frame, len, s->sid, x->link->keys.data_recv, &x->recv_replay);
+	n = seal_open_data(frame, len, s->sid, x->link->keys.data_recv, x->recv_replay);
 	if (n < 0) {
 		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
 		return;

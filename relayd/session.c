@@ -40,16 +40,30 @@ static void session_fill_bound(const struct session *s, const struct member *m,
 	reply->port = s->mode == PROTO_MODE_DIRECT ? s->port : 0;
 }
 
-static void session_member_init(struct relay *r, struct member *m, struct link *l)
+/* rp: the member's replay window in sealed mode (taken over), NULL in direct mode. */
+static void session_member_init(struct relay *r, struct member *m, struct link *l,
+                                struct replay *rp)
 {
 	memset(m, 0, sizeof(*m));
 	m->link = l;
 	memcpy(m->client_pub, l->client_pub, 32);
 	m->handle = session_new_handle(r);
 	m->link_ip = l->addr;
-	replay_init(&m->recv_replay);
+	m->recv_replay = rp;
+	if (rp)
+		replay_init(rp);
 	l->nbinds++;
 	r->reservations++;
+}
+
+/* Sealed members need a replay window; direct ones do not. 0, or -1 when out of memory. */
+static int session_replay_new(int mode, struct replay **rp)
+{
+	*rp = NULL;
+	if (mode != PROTO_MODE_SEALED)
+		return 0;
+	*rp = malloc(sizeof(**rp));
+	return *rp ? 0 : -1;
 }
 
 static void session_pair(struct relay *r, struct session *s)
@@ -92,6 +106,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
 {
 	struct session *s = session_find(r, req->sid);
+	struct replay *rp;
 	struct member *m;
 	int e;
 
@@ -123,8 +138,10 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			return PROTO_ERR_SESSION_FULL;
 		if ((e = session_circuit_allowed(r, s, l)) != 0)
 			return e;
+		if (session_replay_new(s->mode, &rp) < 0)
+			return PROTO_ERR_INTERNAL;
 		m = &s->m[1];
-		session_member_init(r, m, l);
+		session_member_init(r, m, l, rp);
 		s->n = 2;
 		s->limited = s->limited || !l->authenticated || r->cfg.limits.limit_authenticated;
 		table_put(&r->handles, m->handle, s);
@@ -140,9 +157,13 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		}
 		return 0;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (session_replay_new(req->mode, &rp) < 0)
 		return PROTO_ERR_INTERNAL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		free(rp);
+		return PROTO_ERR_INTERNAL;
+	}
 	s->relay = r;
 	memcpy(s->sid, req->sid, 16);
 	s->mode = req->mode;
@@ -154,7 +175,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		return PROTO_ERR_NO_PORTS;
 	}
 	m = &s->m[0];
-	session_member_init(r, m, l);
+	session_member_init(r, m, l, rp);
 	s->n = 1;
 	table_put(&r->sessions, table_key16(&r->sessions, s->sid, 16), s);
 	table_put(&r->handles, m->handle, s);
@@ -175,6 +196,9 @@ static void session_drop_member(struct relay *r, struct session *s, int i)
 	}
 	table_del(&r->handles, m->handle);
 	r->reservations--;
+	if (m->recv_replay)
+		sodium_memzero(m->recv_replay, sizeof(*m->recv_replay));
+	free(m->recv_replay);
 	sodium_memzero(m, sizeof(*m));
 }
 

@@ -95,7 +95,6 @@ static bool state_member(struct relay *r, struct session *s, char **tok, int nto
 		m->cand = m->conf;
 		m->has_cand = true;
 	}
-	replay_init(&m->recv_replay);
 	table_put(&r->handles, m->handle, s);
 	r->reservations++;
 	s->n++;
