@@ -106,6 +106,14 @@ static int switch_to_relay(struct steer_ctx *s, struct steer_iface *ifc, struct 
 	if (p->path == STEER_DIRECT &&
 	    (p->orig_keepalive == 0 || p->orig_keepalive > STEER_KEEPALIVE))
 		wg_set_peer_keepalive(ifc->name, p->pub, STEER_KEEPALIVE);
+	/*
+	 * Leaving the direct path, by our own failed windows or by following the far side
+	 * (PEER_ACTIVE): the first direct retry is one backoff away. Without it a peer that
+	 * followed the far side had no retry scheduled and went back to its dead direct endpoint
+	 * on the next window, before its first handshake through the relay.
+	 */
+	if (p->path == STEER_DIRECT)
+		p->next_direct_try = now + p->backoff_s;
 	p->set_ep = target;
 	p->relay = ri;
 	/*
@@ -338,8 +346,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 				set_path(p, STEER_DIRECT, now, w2);
 			return;
 		}
-		if (switch_to_relay(s, ifc, p, ri, now, why) == 0)
-			p->next_direct_try = now + p->backoff_s;
+		switch_to_relay(s, ifc, p, ri, now, why);
 		return;
 	}
 	case STEER_RELAYED: {
