@@ -214,6 +214,9 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			} else {
 				/* WireGuard roamed: the far side reached us from a new address. */
 				p->direct_ep = wp->endpoint;
+				log_info("%s: peer %.8s roamed to direct %s", ifc->name, p->pub_b64,
+				         addr_format(&wp->endpoint, (char[ADDR_STRLEN]){0},
+				                     ADDR_STRLEN));
 				back_to_direct(s, ifc, p, now, STEER_DIRECT,
 				               "peer roamed to a direct address");
 			}
@@ -388,6 +391,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		}
 		if (now >= p->next_direct_try && p->direct_ep.len) {
 			snprintf(why, sizeof(why), "trying direct %s for one handshake window", ep);
+			log_info("%s: peer %.8s %s", ifc->name, p->pub_b64, why);
 			back_to_direct(s, ifc, p, now, STEER_TRYING, why);
 			p->trying_until = now + DETECT_WINDOW_S + 1;
 		}
@@ -397,6 +401,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 			snprintf(why, sizeof(why),
 			         "direct handshake to %s succeeded after relaying", ep);
 			p->backoff_s = STEER_BACKOFF_MIN;
+			log_info("%s: peer %.8s %s", ifc->name, p->pub_b64, why);
 			back_to_direct(s, ifc, p, now, STEER_DIRECT, why);
 			return;
 		}
@@ -407,6 +412,8 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		p->next_direct_try = now + p->backoff_s;
 		snprintf(why, sizeof(why), "direct %s still failing; next try in %lld s", ep,
 		         (long long)p->backoff_s);
+		log_info("%s: peer %.8s back on relay %s: %s", ifc->name, p->pub_b64,
+		         s->relays[p->relay].info.endpoint, why);
 		wg_set_peer_endpoint(ifc->name, p->pub, &p->set_ep);
 		set_path(p, STEER_RELAYED, now, why);
 		return;
