@@ -376,8 +376,17 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		struct steer_relay *cur = &s->relays[p->relay];
 		struct link_bind *b = cur->link ? link_find(cur->link, p->sids[p->relay]) : NULL;
 
-		/* The relay in use is gone (shutdown notice, silence) or lost our session. */
-		if (!cur->link || cur->link->state != LINK_UP || !b || b->state != PROTO_PAIRED) {
+		/*
+		 * The relay in use is gone (shutdown notice, silence) or lost our session. Silence
+		 * or a lost session only once a window through it is no longer healthy: its
+		 * sessions forward on their own, and a control link that lost a few PINGs under
+		 * loss says less than traffic that came back through the relay.
+		 */
+		bool leaving = cur->link && cur->link->state != LINK_UP &&
+		               cur->link->last_error == PROTO_ERR_SHUTDOWN;
+		if (leaving || ((!cur->link || cur->link->state != LINK_UP || !b ||
+		                 b->state != PROTO_PAIRED) &&
+		                v != DETECT_HEALTHY)) {
 			int ri = pick_relay(s, p, p->relay);
 
 			if (ri >= 0) {
