@@ -17,9 +17,10 @@ struct link_priv {
 	struct link_keys keys;
 };
 
-#define HS_RETRY_MS 5000
-#define PING_MS     5000
-/* Three PINGs unanswered: the relay is gone (its peers fail over). */
+#define HS_RETRY_MS   5000
+#define PING_MS       5000
+#define PING_RETRY_MS 1000
+/* 16 s without a PONG or a CTRL frame: the relay is gone (its peers fail over). */
 #define LINK_DEAD_MS (3 * PING_MS + 1000)
 
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
@@ -156,7 +157,15 @@ static void link_mark_down(struct link *l, const char *why)
 
 void link_tick(struct link *l, int64_t now_ms)
 {
-	if (now_ms - l->ping_sent_ms >= PING_MS) {
+	/*
+	 * After a PING goes unanswered, ping every second until something comes back: a lossy
+	 * link (10 % each way loses a PING round trip one time in five) must not lose three in a
+	 * row and be taken for a dead relay, while a dead one is still declared after 16 s.
+	 */
+	bool missed = l->state == LINK_UP && l->ping_nonce &&
+	              now_ms - l->ping_sent_ms >= PING_RETRY_MS &&
+	              now_ms - l->last_rx_ms >= PING_MS;
+	if (now_ms - l->ping_sent_ms >= PING_MS || missed) {
 		uint8_t ping[PROTO_PING_LEN];
 		randombytes_buf(&l->ping_nonce, sizeof(l->ping_nonce));
 		frame_encode_ping(ping, l->ping_nonce);

@@ -106,6 +106,14 @@ static int switch_to_relay(struct steer_ctx *s, struct steer_iface *ifc, struct 
 	if (p->path == STEER_DIRECT &&
 	    (p->orig_keepalive == 0 || p->orig_keepalive > STEER_KEEPALIVE))
 		wg_set_peer_keepalive(ifc->name, p->pub, STEER_KEEPALIVE);
+	/*
+	 * Leaving the direct path, by our own failed windows or by following the far side
+	 * (PEER_ACTIVE): the first direct retry is one backoff away. Without it a peer that
+	 * followed the far side had no retry scheduled and went back to its dead direct endpoint
+	 * on the next window, before its first handshake through the relay.
+	 */
+	if (p->path == STEER_DIRECT)
+		p->next_direct_try = now + p->backoff_s;
 	p->set_ep = target;
 	p->relay = ri;
 	/*
@@ -172,10 +180,22 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		if (!p && !(p = add_peer(ifc, wp->public_key)))
 			break;
 		p->seen = true;
+		if (p->path == STEER_TRYING) {
+			/*
+			 * A packet through a relay roams WireGuard onto it. rx growing between two
+			 * reads that both found WireGuard off the relays means at least one packet
+			 * came from a direct address.
+			 */
+			bool off = wp->endpoint.len && relay_at(s, &wp->endpoint) < 0;
+			if (off && p->try_off_relay && wp->rx_bytes > p->last.rx_bytes)
+				p->try_direct_rx = true;
+			p->try_off_relay = off;
+		}
 		p->last.t = now;
 		p->last.tx_bytes = wp->tx_bytes;
 		p->last.rx_bytes = wp->rx_bytes;
 		p->last.last_handshake = wp->last_handshake.tv_sec;
+		p->wg_ep = wp->endpoint;
 		if (fresh) {
 			p->win_start = p->last;
 			p->since = now;
@@ -184,6 +204,14 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		if (p->path == STEER_DIRECT) {
 			p->direct_ep = wp->endpoint;
 			p->orig_keepalive = wp->persistent_keepalive_interval;
+		} else if (p->path == STEER_TRYING && p->direct_ep.len &&
+		           relay_at(s, &wp->endpoint) >= 0) {
+			/*
+			 * The far side's packets still come through the relay and WireGuard roamed
+			 * back onto it: point it at the direct endpoint again, or nothing would be
+			 * sent there during the try (both sides send, so each pulls the other back).
+			 */
+			wg_set_peer_endpoint(ifc->name, p->pub, &p->direct_ep);
 		} else if (p->path == STEER_RELAYED && wp->endpoint.len &&
 		           !addr_equal(&wp->endpoint, &p->set_ep)) {
 			if (addr_equal(&wp->endpoint, &p->direct_ep)) {
@@ -206,6 +234,9 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			} else {
 				/* WireGuard roamed: the far side reached us from a new address. */
 				p->direct_ep = wp->endpoint;
+				log_info("%s: peer %.8s roamed to direct %s", ifc->name, p->pub_b64,
+				         addr_format(&wp->endpoint, (char[ADDR_STRLEN]){0},
+				                     ADDR_STRLEN));
 				back_to_direct(s, ifc, p, now, STEER_DIRECT,
 				               "peer roamed to a direct address");
 			}
@@ -338,16 +369,24 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 				set_path(p, STEER_DIRECT, now, w2);
 			return;
 		}
-		if (switch_to_relay(s, ifc, p, ri, now, why) == 0)
-			p->next_direct_try = now + p->backoff_s;
+		switch_to_relay(s, ifc, p, ri, now, why);
 		return;
 	}
 	case STEER_RELAYED: {
 		struct steer_relay *cur = &s->relays[p->relay];
 		struct link_bind *b = cur->link ? link_find(cur->link, p->sids[p->relay]) : NULL;
 
-		/* The relay in use is gone (shutdown notice, silence) or lost our session. */
-		if (!cur->link || cur->link->state != LINK_UP || !b || b->state != PROTO_PAIRED) {
+		/*
+		 * The relay in use is gone (shutdown notice, silence) or lost our session. Silence
+		 * or a lost session only once a window through it is no longer healthy: its
+		 * sessions forward on their own, and a control link that lost a few PINGs under
+		 * loss says less than traffic that came back through the relay.
+		 */
+		bool leaving = cur->link && cur->link->state != LINK_UP &&
+		               cur->link->last_error == PROTO_ERR_SHUTDOWN;
+		if (leaving || ((!cur->link || cur->link->state != LINK_UP || !b ||
+		                 b->state != PROTO_PAIRED) &&
+		                v != DETECT_HEALTHY)) {
 			int ri = pick_relay(s, p, p->relay);
 
 			if (ri >= 0) {
@@ -381,15 +420,28 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		}
 		if (now >= p->next_direct_try && p->direct_ep.len) {
 			snprintf(why, sizeof(why), "trying direct %s for one handshake window", ep);
+			log_info("%s: peer %.8s %s", ifc->name, p->pub_b64, why);
 			back_to_direct(s, ifc, p, now, STEER_TRYING, why);
 			p->trying_until = now + DETECT_WINDOW_S + 1;
+			p->try_off_relay = p->try_direct_rx = false;
 		}
 		return;
-	case STEER_TRYING:
-		if (v == DETECT_HEALTHY) {
-			snprintf(why, sizeof(why),
-			         "direct handshake to %s succeeded after relaying", ep);
+	case STEER_TRYING: {
+		/*
+		 * While the far side is still relayed, its packets reach us through the relay and
+		 * WireGuard roams our endpoint back onto it: a healthy window then says nothing
+		 * about the direct path. It works when a packet came in directly (steer_read) and
+		 * WireGuard is still off the relays. The far side's NAT may have given it a new
+		 * port: WireGuard's endpoint is the one.
+		 */
+		bool off_relay = p->wg_ep.len && relay_at(s, &p->wg_ep) < 0;
+		if (p->try_direct_rx && off_relay) {
+			p->direct_ep = p->wg_ep;
+			addr_format(&p->direct_ep, ep, sizeof(ep));
+			snprintf(why, sizeof(why), "direct path to %s works again after relaying",
+			         ep);
 			p->backoff_s = STEER_BACKOFF_MIN;
+			log_info("%s: peer %.8s %s", ifc->name, p->pub_b64, why);
 			back_to_direct(s, ifc, p, now, STEER_DIRECT, why);
 			return;
 		}
@@ -398,11 +450,15 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		p->backoff_s =
 		    p->backoff_s * 2 > STEER_BACKOFF_MAX ? STEER_BACKOFF_MAX : p->backoff_s * 2;
 		p->next_direct_try = now + p->backoff_s;
-		snprintf(why, sizeof(why), "direct %s still failing; next try in %lld s", ep,
+		snprintf(why, sizeof(why), "direct %s still failing%s; next try in %lld s", ep,
+		         off_relay ? "" : " (the far side's packets still come through the relay)",
 		         (long long)p->backoff_s);
+		log_info("%s: peer %.8s back on relay %s: %s", ifc->name, p->pub_b64,
+		         s->relays[p->relay].info.endpoint, why);
 		wg_set_peer_endpoint(ifc->name, p->pub, &p->set_ep);
 		set_path(p, STEER_RELAYED, now, why);
 		return;
+	}
 	}
 }
 

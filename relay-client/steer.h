@@ -39,6 +39,9 @@ struct steer_peer {
 	struct addr direct_ep; /* original (direct) endpoint */
 	uint16_t orig_keepalive;
 	struct addr set_ep; /* what we set while relayed */
+	struct addr wg_ep;  /* WireGuard's endpoint at the last read */
+	bool try_off_relay; /* trying direct: the last read found WireGuard off the relays */
+	bool try_direct_rx; /* trying direct: a packet came in that did not come via a relay */
 	int relay;          /* index into the relay table, -1 none */
 	uint8_t sids[STEER_MAX_RELAYS][16];
 	bool sid_ok;

@@ -18,19 +18,20 @@ iperf() # world_x a iperf3 to b, print receiver Mbit/s
 	world_x a timeout 30 iperf3 -c 192.0.2.2 -t 5 -f m 2>&1 | awk '/receiver/ { print $(NF-2) }'
 }
 mtu() { [ -n "$WGR_MTU" ] && ip -n "$W-a" link set "${W}a" mtu "$WGR_MTU" && ip -n "$W-b" link set "${W}b" mtu "$WGR_MTU"; }
-n=0
-while [ $n -lt "$runs" ]; do
+# the run counter is not called n: sim/world.sh's functions use n as a plain (global) variable
+run=0
+while [ $run -lt "$runs" ]; do
 	(
 		world_init || exit 1
 		world_pair symmetric symmetric 2 >/dev/null || exit 1
 		mtu
 		world_traffic 120
 		t0=$(date +%s.%N)
-		world_wait 90 world_ping a b 1 1 || { echo "run $n: no relay"; exit 1; }
+		world_wait 90 world_ping a b 1 1 || { echo "run $run: no relay"; exit 1; }
 		echo "relay_s $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
-		if [ "$n" = 0 ]; then echo "relayed_mbit $(iperf)"; fi
+		if [ "$run" = 0 ]; then echo "relayed_mbit $(iperf)"; fi
 	)
-	n=$((n + 1))
+	run=$((run + 1))
 done
 (
 	world_init || exit 1

@@ -18,9 +18,14 @@ echo "check: back to direct within 150 s (first direct retry is due after 1 min)
 direct() { ! world_relayed_via a b >/dev/null && ! world_relayed_via b a >/dev/null && world_ping a b 1 1; }
 t0=$(date +%s)
 if world_wait 150 direct; then
-	echo "  direct after $(($(date +%s) - t0)) s: a->b $(world_endpoint a b)"
+	echo "  direct after $(($(date +%s) - t0)) s: a->b $(world_endpoint a b), b->a $(world_endpoint b a)"
 else
 	bad "still relayed: a->b $(world_endpoint a b), b->a $(world_endpoint b a)"
 fi
+echo "check: both helpers say direct (within one retry window)"
+says_direct() { wgrelay_in "$1" status 2>&1 | grep -q 'path: direct'; }
+for h in a b; do
+	world_wait 12 says_direct $h || bad "$h's helper does not report the peer direct: $(wgrelay_in $h status 2>&1 | grep 'path:\|why:')"
+done
 [ $fail = 0 ] && echo PASS || world_dumplogs
 exit $fail
