@@ -226,6 +226,12 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 		if (b) {
 			b->error = m->code;
 			b->state = 0;
+			/*
+			 * The relay ended the circuit (its duration or byte allowance is used
+			 * up): bind again at once, so both sides re-form it on a fresh port.
+			 */
+			if (m->code == PROTO_ERR_CIRCUIT_LIMIT_REACHED)
+				b->sent = false;
 		}
 		log_info("link %s: error %u (%s)", addr_format(&l->relay, (char[64]){0}, 64),
 		         m->code, m->text);

@@ -384,6 +384,17 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		 */
 		bool leaving = cur->link && cur->link->state != LINK_UP &&
 		               cur->link->last_error == PROTO_ERR_SHUTDOWN;
+
+		/*
+		 * The session was re-formed on this relay (after its circuit limit, or the relay
+		 * lost it): same relay, new port. Follow it before judging the relay.
+		 */
+		if (b && b->state == PROTO_PAIRED && b->port && addr_port(&p->set_ep) != b->port) {
+			snprintf(why, sizeof(why), "session on %s re-formed on port %u",
+			         cur->info.endpoint, b->port);
+			switch_to_relay(s, ifc, p, p->relay, now, why);
+			return;
+		}
 		if (leaving || ((!cur->link || cur->link->state != LINK_UP || !b ||
 		                 b->state != PROTO_PAIRED) &&
 		                v != DETECT_HEALTHY)) {
