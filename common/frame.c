@@ -225,7 +225,21 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap)
 	default:
 		return -EINVAL;
 	}
-	return r ? -ENOBUFS : (int)w.pos;
+	if (r)
+		return -ENOBUFS;
+	/* §7: pad a request so that no reply is larger than it. */
+	if (ctrl_is_request(m->type) && w.pos < PROTO_CTRL_REQ_MIN) {
+		if (cap < PROTO_CTRL_REQ_MIN)
+			return -ENOBUFS;
+		memset(out + w.pos, 0, PROTO_CTRL_REQ_MIN - w.pos);
+		return PROTO_CTRL_REQ_MIN;
+	}
+	return (int)w.pos;
+}
+
+bool ctrl_is_request(uint8_t type)
+{
+	return type == CTRL_BIND || type == CTRL_UNBIND || type == CTRL_KEEPALIVE;
 }
 
 /* A length-prefixed string: printable ASCII only, so logs and shells stay safe. */
@@ -294,7 +308,11 @@ int ctrl_decode(const uint8_t *p, size_t len, struct ctrl_msg *m)
 	default:
 		return FRAME_ETYPE;
 	}
-	return rbuf_left(&b) ? FRAME_ELONG : 0;
+	/* Zero padding may follow the last field (§5.2); anything else is junk. */
+	for (size_t i = b.pos; i < len; i++)
+		if (p[i])
+			return FRAME_ELONG;
+	return 0;
 }
 
 int frame_seal_ctrl(uint8_t *out, size_t cap, uint32_t receiver_index, uint64_t counter,

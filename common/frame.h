@@ -70,9 +70,15 @@ struct ctrl_msg {
 	char user[CTRL_CRED_MAX + 1];     /* BIND, token mode: "expiry:name" */
 	char password[CTRL_CRED_MAX + 1]; /* BIND, token mode: base64 HMAC */
 };
-/* Returns the encoded length or -ENOBUFS / -EINVAL. */
+/*
+ * Returns the encoded length or -ENOBUFS / -EINVAL. Requests (BIND, UNBIND, KEEPALIVE) are
+ * padded with zero bytes to PROTO_CTRL_REQ_MIN; ERROR, BOUND and PEER_ACTIVE are not.
+ */
 int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap);
+/* Trailing zero bytes are padding; any other byte left over is FRAME_ELONG. */
 int ctrl_decode(const uint8_t *p, size_t len, struct ctrl_msg *m);
+/* True for the message types a client sends and the relay answers. */
+bool ctrl_is_request(uint8_t type);
 
 /*
  * §5.1 Sealed CTRL frame: header | receiver index | counter | ChaCha20-Poly1305(ctrl msg) | tag,

@@ -45,6 +45,12 @@ enum proto_type {
 #define PROTO_SEALED_OVERHEAD (PROTO_SEALED_HDR_LEN + PROTO_TAG_LEN)
 #define PROTO_MAX_FRAME       65535
 #define PROTO_MAX_CTRL_PLAIN  512
+/*
+ * §5.2/§7 A request a client sends (BIND, UNBIND, KEEPALIVE) is padded with zero bytes to at
+ * least this many plaintext bytes, so no reply of the relay's (at most 25 bytes fixed, or an
+ * ERROR whose text is cut to fit) is larger than the request that caused it.
+ */
+#define PROTO_CTRL_REQ_MIN 64
 
 /* §5.2 Control messages (inside CTRL frames). */
 enum proto_ctrl {

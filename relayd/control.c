@@ -111,14 +111,22 @@ void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m
 		control_sendto(r, l->fd, frame, (size_t)n, &l->addr);
 }
 
-static void control_send_error(struct relay *r, struct link *l, unsigned code, const uint8_t *sid,
-                               const char *text)
+/* ERROR's fixed part: type, code, sid and the text's length byte (PROTOCOL.md §5.2). */
+#define ERROR_FIXED_LEN 20
+
+/*
+ * An ERROR in answer to a request of req_len plaintext bytes (at least PROTO_CTRL_REQ_MIN):
+ * its text is cut so that the reply is no larger than the request (§7).
+ */
+static void control_send_error(struct relay *r, struct link *l, size_t req_len, unsigned code,
+                               const uint8_t *sid, const char *text)
 {
 	struct ctrl_msg m = {.type = CTRL_ERROR, .code = (uint16_t)code};
+	size_t room = req_len - ERROR_FIXED_LEN;
 
 	if (sid)
 		memcpy(m.sid, sid, 16);
-	snprintf(m.text, sizeof(m.text), "%s", text);
+	snprintf(m.text, room < sizeof(m.text) ? room + 1 : sizeof(m.text), "%s", text);
 	control_send_ctrl(r, l, &m);
 	r->st.denied++;
 	{
@@ -284,15 +292,21 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 	l->last_rx_ms = ev_now_ms(r->loop);
 	if (!addr_equal(&l->addr, src))
 		control_roam(r, l, src);
+	/* §7: an unpadded request gets no answer, so no answer is larger than its request. */
+	if (n < PROTO_CTRL_REQ_MIN) {
+		r->st.drops[DROP_MALFORMED]++;
+		return;
+	}
 	if (ctrl_decode(pt, (size_t)n, &req) < 0) {
-		control_send_error(r, l, PROTO_ERR_BAD_REQUEST, NULL, "malformed control message");
+		control_send_error(r, l, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
+		                   "malformed control message");
 		return;
 	}
 	switch (req.type) {
 	case CTRL_BIND:
 		if ((e = admit_check(r, l, &req, (uint64_t)time(NULL))) != 0 ||
 		    (e = session_bind(r, l, &req, &reply)) != 0) {
-			control_send_error(r, l, (unsigned)e, req.sid,
+			control_send_error(r, l, (size_t)n, (unsigned)e, req.sid,
 			                   proto_error_name((unsigned)e));
 			return;
 		}
@@ -300,13 +314,15 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 		break;
 	case CTRL_UNBIND:
 		if ((e = session_unbind(r, l, req.handle)) != 0)
-			control_send_error(r, l, (unsigned)e, NULL, "no such binding on this link");
+			control_send_error(r, l, (size_t)n, (unsigned)e, NULL,
+			                   "no such binding on this link");
 		break;
 	case CTRL_KEEPALIVE:
 		control_send_ctrl(r, l, &req);
 		break;
 	default:
-		control_send_error(r, l, PROTO_ERR_BAD_REQUEST, NULL, "unexpected message");
+		control_send_error(r, l, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
+		                   "unexpected message");
 	}
 }
 

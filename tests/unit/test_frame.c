@@ -103,11 +103,33 @@ static void roundtrip(const struct ctrl_msg *m)
 	assert_string_equal(d.text, m->text);
 	assert_string_equal(d.user, m->user);
 	assert_string_equal(d.password, m->password);
-	/* Every strict prefix is short, one extra byte is long. */
-	for (int i = 0; i < n; i++)
-		assert_true(ctrl_decode(buf, (size_t)i, &d) == FRAME_ESHORT);
+	/*
+	 * Prefixes are short until the last field ends; from there on only zero padding follows
+	 * (requests are padded to PROTO_CTRL_REQ_MIN, §7), so every longer prefix decodes.
+	 */
+	int fields = n;
+	for (int i = 0; i < n; i++) {
+		int r = ctrl_decode(buf, (size_t)i, &d);
+
+		if (r == 0 && fields == n)
+			fields = i;
+		assert_int_equal(r, fields == n ? FRAME_ESHORT : 0);
+	}
+	if (ctrl_is_request(m->type)) {
+		assert_true(n >= PROTO_CTRL_REQ_MIN);
+		assert_true(fields == n || n == PROTO_CTRL_REQ_MIN);
+	} else {
+		assert_int_equal(fields, n);
+	}
+	/* A zero byte more is padding; a non-zero byte after the fields is junk. */
 	buf[n] = 0;
+	assert_int_equal(ctrl_decode(buf, (size_t)n + 1, &d), 0);
+	buf[n] = 1;
 	assert_int_equal(ctrl_decode(buf, (size_t)n + 1, &d), FRAME_ELONG);
+	if (fields < n) {
+		buf[fields] = 1;
+		assert_int_equal(ctrl_decode(buf, (size_t)n, &d), FRAME_ELONG);
+	}
 }
 
 static void test_ctrl_roundtrips(void **state)
@@ -136,14 +158,15 @@ static void test_ctrl_roundtrips(void **state)
 	roundtrip(&m);
 	memset(&m, 0, sizeof(m));
 	m.type = CTRL_KEEPALIVE;
+	roundtrip(&m);
 	{
-		uint8_t b[4];
+		/* A request does not fit a buffer smaller than its padding. */
+		uint8_t b[PROTO_CTRL_REQ_MIN - 1];
 		struct ctrl_msg d;
 
-		assert_int_equal(ctrl_encode(&m, b, sizeof(b)), 1);
+		assert_int_equal(ctrl_encode(&m, b, sizeof(b)), -ENOBUFS);
+		b[0] = CTRL_KEEPALIVE;
 		assert_int_equal(ctrl_decode(b, 1, &d), 0);
-		b[1] = 0;
-		assert_int_equal(ctrl_decode(b, 2, &d), FRAME_ELONG);
 	}
 	memset(&m, 0, sizeof(m));
 	m.type = CTRL_ERROR;
