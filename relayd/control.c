@@ -174,32 +174,15 @@ static void control_link_free(struct relay *r, struct link *l)
 /* A new link of a client key takes over the memberships of its previous link. */
 static void control_adopt(struct relay *r, struct link *old, struct link *l)
 {
-	size_t pos = 0;
-	struct session *s;
-
-	while ((s = table_next(&r->sessions, &pos)))
-		for (int i = 0; i < s->n; i++)
-			if (s->m[i].link == old) {
-				s->m[i].link = l;
-				s->m[i].link_ip = l->addr;
-			}
-	l->nbinds = old->nbinds;
-	l->ncircuits = old->ncircuits;
+	session_link_adopt(r, old, l);
 	l->authenticated = old->authenticated;
-	old->nbinds = old->ncircuits = 0;
 }
 
 /* Authenticated roaming: a frame from src opened, so the client moved there. */
 void control_roam(struct relay *r, struct link *l, const struct addr *src)
 {
-	size_t pos = 0;
-	struct session *s;
-
 	l->addr = *src;
-	while ((s = table_next(&r->sessions, &pos)))
-		for (int i = 0; i < s->n; i++)
-			if (s->m[i].link == l)
-				s->m[i].link_ip = *src;
+	session_link_roam(r, l);
 }
 
 static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t len,

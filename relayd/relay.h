@@ -37,6 +37,8 @@ struct link {
 	bool authenticated; /* admitted by key or token: seed-004 limits do not apply */
 	uint64_t last_rx_ms;
 	uint8_t last_tai64n[PROTO_TAI64N_LEN];
+	/* Handles of this link's memberships, so link events cost O(bindings), not O(sessions). */
+	uint32_t binds[RELAY_MAX_BINDS_PER_LINK];
 	int nbinds;
 	int ncircuits;
 };
@@ -121,6 +123,12 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply);
 int session_unbind(struct relay *r, struct link *l, uint32_t handle);
 void session_link_gone(struct relay *r, struct link *l);
+/* The membership of l's i-th binding (0 <= i < l->nbinds). */
+struct member *session_link_member(struct relay *r, struct link *l, int i);
+/* A new link of the same client key takes over old's memberships (a restarted helper). */
+void session_link_adopt(struct relay *r, struct link *old, struct link *l);
+/* The client behind l moved to a new address (authenticated roaming). */
+void session_link_roam(struct relay *r, struct link *l);
 void session_close(struct relay *r, struct session *s, const char *why);
 /* A session restored with two members (state.c) is a circuit again. */
 void session_restore_circuit(struct relay *r, struct session *s);

@@ -40,6 +40,57 @@ static void session_fill_bound(const struct session *s, const struct member *m,
 	reply->port = s->mode == PROTO_MODE_DIRECT ? s->port : 0;
 }
 
+/* Record handle among l's bindings; admit_check keeps them at RELAY_MAX_BINDS_PER_LINK. */
+static void link_attach(struct link *l, uint32_t handle)
+{
+	if (l->nbinds < RELAY_MAX_BINDS_PER_LINK)
+		l->binds[l->nbinds++] = handle;
+}
+
+static void link_detach(struct link *l, uint32_t handle)
+{
+	for (int i = 0; i < l->nbinds; i++)
+		if (l->binds[i] == handle) {
+			l->binds[i] = l->binds[--l->nbinds];
+			return;
+		}
+}
+
+struct member *session_link_member(struct relay *r, struct link *l, int i)
+{
+	struct session *s = table_get(&r->handles, l->binds[i]);
+
+	for (int k = 0; s && k < s->n; k++)
+		if (s->m[k].handle == l->binds[i])
+			return &s->m[k];
+	return NULL;
+}
+
+void session_link_adopt(struct relay *r, struct link *old, struct link *l)
+{
+	for (int i = 0; i < old->nbinds; i++) {
+		struct member *m = session_link_member(r, old, i);
+
+		if (m) {
+			m->link = l;
+			m->link_ip = l->addr;
+			link_attach(l, m->handle);
+		}
+	}
+	l->ncircuits += old->ncircuits;
+	old->nbinds = old->ncircuits = 0;
+}
+
+void session_link_roam(struct relay *r, struct link *l)
+{
+	for (int i = 0; i < l->nbinds; i++) {
+		struct member *m = session_link_member(r, l, i);
+
+		if (m)
+			m->link_ip = l->addr;
+	}
+}
+
 /* rp: the member's replay window in sealed mode (taken over), NULL in direct mode. */
 static void session_member_init(struct relay *r, struct member *m, struct link *l,
                                 struct replay *rp)
@@ -52,7 +103,7 @@ static void session_member_init(struct relay *r, struct member *m, struct link *
 	m->recv_replay = rp;
 	if (rp)
 		replay_init(rp);
-	l->nbinds++;
+	link_attach(l, m->handle);
 	r->reservations++;
 }
 
@@ -120,8 +171,8 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			/* Rebind by the same client key: take over the membership. */
 			if (m->link != l) {
 				if (m->link)
-					m->link->nbinds--;
-				l->nbinds++;
+					link_detach(m->link, m->handle);
+				link_attach(l, m->handle);
 				if (s->circuit) {
 					if (m->link)
 						m->link->ncircuits--;
@@ -190,7 +241,7 @@ static void session_drop_member(struct relay *r, struct session *s, int i)
 	struct member *m = &s->m[i];
 
 	if (m->link) {
-		m->link->nbinds--;
+		link_detach(m->link, m->handle);
 		if (s->circuit)
 			m->link->ncircuits--;
 	}
@@ -274,14 +325,14 @@ int session_unbind(struct relay *r, struct link *l, uint32_t handle)
 
 void session_link_gone(struct relay *r, struct link *l)
 {
-	size_t pos = 0;
-	struct session *s;
-
 	/* Memberships outlive their link: direct-mode traffic keeps flowing meanwhile. */
-	while ((s = table_next(&r->sessions, &pos)))
-		for (int i = 0; i < s->n; i++)
-			if (s->m[i].link == l)
-				s->m[i].link = NULL;
+	for (int i = 0; i < l->nbinds; i++) {
+		struct member *m = session_link_member(r, l, i);
+
+		if (m && m->link == l)
+			m->link = NULL;
+	}
+	l->nbinds = 0;
 }
 
 void session_expire(struct relay *r, uint64_t now_ms)

@@ -405,6 +405,37 @@ static void test_sealed_mode_forwarding(void **state)
 	/* A replayed frame is not forwarded again. */
 	tclient_sendto(a.fd, frame, flen, &R.a);
 	assert_int_equal(tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	/*
+	 * Authenticated roaming: a forged frame from a new address moves nothing; a frame that
+	 * opens under A's key from its new address moves A's link there, both ways.
+	 */
+	{
+		int moved = tclient_udp(), old = a.fd;
+		struct replay rpa;
+
+		replay_init(&rpa);
+		memcpy(frame + PROTO_SEALED_HDR_LEN, msg, len);
+		flen = seal_data(frame, len, ma.handle, 20, sid, a.keys.data_send);
+		frame[flen - 1] ^= 1;
+		tclient_sendto(moved, frame, flen, &R.a);
+		assert_int_equal(tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+		flen = seal_data(frame, len, mb.handle, 0, sid, b.keys.data_send);
+		tclient_sendto(b.fd, frame, flen, &R.a);
+		assert_int_equal(tclient_recvfrom(old, buf, sizeof(buf), NULL, T_MS), (int)flen);
+		assert_int_equal(seal_open_data(buf, flen, sid, a.keys.data_recv, &rpa), (int)len);
+
+		flen = seal_data(frame, len, ma.handle, 21, sid, a.keys.data_send);
+		tclient_sendto(moved, frame, flen, &R.a);
+		assert_int_equal(tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, T_MS), (int)flen);
+		flen = seal_data(frame, len, mb.handle, 1, sid, b.keys.data_send);
+		tclient_sendto(b.fd, frame, flen, &R.a);
+		n = tclient_recvfrom(moved, buf, sizeof(buf), NULL, T_MS);
+		assert_int_equal(n, (int)flen);
+		assert_int_equal(seal_open_data(buf, (size_t)n, sid, a.keys.data_recv, &rpa),
+		                 (int)len);
+		assert_int_equal(tclient_recvfrom(old, buf, sizeof(buf), NULL, 200), -ETIMEDOUT);
+		close(moved);
+	}
 	tclient_close(&a);
 	tclient_close(&b);
 }
