@@ -233,6 +233,7 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 	do
 		randombytes_buf(&l->index, sizeof(l->index));
 	while (!l->index || table_get(&r->links, l->index));
+	l->gen = ++r->link_gen;
 	l->addr = *src;
 	l->fd = fd;
 	l->last_rx_ms = now;

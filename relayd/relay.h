@@ -37,6 +37,7 @@ struct link {
 	bool authenticated; /* admitted by key or token: seed-004 limits do not apply */
 	uint64_t last_rx_ms;
 	uint8_t last_tai64n[PROTO_TAI64N_LEN];
+	uint64_t gen; /* unique for the process's life: what a member's cached keys belong to */
 	/* Handles of this link's memberships, so link events cost O(bindings), not O(sessions). */
 	uint32_t binds[RELAY_MAX_BINDS_PER_LINK];
 	int nbinds;
@@ -54,7 +55,15 @@ struct member {
 	uint32_t wg_sender; /* sender index of this member's last WireGuard initiation */
 	/* sealed mode */
 	uint64_t send_counter;
-	struct replay *recv_replay; /* NULL in direct mode: 264 bytes a member saved */
+	struct sealed_member *sealed; /* NULL in direct mode: 336 bytes a member saved */
+};
+
+/* What only a sealed member needs. */
+struct sealed_member {
+	struct replay recv_replay;
+	/* seal_session_key(link data keys, sid), valid while link_gen is the member's link's gen */
+	uint8_t sk_recv[32], sk_send[32];
+	uint64_t link_gen;
 };
 
 struct session {
@@ -92,6 +101,7 @@ struct relay {
 	uint64_t reservations, circuits;
 	uint16_t next_port;
 	uint64_t started_ms;
+	uint64_t link_gen; /* the last link's gen */
 	struct relay_stats st;
 	struct ev_timer tick;
 	bool under_load;

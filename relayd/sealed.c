@@ -9,6 +9,19 @@
 #include "relay.h"
 #include "seal.h"
 
+/* The member's session keys for its current link (a new link brings new data keys). */
+static struct sealed_member *sealed_keys(const struct session *s, struct member *m)
+{
+	struct sealed_member *sm = m->sealed;
+
+	if (sm->link_gen != m->link->gen) {
+		seal_session_key(sm->sk_recv, m->link->keys.data_recv, s->sid);
+		seal_session_key(sm->sk_send, m->link->keys.data_send, s->sid);
+		sm->link_gen = m->link->gen;
+	}
+	return sm;
+}
+
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src)
 {
 	const struct limits *lim = &r->cfg.limits;
@@ -16,6 +29,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	uint64_t counter;
 	struct session *s;
 	struct member *x, *y;
+	struct sealed_member *xs;
 	size_t flen;
 	int n, i;
 
@@ -27,11 +41,12 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	}
 	i = s->m[0].handle == handle ? 0 : 1;
 	x = &s->m[i];
-	if (!x->link || !x->recv_replay) {
+	if (!x->link || !x->sealed) {
 		r->st.drops[DROP_UNKNOWN_LINK]++;
 		return;
 	}
-	n = seal_open_data(frame, len, s->sid, x->link->keys.data_recv, x->recv_replay);
+	xs = sealed_keys(s, x);
+	n = seal_open_data_sk(frame, len, xs->sk_recv, &xs->recv_replay);
 	if (n < 0) {
 		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
 		return;
@@ -53,8 +68,8 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		return;
 	}
 	s->bytes += (uint64_t)n;
-	flen = seal_data(frame, (size_t)n, y->handle, y->send_counter++, s->sid,
-	                 y->link->keys.data_send);
+	flen = seal_data_sk(frame, (size_t)n, y->handle, y->send_counter++,
+	                    sealed_keys(s, y)->sk_send);
 	/* Sent with the rest of the batch, after it (control_read). */
 	if (control_queue(r, y->link->fd, frame, flen, &y->link->addr) == 0) {
 		r->st.pkts[1]++;

@@ -91,30 +91,32 @@ void session_link_roam(struct relay *r, struct link *l)
 	}
 }
 
-/* rp: the member's replay window in sealed mode (taken over), NULL in direct mode. */
+/* sm: the member's sealed-mode state (taken over), NULL in direct mode. */
 static void session_member_init(struct relay *r, struct member *m, struct link *l,
-                                struct replay *rp)
+                                struct sealed_member *sm)
 {
 	memset(m, 0, sizeof(*m));
 	m->link = l;
 	memcpy(m->client_pub, l->client_pub, 32);
 	m->handle = session_new_handle(r);
 	m->link_ip = l->addr;
-	m->recv_replay = rp;
-	if (rp)
-		replay_init(rp);
+	m->sealed = sm;
+	if (sm) {
+		replay_init(&sm->recv_replay);
+		sm->link_gen = 0; /* session keys derived on first use */
+	}
 	link_attach(l, m->handle);
 	r->reservations++;
 }
 
-/* Sealed members need a replay window; direct ones do not. 0, or -1 when out of memory. */
-static int session_replay_new(int mode, struct replay **rp)
+/* Sealed members need a replay window and keys; direct ones do not. 0, or -1 without memory. */
+static int session_sealed_new(int mode, struct sealed_member **sm)
 {
-	*rp = NULL;
+	*sm = NULL;
 	if (mode != PROTO_MODE_SEALED)
 		return 0;
-	*rp = malloc(sizeof(**rp));
-	return *rp ? 0 : -1;
+	*sm = malloc(sizeof(**sm));
+	return *sm ? 0 : -1;
 }
 
 static void session_pair(struct relay *r, struct session *s)
@@ -157,7 +159,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
 {
 	struct session *s = session_find(r, req->sid);
-	struct replay *rp;
+	struct sealed_member *sm;
 	struct member *m;
 	int e;
 
@@ -189,10 +191,10 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			return PROTO_ERR_SESSION_FULL;
 		if ((e = session_circuit_allowed(r, s, l)) != 0)
 			return e;
-		if (session_replay_new(s->mode, &rp) < 0)
+		if (session_sealed_new(s->mode, &sm) < 0)
 			return PROTO_ERR_INTERNAL;
 		m = &s->m[1];
-		session_member_init(r, m, l, rp);
+		session_member_init(r, m, l, sm);
 		s->n = 2;
 		s->limited = s->limited || !l->authenticated || r->cfg.limits.limit_authenticated;
 		table_put(&r->handles, m->handle, s);
@@ -208,11 +210,11 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		}
 		return 0;
 	}
-	if (session_replay_new(req->mode, &rp) < 0)
+	if (session_sealed_new(req->mode, &sm) < 0)
 		return PROTO_ERR_INTERNAL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		free(rp);
+		free(sm);
 		return PROTO_ERR_INTERNAL;
 	}
 	s->relay = r;
@@ -226,7 +228,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		return PROTO_ERR_NO_PORTS;
 	}
 	m = &s->m[0];
-	session_member_init(r, m, l, rp);
+	session_member_init(r, m, l, sm);
 	s->n = 1;
 	table_put(&r->sessions, table_key16(&r->sessions, s->sid, 16), s);
 	table_put(&r->handles, m->handle, s);
@@ -247,9 +249,9 @@ static void session_drop_member(struct relay *r, struct session *s, int i)
 	}
 	table_del(&r->handles, m->handle);
 	r->reservations--;
-	if (m->recv_replay)
-		sodium_memzero(m->recv_replay, sizeof(*m->recv_replay));
-	free(m->recv_replay);
+	if (m->sealed)
+		sodium_memzero(m->sealed, sizeof(*m->sealed));
+	free(m->sealed);
 	sodium_memzero(m, sizeof(*m));
 }
 

@@ -47,6 +47,49 @@ static void test_seal_open_and_tamper(void **state)
 	assert_int_equal(seal_open_data(copy, PROTO_SEALED_OVERHEAD, sid, key, &rp), FRAME_ESHORT);
 }
 
+/*
+ * PROTOCOL.md §5.4 defines DATA frames as XChaCha20-Poly1305 with nonce sid || counter: checked
+ * here against libsodium's XChaCha20 itself, and the session-key forms against both.
+ */
+static void test_sealing_is_xchacha20(void **state)
+{
+	uint8_t key[32], sid[16], sk[32], nonce[24], a[1500], b[1500], ref[1500];
+	unsigned long long rlen;
+	struct replay rp;
+	uint64_t counter = 0;
+	size_t n;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(sid, sizeof(sid));
+	seal_session_key(sk, key, sid);
+	replay_init(&rp);
+	for (size_t len = 1; len <= 1424; len += 141) {
+		for (int k = 0; k < 3; k++, counter += 1000003) {
+			randombytes_buf(a + PROTO_SEALED_HDR_LEN, len);
+			memcpy(b, a, sizeof(a));
+			n = seal_data(a, len, 0x01020304, counter, sid, key);
+			assert_int_equal(seal_data_sk(b, len, 0x01020304, counter, sk), n);
+			assert_memory_equal(a, b, n);
+			/* The reference: header as associated data, nonce = sid || counter (BE). */
+			memcpy(nonce, sid, 16);
+			memcpy(nonce + 16, a + 8, 8);
+			assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(
+			                     ref, &rlen, NULL, a + PROTO_SEALED_HDR_LEN,
+			                     n - PROTO_SEALED_HDR_LEN, a, PROTO_SEALED_HDR_LEN,
+			                     nonce, key),
+			                 0);
+			assert_int_equal(rlen, len);
+			assert_int_equal(seal_open_data_sk(b, n, sk, &rp), (int)len);
+			assert_memory_equal(b + PROTO_SEALED_HDR_LEN, ref, len);
+		}
+	}
+	/* The session key of one sid does not open another session's frame. */
+	sid[15] ^= 0x80;
+	n = seal_data(a, 100, 1, counter, sid, key);
+	assert_int_equal(seal_open_data_sk(a, n, sk, &rp), FRAME_EAUTH);
+}
+
 static void test_data_key_is_distinct(void **state)
 {
 	uint8_t t[32], d[32];
@@ -61,6 +104,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seal_open_and_tamper),
+	    cmocka_unit_test(test_sealing_is_xchacha20),
 	    cmocka_unit_test(test_data_key_is_distinct),
 	};
 
