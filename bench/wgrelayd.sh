@@ -1,9 +1,10 @@
 # bench/wgrelayd.sh: the wgrelayd part of bench/run (sourced, not run on its own).
 #
 # wgrelayd runs pinned on the system CPU with loopback allowed for the test, one forwarding
-# thread (Workers = 1: the goals are per core), in two instances: the shipped configuration
-# (system direct-gro: UDP GRO in, UDP_SEGMENT out; also sealed and the session scale) and one
-# with Coalesce = no (system direct: recvmmsg/sendmmsg batches only). The bench client
+# thread (Workers = 1: the goals are per core), in three instances: the shipped configuration
+# (system direct-gro: UDP GRO in, UDP_SEGMENT out; also sealed and the session scale), one
+# with Coalesce = no (system direct: recvmmsg/sendmmsg batches only) and one with Coalesce = no
+# and BusyPoll = 50 (system direct-poll: the latency option, not a default). The bench client
 # wgr-bench-member (bench/member.c, linked with BUILD_DIR/common/libwgrcommon.a) holds the
 # control links: for direct mode it binds N sessions from two client identities, writes the
 # session ports, and keeps the links alive; wgr-bench-wgpair then confirms both members of every
@@ -16,11 +17,14 @@ WGRELAYD=$BUILD/relayd/wgrelayd
 WGR_STATUS=""
 WGR_PID=""
 WGR2_PID=""
+WGR3_PID=""
 MEMBER_PID=""
 WGR_CTL_PORT=$((PB + 20))
 WGR2_CTL_PORT=$((PB + 21))
+WGR3_CTL_PORT=$((PB + 23))
 WGR_LO=$((PB + 1000))
 WGR2_LO=$((WGR_LO + 20000))
+WGR3_LO=$((WGR2_LO + 200))
 WGR_A=127.0.0.1:$((PB + 3))
 WGR_B=127.0.0.1:$((PB + 4))
 WGR_INDEX=1000
@@ -43,7 +47,7 @@ wgrelayd_build() {
 	return 0
 }
 
-# wgrelayd_conf COALESCE CTLPORT RANGE: a relay's config. Loopback is refused by default
+# wgrelayd_conf COALESCE CTLPORT RANGE [BUSYPOLL_US]: a relay's config. Loopback is refused by default
 # (AllowLoopback is the test allowance). The open-mode limits (3 bindings and 5 circuits per
 # client, 100 MB per circuit, 20 handshakes a second per source) would stop a benchmark in its
 # first second: lifted here.
@@ -57,6 +61,7 @@ wgrelayd_conf() {
 		Metrics = off
 		Workers = 1
 		Coalesce = $1
+		BusyPoll = ${4:-0}
 		[Limits]
 		MaxReservations = 200000
 		MaxReservationsPerClient = 200000
@@ -81,18 +86,24 @@ wgrelayd_start() {
 		# second per source) would stop a benchmark in its first second: lifted here.
 		wgrelayd_conf yes "$WGR_CTL_PORT" "$WGR_LO-$((WGR_LO + 19999))" >"$OUT/wgrelayd/wgrelayd.conf"
 		wgrelayd_conf no "$WGR2_CTL_PORT" "$WGR2_LO-$((WGR2_LO + 99))" >"$OUT/wgrelayd/batch.conf"
+		wgrelayd_conf no "$WGR3_CTL_PORT" "$WGR3_LO-$((WGR3_LO + 99))" 50 >"$OUT/wgrelayd/poll.conf"
 		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/wgrelayd.conf" \
 			>>"$OUT/wgrelayd.log" 2>&1 &
 		WGR_PID=$!
 		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/batch.conf" \
 			>>"$OUT/wgrelayd-batch.log" 2>&1 &
 		WGR2_PID=$!
-		PIDS="$PIDS $WGR_PID $WGR2_PID"
+		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/poll.conf" \
+			>>"$OUT/wgrelayd-poll.log" 2>&1 &
+		WGR3_PID=$!
+		PIDS="$PIDS $WGR_PID $WGR2_PID $WGR3_PID"
 		sleep 0.5
-		if ! kill -0 "$WGR_PID" 2>/dev/null || ! kill -0 "$WGR2_PID" 2>/dev/null; then
-			WGR_STATUS="wgrelayd exited at start (see wgrelayd.log, wgrelayd-batch.log)"
+		if ! kill -0 "$WGR_PID" 2>/dev/null || ! kill -0 "$WGR2_PID" 2>/dev/null ||
+			! kill -0 "$WGR3_PID" 2>/dev/null; then
+			WGR_STATUS="wgrelayd exited at start (see wgrelayd*.log)"
 			WGR_PID=""
 			WGR2_PID=""
+			WGR3_PID=""
 		fi
 	fi
 	[ -n "$WGR_STATUS" ] && echo "$WGR_STATUS" >"$OUT/wgrelayd.status"
@@ -101,17 +112,17 @@ wgrelayd_start() {
 }
 
 wgrelayd_systems() {
-	[ -z "$WGR_STATUS" ] && echo "direct direct-gro sealed"
+	[ -z "$WGR_STATUS" ] && echo "direct direct-poll direct-gro sealed"
 	return 0
 }
 
 # wgrelayd_pid SYSTEM: the relay instance that runs that system.
 wgrelayd_pid() {
-	if [ "$1" = direct ]; then
-		echo "${WGR2_PID:-0}"
-	else
-		echo "${WGR_PID:-0}"
-	fi
+	case "$1" in
+	direct) echo "${WGR2_PID:-0}" ;;
+	direct-poll) echo "${WGR3_PID:-0}" ;;
+	*) echo "${WGR_PID:-0}" ;;
+	esac
 }
 
 # member_hold N FILE [CTLPORT]: bind N direct sessions, ports to FILE; the holder keeps the links.
@@ -145,6 +156,7 @@ member_release() {
 wgrelayd_prepare() {
 	case "$1" in
 	direct) port=$WGR2_CTL_PORT ;;
+	direct-poll) port=$WGR3_CTL_PORT ;;
 	direct-gro) port=$WGR_CTL_PORT ;;
 	*) return 0 ;;
 	esac
@@ -162,7 +174,7 @@ wgrelayd_prepare() {
 # wgrelayd_gen SYSTEM SIZE: the generator command for that system (after the common args).
 wgrelayd_gen_args() {
 	case "$1" in
-	direct | direct-gro)
+	direct | direct-poll | direct-gro)
 		echo "--mode wg --bind $WGR_A --dst-file $OUT/$1.ports --wg-index $WGR_INDEX"
 		;;
 	esac

@@ -39,11 +39,25 @@ struct ev_loop {
 	void *before_sleep_arg, *after_wake_arg;
 	uint64_t now_ms;
 	int stop;
+	uint64_t busy_ns, last_io_ns; /* busy polling window, time of the last I/O event */
 };
 
 /* The handler may only touch these; one loop per process receives signals. */
 static volatile sig_atomic_t ev_sig_flag[EV_NSIG];
 static int ev_sig_wfd = -1;
+
+static uint64_t ev_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ev_set_busy_poll(struct ev_loop *loop, unsigned us)
+{
+	loop->busy_ns = (uint64_t)us * 1000;
+}
 
 uint64_t ev_clock_ms(void)
 {
@@ -339,7 +353,24 @@ int ev_run_once(struct ev_loop *loop, int timeout_ms)
 	}
 	if (loop->stop)
 		wait = 0;
-	n = epoll_wait(loop->epfd, ev, EV_MAX_EVENTS, wait);
+	n = 0;
+	if (loop->busy_ns && wait != 0) {
+		/* Spin while the last event is recent, as long as no timer falls due meanwhile. */
+		uint64_t t = ev_clock_ns(), t0 = t;
+
+		while (n == 0 && t - loop->last_io_ns < loop->busy_ns &&
+		       (wait < 0 || t - t0 < (uint64_t)wait * 1000000)) {
+			n = epoll_wait(loop->epfd, ev, EV_MAX_EVENTS, 0);
+			t = ev_clock_ns();
+		}
+		/* What is left of the wait, rounded up so a timer never fires early. */
+		if (wait > 0)
+			wait -= (int)((t - t0) / 1000000) < wait ? (int)((t - t0) / 1000000) : wait;
+	}
+	if (n == 0)
+		n = epoll_wait(loop->epfd, ev, EV_MAX_EVENTS, wait);
+	if (n > 0 && loop->busy_ns)
+		loop->last_io_ns = ev_clock_ns();
 	if (loop->after_wake)
 		loop->after_wake(loop, loop->after_wake_arg);
 	if (n < 0)

@@ -62,6 +62,14 @@ void ev_set_before_sleep(struct ev_loop *loop, ev_hook_cb cb, void *arg);
  */
 void ev_set_after_wake(struct ev_loop *loop, ev_hook_cb cb, void *arg);
 
+/*
+ * Busy polling: for up to us microseconds after the last I/O event, poll without sleeping
+ * before the loop blocks. A burst's next datagram then finds the thread awake instead of
+ * waiting for it to be woken (tens of microseconds on a virtual machine), for the CPU time
+ * of the spin. 0 (the default) turns it off.
+ */
+void ev_set_busy_poll(struct ev_loop *loop, unsigned us);
+
 /* Monotonic milliseconds, cached at the start of each iteration. */
 uint64_t ev_now_ms(const struct ev_loop *loop);
 /* Monotonic milliseconds read now. */

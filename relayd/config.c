@@ -20,6 +20,7 @@ static const char *const config_keys[] = {
     "Relay.StatsInterval",
     "Relay.Workers",
     "Relay.Coalesce",
+    "Relay.BusyPoll",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -165,6 +166,14 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	if ((r = conf_get_bool(f, "Relay", "Coalesce", &c->coalesce, err, errlen)) < 0 &&
 	    r != -ENOENT)
 		return r;
+	{
+		uint64_t us = c->busy_poll_us;
+
+		if ((r = conf_get_u64(f, "Relay", "BusyPoll", 0, 1000, &us, err, errlen)) < 0 &&
+		    r != -ENOENT)
+			return r;
+		c->busy_poll_us = (unsigned)us;
+	}
 	if ((r = conf_get_duration(f, "Relay", "StatsInterval", 1, 86400, &c->stats_interval_s, err,
 	                           errlen)) < 0 &&
 	    r != -ENOENT)

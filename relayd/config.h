@@ -48,6 +48,7 @@ struct relayd_config {
 	uint64_t stats_interval_s;
 	int workers;   /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
 	bool coalesce; /* UDP GRO in, UDP_SEGMENT out on session sockets */
+	unsigned busy_poll_us; /* spin this long after traffic before sleeping; 0 off */
 };
 
 #define CONFIG_MAX_WORKERS 64

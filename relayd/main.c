@@ -374,6 +374,7 @@ int main(int argc, char **argv)
 	    table_init(&r->ports, 64) < 0 || table_init(&r->clients, 64) < 0 ||
 	    ratelimit_new(&r->rl, 4096, r->cfg.limits.source_rate, r->cfg.limits.source_burst) < 0)
 		fatalx("out of memory");
+	ev_set_busy_poll(r->loop, r->cfg.busy_poll_us);
 	if (admit_load_keys(r) < 0)
 		return 1;
 	pthread_mutex_init(&r->mu, NULL);

@@ -136,6 +136,7 @@ int workers_start(struct relay *r, unsigned n)
 			e = -ENOMEM;
 			break;
 		}
+		ev_set_busy_poll(w->loop, r->cfg.busy_poll_us);
 		if (ev_add_io(w->loop, w->wake_fd, EV_READ, worker_wake, w) < 0 ||
 		    (e = -pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
 			e = e ? e : -ENOMEM;

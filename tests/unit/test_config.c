@@ -70,7 +70,7 @@ static void test_keys_applied(void **state)
 	if (load(&c,
 	         "[Relay]\nListen = 198.51.100.1:6000\nListen = [2001:db8::1]:6001\n"
 	         "PortRange = 40000-40099\nAllowPrivate = yes\nMetrics = off\nWorkers = "
-	         "3\nCoalesce = no\n"
+	         "3\nCoalesce = no\nBusyPoll = 50\n"
 	         "[Auth]\nMode = token\nSecret = first-secret-0123456789\nSecret = "
 	         "second-secret-0123456789\n"
 	         "[Limits]\nMaxCircuits = 7\nCircuitBandwidth = 800\n"
@@ -85,6 +85,7 @@ static void test_keys_applied(void **state)
 	assert_string_equal(c.metrics, "off");
 	assert_int_equal(c.workers, 3);
 	assert_false(c.coalesce);
+	assert_int_equal(c.busy_poll_us, 50);
 	assert_int_equal(c.auth, AUTH_TOKEN);
 	assert_int_equal(c.n_secrets, 2);
 	assert_string_equal(c.secrets[1], "second-secret-0123456789");
@@ -110,6 +111,7 @@ static void test_errors_with_file_and_line(void **state)
 	    {"[Relay]\nAllowPrivate = perhaps\n", 2, "perhaps"},
 	    {"[Relay]\nWorkers = 65\n", 2, "65"},
 	    {"[Relay]\nWorkers = many\n", 2, "many"},
+	    {"[Relay]\nBusyPoll = 1001\n", 2, "1001"},
 	    {"[Relay]\nListen = not-an-address\n", 2, "not-an-address"},
 	    {"[Nowhere]\nX = 1\n", 0, "Nowhere"},
 	    {"[Auth]\nMode = token\nSecret = short\n", 3, "short"},

@@ -1,11 +1,14 @@
 /* Unit tests: common/ev.c */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -203,6 +206,64 @@ static void test_sleep_wake_hooks(void **state)
 	close(p[1]);
 }
 
+/* A datagram that arrives later than the loop's last event, from another thread. */
+static void *late_writer(void *arg)
+{
+	struct timespec ts = {0, 200000};
+
+	nanosleep(&ts, NULL);
+	if (write(*(int *)arg, "z", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void busy_timer_cb(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	(*(int *)arg)++;
+}
+
+/*
+ * Busy polling changes when the loop sleeps, not what it does: every event is delivered (in
+ * the spin or after it), the hooks still bracket each wait, a wait with nothing to do ends,
+ * and timers fire.
+ */
+static void test_busy_poll(void **state)
+{
+	struct ev_loop *loop;
+	struct bracket b = {{0}, 0};
+	struct ev_timer t;
+	pthread_t th;
+	int p[2], fired = 0;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ev_new(&loop), 0);
+	ev_set_busy_poll(loop, 1000000); /* 1 s: every wait below starts inside the window */
+	ev_set_before_sleep(loop, bracket_sleep, &b);
+	ev_set_after_wake(loop, bracket_wake, &b);
+	assert_int_equal(ev_add_io(loop, p[0], EV_READ, bracket_read, &b), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_run_once(loop, 1000), 0);
+	assert_int_equal(pthread_create(&th, NULL, late_writer, &p[1]), 0);
+	for (int i = 0; i < 1000 && !strchr(b.seq + 3, 'r'); i++)
+		assert_int_equal(ev_run_once(loop, 1000), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_string_equal(b.seq, "swrswr");
+	/* Nothing to read: a bounded wait ends, spin or not. */
+	assert_int_equal(ev_run_once(loop, 5), 0);
+	assert_string_equal(b.seq, "swrswrsw");
+	ev_timer_init(&t, busy_timer_cb, &fired);
+	ev_timer_start(loop, &t, 3);
+	for (int i = 0; i < 1000 && !fired; i++)
+		assert_int_equal(ev_run_once(loop, -1), 0);
+	assert_int_equal(fired, 1);
+	ev_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
 struct pair {
 	int fds[2];
 	int calls;
@@ -283,6 +344,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_other_timer_in_callback),
 	    cmocka_unit_test(test_io_and_hook),
 	    cmocka_unit_test(test_sleep_wake_hooks),
+	    cmocka_unit_test(test_busy_poll),
 	    cmocka_unit_test(test_del_other_fd_in_batch),
 	    cmocka_unit_test(test_signal_is_delivered_from_loop),
 	};
