@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -259,6 +260,33 @@ static void on_wake(struct ev_loop *loop, void *arg)
 	relay_lock(arg);
 }
 
+/*
+ * Direct mode needs a socket per session: raise the soft open-file limit towards the hard one,
+ * and say so when even that cannot hold the port range (sessions past it are refused no-ports).
+ */
+static void raise_nofile(const struct relayd_config *c)
+{
+	rlim_t want = (rlim_t)(c->port_hi - c->port_lo + 1) + 256;
+	struct rlimit rl;
+
+	if (!c->mode_direct || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("raising the open-file limit to %llu",
+			         (unsigned long long)rl.rlim_cur);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warnx(
+		    "open-file limit %llu: at most about %llu direct sessions of the %u ports "
+		    "(raise LimitNOFILE or ulimit -n)",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(rl.rlim_cur > 256 ? rl.rlim_cur - 256 : 0),
+		    c->port_hi - c->port_lo + 1);
+}
+
 static unsigned workers_wanted(const struct relayd_config *c)
 {
 	long n;
@@ -366,6 +394,7 @@ int main(int argc, char **argv)
 	}
 	hs_relay_init(&r->hs, priv);
 	sodium_memzero(priv, sizeof(priv));
+	raise_nofile(&r->cfg);
 	key_to_base64(pub64, r->hs.pub);
 	log_info("%s identity key %s, public key %s", created ? "created" : "loaded",
 	         r->cfg.key_file, pub64);
