@@ -11,9 +11,13 @@
 #   192.0.2.0/24     WireGuard tunnel addresses of the peers
 # Topology: namespace ${W}-inet holds bridge "core" with both gateway addresses and routes
 # between the two public /24s; every public host has one veth into it (eth0 inside the host).
-# tc netem on a host's eth0 and on its bridge port gives the link delay/loss both ways.
+# tc netem on a host's eth0 and on its bridge port gives the link delay/loss both ways. On
+# kernels without sch_netem, world_netem falls back to a delay line: iptables NFQUEUE rules on
+# the host's eth0 (queue 0 leaving, queue 1 arriving, forwarded traffic included) and
+# wgr-sim-delay ($WGR_BINARY_DIR/sim, sim/delayline.c) in the host's namespace holding each
+# packet for half the delay each way; loss then comes from nftables.
 #
-# Needs: iproute2, nftables, tc (netem), wireguard-go, wg. Run as root.
+# Needs: iproute2, nftables, tc (netem) or iptables (NFQUEUE), wireguard-go, wg. Run as root.
 
 WORLD_TIMEOUT=${WORLD_TIMEOUT:-10}
 
@@ -97,7 +101,8 @@ world_public()
 	return 0
 }
 
-# world_netem NAME DELAY_MS LOSS_PCT: delay/loss on NAME's internet link, half each way.
+# world_netem NAME DELAY_MS LOSS_PCT: delay/loss on NAME's internet link, half each way (a
+# round trip through the link gains DELAY_MS). A second call replaces the first.
 world_netem()
 {
 	half=$(($2 / 2))
@@ -106,10 +111,12 @@ world_netem()
 		tc -n "$W-inet" qdisc replace dev "$W$1" root netem delay ${rest}ms loss "${3}%"
 		return 0
 	fi
-	# kernels without sch_netem: loss still works with nftables, delay does not
-	echo "world: netem unavailable, no delay on $1${3:+ (loss by nftables)}" >&2
+	# kernels without sch_netem: delay by the NFQUEUE delay line, loss by nftables
 	WORLD_NO_NETEM=1
-	[ "${3:-0}" = 0 ] && return 0
+	world_delayline "$1" $half $rest
+	_drc=$? # a delay that could not be set fails the call, after the loss is set
+	ip netns exec "$W-$1" nft delete table inet wgrloss 2>/dev/null
+	[ "${3:-0}" = 0 ] && return $_drc
 	# on the host itself: every packet of this link crosses its eth0 once per direction
 	p=$(($3 * 10))
 	ip netns exec "$W-$1" nft -f - <<NFT || return 1
@@ -119,6 +126,78 @@ table inet wgrloss {
  chain lfw { type filter hook forward priority 0; iifname "eth0" numgen random mod 1000 < $p drop; oifname "eth0" numgen random mod 1000 < $p drop; }
 }
 NFT
+	return $_drc
+}
+
+# world_delayline NAME OUT_MS IN_MS: hold packets leaving NAME by eth0 OUT_MS, arriving IN_MS
+# (both 0: none). mangle PREROUTING/POSTROUTING see local and forwarded packets alike;
+# --queue-bypass lets traffic through undelayed while no wgr-sim-delay listens.
+world_delayline()
+{
+	if [ -s "$WS/$1.delaypid" ]; then
+		ip netns exec "$W-$1" "$WORLD_IPT" -t mangle -D POSTROUTING -o eth0 -j NFQUEUE \
+			--queue-num 0 --queue-bypass 2>/dev/null
+		ip netns exec "$W-$1" "$WORLD_IPT" -t mangle -D PREROUTING -i eth0 -j NFQUEUE \
+			--queue-num 1 --queue-bypass 2>/dev/null
+		_dp=$(cat "$WS/$1.delaypid")
+		kill "$_dp" 2>/dev/null # SIGTERM: it accepts what it holds
+		i=0
+		while [ $i -lt 20 ] && kill -0 "$_dp" 2>/dev/null; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$_dp" 2>/dev/null
+		rm -f "$WS/$1.delaypid"
+	fi
+	[ $(($2 + $3)) = 0 ] && return 0
+	world_ipt || { echo "world: no netem and no iptables NFQUEUE: no delay on $1" >&2; return 1; }
+	ip netns exec "$W-$1" "$WGR_BINARY_DIR/sim/wgr-sim-delay" --queue "0:$2" --queue "1:$3" \
+		>>"$WS/$1.delay.log" 2>&1 &
+	_dp=$!
+	world_pid $_dp
+	echo $_dp >"$WS/$1.delaypid"
+	i=0
+	while [ $i -lt 50 ] && kill -0 $_dp 2>/dev/null && ! world_delay_bound "$1"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if ! world_delay_bound "$1"; then
+		echo "world: wgr-sim-delay did not start on $1: $(cat "$WS/$1.delay.log")" >&2
+		kill -9 $_dp 2>/dev/null
+		rm -f "$WS/$1.delaypid"
+		return 1
+	fi
+	ip netns exec "$W-$1" "$WORLD_IPT" -t mangle -A POSTROUTING -o eth0 -j NFQUEUE --queue-num 0 \
+		--queue-bypass || return 1
+	ip netns exec "$W-$1" "$WORLD_IPT" -t mangle -A PREROUTING -i eth0 -j NFQUEUE --queue-num 1 \
+		--queue-bypass || return 1
+	echo "world: no sch_netem: $1 delayed $2 ms out, $3 ms in by wgr-sim-delay" >&2
+}
+
+world_delay_bound() # NAME: 0 once NFQUEUE queues 0 and 1 of NAME's namespace have a listener
+{
+	[ "$(ip netns exec "$W-$1" awk '$1 == 0 || $1 == 1' /proc/net/netfilter/nfnetlink_queue \
+		2>/dev/null | wc -l)" = 2 ]
+}
+
+# world_ipt: set WORLD_IPT to the iptables whose NFQUEUE target works (nft-compat or legacy,
+# probed once in a scratch namespace); 1 if none does.
+world_ipt()
+{
+	if [ -z "${WORLD_IPT+set}" ]; then
+		WORLD_IPT=
+		ip netns add "$W-ipt" 2>/dev/null || return 1
+		for _t in iptables-nft iptables-legacy iptables; do
+			command -v "$_t" >/dev/null 2>&1 || continue
+			if ip netns exec "$W-ipt" "$_t" -t mangle -A POSTROUTING -o lo -j NFQUEUE \
+				--queue-num 0 --queue-bypass 2>/dev/null; then
+				WORLD_IPT=$_t
+				break
+			fi
+		done
+		ip netns del "$W-ipt"
+	fi
+	[ -n "$WORLD_IPT" ]
 }
 
 world_has_netem() # 0 if tc netem works on this kernel
@@ -128,6 +207,12 @@ world_has_netem() # 0 if tc netem works on this kernel
 	r=$?
 	ip netns del "$W-netem"
 	return $r
+}
+
+world_has_delay() # 0 if world_netem can add delay: tc netem, or the NFQUEUE delay line
+{
+	world_has_netem && return 0
+	[ -x "$WGR_BINARY_DIR/sim/wgr-sim-delay" ] && world_ipt
 }
 
 # world_natted PEER ROUTER PUBIP N TYPE: router on the core at PUBIP, PEER at 198.18.N.2 behind it.
