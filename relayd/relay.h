@@ -38,6 +38,11 @@ struct link {
 	uint64_t last_rx_ms;
 	uint8_t last_tai64n[PROTO_TAI64N_LEN];
 	uint64_t gen; /* unique for the process's life: what a member's cached keys belong to */
+	/*
+	 * DATA frames sent on this link, all its sessions together: with one counter per link key,
+	 * a sid bound again on the same link can never repeat a nonce (PROTOCOL.md §5.4).
+	 */
+	uint64_t data_send_counter;
 	/* Handles of this link's memberships, so link events cost O(bindings), not O(sessions). */
 	uint32_t binds[RELAY_MAX_BINDS_PER_LINK];
 	int nbinds;
@@ -54,7 +59,6 @@ struct member {
 	bool has_cand, has_conf, announced;
 	uint32_t wg_sender; /* sender index of this member's last WireGuard initiation */
 	/* sealed mode */
-	uint64_t send_counter;
 	struct sealed_member *sealed; /* NULL in direct mode: 336 bytes a member saved */
 };
 

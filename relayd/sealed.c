@@ -68,7 +68,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		return;
 	}
 	s->bytes += (uint64_t)n;
-	flen = seal_data_sk(frame, (size_t)n, y->handle, y->send_counter++,
+	flen = seal_data_sk(frame, (size_t)n, y->handle, y->link->data_send_counter++,
 	                    sealed_keys(s, y)->sk_send);
 	/* Sent with the rest of the batch, after it (control_read). */
 	if (control_queue(r, y->link->fd, frame, flen, &y->link->addr) == 0) {

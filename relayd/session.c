@@ -79,6 +79,8 @@ void session_link_adopt(struct relay *r, struct link *old, struct link *l)
 	}
 	l->ncircuits += old->ncircuits;
 	old->nbinds = old->ncircuits = 0;
+	/* New keys, but the members' replay windows may outlive them: keep counting upwards. */
+	l->data_send_counter = old->data_send_counter;
 }
 
 void session_link_roam(struct relay *r, struct link *l)

@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "buf.h"
 #include "key.h"
 #include "seal.h"
 #include "tclient.h"
@@ -810,6 +811,46 @@ static void sealed_pair(struct tclient *a, struct tclient *b, uint8_t sid[16], u
 	*ha = ma.handle;
 }
 
+/*
+ * A sid bound again on the same link (UNBIND, then BIND) gets the same session keys: the relay's
+ * counters towards that link must go on upwards, never repeat a nonce (PROTOCOL.md §5.4).
+ */
+static void test_sealed_rebind_counters(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg ma, mb, u;
+	uint8_t sid[16], frame[256], buf[256];
+	uint64_t seen[4];
+	size_t flen;
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	randombytes_buf(sid, 16);
+	client(&a);
+	client(&b);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_SEALED, NULL, NULL, &ma, T_MS), 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_SEALED, NULL, NULL, &mb, T_MS),
+		                 0);
+		assert_int_equal(mb.state, PROTO_PAIRED);
+		for (int i = 0; i < 2; i++) {
+			memset(frame + PROTO_SEALED_HDR_LEN, 'w', 64);
+			flen = seal_data(frame, 64, ma.handle, (uint64_t)(round * 2 + i), sid,
+			                 a.keys.data_send);
+			tclient_sendto(a.fd, frame, flen, &R.a);
+			assert_int_equal(tclient_recvfrom(b.fd, buf, sizeof(buf), NULL, T_MS),
+			                 (int)flen);
+			seen[round * 2 + i] = buf_load_be64(buf + 8);
+		}
+		u = (struct ctrl_msg){.type = CTRL_UNBIND, .handle = mb.handle};
+		assert_int_equal(tclient_send_ctrl(&b, &u), 0);
+	}
+	for (int i = 1; i < 4; i++)
+		assert_true(seen[i] > seen[i - 1]);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 static void conf_relay(const char *text)
 {
 	char dir[] = "/tmp/wgr-lim-XXXXXX", conf[64];
@@ -1103,6 +1144,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pairing_full_and_rebind, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_mode_forwarding, relay_stop),
 	    cmocka_unit_test_teardown(test_sealed_mode_forwarding, relay_stop),
+	    cmocka_unit_test_teardown(test_sealed_rebind_counters, relay_stop),
 	    cmocka_unit_test_teardown(test_keys_mode, relay_stop),
 	    cmocka_unit_test_teardown(test_token_mode, relay_stop),
 	    cmocka_unit_test_teardown(test_limits_and_reload, relay_stop),
