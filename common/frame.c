@@ -25,6 +25,8 @@ const char *frame_strerror(int err)
 		return "authentication failed";
 	case FRAME_EREPLAY:
 		return "replayed or too old";
+	case FRAME_EMAC:
+		return "bad mac1";
 	default:
 		return err < 0 ? "error" : "ok";
 	}

@@ -23,6 +23,7 @@ enum frame_err {
 	FRAME_EFIELD = -1006,    /* a field holds a value the protocol does not define */
 	FRAME_EAUTH = -1007,     /* authentication failed */
 	FRAME_EREPLAY = -1008,   /* counter already seen or too old */
+	FRAME_EMAC = -1009,      /* handshake mac1 wrong: dropped before any Diffie-Hellman */
 };
 const char *frame_strerror(int err);
 

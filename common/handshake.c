@@ -145,7 +145,7 @@ int hs_relay_open_init(struct hs_relay *r, const uint8_t *frame, size_t len, con
 	if (t != PROTO_HS_INIT)
 		return FRAME_ETYPE;
 	if (!cookie_check_mac1(&r->cookies, frame, len))
-		return FRAME_EAUTH;
+		return FRAME_EMAC;
 	if (under_load && !cookie_check_mac2(&r->cookies, frame, len, src, now_ms)) {
 		cookie_make_reply(&r->cookies, cookie_out, buf_load_be32(frame + 4), frame, len,
 		                  src, now_ms);

@@ -67,7 +67,8 @@ enum hs_verdict {
 void hs_relay_init(struct hs_relay *r, const uint8_t relay_priv[32]);
 /*
  * Check HS_INIT from src: mac1 first (no DH for garbage), mac2 when under_load, then Noise.
- * Returns HS_ACCEPT, HS_COOKIE (cookie_out filled, PROTO_COOKIE_LEN bytes), or a frame_err.
+ * Returns HS_ACCEPT, HS_COOKIE (cookie_out filled, PROTO_COOKIE_LEN bytes), or a frame_err:
+ * FRAME_EMAC for a wrong mac1, FRAME_EAUTH when the Noise message does not open.
  */
 int hs_relay_open_init(struct hs_relay *r, const uint8_t *frame, size_t len, const struct addr *src,
                        bool under_load, uint64_t now_ms, struct hs_pending *p,

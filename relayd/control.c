@@ -210,7 +210,9 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 		return;
 	}
 	if (v != HS_ACCEPT) {
-		r->st.drops[v == FRAME_EAUTH ? DROP_AUTH : DROP_MALFORMED]++;
+		r->st.drops[v == FRAME_EMAC    ? DROP_BAD_MAC
+		            : v == FRAME_EAUTH ? DROP_AUTH
+		                               : DROP_MALFORMED]++;
 		return;
 	}
 	if (policy_forbids(&r->cfg.policy, src)) {

@@ -169,14 +169,18 @@ static int direct_member(const struct session *s, const struct addr *src)
 	return fresh >= 0 ? fresh : found;
 }
 
+/*
+ * Tell the other member that this one's WireGuard traffic reached the session. Until that
+ * member is there with a link, the next datagram tries again: a notice is never lost.
+ */
 static void direct_announce(struct relay *r, struct session *s, int from)
 {
 	struct member *y = &s->m[1 - from];
 	struct ctrl_msg m = {.type = CTRL_PEER_ACTIVE};
 
-	s->m[from].announced = true;
 	if (s->n < 2 || !y->link)
 		return;
+	s->m[from].announced = true;
 	memcpy(m.sid, s->sid, 16);
 	m.handle = y->handle;
 	control_send_ctrl(r, y->link, &m);

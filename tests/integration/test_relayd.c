@@ -347,6 +347,15 @@ static void test_direct_mode_forwarding(void **state)
 	tclient_sendto(wa, pkt, 64, &port); /* reserved byte set */
 	tclient_sendto(spy, pkt, tclient_wg_data(pkt, 64, 0x2222, 9), &port);
 	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	/* A handshake initiation with a broken mac1 is dropped before any Diffie-Hellman. */
+	{
+		uint8_t init[PROTO_HS_INIT_LEN];
+
+		hs_client_build_init(&a.hs, init, 1);
+		init[PROTO_HS_INIT_LEN - 20] ^= 1;
+		tclient_sendto(spy, init, sizeof(init), &R.a);
+		assert_int_equal(tclient_recvfrom(spy, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+	}
 	/* The metrics endpoint counts all of it, with no per-session labels. */
 	assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
 	assert_non_null(strstr(text, "HTTP/1.0 200"));
@@ -355,6 +364,7 @@ static void test_direct_mode_forwarding(void **state)
 	assert_true(metric(text, "wgrelayd_bytes_forwarded_total{mode=\"direct\"}") >=
 	            50 * (1440 + 32));
 	assert_true(metric(text, "wgrelayd_drops_total{reason=\"malformed\"}") >= 3);
+	assert_int_equal(metric(text, "wgrelayd_drops_total{reason=\"bad_mac\"}"), 1);
 	assert_true(metric(text, "wgrelayd_drops_total{reason=\"unconfirmed\"}") +
 	                metric(text, "wgrelayd_drops_total{reason=\"unknown_source\"}") >=
 	            1);
@@ -796,6 +806,44 @@ static void test_amplification_control_and_cookies(void **state)
 	tclient_close(&b);
 }
 
+/*
+ * A member whose WireGuard is already sending while it waits alone: once the session pairs,
+ * its next datagram still tells the other member (PEER_ACTIVE), so a passive helper follows.
+ */
+static void test_peer_active_after_waiting(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg ma, mb;
+	uint8_t sid[16], pkt[148];
+	struct addr port;
+	int wa = tclient_udp();
+
+	(void)state;
+	relay_start("--allow-loopback", NULL);
+	randombytes_buf(sid, sizeof(sid));
+	client(&a);
+	client(&b);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(ma.state, PROTO_WAITING);
+	port = R.a;
+	addr_set_port(&port, ma.port);
+	tclient_sendto(wa, pkt, tclient_wg_init(pkt, 0x1111), &port);
+	/* Let the relay take it while A is alone (if it comes later, B is told at once). */
+	nanosleep(&(struct timespec){0, 100000000}, NULL);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(mb.state, PROTO_PAIRED);
+	if (tclient_recv_ctrl(&b, &mb, 200) == -ETIMEDOUT) {
+		/* Nothing came from A since B arrived: A's next datagram brings the notice. */
+		tclient_sendto(wa, pkt, tclient_wg_init(pkt, 0x1112), &port);
+		assert_int_equal(tclient_recv_ctrl(&b, &mb, T_MS), 0);
+	}
+	assert_int_equal(mb.type, CTRL_PEER_ACTIVE);
+	assert_memory_equal(mb.sid, sid, 16);
+	close(wa);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 /* A paired sealed session; a and b are linked clients, *ha is A's handle. */
 static void sealed_pair(struct tclient *a, struct tclient *b, uint8_t sid[16], uint32_t *ha)
 {
@@ -1144,6 +1192,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pairing_full_and_rebind, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_mode_forwarding, relay_stop),
 	    cmocka_unit_test_teardown(test_sealed_mode_forwarding, relay_stop),
+	    cmocka_unit_test_teardown(test_peer_active_after_waiting, relay_stop),
 	    cmocka_unit_test_teardown(test_sealed_rebind_counters, relay_stop),
 	    cmocka_unit_test_teardown(test_keys_mode, relay_stop),
 	    cmocka_unit_test_teardown(test_token_mode, relay_stop),

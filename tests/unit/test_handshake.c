@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "frame.h"
+#include "cookie.h"
 #include "handshake.h"
 
 struct world {
@@ -87,16 +88,27 @@ static void test_mac1_checked_before_dh(void **state)
 
 	hs_client_build_init(&w->c, init, 1000);
 	init[20] ^= 1;
+	/* A changed byte breaks mac1 first: dropped before any Diffie-Hellman. */
 	assert_int_equal(
 	    hs_relay_open_init(&w->r, init, sizeof(init), &w->src, false, 1000, &p, cookie),
-	    FRAME_EAUTH);
-	init[20] ^= 1;
+	    FRAME_EMAC);
+	/* With mac1 made right again, the Noise message itself does not open. */
+	{
+		struct cookie_maker m;
+
+		cookie_maker_init(&m, w->relay_pub);
+		cookie_add_macs(&m, init, sizeof(init), 1000);
+		assert_int_equal(
+		    hs_relay_open_init(&w->r, init, sizeof(init), &w->src, false, 1000, &p, cookie),
+		    FRAME_EAUTH);
+	}
+	hs_client_build_init(&w->c, init, 1000);
 	/* A relay with another key rejects on mac1 (the client targeted someone else). */
 	crypto_box_keypair(opub, opriv);
 	hs_relay_init(&other, opriv);
 	assert_int_equal(
 	    hs_relay_open_init(&other, init, sizeof(init), &w->src, false, 1000, &p, cookie),
-	    FRAME_EAUTH);
+	    FRAME_EMAC);
 	/* Wrong size never reaches crypto. */
 	assert_int_equal(
 	    hs_relay_open_init(&w->r, init, sizeof(init) - 1, &w->src, false, 1000, &p, cookie),
