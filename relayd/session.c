@@ -157,6 +157,21 @@ void session_restore_circuit(struct relay *r, struct session *s)
 }
 
 /* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
+/*
+ * A session restored after a restart does not know whether its members were authenticated, so
+ * it starts with the circuit limits on; once every member is back on a link that is, and
+ * LimitAuthenticated is off, they come off again.
+ */
+static void session_relax(struct relay *r, struct session *s)
+{
+	if (r->cfg.limits.limit_authenticated)
+		return;
+	for (int i = 0; i < s->n; i++)
+		if (!s->m[i].link || !s->m[i].link->authenticated)
+			return;
+	s->limited = false;
+}
+
 int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
 {
@@ -185,6 +200,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			}
 			m->link = l;
 			m->link_ip = l->addr;
+			session_relax(r, s);
 			session_fill_bound(s, m, reply);
 			stats_event("reservation renewed", s->sid, "handle=%08x", m->handle);
 			return 0;

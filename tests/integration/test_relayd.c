@@ -32,6 +32,9 @@ struct relay {
 	char dir[64], addr[32];
 	uint8_t pub[32];
 	struct addr a;
+	/* the command line, kept for relay_restart */
+	char bin[512], key[128], range[32], empty[128], extra[16][256];
+	char *argv[32];
 };
 
 static struct relay R;
@@ -57,48 +60,12 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-/* Start wgrelayd with extra flags (NULL-terminated); waits until it answers a PING. */
-static void relay_start(const char *first, ...)
+/* Run R.argv; waits until it answers a PING. */
+static void relay_spawn(void)
 {
-	const char *bin_dir = getenv("WGR_BINARY_DIR");
-	char bin[512], key[128], range[32], empty[128], *argv[32];
 	uint8_t ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
-	int argc = 0, fd, port_base;
-	const char *a;
-	va_list ap;
+	int fd;
 
-	assert_non_null(bin_dir);
-	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
-	strcpy(R.dir, "/tmp/wgr-relayd-XXXXXX");
-	assert_non_null(mkdtemp(R.dir));
-	snprintf(key, sizeof(key), "%s/key", R.dir);
-	/* An empty config of our own, so a system-wide wgrelayd.conf never leaks in. */
-	snprintf(empty, sizeof(empty), "%s/empty.conf", R.dir);
-	write_file(empty, "");
-	snprintf(R.addr, sizeof(R.addr), "127.0.0.1:%u", free_port());
-	port_base = 20000 + (int)(getpid() % 200) * 100;
-	snprintf(range, sizeof(range), "%d-%d", port_base, port_base + 99);
-	argv[argc++] = bin;
-	argv[argc++] = "--key-file";
-	argv[argc++] = key;
-	argv[argc++] = "--listen";
-	argv[argc++] = R.addr;
-	argv[argc++] = "--port-range";
-	argv[argc++] = range;
-	argv[argc++] = "-c";
-	argv[argc++] = empty;
-	argv[argc++] = "--metrics"; /* a test that wants metrics passes its own address later */
-	argv[argc++] = "off";
-	va_start(ap, first);
-	for (a = first; a && argc < 30; a = va_arg(ap, const char *)) {
-		static char extra[16][256];
-		int k = argc % 16;
-
-		snprintf(extra[k], sizeof(extra[k]), "%s", a);
-		argv[argc++] = extra[k];
-	}
-	va_end(ap);
-	argv[argc] = NULL;
 	R.pid = fork();
 	assert_true(R.pid >= 0);
 	if (R.pid == 0) {
@@ -106,7 +73,7 @@ static void relay_start(const char *first, ...)
 
 		if (!getenv("WGR_TEST_VERBOSE"))
 			dup2(null, 2);
-		execv(bin, argv);
+		execv(R.bin, R.argv);
 		_exit(127);
 	}
 	assert_int_equal(addr_parse(&R.a, R.addr, 0), 0);
@@ -119,12 +86,65 @@ static void relay_start(const char *first, ...)
 		assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
 	}
 	close(fd);
+}
+
+/* Start wgrelayd with extra flags (NULL-terminated); waits until it answers a PING. */
+static void relay_start(const char *first, ...)
+{
+	const char *bin_dir = getenv("WGR_BINARY_DIR");
+	int argc = 0, port_base;
+	const char *a;
+	va_list ap;
+
+	assert_non_null(bin_dir);
+	snprintf(R.bin, sizeof(R.bin), "%s/relayd/wgrelayd", bin_dir);
+	strcpy(R.dir, "/tmp/wgr-relayd-XXXXXX");
+	assert_non_null(mkdtemp(R.dir));
+	snprintf(R.key, sizeof(R.key), "%s/key", R.dir);
+	/* An empty config of our own, so a system-wide wgrelayd.conf never leaks in. */
+	snprintf(R.empty, sizeof(R.empty), "%s/empty.conf", R.dir);
+	write_file(R.empty, "");
+	snprintf(R.addr, sizeof(R.addr), "127.0.0.1:%u", free_port());
+	port_base = 20000 + (int)(getpid() % 200) * 100;
+	snprintf(R.range, sizeof(R.range), "%d-%d", port_base, port_base + 99);
+	R.argv[argc++] = R.bin;
+	R.argv[argc++] = "--key-file";
+	R.argv[argc++] = R.key;
+	R.argv[argc++] = "--listen";
+	R.argv[argc++] = R.addr;
+	R.argv[argc++] = "--port-range";
+	R.argv[argc++] = R.range;
+	R.argv[argc++] = "-c";
+	R.argv[argc++] = R.empty;
+	R.argv[argc++] = "--metrics"; /* a test that wants metrics passes its own address later */
+	R.argv[argc++] = "off";
+	va_start(ap, first);
+	for (a = first; a && argc < 30; a = va_arg(ap, const char *)) {
+		int k = argc % 16;
+
+		snprintf(R.extra[k], sizeof(R.extra[k]), "%s", a);
+		R.argv[argc++] = R.extra[k];
+	}
+	va_end(ap);
+	R.argv[argc] = NULL;
+	relay_spawn();
 	{
 		uint8_t priv[32];
 
-		assert_int_equal(key_load_file(priv, key), 0);
+		assert_int_equal(key_load_file(priv, R.key), 0);
 		key_public_from_private(R.pub, priv);
 	}
+}
+
+/* SIGTERM (the relay saves its direct sessions), then the same command line again. */
+static void relay_restart(void)
+{
+	int status = 0;
+
+	kill(R.pid, SIGTERM);
+	assert_int_equal(waitpid(R.pid, &status, 0), R.pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	relay_spawn();
 }
 
 static int relay_stop(void **state)
@@ -447,6 +467,91 @@ static void test_sealed_mode_forwarding(void **state)
 		assert_int_equal(tclient_recvfrom(old, buf, sizeof(buf), NULL, 200), -ETIMEDOUT);
 		close(moved);
 	}
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
+/* Link an opened client to the running relay (keys made before the relay was started). */
+static void relink(struct tclient *c)
+{
+	uint8_t buf[PROTO_MAX_FRAME];
+
+	/* What the previous relay said last (its ERROR(shutdown)) is of no use now. */
+	while (tclient_recvfrom(c->fd, buf, sizeof(buf), NULL, 50) > 0)
+		;
+	memcpy(c->relay_pub, R.pub, 32);
+	c->relay = R.a;
+	hs_client_init(&c->hs, c->priv, R.pub);
+	assert_int_equal(tclient_handshake(c, T_MS), 0);
+}
+
+/* n WireGuard data messages of 1000 bytes from fa through port: how many reached fb. */
+static int direct_burst(int fa, int fb, const struct addr *port, uint64_t *counter, int n)
+{
+	uint8_t pkt[1000], buf[2048];
+	int got = 0;
+
+	for (int i = 0; i < n; i++) {
+		tclient_sendto(fa, pkt, tclient_wg_data(pkt, sizeof(pkt), 0x2222, (*counter)++),
+		               port);
+		got += tclient_recvfrom(fb, buf, sizeof(buf), NULL, 300) == (int)sizeof(pkt);
+	}
+	return got;
+}
+
+/*
+ * Keys mode with CircuitBytes = 3000: authenticated members are not limited, and stay so after
+ * a restart once both have rebound (the saved sessions do not say who was authenticated).
+ */
+static void test_restored_circuit_limits(void **state)
+{
+	struct tclient a, b;
+	struct ctrl_msg ma, mb;
+	char path[128], conf[128], ka[KEY_B64_STRLEN], kb[KEY_B64_STRLEN], text[256];
+	uint8_t sid[16], pkt[256], buf[256];
+	struct addr port;
+	uint64_t ctr = 0;
+	int wa = tclient_udp(), wb = tclient_udp();
+
+	(void)state;
+	assert_int_equal(tclient_open(&a, "127.0.0.1:1", (uint8_t[32]){0}), 0);
+	assert_int_equal(tclient_open(&b, "127.0.0.1:1", (uint8_t[32]){0}), 0);
+	key_to_base64(ka, a.pub);
+	key_to_base64(kb, b.pub);
+	snprintf(path, sizeof(path), "/tmp/wgr-allow2-%d", getpid());
+	snprintf(text, sizeof(text), "%s\n%s\n", ka, kb);
+	write_file(path, text);
+	snprintf(conf, sizeof(conf), "/tmp/wgr-lim2-%d.conf", getpid());
+	write_file(conf, "[Limits]\nCircuitBytes = 3000\n");
+	relay_start("--allow-loopback", "--auth", "keys", "--allowed-keys", path, "-c", conf, NULL);
+	relink(&a);
+	relink(&b);
+	randombytes_buf(sid, sizeof(sid));
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	port = R.a;
+	addr_set_port(&port, ma.port);
+	tclient_sendto(wa, pkt, tclient_wg_init(pkt, 0x1111), &port);
+	usleep(20000);
+	tclient_sendto(wb, pkt, tclient_wg_init(pkt, 0x2222), &port);
+	assert_int_equal(tclient_recvfrom(wa, buf, sizeof(buf), NULL, T_MS), 148);
+	tclient_sendto(wa, pkt, tclient_wg_resp(pkt, 0x1112, 0x2222), &port);
+	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, T_MS), 92);
+	assert_int_equal(direct_burst(wa, wb, &port, &ctr, 8), 8); /* 8000 bytes > 3000 */
+	relay_restart();
+	/* Restored: the confirmed members' traffic flows at once (limited until they rebind). */
+	assert_int_equal(direct_burst(wa, wb, &port, &ctr, 2), 2);
+	relink(&a);
+	relink(&b);
+	assert_int_equal(tclient_bind(&a, sid, PROTO_MODE_DIRECT, NULL, NULL, &ma, T_MS), 0);
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(mb.state, PROTO_PAIRED);
+	assert_int_equal(mb.port, addr_port(&port));
+	assert_int_equal(direct_burst(wa, wb, &port, &ctr, 8), 8);
+	unlink(path);
+	unlink(conf);
+	close(wa);
+	close(wb);
 	tclient_close(&a);
 	tclient_close(&b);
 }
@@ -1195,6 +1300,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_peer_active_after_waiting, relay_stop),
 	    cmocka_unit_test_teardown(test_sealed_rebind_counters, relay_stop),
 	    cmocka_unit_test_teardown(test_keys_mode, relay_stop),
+	    cmocka_unit_test_teardown(test_restored_circuit_limits, relay_stop),
 	    cmocka_unit_test_teardown(test_token_mode, relay_stop),
 	    cmocka_unit_test_teardown(test_limits_and_reload, relay_stop),
 	    cmocka_unit_test_teardown(test_shutdown_notice, relay_stop),
