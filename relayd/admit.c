@@ -12,7 +12,7 @@
 #include "relay.h"
 
 /* AllowedKeys file: one base64 public key per line; '#' comments and blank lines allowed. */
-int admit_load_keys(struct relay *r)
+int admit_load_keys(struct relay *r, const struct relayd_config *c)
 {
 	uint8_t(*keys)[32] = NULL;
 	size_t n = 0, cap = 0;
@@ -20,11 +20,11 @@ int admit_load_keys(struct relay *r)
 	char line[256];
 	FILE *f;
 
-	if (r->cfg.auth != AUTH_KEYS)
+	if (c->auth != AUTH_KEYS)
 		return 0;
-	f = fopen(r->cfg.allowed_keys_file, "re");
+	f = fopen(c->allowed_keys_file, "re");
 	if (!f) {
-		log_warn("%s", r->cfg.allowed_keys_file);
+		log_warn("%s", c->allowed_keys_file);
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -50,8 +50,7 @@ int admit_load_keys(struct relay *r)
 			keys = k;
 		}
 		if (key_from_base64(keys[n], s) < 0) {
-			log_warnx("%s:%u: bad public key '%s'", r->cfg.allowed_keys_file, lineno,
-			          s);
+			log_warnx("%s:%u: bad public key '%s'", c->allowed_keys_file, lineno, s);
 			free(keys);
 			fclose(f);
 			return -EINVAL;
@@ -62,7 +61,7 @@ int admit_load_keys(struct relay *r)
 	free(r->allowed_keys);
 	r->allowed_keys = keys;
 	r->n_allowed = n;
-	log_info("allowed keys: %zu from %s", n, r->cfg.allowed_keys_file);
+	log_info("allowed keys: %zu from %s", n, c->allowed_keys_file);
 	return 0;
 }
 

@@ -330,7 +330,8 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	(void)loop;
 	(void)signo;
 	/* Limits, auth, secrets and allowlist change; sockets and sessions stay. */
-	if (load_all(&c, &show) < 0) {
+	/* All or nothing: a config or allowlist that does not load changes nothing. */
+	if (load_all(&c, &show) < 0 || admit_load_keys(r, &c) < 0) {
 		log_warnx("reload failed: keeping the running configuration");
 		return;
 	}
@@ -344,8 +345,6 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	r->cfg.mode_direct = c.mode_direct;
 	r->cfg.mode_sealed = c.mode_sealed;
 	ratelimit_set(r->rl, c.limits.source_rate, c.limits.source_burst);
-	if (admit_load_keys(r) < 0)
-		log_warnx("reload: allowed keys not reloaded");
 	log_info("reloaded: auth %s, max circuits %llu, max reservations %llu",
 	         config_auth_name(r->cfg.auth), (unsigned long long)r->cfg.limits.max_circuits,
 	         (unsigned long long)r->cfg.limits.max_reservations);
@@ -404,7 +403,7 @@ int main(int argc, char **argv)
 	    ratelimit_new(&r->rl, 4096, r->cfg.limits.source_rate, r->cfg.limits.source_burst) < 0)
 		fatalx("out of memory");
 	ev_set_busy_poll(r->loop, r->cfg.busy_poll_us);
-	if (admit_load_keys(r) < 0)
+	if (admit_load_keys(r, &r->cfg) < 0)
 		return 1;
 	pthread_mutex_init(&r->mu, NULL);
 	if ((o = workers_start(r, workers_wanted(&r->cfg))) < 0) {

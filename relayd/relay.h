@@ -176,7 +176,8 @@ int metrics_open(struct relay *r);
 size_t metrics_render(const struct relay *r, char *out, size_t cap);
 
 /* admit.c */
-int admit_load_keys(struct relay *r);
+/* Read c's allowlist (keys mode only) into r; r's list is untouched on failure. */
+int admit_load_keys(struct relay *r, const struct relayd_config *c);
 int admit_check(struct relay *r, struct link *l, const struct ctrl_msg *bind, uint64_t now_s);
 bool admit_client_allowed(struct relay *r, const uint8_t pub[32]);
 int admit_token_verify(const struct relayd_config *c, const char *user, const char *password,

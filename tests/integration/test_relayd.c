@@ -667,6 +667,17 @@ static void test_limits_and_reload(void **state)
 	kill(R.pid, SIGHUP);
 	usleep(300000);
 	assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
+	/* So does one whose allowlist does not load: the relay stays open, nothing half-applied. */
+	write_file(conf, "[Auth]\nMode = keys\nAllowedKeys = /nonexistent/allowed\n"
+	                 "[Limits]\nMaxReservations = 10\nMaxCircuits = 0\n");
+	kill(R.pid, SIGHUP);
+	usleep(300000);
+	{
+		uint8_t s3[16] = {3};
+
+		assert_int_equal(tclient_bind(&a, s3, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS), 0);
+		assert_int_equal(m.type, CTRL_BOUND);
+	}
 	unlink(conf);
 	tclient_close(&a);
 	tclient_close(&b);

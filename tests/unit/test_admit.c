@@ -127,7 +127,7 @@ static void test_keys_file_and_limits(void **state)
 	config_defaults(&r->cfg);
 	r->cfg.auth = AUTH_KEYS;
 	snprintf(r->cfg.allowed_keys_file, sizeof(r->cfg.allowed_keys_file), "%s", path);
-	assert_int_equal(admit_load_keys(r), 0);
+	assert_int_equal(admit_load_keys(r, &r->cfg), 0);
 	assert_int_equal(r->n_allowed, 1);
 	memcpy(l.client_pub, pub, 32);
 	assert_int_equal(admit_check(r, &l, &bind, NOW), 0);
@@ -141,7 +141,7 @@ static void test_keys_file_and_limits(void **state)
 	f = fopen(path, "w");
 	fprintf(f, "%s\nnot-a-key\n", b64);
 	fclose(f);
-	assert_int_not_equal(admit_load_keys(r), 0);
+	assert_int_not_equal(admit_load_keys(r, &r->cfg), 0);
 	assert_int_equal(r->n_allowed, 1);
 	/* Open mode: per-client and total reservation limits, allowed modes. */
 	r->cfg.auth = AUTH_OPEN;
