@@ -73,6 +73,9 @@ static void control_flush(struct relay *r)
 			done += sent;
 		r->st.drops[DROP_SEND] += (uint64_t)(i - done);
 		r->st.pkts[1] -= (uint64_t)(i - done);
+		/* Only resealed DATA frames are queued: they were counted by their payload. */
+		for (int k = done; k < i; k++)
+			r->st.bytes[1] -= control_io.txiov[k].iov_len - PROTO_SEALED_OVERHEAD;
 		start = i;
 	}
 	control_io.ntx = 0;

@@ -355,11 +355,12 @@ static size_t direct_gro_size(struct msghdr *h)
 	return 0;
 }
 
-/* Send the queued runs; returns the number of datagrams the kernel refused. */
-static uint64_t direct_send(struct direct_io *io, int fd, int ntx)
+/* Send the queued runs; returns the number of datagrams the kernel refused, *bytes theirs. */
+static uint64_t direct_send(struct direct_io *io, int fd, int ntx, uint64_t *bytes)
 {
 	uint64_t failed = 0;
 
+	*bytes = 0;
 	for (int done = 0; done < ntx;) {
 		int sent = sendmmsg(fd, io->tx + done, (unsigned)(ntx - done), MSG_DONTWAIT);
 
@@ -380,13 +381,17 @@ static uint64_t direct_send(struct direct_io *io, int fd, int ntx)
 			for (; left; p += seg, left -= left < seg ? left : seg)
 				if (sendto(fd, p, left < seg ? left : seg, MSG_DONTWAIT,
 				           (struct sockaddr *)&io->dst[done],
-				           sizeof(io->dst[done])) < 0)
+				           sizeof(io->dst[done])) < 0) {
 					failed++;
+					*bytes += left < seg ? left : seg;
+				}
 			done++;
 			continue;
 		}
-		for (; done < ntx; done++)
+		for (; done < ntx; done++) {
 			failed += io->txcount[done];
+			*bytes += io->txiov[done].iov_len;
+		}
 	}
 	return failed;
 }
@@ -396,7 +401,7 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	struct session *s = arg;
 	struct relay *r = s->relay;
 	struct direct_io *io = s->worker ? s->worker->io : r->io;
-	uint64_t now = ev_now_ms(loop), failed;
+	uint64_t now = ev_now_ms(loop), failed, failed_bytes;
 	int n, ntx = 0;
 	bool over = false;
 
@@ -433,12 +438,13 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		                      now, ntx, &over);
 	}
 	relay_unlock(r);
-	failed = direct_send(io, fd, ntx);
+	failed = direct_send(io, fd, ntx, &failed_bytes);
 	if (!failed && !over)
 		return;
 	relay_lock(r);
 	r->st.drops[DROP_SEND] += failed;
 	r->st.pkts[0] -= failed;
+	r->st.bytes[0] -= failed_bytes;
 	/* On a worker, s stays allocated until this worker retires it, after this batch. */
 	if (over && !s->dead)
 		session_close_limit(r, s, "byte limit");

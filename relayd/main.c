@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -134,11 +135,11 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 			snprintf(c->key_file, sizeof(c->key_file), "%s/wgrelayd.key", optarg);
 			break;
 		case OPT_AUTH:
-			if (!strcmp(optarg, "open"))
+			if (!strcasecmp(optarg, "open"))
 				c->auth = AUTH_OPEN;
-			else if (!strcmp(optarg, "keys"))
+			else if (!strcasecmp(optarg, "keys"))
 				c->auth = AUTH_KEYS;
-			else if (!strcmp(optarg, "token"))
+			else if (!strcasecmp(optarg, "token"))
 				c->auth = AUTH_TOKEN;
 			else
 				fatalx("--auth: unknown mode '%s' (open, keys, token)", optarg);
@@ -167,9 +168,14 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 		case OPT_USER:
 			snprintf(c->user, sizeof(c->user), "%s", optarg);
 			break;
-		case OPT_METRICS:
+		case OPT_METRICS: {
+			struct addr a;
+
+			if (strcmp(optarg, "off") && addr_parse(&a, optarg, 0) < 0)
+				fatalx("--metrics: bad address '%s' (ADDR:PORT or off)", optarg);
 			snprintf(c->metrics, sizeof(c->metrics), "%s", optarg);
 			break;
+		}
 		case OPT_SHOW_PUBKEY:
 			*show_pub = true;
 			break;
@@ -304,8 +310,13 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	control_expire_links(r, now);
 	session_expire(r, now);
-	if ((now - r->started_ms) / 1000 % r->cfg.stats_interval_s == 0)
+	/* By the clock, not by counting ticks: a late tick must not skip a stats line. */
+	if (now >= r->next_stats_ms) {
 		stats_log(r);
+		r->next_stats_ms += r->cfg.stats_interval_s * 1000;
+		if (r->next_stats_ms <= now)
+			r->next_stats_ms = now + r->cfg.stats_interval_s * 1000;
+	}
 	ev_timer_start(loop, t, 1000);
 }
 
@@ -434,6 +445,7 @@ int main(int argc, char **argv)
 	ev_on_signal(r->loop, SIGINT, on_term, r);
 	ev_on_signal(r->loop, SIGHUP, on_hup, r);
 	r->started_ms = ev_clock_ms();
+	r->next_stats_ms = r->started_ms + r->cfg.stats_interval_s * 1000;
 	ev_timer_init(&r->tick, on_tick, r);
 	ev_timer_start(r->loop, &r->tick, 1000);
 	sd_notify_msg("READY=1");

@@ -105,7 +105,8 @@ struct relay {
 	uint64_t reservations, circuits;
 	uint16_t next_port;
 	uint64_t started_ms;
-	uint64_t link_gen; /* the last link's gen */
+	uint64_t link_gen;      /* the last link's gen */
+	uint64_t next_stats_ms; /* when the next stats line is due */
 	struct relay_stats st;
 	struct ev_timer tick;
 	bool under_load;

@@ -3,8 +3,9 @@
  * the sealed path, and holds the relay lock except while it waits for events. Each worker owns
  * the sockets of the direct sessions given to it: it alone reads them, sends from them, closes
  * them and frees their sessions. A new session goes to the worker with the fewest sessions and
- * stays there. A worker takes the relay lock once per received batch, to route it, and never
- * across a system call.
+ * stays there. A worker takes the relay lock once per received batch, to route it; it reads
+ * and sends outside it. The few control messages routing causes (PEER_ACTIVE, an ERROR when a
+ * circuit ends) are sent under the lock.
  */
 #ifndef WGR_WORKER_H
 #define WGR_WORKER_H
