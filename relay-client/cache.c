@@ -19,7 +19,7 @@ struct cache {
 	bool rebuilt;
 };
 
-/* Version 1. Later versions append ALTERs to migrate[] below; never edit a shipped one. */
+/* Version 1. Later versions are migrations below (schema_v2...); never edit a shipped one. */
 static const char schema_v1[] =
     "CREATE TABLE endpoints ("
     " id INTEGER PRIMARY KEY, iface TEXT NOT NULL, peer TEXT NOT NULL,"
@@ -58,6 +58,16 @@ static const char schema_v1[] =
     " session_endpoint TEXT NOT NULL, original_endpoint TEXT NOT NULL,"
     " original_keepalive INTEGER NOT NULL, since INTEGER NOT NULL,"
     " PRIMARY KEY(iface, peer));";
+
+/*
+ * Version 2: the mode a peer is relayed in, for `status` and for a restarted helper, and the
+ * MTU an interface had before sealed mode lowered it (so a crash does not leave it lowered).
+ */
+static const char schema_v2[] =
+    "ALTER TABLE peers ADD COLUMN mode TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE relay_sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'direct';"
+    "CREATE TABLE iface_mtu (iface TEXT PRIMARY KEY, mtu INTEGER NOT NULL,"
+    " lowered INTEGER NOT NULL);";
 
 static int exec(struct cache *c, const char *sql)
 {
@@ -195,7 +205,20 @@ static int migrate(struct cache *c)
 		if (exec(c, "COMMIT") < 0)
 			return -EIO;
 	}
-	/* Future: if (v < 2) { ALTER ...; PRAGMA user_version = 2 } in one transaction. */
+	if (v < 2) {
+		if (exec(c, "BEGIN IMMEDIATE") < 0)
+			return -EIO;
+		if (user_version(c->db, &v) != SQLITE_OK) {
+			exec(c, "ROLLBACK");
+			return -EIO;
+		}
+		if (v < 2 && (exec(c, schema_v2) < 0 || exec(c, "PRAGMA user_version = 2") < 0)) {
+			exec(c, "ROLLBACK");
+			return -EIO;
+		}
+		if (exec(c, "COMMIT") < 0)
+			return -EIO;
+	}
 	return 0;
 }
 
@@ -612,8 +635,8 @@ int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 int cache_peer_set(struct cache *c, const struct cache_peer *p)
 {
 	sqlite3_stmt *st = prep(c, "INSERT OR REPLACE INTO peers(iface, peer, path, relay_pubkey,"
-	                           " relay_endpoint, endpoint, since, updated, why)"
-	                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	                           " relay_endpoint, endpoint, since, updated, why, mode)"
+	                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, p->iface, -1, SQLITE_TRANSIENT);
@@ -625,13 +648,14 @@ int cache_peer_set(struct cache *c, const struct cache_peer *p)
 	sqlite3_bind_int64(st, 7, p->since);
 	sqlite3_bind_int64(st, 8, p->updated);
 	sqlite3_bind_text(st, 9, p->why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, p->mode, -1, SQLITE_TRANSIENT);
 	return step_done(c, st);
 }
 
 int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out, size_t *n)
 {
 	sqlite3_stmt *st = prep(c, "SELECT iface, peer, path, relay_pubkey, relay_endpoint,"
-	                           " endpoint, since, updated, why FROM peers"
+	                           " endpoint, since, updated, why, mode FROM peers"
 	                           " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer");
 	size_t cap = 0;
 	int rc;
@@ -656,6 +680,7 @@ int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out,
 		p->since = sqlite3_column_int64(st, 6);
 		p->updated = sqlite3_column_int64(st, 7);
 		text(st, 8, p->why, sizeof(p->why));
+		text(st, 9, p->mode, sizeof(p->mode));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
@@ -666,7 +691,8 @@ int cache_session_put(struct cache *c, const struct cache_session *s)
 	sqlite3_stmt *st =
 	    prep(c, "INSERT OR REPLACE INTO relay_sessions(iface, peer, relay_pubkey,"
 	            " relay_endpoint, session_endpoint, original_endpoint,"
-	            " original_keepalive, since) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	            " original_keepalive, since, mode) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	            " ?9)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, s->iface, -1, SQLITE_TRANSIENT);
@@ -677,6 +703,7 @@ int cache_session_put(struct cache *c, const struct cache_session *s)
 	sqlite3_bind_text(st, 6, s->original_endpoint, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 7, s->original_keepalive);
 	sqlite3_bind_int64(st, 8, s->since);
+	sqlite3_bind_text(st, 9, s->mode[0] ? s->mode : "direct", -1, SQLITE_TRANSIENT);
 	return step_done(c, st);
 }
 
@@ -692,10 +719,11 @@ int cache_session_del(struct cache *c, const char *iface, const char *peer)
 
 int cache_session_list(struct cache *c, const char *iface, struct cache_session **out, size_t *n)
 {
-	sqlite3_stmt *st = prep(c, "SELECT iface, peer, relay_pubkey, relay_endpoint,"
-	                           " session_endpoint, original_endpoint, original_keepalive, since"
-	                           " FROM relay_sessions WHERE (?1 = '' OR iface = ?1)"
-	                           " ORDER BY iface, peer");
+	sqlite3_stmt *st =
+	    prep(c, "SELECT iface, peer, relay_pubkey, relay_endpoint,"
+	            " session_endpoint, original_endpoint, original_keepalive, since,"
+	            " mode FROM relay_sessions WHERE (?1 = '' OR iface = ?1)"
+	            " ORDER BY iface, peer");
 	size_t cap = 0;
 	int rc;
 
@@ -718,7 +746,38 @@ int cache_session_list(struct cache *c, const char *iface, struct cache_session 
 		text(st, 5, s->original_endpoint, sizeof(s->original_endpoint));
 		s->original_keepalive = sqlite3_column_int(st, 6);
 		s->since = sqlite3_column_int64(st, 7);
+		text(st, 8, s->mode, sizeof(s->mode));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int cache_mtu_put(struct cache *c, const char *iface, unsigned mtu, unsigned lowered)
+{
+	sqlite3_stmt *st =
+	    prep(c, mtu ? "INSERT OR REPLACE INTO iface_mtu(iface, mtu, lowered) VALUES(?1, ?2, ?3)"
+	                : "DELETE FROM iface_mtu WHERE iface = ?1 AND ?2 = ?2 AND ?3 = ?3");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, iface, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, mtu);
+	sqlite3_bind_int64(st, 3, lowered);
+	return step_done(c, st);
+}
+
+int cache_mtu_get(struct cache *c, const char *iface, unsigned *mtu, unsigned *lowered)
+{
+	sqlite3_stmt *st = prep(c, "SELECT mtu, lowered FROM iface_mtu WHERE iface = ?1");
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, iface, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*mtu = (unsigned)sqlite3_column_int64(st, 0);
+		*lowered = (unsigned)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 1
+#define CACHE_SCHEMA_VERSION 2
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 
@@ -72,6 +72,7 @@ struct cache_peer {
 	char iface[CACHE_TEXT];
 	char peer[CACHE_TEXT];
 	char path[16]; /* "direct", "relayed", "trying-direct" */
+	char mode[16]; /* "direct" or "sealed" while not direct, else "" (schema 2) */
 	char relay_pubkey[CACHE_TEXT];
 	char relay_endpoint[CACHE_TEXT];
 	char endpoint[CACHE_TEXT];
@@ -90,6 +91,7 @@ struct cache_session {
 	char original_endpoint[CACHE_TEXT];
 	int32_t original_keepalive;
 	int64_t since;
+	char mode[16]; /* "direct" or "sealed" (schema 2; rows of version 1 are direct) */
 };
 
 /*
@@ -137,6 +139,13 @@ int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n);
 int cache_peer_set(struct cache *c, const struct cache_peer *p);
 /* iface NULL or "" = all interfaces. */
 int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out, size_t *n);
+
+/*
+ * The MTU an interface had before the helper lowered it to `lowered` for sealed mode; mtu 0
+ * deletes the row. get: 0, or -ENOENT when nothing is recorded.
+ */
+int cache_mtu_put(struct cache *c, const char *iface, unsigned mtu, unsigned lowered);
+int cache_mtu_get(struct cache *c, const char *iface, unsigned *mtu, unsigned *lowered);
 
 int cache_session_put(struct cache *c, const struct cache_session *s);
 int cache_session_del(struct cache *c, const char *iface, const char *peer);

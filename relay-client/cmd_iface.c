@@ -131,14 +131,18 @@ bad:
 
 static const char status_help[] =
     "Usage: wgrelay status [IFACE] [--json | dump]\n"
-    "Show, per peer, the path (direct, relayed via RELAY, trying-direct), since when and\n"
-    "why, as last written by `wgrelay watch`. dump prints one tab-separated line per peer:\n"
-    "iface peer path relay-endpoint relay-pubkey endpoint since updated why\n";
+    "Show, per peer, the path (direct, relayed via RELAY, trying-direct) and the relay mode\n"
+    "(direct or sealed), since when and why, as last written by `wgrelay watch`. dump prints\n"
+    "one tab-separated line per peer:\n"
+    "iface peer path relay-endpoint relay-pubkey endpoint since updated why mode\n";
 
 static void path_text(char *buf, size_t len, const struct cache_peer *p)
 {
 	if (strcmp(p->path, "relayed") == 0)
-		snprintf(buf, len, "relayed via %s (%.8s...)", p->relay_endpoint, p->relay_pubkey);
+		snprintf(buf, len, "relayed via %s (%.8s...), %s mode", p->relay_endpoint,
+		         p->relay_pubkey, p->mode[0] ? p->mode : "direct");
+	else if (p->mode[0])
+		snprintf(buf, len, "%s, %s mode", p->path, p->mode);
 	else
 		snprintf(buf, len, "%s", p->path);
 }
@@ -163,6 +167,8 @@ static void status_json(const struct cache_iface *ifs, size_t ni, const struct c
 		cli_json_str(stdout, p[i].peer);
 		printf(", \"path\": ");
 		cli_json_str(stdout, p[i].path);
+		printf(", \"mode\": ");
+		cli_json_str(stdout, p[i].mode);
 		printf(", \"relay_endpoint\": ");
 		cli_json_str(stdout, p[i].relay_endpoint);
 		printf(", \"relay_pubkey\": ");
@@ -239,11 +245,12 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		status_json(ifs, ni, p, np);
 	} else if (dump) {
 		for (size_t i = 0; i < np; i++)
-			printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\n", p[i].iface, p[i].peer,
-			       p[i].path, p[i].relay_endpoint[0] ? p[i].relay_endpoint : "(none)",
+			printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\t%s\n", p[i].iface,
+			       p[i].peer, p[i].path,
+			       p[i].relay_endpoint[0] ? p[i].relay_endpoint : "(none)",
 			       p[i].relay_pubkey[0] ? p[i].relay_pubkey : "(none)",
 			       p[i].endpoint[0] ? p[i].endpoint : "(none)", (long long)p[i].since,
-			       (long long)p[i].updated, p[i].why);
+			       (long long)p[i].updated, p[i].why, p[i].mode[0] ? p[i].mode : "-");
 	} else {
 		if (ni == 0 && np == 0)
 			printf(

@@ -5,23 +5,39 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "handshake.h"
 #include "log.h"
 #include "proto.h"
+#include "seal.h"
 
 struct link_priv {
 	struct hs_client hs;
 	struct link_keys keys;
+	bool keyed;     /* keys holds a completed handshake's keys */
+	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 };
+
+/* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
+#define LINK_SOCKBUF (2 << 20)
 
 #define HS_RETRY_MS   5000
 #define PING_MS       5000
 #define PING_RETRY_MS 1000
 /* 16 s without a PONG or a CTRL frame: the relay is gone (its peers fail over). */
 #define LINK_DEAD_MS (3 * PING_MS + 1000)
+
+/* Past net.core.rmem_max/wmem_max when we may (CAP_NET_ADMIN), else up to them. */
+static void sockbuf(int fd, int sz)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
 
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
              const uint8_t client_priv[32], uint32_t fwmark)
@@ -35,6 +51,12 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 		return -ENOMEM;
 	}
 	memset(l->priv, 0, sizeof(*l->priv));
+	l->priv->rxbuf = malloc(PROTO_MAX_FRAME);
+	if (!l->priv->rxbuf) {
+		sodium_free(l->priv);
+		free(l);
+		return -ENOMEM;
+	}
 	memcpy(l->relay_pub, relay_pub, 32);
 	l->relay = *relay;
 	addr_unmap(&l->relay);
@@ -42,16 +64,19 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	l->fd = socket(addr_family(&l->relay), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
 		int e = -errno;
+		free(l->priv->rxbuf);
 		sodium_free(l->priv);
 		free(l);
 		return e;
 	}
+	sockbuf(l->fd, LINK_SOCKBUF);
 	/* Full-tunnel setups: our control traffic must bypass the tunnel like WireGuard's. */
 	if (fwmark && setsockopt(l->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		log_warn("link: SO_MARK %u", fwmark);
 	if (connect(l->fd, &l->relay.sa, l->relay.len) < 0) {
 		int e = -errno;
 		close(l->fd);
+		free(l->priv->rxbuf);
 		sodium_free(l->priv);
 		free(l);
 		return e;
@@ -85,6 +110,12 @@ static int send_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
 	return 0;
 }
 
+static void bind_clear(struct link_bind *b)
+{
+	free(b->rx_replay);
+	memset(b, 0, sizeof(*b));
+}
+
 void link_free(struct link *l)
 {
 	if (!l)
@@ -92,10 +123,27 @@ void link_free(struct link *l)
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
 		if (l->binds[i].in_use && l->binds[i].handle)
 			link_unbind(l, l->binds[i].sid, l->last_tx_ms);
+		else
+			bind_clear(&l->binds[i]);
 	close(l->fd);
 	link_keys_clear(&l->priv->keys);
+	free(l->priv->rxbuf);
 	sodium_free(l->priv);
 	free(l);
+}
+
+/*
+ * DATA counters (PROTOCOL.md §5.4) start at the wall clock in nanoseconds. A sid bound again
+ * on the same link keys (after UNBIND, or in the other mode) must not reuse a nonce, and a
+ * helper restarted after a crash finds its membership still on the relay, replay window and
+ * all: starting above every counter used before covers both, as long as no helper sent more
+ * than one frame per nanosecond (and the clock did not step back meanwhile).
+ */
+uint64_t link_counter_start(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 struct link_bind *link_find(struct link *l, const uint8_t sid[16])
@@ -106,16 +154,27 @@ struct link_bind *link_find(struct link *l, const uint8_t sid[16])
 	return NULL;
 }
 
-struct link_bind *link_bind(struct link *l, const uint8_t sid[16])
+struct link_bind *link_bind(struct link *l, const uint8_t sid[16], uint8_t mode, int64_t now_ms)
 {
 	struct link_bind *b = link_find(l, sid);
-	if (b)
+	if (b && b->mode == mode)
 		return b;
+	/* The relay refuses a BIND in another mode while our membership lives: UNBIND first. */
+	if (b)
+		link_unbind(l, sid, now_ms);
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++) {
 		if (!l->binds[i].in_use) {
 			b = &l->binds[i];
 			memset(b, 0, sizeof(*b));
+			if (mode == PROTO_MODE_SEALED) {
+				b->rx_replay = malloc(sizeof(*b->rx_replay));
+				if (!b->rx_replay)
+					return NULL;
+				replay_init(b->rx_replay);
+				b->tx_counter = link_counter_start();
+			}
 			memcpy(b->sid, sid, 16);
+			b->mode = mode;
 			b->in_use = true;
 			return b;
 		}
@@ -132,7 +191,7 @@ void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms)
 		struct ctrl_msg m = {.type = CTRL_UNBIND, .handle = b->handle};
 		send_ctrl(l, &m, now_ms);
 	}
-	memset(b, 0, sizeof(*b));
+	bind_clear(b);
 }
 
 static void start_handshake(struct link *l, int64_t now_ms)
@@ -187,7 +246,7 @@ void link_tick(struct link *l, int64_t now_ms)
 		struct link_bind *b = &l->binds[i];
 		if (!b->in_use || b->sent)
 			continue;
-		struct ctrl_msg m = {.type = CTRL_BIND, .mode = PROTO_MODE_DIRECT};
+		struct ctrl_msg m = {.type = CTRL_BIND, .mode = b->mode};
 		memcpy(m.sid, b->sid, 16);
 		if (send_ctrl(l, &m, now_ms) == 0)
 			b->sent = true;
@@ -206,10 +265,24 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 		b = link_find(l, m->sid);
 		if (!b)
 			return;
+		if (m->mode != b->mode) {
+			/* Not what we asked for: never carry traffic in a mode we did not choose. */
+			b->error = PROTO_ERR_BAD_REQUEST;
+			b->state = 0;
+			l->dropped++;
+			return;
+		}
+		/* A new membership: the relay counts its DATA frames to us from 0 again. */
+		if (b->handle != m->handle && b->rx_replay)
+			replay_init(b->rx_replay);
 		b->handle = m->handle;
 		b->state = m->state;
 		b->port = m->port;
 		b->error = 0;
+		log_debug("link %s: bound %02x%02x... %s, handle %08x, %s",
+		          addr_format(&l->relay, (char[64]){0}, 64), m->sid[0], m->sid[1],
+		          m->mode == PROTO_MODE_SEALED ? "sealed" : "direct", m->handle,
+		          m->state == PROTO_PAIRED ? "paired" : "waiting");
 		break;
 	case CTRL_PEER_ACTIVE:
 		b = link_find(l, m->sid);
@@ -241,14 +314,66 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 	}
 }
 
+static struct link_bind *find_handle(struct link *l, uint32_t handle)
+{
+	if (!handle)
+		return NULL;
+	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
+		if (l->binds[i].in_use && l->binds[i].handle == handle)
+			return &l->binds[i];
+	return NULL;
+}
+
+/* A DATA frame (frame_check passed): open it for its binding and hand the datagram on. */
+static int data_input(struct link *l, uint8_t *frame, size_t len, int64_t now_ms)
+{
+	struct link_bind *b;
+	uint32_t handle;
+	uint64_t counter;
+	int n;
+
+	if (!l->priv->keyed)
+		return -ENOTCONN;
+	frame_sealed_fields(frame, &handle, &counter);
+	b = find_handle(l, handle);
+	if (!b || b->mode != PROTO_MODE_SEALED || !b->rx_replay)
+		return -ENOENT;
+	n = seal_open_data(frame, len, b->sid, l->priv->keys.data_recv, b->rx_replay);
+	if (n < 0)
+		return n;
+	l->last_rx_ms = now_ms; /* only the relay can seal for our link: it is alive */
+	b->rx_frames++;
+	if (!l->on_data || !b->user)
+		return -ENOENT;
+	l->on_data(l, b, frame + PROTO_SEALED_HDR_LEN, (size_t)n, now_ms);
+	return 0;
+}
+
+int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms)
+{
+	/* A waiting session has nobody to forward to; the relay would only count a drop. */
+	if (!l->priv->keyed || !b->in_use || b->mode != PROTO_MODE_SEALED || !b->handle ||
+	    b->error || b->state == PROTO_WAITING)
+		return -ENOTCONN;
+	if (len == 0 || len > PROTO_MAX_FRAME - PROTO_SEALED_OVERHEAD)
+		return -EMSGSIZE;
+	size_t f =
+	    seal_data(frame, len, b->handle, b->tx_counter++, b->sid, l->priv->keys.data_send);
+	if (send(l->fd, frame, f, 0) < 0)
+		return -errno;
+	l->last_tx_ms = now_ms;
+	b->tx_frames++;
+	return 0;
+}
+
 void link_readable(struct link *l, int64_t now_ms)
 {
-	uint8_t buf[2048], pt[PROTO_MAX_CTRL_PLAIN];
+	uint8_t *buf = l->priv->rxbuf, pt[PROTO_MAX_CTRL_PLAIN];
 	struct frame_pong pong;
 	struct ctrl_msg m;
 
 	for (int k = 0; k < 64; k++) {
-		ssize_t n = recv(l->fd, buf, sizeof(buf), 0);
+		ssize_t n = recv(l->fd, buf, PROTO_MAX_FRAME, 0);
 		if (n < 0)
 			return;
 		int type = frame_check(buf, (size_t)n);
@@ -270,7 +395,11 @@ void link_readable(struct link *l, int64_t now_ms)
 		case PROTO_HS_RESP:
 			if (hs_client_consume_resp(&l->priv->hs, buf, (size_t)n, &l->priv->keys,
 			                           &l->observed) == 0) {
+				if (l->state != LINK_UP)
+					log_debug("link %s: up",
+					          addr_format(&l->relay, (char[64]){0}, 64));
 				l->state = LINK_UP;
+				l->priv->keyed = true;
 				l->up_since_ms = l->last_rx_ms = now_ms;
 				l->last_error = 0;
 				/* New keys: the relay needs our bindings again (rebind replaces). */
@@ -298,6 +427,22 @@ void link_readable(struct link *l, int64_t now_ms)
 				sodium_memzero(pt, sizeof(pt));
 				continue;
 			}
+			break;
+		}
+		case PROTO_DATA: {
+			static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000);
+			int r = data_input(l, buf, (size_t)n, now_ms);
+			if (r == 0)
+				continue;
+			l->data_dropped++;
+			if (log_getverbose())
+				log_info_rl(&rl, "link %s: DATA frame dropped: %s",
+				            addr_format(&l->relay, (char[64]){0}, 64),
+				            r == -ENOENT
+				                ? "no sealed binding or port for its handle"
+				            : r == -ENOTCONN ? "no link keys yet"
+				            : r < -1000      ? frame_strerror(r)
+				                             : strerror(-r));
 			break;
 		}
 		default:

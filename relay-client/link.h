@@ -1,8 +1,9 @@
 /*
  * link.h: the helper's control link to one relay (PROTOCOL.md §3-§5): PING for RTT and load,
- * Noise IK handshake as initiator with the helper's identity key, BIND/BOUND per sid,
- * KEEPALIVE, PEER_ACTIVE. Non-blocking; the caller polls link_fd and calls link_tick each
- * second. Bad frames are dropped and counted.
+ * Noise IK handshake as initiator with the helper's identity key, BIND/BOUND per sid in direct
+ * or sealed mode, KEEPALIVE, PEER_ACTIVE, and the DATA frames of sealed bindings (§5.4).
+ * Non-blocking; the caller polls link_fd and calls link_tick each second. Bad frames are
+ * dropped and counted.
  */
 #ifndef WGR_LINK_H
 #define WGR_LINK_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "replay.h"
 
 #define LINK_MAX_BINDS 256
 
@@ -21,12 +23,23 @@ struct link_bind {
 	uint8_t sid[16];
 	bool in_use;
 	bool sent;        /* BIND sent on the current link keys */
+	uint8_t mode;     /* PROTO_MODE_DIRECT or PROTO_MODE_SEALED, as bound */
 	uint8_t state;    /* 0 none yet, PROTO_WAITING, PROTO_PAIRED */
 	uint16_t port;    /* relay port of a paired direct session */
 	uint32_t handle;  /* from BOUND */
 	bool peer_active; /* PEER_ACTIVE seen since the caller last cleared it */
 	uint16_t error;   /* last ERROR code about this sid, 0 none */
+	/* sealed mode only */
+	uint64_t tx_counter;      /* counter of the next DATA frame we send */
+	struct replay *rx_replay; /* DATA frames from the relay; reset when the handle changes */
+	void *user;               /* the caller's, handed to on_data (the peer's local port) */
+	uint64_t rx_frames, tx_frames;
 };
+
+struct link;
+/* A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. */
+typedef void (*link_data_fn)(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
+                             int64_t now_ms);
 
 struct link {
 	uint8_t relay_pub[32];
@@ -39,7 +52,9 @@ struct link {
 	struct addr observed;
 	int64_t last_rx_ms, last_tx_ms, hs_sent_ms, ping_sent_ms, up_since_ms;
 	uint64_t ping_nonce;
-	uint64_t dropped; /* malformed, unauthentic or unexpected frames */
+	uint64_t dropped;      /* malformed, unauthentic or unexpected frames */
+	uint64_t data_dropped; /* of those, DATA frames (no binding, replayed, not authentic) */
+	link_data_fn on_data;  /* sealed bindings' datagrams; NULL: dropped */
 	struct link_bind binds[LINK_MAX_BINDS];
 	struct link_priv *priv; /* keys and Noise state */
 };
@@ -53,9 +68,20 @@ void link_free(struct link *l);
 void link_tick(struct link *l, int64_t now_ms);
 /* Read and handle every pending datagram. */
 void link_readable(struct link *l, int64_t now_ms);
-/* Bind (idempotent) or forget a sid; link_bind returns the slot or NULL when full. */
-struct link_bind *link_bind(struct link *l, const uint8_t sid[16]);
+/*
+ * Bind a sid in mode (idempotent; a sid bound in the other mode is unbound and bound again in
+ * this one) or forget it. link_bind returns the slot, NULL when full or out of memory.
+ */
+struct link_bind *link_bind(struct link *l, const uint8_t sid[16], uint8_t mode, int64_t now_ms);
 struct link_bind *link_find(struct link *l, const uint8_t sid[16]);
 void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms);
+/*
+ * Seal the datagram at frame + PROTO_SEALED_HDR_LEN (len bytes; frame has room for
+ * PROTO_SEALED_OVERHEAD more) for sealed binding b and send it to the relay. In place, no
+ * allocation. 0, -ENOTCONN (no link keys, b not bound or waiting), -EMSGSIZE, or -errno.
+ */
+int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms);
+/* First DATA counter of a new binding: the wall clock in ns (see link.c). */
+uint64_t link_counter_start(void);
 
 #endif

@@ -7,16 +7,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "geoip.h"
 #include "log.h"
 #include "proto.h"
 #include "select.h"
 #include "sid.h"
+#include "steer_priv.h"
 #include "wg.h"
 
 static const char *path_name(enum steer_path p)
 {
 	return p == STEER_RELAYED ? "relayed" : p == STEER_TRYING ? "trying-direct" : "direct";
+}
+
+const char *steer_mode_name(uint8_t mode)
+{
+	return mode == PROTO_MODE_SEALED ? "sealed" : "direct";
+}
+
+uint8_t steer_mode(const struct steer_iface *ifc)
+{
+	return strcmp(ifc->cfg.mode, "sealed") == 0 ? PROTO_MODE_SEALED : PROTO_MODE_DIRECT;
+}
+
+bool steer_bind_ready(const struct link_bind *b, uint8_t mode)
+{
+	return b && b->mode == mode && b->state == PROTO_PAIRED && !b->error &&
+	       (mode == PROTO_MODE_SEALED ? b->handle != 0 : b->port != 0);
+}
+
+struct link_bind *steer_bind_of(struct steer_ctx *s, struct steer_peer *p, int ri)
+{
+	if (ri < 0 || (size_t)ri >= s->n_relays || !s->relays[ri].link)
+		return NULL;
+	return link_find(s->relays[ri].link, p->sids[ri]);
+}
+
+int steer_link_index(const struct steer_ctx *s, const struct link *l)
+{
+	for (size_t r = 0; l && r < s->n_relays; r++)
+		if (s->relays[r].link == l)
+			return (int)r;
+	return -1;
 }
 
 static struct steer_peer *find_peer(struct steer_iface *ifc, const uint8_t pub[32])
@@ -50,9 +83,22 @@ static struct steer_peer *add_peer(struct steer_iface *ifc, const uint8_t pub[32
 void steer_iface_clear(struct steer_iface *ifc)
 {
 	sodium_memzero(ifc->priv, sizeof(ifc->priv));
+	for (size_t i = 0; i < ifc->n_peers; i++)
+		sealed_port_free(ifc->peers[i].port);
 	free(ifc->peers);
 	ifc->peers = NULL;
 	ifc->n_peers = ifc->cap_peers = 0;
+}
+
+static void restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why);
+
+/* Set WireGuard's endpoint for p (update-only) and remember it as what WireGuard has. */
+static int set_endpoint(struct steer_iface *ifc, struct steer_peer *p, const struct addr *ep)
+{
+	int rc = wg_set_peer_endpoint(ifc->name, p->pub, ep);
+	if (rc == 0)
+		p->wg_ep = *ep;
+	return rc;
 }
 
 static void set_path(struct steer_peer *p, enum steer_path path, int64_t now, const char *why)
@@ -82,26 +128,36 @@ static void record_session(struct steer_ctx *s, struct steer_iface *ifc, struct 
 	snprintf(cs.relay_endpoint, sizeof(cs.relay_endpoint), "%s", r->info.endpoint);
 	addr_format(&p->set_ep, cs.session_endpoint, sizeof(cs.session_endpoint));
 	addr_format(&p->direct_ep, cs.original_endpoint, sizeof(cs.original_endpoint));
+	snprintf(cs.mode, sizeof(cs.mode), "%s", steer_mode_name(p->mode));
 	cache_session_put(s->cache, &cs);
 }
 
-/* Point the peer at relay ri's session port; 0 or -errno. */
-static int switch_to_relay(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
-                           int ri, int64_t now, const char *why)
+int steer_switch(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int ri,
+                 int64_t now, const char *why)
 {
 	struct steer_relay *r = &s->relays[ri];
-	struct link_bind *b = r->link ? link_find(r->link, p->sids[ri]) : NULL;
+	struct link_bind *b = steer_bind_of(s, p, ri);
+	uint8_t mode = steer_mode(ifc);
 	char ep[ADDR_STRLEN], msg[CACHE_WHY];
+	struct addr target;
 
-	if (!b || b->state != PROTO_PAIRED || !b->port)
+	if (!steer_bind_ready(b, mode))
 		return -EAGAIN; /* the other side is not on this relay (yet) */
-	struct addr target = r->link->relay;
-	addr_set_port(&target, b->port);
-	int rc = wg_set_peer_endpoint(ifc->name, p->pub, &target);
+	if (mode == PROTO_MODE_SEALED) {
+		if (!p->port)
+			return -EAGAIN; /* no local port (steer_prebind logged why) */
+		target = p->port->local;
+	} else {
+		target = r->link->relay;
+		addr_set_port(&target, b->port);
+	}
+	int rc = addr_equal(&p->wg_ep, &target) ? 0 : set_endpoint(ifc, p, &target);
 	if (rc < 0) {
 		log_warnx("%s: peer %.8s: set endpoint: %s", ifc->name, p->pub_b64, strerror(-rc));
 		return rc;
 	}
+	if (p->port && mode == PROTO_MODE_SEALED)
+		sealed_port_route(p->port, r->link, b);
 	/* A NATed relayed path needs traffic to keep the relay's mapping; keep a shorter one. */
 	if (p->path == STEER_DIRECT &&
 	    (p->orig_keepalive == 0 || p->orig_keepalive > STEER_KEEPALIVE))
@@ -116,14 +172,19 @@ static int switch_to_relay(struct steer_ctx *s, struct steer_iface *ifc, struct 
 		p->next_direct_try = now + p->backoff_s;
 	p->set_ep = target;
 	p->relay = ri;
+	p->mode = mode;
 	/*
 	 * A new path gets a fresh count: the direct failures that led here must not make the
 	 * first relayed window (before the far side has even answered) look like a dead relay.
 	 */
 	p->det.consecutive_failed = 0;
 	snprintf(msg, sizeof(msg), "%s", why);
-	log_info("%s: peer %.8s relayed via %s (%s)", ifc->name, p->pub_b64,
-	         addr_format(&target, ep, sizeof(ep)), msg);
+	if (mode == PROTO_MODE_SEALED)
+		log_info("%s: peer %.8s relayed sealed via %s, endpoint %s (%s)", ifc->name,
+		         p->pub_b64, r->info.endpoint, addr_format(&target, ep, sizeof(ep)), msg);
+	else
+		log_info("%s: peer %.8s relayed via %s (%s)", ifc->name, p->pub_b64,
+		         addr_format(&target, ep, sizeof(ep)), msg);
 	set_path(p, STEER_RELAYED, now, msg);
 	record_session(s, ifc, p, now);
 	return 0;
@@ -133,11 +194,14 @@ static void back_to_direct(struct steer_ctx *s, struct steer_iface *ifc, struct 
                            int64_t now, enum steer_path path, const char *why)
 {
 	if (p->direct_ep.len)
-		wg_set_peer_endpoint(ifc->name, p->pub, &p->direct_ep);
+		set_endpoint(ifc, p, &p->direct_ep);
 	if (path == STEER_DIRECT) {
 		wg_set_peer_keepalive(ifc->name, p->pub, p->orig_keepalive);
 		cache_session_del(s->cache, ifc->name, p->pub_b64);
 		p->relay = -1;
+		/* Should the far side's frames still come, WireGuard's answers go back their way. */
+		if (p->port)
+			sealed_port_route(p->port, NULL, NULL);
 	}
 	p->det.consecutive_failed = 0;
 	set_path(p, path, now, why);
@@ -159,11 +223,25 @@ static int relay_at(struct steer_ctx *s, const struct addr *ep)
 	return -1;
 }
 
+/*
+ * The relay a WireGuard endpoint of peer p goes through, or -1 (a direct address): the peer's
+ * sealed local port (the relay in use, else the one its frames came through), or a relay's
+ * address (a direct-mode session port).
+ */
+static int relay_of(struct steer_ctx *s, const struct steer_peer *p, const struct addr *ep)
+{
+	if (p->port && addr_equal(ep, &p->port->local)) {
+		int ri = p->relay >= 0 ? p->relay : steer_link_index(s, p->port->rx_link);
+		return ri >= 0 ? ri : 0;
+	}
+	return relay_at(s, ep);
+}
+
 int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	struct wg_device *dev;
+	char why[CACHE_WHY];
 	int rc = wg_get_device(ifc->name, &dev);
-	(void)s;
 	if (rc < 0) {
 		ifc->present = false;
 		return rc;
@@ -171,6 +249,7 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	ifc->present = true;
 	memcpy(ifc->priv, dev->private_key, 32);
 	ifc->fwmark = (dev->flags & WG_DEVICE_HAS_FWMARK) ? dev->fwmark : 0;
+	ifc->listen_port = dev->listen_port;
 	for (size_t i = 0; i < ifc->n_peers; i++)
 		ifc->peers[i].seen = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
@@ -186,7 +265,7 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			 * reads that both found WireGuard off the relays means at least one packet
 			 * came from a direct address.
 			 */
-			bool off = wp->endpoint.len && relay_at(s, &wp->endpoint) < 0;
+			bool off = wp->endpoint.len && relay_of(s, p, &wp->endpoint) < 0;
 			if (off && p->try_off_relay && wp->rx_bytes > p->last.rx_bytes)
 				p->try_direct_rx = true;
 			p->try_off_relay = off;
@@ -201,25 +280,53 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			p->since = now;
 			p->orig_keepalive = wp->persistent_keepalive_interval;
 		}
-		if (p->path == STEER_DIRECT) {
+		if (p->path == STEER_DIRECT && p->port &&
+		    addr_equal(&wp->endpoint, &p->port->local)) {
+			/*
+			 * Sealed mode has no PEER_ACTIVE: the far side's frames reached WireGuard
+			 * from our local port and it roamed there. Follow onto the relay they came
+			 * through; WireGuard's answers already go that way (sealed_port_readable).
+			 */
+			int ri = steer_link_index(s, p->port->rx_link);
+			snprintf(why, sizeof(why), "the far side's packets came through relay %s",
+			         ri >= 0 ? s->relays[ri].info.endpoint : "?");
+			if (ri < 0 || steer_switch(s, ifc, p, ri, now, why) < 0) {
+				struct link_bind *b = steer_bind_of(s, p, ri);
+				log_debug(
+				    "%s: peer %.8s: WireGuard roamed onto the sealed port but "
+				    "relay %d cannot carry it (binding %s, state %u, handle "
+				    "%08x, error %u)",
+				    ifc->name, p->pub_b64, ri, b ? "present" : "absent",
+				    b ? b->state : 0, b ? b->handle : 0, b ? b->error : 0);
+				if (p->direct_ep.len)
+					set_endpoint(ifc, p, &p->direct_ep);
+			}
+		} else if (p->path == STEER_DIRECT) {
 			p->direct_ep = wp->endpoint;
 			p->orig_keepalive = wp->persistent_keepalive_interval;
 		} else if (p->path == STEER_TRYING && p->direct_ep.len &&
-		           relay_at(s, &wp->endpoint) >= 0) {
+		           relay_of(s, p, &wp->endpoint) >= 0) {
 			/*
 			 * The far side's packets still come through the relay and WireGuard roamed
 			 * back onto it: point it at the direct endpoint again, or nothing would be
 			 * sent there during the try (both sides send, so each pulls the other back).
+			 * wg_ep keeps what this read found: the judge asks whether WireGuard was off
+			 * the relays.
 			 */
 			wg_set_peer_endpoint(ifc->name, p->pub, &p->direct_ep);
 		} else if (p->path == STEER_RELAYED && wp->endpoint.len &&
 		           !addr_equal(&wp->endpoint, &p->set_ep)) {
-			if (addr_equal(&wp->endpoint, &p->direct_ep)) {
-				/* wg syncconf / wg-quick reload put the configured endpoint back. */
+			bool at_relay = relay_at(s, &wp->endpoint) >= 0;
+			/*
+			 * wg syncconf / wg-quick reload put the configured endpoint back. (In sealed
+			 * mode a relay's own address is not ours to follow: it is left over.)
+			 */
+			if (addr_equal(&wp->endpoint, &p->direct_ep) ||
+			    (at_relay && p->mode == PROTO_MODE_SEALED)) {
 				log_info("%s: peer %.8s endpoint was reset, re-applying the relay",
 				         ifc->name, p->pub_b64);
-				wg_set_peer_endpoint(ifc->name, p->pub, &p->set_ep);
-			} else if (relay_at(s, &wp->endpoint) >= 0) {
+				set_endpoint(ifc, p, &p->set_ep);
+			} else if (at_relay) {
 				/*
 				 * WireGuard roamed to a session port on another of our relays: the far
 				 * side is there, so that relay is the one in use now.
@@ -254,8 +361,17 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	return 0;
 }
 
+/* A relay that says which modes it offers and leaves out ours cannot carry the peer. */
+static bool offers(const struct link *l, uint8_t mode)
+{
+	uint16_t f = l->pong_flags & (PONG_F_SEALED_OK | PONG_F_DIRECT_OK);
+	if (l->rtt_ms < 0 || f == 0)
+		return true; /* not known yet: BIND tells (ERROR mode-not-allowed) */
+	return f & (mode == PROTO_MODE_SEALED ? PONG_F_SEALED_OK : PONG_F_DIRECT_OK);
+}
+
 /* Ranked relay indexes for a peer; returns how many are usable. */
-static size_t rank(struct steer_ctx *s, struct steer_peer *p, size_t *order)
+static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
 {
 	struct select_cand c[STEER_MAX_RELAYS];
 	struct select_point a = {0}, b = {0};
@@ -273,7 +389,8 @@ static size_t rank(struct steer_ctx *s, struct steer_peer *p, size_t *order)
 		memcpy(c[i].sid, p->sids[i], 16);
 		c[i].loc = (struct select_point){r->info.has_loc, r->info.lat, r->info.lon};
 		c[i].load_permille = r->link && r->link->rtt_ms >= 0 ? r->link->load_permille : -1;
-		c[i].full = r->link && (r->link->pong_flags & 0x0001);
+		c[i].full =
+		    r->link && ((r->link->pong_flags & PONG_F_FULL) || !offers(r->link, mode));
 		c[i].reachable = r->link && (r->link->rtt_ms >= 0 || r->link->state == LINK_UP);
 		c[i].local_failures = r->local_failures;
 	}
@@ -283,26 +400,78 @@ static size_t rank(struct steer_ctx *s, struct steer_peer *p, size_t *order)
 	return usable;
 }
 
+/*
+ * A relay answered our BIND with ERROR bad-request (the far side holds the sid in the other
+ * mode: session.c refuses a second member whose mode differs) or mode-not-allowed. Say so
+ * once, forget the binding and leave that relay out for this peer for STEER_REFUSED_S, so
+ * the peer binds on the next relay instead of asking again and again.
+ */
+static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
+                          int64_t now)
+{
+	uint8_t mode = steer_mode(ifc);
+
+	for (size_t r = 0; r < s->n_relays; r++) {
+		struct link_bind *b = steer_bind_of(s, p, (int)r);
+		if (!b ||
+		    (b->error != PROTO_ERR_BAD_REQUEST && b->error != PROTO_ERR_MODE_NOT_ALLOWED))
+			continue;
+		if (b->error == PROTO_ERR_BAD_REQUEST)
+			log_warnx("%s: peer %.8s: relay %s refused the session in %s mode: the far "
+			          "side has bound it in the other mode (both ends need the same "
+			          "configure-relay --mode); not using this relay for the peer for "
+			          "%d s",
+			          ifc->name, p->pub_b64, s->relays[r].info.endpoint,
+			          steer_mode_name(mode), STEER_REFUSED_S);
+		else
+			log_warnx(
+			    "%s: peer %.8s: relay %s does not offer %s mode; not using it for "
+			    "the peer for %d s",
+			    ifc->name, p->pub_b64, s->relays[r].info.endpoint,
+			    steer_mode_name(mode), STEER_REFUSED_S);
+		p->refused_until[r] = now + STEER_REFUSED_S;
+		link_unbind(s->relays[r].link, p->sids[r], now * 1000);
+	}
+}
+
 void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	size_t order[STEER_MAX_RELAYS];
 	char why[CACHE_WHY], ep[ADDR_STRLEN];
+	uint8_t mode = steer_mode(ifc);
 
+	if (ifc->mode && ifc->mode != mode) {
+		log_info("%s: mode changed from %s to %s: peers go back to direct and are bound "
+		         "again in %s mode",
+		         ifc->name, steer_mode_name(ifc->mode), steer_mode_name(mode),
+		         steer_mode_name(mode));
+		restore_all(s, ifc, "relay mode changed");
+	}
+	ifc->mode = mode;
 	for (size_t i = 0; i < ifc->n_peers; i++) {
 		struct steer_peer *p = &ifc->peers[i];
 		if (!p->seen || !p->sid_ok)
 			continue;
-		size_t usable = rank(s, p, order);
-		size_t k = ifc->cfg.prebind < usable ? ifc->cfg.prebind : usable;
+		check_refused(s, ifc, p, now);
+		if (mode == PROTO_MODE_SEALED)
+			steer_sealed_port_ensure(ifc, p);
+		size_t usable = rank(s, p, mode, order), bound = 0;
 		for (size_t j = 0; j < s->n_relays; j++) {
-			struct link *l = s->relays[order[j]].link;
+			int ri = (int)order[j];
+			struct link *l = s->relays[ri].link;
+			bool refused = p->refused_until[ri] > now;
+			bool top = !refused && j < usable && bound < ifc->cfg.prebind;
 			if (!l)
 				continue;
+			bound += top;
 			/* Keep the relay in use bound even when it dropped out of the top K. */
-			if (j < k || (p->path != STEER_DIRECT && (int)order[j] == p->relay))
-				link_bind(l, p->sids[order[j]]);
-			else if (link_find(l, p->sids[order[j]]))
-				link_unbind(l, p->sids[order[j]], now * 1000);
+			if (top || (!refused && p->path != STEER_DIRECT && ri == p->relay)) {
+				struct link_bind *b = link_bind(l, p->sids[ri], mode, now * 1000);
+				if (b)
+					b->user = mode == PROTO_MODE_SEALED ? p->port : NULL;
+			} else if (link_find(l, p->sids[ri])) {
+				link_unbind(l, p->sids[ri], now * 1000);
+			}
 		}
 		/* The far side started using a relay: follow it, unless our direct path works. */
 		for (size_t r = 0; r < s->n_relays; r++) {
@@ -318,21 +487,19 @@ void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			         p->direct_ep.len ? addr_format(&p->direct_ep, ep, sizeof(ep))
 			                          : "none",
 			         detect_verdict_name(p->det.last));
-			switch_to_relay(s, ifc, p, (int)r, now, why);
+			steer_switch(s, ifc, p, (int)r, now, why);
 		}
 	}
 }
 
-/* First paired relay in rank order other than skip; -1 none. */
-static int pick_relay(struct steer_ctx *s, struct steer_peer *p, int skip)
+int steer_pick(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int skip)
 {
 	size_t order[STEER_MAX_RELAYS];
-	rank(s, p, order);
+	uint8_t mode = steer_mode(ifc);
+	rank(s, p, mode, order);
 	for (size_t j = 0; j < s->n_relays; j++) {
 		int ri = (int)order[j];
-		struct link *l = s->relays[ri].link;
-		struct link_bind *b = l ? link_find(l, p->sids[ri]) : NULL;
-		if (ri != skip && b && b->state == PROTO_PAIRED && b->port)
+		if (ri != skip && steer_bind_ready(steer_bind_of(s, p, ri), mode))
 			return ri;
 	}
 	return -1;
@@ -361,7 +528,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 				set_path(p, STEER_DIRECT, now, "direct handshakes succeed");
 			return;
 		}
-		int ri = pick_relay(s, p, -1);
+		int ri = steer_pick(s, ifc, p, -1);
 		if (ri < 0) {
 			char w2[CACHE_WHY + 64];
 			snprintf(w2, sizeof(w2), "%s; no relay paired for this peer yet", why);
@@ -369,7 +536,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 				set_path(p, STEER_DIRECT, now, w2);
 			return;
 		}
-		switch_to_relay(s, ifc, p, ri, now, why);
+		steer_switch(s, ifc, p, ri, now, why);
 		return;
 	}
 	case STEER_RELAYED: {
@@ -389,16 +556,17 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		 * The session was re-formed on this relay (after its circuit limit, or the relay
 		 * lost it): same relay, new port. Follow it before judging the relay.
 		 */
-		if (b && b->state == PROTO_PAIRED && b->port && addr_port(&p->set_ep) != b->port) {
+		if (p->mode == PROTO_MODE_DIRECT && b && b->state == PROTO_PAIRED && b->port &&
+		    addr_port(&p->set_ep) != b->port) {
 			snprintf(why, sizeof(why), "session on %s re-formed on port %u",
 			         cur->info.endpoint, b->port);
-			switch_to_relay(s, ifc, p, p->relay, now, why);
+			steer_switch(s, ifc, p, p->relay, now, why);
 			return;
 		}
 		if (leaving || ((!cur->link || cur->link->state != LINK_UP || !b ||
 		                 b->state != PROTO_PAIRED) &&
 		                v != DETECT_HEALTHY)) {
-			int ri = pick_relay(s, p, p->relay);
+			int ri = steer_pick(s, ifc, p, p->relay);
 
 			if (ri >= 0) {
 				snprintf(why, sizeof(why), "relay %s is %s", cur->info.endpoint,
@@ -406,7 +574,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 				             ? "no longer paired"
 				             : "down");
 				cur->local_failures++;
-				switch_to_relay(s, ifc, p, ri, now, why);
+				steer_switch(s, ifc, p, ri, now, why);
 				return;
 			}
 		}
@@ -420,12 +588,12 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		if (p->det.consecutive_failed >=
 		    (ifc->cfg.threshold_windows ? ifc->cfg.threshold_windows : 2) + 1) {
 			s->relays[p->relay].local_failures++;
-			int ri = pick_relay(s, p, p->relay);
+			int ri = steer_pick(s, ifc, p, p->relay);
 			snprintf(why, sizeof(why), "%u relayed handshake windows failed on %s",
 			         p->det.consecutive_failed, s->relays[p->relay].info.endpoint);
 			if (ri >= 0) {
 				p->det.consecutive_failed = 0;
-				switch_to_relay(s, ifc, p, ri, now, why);
+				steer_switch(s, ifc, p, ri, now, why);
 			}
 			return;
 		}
@@ -445,7 +613,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		 * WireGuard is still off the relays. The far side's NAT may have given it a new
 		 * port: WireGuard's endpoint is the one.
 		 */
-		bool off_relay = p->wg_ep.len && relay_at(s, &p->wg_ep) < 0;
+		bool off_relay = p->wg_ep.len && relay_of(s, p, &p->wg_ep) < 0;
 		if (p->try_direct_rx && off_relay) {
 			p->direct_ep = p->wg_ep;
 			addr_format(&p->direct_ep, ep, sizeof(ep));
@@ -466,7 +634,7 @@ static void judge_peer(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		         (long long)p->backoff_s);
 		log_info("%s: peer %.8s back on relay %s: %s", ifc->name, p->pub_b64,
 		         s->relays[p->relay].info.endpoint, why);
-		wg_set_peer_endpoint(ifc->name, p->pub, &p->set_ep);
+		set_endpoint(ifc, p, &p->set_ep);
 		set_path(p, STEER_RELAYED, now, why);
 		return;
 	}
@@ -482,17 +650,33 @@ void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	}
 }
 
-void steer_restore(struct steer_ctx *s, struct steer_iface *ifc)
+static void restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why)
 {
 	for (size_t i = 0; i < ifc->n_peers; i++) {
 		struct steer_peer *p = &ifc->peers[i];
-		if (p->path == STEER_DIRECT)
-			continue;
 		char ep[ADDR_STRLEN];
-		log_info("%s: peer %.8s back to %s", ifc->name, p->pub_b64,
-		         addr_format(&p->direct_ep, ep, sizeof(ep)));
-		back_to_direct(s, ifc, p, p->last.t, STEER_DIRECT, "helper stopped");
+		if (p->path != STEER_DIRECT) {
+			log_info("%s: peer %.8s back to %s", ifc->name, p->pub_b64,
+			         addr_format(&p->direct_ep, ep, sizeof(ep)));
+			back_to_direct(s, ifc, p, p->last.t, STEER_DIRECT, why);
+		} else if (p->port && p->direct_ep.len &&
+		           (p->port->to_wg || addr_equal(&p->wg_ep, &p->port->local))) {
+			/*
+			 * The far side's frames may have roamed WireGuard onto the port since the
+			 * last read, before we followed: the port is about to close.
+			 */
+			log_info("%s: peer %.8s back to %s", ifc->name, p->pub_b64,
+			         addr_format(&p->direct_ep, ep, sizeof(ep)));
+			set_endpoint(ifc, p, &p->direct_ep);
+		}
+		steer_sealed_port_drop(s, p);
 	}
+	steer_sealed_mtu_restore(s, ifc);
+}
+
+void steer_restore(struct steer_ctx *s, struct steer_iface *ifc)
+{
+	restore_all(s, ifc, "helper stopped");
 }
 
 void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
@@ -501,6 +685,7 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	size_t n;
 	uint8_t pub[32];
 
+	steer_sealed_mtu_recover(s, ifc);
 	if (cache_session_list(s->cache, ifc->name, &cs, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -511,6 +696,33 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		if (!p || addr_parse(&sess, cs[i].session_endpoint, 0) < 0) {
 			if (p)
 				cache_session_del(s->cache, cs[i].iface, cs[i].peer);
+			continue;
+		}
+		/*
+		 * A sealed session's local port died with the run that made it (another could
+		 * not take it over reliably), and a session of the other mode than the one
+		 * configured now cannot be kept: put the peer back on its direct endpoint; the
+		 * detector relays it again within a few windows if it still needs a relay.
+		 */
+		bool sealed_row = strcmp(cs[i].mode, "sealed") == 0;
+		if (sealed_row || steer_mode(ifc) != PROTO_MODE_DIRECT) {
+			struct addr orig;
+			bool on_it = addr_equal(&sess, &p->direct_ep) ||
+			             (!sealed_row && relay_at(s, &p->direct_ep) >= 0);
+			if (on_it && addr_parse(&orig, cs[i].original_endpoint, 0) == 0) {
+				p->direct_ep = orig;
+				p->orig_keepalive = (uint16_t)cs[i].original_keepalive;
+				log_info(
+				    "%s: peer %.8s was relayed in %s mode by the previous run; "
+				    "back on its direct endpoint %s",
+				    ifc->name, p->pub_b64, sealed_row ? "sealed" : "direct",
+				    cs[i].original_endpoint);
+				back_to_direct(s, ifc, p, now, STEER_DIRECT,
+				               sealed_row
+				                   ? "the previous run's sealed port is gone"
+				                   : "relay mode changed since the previous run");
+			}
+			cache_session_del(s->cache, cs[i].iface, cs[i].peer);
 			continue;
 		}
 		/* WireGuard may have roamed to the far side's relay since the record was made. */
@@ -525,6 +737,7 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		p->set_ep = sess;
 		addr_parse(&p->direct_ep, cs[i].original_endpoint, 0);
 		p->orig_keepalive = (uint16_t)cs[i].original_keepalive;
+		p->mode = PROTO_MODE_DIRECT;
 		p->relay = roamed;
 		for (size_t r = 0; r < s->n_relays && roamed < 0; r++)
 			if (strcmp(s->relays[r].info.pubkey, cs[i].relay_pubkey) == 0)
@@ -553,6 +766,8 @@ void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bo
 		snprintf(cp.iface, sizeof(cp.iface), "%s", ifc->name);
 		snprintf(cp.peer, sizeof(cp.peer), "%s", p->pub_b64);
 		snprintf(cp.path, sizeof(cp.path), "%s", path_name(p->path));
+		if (p->path != STEER_DIRECT)
+			snprintf(cp.mode, sizeof(cp.mode), "%s", steer_mode_name(p->mode));
 		if (p->path != STEER_DIRECT && p->relay >= 0) {
 			snprintf(cp.relay_pubkey, sizeof(cp.relay_pubkey), "%s",
 			         s->relays[p->relay].info.pubkey);

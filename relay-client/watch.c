@@ -1,7 +1,8 @@
 /*
  * watch.c: `wgrelay watch`, the helper daemon loop: reads enabled WireGuard devices every
- * second, keeps control links to the known relays, lets steer.c decide, and on SIGTERM/SIGINT
- * puts every peer back on its direct endpoint.
+ * second, keeps control links to the known relays, carries sealed mode's datagrams between
+ * the local ports and the links, lets steer.c decide, and on SIGTERM/SIGINT puts every peer
+ * back on its direct endpoint.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,8 @@
 #include "ifconf.h"
 #include "key.h"
 #include "log.h"
+#include "proto.h"
+#include "sealed.h"
 #include "steer.h"
 #include "wg.h"
 
@@ -71,6 +74,11 @@ struct watch {
 	uint8_t identity[32];
 	uint32_t fwmark;
 	bool relays_loaded;
+	/* the poll set, grown as sealed ports appear; never per packet */
+	struct pollfd *pf;
+	struct sealed_port **ports;
+	size_t cap;
+	uint8_t *dbuf; /* scratch for one sealed datagram, PROTO_MAX_FRAME bytes */
 };
 
 /* Reload relays from the cache; links of known relays are kept. */
@@ -104,6 +112,7 @@ static void load_relays(struct watch *w)
 			log_warnx("relay %s: no socket", r[i].endpoint);
 			continue;
 		}
+		sr->link->on_data = sealed_deliver;
 		log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
 		w->s.n_relays++;
 	}
@@ -164,16 +173,25 @@ static void add_iface(struct watch *w, const char *name, int64_t now)
 	w->n_ifaces++;
 	log_info("%s: watching (%s mode, threshold %u windows, prebind %u)", name, ifc->cfg.mode,
 	         ifc->cfg.threshold_windows, ifc->cfg.prebind);
-	if (strcmp(ifc->cfg.mode, "sealed") == 0)
-		log_warnx("%s: sealed mode is not implemented in the helper yet; using direct",
-		          name);
+	if (steer_mode(ifc) == PROTO_MODE_SEALED && ifc->cfg.mtu >= 0) {
+		unsigned mtu = ifc->cfg.mtu > 0 ? (unsigned)ifc->cfg.mtu : 0;
+		if (!mtu)
+			ifconf_get_mtu(name, &mtu);
+		if (mtu > STEER_SEALED_MTU)
+			log_warnx("%s: MTU %u: sealed mode adds %d bytes per packet, so relayed "
+			          "packets may be fragmented or lost; use --mtu auto or at most %d",
+			          name, mtu, PROTO_SEALED_OVERHEAD, STEER_SEALED_MTU);
+	}
 	if (ifconf_saveconfig(name) == 1)
 		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would write relay "
 		          "endpoints into it on shutdown; set it to false",
 		          name, ifconf_dir(), name);
 	if (ifc->fwmark)
 		w->fwmark = ifc->fwmark;
-	/* Direct mode adds no bytes, so "auto" leaves the MTU alone; a fixed value is applied. */
+	/*
+	 * A fixed value is applied here. "auto" leaves the MTU alone in direct mode (no bytes
+	 * added); in sealed mode steer_sealed lowers it while a peer is relayed sealed.
+	 */
 	if (ifc->cfg.mtu > 0) {
 		int rc = wg_set_mtu(name, (unsigned)ifc->cfg.mtu);
 		if (rc < 0)
@@ -202,6 +220,48 @@ static void on_link(enum wg_link_event ev, const struct wg_link_info *info, void
 	struct watch *w = arg;
 	if (ev == WG_LINK_ADDED)
 		add_iface(w, info->name, time(NULL));
+}
+
+/* Make room in the poll set for n descriptors. */
+static int poll_room(struct watch *w, size_t n)
+{
+	if (n <= w->cap)
+		return 0;
+	size_t nc = n < 64 ? 64 : n * 2;
+	struct pollfd *pf = realloc(w->pf, nc * sizeof(*pf));
+	if (!pf)
+		return -ENOMEM;
+	w->pf = pf;
+	struct sealed_port **pp = realloc(w->ports, nc * sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	w->ports = pp;
+	w->cap = nc;
+	return 0;
+}
+
+/* Relay links, then the link watcher, then the sealed ports; returns the count. */
+static size_t poll_set(struct watch *w, struct wg_linkwatch *lw, size_t *n_ports)
+{
+	size_t want = w->s.n_relays + 1, np = 0, nports = 0;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		want += w->ifaces[i].n_peers; /* at most one port per peer */
+	if (poll_room(w, want) < 0)
+		want = w->cap; /* keep what fits; the rest waits for memory */
+	for (size_t i = 0; i < w->s.n_relays && np < want; i++)
+		w->pf[np++] = (struct pollfd){.fd = w->s.relays[i].link->fd, .events = POLLIN};
+	if (lw && np < want)
+		w->pf[np++] = (struct pollfd){.fd = wg_linkwatch_fd(lw), .events = POLLIN};
+	for (size_t i = 0; i < w->n_ifaces && np < want; i++) {
+		size_t k = steer_ports(&w->ifaces[i], w->ports + nports, want - np);
+		for (size_t j = 0; j < k; j++)
+			w->pf[np++] =
+			    (struct pollfd){.fd = w->ports[nports + j]->fd, .events = POLLIN};
+		nports += k;
+	}
+	*n_ports = nports;
+	return np;
 }
 
 static const char watch_help[] =
@@ -236,7 +296,13 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_ERR;
 	w->named = argv + 1;
 	w->n_named = argc - 1;
+	w->dbuf = malloc(PROTO_MAX_FRAME);
+	if (!w->dbuf) {
+		free(w);
+		return CLI_ERR;
+	}
 	if (cli_open_cache(ctx, &w->s.cache) < 0) {
+		free(w->dbuf);
 		free(w);
 		return CLI_ERR;
 	}
@@ -245,6 +311,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	if (key_load_or_create(w->identity, keypath, &created) < 0) {
 		log_warnx("cannot load or create the identity key %s", keypath);
 		cache_free(w->s.cache);
+		free(w->dbuf);
 		free(w);
 		return CLI_ERR;
 	}
@@ -271,18 +338,18 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	log_info("helper running: %zu interface(s), %zu relay(s)", w->n_ifaces, w->s.n_relays);
 
 	while (!stop_signal) {
-		struct pollfd pf[STEER_MAX_RELAYS + 1];
-		size_t np = 0;
-		for (size_t i = 0; i < w->s.n_relays; i++)
-			pf[np++] = (struct pollfd){.fd = w->s.relays[i].link->fd, .events = POLLIN};
-		if (lw)
-			pf[np++] = (struct pollfd){.fd = wg_linkwatch_fd(lw), .events = POLLIN};
+		size_t n_ports, np = poll_set(w, lw, &n_ports), base = np - n_ports;
+		struct pollfd *pf = w->pf;
 		poll(pf, np, 200);
 		int64_t ms = mono_ms();
-		for (size_t i = 0; i < w->s.n_relays; i++)
+		/* Ports and links only between ticks: steer frees ports only in the tick below. */
+		for (size_t i = 0; i < w->s.n_relays && i < np; i++)
 			if (pf[i].revents & POLLIN)
 				link_readable(w->s.relays[i].link, ms);
-		if (lw && (pf[np - 1].revents & POLLIN))
+		for (size_t i = 0; i < n_ports; i++)
+			if (pf[base + i].revents & POLLIN)
+				sealed_port_readable(w->ports[i], w->dbuf, PROTO_MAX_FRAME, ms);
+		if (lw && w->s.n_relays < np && (pf[w->s.n_relays].revents & POLLIN))
 			wg_linkwatch_process(lw);
 		if (ms - last_tick < 1000)
 			continue;
@@ -315,6 +382,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 				continue;
 			steer_prebind(&w->s, ifc, now);
 			steer_judge(&w->s, ifc, now);
+			steer_sealed(&w->s, ifc, now);
 			steer_publish(&w->s, ifc, now, slow);
 		}
 	}
@@ -330,6 +398,9 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	geoip_free(w->s.geoip);
 	cache_free(w->s.cache);
 	sodium_memzero(w->identity, sizeof(w->identity));
+	free(w->pf);
+	free(w->ports);
+	free(w->dbuf);
 	free(w);
 	return CLI_OK;
 }

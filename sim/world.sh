@@ -423,6 +423,7 @@ world_wait()
 # world_pair TYPE_A TYPE_B NRELAYS: the standard world of the scenarios: peers a (Paris) and b
 # (Berlin) behind NATs of the given types ("none" = public), relays r1 (Frankfurt), r2
 # (Amsterdam), r3 (Warsaw) as many as asked, wireguard-go on both peers, helpers watching.
+# WORLD_MODE=sealed stores that data mode on both interfaces before the helpers start.
 world_pair()
 {
 	cat >"$WS/geo.txt" <<T
@@ -446,6 +447,11 @@ T
 	else world_natted b rb 198.51.100.11 2 "$2" || return 1; fi
 	world_wg a 192.0.2.1 && world_wg b 192.0.2.2 || return 1
 	world_wg_peer a b && world_wg_peer b a || return 1
+	if [ -n "${WORLD_MODE:-}" ]; then
+		for _h in a b; do
+			wgrelay_in $_h configure-relay --mode "$WORLD_MODE" "$W$_h" >/dev/null || return 1
+		done
+	fi
 	world_helper a $rl && world_helper b $rl || return 1
 }
 
@@ -455,6 +461,18 @@ world_traffic() # SECONDS: ping both ways in the background for that long
 	world_pid $!
 	world_x b ping -c "$1" -i 1 -W 1 192.0.2.1 >/dev/null 2>&1 &
 	world_pid $!
+}
+
+# world_iperf SECONDS: a TCP iperf3 run from a to b (192.0.2.2) through the tunnel. Its output
+# goes to $WS/iperf.txt; 1 when it fails or moves nothing, 77 without iperf3.
+world_iperf()
+{
+	command -v iperf3 >/dev/null || return 77
+	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
+	world_pid $!
+	sleep 0.5
+	world_x a timeout $(($1 + 17)) iperf3 -c 192.0.2.2 -t "$1" >"$WS/iperf.txt" 2>&1 &&
+		grep -q receiver "$WS/iperf.txt" && ! grep receiver "$WS/iperf.txt" | grep -q ' 0.00 Bytes'
 }
 
 world_relayed_via() # A B: print the relay (203.0.113.x) A's WireGuard uses for B, 1 if direct

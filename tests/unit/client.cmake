@@ -1,7 +1,8 @@
 # Unit tests of relay-client (the wgrelay CLI and helper): real SQLite, real .mmdb files
-# written by tests/data/mkmmdb.pl, and the real wgrelay binary for the CLI.
+# written by tests/data/mkmmdb.pl, the real wgrelay binary for the CLI, and real loopback
+# sockets for sealed mode (a fake relay speaking the real protocol).
 if(TARGET wgrelay_core)
-  foreach(t cache detect select geoip cli)
+  foreach(t cache detect select geoip cli sealed)
     add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
                     LINK_LIBRARIES wgrelay_core)
   endforeach()

@@ -199,6 +199,56 @@ static void test_iface_peer_session(void **state)
 	cache_free(c);
 }
 
+/* Schema 2: the relay mode of a peer and a session, and the MTU sealed mode lowered. */
+static void test_modes_and_mtu(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_peer p = {.since = 1, .updated = 2}, *pl;
+	struct cache_session cs = {.since = 3}, *sl;
+	unsigned mtu = 0, lowered = 0;
+	size_t n;
+
+	snprintf(p.iface, sizeof(p.iface), "wg0");
+	snprintf(p.peer, sizeof(p.peer), "PK");
+	snprintf(p.path, sizeof(p.path), "relayed");
+	snprintf(p.mode, sizeof(p.mode), "sealed");
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	snprintf(p.peer, sizeof(p.peer), "PD");
+	snprintf(p.path, sizeof(p.path), "direct");
+	p.mode[0] = '\0';
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(pl[0].peer, "PD");
+	assert_string_equal(pl[0].mode, "");
+	assert_string_equal(pl[1].mode, "sealed");
+	free(pl);
+
+	snprintf(cs.iface, sizeof(cs.iface), "wg0");
+	snprintf(cs.peer, sizeof(cs.peer), "PK");
+	snprintf(cs.session_endpoint, sizeof(cs.session_endpoint), "127.0.0.1:40000");
+	snprintf(cs.mode, sizeof(cs.mode), "sealed");
+	assert_int_equal(cache_session_put(c, &cs), 0);
+	snprintf(cs.peer, sizeof(cs.peer), "PX");
+	cs.mode[0] = '\0'; /* unset: a direct-mode session */
+	assert_int_equal(cache_session_put(c, &cs), 0);
+	assert_int_equal(cache_session_list(c, "wg0", &sl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(sl[0].mode, "sealed");
+	assert_string_equal(sl[1].mode, "direct");
+	free(sl);
+
+	assert_int_equal(cache_mtu_get(c, "wg0", &mtu, &lowered), -ENOENT);
+	assert_int_equal(cache_mtu_put(c, "wg0", 1420, 1388), 0);
+	assert_int_equal(cache_mtu_get(c, "wg0", &mtu, &lowered), 0);
+	assert_int_equal(mtu, 1420);
+	assert_int_equal(lowered, 1388);
+	assert_int_equal(cache_mtu_put(c, "wg0", 0, 0), 0);
+	assert_int_equal(cache_mtu_get(c, "wg0", &mtu, &lowered), -ENOENT);
+	cache_free(c);
+}
+
 static char dir[] = "/tmp/wgr-test-cache-XXXXXX";
 
 static int count_aside(const char *path)
@@ -298,6 +348,47 @@ static void test_newer_schema(void **state)
 	cache_free(c);
 }
 
+/* A version 1 file (as 0.1.0 wrote it) is migrated in place; its rows are direct mode. */
+static void test_migrate_v1(void **state)
+{
+	(void)state;
+	char path[512], cmd[1400];
+	struct cache *c;
+	struct cache_session *sl;
+	struct cache_peer *pl;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	cache_free(c);
+	/* Take the file back to version 1 and give it rows of that version. */
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "sqlite3 '%s' 'ALTER TABLE peers DROP COLUMN mode;"
+	    " ALTER TABLE relay_sessions DROP COLUMN mode; DROP TABLE iface_mtu;"
+	    " INSERT INTO relay_sessions VALUES(\"wg0\", \"PK\", \"R\", \"203.0.113.1:51821\","
+	    " \"203.0.113.1:50001\", \"198.51.100.7:51820\", 0, 7);"
+	    " INSERT INTO peers VALUES(\"wg0\", \"PK\", \"relayed\", \"R\", \"e\", \"e\", 1, 2,"
+	    " \"w\"); PRAGMA user_version = 1' 2>/dev/null",
+	    path);
+	if (system(cmd) != 0)
+		skip();
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	assert_int_equal(cache_schema_version(c), 2);
+	assert_int_equal(cache_session_list(c, "wg0", &sl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(sl[0].mode, "direct");
+	assert_string_equal(sl[0].session_endpoint, "203.0.113.1:50001");
+	free(sl);
+	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pl[0].mode, "");
+	free(pl);
+	assert_int_equal(cache_mtu_put(c, "wg0", 1420, 1388), 0);
+	cache_free(c);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -321,6 +412,8 @@ int main(void)
 	    cmocka_unit_test(test_file_mode_persist),
 	    cmocka_unit_test(test_corrupt_file),
 	    cmocka_unit_test(test_newer_schema),
+	    cmocka_unit_test(test_modes_and_mtu),
+	    cmocka_unit_test(test_migrate_v1),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

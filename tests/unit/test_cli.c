@@ -138,6 +138,23 @@ static void test_configure_and_status(void **state)
 	                            "\"threshold_windows\": 3, \"mtu\": 1380, \"prebind\": 1"));
 	assert_int_equal(run("status dump"), 0);
 	assert_string_equal(out, "");
+	/* A peer relayed in sealed mode, as `watch` writes it: status shows the mode. */
+	char cmd[900];
+	snprintf(cmd, sizeof(cmd),
+	         "sqlite3 '%s/db/wgrelay.db' \"INSERT INTO peers(iface, peer, path, relay_pubkey,"
+	         " relay_endpoint, endpoint, since, updated, why, mode) VALUES('wgt0', 'PEERKEY',"
+	         " 'relayed', 'RELAYKEYRELAYKEY', '203.0.113.7:51821', '198.51.100.7:51820', 1, 1,"
+	         " 'why', 'sealed')\" 2>/dev/null",
+	         dir);
+	if (system(cmd) == 0) {
+		assert_int_equal(run("status wgt0"), 0);
+		assert_non_null(
+		    strstr(out, "path: relayed via 203.0.113.7:51821 (RELAYKEY...), sealed mode"));
+		assert_int_equal(run("status --json"), 0);
+		assert_non_null(strstr(out, "\"path\": \"relayed\", \"mode\": \"sealed\""));
+		assert_int_equal(run("status dump"), 0);
+		assert_non_null(strstr(out, "\twhy\tsealed\n"));
+	}
 	assert_int_equal(run("configure-relay --disable wgt0"), 0);
 	assert_non_null(strstr(out, "relay fallback disabled"));
 

@@ -1,0 +1,65 @@
+/*
+ * sealed.h: the helper's side of sealed mode (PROTOCOL.md §5.4): one UDP socket on 127.0.0.1
+ * per peer, which WireGuard's endpoint points at while the peer is relayed. What WireGuard
+ * sends there goes out sealed on a relay link; what a link opens for the peer's binding is
+ * sent from there to WireGuard's listen port, so WireGuard roams onto the socket by itself.
+ * No allocation per packet; bad or foreign datagrams are dropped and counted.
+ */
+#ifndef WGR_SEALED_H
+#define WGR_SEALED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "link.h"
+
+/* Datagrams read per socket and wake-up, as link_readable does. */
+#define SEALED_BATCH 64
+
+struct sealed_port {
+	int fd;
+	struct addr local; /* 127.0.0.1:port: WireGuard's endpoint for the peer while relayed */
+	struct addr wg;    /* 127.0.0.1:listen port: the only source accepted, where frames go */
+	/* where WireGuard's datagrams go (sealed_port_route); NULL: back where frames come from */
+	struct link *tx_link;
+	struct link_bind *tx_bind;
+	uint8_t tx_sid[16];
+	/* the binding the last frame came in on, and how many in a row came through it */
+	struct link *rx_link;
+	struct link_bind *rx_bind;
+	uint8_t rx_sid[16];
+	uint64_t rx_streak, rx_streak_start; /* streak length; to_wg when it began */
+	uint64_t route_seq;                  /* to_wg when the route last changed */
+	/* counters */
+	uint64_t to_wg, from_wg; /* datagrams delivered to / carried for WireGuard */
+	uint64_t drop_source;    /* not from WireGuard's listen port */
+	uint64_t drop_route;     /* no paired binding to send on */
+	uint64_t drop_send;      /* a socket send failed (buffer full, no route) */
+	uint64_t drop_size;      /* too large for a frame */
+};
+
+/* A socket on 127.0.0.1, ephemeral port (a new one every time). 0 or -errno. */
+int sealed_port_new(struct sealed_port **out);
+/* NULL ok. The caller clears every binding's user that points at it first. */
+void sealed_port_free(struct sealed_port *sp);
+/* WireGuard's listen port; 0 (unknown) drops everything both ways. */
+void sealed_port_set_wg(struct sealed_port *sp, uint16_t listen_port);
+/* Send WireGuard's datagrams on binding b of link l from now on (NULL, NULL: no choice). */
+void sealed_port_route(struct sealed_port *sp, struct link *l, struct link_bind *b);
+/*
+ * Read up to SEALED_BATCH datagrams and send each sealed on the route (else on the binding the
+ * last frame came in on). buf is scratch of cap bytes (PROTO_MAX_FRAME).
+ */
+void sealed_port_readable(struct sealed_port *sp, uint8_t *buf, size_t cap, int64_t now_ms);
+/* A link_data_fn: b->user is the peer's sealed_port; sends dgram to WireGuard. */
+void sealed_deliver(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
+                    int64_t now_ms);
+/*
+ * The far side's frames now come in through another binding than the one we send on, the
+ * change began after our last route change and has lasted min_streak frames: it moved.
+ */
+bool sealed_port_rx_moved(const struct sealed_port *sp, uint64_t min_streak);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * steer_priv.h: what steer.c and steer_sealed.c share; not for the rest of the helper.
+ */
+#ifndef WGR_STEER_PRIV_H
+#define WGR_STEER_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "steer.h"
+
+/* steer.c */
+/* "direct" or "sealed". */
+const char *steer_mode_name(uint8_t mode);
+/* A binding that can carry the peer's traffic in mode: paired (direct: with its port). */
+bool steer_bind_ready(const struct link_bind *b, uint8_t mode);
+/* The peer's binding on relay ri, NULL when none (or ri out of range). */
+struct link_bind *steer_bind_of(struct steer_ctx *s, struct steer_peer *p, int ri);
+/* Index of a relay by its link; -1 none. */
+int steer_link_index(const struct steer_ctx *s, const struct link *l);
+/*
+ * Point the peer at relay ri (direct: its session port; sealed: the peer's local port,
+ * routed to the binding on ri) and mark it relayed with reason why. 0 or -errno.
+ */
+int steer_switch(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int ri,
+                 int64_t now, const char *why);
+/* First relay in rank order other than skip where the peer's session is paired; -1 none. */
+int steer_pick(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int skip);
+
+/* steer_sealed.c */
+/* Every bound peer of a sealed interface has its local port before the far side's first frame. */
+void steer_sealed_port_ensure(struct steer_iface *ifc, struct steer_peer *p);
+/* Clear every binding's pointer at the peer's port, log what it carried, close it. */
+void steer_sealed_port_drop(struct steer_ctx *s, struct steer_peer *p);
+/* Put back an MTU lowered for sealed mode (unless someone changed it since). */
+void steer_sealed_mtu_restore(struct steer_ctx *s, struct steer_iface *ifc);
+/* At start: take over the record of an MTU a crashed run lowered, if it still is. */
+void steer_sealed_mtu_recover(struct steer_ctx *s, struct steer_iface *ifc);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * test_sealed.c: the helper's sealed mode (relay-client/link.c DATA frames, sealed.c local
+ * ports) against a fake relay on loopback that speaks the real handshake and frames
+ * (common/), and a fake WireGuard socket.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "frame.h"
+#include "handshake.h"
+#include "link.h"
+#include "proto.h"
+#include "seal.h"
+#include "sealed.h"
+
+/* The fake relay: one socket, one link's keys. */
+struct frelay {
+	int fd;
+	struct addr addr, client;
+	uint8_t priv[32], pub[32];
+	struct hs_relay hs;
+	struct link_keys keys;
+	uint64_t data_counter;
+};
+
+static const uint8_t sid[16] = {0x5e, 0xa1, 0xed, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+static int64_t now_ms = 1000000;
+
+static int udp_on_loopback(struct addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(addr_parse(a, "127.0.0.1:1", 0), 0);
+	addr_set_port(a, 0);
+	assert_int_equal(bind(fd, &a->sa, a->len), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	addr_from_sockaddr(a, (struct sockaddr *)&ss, len);
+	return fd;
+}
+
+/* One datagram within 1 s: its length, or -ETIMEDOUT. */
+static int recv_wait(int fd, uint8_t *buf, size_t cap, struct addr *from)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return -ETIMEDOUT;
+	ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)&ss, &len);
+	if (n >= 0 && from)
+		addr_from_sockaddr(from, (struct sockaddr *)&ss, len);
+	return n < 0 ? -errno : (int)n;
+}
+
+/* Nothing arrives within 200 ms. */
+static bool quiet(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	return poll(&pfd, 1, 200) == 0;
+}
+
+static void link_wait(struct link *l)
+{
+	struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+	poll(&pfd, 1, 1000);
+	link_readable(l, now_ms);
+}
+
+/* The next control message from the client (PINGs skipped). */
+static void relay_recv_ctrl(struct frelay *r, struct ctrl_msg *m)
+{
+	uint8_t buf[2048], pt[PROTO_MAX_CTRL_PLAIN];
+	for (int i = 0; i < 10; i++) {
+		int n = recv_wait(r->fd, buf, sizeof(buf), NULL);
+		assert_true(n > 0);
+		if (frame_check(buf, (size_t)n) != PROTO_CTRL)
+			continue;
+		n = frame_open_ctrl(buf, (size_t)n, r->keys.ctrl_recv, &r->keys.ctrl_replay, pt,
+		                    sizeof(pt));
+		assert_true(n > 0);
+		assert_int_equal(ctrl_decode(pt, (size_t)n, m), 0);
+		return;
+	}
+	fail_msg("no control message");
+}
+
+static void relay_send_ctrl(struct frelay *r, const struct ctrl_msg *m)
+{
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN], fr[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
+	int n = ctrl_encode(m, pt, sizeof(pt));
+	assert_true(n > 0);
+	n = frame_seal_ctrl(fr, sizeof(fr), r->keys.remote_index, r->keys.ctrl_send_counter++,
+	                    r->keys.ctrl_send, pt, (size_t)n);
+	assert_true(n > 0);
+	assert_int_equal(sendto(r->fd, fr, (size_t)n, 0, &r->client.sa, r->client.len), n);
+}
+
+static void relay_bound(struct frelay *r, uint32_t handle, uint8_t state, uint8_t mode)
+{
+	struct ctrl_msg m = {.type = CTRL_BOUND, .handle = handle, .state = state, .mode = mode};
+	memcpy(m.sid, sid, 16);
+	relay_send_ctrl(r, &m);
+}
+
+/* A sealed DATA frame for the client (handle, the relay's next counter) of len bytes. */
+static size_t relay_data(struct frelay *r, uint8_t *frame, uint32_t handle, const char *text)
+{
+	size_t len = strlen(text);
+	memcpy(frame + PROTO_SEALED_HDR_LEN, text, len);
+	return seal_data(frame, len, handle, r->data_counter++, sid, r->keys.data_send);
+}
+
+static void relay_send(struct frelay *r, const uint8_t *p, size_t len)
+{
+	assert_int_equal(sendto(r->fd, p, len, 0, &r->client.sa, r->client.len), (ssize_t)len);
+}
+
+/* A link to a fresh fake relay, through the real handshake. */
+static struct link *link_up(struct frelay *r)
+{
+	uint8_t buf[2048], cookie[PROTO_COOKIE_LEN], resp[PROTO_HS_RESP_LEN], client_priv[32];
+	struct hs_pending pend;
+	struct link *l;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = udp_on_loopback(&r->addr);
+	crypto_box_keypair(r->pub, r->priv);
+	hs_relay_init(&r->hs, r->priv);
+	randombytes_buf(client_priv, sizeof(client_priv));
+	assert_int_equal(link_new(&l, r->pub, &r->addr, client_priv, 0), 0);
+	link_tick(l, now_ms);
+	for (;;) {
+		n = recv_wait(r->fd, buf, sizeof(buf), &r->client);
+		assert_true(n > 0);
+		if (frame_check(buf, (size_t)n) == PROTO_HS_INIT)
+			break;
+	}
+	assert_int_equal(hs_relay_open_init(&r->hs, buf, (size_t)n, &r->client, false,
+	                                    (uint64_t)now_ms, &pend, cookie),
+	                 HS_ACCEPT);
+	hs_relay_finish(&pend, 0x77, &r->client, resp, &r->keys);
+	relay_send(r, resp, sizeof(resp));
+	link_wait(l);
+	assert_int_equal(l->state, LINK_UP);
+	return l;
+}
+
+static void link_down(struct link *l, struct frelay *r)
+{
+	link_free(l);
+	close(r->fd);
+}
+
+/* What on_data saw. */
+static int got_n;
+static char got[2048];
+static size_t got_len;
+
+static void on_data(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
+                    int64_t t)
+{
+	(void)l;
+	(void)t;
+	assert_ptr_equal(b->user, &got_n);
+	memcpy(got, dgram, len);
+	got_len = len;
+	got_n++;
+}
+
+/* A sealed binding, paired on the fake relay under handle. */
+static struct link_bind *bind_paired(struct link *l, struct frelay *r, uint32_t handle)
+{
+	struct ctrl_msg m;
+	struct link_bind *b = link_bind(l, sid, PROTO_MODE_SEALED, now_ms);
+
+	assert_non_null(b);
+	assert_int_equal(b->mode, PROTO_MODE_SEALED);
+	assert_non_null(b->rx_replay);
+	link_tick(l, now_ms);
+	relay_recv_ctrl(r, &m);
+	assert_int_equal(m.type, CTRL_BIND);
+	assert_int_equal(m.mode, PROTO_MODE_SEALED);
+	assert_memory_equal(m.sid, sid, 16);
+	relay_bound(r, handle, PROTO_PAIRED, PROTO_MODE_SEALED);
+	link_wait(l);
+	assert_int_equal(b->handle, handle);
+	assert_int_equal(b->state, PROTO_PAIRED);
+	return b;
+}
+
+static void test_data_in(void **state)
+{
+	struct frelay r;
+	struct link *l = link_up(&r);
+	uint8_t frame[2048], copy[2048];
+	size_t n;
+
+	(void)state;
+	l->on_data = on_data;
+	/* Before BOUND the handle means nothing: dropped. */
+	struct link_bind *b = link_bind(l, sid, PROTO_MODE_SEALED, now_ms);
+	b->user = &got_n;
+	n = relay_data(&r, frame, 0xabc, "early");
+	relay_send(&r, frame, n);
+	link_wait(l);
+	assert_int_equal(got_n, 0);
+	assert_int_equal(l->data_dropped, 1);
+	b = bind_paired(l, &r, 0xabc);
+	b->user = &got_n;
+
+	n = relay_data(&r, frame, 0xabc, "wireguard datagram");
+	memcpy(copy, frame, n);
+	relay_send(&r, frame, n);
+	link_wait(l);
+	assert_int_equal(got_n, 1);
+	assert_int_equal(got_len, strlen("wireguard datagram"));
+	assert_memory_equal(got, "wireguard datagram", got_len);
+	assert_int_equal(b->rx_frames, 1);
+
+	/* Replayed, tampered, for another handle, too short, no user: counted drops. */
+	uint64_t dropped = l->dropped;
+	relay_send(&r, copy, n);
+	n = relay_data(&r, frame, 0xabc, "tampered");
+	frame[PROTO_SEALED_HDR_LEN] ^= 1;
+	relay_send(&r, frame, n);
+	n = relay_data(&r, frame, 0xabd, "other handle");
+	relay_send(&r, frame, n);
+	uint8_t shortf[PROTO_SEALED_OVERHEAD] = {PROTO_MAGIC, PROTO_DATA};
+	relay_send(&r, shortf, sizeof(shortf));
+	link_wait(l);
+	usleep(50000);
+	link_readable(l, now_ms);
+	assert_int_equal(got_n, 1);
+	assert_int_equal(l->data_dropped, 4);      /* "early" and three DATA frames */
+	assert_int_equal(l->dropped, dropped + 4); /* and the short one (frame_check) */
+	b->user = NULL;
+	n = relay_data(&r, frame, 0xabc, "nobody");
+	relay_send(&r, frame, n);
+	link_wait(l);
+	assert_int_equal(got_n, 1);
+	assert_int_equal(l->data_dropped, 5);
+
+	/* A new membership (another handle) counts from 0 again: the window starts over. */
+	b->user = &got_n;
+	relay_bound(&r, 0xdef, PROTO_PAIRED, PROTO_MODE_SEALED);
+	link_wait(l);
+	assert_int_equal(b->handle, 0xdef);
+	r.data_counter = 0;
+	n = relay_data(&r, frame, 0xdef, "again");
+	relay_send(&r, frame, n);
+	link_wait(l);
+	assert_int_equal(got_n, 2);
+	assert_memory_equal(got, "again", 5);
+	link_down(l, &r);
+	got_n = 0;
+}
+
+static void test_data_out(void **state)
+{
+	struct frelay r;
+	struct link *l = link_up(&r);
+	uint8_t frame[2048], buf[2048];
+	struct replay rp;
+	uint64_t floor = link_counter_start(), first;
+	int n;
+
+	(void)state;
+	struct link_bind *b = bind_paired(l, &r, 0x1111);
+	first = b->tx_counter;
+	assert_true(first >= floor - 1000000000ull); /* started at the wall clock (ns) */
+	replay_init(&rp);
+	for (int i = 0; i < 3; i++) {
+		memcpy(frame + PROTO_SEALED_HDR_LEN, "to the relay", 12);
+		assert_int_equal(link_send_data(l, b, frame, 12, now_ms), 0);
+		n = recv_wait(r.fd, buf, sizeof(buf), NULL);
+		while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA)
+			n = recv_wait(r.fd, buf, sizeof(buf), NULL);
+		assert_int_equal(n, 12 + PROTO_SEALED_OVERHEAD);
+		uint32_t h;
+		uint64_t c;
+		frame_sealed_fields(buf, &h, &c);
+		assert_int_equal(h, 0x1111);
+		assert_true(c == first + (uint64_t)i);
+		assert_int_equal(seal_open_data(buf, (size_t)n, sid, r.keys.data_recv, &rp), 12);
+		assert_memory_equal(buf + PROTO_SEALED_HDR_LEN, "to the relay", 12);
+	}
+	assert_int_equal(b->tx_frames, 3);
+	/* Nothing goes to a waiting session, or one the relay refused. */
+	b->state = PROTO_WAITING;
+	assert_int_equal(link_send_data(l, b, frame, 12, now_ms), -ENOTCONN);
+	b->state = PROTO_PAIRED;
+	assert_int_equal(link_send_data(l, b, frame, 0, now_ms), -EMSGSIZE);
+	b->error = PROTO_ERR_BAD_REQUEST;
+	assert_int_equal(link_send_data(l, b, frame, 12, now_ms), -ENOTCONN);
+	assert_true(quiet(r.fd));
+	/* A sid bound again after UNBIND never reuses a counter under the same keys. */
+	link_unbind(l, sid, now_ms);
+	b = link_bind(l, sid, PROTO_MODE_SEALED, now_ms);
+	assert_true(b->tx_counter > first + 2);
+	link_down(l, &r);
+}
+
+static void test_mode_change_and_refusal(void **state)
+{
+	struct frelay r;
+	struct link *l = link_up(&r);
+	struct ctrl_msg m;
+
+	(void)state;
+	struct link_bind *b = bind_paired(l, &r, 0x2222);
+	/* Another mode: UNBIND the old membership at once, BIND again on the next tick. */
+	b = link_bind(l, sid, PROTO_MODE_DIRECT, now_ms);
+	assert_non_null(b);
+	assert_int_equal(b->mode, PROTO_MODE_DIRECT);
+	assert_null(b->rx_replay);
+	assert_int_equal(b->handle, 0);
+	relay_recv_ctrl(&r, &m);
+	assert_int_equal(m.type, CTRL_UNBIND);
+	assert_int_equal(m.handle, 0x2222);
+	link_tick(l, now_ms);
+	relay_recv_ctrl(&r, &m);
+	assert_int_equal(m.type, CTRL_BIND);
+	assert_int_equal(m.mode, PROTO_MODE_DIRECT);
+	/* The far side holds the sid in the other mode: ERROR bad-request about our sid. */
+	struct ctrl_msg e = {.type = CTRL_ERROR, .code = PROTO_ERR_BAD_REQUEST};
+	memcpy(e.sid, sid, 16);
+	snprintf(e.text, sizeof(e.text), "bad-request");
+	relay_send_ctrl(&r, &e);
+	link_wait(l);
+	assert_int_equal(b->error, PROTO_ERR_BAD_REQUEST);
+	assert_int_equal(b->state, 0);
+	/* Not sent again on the next ticks (only after new link keys). */
+	link_tick(l, now_ms + 1000);
+	assert_true(quiet(r.fd));
+	/* BOUND in a mode we did not ask for is not taken. */
+	relay_bound(&r, 0x3333, PROTO_PAIRED, PROTO_MODE_SEALED);
+	link_wait(l);
+	assert_int_not_equal(b->state, PROTO_PAIRED);
+	assert_int_equal(b->error, PROTO_ERR_BAD_REQUEST);
+	link_down(l, &r);
+}
+
+/* A fake WireGuard: a socket on loopback that the port must accept datagrams from. */
+static void test_port_both_ways(void **state)
+{
+	struct frelay r;
+	struct link *l = link_up(&r);
+	struct sealed_port *sp;
+	struct addr wg, other, from;
+	uint8_t buf[2048], frame[2048], scratch[PROTO_MAX_FRAME];
+	struct replay rp;
+	int wfd = udp_on_loopback(&wg), ofd = udp_on_loopback(&other), n;
+
+	(void)state;
+	struct link_bind *b = bind_paired(l, &r, 0x4444);
+	assert_int_equal(sealed_port_new(&sp), 0);
+	assert_int_equal(addr_family(&sp->local), AF_INET);
+	assert_true(addr_port(&sp->local) != 0);
+	l->on_data = sealed_deliver;
+	b->user = sp;
+	sealed_port_set_wg(sp, addr_port(&wg));
+	sealed_port_route(sp, l, b);
+	replay_init(&rp);
+
+	/* WireGuard -> port -> sealed on the link. */
+	assert_int_equal(sendto(wfd, "handshake initiation", 20, 0, &sp->local.sa, sp->local.len),
+	                 20);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	assert_int_equal(sp->from_wg, 1);
+	do
+		n = recv_wait(r.fd, buf, sizeof(buf), NULL);
+	while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA);
+	assert_int_equal(seal_open_data(buf, (size_t)n, sid, r.keys.data_recv, &rp), 20);
+	assert_memory_equal(buf + PROTO_SEALED_HDR_LEN, "handshake initiation", 20);
+
+	/* Anyone else on the host: dropped and counted, nothing sent. */
+	assert_int_equal(sendto(ofd, "spoof", 5, 0, &sp->local.sa, sp->local.len), 5);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	assert_int_equal(sp->drop_source, 1);
+	assert_int_equal(sp->from_wg, 1);
+
+	/* Relay -> link -> port -> WireGuard, from the port's address (WireGuard roams there). */
+	n = (int)relay_data(&r, frame, 0x4444, "handshake response");
+	relay_send(&r, frame, (size_t)n);
+	link_wait(l);
+	assert_int_equal(sp->to_wg, 1);
+	n = recv_wait(wfd, buf, sizeof(buf), &from);
+	assert_int_equal(n, 18);
+	assert_memory_equal(buf, "handshake response", 18);
+	assert_true(addr_equal(&from, &sp->local));
+
+	/* No route chosen: WireGuard's answer goes back the way the last frame came. */
+	sealed_port_route(sp, NULL, NULL);
+	assert_int_equal(sendto(wfd, "answer", 6, 0, &sp->local.sa, sp->local.len), 6);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	assert_int_equal(sp->from_wg, 2);
+	do
+		n = recv_wait(r.fd, buf, sizeof(buf), NULL);
+	while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA);
+	assert_int_equal(seal_open_data(buf, (size_t)n, sid, r.keys.data_recv, &rp), 6);
+
+	/* A waiting session carries nothing: counted. */
+	b->state = PROTO_WAITING;
+	assert_int_equal(sendto(wfd, "lost", 4, 0, &sp->local.sa, sp->local.len), 4);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	assert_int_equal(sp->drop_route, 1);
+	b->state = PROTO_PAIRED;
+
+	/* WireGuard's port unknown: nothing is accepted or delivered. */
+	sealed_port_set_wg(sp, 0);
+	assert_int_equal(sendto(wfd, "x", 1, 0, &sp->local.sa, sp->local.len), 1);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	assert_int_equal(sp->drop_source, 2);
+	n = (int)relay_data(&r, frame, 0x4444, "undeliverable");
+	relay_send(&r, frame, (size_t)n);
+	link_wait(l);
+	assert_int_equal(sp->to_wg, 1);
+	assert_true(quiet(wfd));
+
+	b->user = NULL;
+	sealed_port_free(sp);
+	sealed_port_free(NULL);
+	close(wfd);
+	close(ofd);
+	link_down(l, &r);
+}
+
+/* The far side moved: frames through another binding, begun after our own last change. */
+static void test_rx_moved(void **state)
+{
+	static struct link l1, l2, l3;
+	struct link_bind b1 = {.in_use = true}, b2 = {.in_use = true}, b3 = {.in_use = true};
+	struct sealed_port *sp;
+	const uint8_t d[1] = {4};
+
+	(void)state;
+	b1.sid[0] = 1, b2.sid[0] = 2, b3.sid[0] = 3;
+	assert_int_equal(sealed_port_new(&sp), 0);
+	b1.user = b2.user = b3.user = sp;
+	sealed_port_route(sp, &l1, &b1);
+	for (int i = 0; i < 3; i++)
+		sealed_deliver(&l1, &b1, d, 1, 0);
+	assert_false(sealed_port_rx_moved(sp, 2));
+	sealed_deliver(&l2, &b2, d, 1, 0);
+	assert_false(sealed_port_rx_moved(sp, 2)); /* one frame is no move */
+	sealed_deliver(&l2, &b2, d, 1, 0);
+	assert_true(sealed_port_rx_moved(sp, 2));
+	/* We follow: sending and receiving on the same binding again. */
+	sealed_port_route(sp, &l2, &b2);
+	assert_false(sealed_port_rx_moved(sp, 2));
+	/* We move on our own (to l3) while the far side still sends on l2: it follows us. */
+	sealed_port_route(sp, &l3, &b3);
+	for (int i = 0; i < 5; i++)
+		sealed_deliver(&l2, &b2, d, 1, 0);
+	assert_false(sealed_port_rx_moved(sp, 2));
+	/* ...and when it does, its frames come on l3: settled. */
+	sealed_deliver(&l3, &b3, d, 1, 0);
+	assert_false(sealed_port_rx_moved(sp, 2));
+	/* Frames through l2 again, after our change: the far side moved back. */
+	sealed_deliver(&l2, &b2, d, 1, 0);
+	sealed_deliver(&l2, &b2, d, 1, 0);
+	assert_true(sealed_port_rx_moved(sp, 2));
+	/* A freed or reused binding slot is never followed. */
+	b2.in_use = false;
+	assert_false(sealed_port_rx_moved(sp, 2));
+	/* No WireGuard port yet: frames are counted, not sent. */
+	assert_int_equal(sp->to_wg, 0);
+	assert_int_equal(sp->drop_route, 13);
+	sealed_port_free(sp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_data_in),
+	    cmocka_unit_test(test_data_out),
+	    cmocka_unit_test(test_mode_change_and_refusal),
+	    cmocka_unit_test(test_port_both_ways),
+	    cmocka_unit_test(test_rx_moved),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
