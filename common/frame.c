@@ -377,6 +377,7 @@ const char *proto_error_name(unsigned code)
 	    [PROTO_ERR_CIRCUIT_LIMIT_REACHED] = "circuit-limit-reached",
 	    [PROTO_ERR_SHUTDOWN] = "shutdown",
 	    [PROTO_ERR_INTERNAL] = "internal",
+	    [PROTO_ERR_MODE_MISMATCH] = "mode-mismatch",
 	};
 
 	if (code < sizeof(names) / sizeof(names[0]) && names[code])

@@ -89,6 +89,7 @@ enum proto_error {
 	PROTO_ERR_CIRCUIT_LIMIT_REACHED = 11, /* duration or bytes of a circuit used up */
 	PROTO_ERR_SHUTDOWN = 12,
 	PROTO_ERR_INTERNAL = 13,
+	PROTO_ERR_MODE_MISMATCH = 14, /* the session exists in the other data mode */
 };
 
 /* Name of an error code for logs and CLI output ("session-full"). */

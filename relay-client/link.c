@@ -267,7 +267,7 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 			return;
 		if (m->mode != b->mode) {
 			/* Not what we asked for: never carry traffic in a mode we did not choose. */
-			b->error = PROTO_ERR_BAD_REQUEST;
+			b->error = PROTO_ERR_MODE_MISMATCH;
 			b->state = 0;
 			l->dropped++;
 			return;

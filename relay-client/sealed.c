@@ -8,18 +8,10 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "sock.h"
 
 /* Room for bursts: WireGuard hands over a whole window of full-size datagrams at once. */
 #define SEALED_SOCKBUF (2 << 20)
-
-/* Past net.core.rmem_max/wmem_max when we may (CAP_NET_ADMIN), else up to them. */
-static void sockbuf(int fd, int sz)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-}
 
 int sealed_port_new(struct sealed_port **out)
 {
@@ -36,7 +28,7 @@ int sealed_port_new(struct sealed_port **out)
 		free(sp);
 		return e;
 	}
-	sockbuf(sp->fd, sz);
+	sock_buffers(sp->fd, sz);
 	addr_parse(&sp->local, "127.0.0.1", 1);
 	addr_set_port(&sp->local, 0);
 	if (bind(sp->fd, &sp->local.sa, sp->local.len) < 0 ||

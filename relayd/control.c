@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "relay.h"
+#include "sock.h"
 #include "worker.h"
 
 /* Initiations per second above which the relay demands cookies (PROTOCOL.md §4.3). */
@@ -21,12 +22,18 @@
 
 /* Datagrams read (recvmmsg) and sealed frames sent on (sendmmsg) per batch. */
 #define CONTROL_BATCH 32
+/* Receive and send buffer of a control socket. */
+#define CONTROL_SOCKBUF (4 << 20)
 
 static struct {
 	uint8_t buf[CONTROL_BATCH][PROTO_MAX_FRAME];
 	struct sockaddr_storage src[CONTROL_BATCH];
 	struct mmsghdr rx[CONTROL_BATCH];
 	struct iovec rxiov[CONTROL_BATCH];
+	union {
+		char b[SOCK_OVFL_SPACE];
+		struct cmsghdr align;
+	} rxcm[CONTROL_BATCH];
 	struct addr dst[CONTROL_BATCH];
 	struct mmsghdr tx[CONTROL_BATCH];
 	struct iovec txiov[CONTROL_BATCH];
@@ -348,6 +355,19 @@ static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const s
 	}
 }
 
+/* The kernel's drops on control socket fd since we last looked, from a message it carried. */
+static void control_kernel_drops(struct relay *r, int fd, struct msghdr *m)
+{
+	for (int i = 0; i < r->n_ctl; i++)
+		if (r->ctl_fd[i] == fd) {
+			uint32_t now = r->ctl_ovfl[i];
+
+			sock_drops_seen(m, &now);
+			r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(now - r->ctl_ovfl[i]);
+			r->ctl_ovfl[i] = now;
+		}
+}
+
 static void control_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct relay *r = arg;
@@ -364,9 +384,13 @@ static void control_read(struct ev_loop *loop, int fd, unsigned events, void *ar
 			    (struct msghdr){.msg_name = &control_io.src[i],
 			                    .msg_namelen = sizeof(control_io.src[i]),
 			                    .msg_iov = &control_io.rxiov[i],
-			                    .msg_iovlen = 1};
+			                    .msg_iovlen = 1,
+			                    .msg_control = control_io.rxcm[i].b,
+			                    .msg_controllen = sizeof(control_io.rxcm[i].b)};
 		}
 		n = recvmmsg(fd, control_io.rx, CONTROL_BATCH, MSG_DONTWAIT, NULL);
+		if (n > 0)
+			control_kernel_drops(r, fd, &control_io.rx[n - 1].msg_hdr);
 		for (int i = 0; i < n; i++) {
 			struct addr src;
 
@@ -400,6 +424,9 @@ int control_open(struct relay *r)
 		}
 		if (addr_family(a) == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		/* Sealed mode carries whole WireGuard windows here: room for their bursts. */
+		sock_buffers(fd, CONTROL_SOCKBUF);
+		sock_count_drops(fd);
 		if (bind(fd, &a->sa, a->len) < 0 ||
 		    ev_add_io(r->loop, fd, EV_READ, control_read, r) < 0) {
 			int err = errno;

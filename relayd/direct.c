@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "relay.h"
+#include "sock.h"
 #include "wgcheck.h"
 #include "worker.h"
 
@@ -31,9 +32,10 @@
 #endif
 
 #define DIRECT_BATCH   32
-#define DIRECT_BUFLEN  65536 /* a GRO buffer holds up to 64 KiB of segments */
-#define DIRECT_TXMAX   128   /* sends per batch */
-#define DIRECT_GSO_MAX 64    /* segments per UDP_SEGMENT send (UDP_MAX_SEGMENTS) */
+#define DIRECT_BUFLEN  65536     /* a GRO buffer holds up to 64 KiB of segments */
+#define DIRECT_TXMAX   128       /* sends per batch */
+#define DIRECT_GSO_MAX 64        /* segments per UDP_SEGMENT send (UDP_MAX_SEGMENTS) */
+#define DIRECT_SOCKBUF (1 << 20) /* receive and send buffer of a session socket */
 
 struct direct_io {
 	uint8_t buf[DIRECT_BATCH][DIRECT_BUFLEN];
@@ -41,7 +43,7 @@ struct direct_io {
 	struct mmsghdr rx[DIRECT_BATCH];
 	struct iovec rxiov[DIRECT_BATCH];
 	union {
-		char b[CMSG_SPACE(sizeof(int))];
+		char b[CMSG_SPACE(sizeof(int)) + SOCK_OVFL_SPACE];
 		struct cmsghdr align;
 	} rxcm[DIRECT_BATCH];
 	struct sockaddr_in6 dst[DIRECT_TXMAX];
@@ -91,6 +93,8 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 	/* Without GRO (turned off, or an old kernel) every datagram arrives on its own. */
 	if (r->cfg.coalesce)
 		setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	sock_buffers(fd, DIRECT_SOCKBUF);
+	sock_count_drops(fd);
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port =
 		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
@@ -422,6 +426,13 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	if (s->dead) {
 		relay_unlock(r);
 		return;
+	}
+	{
+		uint32_t ovfl = s->ovfl;
+
+		sock_drops_seen(&io->rx[n - 1].msg_hdr, &ovfl);
+		r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(ovfl - s->ovfl);
+		s->ovfl = ovfl;
 	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &io->rx[i].msg_hdr;

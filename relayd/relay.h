@@ -76,7 +76,8 @@ struct session {
 	uint8_t mode;
 	int n;
 	struct member m[2];
-	int fd; /* direct mode: the session's UDP socket */
+	int fd;        /* direct mode: the session's UDP socket */
+	uint32_t ovfl; /* the kernel's drop count last seen on fd */
 	uint16_t port;
 	uint64_t created_ms, paired_ms, last_rx_ms;
 	uint64_t bytes;
@@ -91,7 +92,8 @@ struct relay {
 	struct relayd_config cfg;
 	struct ev_loop *loop;
 	int ctl_fd[CONFIG_MAX_LISTEN];
-	bool ctl_v6[CONFIG_MAX_LISTEN]; /* IPv6 socket: IPv4 peers need the v4-mapped form */
+	bool ctl_v6[CONFIG_MAX_LISTEN];       /* IPv6 socket: IPv4 peers need the v4-mapped form */
+	uint32_t ctl_ovfl[CONFIG_MAX_LISTEN]; /* the kernel's drop count last seen per socket */
 	int n_ctl;
 	struct hs_relay hs;
 	struct ratelimit *rl;

@@ -182,7 +182,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 
 	if (s) {
 		if (s->mode != req->mode)
-			return PROTO_ERR_BAD_REQUEST;
+			return PROTO_ERR_MODE_MISMATCH;
 		for (int i = 0; i < s->n; i++) {
 			m = &s->m[i];
 			if (sodium_memcmp(m->client_pub, l->client_pub, 32))

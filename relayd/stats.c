@@ -20,6 +20,7 @@ const char *stats_drop_name(enum drop_reason r)
 	    [DROP_POLICY] = "policy",
 	    [DROP_BANDWIDTH] = "bandwidth",
 	    [DROP_SEND] = "send_failed",
+	    [DROP_SOCKET_FULL] = "socket_full",
 	};
 
 	return r < DROP_MAX ? names[r] : "unknown";

@@ -18,6 +18,7 @@ enum drop_reason {
 	DROP_POLICY,         /* forward target in a forbidden range */
 	DROP_BANDWIDTH,      /* circuit bandwidth cap */
 	DROP_SEND,           /* the kernel refused to send */
+	DROP_SOCKET_FULL,    /* the kernel dropped it: the socket's receive buffer was full */
 	DROP_MAX,
 };
 

@@ -286,6 +286,19 @@ static void test_pairing_full_and_rebind(void **state)
 	assert_int_equal(tclient_bind(&x, sid, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS), 0);
 	assert_int_equal(m.type, CTRL_ERROR);
 	assert_int_equal(m.code, PROTO_ERR_SESSION_FULL);
+	/* A second member asking for the other data mode is told so. */
+	{
+		uint8_t sid2[16];
+
+		randombytes_buf(sid2, sizeof(sid2));
+		assert_int_equal(tclient_bind(&x, sid2, PROTO_MODE_SEALED, NULL, NULL, &m, T_MS),
+		                 0);
+		assert_int_equal(m.type, CTRL_BOUND);
+		assert_int_equal(tclient_bind(&b, sid2, PROTO_MODE_DIRECT, NULL, NULL, &m, T_MS),
+		                 0);
+		assert_int_equal(m.type, CTRL_ERROR);
+		assert_int_equal(m.code, PROTO_ERR_MODE_MISMATCH);
+	}
 	/* The same client key on a new link (a restarted helper) takes its membership back. */
 	assert_int_equal(tclient_open(&a2, R.addr, R.pub), 0);
 	memcpy(a2.priv, a.priv, 32);
@@ -1300,6 +1313,46 @@ static void test_source_rate_limit(void **state)
 	close(fd);
 }
 
+/*
+ * Datagrams the kernel drops because the relay's receive buffer is full are counted too
+ * (socket_full): with the relay stopped, a flood fills the control socket's buffer.
+ */
+static void test_kernel_drops_counted(void **state)
+{
+	uint8_t junk[1400] = {0};
+	char maddr[32], text[8192];
+	long long full, malformed;
+	int fd = tclient_udp(), sz = 1 << 20;
+
+	(void)state;
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", free_port());
+	relay_start("--allow-loopback", "--metrics", maddr, NULL);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	kill(R.pid, SIGSTOP);
+	for (int i = 0; i < 12000; i++)
+		tclient_sendto(fd, junk, sizeof(junk), &R.a);
+	kill(R.pid, SIGCONT);
+	/*
+	 * The kernel hands its count over with the datagrams it queues after a drop: once the
+	 * relay has read what fitted, one more datagram brings it.
+	 */
+	usleep(200000);
+	tclient_sendto(fd, junk, sizeof(junk), &R.a);
+	for (int i = 0; i < 100; i++) {
+		assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
+		full = metric(text, "wgrelayd_drops_total{reason=\"socket_full\"}");
+		malformed = metric(text, "wgrelayd_drops_total{reason=\"malformed\"}");
+		if (full > 0 && full + malformed >= 12001)
+			break;
+		usleep(20000);
+	}
+	printf("kernel drops: %lld socket_full, %lld read and dropped as malformed\n", full,
+	       malformed);
+	assert_true(full > 0);
+	assert_int_equal(full + malformed, 12001);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1320,6 +1373,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_circuit_byte_limit, relay_stop),
 	    cmocka_unit_test_teardown(test_bandwidth_cap_and_per_client, relay_stop),
 	    cmocka_unit_test_teardown(test_source_rate_limit, relay_stop),
+	    cmocka_unit_test_teardown(test_kernel_drops_counted, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_workers_and_gro, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_byte_limit, relay_stop),
 	};

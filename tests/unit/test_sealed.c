@@ -338,13 +338,13 @@ static void test_mode_change_and_refusal(void **state)
 	relay_recv_ctrl(&r, &m);
 	assert_int_equal(m.type, CTRL_BIND);
 	assert_int_equal(m.mode, PROTO_MODE_DIRECT);
-	/* The far side holds the sid in the other mode: ERROR bad-request about our sid. */
-	struct ctrl_msg e = {.type = CTRL_ERROR, .code = PROTO_ERR_BAD_REQUEST};
+	/* The far side holds the sid in the other mode: ERROR mode-mismatch about our sid. */
+	struct ctrl_msg e = {.type = CTRL_ERROR, .code = PROTO_ERR_MODE_MISMATCH};
 	memcpy(e.sid, sid, 16);
-	snprintf(e.text, sizeof(e.text), "bad-request");
+	snprintf(e.text, sizeof(e.text), "mode-mismatch");
 	relay_send_ctrl(&r, &e);
 	link_wait(l);
-	assert_int_equal(b->error, PROTO_ERR_BAD_REQUEST);
+	assert_int_equal(b->error, PROTO_ERR_MODE_MISMATCH);
 	assert_int_equal(b->state, 0);
 	/* Not sent again on the next ticks (only after new link keys). */
 	link_tick(l, now_ms + 1000);
@@ -353,7 +353,7 @@ static void test_mode_change_and_refusal(void **state)
 	relay_bound(&r, 0x3333, PROTO_PAIRED, PROTO_MODE_SEALED);
 	link_wait(l);
 	assert_int_not_equal(b->state, PROTO_PAIRED);
-	assert_int_equal(b->error, PROTO_ERR_BAD_REQUEST);
+	assert_int_equal(b->error, PROTO_ERR_MODE_MISMATCH);
 	link_down(l, &r);
 }
 

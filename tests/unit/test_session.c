@@ -97,7 +97,7 @@ static void test_pair_full_rebind_unbind(void **state)
 	assert_int_equal(r->reservations, 2);
 	/* The same mode is required of every binder. */
 	req.mode = PROTO_MODE_DIRECT;
-	assert_int_equal(session_bind(r, &c, &req, &rc), PROTO_ERR_BAD_REQUEST);
+	assert_int_equal(session_bind(r, &c, &req, &rc), PROTO_ERR_MODE_MISMATCH);
 	req.mode = PROTO_MODE_SEALED;
 	/* A rebind by A's key from another link replaces A's membership (same handle). */
 	assert_int_equal(session_bind(r, &a2, &req, &rc), 0);
