@@ -238,7 +238,8 @@ wgrelayd_scale() {
 		printf '{"system":"scale-direct","size":1420,"kind":"sessions","sessions":%s,"rss_kb":%s,"rss_kb_before":%s,"slab_bytes":%s,"pair":%s,"sink":%s}\n' \
 			"$n" "$r1" "$r0" "$((k1 - k0))" "$(cat "$OUT/scale-$n.pair")" "$s" >>"$OUT/runs.jsonl"
 		awk -v n=$n -v r0="$r0" -v r1="$r1" -v k="$((k1 - k0))" -v pps="$(echo "$s" | jget pps)" \
-			'BEGIN { printf "| %d | %.1f | %.0f | %.0f | %.0f |\n", n, r1 / 1024, (r1 - r0) * 1024 / n, k / n, pps / 1000 }' \
+			'BEGIN { ks = k < 0 ? "n/a (the caches shrank meanwhile)" : sprintf("%.0f", k / n)
+				printf "| %d | %.1f | %.0f | %s | %.0f |\n", n, r1 / 1024, (r1 - r0) * 1024 / n, ks, pps / 1000 }' \
 			>>"$OUT/scale.md"
 		member_release
 	done
