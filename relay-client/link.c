@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proto.h"
 #include "seal.h"
+#include "sock.h"
 
 struct link_priv {
 	struct hs_client hs;
@@ -27,17 +28,11 @@ struct link_priv {
 #define HS_RETRY_MS   5000
 #define PING_MS       5000
 #define PING_RETRY_MS 1000
-/* 16 s without a PONG or a CTRL frame: the relay is gone (its peers fail over). */
-#define LINK_DEAD_MS (3 * PING_MS + 1000)
-
-/* Past net.core.rmem_max/wmem_max when we may (CAP_NET_ADMIN), else up to them. */
-static void sockbuf(int fd, int sz)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-}
+/*
+ * 10 s without a PONG or a CTRL frame (a PING every second after the first miss: five or
+ * six unanswered): the relay is gone, and peers whose traffic through it stopped too fail over.
+ */
+#define LINK_DEAD_MS (2 * PING_MS)
 
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
              const uint8_t client_priv[32], uint32_t fwmark)
@@ -69,7 +64,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 		free(l);
 		return e;
 	}
-	sockbuf(l->fd, LINK_SOCKBUF);
+	sock_buffers(l->fd, LINK_SOCKBUF);
 	/* Full-tunnel setups: our control traffic must bypass the tunnel like WireGuard's. */
 	if (fwmark && setsockopt(l->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		log_warn("link: SO_MARK %u", fwmark);
@@ -219,7 +214,7 @@ void link_tick(struct link *l, int64_t now_ms)
 	/*
 	 * After a PING goes unanswered, ping every second until something comes back: a lossy
 	 * link (10 % each way loses a PING round trip one time in five) must not lose three in a
-	 * row and be taken for a dead relay, while a dead one is still declared after 16 s.
+	 * row and be taken for a dead relay, while a dead one is still declared after 10 s.
 	 */
 	bool missed = l->state == LINK_UP && l->ping_nonce &&
 	              now_ms - l->ping_sent_ms >= PING_RETRY_MS &&
