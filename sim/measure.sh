@@ -3,7 +3,8 @@
 # two symmetric-NAT peers and two relays: seconds from the first failed direct handshake (the
 # first initiation WireGuard sends, i.e. traffic start) to the first ping answered through the
 # relay. Then iperf3 through the relayed tunnel, and in the same topology with full-cone NATs
-# (direct path works) for comparison. Set WGR_MTU to override the tunnel MTU (default 1420).
+# (direct path works) for comparison, and with both helpers in sealed mode. Set WGR_MTU to
+# override the tunnel MTU (default 1420).
 WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 WGR_BINARY_DIR=$(cd "${1:-build}" && pwd) || exit 1
 export WGR_SOURCE_DIR WGR_BINARY_DIR
@@ -40,4 +41,15 @@ done
 	world_wait 30 world_ping a b 1 1 || { echo "cone: no direct ping"; exit 1; }
 	echo "direct_endpoint $(world_endpoint a b)"
 	echo "direct_mbit $(iperf)"
+)
+(
+	# the same symmetric-NAT world with both helpers in sealed mode
+	world_init || exit 1
+	WORLD_MODE=sealed
+	world_pair symmetric symmetric 2 >/dev/null || exit 1
+	world_traffic 120
+	world_wait 90 world_ping a b 1 1 || { echo "sealed: no relay"; exit 1; }
+	sleep 3 # both WireGuards on the helpers' local ports
+	echo "sealed_endpoint $(world_endpoint a b)"
+	echo "sealed_mbit $(iperf)"
 )
