@@ -18,6 +18,12 @@ echo "   203.0.113.11 (Amsterdam); peer a behind a symmetric NAT 198.51.100.10 (
 echo "   peer b behind a symmetric NAT 198.51.100.11 (Berlin). Tunnel: 192.0.2.1 <-> 192.0.2.2"
 world_pair symmetric symmetric 2 >/dev/null || { echo "demo: world setup failed"; world_dumplogs; exit 1; }
 echo "   wireguard-go runs on a and b; wgrelayd on r1, r2; 'wgrelay watch' on a and b"
+# Some geography: each link's round trip (tc netem, or the NFQUEUE delay line without it).
+if world_has_delay; then
+	world_netem ra 8 0 2>/dev/null && world_netem rb 6 0 2>/dev/null &&
+		world_netem r1 4 0 2>/dev/null && world_netem r2 12 0 2>/dev/null &&
+		echo "   link round trips: a's NAT 8 ms, b's NAT 6 ms, r1 4 ms, r2 12 ms"
+fi
 
 say "a pings b. WireGuard sends handshakes to b's NAT, which drops them (symmetric NAT)."
 world_traffic 90
