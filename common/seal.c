@@ -20,6 +20,16 @@ void seal_session_key(uint8_t out[32], const uint8_t key[32], const uint8_t sid[
 	crypto_core_hchacha20(out, sid, key, NULL);
 }
 
+void seal_session_update(struct seal_session *s, uint64_t gen, const uint8_t send_key[32],
+                         const uint8_t recv_key[32], const uint8_t sid[16])
+{
+	if (s->gen == gen)
+		return;
+	seal_session_key(s->send, send_key, sid);
+	seal_session_key(s->recv, recv_key, sid);
+	s->gen = gen;
+}
+
 /* What XChaCha20 hands ChaCha20-IETF after HChaCha20: four zero bytes, then the counter. */
 static void seal_nonce(uint8_t nonce[12], const uint8_t *counter_be)
 {

@@ -37,6 +37,18 @@ int seal_open_data(uint8_t *frame, size_t len, const uint8_t sid[16], const uint
  * frame: for whoever seals or opens many frames of one session with one key.
  */
 void seal_session_key(uint8_t out[32], const uint8_t key[32], const uint8_t sid[16]);
+
+/*
+ * Both session keys of one binding, cached for the link keys they came from. gen names those
+ * link keys (a counter that changes with every new set of keys; 0 is never one).
+ */
+struct seal_session {
+	uint8_t send[32], recv[32];
+	uint64_t gen;
+};
+/* Derive s's keys from the link's data keys unless they already belong to gen. */
+void seal_session_update(struct seal_session *s, uint64_t gen, const uint8_t send_key[32],
+                         const uint8_t recv_key[32], const uint8_t sid[16]);
 size_t seal_data_sk(uint8_t *frame, size_t len, uint32_t handle, uint64_t counter,
                     const uint8_t session_key[32]);
 int seal_open_data_sk(uint8_t *frame, size_t len, const uint8_t session_key[32], struct replay *rp);

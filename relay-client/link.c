@@ -18,8 +18,9 @@
 struct link_priv {
 	struct hs_client hs;
 	struct link_keys keys;
-	bool keyed;     /* keys holds a completed handshake's keys */
-	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
+	uint64_t key_gen; /* bumped with every new set of keys; 0: none yet */
+	size_t rx_hint;   /* the binding the last DATA frame was for */
+	uint8_t *rxbuf;   /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -107,7 +108,7 @@ static int send_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
 
 static void bind_clear(struct link_bind *b)
 {
-	free(b->rx_replay);
+	free(b->sealed);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -162,10 +163,10 @@ struct link_bind *link_bind(struct link *l, const uint8_t sid[16], uint8_t mode,
 			b = &l->binds[i];
 			memset(b, 0, sizeof(*b));
 			if (mode == PROTO_MODE_SEALED) {
-				b->rx_replay = malloc(sizeof(*b->rx_replay));
-				if (!b->rx_replay)
+				b->sealed = calloc(1, sizeof(*b->sealed));
+				if (!b->sealed)
 					return NULL;
-				replay_init(b->rx_replay);
+				replay_init(&b->sealed->rx_replay);
 				b->tx_counter = link_counter_start();
 			}
 			memcpy(b->sid, sid, 16);
@@ -268,8 +269,8 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 			return;
 		}
 		/* A new membership: the relay counts its DATA frames to us from 0 again. */
-		if (b->handle != m->handle && b->rx_replay)
-			replay_init(b->rx_replay);
+		if (b->handle != m->handle && b->sealed)
+			replay_init(&b->sealed->rx_replay);
 		b->handle = m->handle;
 		b->state = m->state;
 		b->port = m->port;
@@ -309,14 +310,29 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 	}
 }
 
+/* The binding of handle: most frames are for the same one as the frame before. */
 static struct link_bind *find_handle(struct link *l, uint32_t handle)
 {
+	struct link_bind *b = &l->binds[l->priv->rx_hint];
+
 	if (!handle)
 		return NULL;
+	if (b->in_use && b->handle == handle)
+		return b;
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
-		if (l->binds[i].in_use && l->binds[i].handle == handle)
+		if (l->binds[i].in_use && l->binds[i].handle == handle) {
+			l->priv->rx_hint = i;
 			return &l->binds[i];
+		}
 	return NULL;
+}
+
+/* A sealed binding's session keys for the link's current keys (derived once per key set). */
+static struct seal_session *sealed_keys(struct link *l, struct link_bind *b)
+{
+	seal_session_update(&b->sealed->keys, l->priv->key_gen, l->priv->keys.data_send,
+	                    l->priv->keys.data_recv, b->sid);
+	return &b->sealed->keys;
 }
 
 /* A DATA frame (frame_check passed): open it for its binding and hand the datagram on. */
@@ -327,13 +343,13 @@ static int data_input(struct link *l, uint8_t *frame, size_t len, int64_t now_ms
 	uint64_t counter;
 	int n;
 
-	if (!l->priv->keyed)
+	if (!l->priv->key_gen)
 		return -ENOTCONN;
 	frame_sealed_fields(frame, &handle, &counter);
 	b = find_handle(l, handle);
-	if (!b || b->mode != PROTO_MODE_SEALED || !b->rx_replay)
+	if (!b || b->mode != PROTO_MODE_SEALED || !b->sealed)
 		return -ENOENT;
-	n = seal_open_data(frame, len, b->sid, l->priv->keys.data_recv, b->rx_replay);
+	n = seal_open_data_sk(frame, len, sealed_keys(l, b)->recv, &b->sealed->rx_replay);
 	if (n < 0)
 		return n;
 	l->last_rx_ms = now_ms; /* only the relay can seal for our link: it is alive */
@@ -347,13 +363,12 @@ static int data_input(struct link *l, uint8_t *frame, size_t len, int64_t now_ms
 int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms)
 {
 	/* A waiting session has nobody to forward to; the relay would only count a drop. */
-	if (!l->priv->keyed || !b->in_use || b->mode != PROTO_MODE_SEALED || !b->handle ||
+	if (!l->priv->key_gen || !b->in_use || b->mode != PROTO_MODE_SEALED || !b->handle ||
 	    b->error || b->state == PROTO_WAITING)
 		return -ENOTCONN;
 	if (len == 0 || len > PROTO_MAX_FRAME - PROTO_SEALED_OVERHEAD)
 		return -EMSGSIZE;
-	size_t f =
-	    seal_data(frame, len, b->handle, b->tx_counter++, b->sid, l->priv->keys.data_send);
+	size_t f = seal_data_sk(frame, len, b->handle, b->tx_counter++, sealed_keys(l, b)->send);
 	if (send(l->fd, frame, f, 0) < 0)
 		return -errno;
 	l->last_tx_ms = now_ms;
@@ -394,7 +409,7 @@ void link_readable(struct link *l, int64_t now_ms)
 					log_debug("link %s: up",
 					          addr_format(&l->relay, (char[64]){0}, 64));
 				l->state = LINK_UP;
-				l->priv->keyed = true;
+				l->priv->key_gen++;
 				l->up_since_ms = l->last_rx_ms = now_ms;
 				l->last_error = 0;
 				/* New keys: the relay needs our bindings again (rebind replaces). */

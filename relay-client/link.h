@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "replay.h"
+#include "seal.h"
 
 #define LINK_MAX_BINDS 256
 
@@ -30,10 +31,16 @@ struct link_bind {
 	bool peer_active; /* PEER_ACTIVE seen since the caller last cleared it */
 	uint16_t error;   /* last ERROR code about this sid, 0 none */
 	/* sealed mode only */
-	uint64_t tx_counter;      /* counter of the next DATA frame we send */
-	struct replay *rx_replay; /* DATA frames from the relay; reset when the handle changes */
-	void *user;               /* the caller's, handed to on_data (the peer's local port) */
+	uint64_t tx_counter;        /* counter of the next DATA frame we send */
+	struct link_sealed *sealed; /* NULL in direct mode */
+	void *user;                 /* the caller's, handed to on_data (the peer's local port) */
 	uint64_t rx_frames, tx_frames;
+};
+
+/* What only a sealed binding needs. */
+struct link_sealed {
+	struct replay rx_replay;  /* DATA frames from the relay; reset when the handle changes */
+	struct seal_session keys; /* for the link keys numbered gen (link.c) */
 };
 
 struct link;

@@ -16,6 +16,7 @@
 #include "ev.h"
 #include "frame.h"
 #include "handshake.h"
+#include "seal.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "replay.h"
@@ -65,9 +66,7 @@ struct member {
 /* What only a sealed member needs. */
 struct sealed_member {
 	struct replay recv_replay;
-	/* seal_session_key(link data keys, sid), valid while link_gen is the member's link's gen */
-	uint8_t sk_recv[32], sk_send[32];
-	uint64_t link_gen;
+	struct seal_session keys; /* for the member's link: gen is the link's gen */
 };
 
 struct session {

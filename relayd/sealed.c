@@ -10,16 +10,13 @@
 #include "seal.h"
 
 /* The member's session keys for its current link (a new link brings new data keys). */
-static struct sealed_member *sealed_keys(const struct session *s, struct member *m)
+static struct seal_session *sealed_keys(const struct session *s, struct member *m)
 {
-	struct sealed_member *sm = m->sealed;
+	struct seal_session *k = &m->sealed->keys;
 
-	if (sm->link_gen != m->link->gen) {
-		seal_session_key(sm->sk_recv, m->link->keys.data_recv, s->sid);
-		seal_session_key(sm->sk_send, m->link->keys.data_send, s->sid);
-		sm->link_gen = m->link->gen;
-	}
-	return sm;
+	seal_session_update(k, m->link->gen, m->link->keys.data_send, m->link->keys.data_recv,
+	                    s->sid);
+	return k;
 }
 
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src)
@@ -29,7 +26,6 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	uint64_t counter;
 	struct session *s;
 	struct member *x, *y;
-	struct sealed_member *xs;
 	size_t flen;
 	int n, i;
 
@@ -45,8 +41,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		r->st.drops[DROP_UNKNOWN_LINK]++;
 		return;
 	}
-	xs = sealed_keys(s, x);
-	n = seal_open_data_sk(frame, len, xs->sk_recv, &xs->recv_replay);
+	n = seal_open_data_sk(frame, len, sealed_keys(s, x)->recv, &x->sealed->recv_replay);
 	if (n < 0) {
 		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
 		return;
@@ -69,7 +64,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	}
 	s->bytes += (uint64_t)n;
 	flen = seal_data_sk(frame, (size_t)n, y->handle, y->link->data_send_counter++,
-	                    sealed_keys(s, y)->sk_send);
+	                    sealed_keys(s, y)->send);
 	/* Sent with the rest of the batch, after it (control_read). */
 	if (control_queue(r, y->link->fd, frame, flen, &y->link->addr) == 0) {
 		r->st.pkts[1]++;

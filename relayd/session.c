@@ -105,7 +105,7 @@ static void session_member_init(struct relay *r, struct member *m, struct link *
 	m->sealed = sm;
 	if (sm) {
 		replay_init(&sm->recv_replay);
-		sm->link_gen = 0; /* session keys derived on first use */
+		sm->keys.gen = 0; /* session keys derived on first use */
 	}
 	link_attach(l, m->handle);
 	r->reservations++;
@@ -156,7 +156,6 @@ void session_restore_circuit(struct relay *r, struct session *s)
 	session_pair(r, s);
 }
 
-/* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
 /*
  * A session restored after a restart does not know whether its members were authenticated, so
  * it starts with the circuit limits on; once every member is back on a link that is, and
@@ -172,6 +171,7 @@ static void session_relax(struct relay *r, struct session *s)
 	s->limited = false;
 }
 
+/* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
 int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
 {

@@ -90,6 +90,31 @@ static void test_sealing_is_xchacha20(void **state)
 	assert_int_equal(seal_open_data_sk(a, n, sk, &rp), FRAME_EAUTH);
 }
 
+/* The cache derives both keys for a new gen and keeps them while the gen stays. */
+static void test_session_cache(void **state)
+{
+	uint8_t ks[32], kr[32], other[32], sid[16], want[32];
+	struct seal_session c = {.gen = 0};
+
+	(void)state;
+	randombytes_buf(ks, sizeof(ks));
+	randombytes_buf(kr, sizeof(kr));
+	randombytes_buf(other, sizeof(other));
+	randombytes_buf(sid, sizeof(sid));
+	seal_session_update(&c, 1, ks, kr, sid);
+	seal_session_key(want, ks, sid);
+	assert_memory_equal(c.send, want, 32);
+	seal_session_key(want, kr, sid);
+	assert_memory_equal(c.recv, want, 32);
+	/* Same gen: the keys given are not looked at again. */
+	seal_session_update(&c, 1, other, other, sid);
+	assert_memory_equal(c.recv, want, 32);
+	seal_session_update(&c, 2, other, other, sid);
+	seal_session_key(want, other, sid);
+	assert_memory_equal(c.send, want, 32);
+	assert_int_equal(c.gen, 2);
+}
+
 static void test_data_key_is_distinct(void **state)
 {
 	uint8_t t[32], d[32];
@@ -105,6 +130,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seal_open_and_tamper),
 	    cmocka_unit_test(test_sealing_is_xchacha20),
+	    cmocka_unit_test(test_session_cache),
 	    cmocka_unit_test(test_data_key_is_distinct),
 	};
 

@@ -192,7 +192,7 @@ static struct link_bind *bind_paired(struct link *l, struct frelay *r, uint32_t 
 
 	assert_non_null(b);
 	assert_int_equal(b->mode, PROTO_MODE_SEALED);
-	assert_non_null(b->rx_replay);
+	assert_non_null(b->sealed);
 	link_tick(l, now_ms);
 	relay_recv_ctrl(r, &m);
 	assert_int_equal(m.type, CTRL_BIND);
@@ -329,7 +329,7 @@ static void test_mode_change_and_refusal(void **state)
 	b = link_bind(l, sid, PROTO_MODE_DIRECT, now_ms);
 	assert_non_null(b);
 	assert_int_equal(b->mode, PROTO_MODE_DIRECT);
-	assert_null(b->rx_replay);
+	assert_null(b->sealed);
 	assert_int_equal(b->handle, 0);
 	relay_recv_ctrl(&r, &m);
 	assert_int_equal(m.type, CTRL_UNBIND);
