@@ -337,8 +337,18 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	sd_notify_ready();
 	log_info("helper running: %zu interface(s), %zu relay(s)", w->n_ifaces, w->s.n_relays);
 
+	/*
+	 * Links and ports change only in the tick below or with an interface event, so the poll
+	 * set is built again after those, not on every wake-up (one per burst of datagrams).
+	 */
+	size_t n_ports = 0, np = 0, base = 0;
+	bool rebuild = true;
 	while (!stop_signal) {
-		size_t n_ports, np = poll_set(w, lw, &n_ports), base = np - n_ports;
+		if (rebuild) {
+			np = poll_set(w, lw, &n_ports);
+			base = np - n_ports;
+			rebuild = false;
+		}
 		struct pollfd *pf = w->pf;
 		poll(pf, np, 200);
 		int64_t ms = mono_ms();
@@ -349,11 +359,14 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 		for (size_t i = 0; i < n_ports; i++)
 			if (pf[base + i].revents & POLLIN)
 				sealed_port_readable(w->ports[i], w->dbuf, PROTO_MAX_FRAME, ms);
-		if (lw && w->s.n_relays < np && (pf[w->s.n_relays].revents & POLLIN))
+		if (lw && w->s.n_relays < np && (pf[w->s.n_relays].revents & POLLIN)) {
 			wg_linkwatch_process(lw);
+			rebuild = true;
+		}
 		if (ms - last_tick < 1000)
 			continue;
 		last_tick = ms;
+		rebuild = true;
 		now = time(NULL);
 		for (size_t i = 0; i < w->s.n_relays; i++) {
 			struct link *l = w->s.relays[i].link;
