@@ -1,14 +1,10 @@
-/* ifconf.c: interface names, their MTU and wg-quick's SaveConfig. */
+/* ifconf.c: interface names and wg-quick's SaveConfig. */
 #include "ifconf.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "conf.h"
 
@@ -45,26 +41,4 @@ int ifconf_saveconfig(const char *name)
 	rc = conf_get_bool(c, "Interface", "SaveConfig", &v, err, sizeof(err));
 	conf_free(c);
 	return rc == 0 && v ? 1 : 0;
-}
-
-int ifconf_get_mtu(const char *name, unsigned *mtu)
-{
-	struct ifreq ifr;
-	int fd, rc = 0;
-
-	if (!ifconf_name_ok(name))
-		return -EINVAL;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, name, strlen(name));
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
-		rc = -errno;
-	else if (ifr.ifr_mtu <= 0)
-		rc = -EINVAL;
-	else
-		*mtu = (unsigned)ifr.ifr_mtu;
-	close(fd);
-	return rc;
 }

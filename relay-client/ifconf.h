@@ -10,7 +10,5 @@ bool ifconf_name_ok(const char *name);
 const char *ifconf_dir(void);
 /* 1 when DIR/NAME.conf says SaveConfig = true, 0 when not, -errno when unreadable. */
 int ifconf_saveconfig(const char *name);
-/* The interface's MTU (SIOCGIFMTU). 0 or -errno. */
-int ifconf_get_mtu(const char *name, unsigned *mtu);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ifconf.h"
 #include "log.h"
 #include "proto.h"
 #include "steer.h"
@@ -56,7 +55,7 @@ void steer_sealed_mtu_restore(struct steer_ctx *s, struct steer_iface *ifc)
 	unsigned cur = 0;
 
 	if (ifc->mtu_saved && ifc->mtu_set != ifc->mtu_saved) {
-		if (ifconf_get_mtu(ifc->name, &cur) == 0 && cur != ifc->mtu_set)
+		if (wg_get_mtu(ifc->name, &cur) == 0 && cur != ifc->mtu_set)
 			log_info("%s: MTU is %u now, not the %u set for sealed mode; leaving it",
 			         ifc->name, cur, ifc->mtu_set);
 		else if (wg_set_mtu(ifc->name, ifc->mtu_saved) == 0)
@@ -84,7 +83,7 @@ static void mtu_auto(struct steer_ctx *s, struct steer_iface *ifc, bool sealed_r
 			steer_sealed_mtu_restore(s, ifc);
 		return;
 	}
-	if (ifc->mtu_saved || ifconf_get_mtu(ifc->name, &cur) < 0)
+	if (ifc->mtu_saved || wg_get_mtu(ifc->name, &cur) < 0)
 		return;
 	ifc->mtu_saved = ifc->mtu_set = cur;
 	want = cur - PROTO_SEALED_OVERHEAD;
@@ -163,7 +162,7 @@ void steer_sealed_mtu_recover(struct steer_ctx *s, struct steer_iface *ifc)
 	/* A lowered MTU of a crashed run is ours to put back once no peer is relayed sealed. */
 	if (ifc->mtu_saved || cache_mtu_get(s->cache, ifc->name, &mtu, &lowered) < 0)
 		return;
-	if (ifconf_get_mtu(ifc->name, &cur) == 0 && cur == lowered) {
+	if (wg_get_mtu(ifc->name, &cur) == 0 && cur == lowered) {
 		ifc->mtu_saved = mtu;
 		ifc->mtu_set = lowered;
 	} else {

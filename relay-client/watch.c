@@ -176,7 +176,7 @@ static void add_iface(struct watch *w, const char *name, int64_t now)
 	if (steer_mode(ifc) == PROTO_MODE_SEALED && ifc->cfg.mtu >= 0) {
 		unsigned mtu = ifc->cfg.mtu > 0 ? (unsigned)ifc->cfg.mtu : 0;
 		if (!mtu)
-			ifconf_get_mtu(name, &mtu);
+			wg_get_mtu(name, &mtu);
 		if (mtu > STEER_SEALED_MTU)
 			log_warnx("%s: MTU %u: sealed mode adds %d bytes per packet, so relayed "
 			          "packets may be fragmented or lost; use --mtu auto or at most %d",

@@ -106,6 +106,8 @@ int wg_set_peer_keepalive(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
 
 /* Set the interface MTU over rtnetlink. */
 int wg_set_mtu(const char *name, unsigned mtu);
+/* A WireGuard interface's MTU, from the rtnetlink link dump. 0, -ENODEV or -errno. */
+int wg_get_mtu(const char *name, unsigned *mtu);
 
 /* Link watch: rtnetlink RTMGRP_LINK events of WireGuard links, for the common/ev.h loop. */
 enum wg_link_event {

@@ -259,6 +259,33 @@ int wg_list_devices(char ***names, size_t *n)
 
 /* ---- MTU ---- */
 
+struct mtu_find {
+	const char *name;
+	unsigned mtu;
+};
+
+static int mtu_of(const struct wg_rtnl_link *l, void *arg)
+{
+	struct mtu_find *f = arg;
+
+	if (strcmp(l->name, f->name) == 0)
+		f->mtu = l->mtu;
+	return 0;
+}
+
+int wg_get_mtu(const char *name, unsigned *mtu)
+{
+	struct mtu_find f = {name, 0};
+	int r = wg_rtnl_dump_links(mtu_of, &f);
+
+	if (r < 0)
+		return r;
+	if (!f.mtu)
+		return -ENODEV;
+	*mtu = f.mtu;
+	return 0;
+}
+
 int wg_set_mtu(const char *name, unsigned mtu)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];

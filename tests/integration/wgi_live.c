@@ -213,10 +213,18 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "mtu"))
 		return result(wg_set_mtu(argv[2], (unsigned)atoi(argv[3])));
+	if (argc == 3 && !strcmp(argv[1], "getmtu")) {
+		unsigned mtu = 0;
+		int r = wg_get_mtu(argv[2], &mtu);
+
+		if (r == 0)
+			printf("mtu %u\n", mtu);
+		return result(r);
+	}
 	if (argc == 6 && !strcmp(argv[1], "watch"))
 		return cmd_watch(atoi(argv[2]), argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: wgi_live dump IFACE | list | set-endpoint IFACE PUB ADDR:PORT |\n"
-	                "       keepalive IFACE PUB SECS | mtu IFACE MTU |\n"
+	                "       keepalive IFACE PUB SECS | mtu IFACE MTU | getmtu IFACE |\n"
 	                "       watch SECS IFACE added,changed,removed 'command'\n");
 	return 2;
 }

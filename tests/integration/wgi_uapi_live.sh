@@ -149,6 +149,9 @@ echo "ok: keepalive set and restored"
 
 r=$(n1 "$TOOL" mtu "$IF1" 1380)
 n1 ip link show "$IF1" | grep -q "mtu 1380" || fail "mtu: $r, $(n1 ip link show "$IF1")"
+r=$(n1 "$TOOL" getmtu "$IF1")
+echo "$r" | grep -q "^mtu 1380" || fail "getmtu: $r"
+echo "ok: mtu set and read back"
 
 if n1 ping -c 3 -i 0.3 -W 3 198.51.100.2 >"$TMP/ping" 2>&1; then
 	echo "ok: ping across the tunnel: $(grep -c 'bytes from' "$TMP/ping") replies"

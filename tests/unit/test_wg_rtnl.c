@@ -246,6 +246,12 @@ static void test_uapi_backend(void **state)
 	assert_int_equal(wg_get_device("nosuchwg9", &d), -ENODEV);
 	assert_int_equal(wg_get_device("../etc", &d), -ENODEV);
 	assert_int_equal(wg_set_mtu("nosuchwg9", 1400), -ENODEV);
+	{
+		unsigned mtu = 7;
+
+		assert_int_equal(wg_get_mtu("nosuchwg9", &mtu), -ENODEV);
+		assert_int_equal(mtu, 7);
+	}
 	wg_free_device(NULL);
 }
 
