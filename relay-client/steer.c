@@ -402,9 +402,9 @@ static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size
 
 /*
  * A relay answered our BIND with ERROR mode-mismatch (the far side holds the sid in the other
- * mode), bad-request, or mode-not-allowed. Say so
- * once, forget the binding and leave that relay out for this peer for STEER_REFUSED_S, so
- * the peer binds on the next relay instead of asking again and again.
+ * mode) or mode-not-allowed. Say so once, forget the binding and leave that relay out for this
+ * peer for STEER_REFUSED_S, so the peer binds on the next relay instead of asking again and
+ * again.
  */
 static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
                           int64_t now)
@@ -414,10 +414,9 @@ static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct s
 	for (size_t r = 0; r < s->n_relays; r++) {
 		struct link_bind *b = steer_bind_of(s, p, (int)r);
 		if (!b ||
-		    (b->error != PROTO_ERR_MODE_MISMATCH && b->error != PROTO_ERR_BAD_REQUEST &&
-		     b->error != PROTO_ERR_MODE_NOT_ALLOWED))
+		    (b->error != PROTO_ERR_MODE_MISMATCH && b->error != PROTO_ERR_MODE_NOT_ALLOWED))
 			continue;
-		if (b->error != PROTO_ERR_MODE_NOT_ALLOWED)
+		if (b->error == PROTO_ERR_MODE_MISMATCH)
 			log_warnx("%s: peer %.8s: relay %s refused the session in %s mode: the far "
 			          "side has bound it in the other mode (both ends need the same "
 			          "configure-relay --mode); not using this relay for the peer for "
