@@ -463,6 +463,15 @@ world_traffic() # SECONDS: ping both ways in the background for that long
 	world_pid $!
 }
 
+# world_first_ping SECONDS: wait up to SECONDS for a ping a -> b through the tunnel; says how
+# long it took and where a's WireGuard sends to b; 1 if none came.
+world_first_ping()
+{
+	_t0=$(date +%s)
+	world_wait "$1" world_ping a b 1 1 || return 1
+	echo "  ping a->b ok after $(($(date +%s) - _t0)) s; a's endpoint for b: $(world_endpoint a b)"
+}
+
 # world_iperf SECONDS: a TCP iperf3 run from a to b (192.0.2.2) through the tunnel. Its output
 # goes to $WS/iperf.txt; 1 when it fails or moves nothing, 77 without iperf3.
 world_iperf()

@@ -35,12 +35,7 @@ metric() {
 sealed_pkts='wgrelayd_packets_forwarded_total{mode="sealed"}'
 
 step "the pair ends up relayed sealed and pings within 60 s"
-t0=$(date +%s)
-if world_wait 60 world_ping a b 1 1; then
-	echo "  ping a->b ok after $(($(date +%s) - t0)) s; a's endpoint for b: $(world_endpoint a b)"
-else
-	bad "no ping through the tunnel within 60 s"
-fi
+world_first_ping 60 || bad "no ping through the tunnel within 60 s"
 step "both WireGuard endpoints are the helpers' local ports (127.0.0.1:P) within 20 s"
 for h in a b; do
 	o=b

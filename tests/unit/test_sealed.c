@@ -357,6 +357,28 @@ static void test_mode_change_and_refusal(void **state)
 	link_down(l, &r);
 }
 
+/* fd (a fake WireGuard, or anyone else on the host) sends msg to the port, which reads it. */
+static void port_feed(struct sealed_port *sp, int fd, const char *msg)
+{
+	uint8_t scratch[PROTO_MAX_FRAME];
+	size_t len = strlen(msg);
+
+	assert_int_equal(sendto(fd, msg, len, 0, &sp->local.sa, sp->local.len), (ssize_t)len);
+	usleep(20000);
+	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+}
+
+/* The next DATA frame the fake relay received (other frames skipped): its length. */
+static int relay_next_data(struct frelay *r, uint8_t *buf, size_t cap)
+{
+	int n;
+
+	do
+		n = recv_wait(r->fd, buf, cap, NULL);
+	while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA);
+	return n;
+}
+
 /* A fake WireGuard: a socket on loopback that the port must accept datagrams from. */
 static void test_port_both_ways(void **state)
 {
@@ -364,7 +386,7 @@ static void test_port_both_ways(void **state)
 	struct link *l = link_up(&r);
 	struct sealed_port *sp;
 	struct addr wg, other, from;
-	uint8_t buf[2048], frame[2048], scratch[PROTO_MAX_FRAME];
+	uint8_t buf[2048], frame[2048];
 	struct replay rp;
 	int wfd = udp_on_loopback(&wg), ofd = udp_on_loopback(&other), n;
 
@@ -380,21 +402,14 @@ static void test_port_both_ways(void **state)
 	replay_init(&rp);
 
 	/* WireGuard -> port -> sealed on the link. */
-	assert_int_equal(sendto(wfd, "handshake initiation", 20, 0, &sp->local.sa, sp->local.len),
-	                 20);
-	usleep(20000);
-	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	port_feed(sp, wfd, "handshake initiation");
 	assert_int_equal(sp->from_wg, 1);
-	do
-		n = recv_wait(r.fd, buf, sizeof(buf), NULL);
-	while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA);
+	n = relay_next_data(&r, buf, sizeof(buf));
 	assert_int_equal(seal_open_data(buf, (size_t)n, sid, r.keys.data_recv, &rp), 20);
 	assert_memory_equal(buf + PROTO_SEALED_HDR_LEN, "handshake initiation", 20);
 
 	/* Anyone else on the host: dropped and counted, nothing sent. */
-	assert_int_equal(sendto(ofd, "spoof", 5, 0, &sp->local.sa, sp->local.len), 5);
-	usleep(20000);
-	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	port_feed(sp, ofd, "spoof");
 	assert_int_equal(sp->drop_source, 1);
 	assert_int_equal(sp->from_wg, 1);
 
@@ -410,28 +425,20 @@ static void test_port_both_ways(void **state)
 
 	/* No route chosen: WireGuard's answer goes back the way the last frame came. */
 	sealed_port_route(sp, NULL, NULL);
-	assert_int_equal(sendto(wfd, "answer", 6, 0, &sp->local.sa, sp->local.len), 6);
-	usleep(20000);
-	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	port_feed(sp, wfd, "answer");
 	assert_int_equal(sp->from_wg, 2);
-	do
-		n = recv_wait(r.fd, buf, sizeof(buf), NULL);
-	while (n > 0 && frame_check(buf, (size_t)n) != PROTO_DATA);
+	n = relay_next_data(&r, buf, sizeof(buf));
 	assert_int_equal(seal_open_data(buf, (size_t)n, sid, r.keys.data_recv, &rp), 6);
 
 	/* A waiting session carries nothing: counted. */
 	b->state = PROTO_WAITING;
-	assert_int_equal(sendto(wfd, "lost", 4, 0, &sp->local.sa, sp->local.len), 4);
-	usleep(20000);
-	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	port_feed(sp, wfd, "lost");
 	assert_int_equal(sp->drop_route, 1);
 	b->state = PROTO_PAIRED;
 
 	/* WireGuard's port unknown: nothing is accepted or delivered. */
 	sealed_port_set_wg(sp, 0);
-	assert_int_equal(sendto(wfd, "x", 1, 0, &sp->local.sa, sp->local.len), 1);
-	usleep(20000);
-	sealed_port_readable(sp, scratch, sizeof(scratch), now_ms);
+	port_feed(sp, wfd, "x");
 	assert_int_equal(sp->drop_source, 2);
 	n = (int)relay_data(&r, frame, 0x4444, "undeliverable");
 	relay_send(&r, frame, (size_t)n);
