@@ -58,7 +58,9 @@ int frame_decode_pong(const uint8_t *p, size_t len, struct frame_pong *pong);
 
 /* §5.2 Control messages, carried inside sealed CTRL frames. */
 #define CTRL_TEXT_MAX 200
-#define CTRL_CRED_MAX 128
+/* An ERROR without its text: type, code, sid and the text's length byte. */
+#define CTRL_ERROR_FIXED_LEN (1 + 2 + 16 + 1)
+#define CTRL_CRED_MAX        128
 struct ctrl_msg {
 	uint8_t type; /* enum proto_ctrl */
 	uint8_t sid[16];

@@ -121,9 +121,6 @@ void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m
 		control_sendto(r, l->fd, frame, (size_t)n, &l->addr);
 }
 
-/* ERROR's fixed part: type, code, sid and the text's length byte (PROTOCOL.md §5.2). */
-#define ERROR_FIXED_LEN 20
-
 /*
  * An ERROR in answer to a request of req_len plaintext bytes (at least PROTO_CTRL_REQ_MIN):
  * its text is cut so that the reply is no larger than the request (§7).
@@ -132,7 +129,7 @@ static void control_send_error(struct relay *r, struct link *l, size_t req_len, 
                                const uint8_t *sid, const char *text)
 {
 	struct ctrl_msg m = {.type = CTRL_ERROR, .code = (uint16_t)code};
-	size_t room = req_len - ERROR_FIXED_LEN;
+	size_t room = req_len - CTRL_ERROR_FIXED_LEN;
 
 	if (sid)
 		memcpy(m.sid, sid, 16);

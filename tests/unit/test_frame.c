@@ -174,6 +174,12 @@ static void test_ctrl_roundtrips(void **state)
 	m.sid[0] = 1;
 	strcpy(m.text, "session already has two members");
 	roundtrip(&m);
+	{
+		uint8_t b[PROTO_MAX_CTRL_PLAIN];
+
+		assert_int_equal(ctrl_encode(&m, b, sizeof(b)),
+		                 CTRL_ERROR_FIXED_LEN + (int)strlen(m.text));
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = CTRL_PEER_ACTIVE;
 	m.sid[15] = 7;
