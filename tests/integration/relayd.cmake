@@ -2,9 +2,14 @@
 add_library(wgr_tclient STATIC ${CMAKE_CURRENT_LIST_DIR}/tclient.c)
 target_include_directories(wgr_tclient PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(wgr_tclient PUBLIC wgrcommon)
-add_cmocka_test(test_relayd SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_relayd.c
-                LINK_LIBRARIES wgr_tclient LABELS integration TIMEOUT 180)
-add_dependencies(test_relayd wgrelayd)
+# The relay under test, started by PID (harness.h).
+add_library(wgr_harness STATIC ${CMAKE_CURRENT_LIST_DIR}/harness.c)
+target_link_libraries(wgr_harness PUBLIC wgr_tclient PkgConfig::CMOCKA)
+foreach(t relayd)
+  add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
+                  LINK_LIBRARIES wgr_harness LABELS integration TIMEOUT 180)
+  add_dependencies(test_${t} wgrelayd)
+endforeach()
 # The narrated client of the local demo (scripts/demo-local.sh).
 add_executable(wgrelay-demo-local ${CMAKE_CURRENT_LIST_DIR}/demo_local.c)
 target_link_libraries(wgrelay-demo-local PRIVATE wgr_tclient)

@@ -1,0 +1,200 @@
+/* harness.c: wgrelayd started by PID for integration tests, and small helpers around it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "key.h"
+
+struct trelay R;
+
+uint16_t free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Run R.argv; waits until it answers a PING. */
+void relay_spawn(void)
+{
+	uint8_t ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
+	int fd;
+
+	R.pid = fork();
+	assert_true(R.pid >= 0);
+	if (R.pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (!getenv("WGR_TEST_VERBOSE"))
+			dup2(null, 2);
+		execv(R.bin, R.argv);
+		_exit(127);
+	}
+	assert_int_equal(addr_parse(&R.a, R.addr, 0), 0);
+	fd = tclient_udp();
+	frame_encode_ping(ping, 1);
+	for (int i = 0; i < 100; i++) {
+		tclient_sendto(fd, ping, sizeof(ping), &R.a);
+		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, 50) == PROTO_PONG_LEN)
+			break;
+		assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
+	}
+	close(fd);
+}
+
+/* Start wgrelayd with extra flags (NULL-terminated); waits until it answers a PING. */
+void relay_start(const char *first, ...)
+{
+	const char *bin_dir = getenv("WGR_BINARY_DIR");
+	int argc = 0, port_base;
+	const char *a;
+	va_list ap;
+
+	assert_non_null(bin_dir);
+	snprintf(R.bin, sizeof(R.bin), "%s/relayd/wgrelayd", bin_dir);
+	strcpy(R.dir, "/tmp/wgr-relayd-XXXXXX");
+	assert_non_null(mkdtemp(R.dir));
+	snprintf(R.key, sizeof(R.key), "%s/key", R.dir);
+	/* An empty config of our own, so a system-wide wgrelayd.conf never leaks in. */
+	snprintf(R.empty, sizeof(R.empty), "%s/empty.conf", R.dir);
+	write_file(R.empty, "");
+	snprintf(R.addr, sizeof(R.addr), "127.0.0.1:%u", free_port());
+	port_base = 20000 + (int)(getpid() % 200) * 100;
+	snprintf(R.range, sizeof(R.range), "%d-%d", port_base, port_base + 99);
+	R.argv[argc++] = R.bin;
+	R.argv[argc++] = "--key-file";
+	R.argv[argc++] = R.key;
+	R.argv[argc++] = "--listen";
+	R.argv[argc++] = R.addr;
+	R.argv[argc++] = "--port-range";
+	R.argv[argc++] = R.range;
+	R.argv[argc++] = "-c";
+	R.argv[argc++] = R.empty;
+	R.argv[argc++] = "--metrics"; /* a test that wants metrics passes its own address later */
+	R.argv[argc++] = "off";
+	va_start(ap, first);
+	for (a = first; a && argc < 30; a = va_arg(ap, const char *)) {
+		int k = argc % 16;
+
+		snprintf(R.extra[k], sizeof(R.extra[k]), "%s", a);
+		R.argv[argc++] = R.extra[k];
+	}
+	va_end(ap);
+	R.argv[argc] = NULL;
+	relay_spawn();
+	{
+		uint8_t priv[32];
+
+		assert_int_equal(key_load_file(priv, R.key), 0);
+		key_public_from_private(R.pub, priv);
+	}
+}
+
+/* SIGTERM (the relay saves its direct sessions), then the same command line again. */
+void relay_restart(void)
+{
+	int status = 0;
+
+	kill(R.pid, SIGTERM);
+	assert_int_equal(waitpid(R.pid, &status, 0), R.pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	relay_spawn();
+}
+
+int relay_stop(void **state)
+{
+	char cmd[128];
+	int status = 0;
+
+	(void)state;
+	int clean = 1;
+
+	if (R.pid > 0) {
+		pid_t w = 0;
+
+		kill(R.pid, SIGTERM);
+		for (int i = 0; i < 250 && (w = waitpid(R.pid, &status, WNOHANG)) == 0; i++)
+			usleep(20000);
+		if (w == 0) {
+			kill(R.pid, SIGKILL);
+			waitpid(R.pid, NULL, 0);
+		}
+		/* A clean exit after SIGTERM, also under the sanitizers (which exit non-zero). */
+		clean = w == R.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (!clean)
+			fprintf(stderr, "wgrelayd did not exit cleanly (status 0x%x)\n", status);
+		R.pid = 0;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R.dir);
+	return system(cmd) == 0 && clean ? 0 : -1;
+}
+
+/* GET path from the metrics address into out (NUL-terminated); returns the length or -1. */
+int http_get(const char *maddr, const char *path, char *out, size_t cap)
+{
+	struct addr a;
+	char req[128];
+	size_t n = 0;
+	ssize_t k;
+	int fd, len;
+
+	assert_int_equal(addr_parse(&a, maddr, 0), 0);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, &a.sa, a.len) < 0) {
+		close(fd);
+		return -1;
+	}
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	assert_int_equal(write(fd, req, (size_t)len), len);
+	while (n + 1 < cap && (k = read(fd, out + n, cap - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(fd);
+	return (int)n;
+}
+
+/* The value of an exact metric line "name{labels} VALUE", or -1 when absent. */
+long long metric(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t l = strlen(name);
+
+	while ((p = strstr(p, name))) {
+		if ((p == text || p[-1] == '\n') && p[l] == ' ')
+			return atoll(p + l + 1);
+		p += l;
+	}
+	return -1;
+}
+
+void client(struct tclient *c)
+{
+	assert_int_equal(tclient_open(c, R.addr, R.pub), 0);
+	assert_int_equal(tclient_handshake(c, T_MS), 0);
+}
