@@ -1,6 +1,12 @@
 /*
  * cache.c: the SQLite connection cache. Every statement is prepared with bound parameters;
  * a damaged or newer-than-us file is moved aside and rebuilt so the helper keeps running.
+ *
+ * The file is not trusted: anyone who can write it could plant triggers, views or huge
+ * tables. So a file whose schema holds anything our migrations did not create is moved aside
+ * like a corrupt one; the connection has tight limits, triggers and views off, and a
+ * progress handler that stops any one statement past a budget of VM steps or time; lists
+ * are capped.
  */
 #include "cache.h"
 
@@ -9,15 +15,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
 
+/*
+ * The work one statement may do: the progress handler runs every CACHE_PROGRESS_OPS VM steps
+ * and stops the statement past CACHE_OP_BUDGET steps or CACHE_STMT_MAX_MS of running (waiting
+ * for a lock does not count). Our heaviest statement (the purge of endpoint_failures older
+ * than a day, a full scan) takes ~7 steps a row: the budget covers ~14 million rows, 1-4 s of
+ * CPU; a runaway statement is stopped as soon.
+ */
+#define CACHE_PROGRESS_OPS 1000
+#define CACHE_OP_BUDGET    100000000ULL
+#define CACHE_STMT_MAX_MS  10000
+
 struct cache {
 	sqlite3 *db;
 	bool rebuilt;
+	/* the running statement's work, reset when the next statement starts (trace_v2) */
+	uint64_t ops;
+	int64_t stmt_start_ms;
+	bool stopped;
+	unsigned warned; /* lists whose cap was already reported, bit per WARN_* */
 };
+
+enum { WARN_RELAYS = 1, WARN_ENDPOINTS = 2, WARN_IFACES = 4, WARN_PEERS = 8, WARN_SESSIONS = 16 };
 
 /* Version 1. Later versions are migrations below (schema_v2...); never edit a shipped one. */
 static const char schema_v1[] =
@@ -69,6 +94,92 @@ static const char schema_v2[] =
     "CREATE TABLE iface_mtu (iface TEXT PRIMARY KEY, mtu INTEGER NOT NULL,"
     " lowered INTEGER NOT NULL);";
 
+/* migrations[v - 1] takes a file from version v - 1 to v. */
+static const char *const migrations[] = {schema_v1, schema_v2};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stops a statement that has done more than its budget (see CACHE_OP_BUDGET). */
+static int on_progress(void *arg)
+{
+	struct cache *c = arg;
+
+	c->ops += CACHE_PROGRESS_OPS;
+	if (c->ops <= CACHE_OP_BUDGET && mono_ms() - c->stmt_start_ms <= CACHE_STMT_MAX_MS)
+		return 0;
+	if (!c->stopped)
+		log_warnx("cache: statement stopped after %llu VM steps in %lld ms (budget %llu "
+		          "steps, %d ms): is the database hostile?",
+		          (unsigned long long)c->ops, (long long)(mono_ms() - c->stmt_start_ms),
+		          CACHE_OP_BUDGET, CACHE_STMT_MAX_MS);
+	c->stopped = true;
+	return 1;
+}
+
+/* Every statement that starts running gets a fresh budget. */
+static int on_trace(unsigned type, void *arg, void *stmt, void *sql)
+{
+	struct cache *c = arg;
+
+	(void)stmt;
+	/* "--" starts the text of a trigger program (foreign-key actions) inside the statement. */
+	if (type == SQLITE_TRACE_STMT && !(sql && strncmp(sql, "--", 2) == 0)) {
+		c->ops = 0;
+		c->stmt_start_ms = mono_ms();
+		c->stopped = false;
+	}
+	return 0;
+}
+
+/*
+ * Limits far above anything our own statements need (the longest SQL is schema_v1, ~2.5 kB;
+ * the widest table has 19 columns; the most parameters a statement binds is 13; no LIKE, no
+ * compound SELECT, no ATTACH), so a planted schema or value is refused instead of run.
+ */
+static const struct {
+	int id, value;
+} limits[] = {
+    {SQLITE_LIMIT_LENGTH, 1 << 20},
+    {SQLITE_LIMIT_SQL_LENGTH, 1 << 16},
+    {SQLITE_LIMIT_COLUMN, 64},
+    {SQLITE_LIMIT_EXPR_DEPTH, 64},
+    {SQLITE_LIMIT_COMPOUND_SELECT, 4},
+    {SQLITE_LIMIT_VDBE_OP, 1 << 16},
+    {SQLITE_LIMIT_FUNCTION_ARG, 8},
+    {SQLITE_LIMIT_ATTACHED, 0},
+    {SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 64},
+    {SQLITE_LIMIT_VARIABLE_NUMBER, 32},
+    {SQLITE_LIMIT_TRIGGER_DEPTH, 1},
+    {SQLITE_LIMIT_WORKER_THREADS, 0},
+};
+
+static void harden(struct cache *c)
+{
+	static const int off[] = {SQLITE_DBCONFIG_TRUSTED_SCHEMA, SQLITE_DBCONFIG_ENABLE_TRIGGER,
+	                          SQLITE_DBCONFIG_ENABLE_VIEW};
+	int v;
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		sqlite3_limit(c->db, limits[i].id, limits[i].value);
+	if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, &v) != SQLITE_OK || v != 1)
+		log_warnx("cache: SQLite refused defensive mode");
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		if (sqlite3_db_config(c->db, off[i], 0, &v) != SQLITE_OK || v != 0)
+			log_warnx("cache: SQLite refused to turn off option %d", off[i]);
+	sqlite3_progress_handler(c->db, CACHE_PROGRESS_OPS, on_progress, c);
+	sqlite3_trace_v2(c->db, SQLITE_TRACE_STMT, on_trace, c);
+	c->stmt_start_ms = mono_ms();
+	/* Neither reads the schema; a garbage file is found by file_usable. */
+	sqlite3_exec(c->db, "PRAGMA cell_size_check=ON; PRAGMA mmap_size=0", NULL, NULL, NULL);
+}
+
 static int exec(struct cache *c, const char *sql)
 {
 	char *msg = NULL;
@@ -108,6 +219,17 @@ static void text(sqlite3_stmt *st, int col, char *dst, size_t len)
 	snprintf(dst, len, "%s", s ? (const char *)s : "");
 }
 
+/* A list reached max rows (and has more): say so once per connection and list; stop. */
+static bool list_full(struct cache *c, size_t n, size_t max, unsigned what, const char *name)
+{
+	if (n < max)
+		return false;
+	if (!(c->warned & what))
+		log_warnx("cache: more than %zu %s in the database; ignoring the rest", max, name);
+	c->warned |= what;
+	return true;
+}
+
 static int user_version(sqlite3 *db, int *v)
 {
 	sqlite3_stmt *st;
@@ -123,25 +245,210 @@ static int user_version(sqlite3 *db, int *v)
 	return rc;
 }
 
-/* Checks a freshly opened file: readable, intact, not newer than us. */
-static bool file_usable(sqlite3 *db, const char *path)
+/* Apply the migrations from version *v up to `to`, each in its own transaction. */
+static int migrate_to(sqlite3 *db, int *v, int to)
 {
+	while (*v < to) {
+		int next = *v + 1;
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			log_warnx("cache: migrating to version %d: %s", next, sqlite3_errmsg(db));
+			return -EIO;
+		}
+		/* Another process may have migrated it while we waited for the lock. */
+		if (user_version(db, v) != SQLITE_OK)
+			goto fail;
+		if (*v < next) {
+			char set[40];
+			snprintf(set, sizeof(set), "PRAGMA user_version = %d", next);
+			if (sqlite3_exec(db, migrations[next - 1], NULL, NULL, NULL) != SQLITE_OK ||
+			    sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK)
+				goto fail;
+			*v = next;
+		}
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	log_warnx("cache: migrating to version %d: %s", *v + 1, sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -EIO;
+}
+
+/* One row of sqlite_master. odd: a name too long to be ours, or a virtual table. */
+struct schema_obj {
+	char type[16], name[64], tbl[64];
+	bool odd;
+};
+
+#define SCHEMA_MAX_OBJECTS 64 /* ours are 16 */
+
+/* The schema's objects, sorted by type and name; their count, -1 unreadable, -2 too many. */
+static int schema_objects(sqlite3 *db, struct schema_obj *o, int max)
+{
+	sqlite3_stmt *st;
+	int n = 0, rc;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT type, name, tbl_name, sql FROM sqlite_master"
+	                       " ORDER BY type, name",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *col[4];
+		if (n == max) {
+			sqlite3_finalize(st);
+			return -2;
+		}
+		for (int i = 0; i < 4; i++) {
+			col[i] = (const char *)sqlite3_column_text(st, i);
+			if (!col[i])
+				col[i] = "";
+		}
+		snprintf(o[n].type, sizeof(o[n].type), "%s", col[0]);
+		snprintf(o[n].name, sizeof(o[n].name), "%s", col[1]);
+		snprintf(o[n].tbl, sizeof(o[n].tbl), "%s", col[2]);
+		o[n].odd = strlen(col[0]) >= sizeof(o[n].type) ||
+		           strlen(col[1]) >= sizeof(o[n].name) ||
+		           strlen(col[2]) >= sizeof(o[n].tbl) ||
+		           strncasecmp(col[3], "CREATE VIRTUAL", 14) == 0;
+		n++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+static const struct schema_obj *schema_find(const struct schema_obj *o, int n,
+                                            const struct schema_obj *x)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(o[i].type, x->type) == 0 && strcmp(o[i].name, x->name) == 0 &&
+		    strcmp(o[i].tbl, x->tbl) == 0)
+			return &o[i];
+	return NULL;
+}
+
+/* Column by column, table in db is declared as in ref: name, type, NOT NULL, default, key. */
+static bool same_columns(sqlite3 *db, sqlite3 *ref, const char *table, const char *path)
+{
+	static const char q[] = "SELECT name, type, \"notnull\", dflt_value, pk, hidden"
+	                        " FROM pragma_table_xinfo(?1)";
+	sqlite3_stmt *a = NULL, *b = NULL;
+	bool same = false;
+	int ra, rb;
+
+	if (sqlite3_prepare_v2(db, q, -1, &a, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ref, q, -1, &b, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(a, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(b, 1, table, -1, SQLITE_STATIC);
+	for (;;) {
+		ra = sqlite3_step(a);
+		rb = sqlite3_step(b);
+		if (ra != rb || ra != SQLITE_ROW)
+			break;
+		for (int i = 0; i < 6; i++) {
+			const char *x = (const char *)sqlite3_column_text(a, i),
+			           *y = (const char *)sqlite3_column_text(b, i);
+			if (!x != !y || (x && strcmp(x, y) != 0)) {
+				log_warnx("cache: %s: column '%s' of table '%s' is not as wgrelay "
+				          "created it",
+				          path, (const char *)sqlite3_column_text(a, 0), table);
+				goto out;
+			}
+		}
+	}
+	same = ra == SQLITE_DONE && rb == SQLITE_DONE;
+	if (!same)
+		log_warnx("cache: %s: table '%s' has %s columns than wgrelay created", path, table,
+		          ra == SQLITE_ROW ? "more" : "fewer");
+out:
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return same;
+}
+
+/*
+ * The schema of db (at version v) holds exactly what our migrations create for v: the same
+ * tables, indexes (and their automatic ones) and nothing else (no trigger, view, virtual or
+ * unknown table or index), and each table has our columns. Compared with a scratch database
+ * the migrations build in memory, so a new migration needs no list kept by hand.
+ */
+static bool schema_ours(sqlite3 *db, int v, const char *path)
+{
+	struct schema_obj *have = NULL, *want = NULL;
+	sqlite3 *ref = NULL;
+	int nh, nw, rv = 0;
+	bool ok = false;
+
+	have = calloc(SCHEMA_MAX_OBJECTS, sizeof(*have));
+	want = calloc(SCHEMA_MAX_OBJECTS, sizeof(*want));
+	if (!have || !want)
+		goto out;
+	if (sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	        SQLITE_OK ||
+	    migrate_to(ref, &rv, v) < 0 ||
+	    (nw = schema_objects(ref, want, SCHEMA_MAX_OBJECTS)) < 0) {
+		log_warnx("cache: cannot build the reference schema");
+		goto out;
+	}
+	nh = schema_objects(db, have, SCHEMA_MAX_OBJECTS);
+	if (nh < 0) {
+		log_warnx("cache: %s: %s", path,
+		          nh == -2 ? "too many objects in the schema" : sqlite3_errmsg(db));
+		goto out;
+	}
+	for (int i = 0; i < nh; i++)
+		if (have[i].odd || !schema_find(want, nw, &have[i])) {
+			log_warnx("cache: %s: unexpected %s '%s' (on '%s') in the schema: wgrelay "
+			          "did not create it",
+			          path, have[i].type, have[i].name, have[i].tbl);
+			goto out;
+		}
+	for (int i = 0; i < nw; i++)
+		if (!schema_find(have, nh, &want[i])) {
+			log_warnx("cache: %s: %s '%s' is missing from the version %d schema", path,
+			          want[i].type, want[i].name, v);
+			goto out;
+		}
+	for (int i = 0; i < nw; i++)
+		if (strcmp(want[i].type, "table") == 0 &&
+		    !same_columns(db, ref, want[i].name, path))
+			goto out;
+	ok = true;
+out:
+	sqlite3_close(ref);
+	free(have);
+	free(want);
+	return ok;
+}
+
+/*
+ * Checks a freshly opened file: readable, not newer than us, holding only our schema, intact.
+ * In one read transaction, so a file another process is creating is seen whole or not at all.
+ */
+static bool file_usable(struct cache *c, const char *path)
+{
+	sqlite3 *db = c->db;
 	sqlite3_stmt *st;
 	int v = 0;
 	bool ok = false;
 
-	if (user_version(db, &v) != SQLITE_OK) {
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    user_version(db, &v) != SQLITE_OK) {
 		log_warnx("cache: %s: %s", path, sqlite3_errmsg(db));
-		return false;
+		goto out;
 	}
-	if (v > CACHE_SCHEMA_VERSION) {
-		log_warnx("cache: %s: schema version %d is newer than %d", path, v,
-		          CACHE_SCHEMA_VERSION);
-		return false;
+	if (v > CACHE_SCHEMA_VERSION || v < 0) {
+		log_warnx("cache: %s: schema version %d is %s", path, v,
+		          v < 0 ? "not one of ours" : "newer than ours");
+		goto out;
 	}
+	if (!schema_ours(db, v, path))
+		goto out;
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
 		log_warnx("cache: %s: %s", path, sqlite3_errmsg(db));
-		return false;
+		goto out;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *r = sqlite3_column_text(st, 0);
@@ -150,6 +457,8 @@ static bool file_usable(sqlite3 *db, const char *path)
 			log_warnx("cache: %s: integrity: %s", path, r ? (const char *)r : "?");
 	}
 	sqlite3_finalize(st);
+out:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return ok;
 }
 
@@ -167,58 +476,20 @@ static void move_aside(const char *path)
 	}
 }
 
-static int open_db(sqlite3 **db, const char *path)
+static int open_db(struct cache *c, const char *path)
 {
 	mode_t old = umask(077); /* the file, -wal and -shm are created 0600 */
 	int rc = sqlite3_open_v2(
-	    path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	    path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	umask(old);
 	if (rc != SQLITE_OK) {
-		log_warnx("cache: open %s: %s", path, *db ? sqlite3_errmsg(*db) : "no memory");
-		sqlite3_close(*db);
-		*db = NULL;
+		log_warnx("cache: open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "no memory");
+		sqlite3_close(c->db);
+		c->db = NULL;
 		return -EIO;
 	}
-	sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(*db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_busy_timeout(*db, 5000);
-	return 0;
-}
-
-static int migrate(struct cache *c)
-{
-	int v = 0;
-	if (user_version(c->db, &v) != SQLITE_OK)
-		return -EIO;
-	if (v == 0) {
-		if (exec(c, "BEGIN IMMEDIATE") < 0)
-			return -EIO;
-		/* Another process may have created it while we waited for the lock. */
-		if (user_version(c->db, &v) != SQLITE_OK) {
-			exec(c, "ROLLBACK");
-			return -EIO;
-		}
-		if (v == 0 && (exec(c, schema_v1) < 0 || exec(c, "PRAGMA user_version = 1") < 0)) {
-			exec(c, "ROLLBACK");
-			return -EIO;
-		}
-		if (exec(c, "COMMIT") < 0)
-			return -EIO;
-	}
-	if (v < 2) {
-		if (exec(c, "BEGIN IMMEDIATE") < 0)
-			return -EIO;
-		if (user_version(c->db, &v) != SQLITE_OK) {
-			exec(c, "ROLLBACK");
-			return -EIO;
-		}
-		if (v < 2 && (exec(c, schema_v2) < 0 || exec(c, "PRAGMA user_version = 2") < 0)) {
-			exec(c, "ROLLBACK");
-			return -EIO;
-		}
-		if (exec(c, "COMMIT") < 0)
-			return -EIO;
-	}
+	harden(c);
+	sqlite3_busy_timeout(c->db, 5000);
 	return 0;
 }
 
@@ -226,18 +497,19 @@ int cache_open(struct cache **out, const char *path)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	bool mem = strcmp(path, ":memory:") == 0;
+	int v = 0;
 
 	if (!c)
 		return -ENOMEM;
-	if (open_db(&c->db, path) < 0) {
+	if (open_db(c, path) < 0) {
 		free(c);
 		return -EIO;
 	}
-	if (!mem && !file_usable(c->db, path)) {
+	if (!mem && !file_usable(c, path)) {
 		sqlite3_close(c->db);
 		move_aside(path);
 		c->rebuilt = true;
-		if (open_db(&c->db, path) < 0) {
+		if (open_db(c, path) < 0) {
 			free(c);
 			return -EIO;
 		}
@@ -245,7 +517,8 @@ int cache_open(struct cache **out, const char *path)
 	if (!mem)
 		exec(c, "PRAGMA journal_mode=WAL");
 	exec(c, "PRAGMA foreign_keys=ON");
-	if (migrate(c) < 0) {
+	if (user_version(c->db, &v) != SQLITE_OK ||
+	    migrate_to(c->db, &v, CACHE_SCHEMA_VERSION) < 0) {
 		cache_free(c);
 		return -EIO;
 	}
@@ -395,12 +668,12 @@ int cache_list_endpoints(struct cache *c, const char *iface, const char *peer,
                          struct cache_endpoint **out, size_t *n)
 {
 	sqlite3_stmt *st = prep(
-	    c,
-	    "SELECT iface, peer, endpoint, type, last_success, success_count, status,"
-	    " last_checked, failure_count, latency_ms, packet_loss_pct, handshake_success_rate,"
-	    " jitter_ms, quality_score, last_quality_update, relay_pubkey,"
-	    " relay_success_count, last_relay_success FROM endpoints"
-	    " WHERE (?1 = '' OR iface = ?1) AND (?2 = '' OR peer = ?2) ORDER BY iface, peer, id");
+	    c, "SELECT iface, peer, endpoint, type, last_success, success_count, status,"
+	       " last_checked, failure_count, latency_ms, packet_loss_pct, handshake_success_rate,"
+	       " jitter_ms, quality_score, last_quality_update, relay_pubkey,"
+	       " relay_success_count, last_relay_success FROM endpoints"
+	       " WHERE (?1 = '' OR iface = ?1) AND (?2 = '' OR peer = ?2) ORDER BY iface, peer, id"
+	       " LIMIT ?3");
 	size_t cap = 0;
 	int rc;
 
@@ -410,7 +683,12 @@ int cache_list_endpoints(struct cache *c, const char *iface, const char *peer,
 		return -EIO;
 	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, CACHE_MAX_ROWS + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_ENDPOINTS, "endpoints")) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		struct cache_endpoint *e = grow((void **)out, n, &cap, sizeof(*e));
 		if (!e) {
 			sqlite3_finalize(st);
@@ -505,11 +783,23 @@ int cache_relay_upsert(struct cache *c, const struct cache_relay *r)
 	return step_done(c, st);
 }
 
+static int relay_cmp(const void *x, const void *y)
+{
+	const struct cache_relay *a = x, *b = y;
+	int d = strcmp(a->endpoint, b->endpoint);
+	return d ? d : strcmp(a->pubkey, b->pubkey);
+}
+
 int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 {
+	/*
+	 * The first CACHE_MAX_RELAYS rows in rowid order, sorted here: the work does not grow
+	 * with the table, however many rows a hostile file holds.
+	 */
 	sqlite3_stmt *st = prep(c, "SELECT pubkey, endpoint, source, status, rtt_ms, load_permille,"
 	                           " flags, has_loc, lat, lon, city, country, last_seen,"
-	                           " success_count, failure_count FROM relays ORDER BY endpoint");
+	                           " success_count, failure_count FROM relays ORDER BY rowid"
+	                           " LIMIT ?1");
 	size_t cap = 0;
 	int rc;
 
@@ -517,7 +807,12 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 	*n = 0;
 	if (!st)
 		return -EIO;
+	sqlite3_bind_int64(st, 1, CACHE_MAX_RELAYS + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_RELAYS, WARN_RELAYS, "relays")) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		struct cache_relay *r = grow((void **)out, n, &cap, sizeof(*r));
 		if (!r) {
 			sqlite3_finalize(st);
@@ -540,7 +835,11 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 		r->failure_count = (uint32_t)sqlite3_column_int64(st, 14);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), relay_cmp);
+	return 0;
 }
 
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now)
@@ -612,7 +911,7 @@ int cache_iface_get(struct cache *c, const char *name, struct cache_iface *out)
 int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 {
 	sqlite3_stmt *st = prep(c, "SELECT name, enabled, threshold_windows, mode, mtu, prebind"
-	                           " FROM interfaces ORDER BY name");
+	                           " FROM interfaces ORDER BY name LIMIT ?1");
 	size_t cap = 0;
 	int rc;
 
@@ -620,7 +919,12 @@ int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 	*n = 0;
 	if (!st)
 		return -EIO;
+	sqlite3_bind_int64(st, 1, CACHE_MAX_ROWS + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_IFACES, "interfaces")) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		struct cache_iface *s = grow((void **)out, n, &cap, sizeof(*s));
 		if (!s) {
 			sqlite3_finalize(st);
@@ -656,7 +960,8 @@ int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out,
 {
 	sqlite3_stmt *st = prep(c, "SELECT iface, peer, path, relay_pubkey, relay_endpoint,"
 	                           " endpoint, since, updated, why, mode FROM peers"
-	                           " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer");
+	                           " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer"
+	                           " LIMIT ?2");
 	size_t cap = 0;
 	int rc;
 
@@ -665,7 +970,12 @@ int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out,
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_PEERS, "peers")) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		struct cache_peer *p = grow((void **)out, n, &cap, sizeof(*p));
 		if (!p) {
 			sqlite3_finalize(st);
@@ -723,7 +1033,7 @@ int cache_session_list(struct cache *c, const char *iface, struct cache_session 
 	    prep(c, "SELECT iface, peer, relay_pubkey, relay_endpoint,"
 	            " session_endpoint, original_endpoint, original_keepalive, since,"
 	            " mode FROM relay_sessions WHERE (?1 = '' OR iface = ?1)"
-	            " ORDER BY iface, peer");
+	            " ORDER BY iface, peer LIMIT ?2");
 	size_t cap = 0;
 	int rc;
 
@@ -732,7 +1042,12 @@ int cache_session_list(struct cache *c, const char *iface, struct cache_session 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_SESSIONS, "relayed sessions")) {
+			rc = SQLITE_DONE;
+			break;
+		}
 		struct cache_session *s = grow((void **)out, n, &cap, sizeof(*s));
 		if (!s) {
 			sqlite3_finalize(st);

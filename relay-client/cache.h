@@ -14,6 +14,13 @@
 #define CACHE_SCHEMA_VERSION 2
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
+/*
+ * The file is not trusted (cache.c): cache_relay_list returns at most CACHE_MAX_RELAYS relays
+ * (the first ones stored), the other lists at most CACHE_MAX_ROWS rows; more are ignored with
+ * one warning per connection.
+ */
+#define CACHE_MAX_RELAYS 1024
+#define CACHE_MAX_ROWS   65536
 
 struct cache;
 
@@ -96,8 +103,10 @@ struct cache_session {
 
 /*
  * Open (creating with mode 0600) the database at path (":memory:" allowed). A file that is not
- * a database, fails its integrity check or carries a newer schema is renamed to
- * "path.corrupt-<unixtime>", logged and rebuilt. 0 or -errno.
+ * a database, fails its integrity check, carries a newer schema or a schema holding anything
+ * our migrations did not create (a trigger, a view, another table or index, other columns) is
+ * renamed to "path.corrupt-<unixtime>", logged and rebuilt. The connection runs with tight
+ * limits, no triggers or views, and a per-statement work budget. 0 or -errno.
  */
 int cache_open(struct cache **out, const char *path);
 void cache_free(struct cache *c);

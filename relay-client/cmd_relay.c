@@ -16,6 +16,7 @@
 #include "key.h"
 #include "log.h"
 #include "probe.h"
+#include "selfaddr.h"
 
 static const char start_help[] =
     "Usage: wgrelay start-relay [--port N] [--max-connections N] [--max-bandwidth KBPS]\n"
@@ -301,9 +302,13 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_ERR;
 	}
 	geoip_open(&g, ctx->geoip_path);
+	/* cache_relay_list returns at most CACHE_MAX_RELAYS; probe no more than probe_ping does. */
+	if (n > PROBE_MAX_TARGETS)
+		n = PROBE_MAX_TARGETS;
 	if (probe && n) {
 		struct probe_target *t = calloc(n, sizeof(*t));
-		if (t) {
+		struct addr *seen = calloc(n, sizeof(*seen));
+		if (t && seen) {
 			for (size_t i = 0; i < n; i++)
 				addr_parse(&t[i].addr, r[i].endpoint, 51821);
 			probe_ping(t, n, (int)timeout, 0);
@@ -319,9 +324,7 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 						snprintf(r[i].status, sizeof(r[i].status), "%s",
 						         (t[i].pong.flags & PONG_F_FULL) ? "full"
 						                                         : "ok");
-					if (!me_known &&
-					    geoip_lookup(g, &t[i].pong.observed, &me) == 0)
-						me_known = true;
+					seen[i] = t[i].pong.observed;
 				} else {
 					snprintf(r[i].status, sizeof(r[i].status), "unreachable");
 				}
@@ -336,8 +339,12 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 				cache_relay_upsert(c, &r[i]);
 				cache_relay_outcome(c, r[i].pubkey, t[i].answered, now);
 			}
-			free(t);
+			/* Where we are (for DISTANCE) is what most relays saw, not the first one. */
+			struct selfaddr_vote v = selfaddr_decide(seen, n, NULL);
+			me_known = v.known && geoip_lookup(g, &v.addr, &me) == 0;
 		}
+		free(seen);
+		free(t);
 	}
 	print_relays(r, n, &me, me_known, json, now);
 	free(r);

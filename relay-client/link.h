@@ -56,7 +56,13 @@ struct link {
 	int rtt_ms; /* last PONG, -1 unknown */
 	uint16_t load_permille, pong_flags;
 	uint16_t last_error; /* last ERROR on the link, 0 none */
+	/*
+	 * Our address as the relay saw it: observed from the last HS_RESP (authenticated by the
+	 * handshake; what watch.c's majority vote uses), pong_observed from the last PONG (not
+	 * authenticated: for display only).
+	 */
 	struct addr observed;
+	struct addr pong_observed;
 	int64_t last_rx_ms, last_tx_ms, hs_sent_ms, ping_sent_ms, up_since_ms;
 	uint64_t ping_nonce;
 	uint64_t dropped;      /* malformed, unauthentic or unexpected frames */

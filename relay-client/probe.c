@@ -28,8 +28,7 @@ static int make_socket(int family, uint32_t fwmark)
 	return fd;
 }
 
-static void send_round(int fd4, int fd6, struct probe_target *t, size_t n, const uint64_t *nonce,
-                       int64_t *sent_at)
+static void send_round(int fd4, int fd6, struct probe_target *t, size_t n)
 {
 	uint8_t ping[PROTO_PING_LEN];
 	for (size_t i = 0; i < n; i++) {
@@ -38,15 +37,14 @@ static void send_round(int fd4, int fd6, struct probe_target *t, size_t n, const
 		int fd = addr_family(&t[i].addr) == AF_INET6 ? fd6 : fd4;
 		if (fd < 0)
 			continue;
-		frame_encode_ping(ping, nonce[i]);
-		sent_at[i] = now_ms();
+		frame_encode_ping(ping, t[i].nonce);
+		t[i].sent_at = now_ms();
 		if (sendto(fd, ping, sizeof(ping), 0, &t[i].addr.sa, t[i].addr.len) < 0)
 			log_debug("probe: sendto: %s", strerror(errno));
 	}
 }
 
-static void receive(int fd, struct probe_target *t, size_t n, const uint64_t *nonce,
-                    const int64_t *sent_at)
+static void receive(int fd, struct probe_target *t, size_t n)
 {
 	uint8_t buf[256];
 	struct addr from;
@@ -66,12 +64,12 @@ static void receive(int fd, struct probe_target *t, size_t n, const uint64_t *no
 		addr_from_sockaddr(&from, (struct sockaddr *)&ss, sl);
 		addr_unmap(&from);
 		for (size_t i = 0; i < n; i++) {
-			if (t[i].answered || pong.nonce != nonce[i] ||
+			if (t[i].answered || pong.nonce != t[i].nonce ||
 			    !addr_equal(&from, &t[i].addr))
 				continue;
 			t[i].answered = true;
 			t[i].pong = pong;
-			int64_t d = now_ms() - sent_at[i];
+			int64_t d = now_ms() - t[i].sent_at;
 			t[i].rtt_ms = d < 1 ? 1 : (int)d; /* ms resolution; loopback rounds up */
 		}
 	}
@@ -79,21 +77,29 @@ static void receive(int fd, struct probe_target *t, size_t n, const uint64_t *no
 
 int probe_ping(struct probe_target *t, size_t n, int timeout_ms, uint32_t fwmark)
 {
-	uint64_t nonce[n ? n : 1];
-	int64_t sent_at[n ? n : 1];
-	int fd4 = make_socket(AF_INET, fwmark), fd6 = make_socket(AF_INET6, fwmark);
-	int64_t start = now_ms(), deadline = start + timeout_ms;
+	int fd4, fd6;
+	int64_t start, deadline;
 	bool resent = false;
 
+	for (size_t i = 0; i < n; i++) {
+		t[i].answered = false;
+		t[i].rtt_ms = -1;
+	}
+	if (n > PROBE_MAX_TARGETS) {
+		log_warnx("probe: %zu relays; probing the first %d", n, PROBE_MAX_TARGETS);
+		n = PROBE_MAX_TARGETS;
+	}
+	fd4 = make_socket(AF_INET, fwmark);
+	fd6 = make_socket(AF_INET6, fwmark);
 	if (fd4 < 0 && fd6 < 0)
 		return fd4;
 	for (size_t i = 0; i < n; i++) {
 		addr_unmap(&t[i].addr);
-		t[i].answered = false;
-		t[i].rtt_ms = -1;
-		randombytes_buf(&nonce[i], sizeof(nonce[i]));
+		randombytes_buf(&t[i].nonce, sizeof(t[i].nonce));
 	}
-	send_round(fd4, fd6, t, n, nonce, sent_at);
+	start = now_ms();
+	deadline = start + timeout_ms;
+	send_round(fd4, fd6, t, n);
 	for (;;) {
 		size_t left = 0;
 		for (size_t i = 0; i < n; i++)
@@ -102,7 +108,7 @@ int probe_ping(struct probe_target *t, size_t n, int timeout_ms, uint32_t fwmark
 		if (!left || now >= deadline)
 			break;
 		if (!resent && now >= start + timeout_ms / 2) {
-			send_round(fd4, fd6, t, n, nonce, sent_at);
+			send_round(fd4, fd6, t, n);
 			resent = true;
 		}
 		int64_t until = resent ? deadline : start + timeout_ms / 2;
@@ -111,9 +117,9 @@ int probe_ping(struct probe_target *t, size_t n, int timeout_ms, uint32_t fwmark
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (fd4 >= 0 && (p[0].revents & POLLIN))
-			receive(fd4, t, n, nonce, sent_at);
+			receive(fd4, t, n);
 		if (fd6 >= 0 && (p[1].revents & POLLIN))
-			receive(fd6, t, n, nonce, sent_at);
+			receive(fd6, t, n);
 	}
 	if (fd4 >= 0)
 		close(fd4);

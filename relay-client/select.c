@@ -30,13 +30,19 @@ static int geo_bucket(struct select_point a, struct select_point b, struct selec
 	return (int)floor(km / SELECT_GEO_BUCKET_KM);
 }
 
-static int load_bucket(int load)
+/*
+ * Advertised load is a claim nobody checks, so it may only count against the relay making it:
+ * below SELECT_LOAD_BUSY (and unknown) every load ranks the same, so claiming 0 wins nothing
+ * over an honest relay; from there each SELECT_LOAD_BUCKET adds a point (500-749 1, 750-999
+ * 2, 1000 3). A relay that says it is busy is believed: saying so only sheds its own load.
+ */
+int select_load_penalty(int load)
 {
-	if (load < 0)
-		return 2; /* unknown: assume middling */
+	if (load < SELECT_LOAD_BUSY)
+		return 0;
 	if (load > 1000)
 		load = 1000;
-	return load / SELECT_LOAD_BUCKET;
+	return 1 + (load - SELECT_LOAD_BUSY) / SELECT_LOAD_BUCKET;
 }
 
 static uint64_t tiebreak(const struct select_cand *c)
@@ -69,7 +75,7 @@ void select_rank(struct select_point a, struct select_point b, struct select_can
 	for (size_t i = 0; i < n; i++) {
 		struct select_cand *c = &cands[i];
 		c->usable = c->reachable && !c->full && c->local_failures < SELECT_MAX_LOCAL_FAIL;
-		c->score = 2 * geo_bucket(a, b, c->loc) + load_bucket(c->load_permille);
+		c->score = 2 * geo_bucket(a, b, c->loc) + select_load_penalty(c->load_permille);
 		c->tiebreak = tiebreak(c);
 		order[i] = i;
 	}

@@ -1,9 +1,10 @@
 /*
  * select.h: rank candidate relays for one peer pair. One pure function of inputs both peers
  * share, so both helpers pick the same relay without talking:
- *   score = 2 * geo bucket (|A-R| + |R-B| in 1000 km steps) + load bucket (advertised load in
- *   250 permille steps), ties broken by BLAKE2b(sid_R || relay key), sid_R being the pair's
- *   session id on that relay (equal on both sides, unknown to everyone else).
+ *   score = 2 * geo bucket (|A-R| + |R-B| in 1000 km steps) + load penalty (advertised load
+ *   counts only against a busy relay: 0 below 500 permille, then 1 per 250 permille), ties
+ *   broken by BLAKE2b(sid_R || relay key), sid_R being the pair's session id on that relay
+ *   (equal on both sides, unknown to everyone else).
  * Local-only facts (our RTT to the relay, our history with it) never reorder; they only mark
  * a candidate unusable, which moves it to the end. See docs/ARCHITECTURE.md for why that keeps
  * both sides on a common relay as long as each prebinds on its top K.
@@ -16,9 +17,10 @@
 #include <stdint.h>
 
 #define SELECT_GEO_BUCKET_KM  1000.0
-#define SELECT_LOAD_BUCKET    250
-#define SELECT_HYSTERESIS     2 /* score points the current relay may trail the best by */
-#define SELECT_MAX_LOCAL_FAIL 3 /* our consecutive failures with a relay before we skip it */
+#define SELECT_LOAD_BUSY      500 /* advertised permille from which load counts at all */
+#define SELECT_LOAD_BUCKET    250 /* permille per penalty point above SELECT_LOAD_BUSY */
+#define SELECT_HYSTERESIS     2   /* score points the current relay may trail the best by */
+#define SELECT_MAX_LOCAL_FAIL 3   /* our consecutive failures with a relay before we skip it */
 
 struct select_point {
 	bool known;
@@ -54,6 +56,11 @@ void select_rank(struct select_point a, struct select_point b, struct select_can
  */
 size_t select_choose(const struct select_cand *cands, const size_t *order, size_t n,
                      size_t current);
+/*
+ * Score points an advertised load (permille, -1 unknown) costs a relay: a claim can only hurt
+ * the relay making it (0 below SELECT_LOAD_BUSY and when unknown, 1 to 3 above).
+ */
+int select_load_penalty(int load);
 /* Distance in km that is bit-identical whichever way round the points are given. */
 double select_distance_km(struct select_point p, struct select_point q);
 

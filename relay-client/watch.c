@@ -27,6 +27,7 @@
 #include "log.h"
 #include "proto.h"
 #include "sealed.h"
+#include "selfaddr.h"
 #include "steer.h"
 #include "wg.h"
 
@@ -141,6 +142,44 @@ static void publish_relays(struct watch *w, int64_t now)
 			r->info.last_seen = now;
 		cache_relay_upsert(w->s.cache, &r->info);
 	}
+}
+
+/*
+ * Our public address (its GeoIP location orders the relays): what the majority of the relay
+ * links that are up saw in their authenticated handshake responses, never one relay's word
+ * (selfaddr.h). Re-decided every tick, logged when it changes.
+ */
+static void update_self(struct watch *w)
+{
+	struct addr obs[STEER_MAX_RELAYS];
+	size_t n = 0;
+	char was[ADDR_STRLEN], now[ADDR_STRLEN];
+
+	for (size_t i = 0; i < w->s.n_relays && n < STEER_MAX_RELAYS; i++) {
+		const struct link *l = w->s.relays[i].link;
+		if (l->state == LINK_UP && l->observed.len)
+			obs[n++] = l->observed;
+	}
+	struct selfaddr_vote v =
+	    selfaddr_decide(obs, n, w->s.self_known ? &w->s.self_public : NULL);
+	if (v.known && (!w->s.self_known || !addr_equal_ip(&v.addr, &w->s.self_public))) {
+		if (w->s.self_known)
+			log_info("public address %s (was %s), as %zu of %zu relays see it",
+			         addr_format_ip(&v.addr, now, sizeof(now)),
+			         addr_format_ip(&w->s.self_public, was, sizeof(was)), v.votes,
+			         v.total);
+		else
+			log_info("public address %s, as %zu of %zu relays see it",
+			         addr_format_ip(&v.addr, now, sizeof(now)), v.votes, v.total);
+	} else if (!v.known && w->s.self_known) {
+		log_warnx(
+		    "public address unknown: no majority of the %zu relays agrees on one (was "
+		    "%s); ranking relays without our location",
+		    v.total, addr_format_ip(&w->s.self_public, was, sizeof(was)));
+	}
+	w->s.self_known = v.known;
+	if (v.known)
+		w->s.self_public = v.addr;
 }
 
 static bool wanted(struct watch *w, const char *name)
@@ -368,14 +407,9 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 		last_tick = ms;
 		rebuild = true;
 		now = time(NULL);
-		for (size_t i = 0; i < w->s.n_relays; i++) {
-			struct link *l = w->s.relays[i].link;
-			link_tick(l, ms);
-			if (l->observed.len && !w->s.self_known) {
-				w->s.self_public = l->observed;
-				w->s.self_known = true;
-			}
-		}
+		for (size_t i = 0; i < w->s.n_relays; i++)
+			link_tick(w->s.relays[i].link, ms);
+		update_self(w);
 		bool slow = ms - last_reload >= 10000;
 		if (slow) {
 			last_reload = ms;

@@ -14,6 +14,7 @@ static const struct select_point paris = {true, 48.86, 2.35};
 static const struct select_point newyork = {true, 40.71, -74.00};
 static const struct select_point tokyo = {true, 35.68, 139.69};
 static const struct select_point frankfurt = {true, 50.11, 8.68};
+static const struct select_point prague = {true, 50.08, 14.44};
 static const struct select_point unknown = {false, 0, 0};
 
 static void cand(struct select_cand *c, uint8_t id, struct select_point loc, int load)
@@ -126,7 +127,7 @@ static void test_hysteresis(void **state)
 	struct select_cand c[2];
 	size_t o[2];
 	cand(&c[0], 1, frankfurt, 0);
-	cand(&c[1], 2, frankfurt, 400); /* one load bucket worse */
+	cand(&c[1], 2, frankfurt, 600); /* busy: one load point worse */
 	select_rank(berlin, paris, c, 2, o);
 	assert_int_equal(o[0], 0);
 	/* In use and only slightly worse: stay. */
@@ -143,6 +144,66 @@ static void test_hysteresis(void **state)
 	c[1].reachable = false;
 	select_rank(berlin, paris, c, 2, o);
 	assert_int_equal(select_choose(c, o, 2, 1), 0);
+}
+
+/*
+ * Advertised load is a claim: a relay saying 0 does not beat an otherwise equal relay, nor a
+ * nearer one, by saying so; only a relay saying it is busy is moved down, by its own word.
+ */
+static void test_load_claim(void **state)
+{
+	(void)state;
+	struct select_cand c[2];
+	size_t o[2];
+
+	assert_int_equal(select_load_penalty(-1), 0);
+	assert_int_equal(select_load_penalty(0), 0);
+	assert_int_equal(select_load_penalty(SELECT_LOAD_BUSY - 1), 0);
+	assert_int_equal(select_load_penalty(SELECT_LOAD_BUSY), 1);
+	assert_int_equal(select_load_penalty(999), 2);
+	assert_int_equal(select_load_penalty(1000), 3);
+	assert_int_equal(select_load_penalty(60000), 3);
+	/*
+	 * Same place, honest at 300 (or unknown), the other claiming 0: for many pairs (sids),
+	 * the order is the one the per-pair hash gives, as if both had said the same; the claim
+	 * wins no pair the hash did not give it already.
+	 */
+	const int honest[] = {300, 499, -1};
+	size_t claim_first = 0;
+	for (int pair = 0; pair < 64; pair++)
+		for (size_t h = 0; h < 3; h++) {
+			size_t want;
+			cand(&c[0], 1, frankfurt, honest[h]);
+			cand(&c[1], 2, frankfurt, honest[h]);
+			memset(c[0].sid, pair, 16);
+			memset(c[1].sid, pair, 16);
+			select_rank(berlin, paris, c, 2, o);
+			want = o[0];
+			c[1].load_permille = 0; /* the claim */
+			select_rank(berlin, paris, c, 2, o);
+			assert_int_equal(o[0], want);
+			assert_int_equal(c[0].score, c[1].score);
+			claim_first += o[0] == 1;
+		}
+	assert_true(claim_first > 0 && claim_first < 3 * 64); /* the hash spreads pairs */
+	/*
+	 * Nearer (Frankfurt: 0 geo buckets) and busy (600) vs one bucket farther (Prague,
+	 * Berlin-Prague-Paris ~1170 km) claiming 0: the nearer wins every pair.
+	 */
+	for (int pair = 0; pair < 16; pair++) {
+		cand(&c[0], 1, frankfurt, 600);
+		cand(&c[1], 2, prague, 0);
+		memset(c[0].sid, pair, 16);
+		memset(c[1].sid, pair, 16);
+		select_rank(berlin, paris, c, 2, o);
+		assert_true(c[0].score < c[1].score);
+		assert_int_equal(o[0], 0);
+	}
+	/* Saying "busy" is believed: it moves the relay down among equals. */
+	cand(&c[0], 1, frankfurt, 900);
+	cand(&c[1], 2, frankfurt, 450);
+	select_rank(berlin, paris, c, 2, o);
+	assert_int_equal(o[0], 1);
 }
 
 static void test_missing_geoip(void **state)
@@ -165,6 +226,7 @@ int main(void)
 	    cmocka_unit_test(test_order_geo),  cmocka_unit_test(test_load_and_filters),
 	    cmocka_unit_test(test_symmetry),   cmocka_unit_test(test_distance_symmetric),
 	    cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_missing_geoip),
+	    cmocka_unit_test(test_load_claim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
