@@ -1,13 +1,14 @@
 # Thin wrapper around CMake. `make demo` and `make test` are all a newcomer types.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     := $(if $(CI),ON,OFF)
 CTEST_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build test unit asan e2e demo bench fuzz package install clean
+.PHONY: all deps configure build test unit asan clang e2e demo bench fuzz package install clean
 
 all: build
 
@@ -37,6 +38,12 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -L 'unit|integration' $(CTEST_ARGS)
 
+# Every target, tests included, built by clang with -Werror (its warnings differ from gcc's);
+# nothing is run.
+clang: deps
+	CC=clang cmake -S . -B $(CLANG_BUILD) -DWGR_WERROR=ON
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+
 e2e: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -L e2e $(CTEST_ARGS)
@@ -62,4 +69,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

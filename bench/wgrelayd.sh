@@ -1,4 +1,5 @@
 # bench/wgrelayd.sh: the wgrelayd part of bench/run (sourced, not run on its own).
+# shellcheck shell=sh
 #
 # wgrelayd runs pinned on the system CPU with loopback allowed for the test, one forwarding
 # thread (Workers = 1: the goals are per core), in three instances: the shipped configuration
@@ -38,7 +39,7 @@ wgrelayd_build() {
 		WGR_STATUS="bench client (bench/member.c) not written yet: waits for the protocol in common/"
 		return 0
 	fi
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046 # CFLAGS and pkg-config's flags are word lists
 	if ! $CC $CFLAGS -I"$SRC/common" -o "$BIN/wgr-bench-member" "$SRC/bench/member.c" \
 		"$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
 		$(pkg-config --cflags --libs libsodium) 2>>"$LOG"; then
@@ -87,13 +88,13 @@ wgrelayd_start() {
 		wgrelayd_conf yes "$WGR_CTL_PORT" "$WGR_LO-$((WGR_LO + 19999))" >"$OUT/wgrelayd/wgrelayd.conf"
 		wgrelayd_conf no "$WGR2_CTL_PORT" "$WGR2_LO-$((WGR2_LO + 99))" >"$OUT/wgrelayd/batch.conf"
 		wgrelayd_conf no "$WGR3_CTL_PORT" "$WGR3_LO-$((WGR3_LO + 99))" 50 >"$OUT/wgrelayd/poll.conf"
-		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/wgrelayd.conf" \
+		taskset -c "$CPU_SYS" "$WGRELAYD" -f -c "$OUT/wgrelayd/wgrelayd.conf" \
 			>>"$OUT/wgrelayd.log" 2>&1 &
 		WGR_PID=$!
-		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/batch.conf" \
+		taskset -c "$CPU_SYS" "$WGRELAYD" -f -c "$OUT/wgrelayd/batch.conf" \
 			>>"$OUT/wgrelayd-batch.log" 2>&1 &
 		WGR2_PID=$!
-		taskset -c $CPU_SYS "$WGRELAYD" -f -c "$OUT/wgrelayd/poll.conf" \
+		taskset -c "$CPU_SYS" "$WGRELAYD" -f -c "$OUT/wgrelayd/poll.conf" \
 			>>"$OUT/wgrelayd-poll.log" 2>&1 &
 		WGR3_PID=$!
 		PIDS="$PIDS $WGR_PID $WGR2_PID $WGR3_PID"
@@ -128,7 +129,7 @@ wgrelayd_pid() {
 # member_hold N FILE [CTLPORT]: bind N direct sessions, ports to FILE; the holder keeps the links.
 member_hold() {
 	rm -f "$OUT/member.ready"
-	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:${3:-$WGR_CTL_PORT}" \
+	taskset -c "$CPU_LOAD" "$BIN/wgr-bench-member" --relay "127.0.0.1:${3:-$WGR_CTL_PORT}" \
 		--relay-pub "$WGR_PUB" --mode direct --sessions "$1" --ports-out "$2" \
 		--ready "$OUT/member.ready" --hold 600 >>"$OUT/member.log" 2>&1 &
 	MEMBER_PID=$!
@@ -168,7 +169,7 @@ wgrelayd_prepare() {
 	MEMBER_PIDS="$MEMBER_PIDS $MEMBER_PID"
 	MEMBER_PID=""
 	"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/$1.ports" \
-		--index $WGR_INDEX >>"$LOG" 2>&1 || log "$1: WireGuard-shaped handshake not confirmed"
+		--index "$WGR_INDEX" >>"$LOG" 2>&1 || log "$1: WireGuard-shaped handshake not confirmed"
 }
 
 # wgrelayd_gen SYSTEM SIZE: the generator command for that system (after the common args).
@@ -206,6 +207,7 @@ wgrelayd_scale() {
 		return 0
 	fi
 	member_release
+	# shellcheck disable=SC3045 # dash, Debian's sh, has ulimit -H
 	fdmax=$(ulimit -Hn)
 	{
 		echo "| sessions | wgrelayd RSS (MiB) | user memory per session (bytes) | kernel slab per session (bytes) | rate over all sessions, 1424 B (kpps) |"
@@ -227,11 +229,12 @@ wgrelayd_scale() {
 		r1=$(rss_kb "$WGR_PID")
 		k1=$(slab_bytes)
 		"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/scale-$n.ports" \
-			--index $WGR_INDEX --timeout 30 >"$OUT/scale-$n.pair" 2>>"$LOG" || true
+			--index "$WGR_INDEX" --timeout 30 >"$OUT/scale-$n.pair" 2>>"$LOG" || true
+		# shellcheck disable=SC2034 # read by start_sink (bench/run)
 		RX_ADDR=$WGR_B
 		start_sink "scale-$n" --gro
-		taskset -c $CPU_LOAD "$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" \
-			--dst-file "$OUT/scale-$n.ports" --wg-index $WGR_INDEX --size 1424 \
+		taskset -c "$CPU_LOAD" "$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" \
+			--dst-file "$OUT/scale-$n.ports" --wg-index "$WGR_INDEX" --size 1424 \
 			--duration "$DUR" --rate 0 >"$OUT/scale-$n.gen" 2>>"$LOG" || true
 		wait "$SINK_PID" || true
 		s=$(cat "$OUT/scale-$n.sink")
@@ -283,15 +286,16 @@ wgrelayd_threads() {
 			echo "| $w | binding failed (member.log) | |" >>"$OUT/threads.md"
 		else
 			"$BIN/wgr-bench-wgpair" --a "$WGR_A" --b "$WGR_B" --ports "$OUT/threads-$w.ports" \
-				--index $WGR_INDEX >>"$LOG" 2>&1 || true
+				--index "$WGR_INDEX" >>"$LOG" 2>&1 || true
+			# shellcheck disable=SC2034 # read by start_sink (bench/run)
 			RX_ADDR=$WGR_B
-			thread_cpu $tpid | sort >"$OUT/threads-$w.cpu0"
+			thread_cpu "$tpid" | sort >"$OUT/threads-$w.cpu0"
 			start_sink "threads-$w" --gro
 			"$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" --dst-file "$OUT/threads-$w.ports" \
-				--wg-index $WGR_INDEX --size 1424 --duration "$DUR" --rate 0 \
+				--wg-index "$WGR_INDEX" --size 1424 --duration "$DUR" --rate 0 \
 				--gso "$(gso_segs 1424)" >"$OUT/threads-$w.gen" 2>>"$LOG" || true
 			wait "$SINK_PID" || true
-			thread_cpu $tpid | sort >"$OUT/threads-$w.cpu1"
+			thread_cpu "$tpid" | sort >"$OUT/threads-$w.cpu1"
 			s=$(cat "$OUT/threads-$w.sink")
 			cpus=$(join "$OUT/threads-$w.cpu0" "$OUT/threads-$w.cpu1" |
 				awk -v hz="$(getconf CLK_TCK)" '{ printf "%s%.2f", (NR > 1 ? ", " : ""), ($3 - $2) / hz }')
@@ -317,7 +321,7 @@ wgrelayd_sealed_run() {
 	lat=""
 	[ "$1" = half ] && lat="--open --hist $OUT/$4.cdf --warmup 0.2"
 	# shellcheck disable=SC2086
-	taskset -c $CPU_LOAD "$BIN/wgr-bench-member" --relay "127.0.0.1:$WGR_CTL_PORT" \
+	taskset -c "$CPU_LOAD" "$BIN/wgr-bench-member" --relay "127.0.0.1:$WGR_CTL_PORT" \
 		--relay-pub "$WGR_PUB" --mode sealed --size "$2" --rate "$3" --duration "$DUR" \
 		--sink-out "$OUT/$4.sink" $lat >"$OUT/$4.gen" 2>>"$OUT/member.log" || true
 }

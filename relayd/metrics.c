@@ -2,6 +2,12 @@
  * metrics.c: a minimal HTTP/1.0 server on the metrics address (loopback by default) serving
  * Prometheus text at /metrics. Bounded: a few connections, 1 KiB requests, non-blocking, and
  * counters only per mode and per drop reason (no per-session labels, so output stays small).
+ *
+ * Slow or idle clients cannot starve scrapes: a connection has METRICS_DEADLINE_MS from its
+ * accept for the whole request (trickled bytes do not extend it), enforced by a timer; a new
+ * connection is always admitted, by evicting the oldest one when all slots are busy; and one
+ * source address holds at most METRICS_PER_SOURCE slots (its own oldest connection makes room
+ * for its next), so a flood from one address cannot evict the connections of another.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,24 +19,64 @@
 #include "relay.h"
 #include "worker.h"
 
-#define METRICS_CONNS   8
-#define METRICS_REQ_MAX 1024
-#define METRICS_TTL_MS  5000
+#define METRICS_CONNS       8
+#define METRICS_PER_SOURCE  4
+#define METRICS_REQ_MAX     1024
+#define METRICS_DEADLINE_MS 3000
+#define METRICS_ACCEPTS     16 /* per wake-up, so a backlog drains without starving the loop */
 
 struct mconn {
 	int fd; /* -1: free */
 	uint64_t since_ms;
+	struct addr peer;
 	size_t len;
 	char req[METRICS_REQ_MAX];
 };
 
 static struct mconn conns[METRICS_CONNS];
+static struct ev_timer deadline_timer;
+/* Connections closed before an answer: over the deadline, evicted, or refused. */
+static uint64_t conns_dropped;
 
 static void mconn_close(struct relay *r, struct mconn *c)
 {
 	ev_del_io(r->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+}
+
+static void mconn_drop(struct relay *r, struct mconn *c)
+{
+	mconn_close(r, c);
+	conns_dropped++;
+}
+
+/* Close the connections past their deadline; the timer then waits for the next deadline. */
+static void mconn_expire(struct relay *r)
+{
+	uint64_t now = ev_clock_ms(), next = 0;
+
+	for (int i = 0; i < METRICS_CONNS; i++) {
+		struct mconn *c = &conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (now - c->since_ms >= METRICS_DEADLINE_MS)
+			mconn_drop(r, c);
+		else if (!next || c->since_ms + METRICS_DEADLINE_MS < next)
+			next = c->since_ms + METRICS_DEADLINE_MS;
+	}
+	if (next)
+		ev_timer_start(r->loop, &deadline_timer, next - now);
+	else
+		ev_timer_stop(r->loop, &deadline_timer);
+}
+
+static void on_deadline(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	mconn_expire(arg);
 }
 
 size_t metrics_render(const struct relay *r, char *out, size_t cap)
@@ -64,6 +110,14 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	    (unsigned long long)r->st.handshakes);
 	PUT("# TYPE wgrelayd_cookies_sent_total counter\nwgrelayd_cookies_sent_total %llu\n",
 	    (unsigned long long)r->st.cookies_sent);
+	PUT("# TYPE wgrelayd_links_evicted_total counter\nwgrelayd_links_evicted_total %llu\n",
+	    (unsigned long long)r->links_evicted);
+	PUT("# TYPE wgrelayd_challenges_sent_total counter\nwgrelayd_challenges_sent_total "
+	    "%llu\n",
+	    (unsigned long long)r->challenges_sent);
+	PUT("# TYPE wgrelayd_events_suppressed_total counter\nwgrelayd_events_suppressed_total "
+	    "%llu\n",
+	    (unsigned long long)r->events_suppressed);
 	PUT("# TYPE wgrelayd_denied_total counter\nwgrelayd_denied_total %llu\n",
 	    (unsigned long long)r->st.denied);
 	PUT("# TYPE wgrelayd_sessions gauge\nwgrelayd_sessions %zu\n", r->sessions.n);
@@ -76,6 +130,11 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	    "# TYPE wgrelayd_worker_sessions gauge\n");
 	for (unsigned w = 0; w < r->n_workers; w++)
 		PUT("wgrelayd_worker_sessions{worker=\"%u\"} %zu\n", w, r->workers[w].nsessions);
+	PUT("# HELP wgrelayd_metrics_connections_dropped_total Metrics connections closed before "
+	    "an answer: past the deadline, evicted for a newer one, or refused.\n"
+	    "# TYPE wgrelayd_metrics_connections_dropped_total counter\n"
+	    "wgrelayd_metrics_connections_dropped_total %llu\n",
+	    (unsigned long long)conns_dropped);
 	PUT("# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
 	    (unsigned long long)((ev_clock_ms() - r->started_ms) / 1000));
 #undef PUT
@@ -131,30 +190,71 @@ static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		mconn_answer(r, c);
 }
 
+/*
+ * A slot for a new connection from peer: the oldest of peer's own when peer is at its cap, else
+ * a free one, else the oldest of all (a busy slot is closed first, and counted).
+ */
+static struct mconn *mconn_slot(struct relay *r, const struct addr *peer)
+{
+	struct mconn *free_slot = NULL, *oldest = NULL, *oldest_own = NULL;
+	int own = 0;
+
+	for (int i = 0; i < METRICS_CONNS; i++) {
+		struct mconn *c = &conns[i];
+
+		if (c->fd < 0) {
+			if (!free_slot)
+				free_slot = c;
+			continue;
+		}
+		if (!oldest || c->since_ms < oldest->since_ms)
+			oldest = c;
+		if (addr_equal_ip(&c->peer, peer)) {
+			own++;
+			if (!oldest_own || c->since_ms < oldest_own->since_ms)
+				oldest_own = c;
+		}
+	}
+	if (own >= METRICS_PER_SOURCE) {
+		mconn_drop(r, oldest_own);
+		return oldest_own;
+	}
+	if (free_slot)
+		return free_slot;
+	mconn_drop(r, oldest);
+	return oldest;
+}
+
 static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct relay *r = arg;
-	uint64_t now = ev_clock_ms();
-	struct mconn *c = NULL;
-	int cfd;
 
 	(void)events;
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
-	for (int i = 0; i < METRICS_CONNS; i++) {
-		if (conns[i].fd >= 0 && now - conns[i].since_ms > METRICS_TTL_MS)
-			mconn_close(r, &conns[i]); /* slow or idle clients do not keep a slot */
-		if (conns[i].fd < 0 && !c)
-			c = &conns[i];
+	mconn_expire(r); /* expired slots are free before anyone is evicted */
+	for (int k = 0; k < METRICS_ACCEPTS; k++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct addr peer;
+		struct mconn *c;
+		int cfd;
+
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			break;
+		if (ev_add_io(loop, cfd, EV_READ, on_conn, r) < 0) {
+			close(cfd);
+			conns_dropped++;
+			continue;
+		}
+		addr_from_sockaddr(&peer, (struct sockaddr *)&ss, sl);
+		addr_unmap(&peer);
+		c = mconn_slot(r, &peer);
+		c->fd = cfd;
+		c->since_ms = ev_clock_ms();
+		c->peer = peer;
+		c->len = 0;
 	}
-	if (!c || ev_add_io(loop, cfd, EV_READ, on_conn, r) < 0) {
-		close(cfd);
-		return;
-	}
-	c->fd = cfd;
-	c->since_ms = now;
-	c->len = 0;
+	mconn_expire(r); /* (re)arms the timer for the earliest deadline */
 }
 
 int metrics_open(struct relay *r)
@@ -164,6 +264,7 @@ int metrics_open(struct relay *r)
 
 	for (int i = 0; i < METRICS_CONNS; i++)
 		conns[i].fd = -1;
+	ev_timer_init(&deadline_timer, on_deadline, r);
 	if (!strcmp(r->cfg.metrics, "off"))
 		return 0;
 	if ((e = addr_parse(&a, r->cfg.metrics, 0)) < 0)

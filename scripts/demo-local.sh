@@ -7,6 +7,7 @@ relayd="$build/relayd/wgrelayd"
 client="$build/tests/wgrelay-demo-local"
 work=$(mktemp -d)
 pid=""
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	rm -rf "$work"
@@ -30,6 +31,7 @@ echo "   relay public key $pub"
 echo "-- two clients meet on the relay"
 status=0
 "$client" 127.0.0.1:51821 "$pub" || status=$?
+# shellcheck disable=SC2015 # || true whichever of the two fails
 kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 pid=""
 echo "-- what the relay logged (events, then its stats line at shutdown)"

@@ -2,6 +2,7 @@
 # demo.sh BUILD_DIR: a narrated world: two WireGuard peers behind symmetric NATs cannot reach
 # each other directly; the wgrelay helpers move them onto one of two relays. Run as root.
 # `make demo` runs it after building. Measures nothing; tears everything down at the end.
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 WGR_BINARY_DIR=$(cd "${1:-build}" && pwd) || { echo "demo: no build dir '$1'"; exit 1; }
 export WGR_SOURCE_DIR WGR_BINARY_DIR

@@ -5,6 +5,7 @@
 # relay. Then iperf3 through the relayed tunnel, and in the same topology with full-cone NATs
 # (direct path works) for comparison, and with both helpers in sealed mode. Set WGR_MTU to
 # override the tunnel MTU (default 1420).
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 WGR_BINARY_DIR=$(cd "${1:-build}" && pwd) || exit 1
 export WGR_SOURCE_DIR WGR_BINARY_DIR

@@ -1,4 +1,5 @@
 # world.sh: build isolated network-namespace worlds for wgrelay (sourced by sh/bash scripts).
+# shellcheck shell=sh
 #
 # A world is a set of namespaces whose names start with a per-world id ($W), so parallel or
 # leftover worlds never collide and `world_cleanup` (or `sh sim/world.sh cleanup ID`) finds them.
@@ -112,8 +113,9 @@ world_netem()
 		return 0
 	fi
 	# kernels without sch_netem: delay by the NFQUEUE delay line, loss by nftables
+	# shellcheck disable=SC2034 # a flag for the scripts that source this file
 	WORLD_NO_NETEM=1
-	world_delayline "$1" $half $rest
+	world_delayline "$1" "$half" "$rest"
 	_drc=$? # a delay that could not be set fails the call, after the loss is set
 	ip netns exec "$W-$1" nft delete table inet wgrloss 2>/dev/null
 	[ "${3:-0}" = 0 ] && return $_drc
@@ -176,6 +178,7 @@ world_delayline()
 
 world_delay_bound() # NAME: 0 once NFQUEUE queues 0 and 1 of NAME's namespace have a listener
 {
+	# shellcheck disable=SC2016 # $1 is awk's
 	[ "$(ip netns exec "$W-$1" awk '$1 == 0 || $1 == 1' /proc/net/netfilter/nfnetlink_queue \
 		2>/dev/null | wc -l)" = 2 ]
 }
@@ -221,11 +224,11 @@ world_natted()
 	world_public "$2" "$3/24" || return 1
 	world_ns host "$1" || return 1
 	ip link add "$W${1}l" netns "$W-$2" type veth peer name eth0 netns "$W-$1" || return 1
-	ip -n "$W-$2" addr add 198.18.$4.1/24 dev "$W${1}l"
+	ip -n "$W-$2" addr add "198.18.$4.1/24" dev "$W${1}l"
 	ip -n "$W-$2" link set "$W${1}l" up
-	ip -n "$W-$1" addr add 198.18.$4.2/24 dev eth0
+	ip -n "$W-$1" addr add "198.18.$4.2/24" dev eth0
 	ip -n "$W-$1" link set eth0 up
-	ip -n "$W-$1" route add default via 198.18.$4.1
+	ip -n "$W-$1" route add default via "198.18.$4.1"
 	world_sysctl "$2" net.ipv4.ip_forward=1
 	echo "$2" >"$WS/$1.router"
 	echo "198.18.$4.2" >"$WS/$1.inner"
@@ -347,11 +350,13 @@ world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 {
 	# The world's relays are the operator's own: no per-circuit byte or time cap (the open-mode
 	# defaults of 100 MB and 1 h would end a long iperf3 run; limits have their own tests).
+	# The worlds live on the documentation ranges, which a relay serves only with
+	# --allow-private.
 	[ -s "$WS/relayd.conf" ] ||
 		printf '[Limits]\nCircuitBytes = 0\nCircuitDuration = 0\n' >"$WS/relayd.conf"
 	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$WS/relayd.conf" \
 		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
-		--auth open >>"$WS/$1.relayd.log" 2>&1 &
+		--auth open --allow-private >>"$WS/$1.relayd.log" 2>&1 &
 	world_pid $!
 	echo $! >"$WS/$1.relaydpid"
 	i=0
@@ -449,9 +454,10 @@ T
 	world_wg_peer a b && world_wg_peer b a || return 1
 	if [ -n "${WORLD_MODE:-}" ]; then
 		for _h in a b; do
-			wgrelay_in $_h configure-relay --mode "$WORLD_MODE" "$W$_h" >/dev/null || return 1
+			wgrelay_in "$_h" configure-relay --mode "$WORLD_MODE" "$W$_h" >/dev/null || return 1
 		done
 	fi
+	# shellcheck disable=SC2086 # rl is the list of relays: one argument each
 	world_helper a $rl && world_helper b $rl || return 1
 }
 
@@ -494,6 +500,7 @@ world_relayed_via() # A B: print the relay (203.0.113.x) A's WireGuard uses for 
 }
 
 # world_cleanup: kill recorded processes, delete the namespaces, remove the state dir.
+# shellcheck disable=SC2013 # pids holds one PID a line: words are lines
 world_cleanup()
 {
 	[ -n "$W" ] && [ -d "$WS" ] || return 0

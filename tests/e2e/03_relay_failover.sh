@@ -1,6 +1,8 @@
 #!/bin/sh
 # Scenario 3: both peers behind symmetric NATs, relayed; the relay in use is killed and the
 # traffic moves to the other bound relay. Prints the failover time.
+# shellcheck disable=SC2015 # "A && B || C": C when A or B fails, as meant
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1

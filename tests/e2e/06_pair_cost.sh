@@ -5,6 +5,8 @@
 # (tc netem, or the NFQUEUE delay line of sim/world.sh), the RTTs each helper measured to the
 # relays (`wgrelay list-relays --no-probe`) must also follow them: r1 < r2 < r3, each within
 # 40 % + 5 ms of its link's delay.
+# shellcheck disable=SC2015 # "A && B || C": C when A or B fails, as meant
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1
@@ -29,6 +31,7 @@ echo "  a via $ra, b via $rb"
 [ "$ra" = 203.0.113.10 ] && [ "$rb" = 203.0.113.10 ] || bad "pair not on the least-cost relay"
 
 # rtt_ok NAME: NAME's helper published RTTs r1 < r2 < r3, each near its link's delay
+# shellcheck disable=SC2317 # run by world_wait
 rtt_ok()
 {
 	wgrelay_in "$1" list-relays --no-probe --json 2>/dev/null |

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Scenario 9: `wg syncconf` with the original config resets a relayed peer's endpoint to the
 # direct one; the helper notices and re-applies the relay endpoint.
+# shellcheck disable=SC2015 # "A && B || C": C when A or B fails, as meant
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1
@@ -24,6 +26,7 @@ C
 echo "check: after wg syncconf (endpoint back to 198.51.100.11:51820) the helper re-applies $e0"
 world_x a wg syncconf "${W}a" "$WS/a.wgconf" || exit 1
 echo "  endpoint after syncconf: $(world_endpoint a b)"
+# shellcheck disable=SC2317 # run by world_wait
 reapplied() { world_relayed_via a b >/dev/null && world_ping a b 1 1; }
 t0=$(date +%s)
 if world_wait 30 reapplied; then

@@ -2,6 +2,8 @@
 # Scenario 10: the relay ends a relayed circuit because its byte allowance is used up: both
 # helpers bind again at once, the circuit is re-formed on the same relay on a new port, the
 # helpers follow it, and traffic flows again.
+# shellcheck disable=SC2015 # "A && B || C": C when A or B fails, as meant
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1
@@ -27,6 +29,7 @@ else
 	bad "r1 never ended the circuit"
 fi
 t0=$(date +%s)
+# shellcheck disable=SC2317 # run by world_wait
 reformed() {
 	e=$(world_endpoint a b)
 	[ "${e%:*}" = "${ep0%:*}" ] && [ "$e" != "$ep0" ] && world_ping a b 1 1

@@ -7,6 +7,7 @@
 # SIGTERM puts the direct endpoints and the MTU back. Last, a pair whose helpers disagree on
 # the mode: the relays refuse the second mode, the helper says so a bounded number of times,
 # and nobody is relayed.
+# shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 world_init || exit 1
@@ -79,10 +80,12 @@ step "kill -9 of a's helper: restarted, it restores the direct endpoint, then re
 world_kill a.watchpid
 sleep 1
 world_watch a
+# shellcheck disable=SC2317 # run by world_wait
 restored() { grep -q 'was relayed in sealed mode by the previous run' "$WS/a.watch.log"; }
 world_wait 15 restored || bad "the restarted helper did not restore the sealed peer"
 grep -h 'was relayed in sealed mode' "$WS/a.watch.log" | sed 's/^/  /'
 t0=$(date +%s)
+# shellcheck disable=SC2317 # run by world_wait
 again() { local_ep a b && world_ping a b 1 1 && wgrelay_in a status | grep -q 'relayed via.*sealed'; }
 if world_wait 60 again; then
 	echo "  relayed sealed again after $(($(date +%s) - t0)) s: $(world_endpoint a b), mtu $(mtu a)"
@@ -123,6 +126,7 @@ for h in a b; do mv "$WS/$h.watch.log" "$WS/$h.watch-sealed.log"; done
 world_watch a
 world_watch b
 refused() { cat "$WS/a.watch.log" "$WS/b.watch.log" | grep -c 'refused the session'; }
+# shellcheck disable=SC2317 # run by world_wait
 said() { [ "$(refused)" -ge 1 ]; }
 if world_wait 45 said; then
 	grep -h 'refused the session' "$WS/a.watch.log" "$WS/b.watch.log" | head -2 | sed 's/^/  /'

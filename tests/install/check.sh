@@ -1,6 +1,7 @@
 #!/bin/bash
 # Packaging checks, one per argument: destdir, deb, units, man, completion, unprivileged.
 # Needs WGR_SOURCE_DIR and WGR_BINARY_DIR (set by ctest). Exit 77 = the tool is missing.
+# shellcheck disable=SC2015 # "check && ok || bad": ok never fails, so it is if-then-else
 set -u
 src=${WGR_SOURCE_DIR:?} bin=${WGR_BINARY_DIR:?}
 fails=0 checks=0
@@ -60,6 +61,7 @@ deb)
 	need dpkg-deb
 	cpack --config "$bin/CPackConfig.cmake" -G DEB -B "$scratch/pkg" >"$scratch/log" 2>&1 ||
 		{ cat "$scratch/log" >&2; bad "cpack failed"; }
+	# shellcheck disable=SC2012 # cpack's file names are plain
 	deb=$(ls "$scratch"/pkg/*.deb 2>/dev/null | head -n1)
 	if [ -z "$deb" ]; then
 		bad "no .deb produced"
@@ -112,6 +114,7 @@ deb)
 				awk '/=> \//{print $3}' | xargs -r readlink -f | sort -u)
 			nlib=0
 			# One dpkg -S for all (it is slow); /lib vs /usr/lib spellings both tried.
+			# shellcheck disable=SC2086,SC2046,SC2001 # one argument per path; sed for each line's ^
 			owners=$(dpkg -S $libs $(sed 's|^/usr/lib/|/lib/|' <<<"$libs") 2>/dev/null)
 			for lib in $libs; do
 				pkg=$(grep -F ": ${lib}" <<<"$owners" | head -n1 | cut -d: -f1)
@@ -176,6 +179,7 @@ man)
 		[ -x "$exe" ] || { bad "$b not built ($exe)"; continue; }
 		help=$("$exe" --help 2>&1)
 		if [ "$b" = wgrelay ]; then
+			# shellcheck disable=SC2013 # command names are words
 			for c in $(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' <<<"$help"); do
 				help+=$'\n'"$c "$("$exe" "$c" --help 2>&1)
 			done
@@ -188,6 +192,7 @@ man)
 	# Every metric wgrelayd serves, and every drop reason, appears in wgrelayd(8).
 	page=$(groff -man -Tascii -P-cbou "$src/docs/man/wgrelayd.8" 2>/dev/null)
 	if [ -f "$src/relayd/metrics.c" ]; then
+		# shellcheck disable=SC2013 # metric names are words
 		for m in $(grep -oE 'wgrelayd_[a-z_]+' "$src/relayd/metrics.c" | sort -u); do
 			grep -qF "$m" <<<"$page" && ok || bad "wgrelayd.8 lacks metric $m"
 		done

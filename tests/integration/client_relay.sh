@@ -11,6 +11,7 @@ BIN=${WGR_BINARY_DIR:?}
 WGRELAY=$BIN/relay-client/wgrelay
 WGRELAYD=$BIN/relayd/wgrelayd
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
+# shellcheck disable=SC2015 # skip unless both are there
 command -v wireguard-go >/dev/null && command -v wg >/dev/null || { echo "skip: no wireguard-go"; exit 77; }
 [ -x "$WGRELAYD" ] || { echo "skip: no wgrelayd built"; exit 77; }
 
@@ -36,7 +37,7 @@ nx ip link set lo up
 # wireguard-go daemonizes; WG_PROCESS_FOREGROUND keeps it a child we can kill by PID.
 WG_PROCESS_FOREGROUND=1 nx wireguard-go "$A" >"$T/wga.log" 2>&1 & PIDS+=($!)
 WG_PROCESS_FOREGROUND=1 nx wireguard-go "$B" >"$T/wgb.log" 2>&1 & PIDS+=($!)
-for i in $(seq 50); do [ -S "/var/run/wireguard/$A.sock" ] && [ -S "/var/run/wireguard/$B.sock" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -S "/var/run/wireguard/$A.sock" ] && [ -S "/var/run/wireguard/$B.sock" ] && break; sleep 0.1; done
 (umask 077; wg genkey >"$T/a.key"; wg genkey >"$T/b.key")
 PA=$(wg pubkey <"$T/a.key"); PB=$(wg pubkey <"$T/b.key")
 # Each side's configured endpoint is a closed port: direct handshakes go nowhere.
@@ -68,13 +69,13 @@ wb configure-relay --enable "$B" | grep enabled >/dev/null || fail "configure B"
 
 # Started directly (not through a function) so $! is the helper itself.
 ip netns exec "$NS" env WGRELAY_DB="$T/ha/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
-	>"$T/helper-a.log" 2>&1 & HA=$!; PIDS+=($HA)
+	>"$T/helper-a.log" 2>&1 & HA=$!; PIDS+=("$HA")
 ip netns exec "$NS" env WGRELAY_DB="$T/hb/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
-	>"$T/helper-b.log" 2>&1 & HB=$!; PIDS+=($HB)
+	>"$T/helper-b.log" 2>&1 & HB=$!; PIDS+=("$HB")
 
 # Two failed 5 s windows, then the switch; WireGuard retries every 5 s: allow 60 s.
 ok=0
-for i in $(seq 60); do
+for _ in $(seq 60); do
 	sa=$(wa status "$A" dump 2>/dev/null); sb=$(wb status "$B" dump 2>/dev/null)
 	hs=$(nx wg show "$A" latest-handshakes | awk '{print $2}')
 	if echo "$sa" | grep -q relayed && echo "$sb" | grep -q relayed && [ "${hs:-0}" != 0 ]; then ok=1; break; fi
@@ -88,7 +89,7 @@ nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "A endpoint is not a
 
 # wg syncconf / a wg-quick reload puts the configured endpoint back: the helper re-applies.
 nx wg set "$B" peer "$PA" endpoint 127.0.0.1:41008
-for i in $(seq 30); do nx wg show "$B" endpoints | grep -q "127.0.0.1:420" && break; sleep 0.2; done
+for _ in $(seq 30); do nx wg show "$B" endpoints | grep -q "127.0.0.1:420" && break; sleep 0.2; done
 nx wg show "$B" endpoints | grep -q "127.0.0.1:420" || fail "reset endpoint not re-applied"
 grep -q "endpoint was reset, re-applying" "$T/helper-b.log" || fail "no reset log line"
 
@@ -99,8 +100,8 @@ wa list-relays --no-probe | grep -E "127.0.0.1:41821 .* ok .* [0-9]+ ms" >/dev/n
 kill -KILL "$HA"; wait "$HA" 2>/dev/null
 nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "endpoint changed by a crash"
 ip netns exec "$NS" env WGRELAY_DB="$T/ha/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
-	>"$T/helper-a2.log" 2>&1 & HA=$!; PIDS+=($HA)
-for i in $(seq 50); do grep -q "adopted on relay" "$T/helper-a2.log" && break; sleep 0.2; done
+	>"$T/helper-a2.log" 2>&1 & HA=$!; PIDS+=("$HA")
+for _ in $(seq 50); do grep -q "adopted on relay" "$T/helper-a2.log" && break; sleep 0.2; done
 grep -q "adopted on relay 127.0.0.1:41821" "$T/helper-a2.log" || fail "not adopted after a crash"
 sleep 6
 wa status "$A" dump | grep -q "	relayed	" || fail "adopted peer not relayed"

@@ -4,6 +4,7 @@
 # `wg show IFACE dump`; endpoints and keepalives we set (update-only) must show in wg(8); a
 # ping must cross the tunnel; the link watcher must see a device come and go.
 # Usage: wgi_uapi_live.sh path/to/wgi_live.   Exit 77 (skip) only without root or namespaces.
+# shellcheck disable=SC2015 # "A && B || fail": fail when A or B fails, as meant
 set -u
 TOOL=${1:?usage: $0 wgi_live}
 case $TOOL in /*) ;; *) TOOL=$(pwd)/$TOOL ;; esac
@@ -27,11 +28,12 @@ TMP=$(mktemp -d)
 PIDS=""
 FAILED=0
 
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+		while kill -0 "$p" 2>/dev/null && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$p" 2>/dev/null
 	done
 	ip netns del "$NS1" 2>/dev/null

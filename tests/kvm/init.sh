@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash # busybox ash, checked as the closest shell shellcheck knows
 # PID 1 of the test VM: mount the basics, load WireGuard and veth, run the test, print one
 # line the host reads, power off.
 /bin/busybox --install -s /bin
@@ -10,6 +11,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
 ok=1
+# shellcheck disable=SC2013 # one module file name a line, no spaces
 for m in $(cat /modules.order); do
 	insmod "/modules/$m" || { echo "insmod $m failed"; ok=0; }
 done

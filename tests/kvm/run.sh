@@ -5,6 +5,7 @@
 # uncompressed vmlinux and reads one PASS/FAIL line from the serial console.
 # Usage: run.sh path/to/wgi_live. Exit 77 (skip) only when qemu cannot run or the kernel package
 # cannot be downloaded.
+# shellcheck disable=SC2015 # "A && B || die": die when A or B fails, as meant
 set -u
 TOOL=${1:?usage: $0 wgi_live}
 SRC=${WGR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -32,6 +33,7 @@ done
 mkdir -p "$CACHE"
 WORK=$(mktemp -d "$CACHE/run.XXXXXX")
 QPID=""
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
 	rm -rf "$WORK"

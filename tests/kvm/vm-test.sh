@@ -2,6 +2,7 @@
 # Runs inside the VM (busybox sh as PID 1's child): libwgi's kernel backend against real kernel
 # WireGuard in two namespaces joined by a veth. Absolute paths for ip and wg: busybox prefers
 # its own applets. Prints "ok:"/"FAIL:" lines; exit status 0 only when everything passed.
+# shellcheck disable=SC2015 # "A && B || fail": fail when A or B fails, as meant
 IP=/usr/sbin/ip
 WG=/usr/bin/wg
 T=/wgi_live

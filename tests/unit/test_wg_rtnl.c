@@ -206,7 +206,7 @@ static void test_uapi_backend(void **state)
 	(void)state;
 	snprintf(log, sizeof(log), "%s/requests", dir);
 	for (int i = 0; i < 32; i++)
-		sscanf("b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33" + 2 * i,
+		sscanf(&"b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33"[2 * i],
 		       "%2hhx", &pub[i]);
 	memset(unknown, 7, sizeof(unknown));
 	lfd = bind_sock("wgfake1", true);

@@ -99,7 +99,7 @@ static void test_full_reply(void **state)
 		assert_int_equal(p->persistent_keepalive_interval, 0);
 		memset(k, 0, sizeof(k));
 		for (int i = 0; i < 32; i++)
-			sscanf(PUB2 + 2 * i, "%2hhx", &k[i]);
+			sscanf(&PUB2[2 * i], "%2hhx", &k[i]);
 		assert_ptr_equal(wg_device_find_peer(d, k), p);
 		wg_free_device(d);
 		d = NULL;
