@@ -4,19 +4,17 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf.h"
+#include "file.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
-#define CONF_MAX_LINE 4096
+#define CONF_MAX_LINE FILE_MAX_LINE
 
 static void conf_err(char *err, size_t errlen, const char *name, unsigned line, const char *fmt,
                      ...) __attribute__((format(printf, 5, 6)));
@@ -203,53 +201,16 @@ out:
 
 int conf_load(struct conf **out, const char *path, char *err, size_t errlen)
 {
-	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		conf_err(err, errlen, path, 0, "%s", strerror(-r));
+	/* A regular file (symbolic links followed), never a FIFO to wait on (file.h). */
+	r = file_read_all(path, 0, CONF_MAX_FILE, &text, &len, err, errlen);
+	if (r < 0)
 		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		conf_err(err, errlen, path, 0, "%s", strerror(-r));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		conf_err(err, errlen, path, 0, "not a regular file");
-		goto out;
-	}
-	if (st.st_size > CONF_MAX_FILE) {
-		r = -EFBIG;
-		conf_err(err, errlen, path, 0, "file larger than %d bytes", CONF_MAX_FILE);
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			conf_err(err, errlen, path, 0, "read failed");
-			goto out;
-		}
-		len += (size_t)n;
-	}
 	r = conf_parse(out, path, text, len, err, errlen);
-out:
 	free(text);
-	close(fd);
 	return r;
 }
 

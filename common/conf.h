@@ -28,7 +28,11 @@ struct conf {
 	size_t n;
 };
 
-/* Parse a file (at most 1 MiB). 0, or -errno with err filled. */
+/*
+ * Parse a file (at most 1 MiB). It must be a regular file: symbolic links are followed, a
+ * FIFO, socket, device or directory is refused at once ("PATH: is a FIFO, not a regular
+ * file") and -ENOENT means nothing is there (file.h). 0, or -errno with err filled.
+ */
 int conf_load(struct conf **out, const char *path, char *err, size_t errlen);
 /* Parse text already in memory; name is used in messages. */
 int conf_parse(struct conf **out, const char *name, const char *text, size_t len, char *err,

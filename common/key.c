@@ -1,7 +1,6 @@
 /* key.c: Curve25519 keys in wg(8)'s base64 form, and key files (see key.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "key.h"
 
 int key_from_base64(uint8_t key[KEY_LEN], const char *b64)
@@ -62,60 +62,84 @@ bool key_equal(const uint8_t a[KEY_LEN], const uint8_t b[KEY_LEN])
 	return sodium_memcmp(a, b, KEY_LEN) == 0;
 }
 
-int key_load_file(uint8_t key[KEY_LEN], const char *path)
+int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t errlen)
 {
 	char text[KEY_B64_LEN + 3];
 	struct stat st;
-	ssize_t n;
+	size_t n = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (err && errlen)
+		err[0] = '\0';
+	/* No symbolic links: see key.h. */
+	fd = file_open_regular(path, O_RDONLY | O_NOFOLLOW, 0, &st, err, errlen);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
+		return fd;
 	/* A key others can read is already lost; refuse it like ssh does. */
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-		r = S_ISREG(st.st_mode) ? -EPERM : -EINVAL;
+	if (st.st_mode & 077) {
+		if (err && errlen)
+			snprintf(
+			    err, errlen,
+			    "%s: mode %04o lets group or others read or write it (must be 0600 "
+			    "or stricter)",
+			    path, (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
 		goto out;
 	}
-	n = read(fd, text, sizeof(text) - 1);
-	if (n < 0) {
-		r = -errno;
-		goto out;
+	while (n < sizeof(text) - 1) {
+		ssize_t k = read(fd, text + n, sizeof(text) - 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			if (err && errlen)
+				snprintf(err, errlen, "%s: read: %s", path, strerror(-r));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
 	}
 	text[n] = '\0';
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		text[--n] = '\0';
 	r = key_from_base64(key, text);
+	if (r < 0 && err && errlen)
+		snprintf(err, errlen,
+		         "%s: not a key (one line of 44 base64 characters, as wg genkey "
+		         "writes)",
+		         path);
 out:
 	sodium_memzero(text, sizeof(text));
 	close(fd);
 	return r;
 }
 
+int key_load_file(uint8_t key[KEY_LEN], const char *path)
+{
+	return key_load_file_err(key, path, NULL, 0);
+}
+
 static int key_write_new(const uint8_t key[KEY_LEN], const char *path)
 {
-	char b64[KEY_B64_STRLEN + 1], *tmp, *dir_copy;
+	char b64[KEY_B64_STRLEN + 1], *tmp;
 	size_t plen = strlen(path);
-	int fd, dfd, r = 0;
+	int fd, r = 0;
 
 	tmp = malloc(plen + 8);
-	dir_copy = strdup(path);
-	if (!tmp || !dir_copy) {
-		r = -ENOMEM;
-		goto out_free;
-	}
+	if (!tmp)
+		return -ENOMEM;
 	snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
+	/* O_EXCL under a random name: nothing planted at the temporary path is followed. */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
 		goto out_free;
 	}
 	key_to_base64(b64, key);
 	b64[KEY_B64_LEN] = '\n';
+	errno = 0;
 	if (fchmod(fd, 0600) < 0 || write(fd, b64, KEY_B64_LEN + 1) != KEY_B64_LEN + 1 ||
 	    fsync(fd) < 0) {
 		r = errno ? -errno : -EIO;
@@ -124,40 +148,47 @@ static int key_write_new(const uint8_t key[KEY_LEN], const char *path)
 		goto out_free;
 	}
 	close(fd);
-	/* link(2) fails if another process created the key meanwhile: never replace a key. */
+	/*
+	 * link(2) fails if another process created the key meanwhile: never replace a key. Like
+	 * rename(2) it makes the name itself, never following a symbolic link there.
+	 */
 	if (link(tmp, path) < 0)
 		r = -errno;
 	unlink(tmp);
-	dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (r == 0)
+		(void)file_sync_dir(path);
 out_free:
 	sodium_memzero(b64, sizeof(b64));
 	free(tmp);
-	free(dir_copy);
 	return r;
 }
 
-int key_load_or_create(uint8_t key[KEY_LEN], const char *path, bool *created)
+int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created, char *err,
+                           size_t errlen)
 {
 	int r;
 
 	if (created)
 		*created = false;
-	r = key_load_file(key, path);
+	r = key_load_file_err(key, path, err, errlen);
 	if (r != -ENOENT)
 		return r;
 	key_generate_private(key);
 	r = key_write_new(key, path);
 	if (r == -EEXIST)
-		return key_load_file(key, path);
+		return key_load_file_err(key, path, err, errlen);
 	if (r < 0) {
 		sodium_memzero(key, KEY_LEN);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: creating: %s", path, strerror(-r));
 		return r;
 	}
 	if (created)
 		*created = true;
 	return 0;
+}
+
+int key_load_or_create(uint8_t key[KEY_LEN], const char *path, bool *created)
+{
+	return key_load_or_create_err(key, path, created, NULL, 0);
 }

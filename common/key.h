@@ -21,14 +21,27 @@ bool key_is_zero(const uint8_t key[KEY_LEN]);
 bool key_equal(const uint8_t a[KEY_LEN], const uint8_t b[KEY_LEN]); /* constant time */
 
 /*
- * Read a base64 private key file. The file must not be readable or writable by group or
- * others (-EPERM otherwise, like ssh). 0 or -errno.
+ * Read a base64 private key file (one line, as wg genkey writes it). The file must be a
+ * regular file, not a symbolic link, and not readable or writable by group or others (-EPERM
+ * otherwise, like ssh). 0 or -errno: -ENOENT missing, -EPERM mode, -EINVAL not a key, and
+ * file_open_regular()'s codes for what is not a regular file (a FIFO is refused at once).
+ *
+ * Why no symbolic links: the key lives in a directory the program's unprivileged user can
+ * write (it saves its state there), but may be read as root (wgrelayd --user). A link planted
+ * there would have root load any key-shaped 0600 file, say a WireGuard interface's private
+ * key, into the unprivileged process. Name the real file instead (--key-file, KeyFile).
  */
 int key_load_file(uint8_t key[KEY_LEN], const char *path);
+/* The same, with err filled on failure: "PATH: reason" (never a stale errno). */
+int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t errlen);
 /*
- * Load path, or when it does not exist generate a key and write it with mode 0600 through a
- * temporary file and rename(2), so a crash never leaves half a key. *created tells which.
+ * Load path, or when nothing is there generate a key and write it with mode 0600 through a
+ * temporary file (O_EXCL, random name) and link(2), so a crash never leaves half a key and a
+ * key is never replaced. *created tells which. A dangling symbolic link at path is refused,
+ * never written through.
  */
 int key_load_or_create(uint8_t key[KEY_LEN], const char *path, bool *created);
+int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created, char *err,
+                           size_t errlen);
 
 #endif

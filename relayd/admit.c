@@ -11,53 +11,21 @@
 #include "key.h"
 #include "relay.h"
 
-/* AllowedKeys file: one base64 public key per line; '#' comments and blank lines allowed. */
+/* AllowedKeys file (config_load_allowlist): read first, swapped in only when all of it loads. */
 int admit_load_keys(struct relay *r, const struct relayd_config *c)
 {
 	uint8_t(*keys)[32] = NULL;
-	size_t n = 0, cap = 0;
-	unsigned lineno = 0;
-	char line[256];
-	FILE *f;
+	char err[CONF_ERRLEN];
+	size_t n = 0;
+	int e;
 
 	if (c->auth != AUTH_KEYS)
 		return 0;
-	f = fopen(c->allowed_keys_file, "re");
-	if (!f) {
-		log_warn("%s", c->allowed_keys_file);
-		return -errno;
+	e = config_load_allowlist(c->allowed_keys_file, &keys, &n, err, sizeof(err));
+	if (e < 0) {
+		log_warnx("%s", err);
+		return e;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *s = line, *e;
-
-		lineno++;
-		if ((e = strchr(s, '#')))
-			*e = '\0';
-		while (*s == ' ' || *s == '\t')
-			s++;
-		for (e = s + strlen(s); e > s && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\r');)
-			*--e = '\0';
-		if (!*s)
-			continue;
-		if (n == cap) {
-			void *k = realloc(keys, (cap = cap ? cap * 2 : 16) * 32);
-
-			if (!k) {
-				free(keys);
-				fclose(f);
-				return -ENOMEM;
-			}
-			keys = k;
-		}
-		if (key_from_base64(keys[n], s) < 0) {
-			log_warnx("%s:%u: bad public key '%s'", c->allowed_keys_file, lineno, s);
-			free(keys);
-			fclose(f);
-			return -EINVAL;
-		}
-		n++;
-	}
-	fclose(f);
 	free(r->allowed_keys);
 	r->allowed_keys = keys;
 	r->n_allowed = n;
@@ -108,10 +76,9 @@ int admit_token_verify(const struct relayd_config *c, const char *user, const ch
 	return ok ? 0 : PROTO_ERR_AUTH_DENIED;
 }
 
-/* 0 when l may bind one more session, else a PROTO_ERR_* code. */
+/* 0 when l may bind in this mode with these credentials, else a PROTO_ERR_* code. */
 int admit_check(struct relay *r, struct link *l, const struct ctrl_msg *bind, uint64_t now_s)
 {
-	const struct limits *lim = &r->cfg.limits;
 	int e;
 
 	if ((bind->mode == PROTO_MODE_DIRECT && !r->cfg.mode_direct) ||
@@ -131,11 +98,6 @@ int admit_check(struct relay *r, struct link *l, const struct ctrl_msg *bind, ui
 	case AUTH_OPEN:
 		break;
 	}
-	if (r->reservations >= lim->max_reservations)
-		return PROTO_ERR_LIMIT_RESERVATIONS;
-	if (!l->authenticated && (uint64_t)l->nbinds >= lim->max_reservations_per_client)
-		return PROTO_ERR_LIMIT_RESERVATIONS;
-	if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
-		return PROTO_ERR_LIMIT_RESERVATIONS;
+	/* How many reservations and circuits it may hold is session.c's: it knows a rebind. */
 	return 0;
 }

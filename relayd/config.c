@@ -7,6 +7,8 @@
 
 #include "conf.h"
 #include "config.h"
+#include "file.h"
+#include "key.h"
 
 static const char *const config_keys[] = {
     "Relay.Listen",
@@ -36,6 +38,11 @@ static const char *const config_keys[] = {
     "Limits.SourceBurst",
     "Limits.IdleTimeout",
     "Limits.LimitAuthenticated",
+    "Limits.MaxLinks",
+    "Limits.MaxLinksPerSource",
+    "Limits.MaxReservationsPerSource",
+    "Limits.MaxCircuitsPerSource",
+    "Limits.MaxPacket",
     NULL,
 };
 
@@ -60,6 +67,17 @@ void config_defaults(struct relayd_config *c)
 	c->limits.source_rate = 20;
 	c->limits.source_burst = 40;
 	c->limits.idle_timeout_s = 180;
+	/* OPERATING.md "Limits" gives the reasoning for these. */
+	c->limits.max_links = 4096;
+	c->limits.max_links_per_source = 64;
+	c->limits.max_reservations_per_source = 32;
+	c->limits.max_circuits_per_source = 16;
+	/*
+	 * The largest datagram WireGuard sends over a 1500-byte IPv4 path: 1500 - 20 (IPv4) - 8
+	 * (UDP) = 1472 bytes of UDP payload, i.e. an inner MTU of 1472 - 32 (WireGuard's header
+	 * and tag) = 1440. Over IPv6 the same path carries 1452. Jumbo-frame users raise it.
+	 */
+	c->limits.max_packet = 1472;
 	snprintf(c->key_file, sizeof(c->key_file), "%s", CONFIG_DEFAULT_KEY);
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
 	c->stats_interval_s = 60;
@@ -108,6 +126,39 @@ static int config_strcpy(char *dst, size_t cap, const struct conf *f, const stru
 	return 0;
 }
 
+/* Modes = words from direct and sealed, blanks or commas between; any other word is an error. */
+static int config_modes(struct relayd_config *c, const struct conf *f, const struct conf_entry *e,
+                        char *err, size_t errlen)
+{
+	bool direct = false, sealed = false;
+	const char *p = e->value;
+
+	for (;;) {
+		size_t n;
+
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		n = strcspn(p, " \t,");
+		if (n == 6 && !strncasecmp(p, "direct", 6)) {
+			direct = true;
+		} else if (n == 6 && !strncasecmp(p, "sealed", 6)) {
+			sealed = true;
+		} else {
+			snprintf(err, errlen,
+			         "%s:%u: unknown mode '%.*s' for Modes (direct, sealed)", f->name,
+			         e->line, (int)n, p);
+			return -EINVAL;
+		}
+		p += n;
+	}
+	if (!direct && !sealed)
+		return config_err(err, errlen, f, e, "no mode (direct, sealed)");
+	c->mode_direct = direct;
+	c->mode_sealed = sealed;
+	return 0;
+}
+
 static int config_relay(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
 {
 	const struct conf_entry *e = NULL;
@@ -125,12 +176,8 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	if ((e = conf_last(f, "Relay", "PortRange")) &&
 	    config_parse_range(e->value, &c->port_lo, &c->port_hi) < 0)
 		return config_err(err, errlen, f, e, "bad range (LO-HI within 1024-65535)");
-	if ((e = conf_last(f, "Relay", "Modes"))) {
-		c->mode_direct = strstr(e->value, "direct") != NULL;
-		c->mode_sealed = strstr(e->value, "sealed") != NULL;
-		if (!c->mode_direct && !c->mode_sealed)
-			return config_err(err, errlen, f, e, "no known mode (direct, sealed) in");
-	}
+	if ((e = conf_last(f, "Relay", "Modes")) && (r = config_modes(c, f, e, err, errlen)) < 0)
+		return r;
 	if ((e = conf_last(f, "Relay", "KeyFile")) &&
 	    (r = config_strcpy(c->key_file, sizeof(c->key_file), f, e, err, errlen)) < 0)
 		return r;
@@ -236,6 +283,10 @@ static int config_limits(struct limits *l, const struct conf *f, char *err, size
 	    {"SourceRate", offsetof(struct limits, source_rate), 0},
 	    {"SourceBurst", offsetof(struct limits, source_burst), 0},
 	    {"IdleTimeout", offsetof(struct limits, idle_timeout_s), 2},
+	    {"MaxLinks", offsetof(struct limits, max_links), 0},
+	    {"MaxLinksPerSource", offsetof(struct limits, max_links_per_source), 0},
+	    {"MaxReservationsPerSource", offsetof(struct limits, max_reservations_per_source), 0},
+	    {"MaxCircuitsPerSource", offsetof(struct limits, max_circuits_per_source), 0},
 	};
 	int r;
 
@@ -252,6 +303,10 @@ static int config_limits(struct limits *l, const struct conf *f, char *err, size
 		if (r < 0 && r != -ENOENT)
 			return r;
 	}
+	/* At least a minimal WireGuard message (32), at most what UDP carries over IPv6 jumbo. */
+	r = conf_get_size(f, "Limits", "MaxPacket", 32, 65527, &l->max_packet, err, errlen);
+	if (r < 0 && r != -ENOENT)
+		return r;
 	r = conf_get_bool(f, "Limits", "LimitAuthenticated", &l->limit_authenticated, err, errlen);
 	return r == -ENOENT ? 0 : r;
 }
@@ -279,5 +334,72 @@ int config_load(struct relayd_config *c, const char *path, bool must_exist, char
 	}
 out:
 	conf_free(f);
+	return r;
+}
+
+int config_load_allowlist(const char *path, uint8_t (**keys)[KEY_LEN], size_t *n, char *err,
+                          size_t errlen)
+{
+	uint8_t(*v)[KEY_LEN] = NULL;
+	char *text = NULL, line[FILE_MAX_LINE + 1];
+	struct file_lines it;
+	const char *p;
+	size_t len = 0, l, cnt = 0, cap = 0;
+	int r;
+
+	*keys = NULL;
+	*n = 0;
+	r = file_read_all(path, 0, CONFIG_MAX_ALLOWLIST, &text, &len, err, errlen);
+	if (r < 0)
+		return r;
+	file_lines_init(&it, text, len);
+	/* Whole lines: the tail of an over-long comment must never pass for a key of its own. */
+	while (file_lines_next(&it, &p, &l)) {
+		char *s, *e;
+
+		if (l > FILE_MAX_LINE) {
+			snprintf(err, errlen, "%s:%u: line too long (over %d characters)", path,
+			         it.lineno, FILE_MAX_LINE);
+			r = -EINVAL;
+			goto out;
+		}
+		if (memchr(p, '\0', l)) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line", path, it.lineno);
+			r = -EINVAL;
+			goto out;
+		}
+		memcpy(line, p, l);
+		line[l] = '\0';
+		if ((e = strchr(line, '#')))
+			*e = '\0';
+		for (s = line; *s == ' ' || *s == '\t';)
+			s++;
+		for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r');)
+			*--e = '\0';
+		if (!*s)
+			continue;
+		if (cnt == cap) {
+			void *k = realloc(v, (cap = cap ? cap * 2 : 16) * KEY_LEN);
+
+			if (!k) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				r = -ENOMEM;
+				goto out;
+			}
+			v = k;
+		}
+		if (key_from_base64(v[cnt], s) < 0) {
+			snprintf(err, errlen, "%s:%u: bad public key '%s'", path, it.lineno, s);
+			r = -EINVAL;
+			goto out;
+		}
+		cnt++;
+	}
+	*keys = v;
+	*n = cnt;
+	v = NULL;
+out:
+	free(v);
+	free(text);
 	return r;
 }

@@ -3,6 +3,7 @@
 #define WGR_RELAYD_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -27,7 +28,11 @@ struct limits {
 	uint64_t circuit_kbps;              /* 0: unlimited */
 	uint64_t source_rate, source_burst; /* control frames per second per source */
 	uint64_t idle_timeout_s;            /* a session with no traffic and no links */
-	bool limit_authenticated;           /* apply duration/bytes to keys/token clients too */
+	uint64_t max_links;                 /* links in all; unbound ones are evicted first */
+	/* per source (IPv4 address, IPv6 /64) */
+	uint64_t max_links_per_source, max_reservations_per_source, max_circuits_per_source;
+	uint64_t max_packet;      /* largest WireGuard datagram forwarded (UDP payload bytes) */
+	bool limit_authenticated; /* apply duration/bytes to keys/token clients too */
 };
 
 struct relayd_config {
@@ -52,6 +57,8 @@ struct relayd_config {
 };
 
 #define CONFIG_MAX_WORKERS 64
+/* 16 MiB: some 370,000 keys. */
+#define CONFIG_MAX_ALLOWLIST (16u * 1024 * 1024)
 
 /* Embedded defaults: what `wgrelayd` with no config file runs with. */
 void config_defaults(struct relayd_config *c);
@@ -61,6 +68,16 @@ void config_defaults(struct relayd_config *c);
  */
 int config_load(struct relayd_config *c, const char *path, bool must_exist, char *err,
                 size_t errlen);
+/*
+ * Read an AllowedKeys file: one base64 public key per line, '#' comments and blank lines
+ * allowed. The file must be a regular file (symbolic links followed, a FIFO refused at once;
+ * common/file.h), at most CONFIG_MAX_ALLOWLIST bytes, lines at most FILE_MAX_LINE characters
+ * (a longer line is an error, never split). Nothing global is touched, so a reload can read it
+ * without the relay lock. 0 with *keys (malloc'd, NULL when empty) and *n set, or -errno with
+ * err = "FILE:LINE: message" or "FILE: reason".
+ */
+int config_load_allowlist(const char *path, uint8_t (**keys)[32], size_t *n, char *err,
+                          size_t errlen);
 /* Parse "LO-HI"; 0 or -EINVAL/-ERANGE. */
 int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi);
 const char *config_auth_name(enum auth_mode m);

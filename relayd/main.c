@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	        "      --max-circuits N     paired sessions in all\n"
 	        "      --max-reservations N bindings in all\n"
 	        "      --max-bandwidth KBPS per-circuit cap in kilobytes per second (0: none)\n"
-	        "      --allow-private      forward to private addresses (10/8, 192.168/16, ...)\n"
+	        "      --allow-private      forward to private, documentation and lab ranges\n"
 	        "      --allow-loopback     forward to loopback (tests on one machine only)\n"
 	        "      --user USER          drop privileges to USER after binding\n"
 	        "      --metrics ADDR:PORT|off  Prometheus /metrics over HTTP (default "
@@ -198,24 +198,40 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 	return 0;
 }
 
-static int load_all(struct relayd_config *c, bool *show_pub)
-{
-	char err[CONF_ERRLEN];
+/* A configuration read in full and not yet in effect: file, flags over it, allowlist. */
+struct loaded {
+	struct relayd_config c;
+	uint8_t (*keys)[32]; /* keys mode: the allowlist; NULL otherwise */
+	size_t n_keys;
+};
 
+/*
+ * Read everything a start or a reload needs. File reads only, no relay state: a reload runs
+ * this without the relay lock. The allowlist is not needed (nor read) for --show-public-key.
+ * 0, or -errno with err filled ("FILE:LINE: message" or "FILE: reason").
+ */
+static int load_all(struct loaded *l, bool *show_pub, char *err, size_t errlen)
+{
+	struct relayd_config *c = &l->c;
+	int r;
+
+	l->keys = NULL;
+	l->n_keys = 0;
 	config_defaults(c);
-	if (config_load(c, config_path, config_given, err, sizeof(err)) < 0) {
-		log_warnx("%s", err);
-		return -EINVAL;
-	}
+	if ((r = config_load(c, config_path, config_given, err, errlen)) < 0)
+		return r;
 	apply_flags(c, main_argc, main_argv, show_pub);
 	if (c->auth == AUTH_KEYS && !*c->allowed_keys_file) {
-		log_warnx("auth mode keys needs an allowed-keys file");
+		snprintf(err, errlen, "auth mode keys needs an allowed-keys file");
 		return -EINVAL;
 	}
 	if (c->auth == AUTH_TOKEN && c->n_secrets == 0) {
-		log_warnx("auth mode token needs a Secret in [Auth]");
+		snprintf(err, errlen, "auth mode token needs a Secret in [Auth]");
 		return -EINVAL;
 	}
+	if (c->auth == AUTH_KEYS && !*show_pub)
+		return config_load_allowlist(c->allowed_keys_file, &l->keys, &l->n_keys, err,
+		                             errlen);
 	return 0;
 }
 
@@ -320,6 +336,9 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	ev_timer_start(loop, t, 1000);
 }
 
+/* 1 when the direct sessions could not be saved on the way out. */
+static int exit_status;
+
 static void on_term(struct ev_loop *loop, int signo, void *arg)
 {
 	struct relay *r = arg;
@@ -327,7 +346,8 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	log_info("signal %d: telling %zu linked clients, then exiting", signo, r->links.n);
 	sd_notify_msg("STOPPING=1");
 	control_notify_shutdown(r);
-	state_save(r);
+	if (state_save(r) < 0)
+		exit_status = 1;
 	stats_log(r);
 	ev_stop(loop);
 }
@@ -335,27 +355,40 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
 {
 	struct relay *r = arg;
-	struct relayd_config c;
+	struct loaded l;
+	char err[CONF_ERRLEN];
 	bool show = false;
+	int e;
 
 	(void)loop;
 	(void)signo;
-	/* Limits, auth, secrets and allowlist change; sockets and sessions stay. */
-	/* All or nothing: a config or allowlist that does not load changes nothing. */
-	if (load_all(&c, &show) < 0 || admit_load_keys(r, &c) < 0) {
-		log_warnx("reload failed: keeping the running configuration");
+	/*
+	 * Limits, auth, secrets and allowlist change; sockets and sessions stay. The files are read
+	 * without the relay lock, so forwarding threads keep routing meanwhile; the result is
+	 * swapped in under it. All or nothing: what does not load changes nothing.
+	 */
+	relay_unlock(r);
+	e = load_all(&l, &show, err, sizeof(err));
+	relay_lock(r);
+	if (e < 0) {
+		log_warnx("reload failed: %s; keeping the running configuration", err);
 		return;
 	}
-	r->cfg.auth = c.auth;
-	memcpy(r->cfg.allowed_keys_file, c.allowed_keys_file, sizeof(c.allowed_keys_file));
-	memcpy(r->cfg.secrets, c.secrets, sizeof(c.secrets));
-	r->cfg.n_secrets = c.n_secrets;
-	r->cfg.token_max_lifetime_s = c.token_max_lifetime_s;
-	r->cfg.limits = c.limits;
-	r->cfg.policy = c.policy;
-	r->cfg.mode_direct = c.mode_direct;
-	r->cfg.mode_sealed = c.mode_sealed;
-	ratelimit_set(r->rl, c.limits.source_rate, c.limits.source_burst);
+	r->cfg.auth = l.c.auth;
+	memcpy(r->cfg.allowed_keys_file, l.c.allowed_keys_file, sizeof(l.c.allowed_keys_file));
+	memcpy(r->cfg.secrets, l.c.secrets, sizeof(l.c.secrets));
+	r->cfg.n_secrets = l.c.n_secrets;
+	r->cfg.token_max_lifetime_s = l.c.token_max_lifetime_s;
+	r->cfg.limits = l.c.limits;
+	r->cfg.policy = l.c.policy;
+	r->cfg.mode_direct = l.c.mode_direct;
+	r->cfg.mode_sealed = l.c.mode_sealed;
+	free(r->allowed_keys);
+	r->allowed_keys = l.keys;
+	r->n_allowed = l.n_keys;
+	ratelimit_set(r->rl, l.c.limits.source_rate, l.c.limits.source_burst);
+	if (r->cfg.auth == AUTH_KEYS)
+		log_info("allowed keys: %zu from %s", r->n_allowed, r->cfg.allowed_keys_file);
 	log_info("reloaded: auth %s, max circuits %llu, max reservations %llu",
 	         config_auth_name(r->cfg.auth), (unsigned long long)r->cfg.limits.max_circuits,
 	         (unsigned long long)r->cfg.limits.max_reservations);
@@ -364,7 +397,9 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 int main(int argc, char **argv)
 {
 	static struct relay relay;
+	static struct loaded loaded;
 	struct relay *r = &relay;
+	char err[CONF_ERRLEN];
 	uint8_t priv[32];
 	char pub64[KEY_B64_STRLEN];
 	bool show_pub = false, created;
@@ -386,22 +421,22 @@ int main(int argc, char **argv)
 	log_init("wgrelayd", debug, 0);
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
-	if (load_all(&r->cfg, &show_pub) < 0)
-		return 1;
+	/* What stops the start is an error (fatal), not a warning. */
+	if (load_all(&loaded, &show_pub, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	r->cfg = loaded.c;
+	r->allowed_keys = loaded.keys;
+	r->n_allowed = loaded.n_keys;
 	if (show_pub) {
-		if (key_load_file(priv, r->cfg.key_file) < 0)
-			fatal("%s", r->cfg.key_file);
+		if (key_load_file_err(priv, r->cfg.key_file, err, sizeof(err)) < 0)
+			fatalx("%s", err);
 		key_public_from_private(priv, priv);
 		key_to_base64(pub64, priv);
 		printf("%s\n", pub64);
 		return 0;
 	}
-	o = key_load_or_create(priv, r->cfg.key_file, &created);
-	if (o < 0) {
-		errno = -o;
-		fatal("identity key %s%s", r->cfg.key_file,
-		      o == -EPERM ? " (must not be readable by group or others)" : "");
-	}
+	if (key_load_or_create_err(priv, r->cfg.key_file, &created, err, sizeof(err)) < 0)
+		fatalx("identity key %s", err);
 	hs_relay_init(&r->hs, priv);
 	sodium_memzero(priv, sizeof(priv));
 	raise_nofile(&r->cfg);
@@ -411,11 +446,13 @@ int main(int argc, char **argv)
 	if (ev_new(&r->loop) < 0 || table_init(&r->links, 64) < 0 ||
 	    table_init(&r->sessions, 64) < 0 || table_init(&r->handles, 128) < 0 ||
 	    table_init(&r->ports, 64) < 0 || table_init(&r->clients, 64) < 0 ||
+	    table_init(&r->quotas, 128) < 0 ||
 	    ratelimit_new(&r->rl, 4096, r->cfg.limits.source_rate, r->cfg.limits.source_burst) < 0)
 		fatalx("out of memory");
 	ev_set_busy_poll(r->loop, r->cfg.busy_poll_us);
-	if (admit_load_keys(r, &r->cfg) < 0)
-		return 1;
+	stats_budget_init(&r->log, ev_now_ms(r->loop), true);
+	if (r->cfg.auth == AUTH_KEYS)
+		log_info("allowed keys: %zu from %s", r->n_allowed, r->cfg.allowed_keys_file);
 	pthread_mutex_init(&r->mu, NULL);
 	if ((o = workers_start(r, workers_wanted(&r->cfg))) < 0) {
 		errno = -o;
@@ -426,8 +463,7 @@ int main(int argc, char **argv)
 	ev_set_after_wake(r->loop, on_wake, r);
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
-	if (state_load(r) < 0)
-		log_warn("state: restoring sessions");
+	state_load(r); /* it says what it could not restore, and why */
 	/* Metrics are for watching, not for relaying: a taken port must not stop the relay. */
 	if ((o = metrics_open(r)) < 0) {
 		errno = -o;
@@ -450,5 +486,9 @@ int main(int argc, char **argv)
 	ev_timer_start(r->loop, &r->tick, 1000);
 	sd_notify_msg("READY=1");
 	ev_run(r->loop);
+	if (exit_status)
+		fatalx("state: the direct sessions were not saved to %s.sessions (see above); they "
+		       "will not be restored",
+		       r->cfg.key_file);
 	return 0;
 }

@@ -9,6 +9,7 @@
  *   member SIDHEX CLIENTKEY HANDLEHEX LINKIP CONFADDR|-
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "conf.h"
+#include "file.h"
 #include "key.h"
 #include "relay.h"
 
@@ -34,18 +36,21 @@ int state_save(struct relay *r)
 	size_t pos = 0, n = 0;
 	struct session *s;
 	FILE *f;
-	int fd;
+	int fd, err;
 
 	state_path(r, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
+	/* O_EXCL under a random name: nothing planted at the temporary path is followed. */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0600) < 0 || !(f = fdopen(fd, "w"))) {
-		log_warn("state: %s", tmp);
+		int e = errno;
+
+		log_warn("state: %s", fd < 0 ? path : tmp);
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
 		}
-		return -errno;
+		return -e;
 	}
 	while ((s = table_next(&r->sessions, &pos))) {
 		if (s->mode != PROTO_MODE_DIRECT)
@@ -62,11 +67,20 @@ int state_save(struct relay *r)
 		}
 		n++;
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+	/* rename(2) replaces the name itself: a link or a FIFO planted at path is not followed. */
+	errno = 0;
+	err = fflush(f) != 0 || fsync(fileno(f)) < 0 ? (errno ? errno : EIO) : 0;
+	if (fclose(f) != 0 && !err)
+		err = errno ? errno : EIO;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		errno = err;
 		log_warn("state: writing %s", path);
 		unlink(tmp);
-		return -EIO;
+		return -err;
 	}
+	(void)file_sync_dir(path);
 	log_info("state: %zu direct session(s) saved to %s", n, path);
 	return 0;
 }
@@ -95,24 +109,38 @@ static bool state_member(struct relay *r, struct session *s, char **tok, int nto
 		m->cand = m->conf;
 		m->has_cand = true;
 	}
-	table_put(&r->handles, m->handle, s);
-	r->reservations++;
-	s->n++;
+	if (session_restore_member(r, s, m) != 0) {
+		memset(m, 0, sizeof(*m));
+		r->restore_refused++;
+		return false;
+	}
 	return true;
 }
 
 int state_load(struct relay *r)
 {
-	char path[600], line[512];
+	char path[600], line[512], err[700];
 	struct session *s = NULL;
 	unsigned lineno = 0, bad = 0;
 	size_t n = 0;
 	FILE *f;
+	int fd;
 
 	state_path(r, path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
+	/* The relay's own file: a regular file, never a link (key.h says why), never a FIFO. */
+	fd = file_open_regular(path, O_RDONLY | O_NOFOLLOW, 0, NULL, err, sizeof(err));
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0 || !(f = fdopen(fd, "r"))) {
+		int e = fd < 0 ? -fd : errno;
+
+		if (fd >= 0) {
+			close(fd);
+			snprintf(err, sizeof(err), "%s: %s", path, strerror(e));
+		}
+		log_warnx("state: %s; no sessions restored", err);
+		return -e;
+	}
 	while (fgets(line, sizeof(line), f) && n < STATE_MAX_SESSIONS) {
 		char *tok[8], *save = NULL, *t;
 		uint8_t sid[16];
@@ -165,10 +193,15 @@ int state_load(struct relay *r)
 		while ((s = table_next(&r->sessions, &pos))) {
 			if (s->n == 0)
 				session_close(r, s, "restored without members");
-			else if (s->n == 2 && !s->circuit)
-				session_restore_circuit(r, s);
+			else if (s->n == 2 && !s->circuit && session_restore_circuit(r, s)) {
+				r->restore_refused += 2;
+				session_close(r, s, "restored over the circuit limits");
+			}
 		}
 	}
+	if (r->restore_refused)
+		log_warnx("state: %llu member(s) over the limits were not restored",
+		          (unsigned long long)r->restore_refused);
 	if (bad)
 		log_warnx("state: %s: %u line(s) could not be used and were skipped", path, bad);
 	log_info("state: %zu direct session(s) restored from %s", n, path);

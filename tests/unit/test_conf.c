@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -171,6 +172,60 @@ static void test_load_file(void **state)
 	conf_free(NULL);
 }
 
+/*
+ * A config is a regular file: a FIFO is refused at once (a plain open(2) waits for a writer
+ * for ever; alarm() fails the test instead), so is a directory; a symbolic link is followed
+ * (configs in /etc often are links) but must lead to a regular file, and a dangling one is an
+ * error, not a missing optional file.
+ */
+static void test_load_file_types(void **state)
+{
+	char dir[] = "/tmp/wgr-conf-XXXXXX", path[128], link[128], err[CONF_ERRLEN], cmd[128];
+	struct conf *c;
+
+	(void)state;
+	alarm(10);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "is a FIFO"));
+	snprintf(path, sizeof(path), "%s/sub.conf", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "is a directory"));
+	/* A link to a regular file: followed. */
+	snprintf(path, sizeof(path), "%s/real.conf", dir);
+	{
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs("[Relay]\nListen = 1.2.3.4:5\n", f);
+		fclose(f);
+	}
+	snprintf(link, sizeof(link), "%s/link.conf", dir);
+	assert_int_equal(symlink(path, link), 0);
+	if (conf_load(&c, link, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(conf_last(c, "Relay", "Listen")->value, "1.2.3.4:5");
+	conf_free(c);
+	/* A link to a FIFO, and a link to nothing. */
+	snprintf(link, sizeof(link), "%s/tofifo.conf", dir);
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(conf_load(&c, link, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a FIFO"));
+	snprintf(link, sizeof(link), "%s/dangling.conf", dir);
+	assert_int_equal(symlink("/nonexistent/wgr.conf", link), 0);
+	assert_int_equal(conf_load(&c, link, err, sizeof(err)), -ENOLINK);
+	assert_non_null(strstr(err, link));
+	assert_non_null(strstr(err, "symbolic link to a missing file"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	alarm(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +234,7 @@ int main(void)
 	    cmocka_unit_test(test_check_keys),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_load_file_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -115,6 +116,11 @@ static void test_errors_with_file_and_line(void **state)
 	    {"[Relay]\nListen = not-an-address\n", 2, "not-an-address"},
 	    {"[Nowhere]\nX = 1\n", 0, "Nowhere"},
 	    {"[Auth]\nMode = token\nSecret = short\n", 3, "short"},
+	    /* Modes: a list of known words; any other word is named (strstr took these). */
+	    {"[Relay]\nModes = direct turbo\n", 2, "'turbo'"},
+	    {"[Relay]\n\nModes = indirect\n", 3, "'indirect'"},
+	    {"[Relay]\nModes = sealed,directly\n", 2, "'directly'"},
+	    {"[Relay]\nModes = , \n", 2, "Modes"},
 	};
 	struct relayd_config c;
 	char err[512], want[128];
@@ -135,6 +141,59 @@ static void test_errors_with_file_and_line(void **state)
 	assert_non_null(strstr(err, "AllowedKeys"));
 	assert_int_not_equal(load(&c, "[Auth]\nMode = token\n", err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "Secret"));
+}
+
+/* Modes = direct and/or sealed, blanks or commas between, any case. */
+static void test_modes(void **state)
+{
+	static const struct {
+		const char *value;
+		bool direct, sealed;
+	} ok[] = {
+	    {"direct", true, false},
+	    {"sealed", false, true},
+	    {"direct sealed", true, true},
+	    {"sealed,direct", true, true},
+	    {" Direct ,\tSEALED ", true, true},
+	};
+	struct relayd_config c;
+	char text[128], err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[Relay]\nModes = %s\n", ok[i].value);
+		if (load(&c, text, err, sizeof(err)) != 0)
+			fail_msg("'%s': %s", ok[i].value, err);
+		assert_int_equal(c.mode_direct, ok[i].direct);
+		assert_int_equal(c.mode_sealed, ok[i].sealed);
+	}
+}
+
+/*
+ * The default path may be missing, but a dangling symbolic link there is an error, not "no
+ * config" (which would run with the embedded defaults, open admission included); a FIFO there
+ * is refused at once, never waited on.
+ */
+static void test_default_path_not_regular(void **state)
+{
+	char dir[] = "/tmp/wgr-rconf-XXXXXX", p[128], err[512], cmd[128];
+	struct relayd_config c;
+
+	(void)state;
+	alarm(10);
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/wgrelayd.conf", dir);
+	assert_int_equal(symlink("/nonexistent/wgrelayd.conf", p), 0);
+	config_defaults(&c);
+	assert_int_not_equal(config_load(&c, p, false, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "symbolic link to a missing file"));
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_not_equal(config_load(&c, p, false, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "is a FIFO"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	alarm(0);
 }
 
 /* The shipped example must parse and say exactly what the embedded defaults say. */
@@ -188,6 +247,8 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_keys_applied),
 	    cmocka_unit_test(test_errors_with_file_and_line),
+	    cmocka_unit_test(test_modes),
+	    cmocka_unit_test(test_default_path_not_regular),
 	    cmocka_unit_test(test_example_matches_defaults),
 	    cmocka_unit_test(test_range),
 	};

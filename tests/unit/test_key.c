@@ -128,13 +128,100 @@ static void test_load_or_create(void **state)
 	assert_int_equal(key_load_or_create(k2, path, &created), -ENOENT);
 }
 
+/*
+ * A key file is a regular file, not a link (key.h says why): a FIFO is refused at once (a
+ * plain open(2) would wait for a writer for ever; alarm() fails the test instead), a
+ * directory, a link and a link to nowhere are refused with a message that names the path and
+ * what it is, and nothing is created through a dangling link.
+ */
+static void test_key_file_types(void **state)
+{
+	uint8_t k[KEY_LEN], k2[KEY_LEN];
+	char path[128], target[128], err[512];
+	bool created = true;
+	struct stat st;
+
+	(void)state;
+	alarm(10);
+	snprintf(path, sizeof(path), "%s/fifo.key", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "is a FIFO"));
+	assert_int_equal(key_load_or_create_err(k, path, &created, err, sizeof(err)), -EINVAL);
+	assert_false(created);
+	assert_non_null(strstr(err, "is a FIFO"));
+
+	snprintf(path, sizeof(path), "%s/dir.key", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "is a directory"));
+
+	/* A link to a good key is refused too. */
+	snprintf(target, sizeof(target), "%s/real.key", dir);
+	assert_int_equal(key_load_or_create(k, target, &created), 0);
+	snprintf(path, sizeof(path), "%s/link.key", dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(key_load_file_err(k2, path, err, sizeof(err)), -ELOOP);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "is a symbolic link"));
+	assert_int_equal(key_load_or_create(k2, path, &created), -ELOOP);
+
+	/* A dangling link: refused, and no key is written where it points. */
+	snprintf(target, sizeof(target), "%s/planted-target", dir);
+	snprintf(path, sizeof(path), "%s/dangling.key", dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_not_equal(key_load_or_create_err(k2, path, &created, err, sizeof(err)), 0);
+	assert_false(created);
+	assert_non_null(strstr(err, "is a symbolic link"));
+	assert_int_equal(lstat(target, &st), -1);
+	alarm(0);
+}
+
+/* Each failure says its own reason, never a stale errno ("No such file" for a 0644 key). */
+static void test_key_file_messages(void **state)
+{
+	uint8_t k[KEY_LEN];
+	char path[128], err[512];
+	bool created;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/msg.key", dir);
+	assert_int_equal(key_load_or_create_err(k, path, &created, err, sizeof(err)), 0);
+	assert_true(created);
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	errno = ENOENT;
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "mode 0644"));
+	assert_non_null(strstr(err, "group or others"));
+	assert_null(strstr(err, "No such file"));
+	assert_int_equal(chmod(path, 0600), 0);
+	{
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs("garbage\n", f);
+		fclose(f);
+	}
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "not a key"));
+	snprintf(path, sizeof(path), "%s/absent.key", dir);
+	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "No such file"));
+	snprintf(path, sizeof(path), "%s/no-dir/new.key", dir);
+	assert_int_equal(key_load_or_create_err(k, path, &created, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, path));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_base64_roundtrip),
-	    cmocka_unit_test(test_base64_rejects),
-	    cmocka_unit_test(test_public_key),
-	    cmocka_unit_test(test_load_or_create),
+	    cmocka_unit_test(test_base64_roundtrip), cmocka_unit_test(test_base64_rejects),
+	    cmocka_unit_test(test_public_key),       cmocka_unit_test(test_load_or_create),
+	    cmocka_unit_test(test_key_file_types),   cmocka_unit_test(test_key_file_messages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
