@@ -224,6 +224,10 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap)
 	case CTRL_PEER_ACTIVE:
 		r |= buf_put_bytes(&w, m->sid, 16) | buf_put_u32(&w, m->handle);
 		break;
+	case CTRL_CHALLENGE:
+	case CTRL_RESPONSE:
+		r |= buf_put_bytes(&w, m->token, PROTO_CHALLENGE_LEN);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -241,7 +245,8 @@ int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap)
 
 bool ctrl_is_request(uint8_t type)
 {
-	return type == CTRL_BIND || type == CTRL_UNBIND || type == CTRL_KEEPALIVE;
+	return type == CTRL_BIND || type == CTRL_UNBIND || type == CTRL_KEEPALIVE ||
+	       type == CTRL_RESPONSE;
 }
 
 /* A length-prefixed string: printable ASCII only, so logs and shells stay safe. */
@@ -305,6 +310,11 @@ int ctrl_decode(const uint8_t *p, size_t len, struct ctrl_msg *m)
 		break;
 	case CTRL_PEER_ACTIVE:
 		if (buf_get_bytes(&b, m->sid, 16) < 0 || buf_get_u32(&b, &m->handle) < 0)
+			return FRAME_ESHORT;
+		break;
+	case CTRL_CHALLENGE:
+	case CTRL_RESPONSE:
+		if (buf_get_bytes(&b, m->token, PROTO_CHALLENGE_LEN) < 0)
 			return FRAME_ESHORT;
 		break;
 	default:

@@ -64,18 +64,19 @@ int frame_decode_pong(const uint8_t *p, size_t len, struct frame_pong *pong);
 struct ctrl_msg {
 	uint8_t type; /* enum proto_ctrl */
 	uint8_t sid[16];
-	uint8_t mode;                     /* BIND, BOUND */
-	uint8_t state;                    /* BOUND */
-	uint16_t port;                    /* BOUND (direct mode relay port) */
-	uint32_t handle;                  /* BOUND, UNBIND, PEER_ACTIVE */
-	uint16_t code;                    /* ERROR */
-	char text[CTRL_TEXT_MAX + 1];     /* ERROR */
-	char user[CTRL_CRED_MAX + 1];     /* BIND, token mode: "expiry:name" */
-	char password[CTRL_CRED_MAX + 1]; /* BIND, token mode: base64 HMAC */
+	uint8_t mode;                       /* BIND, BOUND */
+	uint8_t state;                      /* BOUND */
+	uint16_t port;                      /* BOUND (direct mode relay port) */
+	uint32_t handle;                    /* BOUND, UNBIND, PEER_ACTIVE */
+	uint8_t token[PROTO_CHALLENGE_LEN]; /* CHALLENGE, RESPONSE */
+	uint16_t code;                      /* ERROR */
+	char text[CTRL_TEXT_MAX + 1];       /* ERROR */
+	char user[CTRL_CRED_MAX + 1];       /* BIND, token mode: "expiry:name" */
+	char password[CTRL_CRED_MAX + 1];   /* BIND, token mode: base64 HMAC */
 };
 /*
- * Returns the encoded length or -ENOBUFS / -EINVAL. Requests (BIND, UNBIND, KEEPALIVE) are
- * padded with zero bytes to PROTO_CTRL_REQ_MIN; ERROR, BOUND and PEER_ACTIVE are not.
+ * Returns the encoded length or -ENOBUFS / -EINVAL. Requests (BIND, UNBIND, KEEPALIVE,
+ * RESPONSE) are padded with zero bytes to PROTO_CTRL_REQ_MIN; the relay's messages are not.
  */
 int ctrl_encode(const struct ctrl_msg *m, uint8_t *out, size_t cap);
 /* Trailing zero bytes are padding; any other byte left over is FRAME_ELONG. */

@@ -60,7 +60,13 @@ enum proto_ctrl {
 	CTRL_KEEPALIVE = 0x04,
 	CTRL_ERROR = 0x05,
 	CTRL_PEER_ACTIVE = 0x06,
+	CTRL_CHALLENGE = 0x07, /* relay -> client, to a new address: prove you receive there */
+	CTRL_RESPONSE = 0x08,  /* client -> relay: the challenge's token, from that address */
 };
+
+/* §5.2 Token of a CHALLENGE, echoed by RESPONSE within PROTO_CHALLENGE_TTL_MS. */
+#define PROTO_CHALLENGE_LEN    16
+#define PROTO_CHALLENGE_TTL_MS 10000
 
 /* §5.2 Data modes. */
 enum proto_mode {

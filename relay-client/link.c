@@ -18,9 +18,10 @@
 struct link_priv {
 	struct hs_client hs;
 	struct link_keys keys;
-	uint64_t key_gen; /* bumped with every new set of keys; 0: none yet */
-	size_t rx_hint;   /* the binding the last DATA frame was for */
-	uint8_t *rxbuf;   /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
+	uint64_t key_gen;              /* bumped with every new set of keys; 0: none yet */
+	size_t rx_hint;                /* the binding the last DATA frame was for */
+	struct log_ratelimit error_rl; /* ERROR lines: the relay must not fill our log */
+	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -47,6 +48,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 		return -ENOMEM;
 	}
 	memset(l->priv, 0, sizeof(*l->priv));
+	l->priv->error_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000);
 	l->priv->rxbuf = malloc(PROTO_MAX_FRAME);
 	if (!l->priv->rxbuf) {
 		sodium_free(l->priv);
@@ -253,10 +255,17 @@ void link_tick(struct link *l, int64_t now_ms)
 	}
 }
 
-static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
+static void handle_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
 {
 	struct link_bind *b;
 	switch (m->type) {
+	case CTRL_CHALLENGE: {
+		/* The relay saw us at a new address (our NAT moved us): echo from here. */
+		struct ctrl_msg resp = {.type = CTRL_RESPONSE};
+		memcpy(resp.token, m->token, sizeof(resp.token));
+		send_ctrl(l, &resp, now_ms);
+		break;
+	}
 	case CTRL_BOUND:
 		b = link_find(l, m->sid);
 		if (!b)
@@ -302,8 +311,10 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m)
 			if (m->code == PROTO_ERR_CIRCUIT_LIMIT_REACHED)
 				b->sent = false;
 		}
-		log_info("link %s: error %u (%s)", addr_format(&l->relay, (char[64]){0}, 64),
-		         m->code, m->text);
+		/* The relay chooses how often and what it says: one line per link per 10 s. */
+		log_info_rl(&l->priv->error_rl, "link %s: error %u %s (%s)",
+		            addr_format(&l->relay, (char[64]){0}, 64), m->code,
+		            proto_error_name(m->code), m->text);
 		break;
 	default:
 		break;
@@ -397,7 +408,7 @@ void link_readable(struct link *l, int64_t now_ms)
 				l->load_permille = pong.load_permille;
 				l->last_rx_ms = now_ms; /* the relay is alive */
 				l->pong_flags = pong.flags;
-				l->observed = pong.observed;
+				l->pong_observed = pong.observed; /* unauthenticated */
 				l->ping_nonce = 0;
 				continue;
 			}
@@ -415,6 +426,11 @@ void link_readable(struct link *l, int64_t now_ms)
 				/* New keys: the relay needs our bindings again (rebind replaces). */
 				for (size_t i = 0; i < LINK_MAX_BINDS; i++)
 					l->binds[i].sent = false;
+				/*
+				 * The relay adopts a new link only once a frame opens on it
+				 * (PROTOCOL.md §4.4): with nothing to bind, a KEEPALIVE now.
+				 */
+				l->last_tx_ms = now_ms - PROTO_KEEPALIVE_MS;
 				link_tick(l, now_ms);
 				continue;
 			}
@@ -433,7 +449,7 @@ void link_readable(struct link *l, int64_t now_ms)
 			                        &l->priv->keys.ctrl_replay, pt, sizeof(pt));
 			if (r > 0 && ctrl_decode(pt, (size_t)r, &m) == 0) {
 				l->last_rx_ms = now_ms;
-				handle_ctrl(l, &m);
+				handle_ctrl(l, &m, now_ms);
 				sodium_memzero(pt, sizeof(pt));
 				continue;
 			}

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "buf.h"
 #include "relay.h"
 #include "sock.h"
 #include "worker.h"
@@ -110,6 +111,12 @@ int control_queue(struct relay *r, int fd, void *p, size_t len, const struct add
 
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m)
 {
+	control_send_ctrl_to(r, l, m, &l->addr);
+}
+
+void control_send_ctrl_to(struct relay *r, struct link *l, const struct ctrl_msg *m,
+                          const struct addr *dst)
+{
 	uint8_t pt[PROTO_MAX_CTRL_PLAIN], frame[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
 	int n = ctrl_encode(m, pt, sizeof(pt));
 
@@ -118,15 +125,15 @@ void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m
 	n = frame_seal_ctrl(frame, sizeof(frame), l->keys.remote_index, l->keys.ctrl_send_counter++,
 	                    l->keys.ctrl_send, pt, (size_t)n);
 	if (n > 0)
-		control_sendto(r, l->fd, frame, (size_t)n, &l->addr);
+		control_sendto(r, l->fd, frame, (size_t)n, dst);
 }
 
 /*
  * An ERROR in answer to a request of req_len plaintext bytes (at least PROTO_CTRL_REQ_MIN):
  * its text is cut so that the reply is no larger than the request (§7).
  */
-static void control_send_error(struct relay *r, struct link *l, size_t req_len, unsigned code,
-                               const uint8_t *sid, const char *text)
+static void control_send_error(struct relay *r, struct link *l, const struct addr *to,
+                               size_t req_len, unsigned code, const uint8_t *sid, const char *text)
 {
 	struct ctrl_msg m = {.type = CTRL_ERROR, .code = (uint16_t)code};
 	size_t room = req_len - CTRL_ERROR_FIXED_LEN;
@@ -134,13 +141,13 @@ static void control_send_error(struct relay *r, struct link *l, size_t req_len, 
 	if (sid)
 		memcpy(m.sid, sid, 16);
 	snprintf(m.text, room < sizeof(m.text) ? room + 1 : sizeof(m.text), "%s", text);
-	control_send_ctrl(r, l, &m);
+	control_send_ctrl_to(r, l, &m, to);
 	r->st.denied++;
 	{
 		char a[ADDR_STRLEN];
 
-		stats_event("request denied", sid, "from %s: %s (%s)",
-		            addr_format(&l->addr, a, sizeof(a)), proto_error_name(code), text);
+		stats_event(r, l, "request denied", sid, "from %s: %s (%s)",
+		            addr_format(to, a, sizeof(a)), proto_error_name(code), text);
 	}
 }
 
@@ -173,33 +180,149 @@ static void control_link_free(struct relay *r, struct link *l)
 		table_del(&r->clients, table_key16(&r->clients, l->client_pub, 32));
 	table_del(&r->links, l->index);
 	session_link_gone(r, l);
+	l->qkey->links--;
+	l->qsrc->links--;
+	quota_release(r, l->qkey);
+	quota_release(r, l->qsrc);
 	link_keys_clear(&l->keys);
 	sodium_memzero(l, sizeof(*l));
 	free(l);
 }
 
-/* A new link of a client key takes over the memberships of its previous link. */
-static void control_adopt(struct relay *r, struct link *old, struct link *l)
+/*
+ * The first frame that opens on a link proves its address: only a client that received the
+ * HS_RESP sent there has the keys. Only now does it replace the key's previous link and take
+ * over its memberships, so a handshake from a forged source address moves nothing.
+ */
+static void control_link_proven(struct relay *r, struct link *l)
 {
-	session_link_adopt(r, old, l);
-	l->authenticated = old->authenticated;
+	uint64_t ckey = table_key16(&r->clients, l->client_pub, 32);
+	struct link *old = table_get(&r->clients, ckey);
+
+	l->proven = true;
+	if (old == l || table_put(&r->clients, ckey, l) < 0)
+		return;
+	if (old) {
+		session_link_adopt(r, old, l);
+		l->authenticated = old->authenticated;
+		control_link_free(r, old);
+	}
 }
 
-/* Authenticated roaming: a frame from src opened, so the client moved there. */
-void control_roam(struct relay *r, struct link *l, const struct addr *src)
+/* A CHALLENGE sent to src came back from src: the client receives there, so move the link. */
+static void control_link_move(struct relay *r, struct link *l, const struct addr *src)
 {
+	struct quota *q = quota_source(r, src);
+
+	l->chal_sent_ms = 0;
+	if (!q || (q != l->qsrc && q->links >= r->cfg.limits.max_links_per_source)) {
+		r->st.drops[DROP_LIMIT]++;
+		quota_release(r, q);
+		return;
+	}
+	l->qsrc->links--;
+	quota_release(r, l->qsrc);
+	q->links++;
+	l->qsrc = q;
 	l->addr = *src;
 	session_link_roam(r, l);
+}
+
+/* Frame size of a CHALLENGE: sealed CTRL around type and token. */
+#define CONTROL_CHALLENGE_FRAME (PROTO_SEALED_OVERHEAD + 1 + PROTO_CHALLENGE_LEN)
+
+void control_link_seen(struct relay *r, struct link *l, const struct addr *src, size_t len)
+{
+	uint64_t now = ev_now_ms(r->loop);
+	struct ctrl_msg m = {.type = CTRL_CHALLENGE};
+
+	if (!l->proven)
+		control_link_proven(r, l);
+	if (addr_equal(&l->addr, src))
+		return;
+	/*
+	 * A new source address is only a claim (anyone with the keys can forge a source): ask
+	 * it to echo a token before anything unasked goes there. At most one challenge a second
+	 * per link, never larger than the frame that caused it, never to a forbidden address.
+	 */
+	if (len < CONTROL_CHALLENGE_FRAME ||
+	    (l->chal_sent_ms && now - l->chal_sent_ms < RELAY_CHALLENGE_MS)) {
+		r->st.drops[DROP_UNPROVEN]++;
+		return;
+	}
+	if (policy_forbids(&r->cfg.policy, src)) {
+		r->st.drops[DROP_POLICY]++;
+		return;
+	}
+	randombytes_buf(l->chal_token, sizeof(l->chal_token));
+	memcpy(m.token, l->chal_token, sizeof(m.token));
+	l->chal_addr = *src;
+	l->chal_sent_ms = now ? now : 1;
+	r->challenges_sent++;
+	control_send_ctrl_to(r, l, &m, src);
+}
+
+/* A RESPONSE: the token of the outstanding challenge, from the address it was sent to. */
+static void control_response(struct relay *r, struct link *l, const struct ctrl_msg *m,
+                             const struct addr *src)
+{
+	if (!l->chal_sent_ms || !addr_equal(&l->chal_addr, src) ||
+	    ev_now_ms(r->loop) - l->chal_sent_ms > PROTO_CHALLENGE_TTL_MS ||
+	    sodium_memcmp(m->token, l->chal_token, sizeof(m->token))) {
+		r->st.drops[DROP_UNPROVEN]++;
+		return;
+	}
+	control_link_move(r, l, src);
+}
+
+/*
+ * Make room for one more link: the unbound link that was proven least (never, then the
+ * longest silent). Bound links are never evicted; false when all are bound.
+ */
+static bool control_evict(struct relay *r)
+{
+	struct link *l, *victim = NULL;
+	size_t pos = 0;
+
+	while ((l = table_next(&r->links, &pos))) {
+		if (l->nbinds)
+			continue;
+		if (!victim || (!l->proven && victim->proven) ||
+		    (l->proven == victim->proven && l->last_rx_ms < victim->last_rx_ms))
+			victim = l;
+	}
+	if (!victim)
+		return false;
+	r->links_evicted++;
+	control_link_free(r, victim);
+	return true;
+}
+
+/*
+ * Record an accepted initiation's timestamp as the one the next must exceed (PROTOCOL.md
+ * §4.1), but never more than CONTROL_TAI64N_AHEAD_S ahead of our own clock: a client whose
+ * clock ran fast and was corrected is refused for at most that long, not until its far-future
+ * time comes. (A replay of such an initiation makes a link that can never be proven.)
+ */
+#define CONTROL_TAI64N_AHEAD_S 600
+static void control_record_tai64n(uint8_t rec[PROTO_TAI64N_LEN], const uint8_t ts[PROTO_TAI64N_LEN])
+{
+	uint8_t cap[PROTO_TAI64N_LEN];
+
+	hs_tai64n_now(cap);
+	buf_store_be64(cap, buf_load_be64(cap) + CONTROL_TAI64N_AHEAD_S);
+	memcpy(rec, memcmp(ts, cap, PROTO_TAI64N_LEN) > 0 ? cap : ts, PROTO_TAI64N_LEN);
 }
 
 static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t len,
                               const struct addr *src)
 {
 	uint64_t now = ev_now_ms(r->loop), sec = now / 1000;
+	const struct limits *lim = &r->cfg.limits;
 	uint8_t cookie[PROTO_COOKIE_LEN], resp[PROTO_HS_RESP_LEN];
+	struct quota *qkey, *qsrc;
 	struct hs_pending pend;
-	struct link *l, *old;
-	uint64_t ckey;
+	struct link *l;
 	int v;
 
 	if (sec != r->hs_second) {
@@ -227,16 +350,28 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 		noise_hs_clear(&pend.hs);
 		return;
 	}
-	ckey = table_key16(&r->clients, pend.client_pub, 32);
-	old = table_get(&r->clients, ckey);
-	if (old && memcmp(pend.tai64n, old->last_tai64n, PROTO_TAI64N_LEN) <= 0) {
+	/* The key's record outlives its links while it holds memberships (quota.c). */
+	qkey = quota_key(r, pend.client_pub);
+	if (qkey && qkey->has_tai64n && memcmp(pend.tai64n, qkey->tai64n, PROTO_TAI64N_LEN) <= 0) {
 		r->st.drops[DROP_REPLAY]++;
 		noise_hs_clear(&pend.hs);
+		quota_release(r, qkey);
+		return;
+	}
+	qsrc = quota_source(r, src);
+	if (!qkey || !qsrc || qsrc->links >= lim->max_links_per_source ||
+	    (r->links.n >= lim->max_links && !control_evict(r))) {
+		r->st.drops[DROP_LIMIT]++;
+		noise_hs_clear(&pend.hs);
+		quota_release(r, qkey);
+		quota_release(r, qsrc);
 		return;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		noise_hs_clear(&pend.hs);
+		quota_release(r, qkey);
+		quota_release(r, qsrc);
 		return;
 	}
 	do
@@ -247,17 +382,21 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 	l->fd = fd;
 	l->last_rx_ms = now;
 	memcpy(l->client_pub, pend.client_pub, 32);
-	memcpy(l->last_tai64n, pend.tai64n, PROTO_TAI64N_LEN);
 	hs_relay_finish(&pend, l->index, src, resp, &l->keys);
-	if (table_put(&r->links, l->index, l) < 0 || table_put(&r->clients, ckey, l) < 0) {
-		table_del(&r->links, l->index);
+	if (table_put(&r->links, l->index, l) < 0) {
+		link_keys_clear(&l->keys);
 		free(l);
+		quota_release(r, qkey);
+		quota_release(r, qsrc);
 		return;
 	}
-	if (old) {
-		control_adopt(r, old, l);
-		control_link_free(r, old);
-	}
+	control_record_tai64n(qkey->tai64n, pend.tai64n);
+	qkey->has_tai64n = true;
+	l->qkey = qkey;
+	l->qsrc = qsrc;
+	qkey->links++;
+	qsrc->links++;
+	stats_budget_init(&l->log, now, false);
 	r->st.handshakes++;
 	control_sendto(r, fd, resp, sizeof(resp), src);
 }
@@ -283,38 +422,45 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 		return;
 	}
 	l->last_rx_ms = ev_now_ms(r->loop);
-	if (!addr_equal(&l->addr, src))
-		control_roam(r, l, src);
+	if (!l->proven)
+		control_link_proven(r, l);
 	/* §7: an unpadded request gets no answer, so no answer is larger than its request. */
 	if (n < PROTO_CTRL_REQ_MIN) {
 		r->st.drops[DROP_MALFORMED]++;
 		return;
 	}
 	if (ctrl_decode(pt, (size_t)n, &req) < 0) {
-		control_send_error(r, l, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
+		control_link_seen(r, l, src, len);
+		control_send_error(r, l, src, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
 		                   "malformed control message");
 		return;
 	}
+	if (req.type == CTRL_RESPONSE) {
+		control_response(r, l, &req, src);
+		return;
+	}
+	control_link_seen(r, l, src, len);
+	/* Answers go back where the request came from; §7 keeps them no larger than it. */
 	switch (req.type) {
 	case CTRL_BIND:
 		if ((e = admit_check(r, l, &req, (uint64_t)time(NULL))) != 0 ||
 		    (e = session_bind(r, l, &req, &reply)) != 0) {
-			control_send_error(r, l, (size_t)n, (unsigned)e, req.sid,
+			control_send_error(r, l, src, (size_t)n, (unsigned)e, req.sid,
 			                   proto_error_name((unsigned)e));
 			return;
 		}
-		control_send_ctrl(r, l, &reply);
+		control_send_ctrl_to(r, l, &reply, src);
 		break;
 	case CTRL_UNBIND:
 		if ((e = session_unbind(r, l, req.handle)) != 0)
-			control_send_error(r, l, (size_t)n, (unsigned)e, NULL,
+			control_send_error(r, l, src, (size_t)n, (unsigned)e, NULL,
 			                   "no such binding on this link");
 		break;
 	case CTRL_KEEPALIVE:
-		control_send_ctrl(r, l, &req);
+		control_send_ctrl_to(r, l, &req, src);
 		break;
 	default:
-		control_send_error(r, l, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
+		control_send_error(r, l, src, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
 		                   "unexpected message");
 	}
 }
@@ -451,7 +597,8 @@ void control_expire_links(struct relay *r, uint64_t now_ms)
 	struct link *l;
 
 	while ((l = table_next(&r->links, &pos)))
-		if (now_ms - l->last_rx_ms >= PROTO_LINK_EXPIRE_MS)
+		if (now_ms - l->last_rx_ms >=
+		    (l->proven ? PROTO_LINK_EXPIRE_MS : RELAY_LINK_UNPROVEN_MS))
 			control_link_free(r, l);
 }
 

@@ -151,7 +151,8 @@ void direct_release(struct relay *r, struct session *s)
 
 /*
  * The member this datagram comes from: same public IP as its link; the port decides between
- * members behind one address, and an unknown port belongs to a member not yet seen.
+ * members behind one address (an address the relay knows for one of them), and an unknown
+ * port belongs to a member not yet seen there.
  */
 static int direct_member(const struct session *s, const struct addr *src)
 {
@@ -163,7 +164,8 @@ static int direct_member(const struct session *s, const struct addr *src)
 		if (!addr_equal_ip(&m->link_ip, src))
 			continue;
 		if ((m->has_conf && addr_equal(&m->conf, src)) ||
-		    (m->has_cand && addr_equal(&m->cand, src)))
+		    (m->has_cand && addr_equal(&m->cand, src)) ||
+		    (m->has_resp_dst && addr_equal(&m->resp_dst, src)))
 			return i;
 		if (fresh < 0 && !m->has_cand && !m->has_conf)
 			fresh = i;
@@ -191,7 +193,29 @@ static void direct_announce(struct relay *r, struct session *s, int from)
 }
 
 /*
- * Decide where one datagram goes. Returns the destination or NULL (and counts the drop).
+ * May member x's proven address become src? Always the first time; later only once its
+ * proven address has been silent for RELAY_MEMBER_ACTIVE_MS (a member that is talking is
+ * where it is: nobody takes its session over meanwhile).
+ */
+static bool direct_may_prove(const struct member *x, const struct addr *src, uint64_t now)
+{
+	return !x->has_conf || addr_equal(&x->conf, src) ||
+	       now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS;
+}
+
+static void direct_prove(struct member *x, const struct addr *src, uint64_t now)
+{
+	x->conf = *src;
+	x->has_conf = true;
+	x->conf_rx_ms = now;
+}
+
+/*
+ * Decide where one datagram goes (PROTOCOL.md §5.5). An address is proven only by receiving:
+ * a responder's by answering an initiation the relay delivered to it (the response must come
+ * from that address and name the initiation's random sender index), an initiator's by sending
+ * transport data from the address the response went to, naming the response's random sender
+ * index. Returns the destination or NULL (and counts the drop).
  */
 static const struct addr *direct_route(struct relay *r, struct session *s, const uint8_t *p,
                                        size_t len, const struct addr *src, uint64_t now)
@@ -204,6 +228,10 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 		r->st.drops[DROP_MALFORMED]++;
 		return NULL;
 	}
+	if (len > r->cfg.limits.max_packet) {
+		r->st.drops[DROP_OVERSIZE]++;
+		return NULL;
+	}
 	i = direct_member(s, src);
 	if (i < 0) {
 		r->st.drops[DROP_UNKNOWN_SOURCE]++;
@@ -211,52 +239,70 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 	}
 	x = &s->m[i];
 	s->last_rx_ms = now;
+	if (x->has_conf && addr_equal(&x->conf, src))
+		x->conf_rx_ms = now;
 	if (!x->announced)
 		direct_announce(r, s, i);
+	if (t == WG_MSG_INIT) {
+		x->cand = *src;
+		x->has_cand = true;
+		x->wg_sender = sender;
+	}
 	if (s->n < 2) {
-		if (t == WG_MSG_INIT) {
-			x->cand = *src;
-			x->has_cand = true;
-			x->wg_sender = sender;
-		}
 		r->st.drops[DROP_NO_PEER]++;
 		return NULL;
 	}
 	y = &s->m[1 - i];
 	switch (t) {
-	case WG_MSG_INIT:
-		x->cand = *src;
-		x->has_cand = true;
-		x->wg_sender = sender;
-		break;
+	case WG_MSG_INIT: {
+		/* To y's proven address; before it has one, to where y last initiated from. */
+		const struct addr *dst = y->has_conf ? &y->conf : y->has_cand ? &y->cand : NULL;
+
+		if (!dst) {
+			r->st.drops[DROP_NO_PEER]++;
+			return NULL;
+		}
+		y->init_dst = *dst;
+		y->has_init_dst = true;
+		return dst;
+	}
 	case WG_MSG_RESP:
-		/* The handshake completed through us: both addresses are now confirmed. */
-		if (!y->has_cand || receiver != y->wg_sender) {
-			r->st.drops[DROP_UNCONFIRMED]++;
-			return NULL;
-		}
-		x->conf = *src;
-		x->has_conf = true;
-		y->conf = y->cand;
-		y->has_conf = true;
-		return &y->conf;
 	case WG_MSG_COOKIE:
-		if (!y->has_cand || receiver != y->wg_sender) {
+		/* Only the address the initiation went to can answer it. */
+		if (!y->has_cand || receiver != y->wg_sender || !x->has_init_dst ||
+		    !addr_equal(&x->init_dst, src)) {
 			r->st.drops[DROP_UNCONFIRMED]++;
 			return NULL;
 		}
+		if (t == WG_MSG_COOKIE)
+			return &y->cand;
+		if (!direct_may_prove(x, src, now)) {
+			r->st.drops[DROP_UNPROVEN]++;
+			return NULL;
+		}
+		direct_prove(x, src, now);
+		y->resp_dst = y->cand;
+		y->has_resp_dst = true;
+		y->resp_index = sender;
 		return &y->cand;
 	case WG_MSG_DATA:
-		if (!x->has_conf || !addr_equal(&x->conf, src)) {
+		if (x->has_conf && addr_equal(&x->conf, src))
+			break;
+		if (!x->has_resp_dst || !addr_equal(&x->resp_dst, src) ||
+		    receiver != x->resp_index) {
 			r->st.drops[DROP_UNCONFIRMED]++;
 			return NULL;
 		}
+		if (!direct_may_prove(x, src, now)) {
+			r->st.drops[DROP_UNPROVEN]++;
+			return NULL;
+		}
+		direct_prove(x, src, now);
+		x->has_resp_dst = false;
 		break;
 	}
 	if (y->has_conf)
 		return &y->conf;
-	if (t == WG_MSG_INIT && y->has_cand)
-		return &y->cand;
 	r->st.drops[DROP_NO_PEER]++;
 	return NULL;
 }
@@ -439,7 +485,8 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		size_t len = io->rx[i].msg_len, seg = direct_gro_size(h);
 		struct addr src;
 
-		if (h->msg_flags & MSG_TRUNC) {
+		/* Cut short, or empty: nothing WireGuard sends (the control port counts these too). */
+		if ((h->msg_flags & MSG_TRUNC) || len == 0) {
 			r->st.drops[DROP_MALFORMED]++;
 			continue;
 		}

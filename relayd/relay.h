@@ -25,19 +25,60 @@
 
 #define RELAY_MAX_BINDS_PER_LINK 16
 
+/*
+ * A direct member's confirmed address that carried traffic this recently is never replaced
+ * (PROTOCOL.md §5.5): a session is not taken over while its members are talking.
+ */
+#define RELAY_MEMBER_ACTIVE_MS 15000
+/* A link whose handshake address never sent an authenticated frame is forgotten this soon. */
+#define RELAY_LINK_UNPROVEN_MS 30000
+/* At most one address challenge per link this often (§5.2). */
+#define RELAY_CHALLENGE_MS 1000
+
 struct session;
 struct worker;
 struct direct_io;
 
+/*
+ * What one client key or one source (IPv4 /32, IPv6 /64) holds (quota.c). Kept while anything
+ * is charged to it, so per-key counts survive the expiry of the key's links.
+ */
+enum quota_kind { QUOTA_KEY = 1, QUOTA_SOURCE = 2 };
+struct quota {
+	uint8_t kind;
+	uint8_t id[32]; /* a client key, or family and prefix of a source */
+	uint64_t hash;
+	uint32_t links, reservations, circuits;
+	/* keys: the newest handshake timestamp seen, so an old initiation cannot be replayed */
+	uint8_t tai64n[PROTO_TAI64N_LEN];
+	bool has_tai64n;
+};
+
+/* Log lines a remote party can cause: a budget per link and one for the relay (stats.c). */
+struct log_budget {
+	struct tbucket tb;
+	uint64_t suppressed;
+};
+
 struct link {
 	uint32_t index; /* ours: clients put it in CTRL and DATA frames' index field */
+	/*
+	 * Where everything the relay sends unasked goes. Set by the handshake; changed only when
+	 * a CTRL RESPONSE from the new address echoes a CHALLENGE sent there (PROTOCOL.md §5.2).
+	 */
 	struct addr addr;
+	/* An authenticated frame came from addr: the client receives there (it had HS_RESP). */
+	bool proven;
+	struct addr chal_addr; /* address being challenged, with its token */
+	uint8_t chal_token[PROTO_CHALLENGE_LEN];
+	uint64_t chal_sent_ms;     /* 0: no challenge outstanding */
+	struct quota *qkey, *qsrc; /* what this link is charged to */
+	struct log_budget log;
 	int fd; /* control socket the link talks through */
 	struct link_keys keys;
 	uint8_t client_pub[32];
 	bool authenticated; /* admitted by key or token: seed-004 limits do not apply */
 	uint64_t last_rx_ms;
-	uint8_t last_tai64n[PROTO_TAI64N_LEN];
 	uint64_t gen; /* unique for the process's life: what a member's cached keys belong to */
 	/*
 	 * DATA frames sent on this link, all its sessions together: with one counter per link key,
@@ -47,18 +88,26 @@ struct link {
 	/* Handles of this link's memberships, so link events cost O(bindings), not O(sessions). */
 	uint32_t binds[RELAY_MAX_BINDS_PER_LINK];
 	int nbinds;
-	int ncircuits;
 };
 
 struct member {
 	struct link *link; /* NULL while the client has no link (traffic keeps flowing) */
 	uint8_t client_pub[32];
 	uint32_t handle;
-	struct addr link_ip; /* public IP the binding link came from (port ignored) */
-	/* direct mode: WireGuard addresses */
-	struct addr cand, conf;
-	bool has_cand, has_conf, announced;
-	uint32_t wg_sender; /* sender index of this member's last WireGuard initiation */
+	struct addr link_ip;       /* public IP the binding link came from (port ignored) */
+	struct quota *qkey, *qsrc; /* what this membership is charged to */
+	/*
+	 * direct mode: WireGuard addresses (PROTOCOL.md §5.5). cand: where this member's last
+	 * initiation came from; conf: its proven address. init_dst: where the relay delivered the
+	 * other member's last initiation, the only address a response may come from. A new
+	 * initiator address is proven by a transport datagram from it carrying the receiver
+	 * index of the response delivered there (resp_index).
+	 */
+	struct addr cand, conf, init_dst, resp_dst;
+	bool has_cand, has_conf, has_init_dst, has_resp_dst, announced;
+	uint32_t wg_sender;  /* sender index of this member's last WireGuard initiation */
+	uint32_t resp_index; /* sender index of the response the relay delivered to resp_dst */
+	uint64_t conf_rx_ms; /* last datagram from conf */
 	/* sealed mode */
 	struct sealed_member *sealed; /* NULL in direct mode: 336 bytes a member saved */
 };
@@ -100,10 +149,14 @@ struct relay {
 	struct table sessions; /* sid hash -> struct session */
 	struct table handles;  /* handle -> struct session */
 	struct table ports;    /* port -> struct session */
-	struct table clients;  /* key hash -> struct link (latest link of a client key) */
+	struct table clients;  /* key hash -> struct link (latest proven link of a client key) */
+	struct table quotas;   /* key or source hash -> struct quota */
+	struct log_budget log; /* remote-caused log lines, all links together */
 	uint8_t (*allowed_keys)[32];
 	size_t n_allowed;
 	uint64_t reservations, circuits;
+	uint64_t links_evicted, challenges_sent, events_suppressed;
+	uint64_t restore_refused; /* saved members over the limits at start (state.c) */
 	uint16_t next_port;
 	uint64_t started_ms;
 	uint64_t link_gen;      /* the last link's gen */
@@ -120,6 +173,12 @@ struct relay {
 	struct direct_io *io; /* direct reads on the control loop (no workers) */
 };
 
+/* quota.c */
+struct quota *quota_key(struct relay *r, const uint8_t pub[32]);
+struct quota *quota_source(struct relay *r, const struct addr *a);
+/* Forget q when nothing is charged to it any more. */
+void quota_release(struct relay *r, struct quota *q);
+
 /* control.c */
 int control_open(struct relay *r);
 /* Send on control socket fd to a policy-checked address (dropped and counted otherwise). */
@@ -132,6 +191,15 @@ int control_queue(struct relay *r, int fd, void *p, size_t len, const struct add
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);
+
+/* Send m to dst: the answer to a request goes where the request came from (§7 bounds it). */
+void control_send_ctrl_to(struct relay *r, struct link *l, const struct ctrl_msg *m,
+                          const struct addr *dst);
+/*
+ * An authenticated frame of l came from src: prove l's address, or challenge src when it is
+ * a new one. len is the frame's size (a challenge is never larger).
+ */
+void control_link_seen(struct relay *r, struct link *l, const struct addr *src, size_t len);
 
 /* session.c */
 struct session *session_find(struct relay *r, const uint8_t sid[16]);
@@ -146,8 +214,12 @@ void session_link_adopt(struct relay *r, struct link *old, struct link *l);
 /* The client behind l moved to a new address (authenticated roaming). */
 void session_link_roam(struct relay *r, struct link *l);
 void session_close(struct relay *r, struct session *s, const char *why);
-/* A session restored with two members (state.c) is a circuit again. */
-void session_restore_circuit(struct relay *r, struct session *s);
+/*
+ * state.c's restore: m (parsed into the next free place of s) joins s if the limits allow it;
+ * a session restored with two members is a circuit again if they allow that. 0 or PROTO_ERR_*.
+ */
+int session_restore_member(struct relay *r, struct session *s, struct member *m);
+int session_restore_circuit(struct relay *r, struct session *s);
 void session_expire(struct relay *r, uint64_t now_ms);
 
 /* A closed session that hit a circuit limit: its members get ERROR(circuit-limit-reached). */
@@ -170,7 +242,6 @@ int state_load(struct relay *r);
 
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);
-void control_roam(struct relay *r, struct link *l, const struct addr *src);
 
 /* metrics.c: Prometheus text on cfg.metrics ("off": none); 0 or -errno. */
 int metrics_open(struct relay *r);

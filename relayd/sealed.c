@@ -46,9 +46,13 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
 		return;
 	}
-	if (!addr_equal(&x->link->addr, src))
-		control_roam(r, x->link, src);
+	/* A frame from a new address is forwarded (it opened), but moves nothing unproven. */
+	control_link_seen(r, x->link, src, len);
 	s->last_rx_ms = x->link->last_rx_ms = ev_now_ms(r->loop);
+	if ((uint64_t)n > lim->max_packet) {
+		r->st.drops[DROP_OVERSIZE]++;
+		return;
+	}
 	if (s->n < 2 || !(y = &s->m[1 - i])->link) {
 		r->st.drops[DROP_NO_PEER]++;
 		return;

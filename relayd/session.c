@@ -77,8 +77,7 @@ void session_link_adopt(struct relay *r, struct link *old, struct link *l)
 			link_attach(l, m->handle);
 		}
 	}
-	l->ncircuits += old->ncircuits;
-	old->nbinds = old->ncircuits = 0;
+	old->nbinds = 0;
 	/* New keys, but the members' replay windows may outlive them: keep counting upwards. */
 	l->data_send_counter = old->data_send_counter;
 }
@@ -93,6 +92,18 @@ void session_link_roam(struct relay *r, struct link *l)
 	}
 }
 
+/* Charge a membership (and, when paired, its circuit) to its key and source. */
+static void session_charge(struct member *m, int reservations, int circuits)
+{
+	struct quota *q[2] = {m->qkey, m->qsrc};
+
+	for (int i = 0; i < 2; i++)
+		if (q[i]) {
+			q[i]->reservations += (uint32_t)reservations;
+			q[i]->circuits += (uint32_t)circuits;
+		}
+}
+
 /* sm: the member's sealed-mode state (taken over), NULL in direct mode. */
 static void session_member_init(struct relay *r, struct member *m, struct link *l,
                                 struct sealed_member *sm)
@@ -102,6 +113,9 @@ static void session_member_init(struct relay *r, struct member *m, struct link *
 	memcpy(m->client_pub, l->client_pub, 32);
 	m->handle = session_new_handle(r);
 	m->link_ip = l->addr;
+	m->qkey = l->qkey;
+	m->qsrc = l->qsrc;
+	session_charge(m, 1, 0);
 	m->sealed = sm;
 	if (sm) {
 		replay_init(&sm->recv_replay);
@@ -130,30 +144,91 @@ static void session_pair(struct relay *r, struct session *s)
 	s->paired_ms = ev_now_ms(r->loop);
 	tbucket_init(&s->bandwidth, rate, rate ? rate / 4 + 65536 : 0, s->paired_ms);
 	r->circuits++;
-	for (int i = 0; i < 2; i++)
-		if (s->m[i].link)
-			s->m[i].link->ncircuits++;
-	stats_event("circuit accepted", s->sid, "mode=%s port=%u",
+	for (int i = 0; i < s->n; i++)
+		session_charge(&s->m[i], 0, 1);
+	stats_event(r, s->m[s->n - 1].link, "circuit accepted", s->sid, "mode=%s port=%u",
 	            s->mode == PROTO_MODE_DIRECT ? "direct" : "sealed", s->port);
+}
+
+/* May a client holding these quotas (not authenticated: limited) take one more circuit? */
+static bool session_circuit_fits(const struct limits *lim, const struct quota *qkey,
+                                 const struct quota *qsrc, bool limited)
+{
+	if (!qkey || !qsrc)
+		return false;
+	return !limited || (qkey->circuits < lim->max_circuits_per_client &&
+	                    qsrc->circuits < lim->max_circuits_per_source);
 }
 
 static int session_circuit_allowed(struct relay *r, struct session *s, struct link *l)
 {
 	const struct limits *lim = &r->cfg.limits;
+	const struct member *w = &s->m[0];
 
 	if (r->circuits >= lim->max_circuits)
 		return PROTO_ERR_LIMIT_CIRCUITS;
-	if (!l->authenticated && (uint64_t)l->ncircuits >= lim->max_circuits_per_client)
+	if (!session_circuit_fits(lim, l->qkey, l->qsrc, !l->authenticated))
 		return PROTO_ERR_LIMIT_CIRCUITS;
-	if (s->m[0].link && !s->m[0].link->authenticated &&
-	    (uint64_t)s->m[0].link->ncircuits >= lim->max_circuits_per_client)
+	/* The waiting member's client pays too (a member without a link counts as limited). */
+	if (!session_circuit_fits(lim, w->qkey, w->qsrc, !w->link || !w->link->authenticated))
 		return PROTO_ERR_LIMIT_CIRCUITS;
 	return 0;
 }
 
-void session_restore_circuit(struct relay *r, struct session *s)
+/*
+ * May l's client take one more reservation? Per key (surviving the key's links), per source
+ * and in all; authenticated clients only meet the total.
+ */
+static int session_reservation_allowed(struct relay *r, struct link *l)
 {
+	const struct limits *lim = &r->cfg.limits;
+
+	if (r->reservations >= lim->max_reservations || !l->qkey || !l->qsrc)
+		return PROTO_ERR_LIMIT_RESERVATIONS;
+	if (!l->authenticated && (l->qkey->reservations >= lim->max_reservations_per_client ||
+	                          l->qsrc->reservations >= lim->max_reservations_per_source))
+		return PROTO_ERR_LIMIT_RESERVATIONS;
+	return 0;
+}
+
+/*
+ * Restored members obey the limits like new ones. Whether they were authenticated is not
+ * saved, so in open mode the per-key and per-source counts apply to them; in keys and token
+ * mode, the totals.
+ */
+int session_restore_member(struct relay *r, struct session *s, struct member *m)
+{
+	const struct limits *lim = &r->cfg.limits;
+	bool open = r->cfg.auth == AUTH_OPEN;
+
+	m->qkey = quota_key(r, m->client_pub);
+	m->qsrc = quota_source(r, &m->link_ip);
+	if (!m->qkey || !m->qsrc || r->reservations >= lim->max_reservations ||
+	    (open && (m->qkey->reservations >= lim->max_reservations_per_client ||
+	              m->qsrc->reservations >= lim->max_reservations_per_source))) {
+		quota_release(r, m->qkey);
+		quota_release(r, m->qsrc);
+		return PROTO_ERR_LIMIT_RESERVATIONS;
+	}
+	session_charge(m, 1, 0);
+	table_put(&r->handles, m->handle, s);
+	r->reservations++;
+	s->n++;
+	return 0;
+}
+
+int session_restore_circuit(struct relay *r, struct session *s)
+{
+	const struct limits *lim = &r->cfg.limits;
+	bool open = r->cfg.auth == AUTH_OPEN;
+
+	if (r->circuits >= lim->max_circuits)
+		return PROTO_ERR_LIMIT_CIRCUITS;
+	for (int i = 0; open && i < 2; i++)
+		if (!session_circuit_fits(lim, s->m[i].qkey, s->m[i].qsrc, true))
+			return PROTO_ERR_LIMIT_CIRCUITS;
 	session_pair(r, s);
+	return 0;
 }
 
 /*
@@ -189,25 +264,27 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 				continue;
 			/* Rebind by the same client key: take over the membership. */
 			if (m->link != l) {
+				if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
+					return PROTO_ERR_LIMIT_RESERVATIONS;
 				if (m->link)
 					link_detach(m->link, m->handle);
 				link_attach(l, m->handle);
-				if (s->circuit) {
-					if (m->link)
-						m->link->ncircuits--;
-					l->ncircuits++;
-				}
 			}
 			m->link = l;
 			m->link_ip = l->addr;
 			session_relax(r, s);
 			session_fill_bound(s, m, reply);
-			stats_event("reservation renewed", s->sid, "handle=%08x", m->handle);
+			/* Helpers renew every few minutes: not worth a line at the default level. */
+			log_debug("event: reservation renewed sid=%02x%02x%02x%02x handle=%08x",
+			          s->sid[0], s->sid[1], s->sid[2], s->sid[3], m->handle);
 			return 0;
 		}
 		if (s->n == 2)
 			return PROTO_ERR_SESSION_FULL;
-		if ((e = session_circuit_allowed(r, s, l)) != 0)
+		if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
+			return PROTO_ERR_LIMIT_RESERVATIONS;
+		if ((e = session_reservation_allowed(r, l)) != 0 ||
+		    (e = session_circuit_allowed(r, s, l)) != 0)
 			return e;
 		if (session_sealed_new(s->mode, &sm) < 0)
 			return PROTO_ERR_INTERNAL;
@@ -216,7 +293,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		s->n = 2;
 		s->limited = s->limited || !l->authenticated || r->cfg.limits.limit_authenticated;
 		table_put(&r->handles, m->handle, s);
-		stats_event("reservation accepted", s->sid, "handle=%08x", m->handle);
+		stats_event(r, l, "reservation accepted", s->sid, "handle=%08x", m->handle);
 		session_pair(r, s);
 		session_fill_bound(s, m, reply);
 		/* Tell the waiting member its session is now paired. */
@@ -228,6 +305,10 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		}
 		return 0;
 	}
+	if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
+		return PROTO_ERR_LIMIT_RESERVATIONS;
+	if ((e = session_reservation_allowed(r, l)) != 0)
+		return e;
 	if (session_sealed_new(req->mode, &sm) < 0)
 		return PROTO_ERR_INTERNAL;
 	s = calloc(1, sizeof(*s));
@@ -250,7 +331,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 	s->n = 1;
 	table_put(&r->sessions, table_key16(&r->sessions, s->sid, 16), s);
 	table_put(&r->handles, m->handle, s);
-	stats_event("reservation accepted", s->sid, "handle=%08x mode=%s port=%u", m->handle,
+	stats_event(r, l, "reservation accepted", s->sid, "handle=%08x mode=%s port=%u", m->handle,
 	            s->mode == PROTO_MODE_DIRECT ? "direct" : "sealed", s->port);
 	session_fill_bound(s, m, reply);
 	return 0;
@@ -260,11 +341,11 @@ static void session_drop_member(struct relay *r, struct session *s, int i)
 {
 	struct member *m = &s->m[i];
 
-	if (m->link) {
+	if (m->link)
 		link_detach(m->link, m->handle);
-		if (s->circuit)
-			m->link->ncircuits--;
-	}
+	session_charge(m, -1, s->circuit ? -1 : 0);
+	quota_release(r, m->qkey);
+	quota_release(r, m->qsrc);
 	table_del(&r->handles, m->handle);
 	r->reservations--;
 	if (m->sealed)
@@ -273,15 +354,17 @@ static void session_drop_member(struct relay *r, struct session *s, int i)
 	sodium_memzero(m, sizeof(*m));
 }
 
-void session_close(struct relay *r, struct session *s, const char *why)
+/* who: the link whose request closed it (its log budget pays), NULL for the relay's own. */
+static void session_close_by(struct relay *r, struct session *s, const char *why, struct link *who)
 {
 	if (s->circuit) {
 		r->circuits--;
-		stats_event("circuit closed", s->sid, "(%s) %.1f MB", why, (double)s->bytes / 1e6);
+		stats_event(r, who, "circuit closed", s->sid, "(%s) %.1f MB", why,
+		            (double)s->bytes / 1e6);
 	}
 	for (int i = 0; i < s->n; i++) {
-		stats_event("reservation timed out", s->sid, "handle=%08x (%s)", s->m[i].handle,
-		            why);
+		stats_event(r, who, "reservation timed out", s->sid, "handle=%08x (%s)",
+		            s->m[i].handle, why);
 		session_drop_member(r, s, i);
 	}
 	s->circuit = false;
@@ -293,6 +376,11 @@ void session_close(struct relay *r, struct session *s, const char *why)
 	}
 	sodium_memzero(s, sizeof(*s));
 	free(s);
+}
+
+void session_close(struct relay *r, struct session *s, const char *why)
+{
+	session_close_by(r, s, why, NULL);
 }
 
 void session_close_limit(struct relay *r, struct session *s, const char *why)
@@ -319,17 +407,15 @@ int session_unbind(struct relay *r, struct link *l, uint32_t handle)
 	if (i == s->n || s->m[i].link != l)
 		return PROTO_ERR_UNKNOWN_HANDLE;
 	if (s->n == 1) {
-		session_close(r, s, "unbound");
+		session_close_by(r, s, "unbound", l);
 		return 0;
 	}
 	/* The circuit ends; the other member waits again. */
 	r->circuits--;
-	stats_event("circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
-	for (int k = 0; k < 2; k++)
-		if (s->m[k].link)
-			s->m[k].link->ncircuits--;
-	s->circuit = false;
+	stats_event(r, l, "circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
+	session_charge(&s->m[1 - i], 0, -1);
 	session_drop_member(r, s, i);
+	s->circuit = false;
 	if (i == 0)
 		s->m[0] = s->m[1];
 	memset(&s->m[1], 0, sizeof(s->m[1]));

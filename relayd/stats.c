@@ -21,6 +21,9 @@ const char *stats_drop_name(enum drop_reason r)
 	    [DROP_BANDWIDTH] = "bandwidth",
 	    [DROP_SEND] = "send_failed",
 	    [DROP_SOCKET_FULL] = "socket_full",
+	    [DROP_OVERSIZE] = "oversize",
+	    [DROP_UNPROVEN] = "unproven",
+	    [DROP_LIMIT] = "limit",
 	};
 
 	return r < DROP_MAX ? names[r] : "unknown";
@@ -33,26 +36,64 @@ void stats_log(const struct relay *r)
 	for (int i = 0; i < DROP_MAX; i++)
 		drops += r->st.drops[i];
 	log_info("stats: uptime %llus, active circuits %llu, reservations %llu, links %zu, "
-	         "relayed %.1f MB (direct %llu pkts, sealed %llu pkts), dropped %llu",
+	         "relayed %.1f MB (direct %llu pkts, sealed %llu pkts), dropped %llu, "
+	         "events suppressed %llu",
 	         (unsigned long long)((ev_now_ms(r->loop) - r->started_ms) / 1000),
 	         (unsigned long long)r->circuits, (unsigned long long)r->reservations, r->links.n,
 	         (double)(r->st.bytes[0] + r->st.bytes[1]) / 1e6, (unsigned long long)r->st.pkts[0],
-	         (unsigned long long)r->st.pkts[1], (unsigned long long)drops);
+	         (unsigned long long)r->st.pkts[1], (unsigned long long)drops,
+	         (unsigned long long)r->events_suppressed);
 }
 
-void stats_event(const char *what, const uint8_t *sid, const char *fmt, ...)
+/*
+ * Budgets in tokens: a line costs STATS_COST. A link may write 10 lines at once and then one
+ * every 10 s; all links together 200 at once and then 20 a second (about 2 KB/s of log).
+ */
+#define STATS_COST        10
+#define STATS_LINK_BURST  (10 * STATS_COST)
+#define STATS_LINK_RATE   1 /* tokens per second: a line per STATS_COST seconds */
+#define STATS_RELAY_BURST (200 * STATS_COST)
+#define STATS_RELAY_RATE  (20 * STATS_COST)
+
+void stats_budget_init(struct log_budget *b, uint64_t now_ms, bool relay_wide)
 {
-	char detail[256] = "";
+	tbucket_init(&b->tb, relay_wide ? STATS_RELAY_RATE : STATS_LINK_RATE,
+	             relay_wide ? STATS_RELAY_BURST : STATS_LINK_BURST, now_ms);
+	b->suppressed = 0;
+}
+
+void stats_event(struct relay *r, struct link *l, const char *what, const uint8_t *sid,
+                 const char *fmt, ...)
+{
+	uint64_t now = ev_now_ms(r->loop), suppressed;
+	char detail[256] = "", more[64] = "";
 	va_list ap;
 
+	if ((l && !tbucket_take(&l->log.tb, STATS_COST, now)) ||
+	    !tbucket_take(&r->log.tb, STATS_COST, now)) {
+		if (l)
+			l->log.suppressed++;
+		r->log.suppressed++;
+		r->events_suppressed++;
+		return;
+	}
+	/* A link's line reports the link's suppressed lines; the stats line reports the total. */
+	suppressed = l ? l->log.suppressed : r->log.suppressed;
+	if (suppressed)
+		snprintf(more, sizeof(more), " (%llu similar lines suppressed)",
+		         (unsigned long long)suppressed);
+	if (l)
+		l->log.suppressed = 0;
+	else
+		r->log.suppressed = 0;
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
 	if (sid)
-		log_info("event: %s sid=%02x%02x%02x%02x %s", what, sid[0], sid[1], sid[2], sid[3],
-		         detail);
+		log_info("event: %s sid=%02x%02x%02x%02x %s%s", what, sid[0], sid[1], sid[2],
+		         sid[3], detail, more);
 	else
-		log_info("event: %s %s", what, detail);
+		log_info("event: %s %s%s", what, detail, more);
 }

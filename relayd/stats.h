@@ -2,6 +2,7 @@
 #ifndef WGR_STATS_H
 #define WGR_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Why a datagram was dropped: one counter each, named in logs and metrics. */
@@ -19,6 +20,9 @@ enum drop_reason {
 	DROP_BANDWIDTH,      /* circuit bandwidth cap */
 	DROP_SEND,           /* the kernel refused to send */
 	DROP_SOCKET_FULL,    /* the kernel dropped it: the socket's receive buffer was full */
+	DROP_OVERSIZE,       /* a WireGuard datagram larger than MaxPacket */
+	DROP_UNPROVEN,       /* an address change nothing proved (hijack or proxy attempt) */
+	DROP_LIMIT,          /* a handshake over MaxLinks or MaxLinksPerSource */
 	DROP_MAX,
 };
 
@@ -31,10 +35,19 @@ struct relay_stats {
 const char *stats_drop_name(enum drop_reason r);
 
 struct relay;
+struct link;
+struct log_budget;
 /* "stats: uptime 3600s, circuits 2, reservations 4, relayed 12.3 MB, ..." */
 void stats_log(const struct relay *r);
-/* One event line ("event: circuit accepted sid=ab12.. port=50001"), with a short sid. */
-void stats_event(const char *what, const uint8_t *sid, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * One event line ("event: circuit accepted sid=ab12.. port=50001"), with a short sid. Every
+ * event is caused by a client, so each is paid for from the budget of l (the link that caused
+ * it; NULL: only the relay's) and from the relay's: past either, lines are counted, not
+ * written, and the next line written says how many were suppressed.
+ */
+void stats_event(struct relay *r, struct link *l, const char *what, const uint8_t *sid,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A fresh budget: STATS_LINK_LINES lines, then one per STATS_LINK_EVERY_S seconds. */
+void stats_budget_init(struct log_budget *b, uint64_t now_ms, bool relay_wide);
 
 #endif

@@ -84,6 +84,14 @@ int main(int argc, char **argv)
 	m.type = CTRL_PEER_ACTIVE;
 	n = ctrl_encode(&m, b, sizeof(b));
 	put(argv[1], "fuzz_frame", "ctrl_peer_active", b, (size_t)n);
+	memset(&m, 0, sizeof(m));
+	m.type = CTRL_CHALLENGE;
+	memset(m.token, 0xc1, sizeof(m.token));
+	n = ctrl_encode(&m, b, sizeof(b));
+	put(argv[1], "fuzz_frame", "ctrl_challenge", b, (size_t)n);
+	m.type = CTRL_RESPONSE;
+	n = ctrl_encode(&m, b, sizeof(b));
+	put(argv[1], "fuzz_frame", "ctrl_response", b, (size_t)n);
 	memset(b + PROTO_SEALED_HDR_LEN, 0x04, 64);
 	n = (int)seal_data(b, 64, 9, 1, sid, key);
 	put(argv[1], "fuzz_frame", "data", b, (size_t)n);

@@ -49,10 +49,14 @@ void relay_spawn(void)
 	R.pid = fork();
 	assert_true(R.pid >= 0);
 	if (R.pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		char log[128];
+		int lfd;
 
-		if (!getenv("WGR_TEST_VERBOSE"))
-			dup2(null, 2);
+		/* The relay's log, for tests that read it (relay_log). */
+		snprintf(log, sizeof(log), "%s/relayd.log", R.dir);
+		lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (!getenv("WGR_TEST_VERBOSE") && lfd >= 0)
+			dup2(lfd, 2);
 		execv(R.bin, R.argv);
 		_exit(127);
 	}
@@ -197,4 +201,37 @@ void client(struct tclient *c)
 {
 	assert_int_equal(tclient_open(c, R.addr, R.pub), 0);
 	assert_int_equal(tclient_handshake(c, T_MS), 0);
+}
+
+void direct_confirm(int wa, int wb, const struct addr *port)
+{
+	uint8_t pkt[64], buf[256];
+
+	tclient_sendto(wb, pkt, tclient_wg_data(pkt, 32, 0x1112, 0), port);
+	assert_int_equal(tclient_recvfrom(wa, buf, sizeof(buf), NULL, T_MS), 32);
+}
+
+size_t relay_log(char *out, size_t cap)
+{
+	char path[128];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/relayd.log", R.dir);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(out, 1, cap - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+	return n;
+}
+
+int count_lines(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }

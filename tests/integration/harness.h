@@ -38,7 +38,18 @@ int relay_stop(void **state);
 int http_get(const char *maddr, const char *path, char *out, size_t cap);
 /* The value of an exact metric line "name{labels} VALUE", or -1 when absent. */
 long long metric(const char *text, const char *name);
+/* What the relay has logged so far (NUL-terminated, at most cap - 1 bytes); its length. */
+size_t relay_log(char *out, size_t cap);
+/* How many times needle occurs in text. */
+int count_lines(const char *text, const char *needle);
 /* A tclient with a fresh key, handshaken with R. */
 void client(struct tclient *c);
+
+/*
+ * The initiator (wb, whose initiation carried sender 0x2222) sends its first transport
+ * message, a keepalive naming the responder's index 0x1112, as WireGuard does after a
+ * response: this proves its address to the relay (PROTOCOL.md §5.5), and it reaches wa.
+ */
+void direct_confirm(int wa, int wb, const struct addr *port);
 
 #endif

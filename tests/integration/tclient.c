@@ -13,7 +13,13 @@
 
 int tclient_udp(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	return tclient_udp_on(1);
+}
+
+int tclient_udp_on(uint8_t host)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_addr.s_addr = htonl(0x7f000000u | host)};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -122,6 +128,26 @@ int tclient_recv_ctrl(struct tclient *c, struct ctrl_msg *m, int timeout_ms)
 		return ctrl_decode(pt, (size_t)n, m) < 0 ? -EBADMSG : 0;
 	}
 	return -ETIMEDOUT;
+}
+
+int tclient_answer_challenge(struct tclient *c, int fd, int timeout_ms)
+{
+	uint8_t buf[PROTO_MAX_FRAME], pt[PROTO_MAX_CTRL_PLAIN], frame[PROTO_MAX_CTRL_PLAIN + 32];
+	struct ctrl_msg m, resp = {.type = CTRL_RESPONSE};
+	int n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, timeout_ms);
+
+	if (n < 0)
+		return n;
+	if (frame_check(buf, (size_t)n) != PROTO_CTRL ||
+	    (n = frame_open_ctrl(buf, (size_t)n, c->keys.ctrl_recv, &c->keys.ctrl_replay, pt,
+	                         sizeof(pt))) < 0 ||
+	    ctrl_decode(pt, (size_t)n, &m) < 0 || m.type != CTRL_CHALLENGE)
+		return -EBADMSG;
+	memcpy(resp.token, m.token, sizeof(resp.token));
+	n = ctrl_encode(&resp, pt, sizeof(pt));
+	n = frame_seal_ctrl(frame, sizeof(frame), c->keys.remote_index, c->keys.ctrl_send_counter++,
+	                    c->keys.ctrl_send, pt, (size_t)n);
+	return n < 0 ? n : tclient_sendto(fd, frame, (size_t)n, &c->relay) < 0 ? -EIO : 0;
 }
 
 int tclient_bind(struct tclient *c, const uint8_t sid[16], int mode, const char *user,

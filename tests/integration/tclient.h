@@ -29,8 +29,16 @@ int tclient_recv_ctrl(struct tclient *c, struct ctrl_msg *m, int timeout_ms);
 int tclient_bind(struct tclient *c, const uint8_t sid[16], int mode, const char *user,
                  const char *password, struct ctrl_msg *reply, int timeout_ms);
 
+/*
+ * Read a CHALLENGE (sent by the relay to fd, a new address of c's) and answer it from fd, as
+ * a client whose NAT moved it does; 0, or -ETIMEDOUT / -EBADMSG.
+ */
+int tclient_answer_challenge(struct tclient *c, int fd, int timeout_ms);
+
 /* Raw UDP helpers. */
 int tclient_udp(void);
+/* A UDP socket on 127.0.0.HOST (another "public IP" on loopback), ephemeral port. */
+int tclient_udp_on(uint8_t host);
 int tclient_sendto(int fd, const void *p, size_t len, const struct addr *to);
 /* Receive one datagram within timeout_ms: its length, or -ETIMEDOUT. */
 int tclient_recvfrom(int fd, void *buf, size_t cap, struct addr *from, int timeout_ms);

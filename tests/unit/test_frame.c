@@ -185,6 +185,21 @@ static void test_ctrl_roundtrips(void **state)
 	m.sid[15] = 7;
 	m.handle = 3;
 	roundtrip(&m);
+	/* The address challenge: the relay's is not padded, the client's answer is a request. */
+	memset(&m, 0, sizeof(m));
+	m.type = CTRL_CHALLENGE;
+	memset(m.token, 0x5a, sizeof(m.token));
+	roundtrip(&m);
+	{
+		uint8_t b[PROTO_MAX_CTRL_PLAIN];
+
+		assert_int_equal(ctrl_encode(&m, b, sizeof(b)), 1 + PROTO_CHALLENGE_LEN);
+		m.type = CTRL_RESPONSE;
+		assert_int_equal(ctrl_encode(&m, b, sizeof(b)), PROTO_CTRL_REQ_MIN);
+		assert_true(ctrl_is_request(CTRL_RESPONSE));
+		assert_false(ctrl_is_request(CTRL_CHALLENGE));
+	}
+	roundtrip(&m);
 	assert_string_equal(proto_error_name(PROTO_ERR_SESSION_FULL), "session-full");
 	assert_string_equal(proto_error_name(999), "unknown");
 }

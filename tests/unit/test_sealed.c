@@ -159,6 +159,13 @@ static struct link *link_up(struct frelay *r)
 	relay_send(r, resp, sizeof(resp));
 	link_wait(l);
 	assert_int_equal(l->state, LINK_UP);
+	/* With nothing to bind, the new link proves itself to the relay at once (§4.4). */
+	{
+		struct ctrl_msg m;
+
+		relay_recv_ctrl(r, &m);
+		assert_int_equal(m.type, CTRL_KEEPALIVE);
+	}
 	return l;
 }
 
@@ -498,6 +505,53 @@ static void test_rx_moved(void **state)
 	sealed_port_free(sp);
 }
 
+/*
+ * A relay that saw us at a new address challenges it: the link echoes the token. A relay that
+ * sends ERROR after ERROR does not get a log line for each (it chose the rate and the text).
+ */
+static void test_challenge_and_error_flood(void **state)
+{
+	struct frelay r;
+	struct link *l = link_up(&r);
+	struct ctrl_msg m = {.type = CTRL_CHALLENGE};
+	char path[] = "/tmp/wgr-sealed-log-XXXXXX", text[65536];
+	int logfd = mkstemp(path), saved = dup(2), lines = 0;
+	ssize_t n;
+
+	(void)state;
+	randombytes_buf(m.token, sizeof(m.token));
+	relay_send_ctrl(&r, &m);
+	link_wait(l);
+	{
+		struct ctrl_msg resp;
+
+		relay_recv_ctrl(&r, &resp);
+		assert_int_equal(resp.type, CTRL_RESPONSE);
+		assert_memory_equal(resp.token, m.token, sizeof(m.token));
+	}
+	assert_true(logfd >= 0 && saved >= 0);
+	assert_int_equal(dup2(logfd, 2), 2);
+	for (int i = 0; i < 50; i++) {
+		struct ctrl_msg e = {.type = CTRL_ERROR, .code = PROTO_ERR_INTERNAL};
+
+		snprintf(e.text, sizeof(e.text), "%0180d", i);
+		relay_send_ctrl(&r, &e);
+		link_wait(l);
+		assert_int_equal(l->last_error, PROTO_ERR_INTERNAL);
+	}
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(logfd, text, sizeof(text) - 1, 0);
+	assert_true(n >= 0);
+	text[n] = '\0';
+	for (const char *p = text; (p = strstr(p, "error 13")); p++)
+		lines++;
+	assert_int_equal(lines, 1);
+	close(logfd);
+	unlink(path);
+	link_down(l, &r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_mode_change_and_refusal),
 	    cmocka_unit_test(test_port_both_ways),
 	    cmocka_unit_test(test_rx_moved),
+	    cmocka_unit_test(test_challenge_and_error_flood),
 	};
 	if (sodium_init() < 0)
 		return 1;

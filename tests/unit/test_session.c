@@ -27,6 +27,7 @@ static struct relay *relay(void)
 	assert_int_equal(table_init(&r->handles, 8), 0);
 	assert_int_equal(table_init(&r->ports, 8), 0);
 	assert_int_equal(table_init(&r->clients, 8), 0);
+	assert_int_equal(table_init(&r->quotas, 8), 0);
 	return r;
 }
 
@@ -42,16 +43,34 @@ static void relay_free(struct relay *r)
 	table_free(&r->handles);
 	table_free(&r->ports);
 	table_free(&r->clients);
+	assert_int_equal(r->quotas.n, 0); /* every charge was given back */
+	table_free(&r->quotas);
 	ev_free(r->loop);
 	free(r);
 }
 
-static void link_init(struct link *l, uint8_t keybyte, const char *ip)
+/* A link as control.c makes one: charged to its key and source. */
+static void link_init(struct relay *r, struct link *l, uint8_t keybyte, const char *ip)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
 	memset(l->client_pub, keybyte, 32);
 	assert_int_equal(addr_parse(&l->addr, ip, 0), 0);
+	assert_non_null(l->qkey = quota_key(r, l->client_pub));
+	assert_non_null(l->qsrc = quota_source(r, &l->addr));
+	l->qkey->links++;
+	l->qsrc->links++;
+}
+
+/* The link goes (control_link_free without the link table). */
+static void link_gone(struct relay *r, struct link *l)
+{
+	session_link_gone(r, l);
+	l->qkey->links--;
+	l->qsrc->links--;
+	quota_release(r, l->qkey);
+	quota_release(r, l->qsrc);
+	l->qkey = l->qsrc = NULL;
 }
 
 static struct ctrl_msg bindreq(const uint8_t sid[16])
@@ -73,10 +92,10 @@ static void test_pair_full_rebind_unbind(void **state)
 	(void)state;
 	randombytes_buf(sid, sizeof(sid));
 	req = bindreq(sid);
-	link_init(&a, 1, "198.51.100.1:1000");
-	link_init(&b, 2, "203.0.113.2:2000");
-	link_init(&c, 3, "192.0.2.3:3000");
-	link_init(&a2, 1, "198.51.100.9:1001"); /* the same client key on a new link */
+	link_init(r, &a, 1, "198.51.100.1:1000");
+	link_init(r, &b, 2, "203.0.113.2:2000");
+	link_init(r, &c, 3, "192.0.2.3:3000");
+	link_init(r, &a2, 1, "198.51.100.9:1001"); /* the same client key on a new link */
 	assert_null(session_find(r, sid));
 	assert_int_equal(session_bind(r, &a, &req, &ra), 0);
 	assert_int_equal(ra.type, CTRL_BOUND);
@@ -89,8 +108,10 @@ static void test_pair_full_rebind_unbind(void **state)
 	assert_int_not_equal(ra.handle, rb.handle);
 	assert_int_equal(r->reservations, 2);
 	assert_int_equal(r->circuits, 1);
-	assert_int_equal(a.ncircuits, 1);
-	assert_int_equal(b.ncircuits, 1);
+	assert_int_equal(a.qkey->circuits, 1);
+	assert_int_equal(b.qkey->circuits, 1);
+	assert_int_equal(a.qsrc->circuits, 1);
+	assert_int_equal(a.qkey->reservations, 1);
 	/* A third client key is refused, and nothing changes. */
 	assert_int_equal(session_bind(r, &c, &req, &rc), PROTO_ERR_SESSION_FULL);
 	assert_int_equal(c.nbinds, 0);
@@ -106,9 +127,13 @@ static void test_pair_full_rebind_unbind(void **state)
 	assert_ptr_equal(s->m[0].link, &a2);
 	assert_true(addr_equal(&s->m[0].link_ip, &a2.addr));
 	assert_int_equal(a.nbinds, 0);
-	assert_int_equal(a.ncircuits, 0);
 	assert_int_equal(a2.nbinds, 1);
-	assert_int_equal(a2.ncircuits, 1);
+	/* The key still holds one reservation and one circuit, charged where it bound first. */
+	assert_ptr_equal(a.qkey, a2.qkey);
+	assert_int_equal(a2.qkey->reservations, 1);
+	assert_int_equal(a2.qkey->circuits, 1);
+	assert_int_equal(a.qsrc->reservations, 1);
+	assert_int_equal(a2.qsrc->reservations, 0);
 	assert_int_equal(r->reservations, 2);
 	/* Unbinding needs the member's own link and handle. */
 	assert_int_equal(session_unbind(r, &a, ra.handle), PROTO_ERR_UNKNOWN_HANDLE);
@@ -125,6 +150,11 @@ static void test_pair_full_rebind_unbind(void **state)
 	assert_int_equal(session_unbind(r, &b, rb.handle), 0);
 	assert_null(session_find(r, sid));
 	assert_int_equal(r->reservations, 0);
+	assert_int_equal(a.qkey->reservations + a.qkey->circuits + b.qsrc->circuits, 0);
+	link_gone(r, &a);
+	link_gone(r, &a2);
+	link_gone(r, &b);
+	link_gone(r, &c);
 	relay_free(r);
 }
 
@@ -136,8 +166,8 @@ static void test_circuit_limits(void **state)
 	uint8_t sid[16];
 
 	(void)state;
-	link_init(&a, 1, "198.51.100.1:1000");
-	link_init(&b, 2, "203.0.113.2:2000");
+	link_init(r, &a, 1, "198.51.100.1:1000");
+	link_init(r, &b, 2, "203.0.113.2:2000");
 	r->cfg.limits.max_circuits_per_client = 2;
 	for (int i = 0; i < 3; i++) {
 		randombytes_buf(sid, sizeof(sid));
@@ -156,6 +186,8 @@ static void test_circuit_limits(void **state)
 	req = bindreq(sid);
 	assert_int_equal(session_bind(r, &a, &req, &rep), 0);
 	assert_int_equal(session_bind(r, &b, &req, &rep), PROTO_ERR_LIMIT_CIRCUITS);
+	link_gone(r, &a);
+	link_gone(r, &b);
 	relay_free(r);
 }
 
@@ -168,8 +200,8 @@ static void test_expiry(void **state)
 	uint64_t t0;
 
 	(void)state;
-	link_init(&a, 1, "198.51.100.1:1000");
-	link_init(&b, 2, "203.0.113.2:2000");
+	link_init(r, &a, 1, "198.51.100.1:1000");
+	link_init(r, &b, 2, "203.0.113.2:2000");
 	randombytes_buf(s1, 16);
 	randombytes_buf(s2, 16);
 	req = bindreq(s1);
@@ -181,7 +213,7 @@ static void test_expiry(void **state)
 	/* A linked session does not idle out; without links it does. */
 	session_expire(r, t0 + r->cfg.limits.idle_timeout_s * 1000 + 1);
 	assert_non_null(session_find(r, s2));
-	session_link_gone(r, &a);
+	link_gone(r, &a);
 	assert_null(session_find(r, s2)->m[0].link);
 	session_expire(r, t0 + r->cfg.limits.idle_timeout_s * 1000 + 1);
 	assert_null(session_find(r, s2));
@@ -191,6 +223,93 @@ static void test_expiry(void **state)
 	assert_null(session_find(r, s1));
 	assert_int_equal(r->circuits, 0);
 	assert_int_equal(r->reservations, 0);
+	link_gone(r, &b);
+	relay_free(r);
+}
+
+/*
+ * What a key holds survives its link: a client whose link expired cannot start again from
+ * zero with a new link (6 reservations for a limit of 3 before).
+ */
+static void test_key_counts_survive_link(void **state)
+{
+	struct relay *r = relay();
+	struct link a, a2, b;
+	struct ctrl_msg req, rep, first;
+	uint8_t sid[16];
+
+	(void)state;
+	link_init(r, &a, 1, "198.51.100.1:1000");
+	for (int i = 0; i < 4; i++) {
+		randombytes_buf(sid, sizeof(sid));
+		req = bindreq(sid);
+		if (i == 0)
+			first = req;
+		assert_int_equal(session_bind(r, &a, &req, &rep),
+		                 i < 3 ? 0 : PROTO_ERR_LIMIT_RESERVATIONS);
+	}
+	link_gone(r, &a); /* expired: the memberships live on without it */
+	link_init(r, &a2, 1, "198.51.100.1:1001");
+	assert_int_equal(a2.qkey->reservations, 3);
+	randombytes_buf(sid, sizeof(sid));
+	req = bindreq(sid);
+	assert_int_equal(session_bind(r, &a2, &req, &rep), PROTO_ERR_LIMIT_RESERVATIONS);
+	assert_int_equal(r->reservations, 3);
+	/* A rebind of a held membership is no new reservation: not refused at the limit. */
+	assert_int_equal(session_bind(r, &a2, &first, &rep), 0);
+	assert_int_equal(r->reservations, 3);
+	/* The relay's total holds for every key. */
+	r->cfg.limits.max_reservations = 3;
+	link_init(r, &b, 2, "203.0.113.2:2000");
+	randombytes_buf(sid, sizeof(sid));
+	req = bindreq(sid);
+	assert_int_equal(session_bind(r, &b, &req, &rep), PROTO_ERR_LIMIT_RESERVATIONS);
+	link_gone(r, &b);
+	link_gone(r, &a2);
+	relay_free(r);
+}
+
+/* Throw-away keys from one address run into the per-source caps. */
+static void test_source_caps(void **state)
+{
+	struct relay *r = relay();
+	struct link l[40], v6a, v6b, other;
+	struct ctrl_msg req, rep;
+	uint8_t sid[16];
+	int ok = 0;
+
+	(void)state;
+	r->cfg.limits.max_reservations_per_source = 8;
+	r->cfg.limits.max_circuits_per_source = 2;
+	for (int i = 0; i < 40; i++) {
+		link_init(r, &l[i], (uint8_t)(10 + i), "192.0.2.77:4000");
+		randombytes_buf(sid, sizeof(sid));
+		req = bindreq(sid);
+		ok += session_bind(r, &l[i], &req, &rep) == 0;
+	}
+	assert_int_equal(ok, 8);
+	assert_int_equal(l[0].qsrc->reservations, 8);
+	assert_int_equal(l[0].qsrc->links, 40);
+	/* One /64 is one source; another address is not held back by this one. */
+	link_init(r, &v6a, 90, "[2001:db8:1:2::1]:5000");
+	link_init(r, &v6b, 91, "[2001:db8:1:2:ffff::9]:5000");
+	assert_ptr_equal(v6a.qsrc, v6b.qsrc);
+	link_init(r, &other, 92, "203.0.113.8:5000");
+	assert_ptr_not_equal(other.qsrc, l[0].qsrc);
+	/* Circuits: the waiting member's source pays too. */
+	for (int i = 0; i < 3; i++) {
+		randombytes_buf(sid, sizeof(sid));
+		req = bindreq(sid);
+		assert_int_equal(session_bind(r, &other, &req, &rep), 0);
+		assert_int_equal(session_bind(r, i % 2 ? &v6b : &v6a, &req, &rep),
+		                 i < 2 ? 0 : PROTO_ERR_LIMIT_CIRCUITS);
+	}
+	assert_int_equal(v6a.qsrc->circuits, 2);
+	for (int i = 0; i < 40; i++)
+		link_gone(r, &l[i]);
+	link_gone(r, &v6a);
+	link_gone(r, &v6b);
+	link_gone(r, &other);
 	relay_free(r);
 }
 
@@ -200,6 +319,8 @@ int main(void)
 	    cmocka_unit_test(test_pair_full_rebind_unbind),
 	    cmocka_unit_test(test_circuit_limits),
 	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_key_counts_survive_link),
+	    cmocka_unit_test(test_source_caps),
 	};
 
 	if (sodium_init() < 0)
