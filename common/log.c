@@ -4,14 +4,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_progname = "wgrelay";
 static int log_verbose;
 static int log_syslog;
+static enum log_style log_style_cur = LOG_STYLE_PLAIN;
+
+/*
+ * systemd connects stderr to the journal and says so in JOURNAL_STREAM, "DEV:INO" in decimal
+ * of that stream (systemd.exec(5)); a stderr redirected elsewhere since has another DEV:INO.
+ */
+static int log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *progname, int verbose, int use_syslog)
 {
@@ -21,6 +40,17 @@ void log_init(const char *progname, int verbose, int use_syslog)
 	log_syslog = use_syslog;
 	if (use_syslog)
 		openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (log_stderr_is_journal())
+		log_style_cur = LOG_STYLE_JOURNAL;
+	else if (isatty(STDERR_FILENO))
+		log_style_cur = LOG_STYLE_TTY;
+	else
+		log_style_cur = LOG_STYLE_PLAIN;
+}
+
+enum log_style log_get_style(void)
+{
+	return log_style_cur;
 }
 
 void log_setverbose(int verbose)
@@ -47,14 +77,22 @@ static const char *log_level_name(int pri)
 	}
 }
 
+/* The journal's priority prefix (sd-daemon(3)): fatal lines are errors. */
+static int log_journal_pri(int pri)
+{
+	return pri == LOG_DEBUG ? 7 : pri == LOG_INFO ? 6 : pri == LOG_WARNING ? 4 : 3;
+}
+
 /*
- * stderr lines carry no timestamp (journald or the terminal adds one): "prog: level: msg".
- * errno is preserved so callers can log and then still inspect it.
+ * One line, written with one call. To the journal: "<PRI>msg", the journal adds the time and
+ * the program (fatal lines keep their "fatal: ", which says the program stopped); to a
+ * terminal: "HH:MM:SS prog: level: msg"; elsewhere "prog: level: msg" (a file or a pipe that
+ * a supervisor timestamps). errno is preserved so callers can log and then still inspect it.
  */
 static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	int saved = errno;
-	char msg[1024];
+	char msg[1024], head[64];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog) {
@@ -62,11 +100,28 @@ static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 			syslog(pri, "%s: %s", msg, suffix);
 		else
 			syslog(pri, "%s", msg);
-	} else if (suffix) {
-		fprintf(stderr, "%s: %s: %s: %s\n", log_progname, log_level_name(pri), msg, suffix);
-	} else {
-		fprintf(stderr, "%s: %s: %s\n", log_progname, log_level_name(pri), msg);
+		errno = saved;
+		return;
 	}
+	if (log_style_cur == LOG_STYLE_JOURNAL) {
+		snprintf(head, sizeof(head), "<%d>%s", log_journal_pri(pri),
+		         pri == LOG_CRIT ? "fatal: " : "");
+	} else {
+		char ts[16] = "";
+
+		if (log_style_cur == LOG_STYLE_TTY) {
+			time_t now = time(NULL);
+			struct tm tm;
+
+			if (localtime_r(&now, &tm))
+				strftime(ts, sizeof(ts), "%H:%M:%S ", &tm);
+		}
+		snprintf(head, sizeof(head), "%s%s: %s: ", ts, log_progname, log_level_name(pri));
+	}
+	if (suffix)
+		fprintf(stderr, "%s%s: %s\n", head, msg, suffix);
+	else
+		fprintf(stderr, "%s%s\n", head, msg);
 	errno = saved;
 }
 

@@ -6,8 +6,19 @@
 
 #define LOG_ATTR(a, b) __attribute__((format(printf, a, b)))
 
-/* Set the program name, verbosity (0 info, 1 debug) and destination (stderr or syslog). */
+/*
+ * Set the program name, verbosity (0 info, 1 debug) and destination (stderr or syslog). It
+ * also looks at what stderr is, for the form of its lines (enum log_style): call it again
+ * after redirecting stderr.
+ */
 void log_init(const char *progname, int verbose, int use_syslog);
+
+enum log_style {
+	LOG_STYLE_PLAIN,   /* "prog: level: msg" */
+	LOG_STYLE_TTY,     /* a terminal: "HH:MM:SS prog: level: msg" (local time) */
+	LOG_STYLE_JOURNAL, /* systemd's journal (JOURNAL_STREAM): "<PRI>msg", PRI 3/4/6/7 */
+};
+enum log_style log_get_style(void);
 void log_setverbose(int verbose);
 int log_getverbose(void);
 

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "key.h"
 #include "relay.h"
+#include "version.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 	        "CPU;\n"
 	        "                           0: the control thread forwards too)\n"
 	        "      --show-public-key    print the relay's public key and exit\n"
+	        "  -V, --version            print the version and exit\n"
 	        "  -h, --help               this text\n");
 }
 
@@ -66,6 +68,7 @@ enum {
 	OPT_SHOW_PUBKEY,
 	OPT_STATE_DIR,
 	OPT_WORKERS,
+	OPT_VERSION,
 };
 
 static const struct option options[] = {
@@ -88,11 +91,18 @@ static const struct option options[] = {
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"show-public-key", no_argument, NULL, OPT_SHOW_PUBKEY},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
 static const char *config_path = CONFIG_DEFAULT_PATH;
 static bool config_given;
+/*
+ * The config file was there at the last successful (re)load. Then a reload that finds it gone
+ * is an error, as for a file named with -c: a config deleted or not yet rewritten by a
+ * configuration tool must never put a relay back on the built-in defaults (auth open).
+ */
+static bool config_present;
 
 /* Flags are applied after the file, so they win; kept for SIGHUP reloads. */
 static int main_argc;
@@ -105,11 +115,12 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 	int o;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:dfh", options, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:dfhV", options, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 		case 'd':
 		case 'f':
+		case 'V':
 			break;
 		case 'h':
 			usage(stdout);
@@ -203,6 +214,7 @@ struct loaded {
 	struct relayd_config c;
 	uint8_t (*keys)[32]; /* keys mode: the allowlist; NULL otherwise */
 	size_t n_keys;
+	bool file_present; /* the config file was read (not the defaults for a missing one) */
 };
 
 /*
@@ -215,10 +227,22 @@ static int load_all(struct loaded *l, bool *show_pub, char *err, size_t errlen)
 	struct relayd_config *c = &l->c;
 	int r;
 
+	err[0] = '\0';
 	l->keys = NULL;
 	l->n_keys = 0;
+	l->file_present = true;
 	config_defaults(c);
-	if ((r = config_load(c, config_path, config_given, err, errlen)) < 0)
+	r = config_load(c, config_path, true, err, errlen);
+	if (r == -ENOENT && !config_given && !config_present) {
+		l->file_present = false; /* the default path, and never there: the defaults */
+		config_defaults(c);
+		r = 0;
+	} else if (r == -ENOENT && !config_given) {
+		snprintf(
+		    err + strlen(err), errlen - strlen(err),
+		    " (it was there at the last load; restart to run on the built-in defaults)");
+	}
+	if (r < 0)
 		return r;
 	apply_flags(c, main_argc, main_argv, show_pub);
 	if (c->auth == AUTH_KEYS && !*c->allowed_keys_file) {
@@ -352,6 +376,44 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	ev_stop(loop);
 }
 
+static bool listen_equal(const struct relayd_config *a, const struct relayd_config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (int i = 0; i < a->n_listen; i++)
+		if (!addr_equal(&a->listen[i], &b->listen[i]))
+			return false;
+	return true;
+}
+
+/*
+ * What a reload cannot apply: one warning per key whose new value differs from the running
+ * one (which stays until a restart). Compared with what runs, so every reload repeats it.
+ */
+static void warn_restart_keys(const struct relayd_config *run, const struct relayd_config *c)
+{
+	static const char *const fmt = "reload: %s changed; it takes effect only at a restart";
+
+	if (!listen_equal(run, c))
+		log_warnx(fmt, "Listen");
+	if (run->port_lo != c->port_lo || run->port_hi != c->port_hi)
+		log_warnx(fmt, "PortRange");
+	if (run->stats_interval_s != c->stats_interval_s)
+		log_warnx(fmt, "StatsInterval");
+	if (strcmp(run->key_file, c->key_file))
+		log_warnx(fmt, "KeyFile");
+	if (strcmp(run->user, c->user))
+		log_warnx(fmt, "User");
+	if (strcmp(run->metrics, c->metrics))
+		log_warnx(fmt, "Metrics");
+	if (run->workers != c->workers)
+		log_warnx(fmt, "Workers");
+	if (run->coalesce != c->coalesce)
+		log_warnx(fmt, "Coalesce");
+	if (run->busy_poll_us != c->busy_poll_us)
+		log_warnx(fmt, "BusyPoll");
+}
+
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
 {
 	struct relay *r = arg;
@@ -374,6 +436,8 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 		log_warnx("reload failed: %s; keeping the running configuration", err);
 		return;
 	}
+	warn_restart_keys(&r->cfg, &l.c);
+	config_present = l.file_present;
 	r->cfg.auth = l.c.auth;
 	memcpy(r->cfg.allowed_keys_file, l.c.allowed_keys_file, sizeof(l.c.allowed_keys_file));
 	memcpy(r->cfg.secrets, l.c.secrets, sizeof(l.c.secrets));
@@ -407,23 +471,34 @@ int main(int argc, char **argv)
 
 	main_argc = argc;
 	main_argv = argv;
-	while ((o = getopt_long(argc, argv, "c:dfh", options, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:dfhV", options, NULL)) != -1) {
 		if (o == 'c') {
 			config_path = optarg;
 			config_given = true;
 		} else if (o == 'd') {
 			debug = 1;
+		} else if (o == 'V') {
+			printf("wgrelayd %s\n", WGR_VERSION);
+			return 0;
+		} else if (o == OPT_SHOW_PUBKEY) {
+			show_pub = true;
 		} else if (o == '?') {
 			usage(stderr);
 			return 2;
 		}
 	}
 	log_init("wgrelayd", debug, 0);
+	/* The first line, so the journal says which version any error below came from. */
+	if (!show_pub)
+		log_info("wgrelayd %s starting, config %s", WGR_VERSION, config_path);
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 	/* What stops the start is an error (fatal), not a warning. */
 	if (load_all(&loaded, &show_pub, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	config_present = loaded.file_present;
+	if (!show_pub && !loaded.file_present)
+		log_info("%s: not there, running on the built-in defaults", config_path);
 	r->cfg = loaded.c;
 	r->allowed_keys = loaded.keys;
 	r->n_allowed = loaded.n_keys;

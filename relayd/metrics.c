@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "version.h"
 #include "worker.h"
 
 #define METRICS_CONNS       8
@@ -91,6 +92,10 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 			return n;                                                                  \
 		n += (size_t)w_;                                                                   \
 	} while (0)
+	PUT("# HELP wgrelayd_build_info The running version; always 1.\n"
+	    "# TYPE wgrelayd_build_info gauge\n"
+	    "wgrelayd_build_info{version=\"%s\"} 1\n",
+	    WGR_VERSION);
 	PUT("# HELP wgrelayd_packets_forwarded_total Datagrams forwarded between members.\n"
 	    "# TYPE wgrelayd_packets_forwarded_total counter\n");
 	for (int m = 0; m < 2; m++)
@@ -106,25 +111,39 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	for (int d = 0; d < DROP_MAX; d++)
 		PUT("wgrelayd_drops_total{reason=\"%s\"} %llu\n",
 		    stats_drop_name((enum drop_reason)d), (unsigned long long)r->st.drops[d]);
-	PUT("# TYPE wgrelayd_handshakes_total counter\nwgrelayd_handshakes_total %llu\n",
+	PUT("# HELP wgrelayd_handshakes_total Control link handshakes completed.\n"
+	    "# TYPE wgrelayd_handshakes_total counter\nwgrelayd_handshakes_total %llu\n",
 	    (unsigned long long)r->st.handshakes);
-	PUT("# TYPE wgrelayd_cookies_sent_total counter\nwgrelayd_cookies_sent_total %llu\n",
+	PUT("# HELP wgrelayd_cookies_sent_total Cookie replies sent to handshakes under load.\n"
+	    "# TYPE wgrelayd_cookies_sent_total counter\nwgrelayd_cookies_sent_total %llu\n",
 	    (unsigned long long)r->st.cookies_sent);
-	PUT("# TYPE wgrelayd_links_evicted_total counter\nwgrelayd_links_evicted_total %llu\n",
+	PUT("# HELP wgrelayd_links_evicted_total Unbound links closed to make room under "
+	    "MaxLinks.\n"
+	    "# TYPE wgrelayd_links_evicted_total counter\nwgrelayd_links_evicted_total %llu\n",
 	    (unsigned long long)r->links_evicted);
-	PUT("# TYPE wgrelayd_challenges_sent_total counter\nwgrelayd_challenges_sent_total "
+	PUT("# HELP wgrelayd_challenges_sent_total CHALLENGEs sent to a control link's new "
+	    "address.\n"
+	    "# TYPE wgrelayd_challenges_sent_total counter\nwgrelayd_challenges_sent_total "
 	    "%llu\n",
 	    (unsigned long long)r->challenges_sent);
-	PUT("# TYPE wgrelayd_events_suppressed_total counter\nwgrelayd_events_suppressed_total "
+	PUT("# HELP wgrelayd_events_suppressed_total Event lines not written: over a log budget.\n"
+	    "# TYPE wgrelayd_events_suppressed_total counter\nwgrelayd_events_suppressed_total "
 	    "%llu\n",
 	    (unsigned long long)r->events_suppressed);
-	PUT("# TYPE wgrelayd_denied_total counter\nwgrelayd_denied_total %llu\n",
+	PUT("# HELP wgrelayd_denied_total ERROR replies to requests (refused binds and the like).\n"
+	    "# TYPE wgrelayd_denied_total counter\nwgrelayd_denied_total %llu\n",
 	    (unsigned long long)r->st.denied);
-	PUT("# TYPE wgrelayd_sessions gauge\nwgrelayd_sessions %zu\n", r->sessions.n);
-	PUT("# TYPE wgrelayd_links gauge\nwgrelayd_links %zu\n", r->links.n);
-	PUT("# TYPE wgrelayd_reservations gauge\nwgrelayd_reservations %llu\n",
+	PUT("# HELP wgrelayd_sessions Sessions, waiting or paired.\n"
+	    "# TYPE wgrelayd_sessions gauge\nwgrelayd_sessions %zu\n",
+	    r->sessions.n);
+	PUT("# HELP wgrelayd_links Control links.\n"
+	    "# TYPE wgrelayd_links gauge\nwgrelayd_links %zu\n",
+	    r->links.n);
+	PUT("# HELP wgrelayd_reservations Bindings (a client's membership in a session).\n"
+	    "# TYPE wgrelayd_reservations gauge\nwgrelayd_reservations %llu\n",
 	    (unsigned long long)r->reservations);
-	PUT("# TYPE wgrelayd_circuits gauge\nwgrelayd_circuits %llu\n",
+	PUT("# HELP wgrelayd_circuits Paired sessions.\n"
+	    "# TYPE wgrelayd_circuits gauge\nwgrelayd_circuits %llu\n",
 	    (unsigned long long)r->circuits);
 	PUT("# HELP wgrelayd_worker_sessions Direct sessions per forwarding thread.\n"
 	    "# TYPE wgrelayd_worker_sessions gauge\n");
@@ -135,7 +154,8 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	    "# TYPE wgrelayd_metrics_connections_dropped_total counter\n"
 	    "wgrelayd_metrics_connections_dropped_total %llu\n",
 	    (unsigned long long)conns_dropped);
-	PUT("# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
+	PUT("# HELP wgrelayd_uptime_seconds Seconds since the relay started.\n"
+	    "# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
 	    (unsigned long long)((ev_clock_ms() - r->started_ms) / 1000));
 #undef PUT
 	return n;
@@ -143,7 +163,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 
 static void mconn_answer(struct relay *r, struct mconn *c)
 {
-	static char body[8192];
+	static char body[16384]; /* about 6 KB with 64 workers; counters may grow 20 digits */
 	char head[160];
 	const char *status = "200 OK";
 	size_t blen = 0;

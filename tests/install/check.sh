@@ -1,5 +1,6 @@
 #!/bin/bash
-# Packaging checks, one per argument: destdir, deb, units, man, completion, unprivileged.
+# Packaging checks, one per argument: destdir, deb, units, man, completion, unprivileged,
+# dashboard.
 # Needs WGR_SOURCE_DIR and WGR_BINARY_DIR (set by ctest). Exit 77 = the tool is missing.
 # shellcheck disable=SC2015 # "check && ok || bad": ok never fails, so it is if-then-else
 set -u
@@ -21,11 +22,31 @@ files=(
 	lib/systemd/system/wgrelayd.service lib/systemd/system/wgrelay.service
 	lib/sysusers.d/wgrelay.conf lib/tmpfiles.d/wgrelay.conf
 	share/bash-completion/completions/wgrelay share/bash-completion/completions/wgrelayd
-	share/man/man8/wgrelay.8 share/man/man8/wgrelayd.8
-	share/man/man5/wgrelay.conf.5 share/man/man5/wgrelayd.conf.5
+	share/man/man8/wgrelay.8.gz share/man/man8/wgrelayd.8.gz
+	share/man/man5/wgrelay.conf.5.gz share/man/man5/wgrelayd.conf.5.gz
+	share/doc/wgrelay/copyright share/doc/wgrelay/changelog.gz
+	share/doc/wgrelay/DEPLOYING.md share/doc/wgrelay/OPERATING.md
 	share/doc/wgrelay/examples/wgrelayd.conf share/doc/wgrelay/examples/wgrelay.conf
-	share/doc/wgrelay/examples/wg0-postup.conf
+	share/doc/wgrelay/examples/wg0-postup.conf share/doc/wgrelay/examples/grafana/wgrelayd.json
 )
+
+# Man pages and the changelog: gzip -9n of the sources (no name, no time stamp: byte 3, the
+# flags, has no FNAME bit, bytes 4-7, the mtime, are zero), so builds are reproducible.
+check_gz() { # root-with-prefix
+	local r=$1 f orig hdr
+	for f in man/man8/wgrelay.8 man/man8/wgrelayd.8 man/man5/wgrelay.conf.5 \
+		man/man5/wgrelayd.conf.5 doc/wgrelay/changelog; do
+		case $f in
+		man/*) orig=$src/docs/man/${f##*/} ;;
+		*) orig=$src/packaging/debian/changelog ;;
+		esac
+		[ -f "$r/share/$f.gz" ] || continue # reported as missing already
+		cmp -s <(gzip -dc "$r/share/$f.gz") "$orig" && ok || bad "$f.gz is not $orig compressed"
+		hdr=$(od -An -tx1 -N8 "$r/share/$f.gz" | tr -d ' \n')
+		[[ $hdr == 1f8b08[0-f][0-7]00000000 && $((0x${hdr:6:2} & 8)) == 0 ]] && ok ||
+			bad "$f.gz: not gzip -n (header $hdr)"
+	done
+}
 
 check_tree() { # root-with-prefix
 	local r=$1 f
@@ -41,6 +62,14 @@ check_tree() { # root-with-prefix
 		bad "wgrelay.service ExecStart does not run /usr/bin/wgrelay watch"
 	"$r/bin/wgrelayd" --help >/dev/null 2>&1 && ok || bad "installed wgrelayd --help failed"
 	"$r/bin/wgrelay" --help >/dev/null 2>&1 && ok || bad "installed wgrelay --help failed"
+	# Both print the project's version (CMakeLists.txt's project(... VERSION ...)).
+	local v
+	v=$(sed -nE 's/^project\(wgrelay VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt")
+	[ "$("$r/bin/wgrelayd" --version 2>&1)" = "wgrelayd $v" ] && ok ||
+		bad "wgrelayd --version is not 'wgrelayd $v'"
+	[ "$("$r/bin/wgrelay" --version 2>&1)" = "wgrelay $v" ] && ok ||
+		bad "wgrelay --version is not 'wgrelay $v'"
+	check_gz "$r"
 }
 
 
@@ -78,6 +107,28 @@ deb)
 		[ "$(dpkg-deb -f "$deb" Recommends)" = wireguard-tools ] && ok ||
 			bad "Recommends is not wireguard-tools"
 		[ "$(dpkg-deb -f "$deb" Package)" = wgrelay ] && ok || bad "package name"
+		# Stripped: no symbol table, no DWARF (the debug symbols are not packaged).
+		for f in wgrelayd wgrelay; do
+			if readelf -S "$scratch/root/usr/bin/$f" 2>/dev/null | grep -qE '\.(symtab|debug_)'; then
+				bad "usr/bin/$f is not stripped"
+			else ok; fi
+		done
+		# The changelog's newest entry is this version; the copyright file is DEP-5.
+		ver=$(dpkg-deb -f "$deb" Version)
+		top=$(gzip -dc "$scratch/root/usr/share/doc/wgrelay/changelog.gz" 2>/dev/null | head -n1)
+		[[ $top == "wgrelay ($ver) "* ]] && ok || bad "changelog starts '$top', not version $ver"
+		head -n1 "$scratch/root/usr/share/doc/wgrelay/copyright" 2>/dev/null |
+			grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' &&
+			ok || bad "copyright is not in the machine-readable format"
+		# lintian: every E: is a failure; W: and the rest are shown.
+		if command -v lintian >/dev/null; then
+			lintian "$deb" >"$scratch/lintian" 2>&1
+			sed 's/^/lintian: /' "$scratch/lintian"
+			errs=$(grep '^E: ' "$scratch/lintian")
+			[ -z "$errs" ] && ok || bad "lintian errors: $errs"
+		else
+			echo "deb: lintian not installed (make deps), lintian check skipped"
+		fi
 		for s in postinst prerm postrm; do
 			grep -q " $s" <<<"$info" && ok || bad "control lacks $s"
 		done
@@ -270,9 +321,97 @@ completion)
 	got=$(bash -c "source '$f'; COMP_WORDS=(wgrelayd --auth t); COMP_CWORD=2; _wgrelayd;
 		echo \"\${COMPREPLY[*]}\"")
 	[ "$got" = token ] && ok || bad "'wgrelayd --auth t<TAB>' gave '$got'"
+	# --state-dir offers directories only.
+	mkdir -p "$scratch/sd/state1" && : >"$scratch/sd/state2"
+	got=$(bash -c "source '$f'; COMP_WORDS=(wgrelayd --state-dir '$scratch/sd/st'); COMP_CWORD=2;
+		_wgrelayd; echo \"\${COMPREPLY[*]}\"")
+	[ "$got" = "$scratch/sd/state1" ] && ok || bad "'--state-dir DIR/st<TAB>' gave '$got'"
+	# Interface arguments: WireGuard interfaces only. A made-up /sys/class/net and
+	# /run/wireguard, and no wg on PATH (or one that fails, as without the rights to look).
+	net=$scratch/net run=$scratch/run
+	mkdir -p "$net/wg0" "$net/eth0" "$net/lo" "$net/wgbr" "$run" "$scratch/nowg"
+	printf 'DEVTYPE=wireguard\nINTERFACE=wg0\nIFINDEX=5\n' >"$net/wg0/uevent"
+	printf 'INTERFACE=eth0\nIFINDEX=2\n' >"$net/eth0/uevent"
+	printf 'INTERFACE=lo\nIFINDEX=1\n' >"$net/lo/uevent"
+	printf 'DEVTYPE=bridge\nINTERFACE=wgbr\n' >"$net/wgbr/uevent"
+	python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" \
+		"$run/wgu1.sock" 2>/dev/null || true
+	printf '#!/bin/sh\nexit 1\n' >"$scratch/nowg/wg" && chmod +x "$scratch/nowg/wg"
+	want="wg0"
+	[ -S "$run/wgu1.sock" ] && want="wg0 wgu1"
+	comp_if() { # words... : what bash offers for the last word
+		PATH="$scratch/nowg:$PATH" _wgrelay_net=$net _wgrelay_run=$run bash -c \
+			"source '$f'; COMP_WORDS=($*); COMP_CWORD=$(($# - 1)); _wgrelay;
+			printf '%s\n' \"\${COMPREPLY[@]}\" | grep -v '^-' | sort | xargs"
+	}
+	got=$(comp_if wgrelay configure-relay --enable "''")
+	[ "$got" = "$want" ] && ok || bad "'configure-relay --enable <TAB>' gave '$got', want '$want'"
+	got=$(comp_if wgrelay status w)
+	[ "$got" = "$want" ] && ok || bad "'status w<TAB>' gave '$got', want '$want'"
+	got=$(comp_if wgrelay watch e)
+	[ -z "$got" ] && ok || bad "'watch e<TAB>' offered '$got' (not WireGuard)"
+	# With wg available, what `wg show interfaces` lists.
+	printf '#!/bin/sh\n[ "$*" = "show interfaces" ] && echo "wga wgb"\n' >"$scratch/nowg/wg"
+	got=$(comp_if wgrelay watch "''")
+	[ "$got" = "wga wgb" ] && ok || bad "'watch <TAB>' with wg gave '$got'"
+	# Every option wgrelayd --help prints, and wgrelay's global ones, are offered.
+	exe=${WGR_WGRELAYD:-$bin/relayd/wgrelayd}
+	if [ -x "$exe" ]; then
+		offered=$(bash -c "source '$f'; COMP_WORDS=(wgrelayd -); COMP_CWORD=1; _wgrelayd;
+			echo \" \${COMPREPLY[*]} \"")
+		for o in $("$exe" --help 2>&1 | grep -oE -- '(^|[ ,])--?[a-zA-Z][a-z-]*' | tr -d ' ,' | sort -u); do
+			[[ $offered == *" $o "* ]] && ok || bad "wgrelayd completion lacks $o"
+		done
+	fi
+	exe=${WGR_WGRELAY:-$bin/relay-client/wgrelay}
+	if [ -x "$exe" ]; then
+		offered=$(bash -c "source '$f'; COMP_WORDS=(wgrelay -); COMP_CWORD=1; _wgrelay;
+			echo \" \${COMPREPLY[*]} \"")
+		for o in $("$exe" --help 2>&1 | sed -n '/^Global options/,$p' |
+			grep -oE -- '^ +--?[a-zA-Z][a-z-]*' | tr -d ' ' | sort -u) --version; do
+			[[ $offered == *" $o "* ]] && ok || bad "wgrelay completion lacks $o"
+		done
+	fi
+	;;
+dashboard)
+	# packaging/grafana/wgrelayd.json: valid JSON, every query on the ${DS_PROMETHEUS}
+	# variable, and every metric it names one that relayd/metrics.c serves.
+	need python3
+	f=$src/packaging/grafana/wgrelayd.json
+	python3 -m json.tool "$f" >/dev/null && ok || bad "$f: not valid JSON"
+	known=$(grep -oE 'wgrelayd_[a-z_]+' "$src/relayd/metrics.c" | sort -u)
+	[ -n "$known" ] && ok || bad "no metric names found in relayd/metrics.c"
+	used=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        print(t["expr"])
+' "$f" 2>/dev/null)
+	[ -n "$used" ] && ok || bad "no panel queries in $f"
+	# shellcheck disable=SC2013 # metric names are words
+	for m in $(grep -oE 'wgrelayd_[a-z_]+' <<<"$used" | sort -u); do
+		grep -qx "$m" <<<"$known" && ok || bad "dashboard names $m, which metrics.c does not serve"
+	done
+	for m in wgrelayd_packets_forwarded_total wgrelayd_bytes_forwarded_total wgrelayd_drops_total \
+		wgrelayd_handshakes_total wgrelayd_cookies_sent_total wgrelayd_sessions wgrelayd_links \
+		wgrelayd_reservations wgrelayd_circuits wgrelayd_metrics_connections_dropped_total; do
+		grep -qw "$m" <<<"$used" && ok || bad "dashboard has no panel for $m"
+	done
+	bad_ds=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["panels"]:
+    for o in [p] + p.get("targets", []):
+        ds = o.get("datasource")
+        if ds is not None and ds.get("uid") != "$" + "{DS_PROMETHEUS}":
+            print(p["title"])
+' "$f" 2>&1)
+	[ -z "$bad_ds" ] && ok || bad "panels not on \${DS_PROMETHEUS}: $bad_ds"
+	grep -q '"name": "DS_PROMETHEUS"' "$f" && ok || bad "no DS_PROMETHEUS variable"
 	;;
 *)
-	echo "usage: $0 destdir|deb|units|man|completion|unprivileged" >&2
+	echo "usage: $0 destdir|deb|units|man|completion|unprivileged|dashboard" >&2
 	exit 2
 	;;
 esac

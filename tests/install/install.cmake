@@ -1,10 +1,11 @@
-# Packaging checks: a DESTDIR install, the .deb, the systemd units, the man pages and the bash
-# completion. The .deb test runs the whole cpack install, so it is labelled integration.
+# Packaging checks: a DESTDIR install, the .deb, the systemd units, the man pages, the bash
+# completion and the Grafana dashboard. The .deb test runs the whole cpack install (and
+# lintian), so it is labelled integration.
 find_program(WGR_BASH bash)
 if(WGR_BASH)
   set(WGR_INSTALL_ENV "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR}" "WGR_BINARY_DIR=${CMAKE_BINARY_DIR}"
                       "WGR_WGRELAYD=$<TARGET_FILE:wgrelayd>" "WGR_WGRELAY=$<TARGET_FILE:wgrelay>")
-  foreach(check destdir units man completion)
+  foreach(check destdir units man completion dashboard)
     add_test(NAME install_${check}
              COMMAND ${WGR_BASH} ${CMAKE_CURRENT_LIST_DIR}/check.sh ${check})
     set_tests_properties(install_${check} PROPERTIES LABELS unit TIMEOUT 120
