@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -94,8 +95,24 @@ static const char schema_v2[] =
     "CREATE TABLE iface_mtu (iface TEXT PRIMARY KEY, mtu INTEGER NOT NULL,"
     " lowered INTEGER NOT NULL);";
 
+/*
+ * Version 3: what `wgrelay watch` publishes about itself (pid, last tick, identity) and its
+ * plans per peer (the next step, the chosen relay and the runner-up), for status and doctor.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE helper (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL,"
+    " started INTEGER NOT NULL, tick INTEGER NOT NULL, pubkey TEXT NOT NULL,"
+    " public_addr TEXT NOT NULL, geoip TEXT NOT NULL);"
+    "CREATE TABLE peer_plan (iface TEXT NOT NULL, peer TEXT NOT NULL, next TEXT NOT NULL,"
+    " next_at INTEGER NOT NULL, geo_known INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " PRIMARY KEY(iface, peer));"
+    "CREATE TABLE peer_relays (iface TEXT NOT NULL, peer TEXT NOT NULL, rank INTEGER NOT NULL,"
+    " relay_pubkey TEXT NOT NULL, relay_endpoint TEXT NOT NULL,"
+    " distance_km INTEGER NOT NULL, rtt_ms INTEGER NOT NULL, load_permille INTEGER NOT NULL,"
+    " score INTEGER NOT NULL, usable INTEGER NOT NULL, PRIMARY KEY(iface, peer, rank));";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1, schema_v2};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -521,6 +538,83 @@ int cache_open(struct cache **out, const char *path)
 	    migrate_to(c->db, &v, CACHE_SCHEMA_VERSION) < 0) {
 		cache_free(c);
 		return -EIO;
+	}
+	*out = c;
+	return 0;
+}
+
+/* path for an SQLite URI: "file:" and every byte but [A-Za-z0-9/._~-] as %XX. */
+static int uri_path(char *out, size_t len, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (len < 6)
+		return -ENAMETOOLONG;
+	memcpy(out, "file:", 5);
+	o = 5;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		             (*p >= '0' && *p <= '9') || strchr("/._~-", *p);
+		if (o + (plain ? 1 : 3) >= len)
+			return -ENAMETOOLONG;
+		if (plain) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int cache_open_readonly(struct cache **out, const char *path)
+{
+	char uri[8192], side[4200];
+	struct stat st;
+	bool wal = true;
+	int v = 0;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (access(path, R_OK) < 0)
+		return -errno;
+	/*
+	 * A read-only connection to a WAL database creates -wal and -shm when they are missing.
+	 * Missing means no connection is open (the last one removes them), so there is nothing
+	 * newer than the main file: read it as immutable, creating nothing.
+	 */
+	for (const char *sfx = "-wal"; sfx; sfx = strcmp(sfx, "-wal") == 0 ? "-shm" : NULL) {
+		snprintf(side, sizeof(side), "%s%s", path, sfx);
+		wal &= access(side, F_OK) == 0;
+	}
+	if (uri_path(uri, sizeof(uri) - 24, path) < 0)
+		return -ENAMETOOLONG;
+	strcat(uri, wal ? "?mode=ro" : "?mode=ro&immutable=1");
+
+	struct cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (sqlite3_open_v2(uri, &c->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		log_warnx("cache: open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "no memory");
+		cache_free(c);
+		return -EIO;
+	}
+	harden(c);
+	sqlite3_busy_timeout(c->db, 5000);
+	exec(c, "PRAGMA query_only=ON");
+	/* file_usable logs what does not fit; the caller says what it means for it. */
+	if (!file_usable(c, path) || user_version(c->db, &v) != SQLITE_OK) {
+		cache_free(c);
+		return -EBADMSG;
+	}
+	if (v < 2) {
+		cache_free(c);
+		return -EPROTO;
 	}
 	*out = c;
 	return 0;
@@ -1093,6 +1187,221 @@ int cache_mtu_get(struct cache *c, const char *iface, unsigned *mtu, unsigned *l
 		*mtu = (unsigned)sqlite3_column_int64(st, 0);
 		*lowered = (unsigned)sqlite3_column_int64(st, 1);
 	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* Schema 3 tables are there (a read-only connection may have an older file). */
+static bool has_v3(struct cache *c)
+{
+	int v = 0;
+	return user_version(c->db, &v) == SQLITE_OK && v >= 3;
+}
+
+int cache_helper_set(struct cache *c, const struct cache_helper *h)
+{
+	sqlite3_stmt *st = prep(c, "INSERT OR REPLACE INTO helper(id, pid, started, tick, pubkey,"
+	                           " public_addr, geoip) VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6)");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, h->pid);
+	sqlite3_bind_int64(st, 2, h->started);
+	sqlite3_bind_int64(st, 3, h->tick);
+	sqlite3_bind_text(st, 4, h->pubkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, h->public_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, h->geoip, -1, SQLITE_TRANSIENT);
+	return step_done(c, st);
+}
+
+int cache_helper_get(struct cache *c, struct cache_helper *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!has_v3(c))
+		return -ENOENT;
+	st = prep(c, "SELECT pid, started, tick, pubkey, public_addr, geoip FROM helper"
+	             " WHERE id = 1");
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->pid = sqlite3_column_int64(st, 0);
+		out->started = sqlite3_column_int64(st, 1);
+		out->tick = sqlite3_column_int64(st, 2);
+		text(st, 3, out->pubkey, sizeof(out->pubkey));
+		text(st, 4, out->public_addr, sizeof(out->public_addr));
+		text(st, 5, out->geoip, sizeof(out->geoip));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int cache_plan_set(struct cache *c, const struct cache_plan *p)
+{
+	sqlite3_stmt *st;
+
+	if (exec(c, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	st = prep(c, "INSERT OR REPLACE INTO peer_plan(iface, peer, next, next_at, geo_known,"
+	             " updated) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, p->iface, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->peer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, p->next, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, p->next_at);
+	sqlite3_bind_int(st, 5, p->geo_known);
+	sqlite3_bind_int64(st, 6, p->updated);
+	if (step_done(c, st) < 0)
+		goto fail;
+	st = prep(c, "DELETE FROM peer_relays WHERE iface = ?1 AND peer = ?2");
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, p->iface, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->peer, -1, SQLITE_TRANSIENT);
+	if (step_done(c, st) < 0)
+		goto fail;
+	for (size_t i = 0; i < p->n_relays && i < CACHE_PLAN_RELAYS; i++) {
+		const struct cache_plan_relay *r = &p->relays[i];
+		st = prep(c, "INSERT INTO peer_relays(iface, peer, rank, relay_pubkey,"
+		             " relay_endpoint, distance_km, rtt_ms, load_permille, score, usable)"
+		             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+		if (!st)
+			goto fail;
+		sqlite3_bind_text(st, 1, p->iface, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, p->peer, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		sqlite3_bind_text(st, 4, r->pubkey, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, r->endpoint, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 6, r->distance_km);
+		sqlite3_bind_int(st, 7, r->rtt_ms);
+		sqlite3_bind_int(st, 8, r->load_permille);
+		sqlite3_bind_int(st, 9, r->score);
+		sqlite3_bind_int(st, 10, r->usable);
+		if (step_done(c, st) < 0)
+			goto fail;
+	}
+	return exec(c, "COMMIT");
+fail:
+	exec(c, "ROLLBACK");
+	return -EIO;
+}
+
+static struct cache_plan *plan_find(struct cache_plan *p, size_t n, const char *iface,
+                                    const char *peer)
+{
+	for (size_t i = n; i-- > 0;)
+		if (strcmp(p[i].iface, iface) == 0 && strcmp(p[i].peer, peer) == 0)
+			return &p[i];
+	return NULL;
+}
+
+int cache_plan_list(struct cache *c, const char *iface, struct cache_plan **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!has_v3(c))
+		return 0;
+	st = prep(c, "SELECT iface, peer, next, next_at, geo_known, updated FROM peer_plan"
+	             " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer LIMIT ?2");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_PEERS, "peers")) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		struct cache_plan *p = grow((void **)out, n, &cap, sizeof(*p));
+		if (!p) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		text(st, 0, p->iface, sizeof(p->iface));
+		text(st, 1, p->peer, sizeof(p->peer));
+		text(st, 2, p->next, sizeof(p->next));
+		p->next_at = sqlite3_column_int64(st, 3);
+		p->geo_known = sqlite3_column_int(st, 4) != 0;
+		p->updated = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	/* The relays of the plans listed: at most CACHE_PLAN_RELAYS each, the rest ignored. */
+	st = prep(c, "SELECT iface, peer, rank, relay_pubkey, relay_endpoint, distance_km, rtt_ms,"
+	             " load_permille, score, usable FROM peer_relays"
+	             " WHERE (?1 = '' OR iface = ?1) AND rank >= 0 AND rank < ?3"
+	             " ORDER BY iface, peer, rank LIMIT ?2");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (int64_t)CACHE_PLAN_RELAYS * CACHE_MAX_ROWS);
+	sqlite3_bind_int64(st, 3, CACHE_PLAN_RELAYS);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char ifc[CACHE_TEXT], peer[CACHE_TEXT];
+		text(st, 0, ifc, sizeof(ifc));
+		text(st, 1, peer, sizeof(peer));
+		struct cache_plan *p = plan_find(*out, *n, ifc, peer);
+		int64_t rank = sqlite3_column_int64(st, 2);
+		if (!p || rank != (int64_t)p->n_relays)
+			continue; /* ranks come in order 0, 1; anything else is not ours */
+		struct cache_plan_relay *r = &p->relays[p->n_relays++];
+		text(st, 3, r->pubkey, sizeof(r->pubkey));
+		text(st, 4, r->endpoint, sizeof(r->endpoint));
+		r->distance_km = sqlite3_column_int(st, 5);
+		r->rtt_ms = sqlite3_column_int(st, 6);
+		r->load_permille = sqlite3_column_int(st, 7);
+		r->score = sqlite3_column_int(st, 8);
+		r->usable = sqlite3_column_int(st, 9) != 0;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int cache_iface_remove(struct cache *c, const char *name)
+{
+	static const char *const sql[] = {"DELETE FROM interfaces WHERE name = ?1",
+	                                  "DELETE FROM peers WHERE iface = ?1"};
+	int changed = 0;
+
+	if (exec(c, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = prep(c, sql[i]);
+		if (!st)
+			goto fail;
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (step_done(c, st) < 0)
+			goto fail;
+		if (i == 0)
+			changed = sqlite3_changes(c->db);
+	}
+	if (exec(c, "COMMIT") < 0)
+		goto fail;
+	return changed ? 0 : -ENOENT;
+fail:
+	exec(c, "ROLLBACK");
+	return -EIO;
+}
+
+int cache_bootstrap_get(struct cache *c, const char *pubkey, char *endpoint, size_t len)
+{
+	sqlite3_stmt *st = prep(c, "SELECT endpoint FROM bootstrap WHERE pubkey = ?1");
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		text(st, 0, endpoint, len);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 2
+#define CACHE_SCHEMA_VERSION 3
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 /*
@@ -156,8 +156,60 @@ int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out,
 int cache_mtu_put(struct cache *c, const char *iface, unsigned mtu, unsigned lowered);
 int cache_mtu_get(struct cache *c, const char *iface, unsigned *mtu, unsigned *lowered);
 
+/*
+ * Open an existing database read-only, for `status` and `doctor`: never creates, migrates or
+ * moves a file (not even -wal/-shm). Runs the same checks as cache_open. 0, or -ENOENT /
+ * -EACCES (and other -errno of the file), -EBADMSG (damaged or not our schema; the next
+ * cache_open sets it aside), -EPROTO (schema 1: cache_open migrates it).
+ */
+int cache_open_readonly(struct cache **out, const char *path);
+
+/* Schema 3: what the running `wgrelay watch` says about itself, one row. */
+struct cache_helper {
+	int64_t pid;                  /* 0 after a clean exit */
+	int64_t started;              /* unix s */
+	int64_t tick;                 /* the last 1 s tick (or the exit), unix s */
+	char pubkey[CACHE_TEXT];      /* the identity key's public half, base64 */
+	char public_addr[CACHE_TEXT]; /* our IP as the relays see it, "" unknown */
+	char geoip[256];              /* the GeoIP file in use, "" none */
+};
+int cache_helper_set(struct cache *c, const struct cache_helper *h);
+/* -ENOENT when no helper has published yet (or the file predates schema 3). */
+int cache_helper_get(struct cache *c, struct cache_helper *out);
+
+/* Schema 3: the helper's plan for one peer: the next step and the relay choice. */
+#define CACHE_PLAN_RELAYS 2
+struct cache_plan_relay {
+	char pubkey[CACHE_TEXT];
+	char endpoint[CACHE_TEXT];
+	int32_t distance_km;   /* |A-R| + |R-B|, -1 unknown */
+	int32_t rtt_ms;        /* -1 unknown */
+	int32_t load_permille; /* -1 unknown */
+	int32_t score;         /* select.h: lower is better */
+	bool usable;
+};
+struct cache_plan {
+	char iface[CACHE_TEXT];
+	char peer[CACHE_TEXT];
+	char next[CACHE_WHY]; /* "" none */
+	int64_t next_at;      /* when the next step is due, unix s; 0 not timed */
+	bool geo_known;       /* both ends located: distances counted in the scores */
+	int64_t updated;
+	size_t n_relays; /* relays[0] the chosen (in use, or the first to use), [1] the runner-up */
+	struct cache_plan_relay relays[CACHE_PLAN_RELAYS];
+};
+/* Replace the plan of (iface, peer), in one transaction. */
+int cache_plan_set(struct cache *c, const struct cache_plan *p);
+/* iface NULL or "" = all; an older file has none (0 rows). */
+int cache_plan_list(struct cache *c, const char *iface, struct cache_plan **out, size_t *n);
+
 int cache_session_put(struct cache *c, const struct cache_session *s);
 int cache_session_del(struct cache *c, const char *iface, const char *peer);
 int cache_session_list(struct cache *c, const char *iface, struct cache_session **out, size_t *n);
+
+/* Forget an interface's settings and its peers' path state: 0, or -ENOENT when not set. */
+int cache_iface_remove(struct cache *c, const char *name);
+/* The bootstrap endpoint recorded for pubkey: 0, or -ENOENT when it is not a bootstrap relay. */
+int cache_bootstrap_get(struct cache *c, const char *pubkey, char *endpoint, size_t len);
 
 #endif

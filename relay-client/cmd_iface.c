@@ -1,9 +1,10 @@
-/* cmd_iface.c: configure-relay and status (what the watch daemon wrote to the cache). */
+/* cmd_iface.c: configure-relay (status is in status.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cache.h"
@@ -13,14 +14,21 @@
 #include "log.h"
 
 static const char configure_help[] =
-    "Usage: wgrelay configure-relay [--enable|--disable] IFACE [OPTIONS]\n"
+    "Usage: wgrelay configure-relay [--enable|--disable] [--force] IFACE [OPTIONS]\n"
+    "       wgrelay configure-relay --remove IFACE\n"
+    "       wgrelay configure-relay IFACE\n"
     "Turn relay fallback on or off for a WireGuard interface and tune it. Without\n"
-    "--enable/--disable only the given options change. Prints the resulting settings.\n"
-    "  --threshold-windows N  consecutive failed 5 s handshake windows before relaying\n"
-    "                         (default 2; 0 = only the slow 30 min history rule)\n"
+    "--enable/--disable only the given options change. Prints the resulting settings;\n"
+    "with IFACE alone, only prints them.\n"
+    "  --enable, --disable    relay fallback on or off\n"
+    "  --force                record IFACE even if it does not exist or is not WireGuard\n"
+    "                         (refused otherwise, when enabling or configuring it first)\n"
+    "  --remove               forget IFACE's settings (a running watch lets it go)\n"
+    "  --threshold-windows N  consecutive failed 5 s handshake windows before relaying,\n"
+    "                         0..1000 (default 2; 0 = only the slow 30 min history rule)\n"
     "  --mode direct|sealed   data path through the relay (default direct)\n"
-    "  --mtu auto|off|N       MTU handling while relayed (default auto)\n"
-    "  --prebind K            relays each peer is bound on in advance (default 2)\n";
+    "  --mtu auto|off|N       MTU handling while relayed, N 1280..9000 (default auto)\n"
+    "  --prebind K            relays each peer is bound on in advance, 1..8 (default 2)\n";
 
 static void print_iface(const struct cache_iface *s)
 {
@@ -32,11 +40,61 @@ static void print_iface(const struct cache_iface *s)
 	       s->prebind);
 }
 
+/* configure-relay IFACE: the settings as they are, from a read-only cache. */
+static int show_iface(struct cli_ctx *ctx, const char *name)
+{
+	struct cache *c;
+	struct cache_iface s;
+
+	if (cli_open_cache_ro(ctx, "configure-relay", &c) < 0)
+		return CLI_ERR;
+	int rc = cache_iface_get(c, name, &s);
+	cache_free(c);
+	if (rc == -ENOENT) {
+		fprintf(
+		    stderr,
+		    "configure-relay: %s: not configured (wgrelay configure-relay --enable %s)\n",
+		    name, name);
+		return CLI_ERR;
+	}
+	if (rc < 0)
+		return CLI_ERR;
+	print_iface(&s);
+	return CLI_OK;
+}
+
+/* configure-relay --remove IFACE. */
+static int remove_iface(struct cli_ctx *ctx, const char *name)
+{
+	struct cache *c;
+	struct stat st;
+	int rc = -ENOENT;
+
+	/* No cache file: nothing is configured, and none is made to say so. */
+	if (strcmp(ctx->db_path, ":memory:") == 0 || stat(ctx->db_path, &st) == 0) {
+		if (cli_open_cache(ctx, &c) < 0)
+			return CLI_ERR;
+		rc = cache_iface_remove(c, name);
+		cache_free(c);
+	}
+	if (rc == -ENOENT) {
+		fprintf(stderr, "configure-relay: %s: not configured\n", name);
+		return CLI_ERR;
+	}
+	if (rc < 0)
+		return CLI_ERR;
+	printf("interface %s: removed\n", name);
+	return CLI_OK;
+}
+
 int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const char cmd[] = "configure-relay";
 	static const struct option opts[] = {
 	    {"enable", no_argument, NULL, 'e'},
 	    {"disable", no_argument, NULL, 'd'},
+	    {"remove", no_argument, NULL, 'r'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"threshold-windows", required_argument, NULL, 't'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"mtu", required_argument, NULL, 'M'},
@@ -45,31 +103,36 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int enable = -1, ch;
+	bool remove = false, force = false;
 	int64_t thr = -1, mtu = -2, prebind = -1;
 	const char *mode = NULL;
 	uint64_t v;
 	struct cache *c;
 	struct cache_iface s;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 		case 'd':
-			if (enable != -1 && enable != (ch == 'e')) {
-				fprintf(stderr,
-				        "configure-relay: --enable and --disable conflict\n");
-				return CLI_USAGE;
-			}
+			if (enable != -1 && enable != (ch == 'e'))
+				return cli_usage(cmd, "--enable and --disable conflict");
 			enable = ch == 'e';
+			break;
+		case 'r':
+			remove = true;
+			break;
+		case 'f':
+			force = true;
 			break;
 		case 't':
 			if (conf_parse_u64(optarg, 0, 1000, &v) < 0)
-				goto bad;
+				return cli_bad_number(cmd, "--threshold-windows", optarg, 0, 1000,
+				                      NULL);
 			thr = (int64_t)v;
 			break;
 		case 'm':
 			if (strcmp(optarg, "direct") != 0 && strcmp(optarg, "sealed") != 0)
-				goto bad;
+				return cli_usage(cmd, "--mode %s: not direct or sealed", optarg);
 			mode = optarg;
 			break;
 		case 'M':
@@ -77,33 +140,59 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 				mtu = -1;
 			else if (strcmp(optarg, "off") == 0)
 				mtu = 0;
-			else if (conf_parse_u64(optarg, 576, 9000, &v) == 0)
+			else if (conf_parse_u64(optarg, 1280, 9000, &v) == 0)
 				mtu = (int64_t)v;
 			else
-				goto bad;
+				return cli_bad_number(cmd, "--mtu", optarg, 1280, 9000,
+				                      "auto, off");
 			break;
 		case 'p':
 			if (conf_parse_u64(optarg, 1, 8, &v) < 0)
-				goto bad;
+				return cli_bad_number(cmd, "--prebind", optarg, 1, 8, NULL);
 			prebind = (int64_t)v;
 			break;
 		case 'h':
 			fputs(configure_help, stdout);
 			return CLI_OK;
 		default:
-			fputs(configure_help, stderr);
-			return CLI_USAGE;
+			return cli_bad_option(cmd, argv, ch);
 		}
 	}
-	if (optind != argc - 1 || !ifconf_name_ok(argv[optind])) {
-		if (optind == argc - 1)
-			fprintf(stderr, "configure-relay: bad interface name '%s'\n", argv[optind]);
-		fputs(configure_help, stderr);
-		return CLI_USAGE;
-	}
+	if (optind == argc)
+		return cli_usage(cmd, "no interface given");
+	if (optind < argc - 1)
+		return cli_usage(cmd, "one interface at a time ('%s' is one too many)",
+		                 argv[optind + 1]);
+	const char *name = argv[optind];
+	if (!ifconf_name_ok(name))
+		return cli_usage(cmd, "bad interface name '%s'", name);
+	bool change = enable != -1 || thr >= 0 || mode || mtu != -2 || prebind >= 0;
+	if (remove && (change || force))
+		return cli_usage(cmd, "--remove takes no other option");
+	if (remove)
+		return remove_iface(ctx, name);
+	if (!change && !force)
+		return show_iface(ctx, name);
+
 	if (cli_open_cache(ctx, &c) < 0)
 		return CLI_ERR;
-	cache_iface_get(c, argv[optind], &s);
+	bool known = cache_iface_get(c, name, &s) == 0;
+	/* Enabling, or a first setting: it must be a WireGuard interface, unless --force. */
+	if (enable == 1 || !known) {
+		int wg = cli_wg_iface(name);
+		const char *what = wg == -ENODEV        ? "no such interface"
+		                   : wg == -EMEDIUMTYPE ? "not a WireGuard interface"
+		                   : wg < 0             ? strerror(-wg)
+		                                        : NULL;
+		if (what && !force) {
+			fprintf(stderr, "%s: %s: %s (--force records it anyway)\n", cmd, name,
+			        what);
+			cache_free(c);
+			return CLI_ERR;
+		}
+		if (what)
+			log_warnx("%s: %s; recorded anyway (--force)", name, what);
+	}
 	if (enable != -1)
 		s.enabled = enable;
 	if (thr >= 0)
@@ -123,161 +212,5 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would save relay "
 		          "endpoints on shutdown; set it to false",
 		          s.name, ifconf_dir(), s.name);
-	return CLI_OK;
-bad:
-	fprintf(stderr, "configure-relay: bad value '%s'\n", optarg);
-	return CLI_USAGE;
-}
-
-static const char status_help[] =
-    "Usage: wgrelay status [IFACE] [--json | dump]\n"
-    "Show, per peer, the path (direct, relayed via RELAY, trying-direct) and the relay mode\n"
-    "(direct or sealed), since when and why, as last written by `wgrelay watch`. dump prints\n"
-    "one tab-separated line per peer:\n"
-    "iface peer path relay-endpoint relay-pubkey endpoint since updated why mode\n";
-
-static void path_text(char *buf, size_t len, const struct cache_peer *p)
-{
-	if (strcmp(p->path, "relayed") == 0)
-		snprintf(buf, len, "relayed via %s (%.8s...), %s mode", p->relay_endpoint,
-		         p->relay_pubkey, p->mode[0] ? p->mode : "direct");
-	else if (p->mode[0])
-		snprintf(buf, len, "%s, %s mode", p->path, p->mode);
-	else
-		snprintf(buf, len, "%s", p->path);
-}
-
-static void status_json(const struct cache_iface *ifs, size_t ni, const struct cache_peer *p,
-                        size_t np)
-{
-	printf("{\"interfaces\": [");
-	for (size_t i = 0; i < ni; i++) {
-		printf("%s\n  {\"name\": ", i ? "," : "");
-		cli_json_str(stdout, ifs[i].name);
-		printf(", \"enabled\": %s, \"mode\": ", ifs[i].enabled ? "true" : "false");
-		cli_json_str(stdout, ifs[i].mode);
-		printf(", \"threshold_windows\": %u, \"mtu\": %d, \"prebind\": %u}",
-		       ifs[i].threshold_windows, ifs[i].mtu, ifs[i].prebind);
-	}
-	printf("%s],\n \"peers\": [", ni ? "\n " : "");
-	for (size_t i = 0; i < np; i++) {
-		printf("%s\n  {\"interface\": ", i ? "," : "");
-		cli_json_str(stdout, p[i].iface);
-		printf(", \"peer\": ");
-		cli_json_str(stdout, p[i].peer);
-		printf(", \"path\": ");
-		cli_json_str(stdout, p[i].path);
-		printf(", \"mode\": ");
-		cli_json_str(stdout, p[i].mode);
-		printf(", \"relay_endpoint\": ");
-		cli_json_str(stdout, p[i].relay_endpoint);
-		printf(", \"relay_pubkey\": ");
-		cli_json_str(stdout, p[i].relay_pubkey);
-		printf(", \"endpoint\": ");
-		cli_json_str(stdout, p[i].endpoint);
-		printf(", \"since\": %lld, \"updated\": %lld, \"why\": ", (long long)p[i].since,
-		       (long long)p[i].updated);
-		cli_json_str(stdout, p[i].why);
-		printf("}");
-	}
-	printf("%s]}\n", np ? "\n " : "");
-}
-
-int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	bool json = false, dump = false;
-	const char *iface = NULL;
-	struct cache *c;
-	struct cache_iface *ifs = NULL;
-	struct cache_peer *p = NULL;
-	size_t ni = 0, np = 0;
-	int64_t now = time(NULL);
-	char age[32], path[160];
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'j') {
-			json = true;
-		} else if (ch == 'h') {
-			fputs(status_help, stdout);
-			return CLI_OK;
-		} else {
-			fputs(status_help, stderr);
-			return CLI_USAGE;
-		}
-	}
-	for (int i = optind; i < argc; i++) {
-		if (strcmp(argv[i], "dump") == 0)
-			dump = true;
-		else if (!iface && ifconf_name_ok(argv[i]))
-			iface = argv[i];
-		else {
-			fputs(status_help, stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (json && dump) {
-		fprintf(stderr, "status: --json and dump exclude each other\n");
-		return CLI_USAGE;
-	}
-	if (cli_open_cache(ctx, &c) < 0)
-		return CLI_ERR;
-	if (cache_iface_list(c, &ifs, &ni) < 0 || cache_peer_list(c, iface, &p, &np) < 0) {
-		cache_free(c);
-		free(ifs);
-		free(p);
-		return CLI_ERR;
-	}
-	cache_free(c);
-	if (iface) {
-		size_t k = 0;
-		for (size_t i = 0; i < ni; i++)
-			if (strcmp(ifs[i].name, iface) == 0)
-				ifs[k++] = ifs[i];
-		ni = k;
-	}
-	if (json) {
-		status_json(ifs, ni, p, np);
-	} else if (dump) {
-		for (size_t i = 0; i < np; i++)
-			printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\t%s\n", p[i].iface,
-			       p[i].peer, p[i].path,
-			       p[i].relay_endpoint[0] ? p[i].relay_endpoint : "(none)",
-			       p[i].relay_pubkey[0] ? p[i].relay_pubkey : "(none)",
-			       p[i].endpoint[0] ? p[i].endpoint : "(none)", (long long)p[i].since,
-			       (long long)p[i].updated, p[i].why, p[i].mode[0] ? p[i].mode : "-");
-	} else {
-		if (ni == 0 && np == 0)
-			printf(
-			    "no interface configured (wgrelay configure-relay --enable IFACE)\n");
-		for (size_t i = 0; i < ni; i++) {
-			print_iface(&ifs[i]);
-			bool any = false;
-			for (size_t j = 0; j < np; j++) {
-				if (strcmp(p[j].iface, ifs[i].name) != 0)
-					continue;
-				any = true;
-				path_text(path, sizeof(path), &p[j]);
-				printf("  peer %s\n    path: %s, since %s\n", p[j].peer, path,
-				       cli_age(age, sizeof(age), p[j].since, now));
-				if (p[j].endpoint[0])
-					printf("    direct endpoint: %s\n", p[j].endpoint);
-				if (p[j].why[0])
-					printf("    why: %s\n", p[j].why);
-				if (now - p[j].updated > 30)
-					printf("    (state from %s: is `wgrelay watch` running?)\n",
-					       cli_age(age, sizeof(age), p[j].updated, now));
-			}
-			if (!any && ifs[i].enabled)
-				printf("  no peer state yet (is `wgrelay watch` running?)\n");
-		}
-	}
-	free(ifs);
-	free(p);
 	return CLI_OK;
 }

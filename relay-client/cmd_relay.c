@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,15 +17,20 @@
 #include "key.h"
 #include "log.h"
 #include "probe.h"
+#include "proto.h"
 #include "selfaddr.h"
 
 static const char start_help[] =
     "Usage: wgrelay start-relay [--port N] [--max-connections N] [--max-bandwidth KBPS]\n"
     "                           [--dry-run] [-- WGRELAYD-OPTIONS...]\n"
     "Run a relay on this node by executing wgrelayd (next to wgrelay, else from PATH).\n"
-    "  --port N             UDP control port (wgrelayd --listen 0.0.0.0:N; default 51821)\n"
-    "  --max-connections N  concurrent sessions (wgrelayd --max-circuits; default 100)\n"
-    "  --max-bandwidth KBPS per-session bandwidth cap (default 1000)\n"
+    "What is not given is left to wgrelayd (its configuration file, else its defaults).\n"
+    "  --port N             UDP control port 1..65535, on IPv4 and IPv6 (wgrelayd\n"
+    "                       --listen 0.0.0.0:N --listen [::]:N; wgrelayd's default 51821)\n"
+    "  --max-connections N  paired sessions in all, 1..1000000000 (wgrelayd --max-circuits;\n"
+    "                       wgrelayd's default 512)\n"
+    "  --max-bandwidth KBPS per-session cap in kilobytes per second, 0..1000000000, 0 = none\n"
+    "                       (wgrelayd --max-bandwidth; wgrelayd's default none)\n"
     "  --dry-run            print the wgrelayd command line instead of running it\n"
     "Options after -- go to wgrelayd unchanged (e.g. --auth keys, --state-dir DIR).\n";
 
@@ -48,8 +54,26 @@ static char *find_wgrelayd(char *buf, size_t len)
 	return buf;
 }
 
+/* One word of a command line as a shell reads it back: quoted when it has to be. */
+static void print_word(const char *w)
+{
+	if (*w && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                    "@%+=:,./_-[]") == strlen(w)) {
+		fputs(w, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *w; w++)
+		if (*w == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*w);
+	putchar('\'');
+}
+
 int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const char cmd[] = "start-relay";
 	static const struct option opts[] = {
 	    {"port", required_argument, NULL, 'p'},
 	    {"max-connections", required_argument, NULL, 'c'},
@@ -58,25 +82,35 @@ int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	uint64_t port = 51821, conns = 100, kbps = 1000;
-	bool dry = false;
-	char bin[PATH_MAX], listen_arg[32], conns_arg[24], kbps_arg[24];
+	uint64_t v;
+	bool port = false, conns = false, kbps = false, dry = false;
+	char bin[PATH_MAX], listen4[32], listen6[32], conns_arg[24], kbps_arg[24];
 	int ch;
 
 	(void)ctx;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* '+': stop at the first word that is not an option, so that only "--" passes words on. */
+	while ((ch = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (conf_parse_u64(optarg, 1, 65535, &port) < 0)
-				goto bad;
+			if (conf_parse_u64(optarg, 1, 65535, &v) < 0)
+				return cli_bad_number(cmd, "--port", optarg, 1, 65535, NULL);
+			snprintf(listen4, sizeof(listen4), "0.0.0.0:%llu", (unsigned long long)v);
+			snprintf(listen6, sizeof(listen6), "[::]:%llu", (unsigned long long)v);
+			port = true;
 			break;
 		case 'c':
-			if (conf_parse_u64(optarg, 1, 10000000, &conns) < 0)
-				goto bad;
+			if (conf_parse_u64(optarg, 1, 1000000000, &v) < 0)
+				return cli_bad_number(cmd, "--max-connections", optarg, 1,
+				                      1000000000, NULL);
+			snprintf(conns_arg, sizeof(conns_arg), "%llu", (unsigned long long)v);
+			conns = true;
 			break;
 		case 'b':
-			if (conf_parse_u64(optarg, 1, 100000000, &kbps) < 0)
-				goto bad;
+			if (conf_parse_u64(optarg, 0, 1000000000, &v) < 0)
+				return cli_bad_number(cmd, "--max-bandwidth", optarg, 0, 1000000000,
+				                      NULL);
+			snprintf(kbps_arg, sizeof(kbps_arg), "%llu", (unsigned long long)v);
+			kbps = true;
 			break;
 		case 'n':
 			dry = true;
@@ -85,32 +119,43 @@ int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 			fputs(start_help, stdout);
 			return CLI_OK;
 		default:
-			fputs(start_help, stderr);
-			return CLI_USAGE;
+			return cli_bad_option(cmd, argv, ch);
 		}
 	}
-	snprintf(listen_arg, sizeof(listen_arg), "0.0.0.0:%llu", (unsigned long long)port);
-	snprintf(conns_arg, sizeof(conns_arg), "%llu", (unsigned long long)conns);
-	snprintf(kbps_arg, sizeof(kbps_arg), "%llu", (unsigned long long)kbps);
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		return cli_usage(cmd, "unexpected argument '%s' (wgrelayd's options go after --)",
+		                 argv[optind]);
 	int extra = argc - optind;
-	char **av = calloc((size_t)extra + 10, sizeof(*av));
+	char **av = calloc((size_t)extra + 12, sizeof(*av));
 	if (!av)
 		return CLI_ERR;
 	int k = 0;
 	av[k++] = find_wgrelayd(bin, sizeof(bin));
 	av[k++] = "-f";
-	av[k++] = "--listen";
-	av[k++] = listen_arg;
-	av[k++] = "--max-circuits";
-	av[k++] = conns_arg;
-	av[k++] = "--max-bandwidth";
-	av[k++] = kbps_arg;
+	if (port) {
+		/* Both families, as wgrelayd's own default does. */
+		av[k++] = "--listen";
+		av[k++] = listen4;
+		av[k++] = "--listen";
+		av[k++] = listen6;
+	}
+	if (conns) {
+		av[k++] = "--max-circuits";
+		av[k++] = conns_arg;
+	}
+	if (kbps) {
+		av[k++] = "--max-bandwidth";
+		av[k++] = kbps_arg;
+	}
 	for (int i = optind; i < argc; i++)
 		av[k++] = argv[i];
 	av[k] = NULL;
 	if (dry) {
-		for (int i = 0; i < k; i++)
-			printf("%s%s", i ? " " : "", av[i]);
+		for (int i = 0; i < k; i++) {
+			if (i)
+				putchar(' ');
+			print_word(av[i]);
+		}
 		printf("\n");
 		free(av);
 		return CLI_OK;
@@ -120,101 +165,182 @@ int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 	log_warn("exec %s", av[0]);
 	free(av);
 	return CLI_ERR;
-bad:
-	fprintf(stderr, "start-relay: bad value '%s'\n", optarg);
-	return CLI_USAGE;
 }
+
+static const char add_help[] =
+    "Usage: wgrelay add-bootstrap-relay [--allow-loopback] ENDPOINT PUBKEY\n"
+    "Add a relay, or move a known one, and say which. ENDPOINT is IP[:PORT], [IPv6][:PORT]\n"
+    "or HOST[:PORT] (port default 51821; a host name is stored as given and looked up\n"
+    "when used), PUBKEY the relay's base64 public key (wgrelayd --show-public-key).\n"
+    "  --allow-loopback  accept a loopback ENDPOINT (tests on one machine)\n";
 
 int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const char cmd[] = "add-bootstrap-relay";
+	static const struct option opts[] = {
+	    {"allow-loopback", no_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	uint8_t key[KEY_LEN];
 	struct addr a;
 	struct cache *c;
-	char ep[ADDR_STRLEN];
+	char ep[CLI_EP_LEN], was[CACHE_TEXT];
+	bool allow_lo = false, is_name;
+	const char *why;
+	int ch;
 
-	if (cli_wants_help(argc, argv)) {
-		printf("Usage: wgrelay add-bootstrap-relay ENDPOINT PUBKEY\n"
-		       "Add (or move) a relay: ENDPOINT is IP:PORT or [IPv6]:PORT (port defaults\n"
-		       "to 51821), PUBKEY the relay's base64 public key (wgrelayd "
-		       "--show-public-key).\n");
-		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			allow_lo = true;
+			break;
+		case 'h':
+			fputs(add_help, stdout);
+			return CLI_OK;
+		default:
+			return cli_bad_option(cmd, argv, ch);
+		}
 	}
-	if (argc != 3) {
-		fprintf(stderr, "Usage: wgrelay add-bootstrap-relay ENDPOINT PUBKEY\n");
-		return CLI_USAGE;
-	}
-	if (addr_parse(&a, argv[1], 51821) < 0) {
-		fprintf(stderr, "add-bootstrap-relay: bad endpoint '%s'\n", argv[1]);
-		return CLI_USAGE;
-	}
-	if (key_from_base64(key, argv[2]) < 0) {
-		fprintf(stderr, "add-bootstrap-relay: bad public key '%s'\n", argv[2]);
-		return CLI_USAGE;
-	}
+	if (argc - optind != 2)
+		return cli_usage(cmd, "wants ENDPOINT PUBKEY");
+	const char *given = argv[optind], *pub = argv[optind + 1];
+	if (cli_endpoint_parse(given, allow_lo, ep, &a, &is_name, &why) < 0)
+		return cli_usage(cmd, "endpoint '%s': %s", given, why);
+	if (key_from_base64(key, pub) < 0)
+		return cli_usage(cmd, "public key '%s': not 32 bytes in base64", pub);
 	if (cli_open_cache(ctx, &c) < 0)
 		return CLI_ERR;
-	int rc = cache_bootstrap_add(c, addr_format(&a, ep, sizeof(ep)), argv[2], time(NULL));
+	int known = cache_bootstrap_get(c, pub, was, sizeof(was));
+	if (known == 0 && strcmp(was, ep) == 0) {
+		cache_free(c);
+		printf("relay %s at %s: unchanged\n", pub, ep);
+		return CLI_OK;
+	}
+	int rc = cache_bootstrap_add(c, ep, pub, time(NULL));
 	cache_free(c);
-	return rc < 0 ? CLI_ERR : CLI_OK;
+	if (rc < 0)
+		return CLI_ERR;
+	if (known == 0)
+		printf("moved relay %s from %s to %s\n", pub, was, ep);
+	else
+		printf("added relay %s at %s\n", pub, ep);
+	return CLI_OK;
 }
 
 int cmd_remove_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const char cmd[] = "remove-bootstrap-relay";
 	struct cache *c;
 	struct addr a;
-	char ep[ADDR_STRLEN];
-	const char *what;
+	struct stat st;
+	char ep[CLI_EP_LEN];
+	uint8_t key[KEY_LEN];
+	const char *what, *why;
+	bool is_name;
+	int rc = -ENOENT;
 
 	if (cli_wants_help(argc, argv)) {
 		printf("Usage: wgrelay remove-bootstrap-relay ENDPOINT|PUBKEY\n"
 		       "Forget a bootstrap relay, named by its endpoint or public key.\n");
 		return CLI_OK;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "Usage: wgrelay remove-bootstrap-relay ENDPOINT|PUBKEY\n");
-		return CLI_USAGE;
-	}
+	if (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "-") != 0)
+		return cli_usage(cmd, "unknown option '%s'", argv[1]);
+	if (argc != 2)
+		return cli_usage(cmd, "wants one ENDPOINT or PUBKEY");
 	what = argv[1];
-	if (strlen(what) != KEY_B64_LEN && addr_parse(&a, what, 51821) == 0)
-		what = addr_format(&a, ep, sizeof(ep));
-	if (cli_open_cache(ctx, &c) < 0)
-		return CLI_ERR;
-	int rc = cache_bootstrap_remove(c, what);
-	cache_free(c);
+	if (strlen(what) != KEY_B64_LEN || key_from_base64(key, what) < 0) {
+		if (cli_endpoint_parse(what, true, ep, &a, &is_name, &why) < 0)
+			return cli_usage(cmd, "'%s' is neither a public key nor an endpoint (%s)",
+			                 what, why);
+		what = ep;
+	}
+	/* No cache file: nothing to remove, and none is made to say so. */
+	if (strcmp(ctx->db_path, ":memory:") == 0 || stat(ctx->db_path, &st) == 0) {
+		if (cli_open_cache(ctx, &c) < 0)
+			return CLI_ERR;
+		rc = cache_bootstrap_remove(c, what);
+		cache_free(c);
+	}
 	if (rc == -ENOENT) {
-		fprintf(stderr, "remove-bootstrap-relay: no bootstrap relay '%s'\n", argv[1]);
+		fprintf(stderr, "%s: no bootstrap relay '%s'\n", cmd, argv[1]);
 		return CLI_ERR;
 	}
-	return rc < 0 ? CLI_ERR : CLI_OK;
+	if (rc < 0)
+		return CLI_ERR;
+	printf("removed bootstrap relay %s\n", what);
+	return CLI_OK;
 }
 
-static void print_relays(const struct cache_relay *r, size_t n, const struct geoip_loc *me,
-                         bool me_known, bool json, int64_t now)
+/* What list-relays knows of one relay beyond the cache row. */
+struct listed {
+	struct addr addr; /* len 0: none (a host name not looked up, or not found) */
+	const char *why;  /* why a host name has no address */
+	bool pending;     /* its lookup still runs */
+};
+
+/*
+ * refused: the relay said no to this helper (watch saw auth-denied or auth-required on its
+ * link), or it wants tokens, which the helper has none of.
+ */
+static const char *shown_status(const struct cache_relay *r)
 {
-	char age[32], loc[96], dist[24], rtt[16], load[16];
+	if (strcmp(r->status, "denied") == 0)
+		return "refused";
+	if ((strcmp(r->status, "ok") == 0 || strcmp(r->status, "full") == 0) &&
+	    (r->flags & PONG_F_AUTH_TOKEN))
+		return "refused";
+	return r->status;
+}
+
+/* The auth mode a PONG advertised; NULL when no PONG was seen. */
+static const char *auth_mode(uint32_t flags)
+{
+	if (!(flags & (PONG_F_AUTH_KEYS | PONG_F_AUTH_TOKEN | PONG_F_SEALED_OK | PONG_F_DIRECT_OK |
+	               PONG_F_FULL)))
+		return NULL;
+	return (flags & PONG_F_AUTH_KEYS) ? "keys" : (flags & PONG_F_AUTH_TOKEN) ? "token" : "open";
+}
+
+static void json_str_or_null(const char *key, const char *v)
+{
+	printf(", \"%s\": ", key);
+	if (v && *v)
+		cli_json_str(stdout, v);
+	else
+		printf("null");
+}
+
+static void print_relays(const struct cache_relay *r, const struct listed *x, size_t n,
+                         const struct geoip_loc *me, bool me_known, bool json, int64_t now)
+{
+	char age[32], loc[96], dist[24], rtt[16], load[16], ep[CACHE_TEXT + ADDR_STRLEN + 4],
+	    ip[ADDR_STRLEN];
 
 	if (!json)
-		printf("%-22s %-8s %-12s %-18s %9s %7s %6s %-9s %s\n", "ENDPOINT", "KEY", "STATUS",
-		       "LOCATION", "DISTANCE", "RTT", "LOAD", "SOURCE", "LAST SEEN");
+		printf("%-22s %-8s %-11s %-5s %-18s %9s %7s %6s %-9s %s\n", "ENDPOINT", "KEY",
+		       "STATUS", "AUTH", "LOCATION", "DISTANCE", "RTT", "LOAD", "SOURCE",
+		       "LAST SEEN");
 	else
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
+		const char *auth = auth_mode(r[i].flags);
 		double km = -1;
 		if (me_known && r[i].has_loc)
 			km = geoip_distance_km(me->lat, me->lon, r[i].lat, r[i].lon);
 		if (json) {
 			printf("%s\n  {\"endpoint\": ", i ? "," : "");
 			cli_json_str(stdout, r[i].endpoint);
-			printf(", \"pubkey\": ");
-			cli_json_str(stdout, r[i].pubkey);
-			printf(", \"status\": ");
-			cli_json_str(stdout, r[i].status);
-			printf(", \"source\": ");
-			cli_json_str(stdout, r[i].source);
-			printf(", \"city\": ");
-			cli_json_str(stdout, r[i].city);
-			printf(", \"country\": ");
-			cli_json_str(stdout, r[i].country);
+			json_str_or_null("address", x[i].addr.len
+			                                ? addr_format(&x[i].addr, ip, sizeof(ip))
+			                                : NULL);
+			json_str_or_null("pubkey", r[i].pubkey);
+			json_str_or_null("status", shown_status(&r[i]));
+			json_str_or_null("auth", auth);
+			json_str_or_null("source", r[i].source);
+			json_str_or_null("city", r[i].has_loc ? r[i].city : NULL);
+			json_str_or_null("country", r[i].has_loc ? r[i].country : NULL);
 			if (r[i].has_loc)
 				printf(", \"lat\": %.4f, \"lon\": %.4f", r[i].lat, r[i].lon);
 			else
@@ -223,8 +349,18 @@ static void print_relays(const struct cache_relay *r, size_t n, const struct geo
 				printf(", \"distance_km\": %.0f", km);
 			else
 				printf(", \"distance_km\": null");
-			printf(", \"rtt_ms\": %d, \"load_permille\": %d, \"last_seen\": %lld}",
-			       r[i].rtt_ms, r[i].load_permille, (long long)r[i].last_seen);
+			if (r[i].rtt_ms >= 0)
+				printf(", \"rtt_ms\": %d", r[i].rtt_ms);
+			else
+				printf(", \"rtt_ms\": null");
+			if (r[i].load_permille >= 0)
+				printf(", \"load_permille\": %d", r[i].load_permille);
+			else
+				printf(", \"load_permille\": null");
+			if (r[i].last_seen > 0)
+				printf(", \"last_seen\": %lld}", (long long)r[i].last_seen);
+			else
+				printf(", \"last_seen\": null}");
 			continue;
 		}
 		if (r[i].has_loc)
@@ -236,16 +372,109 @@ static void print_relays(const struct cache_relay *r, size_t n, const struct geo
 		snprintf(rtt, sizeof(rtt), r[i].rtt_ms >= 0 ? "%d ms" : "-", r[i].rtt_ms);
 		snprintf(load, sizeof(load), r[i].load_permille >= 0 ? "%d%%" : "-",
 		         r[i].load_permille / 10);
-		printf("%-22s %.8s %-12s %-18.18s %9s %7s %6s %-9s %s\n", r[i].endpoint,
-		       r[i].pubkey, r[i].status, loc, dist, rtt, load, r[i].source,
+		/* A host name shows the address it was found at. */
+		struct addr num;
+		if (x[i].addr.len && addr_parse(&num, r[i].endpoint, PROTO_DEFAULT_PORT) < 0)
+			snprintf(ep, sizeof(ep), "%s (%s)", r[i].endpoint,
+			         addr_format_ip(&x[i].addr, ip, sizeof(ip)));
+		else
+			snprintf(ep, sizeof(ep), "%s", r[i].endpoint);
+		printf("%-22s %.8s %-11s %-5s %-18.18s %9s %7s %6s %-9s %s\n", ep, r[i].pubkey,
+		       shown_status(&r[i]), auth ? auth : "-", loc, dist, rtt, load, r[i].source,
 		       cli_age(age, sizeof(age), r[i].last_seen, now));
 	}
 	if (json)
 		printf("%s]\n", n ? "\n" : "");
 }
 
+static int relay_cmp(const void *x, const void *y)
+{
+	const struct cache_relay *a = x, *b = y;
+	int d = strcmp(a->endpoint, b->endpoint);
+	return d ? d : strcmp(a->pubkey, b->pubkey);
+}
+
+/*
+ * The config file's [Relay] Bootstrap entries, as cli_open_cache enters them, into the list
+ * read from a read-only cache (which cannot take them). *r grows; n at most max.
+ */
+static int merge_config(struct cli_ctx *ctx, struct cache_relay **r, size_t *n, size_t max)
+{
+	const struct conf_entry *e = NULL;
+
+	while (ctx->conf && (e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
+		char ep[128], key[64];
+		struct addr a;
+		uint8_t k[KEY_LEN];
+		size_t i;
+		if (sscanf(e->value, "%127s %63s", ep, key) != 2 ||
+		    addr_parse(&a, ep, PROTO_DEFAULT_PORT) < 0 || key_from_base64(k, key) < 0)
+			continue;
+		for (i = 0; i < *n && strcmp((*r)[i].pubkey, key) != 0; i++)
+			;
+		if (i == *n) {
+			if (*n >= max)
+				continue;
+			struct cache_relay *g = realloc(*r, (*n + 1) * sizeof(**r));
+			if (!g)
+				return -ENOMEM;
+			*r = g;
+			memset(&g[i], 0, sizeof(g[i]));
+			g[i].rtt_ms = g[i].load_permille = -1;
+			snprintf(g[i].pubkey, sizeof(g[i].pubkey), "%s", key);
+			snprintf(g[i].status, sizeof(g[i].status), "unknown");
+			(*n)++;
+		} else if (strcmp((*r)[i].endpoint, addr_format(&a, ep, sizeof(ep))) == 0) {
+			continue;
+		}
+		addr_format(&a, (*r)[i].endpoint, sizeof((*r)[i].endpoint));
+		snprintf((*r)[i].source, sizeof((*r)[i].source), "config");
+	}
+	if (*n > 1)
+		qsort(*r, *n, sizeof(**r), relay_cmp);
+	return 0;
+}
+
+/* Host names are looked up at once, all together, for at most this long. */
+#define LIST_RESOLVE_MS 5000
+
+/* Every relay's address: IPs as they are, host names looked up (only when look_up). */
+static void resolve_all(const struct cache_relay *r, struct listed *x, size_t n, bool look_up)
+{
+	struct timespec t0, t;
+
+	for (size_t i = 0; i < n; i++) {
+		if (addr_parse(&x[i].addr, r[i].endpoint, PROTO_DEFAULT_PORT) == 0)
+			continue;
+		x[i].addr.len = 0;
+		x[i].why = "not looked up";
+		x[i].pending = look_up;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		bool more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (!x[i].pending)
+				continue;
+			int rc = cli_resolve(r[i].endpoint, &x[i].addr, &x[i].why);
+			x[i].pending = rc == -EINPROGRESS || rc == -EAGAIN;
+			if (x[i].pending) {
+				x[i].why = "no answer in time";
+				more = true;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = LIST_RESOLVE_MS -
+		            ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (!more || left <= 0)
+			return;
+		cli_resolve_wait((int)left);
+	}
+}
+
 int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const char cmd[] = "list-relays";
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
 	    {"no-probe", no_argument, NULL, 'n'},
@@ -255,21 +484,28 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	static const char help[] =
 	    "Usage: wgrelay list-relays [--json] [--no-probe] [--timeout MS]\n"
-	    "PING every known relay and list endpoint, key, status (ok, unreachable, full,\n"
-	    "denied), location and distance from this node's public address (GeoIP), RTT,\n"
-	    "advertised load, source and last seen. --no-probe shows the cached results.\n";
+	    "PING every known relay and list endpoint (and the address a host name was found\n"
+	    "at), key, status (ok, full, refused, unreachable, unresolved; unknown when never\n"
+	    "probed), auth mode the relay announces (open, keys, token), location and distance\n"
+	    "from this node's public address (GeoIP), RTT, advertised load, source and last\n"
+	    "seen. Exits 1 when no relay answers.\n"
+	    "  --json        print JSON (unknown values are null)\n"
+	    "  --no-probe    show what was last recorded, sending nothing, looking nothing up\n"
+	    "  --timeout MS  how long to wait for the answers, 10..60000 ms (default 1000);\n"
+	    "                host names are looked up first, for at most 5 s\n";
 	bool json = false, probe = true;
 	uint64_t timeout = 1000;
 	struct cache *c;
 	struct cache_relay *r = NULL;
+	struct listed *x = NULL;
 	struct geoip *g = NULL;
 	struct geoip_loc me = {0};
 	bool me_known = false;
-	size_t n = 0;
-	int ch;
+	size_t n = 0, answered = 0;
+	int ch, rc = CLI_OK;
 	int64_t now = time(NULL);
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = true;
@@ -278,44 +514,50 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 			probe = false;
 			break;
 		case 't':
-			if (conf_parse_u64(optarg, 10, 60000, &timeout) < 0) {
-				fprintf(stderr, "list-relays: bad timeout '%s'\n", optarg);
-				return CLI_USAGE;
-			}
+			if (conf_parse_u64(optarg, 10, 60000, &timeout) < 0)
+				return cli_bad_number(cmd, "--timeout", optarg, 10, 60000, NULL);
 			break;
 		case 'h':
 			fputs(help, stdout);
 			return CLI_OK;
 		default:
-			fputs(help, stderr);
-			return CLI_USAGE;
+			return cli_bad_option(cmd, argv, ch);
 		}
 	}
-	if (optind != argc) {
-		fputs(help, stderr);
-		return CLI_USAGE;
-	}
-	if (cli_open_cache(ctx, &c) < 0)
+	if (optind != argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	/* Read-only: a probe's results are written below only into a cache file that exists. */
+	int have_file = cli_open_cache_ro(ctx, cmd, &c);
+	if (have_file < 0)
 		return CLI_ERR;
-	if (cache_relay_list(c, &r, &n) < 0) {
-		cache_free(c);
+	int lr = cache_relay_list(c, &r, &n);
+	cache_free(c);
+	if (lr < 0 || merge_config(ctx, &r, &n, CACHE_MAX_RELAYS) < 0) {
+		free(r);
 		return CLI_ERR;
 	}
-	geoip_open(&g, ctx->geoip_path);
 	/* cache_relay_list returns at most CACHE_MAX_RELAYS; probe no more than probe_ping does. */
 	if (n > PROBE_MAX_TARGETS)
 		n = PROBE_MAX_TARGETS;
+	x = calloc(n ? n : 1, sizeof(*x));
+	if (!x) {
+		free(r);
+		return CLI_ERR;
+	}
+	resolve_all(r, x, n, probe);
+	geoip_open(&g, ctx->geoip_path);
 	if (probe && n) {
 		struct probe_target *t = calloc(n, sizeof(*t));
 		struct addr *seen = calloc(n, sizeof(*seen));
 		if (t && seen) {
 			for (size_t i = 0; i < n; i++)
-				addr_parse(&t[i].addr, r[i].endpoint, 51821);
+				t[i].addr = x[i].addr; /* len 0 (not found): not sent to */
 			probe_ping(t, n, (int)timeout, 0);
 			for (size_t i = 0; i < n; i++) {
 				struct geoip_loc l;
 				r[i].rtt_ms = t[i].rtt_ms;
 				if (t[i].answered) {
+					answered++;
 					r[i].load_permille = t[i].pong.load_permille;
 					r[i].flags = t[i].pong.flags;
 					r[i].last_seen = now;
@@ -326,9 +568,15 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 						                                         : "ok");
 					seen[i] = t[i].pong.observed;
 				} else {
-					snprintf(r[i].status, sizeof(r[i].status), "unreachable");
+					r[i].load_permille = -1; /* no answer, no load */
+					snprintf(r[i].status, sizeof(r[i].status), "%s",
+					         x[i].addr.len ? "unreachable" : "unresolved");
+					if (!x[i].addr.len)
+						fprintf(stderr, "%s: %s: %s\n", cmd, r[i].endpoint,
+						        x[i].why);
 				}
-				r[i].has_loc = geoip_lookup(g, &t[i].addr, &l) == 0;
+				r[i].has_loc =
+				    x[i].addr.len && geoip_lookup(g, &x[i].addr, &l) == 0;
 				if (r[i].has_loc) {
 					r[i].lat = l.lat;
 					r[i].lon = l.lon;
@@ -336,19 +584,31 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 					snprintf(r[i].country, sizeof(r[i].country), "%s",
 					         l.country);
 				}
-				cache_relay_upsert(c, &r[i]);
-				cache_relay_outcome(c, r[i].pubkey, t[i].answered, now);
 			}
 			/* Where we are (for DISTANCE) is what most relays saw, not the first one. */
 			struct selfaddr_vote v = selfaddr_decide(seen, n, NULL);
 			me_known = v.known && geoip_lookup(g, &v.addr, &me) == 0;
+			/* What was learned goes into the cache, if there is one to keep it. */
+			if (have_file && cli_open_cache(ctx, &c) == 0) {
+				for (size_t i = 0; i < n; i++) {
+					cache_relay_upsert(c, &r[i]);
+					cache_relay_outcome(c, r[i].pubkey, t[i].answered, now);
+				}
+				cache_free(c);
+			}
 		}
 		free(seen);
 		free(t);
 	}
-	print_relays(r, n, &me, me_known, json, now);
+	print_relays(r, x, n, &me, me_known, json, now);
+	if (probe && !answered) {
+		fprintf(stderr, "%s: %s\n", cmd,
+		        n ? "no relay answered"
+		          : "no relay known (wgrelay add-bootstrap-relay ENDPOINT PUBKEY)");
+		rc = CLI_ERR;
+	}
+	free(x);
 	free(r);
 	geoip_free(g);
-	cache_free(c);
-	return CLI_OK;
+	return rc;
 }

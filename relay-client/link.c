@@ -22,6 +22,7 @@ struct link_priv {
 	size_t rx_hint;                /* the binding the last DATA frame was for */
 	struct log_ratelimit error_rl; /* ERROR lines: the relay must not fill our log */
 	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
+	bool was_down;  /* marked down since it was last up: its next handshake is news */
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -206,6 +207,7 @@ static void start_handshake(struct link *l, int64_t now_ms)
 static void link_mark_down(struct link *l, const char *why)
 {
 	log_info("link %s: %s, reconnecting", addr_format(&l->relay, (char[64]){0}, 64), why);
+	l->priv->was_down = true;
 	l->state = LINK_DOWN;
 	l->hs_sent_ms = 0;
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
@@ -416,9 +418,13 @@ void link_readable(struct link *l, int64_t now_ms)
 		case PROTO_HS_RESP:
 			if (hs_client_consume_resp(&l->priv->hs, buf, (size_t)n, &l->priv->keys,
 			                           &l->observed) == 0) {
-				if (l->state != LINK_UP)
+				if (l->state != LINK_UP && l->priv->was_down)
+					log_info("link %s: reconnected",
+					         addr_format(&l->relay, (char[64]){0}, 64));
+				else if (l->state != LINK_UP)
 					log_debug("link %s: up",
 					          addr_format(&l->relay, (char[64]){0}, 64));
+				l->priv->was_down = false;
 				l->state = LINK_UP;
 				l->priv->key_gen++;
 				l->up_since_ms = l->last_rx_ms = now_ms;

@@ -75,7 +75,12 @@ void select_rank(struct select_point a, struct select_point b, struct select_can
 	for (size_t i = 0; i < n; i++) {
 		struct select_cand *c = &cands[i];
 		c->usable = c->reachable && !c->full && c->local_failures < SELECT_MAX_LOCAL_FAIL;
-		c->score = 2 * geo_bucket(a, b, c->loc) + select_load_penalty(c->load_permille);
+		c->geo = geo_bucket(a, b, c->loc);
+		c->load_points = select_load_penalty(c->load_permille);
+		c->score = 2 * c->geo + c->load_points;
+		c->km = a.known && b.known && c->loc.known
+		            ? select_distance_km(a, c->loc) + select_distance_km(c->loc, b)
+		            : -1;
 		c->tiebreak = tiebreak(c);
 		order[i] = i;
 	}

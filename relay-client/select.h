@@ -39,8 +39,11 @@ struct select_cand {
 	unsigned local_failures; /* consecutive failed sessions from this side */
 	/* outputs */
 	bool usable;
-	int score; /* lower is better */
+	int score; /* lower is better: 2 * geo + load_points */
 	uint64_t tiebreak;
+	/* the score's parts, for `wgrelay status` */
+	int geo, load_points; /* geo bucket, load penalty */
+	double km;            /* |A-R| + |R-B|, -1 when a location is unknown */
 };
 
 /*

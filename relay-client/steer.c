@@ -370,10 +370,13 @@ static bool offers(const struct link *l, uint8_t mode)
 	return f & (mode == PROTO_MODE_SEALED ? PONG_F_SEALED_OK : PONG_F_DIRECT_OK);
 }
 
-/* Ranked relay indexes for a peer; returns how many are usable. */
-static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
+/*
+ * Ranked relay indexes for a peer, the candidates in c (scores and their parts); returns how
+ * many are usable. *geo: both ends located.
+ */
+static size_t rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order,
+                         struct select_cand *c, bool *geo)
 {
-	struct select_cand c[STEER_MAX_RELAYS];
 	struct select_point a = {0}, b = {0};
 	struct geoip_loc l;
 	size_t usable = 0;
@@ -397,14 +400,50 @@ static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size
 	select_rank(a, b, c, s->n_relays, order);
 	for (size_t i = 0; i < s->n_relays; i++)
 		usable += c[i].usable;
+	if (geo)
+		*geo = a.known && b.known;
 	return usable;
+}
+
+/* Ranked relay indexes for a peer; returns how many are usable. */
+static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
+{
+	struct select_cand c[STEER_MAX_RELAYS];
+	return rank_cands(s, p, mode, order, c, NULL);
+}
+
+/*
+ * A relay in keys or token mode refused our BIND (ERROR auth-denied / auth-required): name the
+ * relay, our public key (as `watch` published it and `wgrelay show-key` prints it) and the fix,
+ * once per relay per STEER_REFUSED_S.
+ */
+static void warn_auth_refused(struct steer_ctx *s, size_t r, uint16_t code, int64_t now)
+{
+	static int64_t warned_until[STEER_MAX_RELAYS];
+	struct cache_helper h;
+
+	if (r >= STEER_MAX_RELAYS || warned_until[r] > now)
+		return;
+	warned_until[r] = now + STEER_REFUSED_S;
+	if (cache_helper_get(s->cache, &h) < 0 || !h.pubkey[0])
+		snprintf(h.pubkey, sizeof(h.pubkey), "(see `wgrelay show-key`)");
+	if (code == PROTO_ERR_AUTH_REQUIRED)
+		log_warnx("relay %s (%.8s...) refused this helper (%s): it wants a token in BIND, "
+		          "which this helper cannot send yet; use a relay in open or keys mode",
+		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey);
+	else
+		log_warnx("relay %s (%.8s...) refused this helper (auth-denied): add %s to the "
+		          "relay's AllowedKeys (or its token setup); not using this relay for "
+		          "%d s",
+		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey,
+		          STEER_REFUSED_S);
 }
 
 /*
  * A relay answered our BIND with ERROR mode-mismatch (the far side holds the sid in the other
- * mode) or mode-not-allowed. Say so once, forget the binding and leave that relay out for this
- * peer for STEER_REFUSED_S, so the peer binds on the next relay instead of asking again and
- * again.
+ * mode) or mode-not-allowed, or refused this helper (auth-denied, auth-required). Say so once,
+ * forget the binding and leave that relay out for this peer for STEER_REFUSED_S, so the peer
+ * binds on the next relay instead of asking again and again.
  */
 static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
                           int64_t now)
@@ -413,6 +452,13 @@ static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct s
 
 	for (size_t r = 0; r < s->n_relays; r++) {
 		struct link_bind *b = steer_bind_of(s, p, (int)r);
+		if (b &&
+		    (b->error == PROTO_ERR_AUTH_DENIED || b->error == PROTO_ERR_AUTH_REQUIRED)) {
+			warn_auth_refused(s, r, b->error, now);
+			p->refused_until[r] = now + STEER_REFUSED_S;
+			link_unbind(s->relays[r].link, p->sids[r], now * 1000);
+			continue;
+		}
 		if (!b ||
 		    (b->error != PROTO_ERR_MODE_MISMATCH && b->error != PROTO_ERR_MODE_NOT_ALLOWED))
 			continue;
@@ -756,6 +802,88 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	free(cs);
 }
 
+/* The relay a peer uses (relayed) or would use first; -1 none. */
+static int chosen_relay(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
+                        const size_t *order, const struct select_cand *c)
+{
+	if (p->path != STEER_DIRECT && p->relay >= 0)
+		return p->relay;
+	for (size_t j = 0; j < s->n_relays; j++)
+		if (steer_bind_ready(steer_bind_of(s, p, (int)order[j]), steer_mode(ifc)))
+			return (int)order[j];
+	return s->n_relays && c[order[0]].usable ? (int)order[0] : -1;
+}
+
+static void plan_relay(struct cache_plan *pl, const struct steer_relay *r,
+                       const struct select_cand *c)
+{
+	struct cache_plan_relay *o = &pl->relays[pl->n_relays++];
+	snprintf(o->pubkey, sizeof(o->pubkey), "%s", r->info.pubkey);
+	snprintf(o->endpoint, sizeof(o->endpoint), "%s", r->info.endpoint);
+	o->distance_km = c->km >= 0 ? (int32_t)(c->km + 0.5) : -1;
+	o->rtt_ms = r->link ? r->link->rtt_ms : -1;
+	o->load_permille = c->load_permille;
+	o->score = c->score;
+	o->usable = c->usable;
+}
+
+/* What `wgrelay status` shows as the peer's next step and relay choice. */
+static void publish_plan(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
+                         int64_t now)
+{
+	struct select_cand c[STEER_MAX_RELAYS];
+	size_t order[STEER_MAX_RELAYS];
+	struct cache_plan pl = {.updated = now};
+	char ep[ADDR_STRLEN];
+	unsigned thr = ifc->cfg.threshold_windows;
+
+	snprintf(pl.iface, sizeof(pl.iface), "%s", ifc->name);
+	snprintf(pl.peer, sizeof(pl.peer), "%s", p->pub_b64);
+	rank_cands(s, p, steer_mode(ifc), order, c, &pl.geo_known);
+	int ch = chosen_relay(s, ifc, p, order, c);
+	if (ch >= 0)
+		plan_relay(&pl, &s->relays[ch], &c[ch]);
+	for (size_t j = 0; j < s->n_relays && pl.n_relays < CACHE_PLAN_RELAYS; j++)
+		if ((int)order[j] != ch)
+			plan_relay(&pl, &s->relays[order[j]], &c[order[j]]);
+	addr_format(&p->direct_ep, ep, sizeof(ep));
+	switch (p->path) {
+	case STEER_RELAYED:
+		if (p->direct_ep.len) {
+			snprintf(pl.next, sizeof(pl.next), "try direct %s for one window", ep);
+			pl.next_at = p->next_direct_try;
+		} else {
+			snprintf(pl.next, sizeof(pl.next),
+			         "stay relayed (no direct endpoint known)");
+		}
+		break;
+	case STEER_TRYING:
+		snprintf(pl.next, sizeof(pl.next),
+		         "back to relay %s unless a packet comes in directly",
+		         p->relay >= 0 ? s->relays[p->relay].info.endpoint : "?");
+		pl.next_at = p->trying_until;
+		break;
+	case STEER_DIRECT:
+		if (thr == 0)
+			snprintf(pl.next, sizeof(pl.next),
+			         "relay when the 30 min history says the direct path fails");
+		else if (p->det.consecutive_failed)
+			snprintf(pl.next, sizeof(pl.next),
+			         "relay after %u more failed handshake window(s) (%u of %u failed)",
+			         thr > p->det.consecutive_failed ? thr - p->det.consecutive_failed
+			                                         : 1,
+			         p->det.consecutive_failed, thr);
+		else
+			snprintf(pl.next, sizeof(pl.next),
+			         "relay after %u failed handshake windows in a row", thr);
+		if (ch < 0)
+			snprintf(pl.next + strlen(pl.next), sizeof(pl.next) - strlen(pl.next),
+			         "; no relay %s", s->n_relays ? "usable yet" : "known");
+		break;
+	}
+	cache_plan_set(s->cache, &pl);
+}
+
 void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all)
 {
 	for (size_t i = 0; i < ifc->n_peers; i++) {
@@ -779,5 +907,6 @@ void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bo
 		snprintf(cp.why, sizeof(cp.why), "%s", p->why);
 		if (cache_peer_set(s->cache, &cp) == 0)
 			p->dirty = false;
+		publish_plan(s, ifc, p, now);
 	}
 }

@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "sealed.h"
 #include "selfaddr.h"
+#include "version.h"
 #include "steer.h"
 #include "wg.h"
 
@@ -90,6 +91,12 @@ static void load_relays(struct watch *w)
 
 	if (cache_relay_list(w->s.cache, &r, &n) < 0)
 		return;
+	/* Host names are looked up all at once; at start, waited for (2 s at most). */
+	if (!w->relays_loaded) {
+		for (size_t i = 0; i < n && i < STEER_MAX_RELAYS; i++)
+			cli_resolve_start(r[i].endpoint);
+		cli_resolve_wait(2000);
+	}
 	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++) {
 		bool known = false;
 		for (size_t j = 0; j < w->s.n_relays; j++)
@@ -97,9 +104,17 @@ static void load_relays(struct watch *w)
 				known = true;
 		struct steer_relay *sr = &w->s.relays[w->s.n_relays];
 		struct addr a;
-		if (known || key_from_base64(sr->pub, r[i].pubkey) < 0 ||
-		    addr_parse(&a, r[i].endpoint, 51821) < 0)
+		const char *why;
+		if (known || key_from_base64(sr->pub, r[i].pubkey) < 0)
 			continue;
+		/* A host name is looked up in the background: the relay joins at a later reload. */
+		int rc = cli_resolve(r[i].endpoint, &a, &why);
+		if (rc < 0) {
+			static struct log_ratelimit rl = LOG_RATELIMIT_INIT(600000);
+			if (rc != -EINPROGRESS)
+				log_warnx_rl(&rl, "relay %s: %s", r[i].endpoint, why ? why : "?");
+			continue;
+		}
 		sr->info = r[i];
 		struct geoip_loc gl;
 		if (geoip_lookup(w->s.geoip, &a, &gl) == 0) {
@@ -114,7 +129,11 @@ static void load_relays(struct watch *w)
 			continue;
 		}
 		sr->link->on_data = sealed_deliver;
-		log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
+		/* At start the count is in "helper running"; later, a new relay is news. */
+		if (w->relays_loaded)
+			log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
+		else
+			log_debug("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
 		w->s.n_relays++;
 	}
 	free(r);
@@ -180,6 +199,20 @@ static void update_self(struct watch *w)
 	w->s.self_known = v.known;
 	if (v.known)
 		w->s.self_public = v.addr;
+}
+
+/*
+ * What `status` and `doctor` read about the helper itself: its pid (0 after a clean exit),
+ * its last tick, its public key, our public address and the GeoIP file in use.
+ */
+static void publish_helper(struct watch *w, struct cache_helper *h, int64_t now, bool running)
+{
+	h->pid = running ? (int64_t)getpid() : 0;
+	h->tick = now;
+	h->public_addr[0] = '\0';
+	if (w->s.self_known)
+		addr_format_ip(&w->s.self_public, h->public_addr, sizeof(h->public_addr));
+	cache_helper_set(w->s.cache, h);
 }
 
 static bool wanted(struct watch *w, const char *name)
@@ -317,17 +350,27 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	struct wg_linkwatch *lw = NULL;
 	char keypath[4096], dir[4096];
 	bool created;
+	struct cache_helper helper = {0};
 	int64_t last_tick = 0, last_reload = 0;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(watch_help, stdout);
 		return CLI_OK;
 	}
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-' || !ifconf_name_ok(argv[i])) {
-			fputs(watch_help, stderr);
-			return CLI_USAGE;
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			return cli_usage("watch", "unknown option '%s'", argv[i]);
+		if (!ifconf_name_ok(argv[i]))
+			return cli_usage("watch", "bad interface name '%s'", argv[i]);
+		int wg = cli_wg_iface(argv[i]);
+		if (wg < 0) {
+			fprintf(stderr, "watch: %s: %s\n", argv[i],
+			        wg == -ENODEV        ? "no such interface"
+			        : wg == -EMEDIUMTYPE ? "not a WireGuard interface"
+			                             : strerror(-wg));
+			return CLI_ERR;
 		}
+	}
 	if (sodium_init() < 0)
 		return CLI_ERR;
 	w = calloc(1, sizeof(*w));
@@ -357,6 +400,14 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	if (created)
 		log_info("created identity key %s", keypath);
 	geoip_open(&w->s.geoip, ctx->geoip_path);
+	{
+		uint8_t pub[32];
+		key_public_from_private(pub, w->identity);
+		key_to_base64(helper.pubkey, pub);
+		helper.started = time(NULL);
+		if (w->s.geoip)
+			snprintf(helper.geoip, sizeof(helper.geoip), "%s", geoip_path(w->s.geoip));
+	}
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
@@ -373,8 +424,10 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (wg_linkwatch_new(&lw, on_link, w) < 0)
 		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
+	publish_helper(w, &helper, now, true);
 	sd_notify_ready();
-	log_info("helper running: %zu interface(s), %zu relay(s)", w->n_ifaces, w->s.n_relays);
+	log_info("wgrelay %s helper running: %zu interface(s), %zu relay(s)", WGR_VERSION,
+	         w->n_ifaces, w->s.n_relays);
 
 	/*
 	 * Links and ports change only in the tick below or with an interface event, so the poll
@@ -410,6 +463,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 		for (size_t i = 0; i < w->s.n_relays; i++)
 			link_tick(w->s.relays[i].link, ms);
 		update_self(w);
+		publish_helper(w, &helper, now, true);
 		bool slow = ms - last_reload >= 10000;
 		if (slow) {
 			last_reload = ms;
@@ -423,6 +477,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 				cache_iface_get(w->s.cache, ifc->name, &ifc->cfg);
 			if (!w->n_named && !ifc->cfg.enabled) {
 				steer_restore(&w->s, ifc);
+				steer_publish(&w->s, ifc, now, false);
 				continue;
 			}
 			if (steer_read(&w->s, ifc, now) < 0)
@@ -442,6 +497,7 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; i < w->s.n_relays; i++)
 		link_free(w->s.relays[i].link);
 	wg_linkwatch_free(lw);
+	publish_helper(w, &helper, time(NULL), false);
 	geoip_free(w->s.geoip);
 	cache_free(w->s.cache);
 	sodium_memzero(w->identity, sizeof(w->identity));

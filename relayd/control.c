@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "key.h"
 #include "relay.h"
 #include "sock.h"
 #include "worker.h"
@@ -144,10 +145,11 @@ static void control_send_error(struct relay *r, struct link *l, const struct add
 	control_send_ctrl_to(r, l, &m, to);
 	r->st.denied++;
 	{
-		char a[ADDR_STRLEN];
+		char a[ADDR_STRLEN], k[KEY_B64_STRLEN];
 
-		stats_event(r, l, "request denied", sid, "from %s: %s (%s)",
-		            addr_format(to, a, sizeof(a)), proto_error_name(code), text);
+		key_to_base64(k, l->client_pub);
+		stats_event(r, l, "request denied", sid, "from %s key %.8s...: %s (%s)",
+		            addr_format(to, a, sizeof(a)), k, proto_error_name(code), text);
 	}
 }
 

@@ -35,7 +35,7 @@ echo "  a via $ra, b via $rb"
 rtt_ok()
 {
 	wgrelay_in "$1" list-relays --no-probe --json 2>/dev/null |
-		sed -n 's/.*"endpoint": "\([0-9.]*\):[0-9]*".*"rtt_ms": \(-*[0-9]*\).*/\1 \2/p' >"$WS/$1.rtt"
+		jq -r '.[] | "\(.endpoint | sub(":[0-9]+$"; "")) \(.rtt_ms // -1)"' >"$WS/$1.rtt"
 	awk 'BEGIN { want["203.0.113.10"] = 10; want["203.0.113.11"] = 60; want["203.0.113.12"] = 120 }
 		$1 in want { got[$1] = $2; d = $2 - want[$1]; if (d < 0) d = -d
 			if ($2 < 0 || d > want[$1] * 0.4 + 5) off = 1; n++ }

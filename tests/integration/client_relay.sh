@@ -58,8 +58,8 @@ sleep 0.5
 mkdir -p "$T/ha" "$T/hb"
 wa() { WGRELAY_DB=$T/ha/wgrelay.db WGRELAY_GEOIP=$T/none nx "$WGRELAY" "$@"; }
 wb() { WGRELAY_DB=$T/hb/wgrelay.db WGRELAY_GEOIP=$T/none nx "$WGRELAY" "$@"; }
-wa add-bootstrap-relay 127.0.0.1:41821 "$RK" || fail "add-bootstrap A"
-wb add-bootstrap-relay 127.0.0.1:41821 "$RK" || fail "add-bootstrap B"
+wa add-bootstrap-relay --allow-loopback 127.0.0.1:41821 "$RK" || fail "add-bootstrap A"
+wb add-bootstrap-relay --allow-loopback 127.0.0.1:41821 "$RK" || fail "add-bootstrap B"
 out=$(wa list-relays) || fail "list-relays"
 echo "$out"
 echo "$out" | grep -E "127.0.0.1:41821 .* ok .* [0-9]+ ms" >/dev/null || fail "relay not ok with RTT"

@@ -15,4 +15,15 @@ if(TARGET wgrelay_core)
   add_dependencies(test_untrusted wgrelay)
   set_property(TEST test_untrusted APPEND PROPERTY ENVIRONMENT
                "WGRELAY_BIN=$<TARGET_FILE:wgrelay>")
+  # status and doctor: the merge and the checks as pure functions (test_status), and the real
+  # binary on a wireguard-go interface in a network namespace of its own, also on a terminal
+  # (test_status_live: root, wireguard-go and wg, else skipped).
+  add_cmocka_test(test_status SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_status.c
+                  LINK_LIBRARIES wgrelay_core)
+  add_cmocka_test(test_status_live SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_status_live.c
+                  LINK_LIBRARIES wgrelay_core)
+  add_dependencies(test_status_live wgrelay)
+  set_tests_properties(test_status_live PROPERTIES SKIP_RETURN_CODE 77)
+  set_property(TEST test_status_live APPEND PROPERTY ENVIRONMENT
+               "WGRELAY_BIN=$<TARGET_FILE:wgrelay>")
 endif()

@@ -366,6 +366,7 @@ static void test_migrate_v1(void **state)
 	    cmd, sizeof(cmd),
 	    "sqlite3 '%s' 'ALTER TABLE peers DROP COLUMN mode;"
 	    " ALTER TABLE relay_sessions DROP COLUMN mode; DROP TABLE iface_mtu;"
+	    " DROP TABLE helper; DROP TABLE peer_plan; DROP TABLE peer_relays;"
 	    " INSERT INTO relay_sessions VALUES(\"wg0\", \"PK\", \"R\", \"203.0.113.1:51821\","
 	    " \"203.0.113.1:50001\", \"198.51.100.7:51820\", 0, 7);"
 	    " INSERT INTO peers VALUES(\"wg0\", \"PK\", \"relayed\", \"R\", \"e\", \"e\", 1, 2,"
@@ -375,7 +376,7 @@ static void test_migrate_v1(void **state)
 		skip();
 	assert_int_equal(cache_open(&c, path), 0);
 	assert_false(cache_was_rebuilt(c));
-	assert_int_equal(cache_schema_version(c), 2);
+	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
 	assert_int_equal(cache_session_list(c, "wg0", &sl, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(sl[0].mode, "direct");

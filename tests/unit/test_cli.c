@@ -9,31 +9,46 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "addr.h"
+#include "frame.h"
+
 static char dir[] = "/tmp/wgr-test-cli-XXXXXX";
 static char out[16384];
 static const char key[] = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 
-/* Run `wgrelay ARGS` with the scratch db; stdout+stderr into out; returns the exit code. */
-static int run(const char *args)
+/*
+ * Run `wgrelay ARGS` with the scratch db; stdout and (when merge) stderr into out; returns the
+ * exit code.
+ */
+static int run_to(const char *args, bool merge)
 {
 	char cmd[2048];
 	const char *bin = getenv("WGRELAY_BIN");
 	snprintf(cmd, sizeof(cmd),
 	         "WGRELAY_DB='%s/db/wgrelay.db' WGRELAY_GEOIP='%s/none.mmdb' "
-	         "WGRELAY_CONFIG='%s/wgrelay.conf' WGRELAY_WG_CONF_DIR='%s' '%s' %s 2>&1",
-	         dir, dir, dir, dir, bin ? bin : "wgrelay", args);
+	         "WGRELAY_CONFIG='%s/wgrelay.conf' WGRELAY_WG_CONF_DIR='%s' WG_UAPI_DIR='%s/uapi' "
+	         "'%s' %s %s",
+	         dir, dir, dir, dir, dir, bin ? bin : "wgrelay", args,
+	         merge ? "2>&1" : "2>/dev/null");
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	size_t n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *args)
+{
+	return run_to(args, true);
 }
 
 static void test_help_and_usage(void **state)
@@ -66,13 +81,46 @@ static void test_help_and_usage(void **state)
 	    run("add-bootstrap-relay nonsense:port HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="),
 	    2);
 	assert_int_equal(run("add-bootstrap-relay 192.0.2.1:51821 notakey"), 2);
+	assert_non_null(strstr(out, "add-bootstrap-relay: public key 'notakey'"));
 	assert_int_equal(run("configure-relay --enable"), 2);
 	assert_int_equal(run("configure-relay --enable --disable wg0"), 2);
 	assert_int_equal(run("configure-relay --mode fast wg0"), 2);
 	assert_int_equal(run("configure-relay --mtu 12 wg0"), 2);
+	/* A bad value names its option and range, in one line, not the whole help. */
+	assert_int_equal(run("configure-relay --mtu 20 wg0"), 2);
+	assert_string_equal(out, "configure-relay: --mtu 20: out of range 1280..9000\n"
+	                         "see 'wgrelay configure-relay --help'\n");
+	assert_int_equal(run("configure-relay --mtu 1279 wg0"), 2);
+	assert_int_equal(run("configure-relay --mtu jumbo wg0"), 2);
+	assert_non_null(strstr(out, "--mtu jumbo: not auto, off or a number 1280..9000"));
+	assert_int_equal(run("configure-relay --prebind 9 wg0"), 2);
+	assert_non_null(strstr(out, "--prebind 9: out of range 1..8"));
+	assert_int_equal(run("configure-relay --threshold-windows 1001 wg0"), 2);
+	assert_non_null(strstr(out, "--threshold-windows 1001: out of range 0..1000"));
+	assert_int_equal(run("configure-relay --mode fast wg0"), 2);
+	assert_non_null(strstr(out, "--mode fast: not direct or sealed"));
+	assert_null(strstr(out, "Usage:"));
+	assert_int_equal(run("configure-relay --bogus wg0"), 2);
+	assert_non_null(strstr(out, "unknown option '--bogus'"));
+	assert_int_equal(run("configure-relay wg0 --mtu"), 2);
+	assert_non_null(strstr(out, "option '--mtu' needs a value"));
+	assert_int_equal(run("configure-relay wg0 wg1"), 2);
+	assert_int_equal(run("configure-relay --remove --enable wg0"), 2);
+	assert_int_equal(run("list-relays --timeout 1"), 2);
+	assert_string_equal(out, "list-relays: --timeout 1: out of range 10..60000\n"
+	                         "see 'wgrelay list-relays --help'\n");
+	assert_int_equal(run("list-relays --timeout soon"), 2);
+	assert_non_null(strstr(out, "--timeout soon: not a number 10..60000"));
+	assert_int_equal(run("list-relays extra"), 2);
+	assert_int_equal(run("start-relay --max-connections 0"), 2);
+	assert_non_null(strstr(out, "--max-connections 0: out of range 1..1000000000"));
+	assert_int_equal(run("frobnicate"), 2);
+	assert_null(strstr(out, "Usage:"));
+	assert_non_null(strstr(out, "see 'wgrelay --help'"));
 	assert_int_equal(run("configure-relay --enable bad/name"), 2);
 	assert_int_equal(run("status --json dump"), 2);
 	assert_int_equal(run("start-relay --port 70000"), 2);
+	assert_non_null(strstr(out, "start-relay: --port 70000: out of range 1..65535"));
 	assert_int_equal(run("watch -x"), 2);
 }
 
@@ -87,16 +135,27 @@ static void test_bootstrap_and_list(void **state)
 	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
 	close(s);
+	/* Loopback only when asked for. */
 	snprintf(a, sizeof(a), "add-bootstrap-relay 127.0.0.1:%u %s", ntohs(sin.sin_port), key);
+	assert_int_equal(run(a), 2);
+	assert_non_null(strstr(out, "loopback"));
+	snprintf(a, sizeof(a), "add-bootstrap-relay --allow-loopback 127.0.0.1:%u %s",
+	         ntohs(sin.sin_port), key);
 	assert_int_equal(run(a), 0);
-	assert_int_equal(run("list-relays --timeout 200"), 0);
+	assert_non_null(strstr(out, "added relay"));
+	/* No relay answers: listed, and exit status 1. */
+	assert_int_equal(run("list-relays --timeout 200"), 1);
 	assert_non_null(strstr(out, "ENDPOINT"));
 	assert_non_null(strstr(out, "unreachable"));
 	assert_non_null(strstr(out, "bootstrap"));
+	assert_non_null(strstr(out, "list-relays: no relay answered"));
 	assert_int_equal(run("list-relays --json --no-probe"), 0);
 	assert_non_null(strstr(out, "\"status\": \"unreachable\""));
 	assert_non_null(strstr(out, key));
-	assert_non_null(strstr(out, "\"rtt_ms\": -1"));
+	/* Unknown is null, never -1 or "". */
+	assert_non_null(strstr(out, "\"rtt_ms\": null"));
+	assert_null(strstr(out, "-1"));
+	assert_null(strstr(out, "\"\""));
 	/* Default port. */
 	assert_int_equal(run("add-bootstrap-relay 192.0.2.10 "
 	                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
@@ -107,8 +166,11 @@ static void test_bootstrap_and_list(void **state)
 	assert_int_equal(run("remove-bootstrap-relay 192.0.2.10:51821"), 1);
 	assert_int_equal(run("remove-bootstrap-relay HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="),
 	                 0);
-	assert_int_equal(run("list-relays --json"), 0);
+	assert_int_equal(run("list-relays --json --no-probe"), 0);
 	assert_string_equal(out, "[]\n");
+	/* Probing none: nothing can answer. */
+	assert_int_equal(run("list-relays --json"), 1);
+	assert_non_null(strstr(out, "no relay known"));
 
 	struct stat st;
 	char db[600];
@@ -117,44 +179,18 @@ static void test_bootstrap_and_list(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 }
 
-static void test_configure_and_status(void **state)
+static void test_configure(void **state)
 {
 	(void)state;
-	assert_int_equal(run("status"), 0);
-	assert_non_null(strstr(out, "no interface configured"));
-	assert_int_equal(run("configure-relay --enable wgt0 --threshold-windows 3 --prebind 1 "
-	                     "--mtu 1380"),
+	/* wgt0 does not exist: recorded with --force (test_iface_checks has the refusals). */
+	assert_int_equal(run("configure-relay --enable --force wgt0 --threshold-windows 3 "
+	                     "--prebind 1 --mtu 1380"),
 	                 0);
 	assert_non_null(strstr(out, "interface wgt0: relay fallback enabled, mode direct, "
 	                            "threshold 3 windows, mtu 1380, prebind 1"));
 	/* Options alone keep the rest. */
 	assert_int_equal(run("configure-relay wgt0 --mode sealed"), 0);
 	assert_non_null(strstr(out, "enabled, mode sealed, threshold 3"));
-	assert_int_equal(run("status wgt0"), 0);
-	assert_non_null(strstr(out, "interface wgt0: relay fallback enabled"));
-	assert_non_null(strstr(out, "no peer state yet"));
-	assert_int_equal(run("status --json"), 0);
-	assert_non_null(strstr(out, "\"name\": \"wgt0\", \"enabled\": true, \"mode\": \"sealed\", "
-	                            "\"threshold_windows\": 3, \"mtu\": 1380, \"prebind\": 1"));
-	assert_int_equal(run("status dump"), 0);
-	assert_string_equal(out, "");
-	/* A peer relayed in sealed mode, as `watch` writes it: status shows the mode. */
-	char cmd[900];
-	snprintf(cmd, sizeof(cmd),
-	         "sqlite3 '%s/db/wgrelay.db' \"INSERT INTO peers(iface, peer, path, relay_pubkey,"
-	         " relay_endpoint, endpoint, since, updated, why, mode) VALUES('wgt0', 'PEERKEY',"
-	         " 'relayed', 'RELAYKEYRELAYKEY', '203.0.113.7:51821', '198.51.100.7:51820', 1, 1,"
-	         " 'why', 'sealed')\" 2>/dev/null",
-	         dir);
-	if (system(cmd) == 0) {
-		assert_int_equal(run("status wgt0"), 0);
-		assert_non_null(
-		    strstr(out, "path: relayed via 203.0.113.7:51821 (RELAYKEY...), sealed mode"));
-		assert_int_equal(run("status --json"), 0);
-		assert_non_null(strstr(out, "\"path\": \"relayed\", \"mode\": \"sealed\""));
-		assert_int_equal(run("status dump"), 0);
-		assert_non_null(strstr(out, "\twhy\tsealed\n"));
-	}
 	assert_int_equal(run("configure-relay --disable wgt0"), 0);
 	assert_non_null(strstr(out, "relay fallback disabled"));
 
@@ -165,8 +201,28 @@ static void test_configure_and_status(void **state)
 	assert_non_null(f);
 	fputs("[Interface]\nPrivateKey = x\nSaveConfig = true\n", f);
 	fclose(f);
-	assert_int_equal(run("configure-relay --enable wgt1"), 0);
+	assert_int_equal(run("configure-relay --enable --force wgt1"), 0);
 	assert_non_null(strstr(out, "SaveConfig = true"));
+	assert_int_equal(run("configure-relay --remove wgt0"), 0);
+	assert_int_equal(run("configure-relay --remove wgt1"), 0);
+}
+
+/*
+ * status reads the cache read-only: with none, it makes none (its output is test_status's and
+ * test_status_live's; on a damaged cache, test_corrupt_db_read_only's).
+ */
+static void test_status_read_only(void **state)
+{
+	(void)state;
+	char cmd[700];
+	struct stat st;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run("status"), 0);
+	assert_non_null(strstr(out, "no interface configured"));
+	snprintf(cmd, sizeof(cmd), "%s/db/wgrelay.db", dir);
+	assert_int_equal(stat(cmd, &st), -1);
 }
 
 static void test_start_relay_mapping(void **state)
@@ -175,8 +231,21 @@ static void test_start_relay_mapping(void **state)
 	assert_int_equal(run("start-relay --dry-run --port 5000 --max-connections 7 "
 	                     "--max-bandwidth 300 -- --auth keys"),
 	                 0);
-	assert_non_null(strstr(out, "wgrelayd -f --listen 0.0.0.0:5000 --max-circuits 7 "
-	                            "--max-bandwidth 300 --auth keys"));
+	/* --port listens on IPv4 and IPv6, as wgrelayd's own default does. */
+	assert_non_null(strstr(out, "wgrelayd -f --listen 0.0.0.0:5000 --listen [::]:5000 "
+	                            "--max-circuits 7 --max-bandwidth 300 --auth keys\n"));
+	/* What is not given is left to wgrelayd's own defaults (512 circuits, no cap). */
+	assert_int_equal(run("start-relay --dry-run"), 0);
+	assert_true(strlen(out) > 12 && strcmp(out + strlen(out) - 12, "wgrelayd -f\n") == 0);
+	/* 0 is wgrelayd's "no cap", passed on. */
+	assert_int_equal(run("start-relay --dry-run --max-bandwidth 0"), 0);
+	assert_non_null(strstr(out, "wgrelayd -f --max-bandwidth 0\n"));
+	/* Words before "--" are not wgrelayd's. */
+	assert_int_equal(run("start-relay --dry-run extra"), 2);
+	assert_non_null(strstr(out, "unexpected argument 'extra'"));
+	assert_int_equal(run("start-relay extra --dry-run"), 2);
+	assert_int_equal(run("start-relay --dry-run -- 'two words'"), 0);
+	assert_non_null(strstr(out, "wgrelayd -f 'two words'\n"));
 }
 
 static void test_config_file(void **state)
@@ -206,29 +275,416 @@ static void test_config_file(void **state)
 	assert_int_equal(run("status"), 1);
 	assert_non_null(strstr(out, "wgrelay.conf:2:"));
 	unlink(path);
-	/* Missing is fine, unless named with --config. */
-	assert_int_equal(run("status"), 0);
+	/* Missing is fine, unless named with --config, and then the reason is given. */
+	assert_int_equal(run("list-relays --no-probe"), 0);
 	snprintf(a, sizeof(a), "--config '%s' status", path);
 	assert_int_equal(run(a), 1);
+	assert_non_null(strstr(out, "wgrelay.conf: No such file or directory"));
+	/* A global option after the command works as before it. */
+	snprintf(a, sizeof(a), "list-relays --no-probe --config '%s'", path);
+	assert_int_equal(run(a), 1);
+	assert_non_null(strstr(out, "wgrelay.conf: No such file or directory"));
 }
 
-static void test_corrupt_db_keeps_running(void **state)
+/* Every file of the scratch database, its size and content in out-of-band form. */
+static void db_fingerprint(char *buf, size_t len)
 {
-	(void)state;
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "cd '%s/db' && ls -A && cksum wgrelay.db", dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(buf, 1, len - 1, p);
+	buf[n] = '\0';
+	pclose(p);
+}
+
+static void write_corrupt_db(void)
+{
 	char db[600], cmd[800];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db' && mkdir -m 700 '%s/db'", dir, dir);
+	assert_int_equal(system(cmd), 0);
 	snprintf(db, sizeof(db), "%s/db/wgrelay.db", dir);
-	unlink(db);
-	snprintf(cmd, sizeof(cmd), "%s-wal", db);
-	unlink(cmd);
-	snprintf(cmd, sizeof(cmd), "%s-shm", db);
-	unlink(cmd);
 	FILE *f = fopen(db, "w");
 	assert_non_null(f);
 	fputs("this is not a database at all, just some bytes on disk", f);
 	fclose(f);
-	assert_int_equal(run("status"), 0);
+}
+
+/*
+ * Read-only commands leave a corrupt database as it is and exit 1 (the settings in it are not
+ * lost to a look); a command that writes, like `watch`, sets it aside and starts anew.
+ */
+static void test_corrupt_db_read_only(void **state)
+{
+	(void)state;
+	char before[2048], after[2048];
+
+	write_corrupt_db();
+	db_fingerprint(before, sizeof(before));
+	assert_int_equal(run("list-relays --no-probe"), 1);
+	assert_non_null(strstr(out, "damaged or not wgrelay's; left as it is"));
+	assert_int_equal(run("list-relays --timeout 100"), 1);
+	assert_int_equal(run("configure-relay wgt0"), 1);
+	assert_int_equal(run("status"), 1);
+	db_fingerprint(after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_null(strstr(after, "corrupt-"));
+	/* A write sets it aside, says so, and does what was asked. */
+	assert_int_equal(run("configure-relay --enable --force wgt0"), 0);
 	assert_non_null(strstr(out, "moved"));
-	assert_non_null(strstr(out, "no interface configured"));
+	assert_non_null(strstr(out, "relay fallback enabled"));
+	db_fingerprint(after, sizeof(after));
+	assert_non_null(strstr(after, "wgrelay.db.corrupt-"));
+	/* A missing database is an empty one to a reader, and not created by it. */
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run("list-relays --no-probe"), 0);
+	assert_int_equal(run("configure-relay wgt0"), 1);
+	assert_non_null(strstr(out, "wgt0: not configured"));
+	assert_int_equal(run("configure-relay --remove wgt0"), 1);
+	struct stat st;
+	snprintf(cmd, sizeof(cmd), "%s/db/wgrelay.db", dir);
+	assert_int_equal(stat(cmd, &st), -1);
+}
+
+/* A userspace WireGuard interface as wg-integration sees one: its UAPI socket. */
+static void fake_wg(const char *name, bool on)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/uapi", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/uapi/%s.sock", dir, name);
+	unlink(path);
+	if (!on)
+		return;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	assert_true(s >= 0);
+	assert_true(strlen(path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path));
+	assert_int_equal(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(s);
+}
+
+/*
+ * configure-relay --enable and watch IFACE want a WireGuard interface: a missing one or
+ * another kind (lo is in every network namespace and never WireGuard) is exit status 1, or
+ * with --force a warning; --remove forgets one.
+ */
+static void test_iface_checks(void **state)
+{
+	(void)state;
+	assert_int_equal(run("configure-relay --enable nosuch0"), 1);
+	assert_non_null(strstr(out, "configure-relay: nosuch0: no such interface"));
+	assert_int_equal(run("configure-relay --enable lo"), 1);
+	assert_non_null(strstr(out, "configure-relay: lo: not a WireGuard interface"));
+	/* A first setting is checked too; a typo does not become a configured interface. */
+	assert_int_equal(run("configure-relay --mode sealed nosuch0"), 1);
+	assert_int_equal(run("configure-relay nosuch0"), 1);
+	assert_non_null(strstr(out, "nosuch0: not configured"));
+	assert_int_equal(run("watch nosuch0"), 1);
+	assert_non_null(strstr(out, "watch: nosuch0: no such interface"));
+	assert_int_equal(run("watch lo"), 1);
+	assert_non_null(strstr(out, "watch: lo: not a WireGuard interface"));
+
+	/* A WireGuard interface is accepted. */
+	fake_wg("wgf0", true);
+	assert_int_equal(run("configure-relay --enable wgf0"), 0);
+	assert_non_null(strstr(out, "interface wgf0: relay fallback enabled"));
+	fake_wg("wgf0", false);
+	/* Gone now, but configured: disabling and tuning need no interface. */
+	assert_int_equal(run("configure-relay --disable wgf0 --prebind 3"), 0);
+	assert_non_null(strstr(out, "interface wgf0: relay fallback disabled"));
+	/* Enabling again does. */
+	assert_int_equal(run("configure-relay --enable wgf0"), 1);
+
+	/* --force records it, with a warning. */
+	assert_int_equal(run("configure-relay --enable --force nosuch0"), 0);
+	assert_non_null(strstr(out, "nosuch0: no such interface; recorded anyway (--force)"));
+	assert_non_null(strstr(out, "interface nosuch0: relay fallback enabled"));
+	/* IFACE alone shows the settings. */
+	assert_int_equal(run("configure-relay nosuch0"), 0);
+	assert_string_equal(out, "interface nosuch0: relay fallback enabled, mode direct, "
+	                         "threshold 2 windows, mtu auto, prebind 2\n");
+	/* --remove forgets it. */
+	assert_int_equal(run("configure-relay --remove nosuch0"), 0);
+	assert_string_equal(out, "interface nosuch0: removed\n");
+	assert_int_equal(run("configure-relay --remove nosuch0"), 1);
+	assert_non_null(strstr(out, "configure-relay: nosuch0: not configured"));
+	assert_int_equal(run("configure-relay nosuch0"), 1);
+	assert_int_equal(run("configure-relay --remove wgf0"), 0);
+}
+
+/* Global options count after the command name as before it. */
+static void test_global_options_after_command(void **state)
+{
+	(void)state;
+	char a[900];
+	snprintf(a, sizeof(a), "add-bootstrap-relay --db '%s/other.db' 192.0.2.55 %s", dir, key);
+	assert_int_equal(run(a), 0);
+	snprintf(a, sizeof(a), "list-relays --no-probe --db '%s/other.db'", dir);
+	assert_int_equal(run(a), 0);
+	assert_non_null(strstr(out, "192.0.2.55:51821"));
+	snprintf(a, sizeof(a), "list-relays --no-probe --db='%s/other.db' -v", dir);
+	assert_int_equal(run(a), 0);
+	assert_non_null(strstr(out, "192.0.2.55:51821"));
+	assert_int_equal(run("list-relays --no-probe"), 0);
+	assert_null(strstr(out, "192.0.2.55"));
+	assert_int_equal(run("list-relays --no-probe --db"), 2);
+	assert_non_null(strstr(out, "option '--db' needs a value"));
+	/* After "--" they are the command's (start-relay passes them to wgrelayd). */
+	assert_int_equal(run("start-relay --dry-run -- -v --db x"), 0);
+	assert_non_null(strstr(out, "wgrelayd -f -v --db x\n"));
+}
+
+/* add-bootstrap-relay says what it did and refuses endpoints that name no relay. */
+static void test_bootstrap_endpoints(void **state)
+{
+	(void)state;
+	static const char key2[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	static const struct {
+		const char *ep, *why;
+	} refused[] = {
+	    {"0.0.0.0:51821", "unspecified"},
+	    {"[::]:51821", "unspecified"},
+	    {"[::]", "unspecified"},
+	    {"127.0.0.1", "loopback"},
+	    {"[::1]:51821", "loopback"},
+	    {"localhost:51821", "loopback"},
+	    {"relay.localhost", "loopback"},
+	    {"224.0.0.1:51821", "unicast"},
+	    {"2001:db8::1:51821", "brackets"},
+	    {"2001:db8::1", "brackets"},
+	    {"192.0.2.1:0", "port"},
+	    {"192.0.2.1:65536", "port"},
+	    {"1.2.3.400", "not an IPv4 address"},
+	    {"relay..example.org", "not an IP address or host name"},
+	    {"-- -relay.example.org", "not an IP address or host name"},
+	    {"relay_1.example.org", "not an IP address or host name"},
+	};
+	char a[700];
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		bool dd = strncmp(refused[i].ep, "-- ", 3) == 0;
+		snprintf(a, sizeof(a), "add-bootstrap-relay %s'%s' %s", dd ? "-- " : "",
+		         refused[i].ep + (dd ? 3 : 0), key2);
+		assert_int_equal(run(a), 2);
+		if (!strstr(out, refused[i].why))
+			fail_msg("%s: '%s' wanted in: %s", refused[i].ep, refused[i].why, out);
+		assert_non_null(strstr(out, "see 'wgrelay add-bootstrap-relay --help'"));
+	}
+	assert_int_equal(run("add-bootstrap-relay [2001:db8::1]:51822 AAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	                     "AAAAAAAAAAAAAA="),
+	                 0);
+	assert_string_equal(out, "added relay "
+	                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	                         " at [2001:db8::1]:51822\n");
+	assert_int_equal(run("add-bootstrap-relay '[2001:db8::1]:51822' "
+	                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+	                 0);
+	assert_string_equal(out, "relay AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= at "
+	                         "[2001:db8::1]:51822: unchanged\n");
+	/* A host name is stored as given, with the port. */
+	assert_int_equal(run("add-bootstrap-relay Relay-1.example.org "
+	                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+	                 0);
+	assert_string_equal(out, "moved relay AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= from "
+	                         "[2001:db8::1]:51822 to Relay-1.example.org:51821\n");
+	assert_int_equal(run("list-relays --no-probe"), 0);
+	assert_non_null(strstr(out, "Relay-1.example.org:51821"));
+	assert_int_equal(run("remove-bootstrap-relay relay-1.example.org"), 1);
+	assert_int_equal(run("remove-bootstrap-relay Relay-1.example.org"), 0);
+	assert_string_equal(out, "removed bootstrap relay Relay-1.example.org:51821\n");
+	assert_int_equal(run("remove-bootstrap-relay --now x"), 2);
+}
+
+/* The fake relays running, killed by the test or its teardown. */
+static pid_t fakes[4];
+
+static int kill_fakes(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++)
+		if (fakes[i] > 0) {
+			kill(fakes[i], SIGKILL);
+			waitpid(fakes[i], NULL, 0);
+			fakes[i] = 0;
+		}
+	return 0;
+}
+
+/* A fake relay: answers every PING on fd with a PONG carrying flags, until killed. */
+static pid_t fake_relay(int fd, uint16_t flags)
+{
+	size_t slot = 0;
+	while (slot < sizeof(fakes) / sizeof(fakes[0]) - 1 && fakes[slot] > 0)
+		slot++;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(fd);
+		fakes[slot] = pid;
+		return pid;
+	}
+	alarm(60);
+	for (;;) {
+		uint8_t buf[256], pong[PROTO_PONG_LEN];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+		struct frame_pong p = {.load_permille = 250, .flags = flags};
+		if (n < 0 || frame_decode_ping(buf, (size_t)n, &p.nonce) < 0)
+			continue;
+		addr_from_sockaddr(&p.observed, (struct sockaddr *)&ss, sl);
+		frame_encode_pong(pong, &p);
+		sendto(fd, pong, sizeof(pong), 0, (struct sockaddr *)&ss, sl);
+	}
+}
+
+static int udp_loopback(uint16_t *port)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t sl = sizeof(sin);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return s;
+}
+
+/* jq FILTER on out, as the e2e tests read JSON: 0 when it holds. */
+static int jq(const char *filter)
+{
+	char path[600], cmd[1400];
+	if (system("command -v jq >/dev/null 2>&1") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/out.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "jq -e '%s' '%s' >/dev/null", filter, path);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * list-relays: a relay in token mode refuses this helper (it has no token), one whose denial
+ * `watch` recorded too; the auth mode is shown; a host name is looked up and its address shown;
+ * one that is not found is "unresolved"; exit status 0 as soon as one relay answers. JSON has
+ * null for what is unknown.
+ */
+static void test_list_relays_states(void **state)
+{
+	(void)state;
+	static const char k_open[] = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=",
+	                  k_token[] = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=",
+	                  k_keys[] = "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDA=",
+	                  k_gone[] = "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEA=";
+	char a[900], cmd[900];
+	uint16_t p_open, p_token, p_keys;
+	pid_t r1, r2, r3;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db'", dir);
+	assert_int_equal(system(cmd), 0);
+	r1 = fake_relay(udp_loopback(&p_open), PONG_F_DIRECT_OK | PONG_F_SEALED_OK);
+	r2 = fake_relay(udp_loopback(&p_token), PONG_F_DIRECT_OK | PONG_F_AUTH_TOKEN);
+	r3 = fake_relay(udp_loopback(&p_keys), PONG_F_DIRECT_OK | PONG_F_AUTH_KEYS);
+	/* By name: localhost is 127.0.0.1 in /etc/hosts. */
+	snprintf(a, sizeof(a), "add-bootstrap-relay --allow-loopback localhost:%u %s", p_open,
+	         k_open);
+	assert_int_equal(run(a), 0);
+	snprintf(a, sizeof(a), "add-bootstrap-relay --allow-loopback 127.0.0.1:%u %s", p_token,
+	         k_token);
+	assert_int_equal(run(a), 0);
+	snprintf(a, sizeof(a), "add-bootstrap-relay --allow-loopback 127.0.0.1:%u %s", p_keys,
+	         k_keys);
+	assert_int_equal(run(a), 0);
+	snprintf(a, sizeof(a), "add-bootstrap-relay nosuch.invalid %s", k_gone);
+	assert_int_equal(run(a), 0);
+	/* `watch` saw the keys-mode relay deny our key on its link. */
+	snprintf(cmd, sizeof(cmd),
+	         "sqlite3 '%s/db/wgrelay.db' \"UPDATE relays SET status = 'denied' WHERE pubkey "
+	         "= '%s'\"",
+	         dir, k_keys);
+	bool have_sqlite3 = system(cmd) == 0;
+
+	assert_int_equal(run("list-relays --timeout 2000"), 0);
+	print_message("%s", out);
+	char line[300];
+	snprintf(line, sizeof(line), "localhost:%u (127.0.0.1) BBBBBBBB ok          open", p_open);
+	assert_non_null(strstr(out, line));
+	snprintf(line, sizeof(line), "127.0.0.1:%u        CCCCCCCC refused     token", p_token);
+	assert_non_null(strstr(out, line));
+	snprintf(line, sizeof(line), "127.0.0.1:%u        DDDDDDDD %-11s keys", p_keys,
+	         have_sqlite3 ? "refused" : "ok");
+	assert_non_null(strstr(out, line));
+	assert_non_null(strstr(out, "nosuch.invalid:51821   EEEEEEEE unresolved  -"));
+	assert_non_null(strstr(out, "list-relays: nosuch.invalid:51821: "));
+
+	assert_int_equal(run_to("list-relays --json --timeout 2000", false), 0);
+	snprintf(a, sizeof(a),
+	         ".[] | select(.pubkey == \"%s\") | .address == \"127.0.0.1:%u\" and .auth == "
+	         "\"open\" and .status == \"ok\" and .rtt_ms >= 1 and .load_permille == 250 and "
+	         ".last_seen > 0",
+	         k_open, p_open);
+	assert_int_equal(jq(a), 0);
+	snprintf(a, sizeof(a),
+	         ".[] | select(.pubkey == \"%s\") | .address == null and .auth == null and "
+	         ".status == \"unresolved\" and .rtt_ms == null and .load_permille == null and "
+	         ".last_seen == null and .city == null and .distance_km == null",
+	         k_gone);
+	assert_int_equal(jq(a), 0);
+	assert_int_equal(jq("[.[] | .. | select(. == -1 or . == \"\")] | length == 0"), 0);
+	snprintf(a, sizeof(a), ".[] | select(.pubkey == \"%s\") | .status == \"refused\"", k_token);
+	assert_int_equal(jq(a), 0);
+
+	/* --no-probe: what was recorded, nothing looked up. */
+	assert_int_equal(run("list-relays --no-probe --json"), 0);
+	snprintf(a, sizeof(a),
+	         ".[] | select(.pubkey == \"%s\") | .address == null and .status == \"ok\" and "
+	         ".auth == \"open\"",
+	         k_open);
+	assert_int_equal(jq(a), 0);
+
+	(void)r1;
+	(void)r2;
+	(void)r3;
+	kill_fakes(NULL);
+	/* None answers now. */
+	assert_int_equal(run("list-relays --timeout 100"), 1);
+	assert_non_null(strstr(out, "no relay answered"));
+}
+
+/* `watch` starting up does not log a line per relay (only the count). */
+static void test_watch_start_quiet(void **state)
+{
+	(void)state;
+	char cmd[2400], log[600];
+	const char *bin = getenv("WGRELAY_BIN");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(run("add-bootstrap-relay 192.0.2.99 "
+	                     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA="),
+	                 0);
+	fake_wg("wgf0", false);
+	snprintf(log, sizeof(log), "%s/watch.log", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "WGRELAY_DB='%s/db/wgrelay.db' WGRELAY_GEOIP='%s/none.mmdb' "
+	         "WGRELAY_CONFIG='%s/wgrelay.conf' WG_UAPI_DIR='%s/uapi' '%s' watch >'%s' 2>&1 & "
+	         "pid=$!; sleep 1.5; kill -TERM $pid; wait $pid",
+	         dir, dir, dir, dir, bin ? bin : "wgrelay", log);
+	int st = system(cmd);
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	print_message("%s", out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "helper running: 0 interface(s), 1 relay(s)"));
+	assert_null(strstr(out, "added"));
 }
 
 static int setup(void **state)
@@ -250,10 +706,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_help_and_usage),
 	    cmocka_unit_test(test_bootstrap_and_list),
-	    cmocka_unit_test(test_configure_and_status),
+	    cmocka_unit_test(test_configure),
+	    cmocka_unit_test(test_status_read_only),
 	    cmocka_unit_test(test_start_relay_mapping),
 	    cmocka_unit_test(test_config_file),
-	    cmocka_unit_test(test_corrupt_db_keeps_running),
+	    cmocka_unit_test(test_corrupt_db_read_only),
+	    cmocka_unit_test(test_iface_checks),
+	    cmocka_unit_test(test_global_options_after_command),
+	    cmocka_unit_test(test_bootstrap_endpoints),
+	    cmocka_unit_test_teardown(test_list_relays_states, kill_fakes),
+	    cmocka_unit_test(test_watch_start_quiet),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

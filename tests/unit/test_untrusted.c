@@ -395,7 +395,8 @@ static void test_list_relays_binary(void **state)
 	int st = system(cmd);
 	print_message("list-relays took %lld ms\n", (long long)(now_ms() - t0));
 	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	/* None of the 1024 probed relays answers: list-relays says so with exit 1. */
+	assert_int_equal(WEXITSTATUS(st), 1);
 	FILE *f = fopen(out, "r");
 	assert_non_null(f);
 	char line[512];
