@@ -111,8 +111,16 @@ static const char schema_v3[] =
     " distance_km INTEGER NOT NULL, rtt_ms INTEGER NOT NULL, load_permille INTEGER NOT NULL,"
     " score INTEGER NOT NULL, usable INTEGER NOT NULL, PRIMARY KEY(iface, peer, rank));";
 
+/*
+ * Version 4: token credentials per relay (a command, or a secret and a name; cache.h). Rows
+ * go with their bootstrap entry.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE relay_tokens (pubkey TEXT PRIMARY KEY, command TEXT NOT NULL,"
+    " secret TEXT NOT NULL, name TEXT NOT NULL);";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -833,7 +841,15 @@ int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubke
 
 int cache_bootstrap_remove(struct cache *c, const char *key_or_endpoint)
 {
-	sqlite3_stmt *st = prep(c, "DELETE FROM bootstrap WHERE pubkey = ?1 OR endpoint = ?1");
+	/* The relay's token credential goes with it (a read-write file is at the latest schema). */
+	sqlite3_stmt *st = prep(c, "DELETE FROM relay_tokens WHERE pubkey IN (SELECT pubkey FROM"
+	                           " bootstrap WHERE pubkey = ?1 OR endpoint = ?1)");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key_or_endpoint, -1, SQLITE_TRANSIENT);
+	if (step_done(c, st) < 0)
+		return -EIO;
+	st = prep(c, "DELETE FROM bootstrap WHERE pubkey = ?1 OR endpoint = ?1");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, key_or_endpoint, -1, SQLITE_TRANSIENT);
@@ -890,10 +906,18 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 	 * The first CACHE_MAX_RELAYS rows in rowid order, sorted here: the work does not grow
 	 * with the table, however many rows a hostile file holds.
 	 */
-	sqlite3_stmt *st = prep(c, "SELECT pubkey, endpoint, source, status, rtt_ms, load_permille,"
-	                           " flags, has_loc, lat, lon, city, country, last_seen,"
-	                           " success_count, failure_count FROM relays ORDER BY rowid"
-	                           " LIMIT ?1");
+	int v = 0;
+	bool v4 = user_version(c->db, &v) == SQLITE_OK && v >= 4;
+	/* A read-only connection may have a file older than schema 4: no credentials there. */
+	sqlite3_stmt *st = prep(
+	    c, v4 ? "SELECT r.pubkey, r.endpoint, r.source, r.status, r.rtt_ms, r.load_permille,"
+	            " r.flags, r.has_loc, r.lat, r.lon, r.city, r.country, r.last_seen,"
+	            " r.success_count, r.failure_count, CASE WHEN t.command <> '' THEN 'command'"
+	            " WHEN t.secret <> '' THEN 'secret' ELSE '' END FROM relays r"
+	            " LEFT JOIN relay_tokens t ON t.pubkey = r.pubkey ORDER BY r.rowid LIMIT ?1"
+	          : "SELECT pubkey, endpoint, source, status, rtt_ms, load_permille,"
+	            " flags, has_loc, lat, lon, city, country, last_seen,"
+	            " success_count, failure_count, '' FROM relays ORDER BY rowid LIMIT ?1");
 	size_t cap = 0;
 	int rc;
 
@@ -927,6 +951,7 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 		r->last_seen = sqlite3_column_int64(st, 12);
 		r->success_count = (uint32_t)sqlite3_column_int64(st, 13);
 		r->failure_count = (uint32_t)sqlite3_column_int64(st, 14);
+		text(st, 15, r->token, sizeof(r->token));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -1403,5 +1428,47 @@ int cache_bootstrap_get(struct cache *c, const char *pubkey, char *endpoint, siz
 	if (rc == SQLITE_ROW)
 		text(st, 0, endpoint, len);
 	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int cache_token_set(struct cache *c, const char *pubkey, const struct cache_token *t)
+{
+	bool none = !t || (!t->command[0] && !t->secret[0]);
+	sqlite3_stmt *st =
+	    prep(c, none ? "DELETE FROM relay_tokens WHERE pubkey = ?1"
+	                 : "INSERT OR REPLACE INTO relay_tokens(pubkey, command, secret, name)"
+	                   " VALUES(?1, ?2, ?3, ?4)");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	if (!none) {
+		sqlite3_bind_text(st, 2, t->command, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, t->secret, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, t->name, -1, SQLITE_TRANSIENT);
+	}
+	return step_done(c, st);
+}
+
+int cache_token_get(struct cache *c, const char *pubkey, struct cache_token *out)
+{
+	int v = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (user_version(c->db, &v) != SQLITE_OK || v < 4)
+		return -ENOENT;
+	sqlite3_stmt *st =
+	    prep(c, "SELECT command, secret, name FROM relay_tokens WHERE pubkey = ?1");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		text(st, 0, out->command, sizeof(out->command));
+		text(st, 1, out->secret, sizeof(out->secret));
+		text(st, 2, out->name, sizeof(out->name));
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW && !out->command[0] && !out->secret[0])
+		rc = SQLITE_DONE; /* a row with neither set is no credential */
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 3
+#define CACHE_SCHEMA_VERSION 4
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 /*
@@ -63,6 +63,8 @@ struct cache_relay {
 	char country[8];
 	int64_t last_seen;
 	uint32_t success_count, failure_count;
+	/* read-only: "command", "secret" or "" (no token credential; relay_tokens, schema 4) */
+	char token[16];
 };
 
 struct cache_iface {
@@ -211,5 +213,24 @@ int cache_session_list(struct cache *c, const char *iface, struct cache_session 
 int cache_iface_remove(struct cache *c, const char *name);
 /* The bootstrap endpoint recorded for pubkey: 0, or -ENOENT when it is not a bootstrap relay. */
 int cache_bootstrap_get(struct cache *c, const char *pubkey, char *endpoint, size_t len);
+
+/*
+ * Schema 4: how the helper gets a token for a relay in token mode (PROTOCOL.md §5.2): a
+ * command printing EXPIRY:NAME:MAC, or a shared secret and a name to mint one with (token.h).
+ * One of command and secret is set. The secret sits in the database in clear, which is why
+ * the file is 0600.
+ */
+#define CACHE_TOKEN_CMD    1024
+#define CACHE_TOKEN_SECRET 256
+#define CACHE_TOKEN_NAME   104
+struct cache_token {
+	char command[CACHE_TOKEN_CMD];
+	char secret[CACHE_TOKEN_SECRET];
+	char name[CACHE_TOKEN_NAME];
+};
+/* Set the credential of relay pubkey; NULL or nothing set deletes it. 0 or -EIO. */
+int cache_token_set(struct cache *c, const char *pubkey, const struct cache_token *t);
+/* 0, -ENOENT (none, or a file older than schema 4) or -EIO. */
+int cache_token_get(struct cache *c, const char *pubkey, struct cache_token *out);
 
 #endif

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "probe.h"
 #include "proto.h"
 #include "selfaddr.h"
+#include "token.h"
 
 static const char start_help[] =
     "Usage: wgrelay start-relay [--port N] [--max-connections N] [--max-bandwidth KBPS]\n"
@@ -169,31 +171,57 @@ int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 
 static const char add_help[] =
     "Usage: wgrelay add-bootstrap-relay [--allow-loopback] ENDPOINT PUBKEY\n"
+    "         [--token-command CMD | --token-secret SECRET --token-name NAME | --no-token]\n"
     "Add a relay, or move a known one, and say which. ENDPOINT is IP[:PORT], [IPv6][:PORT]\n"
     "or HOST[:PORT] (port default 51821; a host name is stored as given and looked up\n"
     "when used), PUBKEY the relay's base64 public key (wgrelayd --show-public-key).\n"
-    "  --allow-loopback  accept a loopback ENDPOINT (tests on one machine)\n";
+    "  --allow-loopback      accept a loopback ENDPOINT (tests on one machine)\n"
+    "A relay in token mode wants a credential in every BIND; give one of:\n"
+    "  --token-command CMD   run CMD (/bin/sh -c, 5 s at most) for one; its first line of\n"
+    "                        output is EXPIRY:NAME:MAC\n"
+    "  --token-secret SECRET the relay's shared Secret (16+ characters): the helper mints\n"
+    "  --token-name NAME     tokens EXPIRY:NAME valid for an hour (both options together)\n"
+    "  --no-token            forget the relay's credential\n"
+    "Without these a known relay keeps its credential. The secret is stored in the\n"
+    "database (mode 0600) in clear.\n";
 
 int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char cmd[] = "add-bootstrap-relay";
 	static const struct option opts[] = {
 	    {"allow-loopback", no_argument, NULL, 'l'},
+	    {"token-command", required_argument, NULL, 'c'},
+	    {"token-secret", required_argument, NULL, 's'},
+	    {"token-name", required_argument, NULL, 'N'},
+	    {"no-token", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	uint8_t key[KEY_LEN];
 	struct addr a;
 	struct cache *c;
+	struct cache_token tok = {0}, had;
 	char ep[CLI_EP_LEN], was[CACHE_TEXT];
-	bool allow_lo = false, is_name;
-	const char *why;
-	int ch;
+	bool allow_lo = false, is_name, no_token = false, set_token;
+	const char *why, *tcmd = NULL, *tsecret = NULL, *tname = NULL;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			allow_lo = true;
+			break;
+		case 'c':
+			tcmd = optarg;
+			break;
+		case 's':
+			tsecret = optarg;
+			break;
+		case 'N':
+			tname = optarg;
+			break;
+		case 'n':
+			no_token = true;
 			break;
 		case 'h':
 			fputs(add_help, stdout);
@@ -204,6 +232,34 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage(cmd, "wants ENDPOINT PUBKEY");
+	if ((tcmd != NULL) + (tsecret != NULL || tname != NULL) + no_token > 1)
+		return cli_usage(cmd, "--token-command, --token-secret/--token-name and --no-token "
+		                      "exclude each other");
+	if ((tsecret != NULL) != (tname != NULL))
+		return cli_usage(cmd, "--token-secret and --token-name go together");
+	if (tcmd) {
+		if (!*tcmd || strlen(tcmd) >= sizeof(tok.command))
+			return cli_usage(cmd,
+			                 "--token-command: empty or longer than %zu characters",
+			                 sizeof(tok.command) - 1);
+		snprintf(tok.command, sizeof(tok.command), "%s", tcmd);
+	}
+	if (tsecret) {
+		if (strlen(tsecret) < TOKEN_MIN_SECRET || strlen(tsecret) >= sizeof(tok.secret))
+			return cli_usage(cmd,
+			                 "--token-secret: %d to %zu characters, as the relay's "
+			                 "Secret",
+			                 TOKEN_MIN_SECRET, sizeof(tok.secret) - 1);
+		if (strlen(tname) > TOKEN_NAME_MAX)
+			return cli_usage(cmd, "--token-name: at most %d characters",
+			                 TOKEN_NAME_MAX);
+		snprintf(tok.secret, sizeof(tok.secret), "%s", tsecret);
+		snprintf(tok.name, sizeof(tok.name), "%s", tname);
+		if (token_source_check(&tok) < 0)
+			return cli_usage(cmd, "--token-name '%s': %s", tname,
+			                 token_strerror(token_source_check(&tok)));
+	}
+	set_token = tcmd || tsecret || no_token;
 	const char *given = argv[optind], *pub = argv[optind + 1];
 	if (cli_endpoint_parse(given, allow_lo, ep, &a, &is_name, &why) < 0)
 		return cli_usage(cmd, "endpoint '%s': %s", given, why);
@@ -212,19 +268,35 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_open_cache(ctx, &c) < 0)
 		return CLI_ERR;
 	int known = cache_bootstrap_get(c, pub, was, sizeof(was));
-	if (known == 0 && strcmp(was, ep) == 0) {
+	bool had_token = cache_token_get(c, pub, &had) == 0;
+	bool same_token =
+	    set_token &&
+	    (no_token ? !had_token
+	              : had_token && strcmp(had.command, tok.command) == 0 &&
+	                    strcmp(had.secret, tok.secret) == 0 && strcmp(had.name, tok.name) == 0);
+	sodium_memzero(&had, sizeof(had));
+	if (known == 0 && strcmp(was, ep) == 0 && (!set_token || same_token)) {
 		cache_free(c);
+		sodium_memzero(&tok, sizeof(tok));
 		printf("relay %s at %s: unchanged\n", pub, ep);
 		return CLI_OK;
 	}
-	int rc = cache_bootstrap_add(c, ep, pub, time(NULL));
+	rc = known == 0 && strcmp(was, ep) == 0 ? 0 : cache_bootstrap_add(c, ep, pub, time(NULL));
+	if (rc == 0 && set_token)
+		rc = cache_token_set(c, pub, no_token ? NULL : &tok);
 	cache_free(c);
+	sodium_memzero(&tok, sizeof(tok));
 	if (rc < 0)
 		return CLI_ERR;
-	if (known == 0)
+	if (known == 0 && strcmp(was, ep) != 0)
 		printf("moved relay %s from %s to %s\n", pub, was, ep);
-	else
+	else if (known != 0)
 		printf("added relay %s at %s\n", pub, ep);
+	if (set_token)
+		printf("relay %s: token credential %s\n", pub,
+		       no_token ? (had_token ? "removed" : "none")
+		       : tcmd   ? "from a command"
+		                : "minted from the shared secret (secret set)");
 	return CLI_OK;
 }
 
@@ -282,14 +354,14 @@ struct listed {
 
 /*
  * refused: the relay said no to this helper (watch saw auth-denied or auth-required on its
- * link), or it wants tokens, which the helper has none of.
+ * link), or it wants tokens and no token credential is configured for it.
  */
 static const char *shown_status(const struct cache_relay *r)
 {
 	if (strcmp(r->status, "denied") == 0)
 		return "refused";
 	if ((strcmp(r->status, "ok") == 0 || strcmp(r->status, "full") == 0) &&
-	    (r->flags & PONG_F_AUTH_TOKEN))
+	    (r->flags & PONG_F_AUTH_TOKEN) && !r->token[0])
 		return "refused";
 	return r->status;
 }
@@ -339,6 +411,7 @@ static void print_relays(const struct cache_relay *r, const struct listed *x, si
 			json_str_or_null("status", shown_status(&r[i]));
 			json_str_or_null("auth", auth);
 			json_str_or_null("source", r[i].source);
+			json_str_or_null("token", r[i].token);
 			json_str_or_null("city", r[i].has_loc ? r[i].city : NULL);
 			json_str_or_null("country", r[i].has_loc ? r[i].country : NULL);
 			if (r[i].has_loc)
@@ -383,8 +456,15 @@ static void print_relays(const struct cache_relay *r, const struct listed *x, si
 		       shown_status(&r[i]), auth ? auth : "-", loc, dist, rtt, load, r[i].source,
 		       cli_age(age, sizeof(age), r[i].last_seen, now));
 	}
-	if (json)
+	if (json) {
 		printf("%s]\n", n ? "\n" : "");
+		return;
+	}
+	/* Token credentials, without the secret. */
+	for (size_t i = 0; i < n; i++)
+		if (r[i].token[0])
+			printf("token credential of %.8s: %s\n", r[i].pubkey,
+			       strcmp(r[i].token, "command") == 0 ? "command" : "secret set");
 }
 
 static int relay_cmp(const void *x, const void *y)

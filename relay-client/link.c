@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "seal.h"
 #include "sock.h"
+#include "token.h"
 
 struct link_priv {
 	struct hs_client hs;
@@ -125,6 +126,7 @@ void link_free(struct link *l)
 		else
 			bind_clear(&l->binds[i]);
 	close(l->fd);
+	token_free(l->token);
 	link_keys_clear(&l->priv->keys);
 	free(l->priv->rxbuf);
 	sodium_free(l->priv);
@@ -242,13 +244,32 @@ void link_tick(struct link *l, int64_t now_ms)
 	if (now_ms - l->up_since_ms >= PROTO_REKEY_AFTER_MS &&
 	    now_ms - l->hs_sent_ms >= HS_RETRY_MS)
 		start_handshake(l, now_ms);
+	const struct token_cred *cred = NULL;
+	bool fetched = false;
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++) {
 		struct link_bind *b = &l->binds[i];
 		if (!b->in_use || b->sent)
 			continue;
+		/* Once per tick, only when there is something to bind: a command may run. */
+		if (l->token && !fetched) {
+			cred = token_get(l->token, (uint64_t)time(NULL));
+			fetched = true;
+		}
+		/*
+		 * No credential: a relay in token mode (or one not heard from yet) would only
+		 * refuse, so the BIND waits; another mode ignores user and password.
+		 */
+		if (l->token && !cred && (l->rtt_ms < 0 || (l->pong_flags & PONG_F_AUTH_TOKEN)))
+			break;
 		struct ctrl_msg m = {.type = CTRL_BIND, .mode = b->mode};
 		memcpy(m.sid, b->sid, 16);
-		if (send_ctrl(l, &m, now_ms) == 0)
+		if (cred) {
+			memcpy(m.user, cred->user, sizeof(m.user));
+			memcpy(m.password, cred->password, sizeof(m.password));
+		}
+		int rc = send_ctrl(l, &m, now_ms);
+		sodium_memzero(m.password, sizeof(m.password));
+		if (rc == 0)
 			b->sent = true;
 	}
 	if (now_ms - l->last_tx_ms >= PROTO_KEEPALIVE_MS) {
@@ -302,6 +323,10 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms
 			link_mark_down(l, "relay shutting down");
 			break;
 		}
+		/* Our credential was refused: fetch a new one for the next BIND (not in a loop). */
+		if (l->token &&
+		    (m->code == PROTO_ERR_AUTH_DENIED || m->code == PROTO_ERR_AUTH_REQUIRED))
+			token_denied(l->token, (uint64_t)time(NULL));
 		b = link_find(l, m->sid);
 		if (b) {
 			b->error = m->code;

@@ -44,6 +44,7 @@ struct link_sealed {
 };
 
 struct link;
+struct token_state;
 /* A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. */
 typedef void (*link_data_fn)(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
                              int64_t now_ms);
@@ -68,6 +69,12 @@ struct link {
 	uint64_t dropped;      /* malformed, unauthentic or unexpected frames */
 	uint64_t data_dropped; /* of those, DATA frames (no binding, replayed, not authentic) */
 	link_data_fn on_data;  /* sealed bindings' datagrams; NULL: dropped */
+	/*
+	 * The relay's token-mode credential source (token.h), NULL none; owned by the link
+	 * (link_free frees it). Its BINDs carry the credential; an ERROR auth-denied or
+	 * auth-required drops it (once per 30 s) so the next BIND fetches a new one.
+	 */
+	struct token_state *token;
 	struct link_bind binds[LINK_MAX_BINDS];
 	struct link_priv *priv; /* keys and Noise state */
 };

@@ -428,13 +428,14 @@ static void warn_auth_refused(struct steer_ctx *s, size_t r, uint16_t code, int6
 	if (cache_helper_get(s->cache, &h) < 0 || !h.pubkey[0])
 		snprintf(h.pubkey, sizeof(h.pubkey), "(see `wgrelay show-key`)");
 	if (code == PROTO_ERR_AUTH_REQUIRED)
-		log_warnx("relay %s (%.8s...) refused this helper (%s): it wants a token in BIND, "
-		          "which this helper cannot send yet; use a relay in open or keys mode",
+		log_warnx("relay %s (%.8s...) refused this helper (%s): it wants a token in BIND; "
+		          "give it one with `wgrelay add-bootstrap-relay ENDPOINT KEY "
+		          "--token-command CMD` or `--token-secret SECRET --token-name NAME`",
 		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey);
 	else
 		log_warnx("relay %s (%.8s...) refused this helper (auth-denied): add %s to the "
-		          "relay's AllowedKeys (or its token setup); not using this relay for "
-		          "%d s",
+		          "relay's AllowedKeys, or check this relay's token credential; not using "
+		          "this relay for %d s",
 		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey,
 		          STEER_REFUSED_S);
 }

@@ -30,6 +30,7 @@
 #include "selfaddr.h"
 #include "version.h"
 #include "steer.h"
+#include "token.h"
 #include "wg.h"
 
 #define MAX_IFACES 32
@@ -83,6 +84,36 @@ struct watch {
 	uint8_t *dbuf; /* scratch for one sealed datagram, PROTO_MAX_FRAME bytes */
 };
 
+/*
+ * The relay's token credential source (add-bootstrap-relay --token-*), read at every reload:
+ * a new or changed one starts afresh, a removed one goes; a read error keeps what is there.
+ */
+static void load_token(struct watch *w, struct steer_relay *sr)
+{
+	struct link *l = sr->link;
+	struct cache_token t;
+	int rc = cache_token_get(w->s.cache, sr->info.pubkey, &t);
+
+	if (rc == -ENOENT && l->token) {
+		log_info("relay %s: token credential removed", sr->info.endpoint);
+		token_free(l->token);
+		l->token = NULL;
+	} else if (rc == 0 && (!l->token || !token_same_source(l->token, &t))) {
+		struct token_state *ts = token_new(&t, sr->info.endpoint);
+		if (ts) {
+			int e = token_source_check(&t);
+			if (e < 0)
+				log_warnx("relay %s: token credential: %s", sr->info.endpoint,
+				          token_strerror(e));
+			log_debug("relay %s: token from %s", sr->info.endpoint,
+			          t.command[0] ? "a command" : "the shared secret");
+			token_free(l->token);
+			l->token = ts;
+		}
+	}
+	sodium_memzero(&t, sizeof(t));
+}
+
 /* Reload relays from the cache; links of known relays are kept. */
 static void load_relays(struct watch *w)
 {
@@ -100,8 +131,10 @@ static void load_relays(struct watch *w)
 	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++) {
 		bool known = false;
 		for (size_t j = 0; j < w->s.n_relays; j++)
-			if (strcmp(w->s.relays[j].info.pubkey, r[i].pubkey) == 0)
+			if (strcmp(w->s.relays[j].info.pubkey, r[i].pubkey) == 0) {
 				known = true;
+				load_token(w, &w->s.relays[j]);
+			}
 		struct steer_relay *sr = &w->s.relays[w->s.n_relays];
 		struct addr a;
 		const char *why;
@@ -129,6 +162,7 @@ static void load_relays(struct watch *w)
 			continue;
 		}
 		sr->link->on_data = sealed_deliver;
+		load_token(w, sr);
 		/* At start the count is in "helper running"; later, a new relay is news. */
 		if (w->relays_loaded)
 			log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);

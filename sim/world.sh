@@ -356,7 +356,7 @@ world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 		printf '[Limits]\nCircuitBytes = 0\nCircuitDuration = 0\n' >"$WS/relayd.conf"
 	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$WS/relayd.conf" \
 		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
-		--auth open --allow-private >>"$WS/$1.relayd.log" 2>&1 &
+		--auth "${WORLD_RELAY_AUTH:-open}" --allow-private >>"$WS/$1.relayd.log" 2>&1 &
 	world_pid $!
 	echo $! >"$WS/$1.relaydpid"
 	i=0
@@ -390,15 +390,20 @@ wgrelay_in() # NAME ARGS...: run the wgrelay CLI on peer NAME with its own db an
 }
 
 # world_helper NAME RELAY...: enable relay fallback on NAME's interface, add bootstrap relays,
-# and start `wgrelay watch` there.
+# and start `wgrelay watch` there. WORLD_BOOTSTRAP_OPTS_<NAME> (e.g. WORLD_BOOTSTRAP_OPTS_a):
+# more add-bootstrap-relay options for NAME's relays, split on blanks.
 world_helper()
 {
 	n=$1
 	shift
 	mkdir -p "$WS/$n.d"
 	: >>"$WS/$n.d/wgrelay.conf"
+	_bo=
+	eval "_bo=\${WORLD_BOOTSTRAP_OPTS_$n:-}"
 	for r in "$@"; do
-		wgrelay_in "$n" add-bootstrap-relay "$(world_ip "$r"):51821" "$(cat "$WS/$r.rpub")" || return 1
+		# shellcheck disable=SC2086 # _bo: options, one word each
+		wgrelay_in "$n" add-bootstrap-relay "$(world_ip "$r"):51821" "$(cat "$WS/$r.rpub")" $_bo ||
+			return 1
 	done
 	wgrelay_in "$n" configure-relay --enable "$W$n" || return 1
 	world_watch "$n"

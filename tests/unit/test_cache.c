@@ -348,6 +348,49 @@ static void test_newer_schema(void **state)
 	cache_free(c);
 }
 
+/* Schema 4: token credentials per relay, listed by kind, gone with their bootstrap entry. */
+static void test_tokens(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_token t = {0}, got;
+	struct cache_relay *r;
+	size_t n;
+	const char *k1 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	           *k2 = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=";
+
+	assert_int_equal(cache_bootstrap_add(c, "203.0.113.1:51821", k1, 1), 0);
+	assert_int_equal(cache_bootstrap_add(c, "203.0.113.2:51821", k2, 1), 0);
+	assert_int_equal(cache_token_get(c, k1, &got), -ENOENT);
+	snprintf(t.secret, sizeof(t.secret), "A-SECRET-OF-16+-CHARS");
+	snprintf(t.name, sizeof(t.name), "alice");
+	assert_int_equal(cache_token_set(c, k1, &t), 0);
+	memset(&t, 0, sizeof(t));
+	snprintf(t.command, sizeof(t.command), "echo x");
+	assert_int_equal(cache_token_set(c, k2, &t), 0);
+	assert_int_equal(cache_token_get(c, k1, &got), 0);
+	assert_string_equal(got.secret, "A-SECRET-OF-16+-CHARS");
+	assert_string_equal(got.name, "alice");
+	assert_string_equal(got.command, "");
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].token, "secret");
+	assert_string_equal(r[1].token, "command");
+	free(r);
+	/* Upserts from the helper leave them alone; removal takes them along. */
+	assert_int_equal(cache_bootstrap_add(c, "203.0.113.9:51821", k1, 2), 0);
+	assert_int_equal(cache_token_get(c, k1, &got), 0);
+	assert_int_equal(cache_bootstrap_remove(c, "203.0.113.9:51821"), 0);
+	assert_int_equal(cache_token_get(c, k1, &got), -ENOENT);
+	assert_int_equal(cache_token_set(c, k2, NULL), 0);
+	assert_int_equal(cache_token_get(c, k2, &got), -ENOENT);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].token, "");
+	free(r);
+	cache_free(c);
+}
+
 /* A version 1 file (as 0.1.0 wrote it) is migrated in place; its rows are direct mode. */
 static void test_migrate_v1(void **state)
 {
@@ -367,6 +410,7 @@ static void test_migrate_v1(void **state)
 	    "sqlite3 '%s' 'ALTER TABLE peers DROP COLUMN mode;"
 	    " ALTER TABLE relay_sessions DROP COLUMN mode; DROP TABLE iface_mtu;"
 	    " DROP TABLE helper; DROP TABLE peer_plan; DROP TABLE peer_relays;"
+	    " DROP TABLE relay_tokens;"
 	    " INSERT INTO relay_sessions VALUES(\"wg0\", \"PK\", \"R\", \"203.0.113.1:51821\","
 	    " \"203.0.113.1:50001\", \"198.51.100.7:51820\", 0, 7);"
 	    " INSERT INTO peers VALUES(\"wg0\", \"PK\", \"relayed\", \"R\", \"e\", \"e\", 1, 2,"
@@ -415,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_newer_schema),
 	    cmocka_unit_test(test_modes_and_mtu),
 	    cmocka_unit_test(test_migrate_v1),
+	    cmocka_unit_test(test_tokens),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
