@@ -53,6 +53,7 @@ static void usage(FILE *f, const char *argv0)
 	        "                 /usr/share/GeoIP and /var/lib/GeoIP for GeoLite2-City.mmdb\n"
 	        "                 or dbip-city-lite.mmdb)\n"
 	        "  -v             debug logging\n"
+	        "  -V, --version  print the version and exit\n"
 	        "\n`%s COMMAND --help` shows a command's options.\n"
 	        "Exit status: 0 success, 1 error, 2 usage error.\n",
 	        CLI_DEFAULT_DB, CLI_DEFAULT_CONFIG, argv0);
