@@ -664,6 +664,46 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
 	return base + (*n)++ * size;
 }
 
+/* Fill one list element (zeroed) from the current row of st. */
+typedef void (*row_fn)(sqlite3_stmt *st, void *elem);
+
+/*
+ * Step st (already bound, LIMIT max + 1) into a new array of size-byte elements filled by
+ * fill: at most max of them, more are warned about once (list_full) and ignored. Finalizes st
+ * (NULL: a statement that did not prepare). 0, -ENOMEM or -EIO; *out NULL and *n 0 on errors.
+ */
+static int list_rows(struct cache *c, sqlite3_stmt *st, size_t max, unsigned what, const char *name,
+                     size_t size, row_fn fill, void **out, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		void *e;
+
+		if (list_full(c, *n, max, what, name)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (!(e = grow(out, n, &cap, size))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		fill(st, e);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+}
+
 int cache_record_window(struct cache *c, const char *iface, const char *peer, const char *endpoint,
                         bool ok, int64_t now)
 {
@@ -766,6 +806,30 @@ int cache_record_relay_success(struct cache *c, const char *iface, const char *p
 	return step_done(c, st);
 }
 
+static void endpoint_row(sqlite3_stmt *st, void *elem)
+{
+	struct cache_endpoint *e = elem;
+
+	text(st, 0, e->iface, sizeof(e->iface));
+	text(st, 1, e->peer, sizeof(e->peer));
+	text(st, 2, e->endpoint, sizeof(e->endpoint));
+	text(st, 3, e->type, sizeof(e->type));
+	e->last_success = sqlite3_column_int64(st, 4);
+	e->success_count = (uint32_t)sqlite3_column_int64(st, 5);
+	e->status = sqlite3_column_int(st, 6);
+	e->last_checked = sqlite3_column_int64(st, 7);
+	e->failure_count = (uint32_t)sqlite3_column_int64(st, 8);
+	e->latency_ms = sqlite3_column_int(st, 9);
+	e->packet_loss_pct = sqlite3_column_int(st, 10);
+	e->handshake_success_rate = sqlite3_column_int(st, 11);
+	e->jitter_ms = sqlite3_column_int(st, 12);
+	e->quality_score = sqlite3_column_int(st, 13);
+	e->last_quality_update = sqlite3_column_int64(st, 14);
+	text(st, 15, e->relay_pubkey, sizeof(e->relay_pubkey));
+	e->relay_success_count = (uint32_t)sqlite3_column_int64(st, 16);
+	e->last_relay_success = sqlite3_column_int64(st, 17);
+}
+
 int cache_list_endpoints(struct cache *c, const char *iface, const char *peer,
                          struct cache_endpoint **out, size_t *n)
 {
@@ -776,47 +840,14 @@ int cache_list_endpoints(struct cache *c, const char *iface, const char *peer,
 	       " relay_success_count, last_relay_success FROM endpoints"
 	       " WHERE (?1 = '' OR iface = ?1) AND (?2 = '' OR peer = ?2) ORDER BY iface, peer, id"
 	       " LIMIT ?3");
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, CACHE_MAX_ROWS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_ENDPOINTS, "endpoints")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_endpoint *e = grow((void **)out, n, &cap, sizeof(*e));
-		if (!e) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		text(st, 0, e->iface, sizeof(e->iface));
-		text(st, 1, e->peer, sizeof(e->peer));
-		text(st, 2, e->endpoint, sizeof(e->endpoint));
-		text(st, 3, e->type, sizeof(e->type));
-		e->last_success = sqlite3_column_int64(st, 4);
-		e->success_count = (uint32_t)sqlite3_column_int64(st, 5);
-		e->status = sqlite3_column_int(st, 6);
-		e->last_checked = sqlite3_column_int64(st, 7);
-		e->failure_count = (uint32_t)sqlite3_column_int64(st, 8);
-		e->latency_ms = sqlite3_column_int(st, 9);
-		e->packet_loss_pct = sqlite3_column_int(st, 10);
-		e->handshake_success_rate = sqlite3_column_int(st, 11);
-		e->jitter_ms = sqlite3_column_int(st, 12);
-		e->quality_score = sqlite3_column_int(st, 13);
-		e->last_quality_update = sqlite3_column_int64(st, 14);
-		text(st, 15, e->relay_pubkey, sizeof(e->relay_pubkey));
-		e->relay_success_count = (uint32_t)sqlite3_column_int64(st, 16);
-		e->last_relay_success = sqlite3_column_int64(st, 17);
+	if (st) {
+		sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, peer ? peer : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, CACHE_MAX_ROWS + 1);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return list_rows(c, st, CACHE_MAX_ROWS, WARN_ENDPOINTS, "endpoints", sizeof(**out),
+	                 endpoint_row, (void **)out, n);
 }
 
 int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubkey, int64_t now)
@@ -900,6 +931,28 @@ static int relay_cmp(const void *x, const void *y)
 	return d ? d : strcmp(a->pubkey, b->pubkey);
 }
 
+static void relay_row(sqlite3_stmt *st, void *elem)
+{
+	struct cache_relay *r = elem;
+
+	text(st, 0, r->pubkey, sizeof(r->pubkey));
+	text(st, 1, r->endpoint, sizeof(r->endpoint));
+	text(st, 2, r->source, sizeof(r->source));
+	text(st, 3, r->status, sizeof(r->status));
+	r->rtt_ms = sqlite3_column_int(st, 4);
+	r->load_permille = sqlite3_column_int(st, 5);
+	r->flags = (uint32_t)sqlite3_column_int64(st, 6);
+	r->has_loc = sqlite3_column_int(st, 7) != 0;
+	r->lat = sqlite3_column_double(st, 8);
+	r->lon = sqlite3_column_double(st, 9);
+	text(st, 10, r->city, sizeof(r->city));
+	text(st, 11, r->country, sizeof(r->country));
+	r->last_seen = sqlite3_column_int64(st, 12);
+	r->success_count = (uint32_t)sqlite3_column_int64(st, 13);
+	r->failure_count = (uint32_t)sqlite3_column_int64(st, 14);
+	text(st, 15, r->token, sizeof(r->token));
+}
+
 int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 {
 	/*
@@ -918,47 +971,15 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 	          : "SELECT pubkey, endpoint, source, status, rtt_ms, load_permille,"
 	            " flags, has_loc, lat, lon, city, country, last_seen,"
 	            " success_count, failure_count, '' FROM relays ORDER BY rowid LIMIT ?1");
-	size_t cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, CACHE_MAX_RELAYS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_RELAYS, WARN_RELAYS, "relays")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_relay *r = grow((void **)out, n, &cap, sizeof(*r));
-		if (!r) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		text(st, 0, r->pubkey, sizeof(r->pubkey));
-		text(st, 1, r->endpoint, sizeof(r->endpoint));
-		text(st, 2, r->source, sizeof(r->source));
-		text(st, 3, r->status, sizeof(r->status));
-		r->rtt_ms = sqlite3_column_int(st, 4);
-		r->load_permille = sqlite3_column_int(st, 5);
-		r->flags = (uint32_t)sqlite3_column_int64(st, 6);
-		r->has_loc = sqlite3_column_int(st, 7) != 0;
-		r->lat = sqlite3_column_double(st, 8);
-		r->lon = sqlite3_column_double(st, 9);
-		text(st, 10, r->city, sizeof(r->city));
-		text(st, 11, r->country, sizeof(r->country));
-		r->last_seen = sqlite3_column_int64(st, 12);
-		r->success_count = (uint32_t)sqlite3_column_int64(st, 13);
-		r->failure_count = (uint32_t)sqlite3_column_int64(st, 14);
-		text(st, 15, r->token, sizeof(r->token));
+	if (st) {
+		sqlite3_bind_int64(st, 1, CACHE_MAX_RELAYS + 1);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	if (*n > 1)
+	int r = list_rows(c, st, CACHE_MAX_RELAYS, WARN_RELAYS, "relays", sizeof(**out), relay_row,
+	                  (void **)out, n);
+
+	if (r == 0 && *n > 1)
 		qsort(*out, *n, sizeof(**out), relay_cmp);
-	return 0;
+	return r;
 }
 
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now)
@@ -1000,8 +1021,10 @@ int cache_iface_set(struct cache *c, const struct cache_iface *s)
 	return step_done(c, st);
 }
 
-static void iface_row(sqlite3_stmt *st, struct cache_iface *s)
+static void iface_row(sqlite3_stmt *st, void *elem)
 {
+	struct cache_iface *s = elem;
+
 	text(st, 0, s->name, sizeof(s->name));
 	s->enabled = sqlite3_column_int(st, 1) != 0;
 	s->threshold_windows = (uint32_t)sqlite3_column_int64(st, 2);
@@ -1031,28 +1054,11 @@ int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 {
 	sqlite3_stmt *st = prep(c, "SELECT name, enabled, threshold_windows, mode, mtu, prebind"
 	                           " FROM interfaces ORDER BY name LIMIT ?1");
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, CACHE_MAX_ROWS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_IFACES, "interfaces")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_iface *s = grow((void **)out, n, &cap, sizeof(*s));
-		if (!s) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		iface_row(st, s);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	if (st)
+		sqlite3_bind_int64(st, 1, CACHE_MAX_ROWS + 1);
+	return list_rows(c, st, CACHE_MAX_ROWS, WARN_IFACES, "interfaces", sizeof(**out), iface_row,
+	                 (void **)out, n);
 }
 
 int cache_peer_set(struct cache *c, const struct cache_peer *p)
@@ -1075,44 +1081,34 @@ int cache_peer_set(struct cache *c, const struct cache_peer *p)
 	return step_done(c, st);
 }
 
+static void peer_row(sqlite3_stmt *st, void *elem)
+{
+	struct cache_peer *p = elem;
+
+	text(st, 0, p->iface, sizeof(p->iface));
+	text(st, 1, p->peer, sizeof(p->peer));
+	text(st, 2, p->path, sizeof(p->path));
+	text(st, 3, p->relay_pubkey, sizeof(p->relay_pubkey));
+	text(st, 4, p->relay_endpoint, sizeof(p->relay_endpoint));
+	text(st, 5, p->endpoint, sizeof(p->endpoint));
+	p->since = sqlite3_column_int64(st, 6);
+	p->updated = sqlite3_column_int64(st, 7);
+	text(st, 8, p->why, sizeof(p->why));
+	text(st, 9, p->mode, sizeof(p->mode));
+}
+
 int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out, size_t *n)
 {
 	sqlite3_stmt *st = prep(c, "SELECT iface, peer, path, relay_pubkey, relay_endpoint,"
 	                           " endpoint, since, updated, why, mode FROM peers"
 	                           " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer"
 	                           " LIMIT ?2");
-	size_t cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_PEERS, "peers")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_peer *p = grow((void **)out, n, &cap, sizeof(*p));
-		if (!p) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		text(st, 0, p->iface, sizeof(p->iface));
-		text(st, 1, p->peer, sizeof(p->peer));
-		text(st, 2, p->path, sizeof(p->path));
-		text(st, 3, p->relay_pubkey, sizeof(p->relay_pubkey));
-		text(st, 4, p->relay_endpoint, sizeof(p->relay_endpoint));
-		text(st, 5, p->endpoint, sizeof(p->endpoint));
-		p->since = sqlite3_column_int64(st, 6);
-		p->updated = sqlite3_column_int64(st, 7);
-		text(st, 8, p->why, sizeof(p->why));
-		text(st, 9, p->mode, sizeof(p->mode));
+	if (st) {
+		sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return list_rows(c, st, CACHE_MAX_ROWS, WARN_PEERS, "peers", sizeof(**out), peer_row,
+	                 (void **)out, n);
 }
 
 int cache_session_put(struct cache *c, const struct cache_session *s)
@@ -1146,6 +1142,21 @@ int cache_session_del(struct cache *c, const char *iface, const char *peer)
 	return step_done(c, st);
 }
 
+static void session_row(sqlite3_stmt *st, void *elem)
+{
+	struct cache_session *s = elem;
+
+	text(st, 0, s->iface, sizeof(s->iface));
+	text(st, 1, s->peer, sizeof(s->peer));
+	text(st, 2, s->relay_pubkey, sizeof(s->relay_pubkey));
+	text(st, 3, s->relay_endpoint, sizeof(s->relay_endpoint));
+	text(st, 4, s->session_endpoint, sizeof(s->session_endpoint));
+	text(st, 5, s->original_endpoint, sizeof(s->original_endpoint));
+	s->original_keepalive = sqlite3_column_int(st, 6);
+	s->since = sqlite3_column_int64(st, 7);
+	text(st, 8, s->mode, sizeof(s->mode));
+}
+
 int cache_session_list(struct cache *c, const char *iface, struct cache_session **out, size_t *n)
 {
 	sqlite3_stmt *st =
@@ -1153,37 +1164,12 @@ int cache_session_list(struct cache *c, const char *iface, struct cache_session 
 	            " session_endpoint, original_endpoint, original_keepalive, since,"
 	            " mode FROM relay_sessions WHERE (?1 = '' OR iface = ?1)"
 	            " ORDER BY iface, peer LIMIT ?2");
-	size_t cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_SESSIONS, "relayed sessions")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_session *s = grow((void **)out, n, &cap, sizeof(*s));
-		if (!s) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		text(st, 0, s->iface, sizeof(s->iface));
-		text(st, 1, s->peer, sizeof(s->peer));
-		text(st, 2, s->relay_pubkey, sizeof(s->relay_pubkey));
-		text(st, 3, s->relay_endpoint, sizeof(s->relay_endpoint));
-		text(st, 4, s->session_endpoint, sizeof(s->session_endpoint));
-		text(st, 5, s->original_endpoint, sizeof(s->original_endpoint));
-		s->original_keepalive = sqlite3_column_int(st, 6);
-		s->since = sqlite3_column_int64(st, 7);
-		text(st, 8, s->mode, sizeof(s->mode));
+	if (st) {
+		sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return list_rows(c, st, CACHE_MAX_ROWS, WARN_SESSIONS, "relayed sessions", sizeof(**out),
+	                 session_row, (void **)out, n);
 }
 
 int cache_mtu_put(struct cache *c, const char *iface, unsigned mtu, unsigned lowered)
@@ -1314,19 +1300,30 @@ fail:
 	return -EIO;
 }
 
-static struct cache_plan *plan_find(struct cache_plan *p, size_t n, const char *iface,
-                                    const char *peer)
+static void plan_row(sqlite3_stmt *st, void *elem)
 {
-	for (size_t i = n; i-- > 0;)
-		if (strcmp(p[i].iface, iface) == 0 && strcmp(p[i].peer, peer) == 0)
-			return &p[i];
-	return NULL;
+	struct cache_plan *p = elem;
+
+	text(st, 0, p->iface, sizeof(p->iface));
+	text(st, 1, p->peer, sizeof(p->peer));
+	text(st, 2, p->next, sizeof(p->next));
+	p->next_at = sqlite3_column_int64(st, 3);
+	p->geo_known = sqlite3_column_int(st, 4) != 0;
+	p->updated = sqlite3_column_int64(st, 5);
+}
+
+/* (iface, peer) of a against that of row st, in SQLite's BINARY order (byte order). */
+static int plan_cmp_row(const struct cache_plan *a, const char *iface, const char *peer)
+{
+	int d = strcmp(a->iface, iface);
+
+	return d ? d : strcmp(a->peer, peer);
 }
 
 int cache_plan_list(struct cache *c, const char *iface, struct cache_plan **out, size_t *n)
 {
 	sqlite3_stmt *st;
-	size_t cap = 0;
+	size_t k = 0;
 	int rc;
 
 	*out = NULL;
@@ -1335,31 +1332,17 @@ int cache_plan_list(struct cache *c, const char *iface, struct cache_plan **out,
 		return 0;
 	st = prep(c, "SELECT iface, peer, next, next_at, geo_known, updated FROM peer_plan"
 	             " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer LIMIT ?2");
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (list_full(c, *n, CACHE_MAX_ROWS, WARN_PEERS, "peers")) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		struct cache_plan *p = grow((void **)out, n, &cap, sizeof(*p));
-		if (!p) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		text(st, 0, p->iface, sizeof(p->iface));
-		text(st, 1, p->peer, sizeof(p->peer));
-		text(st, 2, p->next, sizeof(p->next));
-		p->next_at = sqlite3_column_int64(st, 3);
-		p->geo_known = sqlite3_column_int(st, 4) != 0;
-		p->updated = sqlite3_column_int64(st, 5);
+	if (st) {
+		sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	/* The relays of the plans listed: at most CACHE_PLAN_RELAYS each, the rest ignored. */
+	if ((rc = list_rows(c, st, CACHE_MAX_ROWS, WARN_PEERS, "peers", sizeof(**out), plan_row,
+	                    (void **)out, n)) < 0)
+		return rc;
+	/*
+	 * The relays of the plans listed: at most CACHE_PLAN_RELAYS each, the rest ignored. Both
+	 * lists come in (iface, peer) order, so one pass matches them: work linear in the rows.
+	 */
 	st = prep(c, "SELECT iface, peer, rank, relay_pubkey, relay_endpoint, distance_km, rtt_ms,"
 	             " load_permille, score, usable FROM peer_relays"
 	             " WHERE (?1 = '' OR iface = ?1) AND rank >= 0 AND rank < ?3"
@@ -1371,11 +1354,17 @@ int cache_plan_list(struct cache *c, const char *iface, struct cache_plan **out,
 	sqlite3_bind_int64(st, 3, CACHE_PLAN_RELAYS);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char ifc[CACHE_TEXT], peer[CACHE_TEXT];
+		int64_t rank = sqlite3_column_int64(st, 2);
+		struct cache_plan *p;
+
 		text(st, 0, ifc, sizeof(ifc));
 		text(st, 1, peer, sizeof(peer));
-		struct cache_plan *p = plan_find(*out, *n, ifc, peer);
-		int64_t rank = sqlite3_column_int64(st, 2);
-		if (!p || rank != (int64_t)p->n_relays)
+		while (k < *n && plan_cmp_row(&(*out)[k], ifc, peer) < 0)
+			k++;
+		if (k == *n || plan_cmp_row(&(*out)[k], ifc, peer) > 0)
+			continue; /* no plan listed for it */
+		p = &(*out)[k];
+		if (rank != (int64_t)p->n_relays)
 			continue; /* ranks come in order 0, 1; anything else is not ours */
 		struct cache_plan_relay *r = &p->relays[p->n_relays++];
 		text(st, 3, r->pubkey, sizeof(r->pubkey));
