@@ -22,6 +22,7 @@ struct link_priv {
 	uint64_t key_gen;              /* bumped with every new set of keys; 0: none yet */
 	size_t rx_hint;                /* the binding the last DATA frame was for */
 	struct log_ratelimit error_rl; /* ERROR lines: the relay must not fill our log */
+	int64_t chal_answered_ms;      /* last CHALLENGE answered, 0 none */
 	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 	bool was_down;  /* marked down since it was last up: its next handshake is news */
 };
@@ -283,8 +284,16 @@ static void handle_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms
 	struct link_bind *b;
 	switch (m->type) {
 	case CTRL_CHALLENGE: {
-		/* The relay saw us at a new address (our NAT moved us): echo from here. */
+		/*
+		 * The relay saw us at a new address (our NAT moved us): echo from here. A relay
+		 * sends at most one a second; more is not answered (each answer is 96 bytes).
+		 */
 		struct ctrl_msg resp = {.type = CTRL_RESPONSE};
+		if (l->priv->chal_answered_ms && now_ms - l->priv->chal_answered_ms < 1000) {
+			l->dropped++;
+			break;
+		}
+		l->priv->chal_answered_ms = now_ms;
 		memcpy(resp.token, m->token, sizeof(resp.token));
 		send_ctrl(l, &resp, now_ms);
 		break;

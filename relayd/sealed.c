@@ -41,6 +41,11 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		r->st.drops[DROP_UNKNOWN_LINK]++;
 		return;
 	}
+	/* Before any crypto: a datagram larger than MaxPacket is not forwarded anyway. */
+	if (len - PROTO_SEALED_OVERHEAD > lim->max_packet) {
+		r->st.drops[DROP_OVERSIZE]++;
+		return;
+	}
 	n = seal_open_data_sk(frame, len, sealed_keys(s, x)->recv, &x->sealed->recv_replay);
 	if (n < 0) {
 		r->st.drops[n == FRAME_EREPLAY ? DROP_REPLAY : DROP_AUTH]++;
@@ -49,10 +54,7 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 	/* A frame from a new address is forwarded (it opened), but moves nothing unproven. */
 	control_link_seen(r, x->link, src, len);
 	s->last_rx_ms = x->link->last_rx_ms = ev_now_ms(r->loop);
-	if ((uint64_t)n > lim->max_packet) {
-		r->st.drops[DROP_OVERSIZE]++;
-		return;
-	}
+
 	if (s->n < 2 || !(y = &s->m[1 - i])->link) {
 		r->st.drops[DROP_NO_PEER]++;
 		return;

@@ -270,6 +270,34 @@ static void test_max_packet(void **state)
 	tclient_sendto(wa, pkt, tclient_wg_data(pkt, sizeof(pkt), 0x2222, 3), &port);
 	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
 	assert_int_equal(scrape(maddr, "wgrelayd_drops_total{reason=\"oversize\"}"), 2);
+	/* Sealed mode holds the same bound, checked before any crypto. */
+	{
+		struct tclient sa, sb;
+		struct ctrl_msg ma, mb;
+		uint8_t sid[16];
+		static uint8_t frame[2048];
+		size_t flen;
+
+		randombytes_buf(sid, sizeof(sid));
+		client(&sa);
+		client(&sb);
+		assert_int_equal(tclient_bind(&sa, sid, PROTO_MODE_SEALED, NULL, NULL, &ma, T_MS),
+		                 0);
+		assert_int_equal(tclient_bind(&sb, sid, PROTO_MODE_SEALED, NULL, NULL, &mb, T_MS),
+		                 0);
+		assert_int_equal(tclient_recv_ctrl(&sa, &ma, T_MS), 0); /* paired notice */
+		for (size_t len = 1472; len <= 1473; len++) {
+			memset(frame + PROTO_SEALED_HDR_LEN, 4, len);
+			flen = seal_data(frame, len, ma.handle, len, sid, sa.keys.data_send);
+			tclient_sendto(sa.fd, frame, flen, &R.a);
+		}
+		assert_int_equal(tclient_recvfrom(sb.fd, buf, sizeof(buf), NULL, T_MS),
+		                 1472 + PROTO_SEALED_OVERHEAD);
+		assert_int_equal(tclient_recvfrom(sb.fd, buf, sizeof(buf), NULL, 300), -ETIMEDOUT);
+		assert_int_equal(scrape(maddr, "wgrelayd_drops_total{reason=\"oversize\"}"), 3);
+		tclient_close(&sa);
+		tclient_close(&sb);
+	}
 	/* An empty datagram on a session port is counted like one on the control port. */
 	malformed = scrape(maddr, "wgrelayd_drops_total{reason=\"malformed\"}");
 	tclient_sendto(wa, pkt, 0, &port);

@@ -529,6 +529,10 @@ static void test_challenge_and_error_flood(void **state)
 		assert_int_equal(resp.type, CTRL_RESPONSE);
 		assert_memory_equal(resp.token, m.token, sizeof(m.token));
 	}
+	/* A second challenge within the second is not answered: no reflection on demand. */
+	relay_send_ctrl(&r, &m);
+	link_wait(l);
+	assert_true(quiet(r.fd));
 	assert_true(logfd >= 0 && saved >= 0);
 	assert_int_equal(dup2(logfd, 2), 2);
 	for (int i = 0; i < 50; i++) {
