@@ -176,17 +176,19 @@ static int session_circuit_allowed(struct relay *r, struct session *s, struct li
 }
 
 /*
- * May l's client take one more reservation? Per key (surviving the key's links), per source
- * and in all; authenticated clients only meet the total.
+ * May a client holding these quotas take one more reservation? Per key (surviving the key's
+ * links), per source and in all; a client that is not limited (authenticated) only meets the
+ * total.
  */
-static int session_reservation_allowed(struct relay *r, struct link *l)
+static int session_reservation_fits(const struct relay *r, const struct quota *qkey,
+                                    const struct quota *qsrc, bool limited)
 {
 	const struct limits *lim = &r->cfg.limits;
 
-	if (r->reservations >= lim->max_reservations || !l->qkey || !l->qsrc)
+	if (r->reservations >= lim->max_reservations || !qkey || !qsrc)
 		return PROTO_ERR_LIMIT_RESERVATIONS;
-	if (!l->authenticated && (l->qkey->reservations >= lim->max_reservations_per_client ||
-	                          l->qsrc->reservations >= lim->max_reservations_per_source))
+	if (limited && (qkey->reservations >= lim->max_reservations_per_client ||
+	                qsrc->reservations >= lim->max_reservations_per_source))
 		return PROTO_ERR_LIMIT_RESERVATIONS;
 	return 0;
 }
@@ -198,14 +200,9 @@ static int session_reservation_allowed(struct relay *r, struct link *l)
  */
 int session_restore_member(struct relay *r, struct session *s, struct member *m)
 {
-	const struct limits *lim = &r->cfg.limits;
-	bool open = r->cfg.auth == AUTH_OPEN;
-
 	m->qkey = quota_key(r, m->client_pub);
 	m->qsrc = quota_source(r, &m->link_ip);
-	if (!m->qkey || !m->qsrc || r->reservations >= lim->max_reservations ||
-	    (open && (m->qkey->reservations >= lim->max_reservations_per_client ||
-	              m->qsrc->reservations >= lim->max_reservations_per_source))) {
+	if (session_reservation_fits(r, m->qkey, m->qsrc, r->cfg.auth == AUTH_OPEN)) {
 		quota_release(r, m->qkey);
 		quota_release(r, m->qsrc);
 		return PROTO_ERR_LIMIT_RESERVATIONS;
@@ -283,7 +280,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			return PROTO_ERR_SESSION_FULL;
 		if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
 			return PROTO_ERR_LIMIT_RESERVATIONS;
-		if ((e = session_reservation_allowed(r, l)) != 0 ||
+		if ((e = session_reservation_fits(r, l->qkey, l->qsrc, !l->authenticated)) != 0 ||
 		    (e = session_circuit_allowed(r, s, l)) != 0)
 			return e;
 		if (session_sealed_new(s->mode, &sm) < 0)
@@ -307,7 +304,7 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 	}
 	if (l->nbinds >= RELAY_MAX_BINDS_PER_LINK)
 		return PROTO_ERR_LIMIT_RESERVATIONS;
-	if ((e = session_reservation_allowed(r, l)) != 0)
+	if ((e = session_reservation_fits(r, l->qkey, l->qsrc, !l->authenticated)) != 0)
 		return e;
 	if (session_sealed_new(req->mode, &sm) < 0)
 		return PROTO_ERR_INTERNAL;
