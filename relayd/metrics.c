@@ -92,6 +92,10 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 			return n;                                                                  \
 		n += (size_t)w_;                                                                   \
 	} while (0)
+/* One counter or gauge: its help, its type and its value. */
+#define SCALAR(name, type, help, value)                                                            \
+	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
+	    (unsigned long long)(value))
 	PUT("# HELP wgrelayd_build_info The running version; always 1.\n"
 	    "# TYPE wgrelayd_build_info gauge\n"
 	    "wgrelayd_build_info{version=\"%s\"} 1\n",
@@ -111,52 +115,34 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	for (int d = 0; d < DROP_MAX; d++)
 		PUT("wgrelayd_drops_total{reason=\"%s\"} %llu\n",
 		    stats_drop_name((enum drop_reason)d), (unsigned long long)r->st.drops[d]);
-	PUT("# HELP wgrelayd_handshakes_total Control link handshakes completed.\n"
-	    "# TYPE wgrelayd_handshakes_total counter\nwgrelayd_handshakes_total %llu\n",
-	    (unsigned long long)r->st.handshakes);
-	PUT("# HELP wgrelayd_cookies_sent_total Cookie replies sent to handshakes under load.\n"
-	    "# TYPE wgrelayd_cookies_sent_total counter\nwgrelayd_cookies_sent_total %llu\n",
-	    (unsigned long long)r->st.cookies_sent);
-	PUT("# HELP wgrelayd_links_evicted_total Unbound links closed to make room under "
-	    "MaxLinks.\n"
-	    "# TYPE wgrelayd_links_evicted_total counter\nwgrelayd_links_evicted_total %llu\n",
-	    (unsigned long long)r->links_evicted);
-	PUT("# HELP wgrelayd_challenges_sent_total CHALLENGEs sent to a control link's new "
-	    "address.\n"
-	    "# TYPE wgrelayd_challenges_sent_total counter\nwgrelayd_challenges_sent_total "
-	    "%llu\n",
-	    (unsigned long long)r->challenges_sent);
-	PUT("# HELP wgrelayd_events_suppressed_total Event lines not written: over a log budget.\n"
-	    "# TYPE wgrelayd_events_suppressed_total counter\nwgrelayd_events_suppressed_total "
-	    "%llu\n",
-	    (unsigned long long)r->events_suppressed);
-	PUT("# HELP wgrelayd_denied_total ERROR replies to requests (refused binds and the like).\n"
-	    "# TYPE wgrelayd_denied_total counter\nwgrelayd_denied_total %llu\n",
-	    (unsigned long long)r->st.denied);
-	PUT("# HELP wgrelayd_sessions Sessions, waiting or paired.\n"
-	    "# TYPE wgrelayd_sessions gauge\nwgrelayd_sessions %zu\n",
-	    r->sessions.n);
-	PUT("# HELP wgrelayd_links Control links.\n"
-	    "# TYPE wgrelayd_links gauge\nwgrelayd_links %zu\n",
-	    r->links.n);
-	PUT("# HELP wgrelayd_reservations Bindings (a client's membership in a session).\n"
-	    "# TYPE wgrelayd_reservations gauge\nwgrelayd_reservations %llu\n",
-	    (unsigned long long)r->reservations);
-	PUT("# HELP wgrelayd_circuits Paired sessions.\n"
-	    "# TYPE wgrelayd_circuits gauge\nwgrelayd_circuits %llu\n",
-	    (unsigned long long)r->circuits);
+	SCALAR("wgrelayd_handshakes_total", "counter", "Control link handshakes completed.",
+	       r->st.handshakes);
+	SCALAR("wgrelayd_cookies_sent_total", "counter",
+	       "Cookie replies sent to handshakes under load.", r->st.cookies_sent);
+	SCALAR("wgrelayd_links_evicted_total", "counter",
+	       "Unbound links closed to make room under MaxLinks.", r->links_evicted);
+	SCALAR("wgrelayd_challenges_sent_total", "counter",
+	       "CHALLENGEs sent to a control link's new address.", r->challenges_sent);
+	SCALAR("wgrelayd_events_suppressed_total", "counter",
+	       "Event lines not written: over a log budget.", r->events_suppressed);
+	SCALAR("wgrelayd_denied_total", "counter",
+	       "ERROR replies to requests (refused binds and the like).", r->st.denied);
+	SCALAR("wgrelayd_sessions", "gauge", "Sessions, waiting or paired.", r->sessions.n);
+	SCALAR("wgrelayd_links", "gauge", "Control links.", r->links.n);
+	SCALAR("wgrelayd_reservations", "gauge", "Bindings (a client's membership in a session).",
+	       r->reservations);
+	SCALAR("wgrelayd_circuits", "gauge", "Paired sessions.", r->circuits);
 	PUT("# HELP wgrelayd_worker_sessions Direct sessions per forwarding thread.\n"
 	    "# TYPE wgrelayd_worker_sessions gauge\n");
 	for (unsigned w = 0; w < r->n_workers; w++)
 		PUT("wgrelayd_worker_sessions{worker=\"%u\"} %zu\n", w, r->workers[w].nsessions);
-	PUT("# HELP wgrelayd_metrics_connections_dropped_total Metrics connections closed before "
-	    "an answer: past the deadline, evicted for a newer one, or refused.\n"
-	    "# TYPE wgrelayd_metrics_connections_dropped_total counter\n"
-	    "wgrelayd_metrics_connections_dropped_total %llu\n",
-	    (unsigned long long)conns_dropped);
-	PUT("# HELP wgrelayd_uptime_seconds Seconds since the relay started.\n"
-	    "# TYPE wgrelayd_uptime_seconds gauge\nwgrelayd_uptime_seconds %llu\n",
-	    (unsigned long long)((ev_clock_ms() - r->started_ms) / 1000));
+	SCALAR("wgrelayd_metrics_connections_dropped_total", "counter",
+	       "Metrics connections closed before an answer: past the deadline, evicted for a "
+	       "newer one, or refused.",
+	       conns_dropped);
+	SCALAR("wgrelayd_uptime_seconds", "gauge", "Seconds since the relay started.",
+	       ((ev_clock_ms() - r->started_ms) / 1000));
+#undef SCALAR
 #undef PUT
 	return n;
 }
