@@ -72,7 +72,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	}
 	sock_buffers(l->fd, LINK_SOCKBUF);
 	/* Full-tunnel setups: our control traffic must bypass the tunnel like WireGuard's. */
-	if (fwmark && setsockopt(l->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
+	if (fwmark && link_set_fwmark(l, fwmark) < 0)
 		log_warn("link: SO_MARK %u", fwmark);
 	if (connect(l->fd, &l->relay.sa, l->relay.len) < 0) {
 		int e = -errno;
@@ -117,12 +117,10 @@ static void bind_clear(struct link_bind *b)
 	memset(b, 0, sizeof(*b));
 }
 
-void link_free(struct link *l)
+static void link_destroy(struct link *l, bool unbind)
 {
-	if (!l)
-		return;
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
-		if (l->binds[i].in_use && l->binds[i].handle)
+		if (unbind && l->binds[i].in_use && l->binds[i].handle)
 			link_unbind(l, l->binds[i].sid, l->last_tx_ms);
 		else
 			bind_clear(&l->binds[i]);
@@ -132,6 +130,28 @@ void link_free(struct link *l)
 	free(l->priv->rxbuf);
 	sodium_free(l->priv);
 	free(l);
+}
+
+void link_free(struct link *l)
+{
+	if (l)
+		link_destroy(l, true);
+}
+
+void link_close(struct link *l)
+{
+	if (l)
+		link_destroy(l, false);
+}
+
+int link_set_fwmark(struct link *l, uint32_t fwmark)
+{
+	if (l->fwmark == fwmark)
+		return 0;
+	if (setsockopt(l->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
+		return -errno;
+	l->fwmark = fwmark;
+	return 0;
 }
 
 /*

@@ -54,7 +54,8 @@ struct link {
 	struct addr relay;
 	enum link_state state;
 	int fd;
-	int rtt_ms; /* last PONG, -1 unknown */
+	uint32_t fwmark; /* SO_MARK of fd, 0 none */
+	int rtt_ms;      /* last PONG, -1 unknown */
 	uint16_t load_permille, pong_flags;
 	uint16_t last_error; /* last ERROR on the link, 0 none */
 	/*
@@ -84,6 +85,13 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
              const uint8_t client_priv[32], uint32_t fwmark);
 /* Sends UNBIND for bound sids when up; wipes keys. NULL ok. */
 void link_free(struct link *l);
+/*
+ * Wipes keys and closes without UNBIND: the relay keeps our memberships (direct sessions go on
+ * forwarding) for the next run of the helper, which takes them over. NULL ok.
+ */
+void link_close(struct link *l);
+/* Set SO_MARK on the link's socket (0 clears it); 0 or -errno. */
+int link_set_fwmark(struct link *l, uint32_t fwmark);
 /* Handshake, rekey, keepalive, PING every 10 s, (re)send BINDs. */
 void link_tick(struct link *l, int64_t now_ms);
 /* Read and handle every pending datagram. */

@@ -726,6 +726,20 @@ void steer_restore(struct steer_ctx *s, struct steer_iface *ifc)
 	restore_all(s, ifc, "helper stopped");
 }
 
+void steer_detach(struct steer_ctx *s, struct steer_iface *ifc)
+{
+	for (size_t i = 0; i < ifc->n_peers; i++) {
+		struct steer_peer *p = &ifc->peers[i];
+		if (p->path == STEER_TRYING && p->relay >= 0) {
+			/* A try in flight goes back to the relay: the next run starts from there. */
+			set_endpoint(ifc, p, &p->set_ep);
+			set_path(p, STEER_RELAYED, p->last.t, "helper restarting");
+		}
+		/* Relayed peers stay on their relay; relay_sessions tells the next run. */
+		steer_sealed_port_drop(s, p);
+	}
+}
+
 void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	struct cache_session *cs;

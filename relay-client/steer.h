@@ -98,6 +98,13 @@ void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
  */
 void steer_restore(struct steer_ctx *s, struct steer_iface *ifc);
 /*
+ * A stop that is a restart (the default on SIGTERM): relayed peers stay on their relay
+ * sessions, recorded in relay_sessions for the next run to adopt (steer_adopt); a peer trying
+ * direct goes back to its relay first. Sealed local ports close (the next run opens new ones
+ * and points WireGuard at them); a lowered MTU stays lowered (recorded for the next run).
+ */
+void steer_detach(struct steer_ctx *s, struct steer_iface *ifc);
+/*
  * After a crash: peers still on a direct-mode session endpoint recorded in relay_sessions
  * become relayed; peers on a sealed local port of the dead run are put back on their direct
  * endpoint (that port is gone), and detection relays them again if needed.
