@@ -786,6 +786,28 @@ int cache_should_try_relay(struct cache *c, const char *iface, const char *peer,
 	return 0;
 }
 
+#define NEEDED_RELAY_S (7 * 86400)
+
+int cache_needed_relay(struct cache *c, const char *iface, const char *peer, int64_t now, bool *out)
+{
+	sqlite3_stmt *st =
+	    prep(c, "SELECT coalesce(max(CASE WHEN type = 'relay' THEN last_relay_success END), 0),"
+	            " coalesce(max(CASE WHEN type = 'direct' THEN last_success END), 0)"
+	            " FROM endpoints WHERE iface = ?1 AND peer = ?2");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, iface, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	int64_t relayed = sqlite3_column_int64(st, 0), direct = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	*out = relayed > direct && now - relayed < NEEDED_RELAY_S;
+	return 0;
+}
+
 int cache_record_relay_success(struct cache *c, const char *iface, const char *peer,
                                const char *relay_pubkey, int64_t now)
 {
@@ -999,7 +1021,7 @@ void cache_iface_defaults(struct cache_iface *out, const char *name)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", name);
-	out->threshold_windows = 2;
+	out->threshold_windows = 1;
 	snprintf(out->mode, sizeof(out->mode), "direct");
 	out->mtu = -1;
 	out->prebind = 2;

@@ -123,6 +123,13 @@ int cache_record_window(struct cache *c, const char *iface, const char *peer, co
 /* Plan 003 §4.3: all of >= 3 endpoints failed, or > 10 failures in the last 30 min. */
 int cache_should_try_relay(struct cache *c, const char *iface, const char *peer, int64_t now,
                            bool *out, unsigned *n_endpoints, unsigned *recent_failures);
+/*
+ * seed 003's connection cache: *out is true when the peer's last relay success (within a week)
+ * is newer than any success of a direct endpoint, i.e. it needed a relay last time and nothing
+ * direct has worked since.
+ */
+int cache_needed_relay(struct cache *c, const char *iface, const char *peer, int64_t now,
+                       bool *out);
 /* Plan 003 §4.3 record_relay_success. */
 int cache_record_relay_success(struct cache *c, const char *iface, const char *peer,
                                const char *relay_pubkey, int64_t now);

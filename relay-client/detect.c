@@ -70,22 +70,65 @@ void detect_feed(struct detect_peer *p, enum detect_verdict v, const struct dete
 	p->last = v;
 }
 
+void detect_second(struct detect_peer *p, const struct detect_sample *prev,
+                   const struct detect_sample *cur)
+{
+	uint64_t tx = cur->tx_bytes >= prev->tx_bytes ? cur->tx_bytes - prev->tx_bytes : 0;
+	bool rx = cur->rx_bytes > prev->rx_bytes ||
+	          (cur->last_handshake != prev->last_handshake && cur->last_handshake != 0);
+
+	p->live = cur->last_handshake != 0 && cur->t - cur->last_handshake < SESSION_LIFETIME_S;
+	if (rx) {
+		p->rx_at = cur->t;
+		p->unanswered_at = 0;
+		p->unanswered_tx = 0;
+		p->attempts = 0;
+		return;
+	}
+	if (tx == 0 || tx == DETECT_KEEPALIVE)
+		return;
+	if (!p->unanswered_at)
+		p->unanswered_at = prev->t;
+	p->unanswered_tx += tx;
+	/* Without a live session only initiations leave (data waits for the handshake). */
+	if (!p->live && tx >= DETECT_INIT_BYTES) {
+		p->attempts += (unsigned)(tx / DETECT_INIT_BYTES);
+		p->attempt_at = cur->t;
+	}
+}
+
+int64_t detect_unanswered_s(const struct detect_peer *p, int64_t now)
+{
+	return p->unanswered_at && now > p->unanswered_at ? now - p->unanswered_at : 0;
+}
+
 bool detect_should_try_relay(const struct detect_peer *p, const struct detect_rules *r,
                              const struct detect_history *h, const char *endpoint, int64_t now,
                              char *why, size_t whylen)
 {
+	int64_t quiet = detect_unanswered_s(p, now);
+
 	if (why && whylen)
 		why[0] = '\0';
-	if (p->last == DETECT_HEALTHY)
+	if (!endpoint)
+		endpoint = "(none)";
+	/* Something came back since the last traffic left: the path works. */
+	if (!p->unanswered_at && p->rx_at)
 		return false;
-	if (r->fast_windows && p->consecutive_failed >= r->fast_windows) {
+	if (p->last == DETECT_HEALTHY && !p->unanswered_at)
+		return false;
+	if (r->attempts && !p->live && p->attempts >= r->attempts &&
+	    now - p->attempt_at >= DETECT_ATTEMPT_S) {
+		if (why)
+			snprintf(why, whylen, "%u handshake attempts unanswered on %s in %lld s",
+			         p->attempts, endpoint, (long long)quiet);
+		return true;
+	}
+	if (r->attempts && p->live && quiet >= DETECT_SILENT_S) {
 		if (why)
 			snprintf(why, whylen,
-			         "%u handshake windows failed on %s in %lld s (%llu initiations "
-			         "unanswered)",
-			         p->consecutive_failed, endpoint ? endpoint : "(none)",
-			         (long long)(now - p->first_failed_at),
-			         (unsigned long long)p->inits_in_run);
+			         "data to %s unanswered for %lld s (%llu bytes sent, nothing back)",
+			         endpoint, (long long)quiet, (unsigned long long)p->unanswered_tx);
 		return true;
 	}
 	if (h && h->cache_rule) {

@@ -25,6 +25,7 @@ struct link_priv {
 	int64_t chal_answered_ms;      /* last CHALLENGE answered, 0 none */
 	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 	bool was_down;  /* marked down since it was last up: its next handshake is news */
+	int64_t urgent_until_ms; /* link_ping_now: retry a missed PING every second until */
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -38,6 +39,8 @@ struct link_priv {
  * six unanswered): the relay is gone, and peers whose traffic through it stopped too fail over.
  */
 #define LINK_DEAD_MS (2 * PING_MS)
+/* After link_ping_now, a missed PING is retried every second for this long. */
+#define LINK_URGENT_MS 5000
 
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
              const uint8_t client_priv[32], uint32_t fwmark)
@@ -237,6 +240,25 @@ static void link_mark_down(struct link *l, const char *why)
 		l->binds[i].sent = false, l->binds[i].state = 0, l->binds[i].port = 0;
 }
 
+static void send_ping(struct link *l, int64_t now_ms)
+{
+	uint8_t ping[PROTO_PING_LEN];
+
+	if (l->ping_nonce && l->pings_missed < UINT8_MAX)
+		l->pings_missed++; /* the last one is still unanswered */
+	randombytes_buf(&l->ping_nonce, sizeof(l->ping_nonce));
+	frame_encode_ping(ping, l->ping_nonce);
+	send_raw(l, ping, sizeof(ping), now_ms);
+	l->ping_sent_ms = now_ms;
+}
+
+void link_ping_now(struct link *l, int64_t now_ms)
+{
+	l->priv->urgent_until_ms = now_ms + LINK_URGENT_MS;
+	if (now_ms - l->ping_sent_ms >= PING_RETRY_MS)
+		send_ping(l, now_ms);
+}
+
 void link_tick(struct link *l, int64_t now_ms)
 {
 	/*
@@ -246,14 +268,9 @@ void link_tick(struct link *l, int64_t now_ms)
 	 */
 	bool missed = l->state == LINK_UP && l->ping_nonce &&
 	              now_ms - l->ping_sent_ms >= PING_RETRY_MS &&
-	              now_ms - l->last_rx_ms >= PING_MS;
-	if (now_ms - l->ping_sent_ms >= PING_MS || missed) {
-		uint8_t ping[PROTO_PING_LEN];
-		randombytes_buf(&l->ping_nonce, sizeof(l->ping_nonce));
-		frame_encode_ping(ping, l->ping_nonce);
-		send_raw(l, ping, sizeof(ping), now_ms);
-		l->ping_sent_ms = now_ms;
-	}
+	              (now_ms - l->last_rx_ms >= PING_MS || now_ms < l->priv->urgent_until_ms);
+	if (now_ms - l->ping_sent_ms >= PING_MS || missed)
+		send_ping(l, now_ms);
 	if (l->state == LINK_UP && now_ms - l->last_rx_ms > LINK_DEAD_MS)
 		link_mark_down(l, "silent");
 	if (l->state != LINK_UP) {
@@ -466,6 +483,7 @@ void link_readable(struct link *l, int64_t now_ms)
 				l->pong_flags = pong.flags;
 				l->pong_observed = pong.observed; /* unauthenticated */
 				l->ping_nonce = 0;
+				l->pings_missed = 0;
 				continue;
 			}
 			break;

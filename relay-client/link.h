@@ -57,7 +57,8 @@ struct link {
 	uint32_t fwmark; /* SO_MARK of fd, 0 none */
 	int rtt_ms;      /* last PONG, -1 unknown */
 	uint16_t load_permille, pong_flags;
-	uint16_t last_error; /* last ERROR on the link, 0 none */
+	uint8_t pings_missed; /* PINGs in a row that got no PONG before the next was sent */
+	uint16_t last_error;  /* last ERROR on the link, 0 none */
 	/*
 	 * Our address as the relay saw it: observed from the last HS_RESP (authenticated by the
 	 * handshake; what watch.c's majority vote uses), pong_observed from the last PONG (not
@@ -94,6 +95,12 @@ void link_close(struct link *l);
 int link_set_fwmark(struct link *l, uint32_t fwmark);
 /* Handshake, rekey, keepalive, PING every 10 s, (re)send BINDs. */
 void link_tick(struct link *l, int64_t now_ms);
+/*
+ * Traffic through this relay went unanswered: PING now (unless one left in the last second)
+ * and retry every second while unanswered, so pings_missed tells within seconds whether the
+ * relay is gone.
+ */
+void link_ping_now(struct link *l, int64_t now_ms);
 /* Read and handle every pending datagram. */
 void link_readable(struct link *l, int64_t now_ms);
 /*

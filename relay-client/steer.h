@@ -15,17 +15,13 @@
 #include "detect.h"
 #include "key.h"
 #include "link.h"
+#include "path.h"
 #include "sealed.h"
 
-#define STEER_MAX_RELAYS  32
-#define STEER_BACKOFF_MIN 60
-#define STEER_BACKOFF_MAX 1800
-#define STEER_KEEPALIVE   25
-#define STEER_REFUSED_S   300  /* a relay that refused a BIND's mode is skipped this long */
-#define STEER_RX_MOVED    2    /* frames in a row through another relay: the far side moved */
-#define STEER_SEALED_MTU  1388 /* PROTOCOL.md §8: inner MTU of sealed mode, IPv6 outer */
-
-enum steer_path { STEER_DIRECT, STEER_RELAYED, STEER_TRYING };
+#define STEER_MAX_RELAYS PATH_MAX_RELAYS
+#define STEER_REFUSED_S  300  /* a relay that refused a BIND's mode is skipped this long */
+#define STEER_RX_MOVED   2    /* frames in a row through another relay: the far side moved */
+#define STEER_SEALED_MTU 1388 /* PROTOCOL.md §8: inner MTU of sealed mode, IPv6 outer */
 
 struct steer_relay {
 	struct cache_relay info;
@@ -34,28 +30,26 @@ struct steer_relay {
 	unsigned local_failures;
 };
 
+/* One peer: what the device and the links say (I/O side) and its decisions (path.h). */
 struct steer_peer {
 	uint8_t pub[32];
 	char pub_b64[KEY_B64_STRLEN];
-	bool seen; /* present in the last device read */
-	struct detect_sample win_start, last;
-	struct detect_peer det;
-	enum steer_path path;
-	struct addr direct_ep; /* original (direct) endpoint */
-	uint16_t orig_keepalive;
-	uint8_t mode;       /* PROTO_MODE_* of the relayed path, while not direct */
-	struct addr set_ep; /* what we set while relayed */
-	struct addr wg_ep;  /* WireGuard's endpoint at the last read */
-	bool try_off_relay; /* trying direct: the last read found WireGuard off the relays */
-	bool try_direct_rx; /* trying direct: a packet came in that did not come via a relay */
-	int relay;          /* index into the relay table, -1 none */
+	bool seen;                 /* present in the last device read */
+	struct detect_sample last; /* the last read's counters */
+	struct addr wg_ep;         /* WireGuard's endpoint at the last read (or as we set it) */
+	uint16_t keepalive;        /* the device's persistent keepalive at the last read */
+	struct path_peer pp;
 	uint8_t sids[STEER_MAX_RELAYS][16];
+	uint8_t sid_key[32];                     /* the private key the sids were derived with */
+	size_t sid_relays;                       /* ... and for how many relays of the table */
 	int64_t refused_until[STEER_MAX_RELAYS]; /* the relay refused our BIND's mode */
 	struct sealed_port *port;                /* sealed mode: WireGuard's way to the relays */
 	bool sid_ok;
-	int64_t since, next_direct_try, backoff_s, trying_until;
-	char why[CACHE_WHY];
-	bool dirty;
+	/* the cache's history, asked once per window while direct */
+	int64_t hist_at;
+	bool hist_rule, known_relayed;
+	unsigned hist_endpoints, hist_failures;
+	struct addr try_self; /* our public address when the last direct try began */
 };
 
 struct steer_iface {
@@ -82,13 +76,12 @@ struct steer_ctx {
 
 /* Refresh one interface from the device: new peers, samples, endpoint resets. */
 int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
-/* Judge the window of every peer whose 5 s are up and act on it. */
+/* Every second: let path.c decide for every peer (path_step) and apply what it says. */
 void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
-/* Keep every peer bound on its top-K relays and follow PEER_ACTIVE. */
+/* Keep every peer bound on its top-K relays (and the relay in use), skip refusing ones. */
 void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /*
- * Sealed mode, every second: keep each local port pointed at WireGuard and routed to the relay
- * in use, follow the far side to the relay its frames come through, and (--mtu auto) keep
+ * Sealed mode, every second: keep each local port pointed at WireGuard and (--mtu auto) keep
  * the interface MTU 32 bytes lower while a peer is relayed sealed.
  */
 void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
@@ -105,9 +98,10 @@ void steer_restore(struct steer_ctx *s, struct steer_iface *ifc);
  */
 void steer_detach(struct steer_ctx *s, struct steer_iface *ifc);
 /*
- * After a crash: peers still on a direct-mode session endpoint recorded in relay_sessions
- * become relayed; peers on a sealed local port of the dead run are put back on their direct
- * endpoint (that port is gone), and detection relays them again if needed.
+ * After a restart or a crash: peers still on a direct-mode session endpoint recorded in
+ * relay_sessions become relayed again; peers of a sealed session get a new local port,
+ * WireGuard is pointed at it and it is routed to the recorded relay (the relay kept the
+ * membership, and our new link takes it over).
  */
 void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /* The sealed ports of all peers of ifc, for the poll set: up to cap into out; the count. */

@@ -18,14 +18,6 @@ bool steer_bind_ready(const struct link_bind *b, uint8_t mode);
 struct link_bind *steer_bind_of(struct steer_ctx *s, struct steer_peer *p, int ri);
 /* Index of a relay by its link; -1 none. */
 int steer_link_index(const struct steer_ctx *s, const struct link *l);
-/*
- * Point the peer at relay ri (direct: its session port; sealed: the peer's local port,
- * routed to the binding on ri) and mark it relayed with reason why. 0 or -errno.
- */
-int steer_switch(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int ri,
-                 int64_t now, const char *why);
-/* First relay in rank order other than skip where the peer's session is paired; -1 none. */
-int steer_pick(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p, int skip);
 
 /* steer_sealed.c */
 /* Every bound peer of a sealed interface has its local port before the far side's first frame. */

@@ -104,44 +104,15 @@ static void mtu_auto(struct steer_ctx *s, struct steer_iface *ifc, bool sealed_r
 
 void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
-	char why[CACHE_WHY];
 	bool any = false;
 
+	(void)now;
 	for (size_t i = 0; i < ifc->n_peers; i++) {
 		struct steer_peer *p = &ifc->peers[i];
 		if (!p->port)
 			continue;
 		sealed_port_set_wg(p->port, ifc->listen_port);
-		if (p->path == STEER_DIRECT || p->mode != PROTO_MODE_SEALED || p->relay < 0)
-			continue;
-		any = true;
-		struct link_bind *b = steer_bind_of(s, p, p->relay);
-		int rx = steer_link_index(s, p->port->rx_link);
-		bool rx_ready = rx >= 0 && rx != p->relay &&
-		                steer_bind_ready(steer_bind_of(s, p, rx), PROTO_MODE_SEALED);
-		/*
-		 * Both members of a sealed session are reachable over their links, so each side
-		 * could send through a different relay; follow the far side when its frames
-		 * start coming through another relay after our own last change (not before: then
-		 * it is the far side that will follow us, or the two would swap for ever).
-		 */
-		if (p->path == STEER_RELAYED && rx_ready &&
-		    sealed_port_rx_moved(p->port, STEER_RX_MOVED)) {
-			snprintf(why, sizeof(why),
-			         "the far side's packets come through relay %s now",
-			         s->relays[rx].info.endpoint);
-			if (steer_switch(s, ifc, p, rx, now, why) == 0)
-				continue;
-		}
-		/* The relay told us our session waits again: the far side left it. */
-		if (p->path == STEER_RELAYED && b && b->state == PROTO_WAITING) {
-			int ri = rx_ready ? rx : steer_pick(s, ifc, p, p->relay);
-			snprintf(why, sizeof(why), "the far side left relay %s",
-			         s->relays[p->relay].info.endpoint);
-			if (ri >= 0 && steer_switch(s, ifc, p, ri, now, why) == 0)
-				continue;
-		}
-		sealed_port_route(p->port, b ? s->relays[p->relay].link : NULL, b);
+		any |= p->pp.state != PATH_DIRECT && p->pp.sealed;
 	}
 	mtu_auto(s, ifc, any);
 }

@@ -790,9 +790,29 @@ static void test_peer_active_after_waiting(void **state)
 	}
 	assert_int_equal(mb.type, CTRL_PEER_ACTIVE);
 	assert_memory_equal(mb.sid, sid, 16);
+
+	/*
+	 * B leaves (UNBIND) and C takes its place: A, already announced to B, is announced again
+	 * to C by its next datagram (a helper restarted elsewhere must hear that A is active).
+	 */
+	struct tclient c;
+	struct ctrl_msg u = {.type = CTRL_UNBIND, .handle = mb.handle};
+	assert_int_equal(tclient_bind(&b, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	u.handle = mb.handle;
+	assert_int_equal(tclient_send_ctrl(&b, &u), 0);
+	do /* BOUND: A waits again (after the BOUND that told it B had come) */
+		assert_int_equal(tclient_recv_ctrl(&a, &ma, T_MS), 0);
+	while (ma.type != CTRL_BOUND || ma.state != PROTO_WAITING);
+	client(&c);
+	assert_int_equal(tclient_bind(&c, sid, PROTO_MODE_DIRECT, NULL, NULL, &mb, T_MS), 0);
+	assert_int_equal(mb.state, PROTO_PAIRED);
+	tclient_sendto(wa, pkt, tclient_wg_init(pkt, 0x1113), &port);
+	assert_int_equal(tclient_recv_ctrl(&c, &mb, T_MS), 0);
+	assert_int_equal(mb.type, CTRL_PEER_ACTIVE);
 	close(wa);
 	tclient_close(&a);
 	tclient_close(&b);
+	tclient_close(&c);
 }
 
 /* A paired sealed session; a and b are linked clients, *ha is A's handle. */

@@ -97,6 +97,17 @@ static void test_relay_success_and_registry(void **state)
 	bool relay;
 	assert_int_equal(cache_should_try_relay(c, "wg0", "P", 200, &relay, NULL, NULL), 0);
 	assert_false(relay);
+	/* The connection cache: relayed last, nothing direct since; a direct success undoes it. */
+	bool needed;
+	assert_int_equal(cache_needed_relay(c, "wg0", "P", 300, &needed), 0);
+	assert_true(needed);
+	assert_int_equal(cache_needed_relay(c, "wg0", "Q", 300, &needed), 0);
+	assert_false(needed);
+	assert_int_equal(cache_needed_relay(c, "wg0", "P", 200 + 8 * 86400, &needed), 0);
+	assert_false(needed); /* a week later it is news no more */
+	assert_int_equal(cache_record_window(c, "wg0", "P", "198.51.100.7:51820", true, 250), 0);
+	assert_int_equal(cache_needed_relay(c, "wg0", "P", 300, &needed), 0);
+	assert_false(needed);
 
 	assert_int_equal(cache_bootstrap_add(c, "192.0.2.1:51821", "K1", 5), 0);
 	assert_int_equal(cache_bootstrap_add(c, "192.0.2.2:51821", "K2", 5), 0);
@@ -148,7 +159,7 @@ static void test_iface_peer_session(void **state)
 
 	assert_int_equal(cache_iface_get(c, "wg0", &s), -ENOENT);
 	assert_false(s.enabled);
-	assert_int_equal(s.threshold_windows, 2);
+	assert_int_equal(s.threshold_windows, 1);
 	assert_int_equal(s.prebind, 2);
 	assert_string_equal(s.mode, "direct");
 	assert_int_equal(s.mtu, -1);

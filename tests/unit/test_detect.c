@@ -32,6 +32,13 @@ static struct detect_peer run(const struct detect_sample *s, size_t n,
 	return p;
 }
 
+/* Feed per-second samples s[0..n) into p (s[0] is the first reading, fed as the baseline). */
+static void seconds(struct detect_peer *p, const struct detect_sample *s, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		detect_second(p, &s[i - 1], &s[i]);
+}
+
 /* Blocked UDP: WireGuard sends an initiation every 5 s, nothing comes back. */
 static void test_failing(void **state)
 {
@@ -39,7 +46,7 @@ static void test_failing(void **state)
 	struct detect_sample s[16];
 	for (int i = 0; i < 16; i++)
 		s[i] = (struct detect_sample){.t = 1000 + i,
-		                              .tx_bytes = 148ull * (uint64_t)(i / 5 + 1),
+		                              .tx_bytes = 148ull * (uint64_t)((i + 4) / 5),
 		                              .rx_bytes = 0,
 		                              .last_handshake = 0};
 	enum detect_verdict v[4];
@@ -50,17 +57,81 @@ static void test_failing(void **state)
 		assert_int_equal(v[i], DETECT_FAILED);
 	assert_int_equal(p.consecutive_failed, 3);
 
-	struct detect_rules r = {.fast_windows = 2};
+	/* Per second: the first attempt (t 1001) counts 3 s later, the second (1006) too. */
+	struct detect_rules r = {.attempts = 1};
 	char why[200];
+	struct detect_peer q = {0};
+	seconds(&q, s, 4); /* up to t 1003 */
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1003, why, sizeof(why)));
+	seconds(&q, s + 3, 2); /* t 1004 */
 	assert_true(
-	    detect_should_try_relay(&p, &r, NULL, "198.51.100.7:51820", 1015, why, sizeof(why)));
-	assert_non_null(strstr(why, "3 handshake windows failed on 198.51.100.7:51820 in 15 s"));
-	r.fast_windows = 4;
-	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 1015, why, sizeof(why)));
-	/* The slow rule from the cache still fires on its own. */
+	    detect_should_try_relay(&q, &r, NULL, "198.51.100.7:51820", 1004, why, sizeof(why)));
+	assert_non_null(strstr(why, "1 handshake attempts unanswered on 198.51.100.7:51820"));
+	r.attempts = 2;
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1004, why, sizeof(why)));
+	seconds(&q, s + 4, 5); /* t 1008: the second attempt is 2 s old */
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1008, why, sizeof(why)));
+	seconds(&q, s + 8, 2); /* t 1009 */
+	assert_true(detect_should_try_relay(&q, &r, NULL, "x", 1009, why, sizeof(why)));
+	/* 0 leaves only the slow rule from the cache, which fires on its own. */
+	r.attempts = 0;
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1009, why, sizeof(why)));
 	struct detect_history h = {.cache_rule = true, .n_endpoints = 1, .recent_failures = 11};
-	assert_true(detect_should_try_relay(&p, &r, &h, "x", 1015, why, sizeof(why)));
+	assert_true(detect_should_try_relay(&q, &r, &h, "x", 1009, why, sizeof(why)));
 	assert_non_null(strstr(why, "11 failed windows in 30 min"));
+}
+
+/*
+ * A working direct path blocked under a live session (ping every second): the session stays
+ * "live" for up to 180 s, but data unanswered for DETECT_SILENT_S is a failure.
+ */
+static void test_broken_while_flowing(void **state)
+{
+	(void)state;
+	struct detect_sample s[40];
+	struct detect_rules r = {.attempts = 1};
+	struct detect_peer p = {0};
+	char why[200];
+
+	for (int i = 0; i < 40; i++)
+		s[i] = (struct detect_sample){.t = 3000 + i,
+		                              .tx_bytes = 128ull * (uint64_t)i,
+		                              .rx_bytes = 128ull * (uint64_t)(i < 10 ? i : 10),
+		                              .last_handshake = 2990};
+	seconds(&p, s, 11); /* answered up to t 3010 */
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 3010, why, sizeof(why)));
+	seconds(&p, s + 10, 15); /* t 3024: unanswered since 3010, 14 s */
+	assert_int_equal(detect_unanswered_s(&p, 3024), 14);
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 3024, why, sizeof(why)));
+	seconds(&p, s + 24, 2); /* t 3025 */
+	assert_true(detect_should_try_relay(&p, &r, NULL, "x", 3025, why, sizeof(why)));
+	assert_non_null(strstr(why, "unanswered for 15 s"));
+	/* Anything back resets it. */
+	struct detect_sample a = s[25], b = s[25];
+	b.t++;
+	b.rx_bytes += 32;
+	detect_second(&p, &a, &b);
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", b.t, why, sizeof(why)));
+}
+
+/* An idle live tunnel: our persistent keepalive goes out every 25 s, nothing comes back. */
+static void test_keepalive_only(void **state)
+{
+	(void)state;
+	struct detect_rules r = {.attempts = 1};
+	struct detect_peer p = {0};
+	struct detect_sample a = {
+	    .t = 100, .tx_bytes = 1000, .rx_bytes = 900, .last_handshake = 90};
+	for (int i = 0; i < 120; i++) {
+		struct detect_sample b = a;
+		b.t++;
+		if (i % 25 == 24)
+			b.tx_bytes += DETECT_KEEPALIVE;
+		detect_second(&p, &a, &b);
+		a = b;
+	}
+	assert_int_equal(detect_unanswered_s(&p, a.t), 0);
+	assert_false(detect_should_try_relay(&p, &r, NULL, "x", a.t, NULL, 0));
 }
 
 /* A stale session: data queued, a handshake every 5 s, none completes. */
@@ -90,8 +161,9 @@ static void test_healthy(void **state)
 	assert_int_equal(nv, 4);
 	for (size_t i = 0; i < nv; i++)
 		assert_int_equal(v[i], DETECT_HEALTHY);
-	struct detect_rules r = {.fast_windows = 1};
+	struct detect_rules r = {.attempts = 1};
 	struct detect_history h = {.cache_rule = true, .n_endpoints = 3};
+	seconds(&p, s, 21);
 	char why[200];
 	/* A working direct path is never relayed, whatever the history says. */
 	assert_false(detect_should_try_relay(&p, &r, &h, "x", 2020, why, sizeof(why)));
@@ -141,7 +213,9 @@ static void test_one_way(void **state)
 	struct detect_peer p = {0};
 	detect_feed(&p, DETECT_ONEWAY, &a, &b);
 	assert_int_equal(p.consecutive_failed, 0);
-	struct detect_rules r = {.fast_windows = 1};
+	struct detect_rules r = {.attempts = 1};
+	detect_second(&p, &a, &b);
+	/* 5 s unanswered under a live session: not yet (a one-way flow gets its keepalive). */
 	assert_false(detect_should_try_relay(&p, &r, NULL, "x", 105, NULL, 0));
 	/* Receiving only (the far side sends to us) is a working path. */
 	b.tx_bytes = 1000;
@@ -156,9 +230,10 @@ static void test_one_way(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_failing), cmocka_unit_test(test_failing_after_session),
-	    cmocka_unit_test(test_healthy), cmocka_unit_test(test_recovers),
-	    cmocka_unit_test(test_idle),    cmocka_unit_test(test_one_way),
+	    cmocka_unit_test(test_failing),        cmocka_unit_test(test_broken_while_flowing),
+	    cmocka_unit_test(test_keepalive_only), cmocka_unit_test(test_failing_after_session),
+	    cmocka_unit_test(test_healthy),        cmocka_unit_test(test_recovers),
+	    cmocka_unit_test(test_idle),           cmocka_unit_test(test_one_way),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
