@@ -24,8 +24,9 @@ static const char configure_help[] =
     "  --force                record IFACE even if it does not exist or is not WireGuard\n"
     "                         (refused otherwise, when enabling or configuring it first)\n"
     "  --remove               forget IFACE's settings (a running watch lets it go)\n"
-    "  --threshold-windows N  consecutive failed 5 s handshake windows before relaying,\n"
-    "                         0..1000 (default 2; 0 = only the slow 30 min history rule)\n"
+    "  --threshold-windows N  unanswered handshake attempts before relaying (WireGuard\n"
+    "                         tries every 5 s; the last counts after 3 s), 0..1000\n"
+    "                         (default 1; 0 = only the slow 30 min history rule)\n"
     "  --mode direct|sealed   data path through the relay (default direct)\n"
     "  --mtu auto|off|N       MTU handling while relayed, N 1280..9000 (default auto)\n"
     "  --prebind K            relays each peer is bound on in advance, 1..8 (default 2)\n";
@@ -34,7 +35,7 @@ static void print_iface(const struct cache_iface *s)
 {
 	char mtu[16];
 	snprintf(mtu, sizeof(mtu), s->mtu < 0 ? "auto" : s->mtu == 0 ? "off" : "%d", s->mtu);
-	printf("interface %s: relay fallback %s, mode %s, threshold %u windows, mtu %s, "
+	printf("interface %s: relay fallback %s, mode %s, threshold %u attempts, mtu %s, "
 	       "prebind %u\n",
 	       s->name, s->enabled ? "enabled" : "disabled", s->mode, s->threshold_windows, mtu,
 	       s->prebind);

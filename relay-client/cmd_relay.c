@@ -19,6 +19,7 @@
 #include "log.h"
 #include "probe.h"
 #include "proto.h"
+#include "registry.h"
 #include "selfaddr.h"
 #include "token.h"
 
@@ -345,27 +346,6 @@ int cmd_remove_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* What list-relays knows of one relay beyond the cache row. */
-struct listed {
-	struct addr addr; /* len 0: none (a host name not looked up, or not found) */
-	const char *why;  /* why a host name has no address */
-	bool pending;     /* its lookup still runs */
-};
-
-/*
- * refused: the relay said no to this helper (watch saw auth-denied or auth-required on its
- * link), or it wants tokens and no token credential is configured for it.
- */
-static const char *shown_status(const struct cache_relay *r)
-{
-	if (strcmp(r->status, "denied") == 0)
-		return "refused";
-	if ((strcmp(r->status, "ok") == 0 || strcmp(r->status, "full") == 0) &&
-	    (r->flags & PONG_F_AUTH_TOKEN) && !r->token[0])
-		return "refused";
-	return r->status;
-}
-
 /* The auth mode a PONG advertised; NULL when no PONG was seen. */
 static const char *auth_mode(uint32_t flags)
 {
@@ -384,12 +364,73 @@ static void json_str_or_null(const char *key, const char *v)
 		printf("null");
 }
 
-static void print_relays(const struct cache_relay *r, const struct listed *x, size_t n,
-                         const struct geoip_loc *me, bool me_known, bool json, int64_t now)
+static void print_json_relay(const struct registry_entry *e, double km, bool first)
 {
+	const struct cache_relay *r = &e->info;
+	char ip[ADDR_STRLEN];
+
+	printf("%s\n  {\"endpoint\": ", first ? "" : ",");
+	cli_json_str(stdout, r->endpoint);
+	json_str_or_null("address", e->addr.len ? addr_format(&e->addr, ip, sizeof(ip)) : NULL);
+	json_str_or_null("pubkey", r->pubkey);
+	json_str_or_null("status", registry_shown_status(r));
+	json_str_or_null("auth", auth_mode(r->flags));
+	json_str_or_null("source", r->source);
+	json_str_or_null("token", r->token);
+	json_str_or_null("city", r->has_loc ? r->city : NULL);
+	json_str_or_null("country", r->has_loc ? r->country : NULL);
+	if (r->has_loc)
+		printf(", \"lat\": %.4f, \"lon\": %.4f", r->lat, r->lon);
+	else
+		printf(", \"lat\": null, \"lon\": null");
+	if (km >= 0)
+		printf(", \"distance_km\": %.0f", km);
+	else
+		printf(", \"distance_km\": null");
+	if (r->rtt_ms >= 0)
+		printf(", \"rtt_ms\": %d", r->rtt_ms);
+	else
+		printf(", \"rtt_ms\": null");
+	if (r->load_permille >= 0)
+		printf(", \"load_permille\": %d", r->load_permille);
+	else
+		printf(", \"load_permille\": null");
+	if (r->last_seen > 0)
+		printf(", \"last_seen\": %lld}", (long long)r->last_seen);
+	else
+		printf(", \"last_seen\": null}");
+}
+
+static void print_text_relay(const struct registry_entry *e, double km, int64_t now)
+{
+	const struct cache_relay *r = &e->info;
+	const char *auth = auth_mode(r->flags);
 	char age[32], loc[96], dist[24], rtt[16], load[16], ep[CACHE_TEXT + ADDR_STRLEN + 4],
 	    ip[ADDR_STRLEN];
+	struct addr num;
 
+	if (r->has_loc)
+		snprintf(loc, sizeof(loc), "%s%s%s", r->city[0] ? r->city : "?",
+		         r->country[0] ? "/" : "", r->country);
+	else
+		snprintf(loc, sizeof(loc), "unknown");
+	snprintf(dist, sizeof(dist), km >= 0 ? "%.0f km" : "-", km);
+	snprintf(rtt, sizeof(rtt), r->rtt_ms >= 0 ? "%d ms" : "-", r->rtt_ms);
+	snprintf(load, sizeof(load), r->load_permille >= 0 ? "%d%%" : "-", r->load_permille / 10);
+	/* A host name shows the address it was found at. */
+	if (e->addr.len && addr_parse(&num, r->endpoint, PROTO_DEFAULT_PORT) < 0)
+		snprintf(ep, sizeof(ep), "%s (%s)", r->endpoint,
+		         addr_format_ip(&e->addr, ip, sizeof(ip)));
+	else
+		snprintf(ep, sizeof(ep), "%s", r->endpoint);
+	printf("%-22s %.8s %-11s %-5s %-18.18s %9s %7s %6s %-9s %s\n", ep, r->pubkey,
+	       registry_shown_status(r), auth ? auth : "-", loc, dist, rtt, load, r->source,
+	       cli_age(age, sizeof(age), r->last_seen, now));
+}
+
+static void print_relays(const struct registry_entry *e, size_t n, const struct geoip_loc *me,
+                         bool me_known, bool json, int64_t now)
+{
 	if (!json)
 		printf("%-22s %-8s %-11s %-5s %-18s %9s %7s %6s %-9s %s\n", "ENDPOINT", "KEY",
 		       "STATUS", "AUTH", "LOCATION", "DISTANCE", "RTT", "LOAD", "SOURCE",
@@ -397,64 +438,14 @@ static void print_relays(const struct cache_relay *r, const struct listed *x, si
 	else
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
-		const char *auth = auth_mode(r[i].flags);
+		const struct cache_relay *r = &e[i].info;
 		double km = -1;
-		if (me_known && r[i].has_loc)
-			km = geoip_distance_km(me->lat, me->lon, r[i].lat, r[i].lon);
-		if (json) {
-			printf("%s\n  {\"endpoint\": ", i ? "," : "");
-			cli_json_str(stdout, r[i].endpoint);
-			json_str_or_null("address", x[i].addr.len
-			                                ? addr_format(&x[i].addr, ip, sizeof(ip))
-			                                : NULL);
-			json_str_or_null("pubkey", r[i].pubkey);
-			json_str_or_null("status", shown_status(&r[i]));
-			json_str_or_null("auth", auth);
-			json_str_or_null("source", r[i].source);
-			json_str_or_null("token", r[i].token);
-			json_str_or_null("city", r[i].has_loc ? r[i].city : NULL);
-			json_str_or_null("country", r[i].has_loc ? r[i].country : NULL);
-			if (r[i].has_loc)
-				printf(", \"lat\": %.4f, \"lon\": %.4f", r[i].lat, r[i].lon);
-			else
-				printf(", \"lat\": null, \"lon\": null");
-			if (km >= 0)
-				printf(", \"distance_km\": %.0f", km);
-			else
-				printf(", \"distance_km\": null");
-			if (r[i].rtt_ms >= 0)
-				printf(", \"rtt_ms\": %d", r[i].rtt_ms);
-			else
-				printf(", \"rtt_ms\": null");
-			if (r[i].load_permille >= 0)
-				printf(", \"load_permille\": %d", r[i].load_permille);
-			else
-				printf(", \"load_permille\": null");
-			if (r[i].last_seen > 0)
-				printf(", \"last_seen\": %lld}", (long long)r[i].last_seen);
-			else
-				printf(", \"last_seen\": null}");
-			continue;
-		}
-		if (r[i].has_loc)
-			snprintf(loc, sizeof(loc), "%s%s%s", r[i].city[0] ? r[i].city : "?",
-			         r[i].country[0] ? "/" : "", r[i].country);
+		if (me_known && r->has_loc)
+			km = geoip_distance_km(me->lat, me->lon, r->lat, r->lon);
+		if (json)
+			print_json_relay(&e[i], km, i == 0);
 		else
-			snprintf(loc, sizeof(loc), "unknown");
-		snprintf(dist, sizeof(dist), km >= 0 ? "%.0f km" : "-", km);
-		snprintf(rtt, sizeof(rtt), r[i].rtt_ms >= 0 ? "%d ms" : "-", r[i].rtt_ms);
-		snprintf(load, sizeof(load), r[i].load_permille >= 0 ? "%d%%" : "-",
-		         r[i].load_permille / 10);
-		/* A host name shows the address it was found at. */
-		struct addr num;
-		if (x[i].addr.len && addr_parse(&num, r[i].endpoint, PROTO_DEFAULT_PORT) < 0)
-			snprintf(ep, sizeof(ep), "%s (%s)", r[i].endpoint,
-			         addr_format_ip(&x[i].addr, ip, sizeof(ip)));
-		else
-			snprintf(ep, sizeof(ep), "%s", r[i].endpoint);
-		printf("%-22s %.8s %-11s %-5s %-18.18s %9s %7s %6s %-9s %s\n", ep, r[i].pubkey,
-		       shown_status(&r[i]), auth ? auth : "-", loc, dist, rtt, load, r[i].source,
-		       cli_age(age, sizeof(age), r[i].last_seen, now));
+			print_text_relay(&e[i], km, now);
 	}
 	if (json) {
 		printf("%s]\n", n ? "\n" : "");
@@ -462,94 +453,142 @@ static void print_relays(const struct cache_relay *r, const struct listed *x, si
 	}
 	/* Token credentials, without the secret. */
 	for (size_t i = 0; i < n; i++)
-		if (r[i].token[0])
-			printf("token credential of %.8s: %s\n", r[i].pubkey,
-			       strcmp(r[i].token, "command") == 0 ? "command" : "secret set");
+		if (e[i].info.token[0])
+			printf("token credential of %.8s: %s\n", e[i].info.pubkey,
+			       strcmp(e[i].info.token, "command") == 0 ? "command" : "secret set");
 }
 
 static int relay_cmp(const void *x, const void *y)
 {
-	const struct cache_relay *a = x, *b = y;
-	int d = strcmp(a->endpoint, b->endpoint);
-	return d ? d : strcmp(a->pubkey, b->pubkey);
+	const struct registry_entry *a = x, *b = y;
+	int d = strcmp(a->info.endpoint, b->info.endpoint);
+	return d ? d : strcmp(a->info.pubkey, b->info.pubkey);
 }
 
 /*
  * The config file's [Relay] Bootstrap entries, as cli_open_cache enters them, into the list
- * read from a read-only cache (which cannot take them). *r grows; n at most max.
+ * read from a read-only cache (which cannot take them). *e grows; n at most max.
  */
-static int merge_config(struct cli_ctx *ctx, struct cache_relay **r, size_t *n, size_t max)
+static int merge_config(struct cli_ctx *ctx, struct registry_entry **e, size_t *n, size_t max)
 {
-	const struct conf_entry *e = NULL;
+	const struct conf_entry *c = NULL;
 
-	while (ctx->conf && (e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
+	while (ctx->conf && (c = conf_next(ctx->conf, "Relay", "Bootstrap", c))) {
 		char ep[128], key[64];
 		struct addr a;
 		uint8_t k[KEY_LEN];
 		size_t i;
-		if (sscanf(e->value, "%127s %63s", ep, key) != 2 ||
+		if (sscanf(c->value, "%127s %63s", ep, key) != 2 ||
 		    addr_parse(&a, ep, PROTO_DEFAULT_PORT) < 0 || key_from_base64(k, key) < 0)
 			continue;
-		for (i = 0; i < *n && strcmp((*r)[i].pubkey, key) != 0; i++)
+		for (i = 0; i < *n && strcmp((*e)[i].info.pubkey, key) != 0; i++)
 			;
+		struct cache_relay *r;
 		if (i == *n) {
 			if (*n >= max)
 				continue;
-			struct cache_relay *g = realloc(*r, (*n + 1) * sizeof(**r));
+			struct registry_entry *g = realloc(*e, (*n + 1) * sizeof(**e));
 			if (!g)
 				return -ENOMEM;
-			*r = g;
+			*e = g;
 			memset(&g[i], 0, sizeof(g[i]));
-			g[i].rtt_ms = g[i].load_permille = -1;
-			snprintf(g[i].pubkey, sizeof(g[i].pubkey), "%s", key);
-			snprintf(g[i].status, sizeof(g[i].status), "unknown");
+			g[i].lookup = true;
+			r = &g[i].info;
+			r->rtt_ms = r->load_permille = -1;
+			snprintf(r->pubkey, sizeof(r->pubkey), "%s", key);
+			snprintf(r->status, sizeof(r->status), "%s",
+			         registry_status_name(REGISTRY_UNKNOWN));
 			(*n)++;
-		} else if (strcmp((*r)[i].endpoint, addr_format(&a, ep, sizeof(ep))) == 0) {
+		} else if (strcmp((*e)[i].info.endpoint, addr_format(&a, ep, sizeof(ep))) == 0) {
 			continue;
 		}
-		addr_format(&a, (*r)[i].endpoint, sizeof((*r)[i].endpoint));
-		snprintf((*r)[i].source, sizeof((*r)[i].source), "config");
+		r = &(*e)[i].info;
+		addr_format(&a, r->endpoint, sizeof(r->endpoint));
+		snprintf(r->source, sizeof(r->source), "config");
 	}
 	if (*n > 1)
-		qsort(*r, *n, sizeof(**r), relay_cmp);
+		qsort(*e, *n, sizeof(**e), relay_cmp);
 	return 0;
 }
 
 /* Host names are looked up at once, all together, for at most this long. */
 #define LIST_RESOLVE_MS 5000
 
-/* Every relay's address: IPs as they are, host names looked up (only when look_up). */
-static void resolve_all(const struct cache_relay *r, struct listed *x, size_t n, bool look_up)
+/*
+ * PING every relay with an address, merge the answers into the entries (and locate them),
+ * and record them in the cache file if there is one. Where we are (for DISTANCE) goes into
+ * *me. The number of relays that answered, or -ENOMEM.
+ */
+static int probe_relays(struct cli_ctx *ctx, struct registry_entry *e, size_t n, int timeout,
+                        uint32_t fwmark, bool have_file, struct geoip *g, struct geoip_loc *me,
+                        bool *me_known, int64_t now)
 {
-	struct timespec t0, t;
+	struct probe_target *t = calloc(n, sizeof(*t));
+	struct addr *seen = calloc(n, sizeof(*seen));
+	struct cache *c;
+	int answered = 0;
 
+	if (!t || !seen) {
+		free(t);
+		free(seen);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		t[i].addr = e[i].addr; /* len 0 (not found): not sent to */
+	probe_ping(t, n, timeout, fwmark);
 	for (size_t i = 0; i < n; i++) {
-		if (addr_parse(&x[i].addr, r[i].endpoint, PROTO_DEFAULT_PORT) == 0)
-			continue;
-		x[i].addr.len = 0;
-		x[i].why = "not looked up";
-		x[i].pending = look_up;
+		registry_probe_merge(&e[i].info, &t[i], e[i].addr.len != 0, now);
+		answered += t[i].answered;
+		if (t[i].answered)
+			seen[i] = t[i].pong.observed;
+		else if (!e[i].addr.len)
+			fprintf(stderr, "list-relays: %s: %s\n", e[i].info.endpoint, e[i].why);
+		e[i].info.has_loc = registry_locate(&e[i], g);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		bool more = false;
+	/* Where we are is what most relays saw, not the first one. */
+	struct selfaddr_vote v = selfaddr_decide(seen, n, NULL);
+	*me_known = v.known && geoip_lookup(g, &v.addr, me) == 0;
+	/* What was learned goes into the cache, if there is one to keep it. */
+	if (have_file && cli_open_cache(ctx, &c) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			if (!x[i].pending)
-				continue;
-			int rc = cli_resolve(r[i].endpoint, &x[i].addr, &x[i].why);
-			x[i].pending = rc == -EINPROGRESS || rc == -EAGAIN;
-			if (x[i].pending) {
-				x[i].why = "no answer in time";
-				more = true;
-			}
+			cache_relay_upsert(c, &e[i].info);
+			cache_relay_outcome(c, e[i].info.pubkey, t[i].answered, now);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = LIST_RESOLVE_MS -
-		            ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (!more || left <= 0)
-			return;
-		cli_resolve_wait((int)left);
+		cache_free(c);
 	}
+	free(seen);
+	free(t);
+	return answered;
+}
+
+/*
+ * The relays of the cache and the config file, sorted, with their addresses (host names
+ * looked up when look_up), and the fwmark probes take. 0, 1 (the cache is a file) or -errno.
+ */
+static int list_load(struct cli_ctx *ctx, bool look_up, struct registry_entry **e, size_t *n,
+                     uint32_t *fwmark)
+{
+	struct cache *c;
+	int have_file = cli_open_cache_ro(ctx, "list-relays", &c);
+
+	if (have_file < 0)
+		return have_file;
+	int rc = registry_load(c, e, n);
+	*fwmark = look_up ? registry_device_fwmark(c) : 0;
+	cache_free(c);
+	if (rc < 0)
+		return rc;
+	if ((rc = merge_config(ctx, e, n, CACHE_MAX_RELAYS)) < 0) {
+		free(*e);
+		return rc;
+	}
+	/* cache_relay_list returns at most CACHE_MAX_RELAYS; probe no more than probe_ping does. */
+	if (*n > PROBE_MAX_TARGETS)
+		*n = PROBE_MAX_TARGETS;
+	for (size_t i = 0; i < *n; i++)
+		(*e)[i].lookup = look_up;
+	registry_resolve(*e, *n, look_up ? LIST_RESOLVE_MS : 0);
+	return have_file;
 }
 
 int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
@@ -568,21 +607,20 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	    "at), key, status (ok, full, refused, unreachable, unresolved; unknown when never\n"
 	    "probed), auth mode the relay announces (open, keys, token), location and distance\n"
 	    "from this node's public address (GeoIP), RTT, advertised load, source and last\n"
-	    "seen. Exits 1 when no relay answers.\n"
+	    "seen. Exits 1 when no relay answers. The PINGs carry the fwmark of the watched\n"
+	    "WireGuard interfaces, as the helper's links do.\n"
 	    "  --json        print JSON (unknown values are null)\n"
 	    "  --no-probe    show what was last recorded, sending nothing, looking nothing up\n"
 	    "  --timeout MS  how long to wait for the answers, 10..60000 ms (default 1000);\n"
 	    "                host names are looked up first, for at most 5 s\n";
-	bool json = false, probe = true;
+	bool json = false, probe = true, me_known = false;
 	uint64_t timeout = 1000;
-	struct cache *c;
-	struct cache_relay *r = NULL;
-	struct listed *x = NULL;
+	struct registry_entry *e = NULL;
 	struct geoip *g = NULL;
 	struct geoip_loc me = {0};
-	bool me_known = false;
-	size_t n = 0, answered = 0;
-	int ch, rc = CLI_OK;
+	size_t n = 0;
+	uint32_t fwmark;
+	int ch, rc = CLI_OK, answered = 0;
 	int64_t now = time(NULL);
 
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -606,89 +644,22 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
-	/* Read-only: a probe's results are written below only into a cache file that exists. */
-	int have_file = cli_open_cache_ro(ctx, cmd, &c);
+	/* Read-only: a probe's results are written only into a cache file that exists. */
+	int have_file = list_load(ctx, probe, &e, &n, &fwmark);
 	if (have_file < 0)
 		return CLI_ERR;
-	int lr = cache_relay_list(c, &r, &n);
-	cache_free(c);
-	if (lr < 0 || merge_config(ctx, &r, &n, CACHE_MAX_RELAYS) < 0) {
-		free(r);
-		return CLI_ERR;
-	}
-	/* cache_relay_list returns at most CACHE_MAX_RELAYS; probe no more than probe_ping does. */
-	if (n > PROBE_MAX_TARGETS)
-		n = PROBE_MAX_TARGETS;
-	x = calloc(n ? n : 1, sizeof(*x));
-	if (!x) {
-		free(r);
-		return CLI_ERR;
-	}
-	resolve_all(r, x, n, probe);
 	geoip_open(&g, ctx->geoip_path);
-	if (probe && n) {
-		struct probe_target *t = calloc(n, sizeof(*t));
-		struct addr *seen = calloc(n, sizeof(*seen));
-		if (t && seen) {
-			for (size_t i = 0; i < n; i++)
-				t[i].addr = x[i].addr; /* len 0 (not found): not sent to */
-			probe_ping(t, n, (int)timeout, 0);
-			for (size_t i = 0; i < n; i++) {
-				struct geoip_loc l;
-				r[i].rtt_ms = t[i].rtt_ms;
-				if (t[i].answered) {
-					answered++;
-					r[i].load_permille = t[i].pong.load_permille;
-					r[i].flags = t[i].pong.flags;
-					r[i].last_seen = now;
-					/* A denial seen by `watch` on the link outlives a PONG. */
-					if (strcmp(r[i].status, "denied") != 0)
-						snprintf(r[i].status, sizeof(r[i].status), "%s",
-						         (t[i].pong.flags & PONG_F_FULL) ? "full"
-						                                         : "ok");
-					seen[i] = t[i].pong.observed;
-				} else {
-					r[i].load_permille = -1; /* no answer, no load */
-					snprintf(r[i].status, sizeof(r[i].status), "%s",
-					         x[i].addr.len ? "unreachable" : "unresolved");
-					if (!x[i].addr.len)
-						fprintf(stderr, "%s: %s: %s\n", cmd, r[i].endpoint,
-						        x[i].why);
-				}
-				r[i].has_loc =
-				    x[i].addr.len && geoip_lookup(g, &x[i].addr, &l) == 0;
-				if (r[i].has_loc) {
-					r[i].lat = l.lat;
-					r[i].lon = l.lon;
-					snprintf(r[i].city, sizeof(r[i].city), "%s", l.city);
-					snprintf(r[i].country, sizeof(r[i].country), "%s",
-					         l.country);
-				}
-			}
-			/* Where we are (for DISTANCE) is what most relays saw, not the first one. */
-			struct selfaddr_vote v = selfaddr_decide(seen, n, NULL);
-			me_known = v.known && geoip_lookup(g, &v.addr, &me) == 0;
-			/* What was learned goes into the cache, if there is one to keep it. */
-			if (have_file && cli_open_cache(ctx, &c) == 0) {
-				for (size_t i = 0; i < n; i++) {
-					cache_relay_upsert(c, &r[i]);
-					cache_relay_outcome(c, r[i].pubkey, t[i].answered, now);
-				}
-				cache_free(c);
-			}
-		}
-		free(seen);
-		free(t);
-	}
-	print_relays(r, x, n, &me, me_known, json, now);
-	if (probe && !answered) {
+	if (probe && n)
+		answered = probe_relays(ctx, e, n, (int)timeout, fwmark, have_file, g, &me,
+		                        &me_known, now);
+	print_relays(e, n, &me, me_known, json, now);
+	if (probe && answered <= 0) {
 		fprintf(stderr, "%s: %s\n", cmd,
 		        n ? "no relay answered"
 		          : "no relay known (wgrelay add-bootstrap-relay ENDPOINT PUBKEY)");
 		rc = CLI_ERR;
 	}
-	free(x);
-	free(r);
+	free(e);
 	geoip_free(g);
 	return rc;
 }

@@ -278,7 +278,16 @@ static bool fail_over(struct path_peer *p, const struct path_view *v, const char
 	if (ri < 0)
 		return false;
 	act_relay(out, PATH_A_RELAY_FAIL, p->relay);
-	return switch_to(p, v, ri, why, out);
+	if (!switch_to(p, v, ri, why, out))
+		return false;
+	/*
+	 * Direct mode: the new relay forwards only once it has seen a handshake (address proof),
+	 * and WireGuard, holding a live session, would not make one before 15 s of unanswered
+	 * data. Make it handshake now.
+	 */
+	if (!p->sealed && v->sample.last_handshake && v->now - v->sample.last_handshake < 180)
+		act(out, PATH_A_REHANDSHAKE);
+	return true;
 }
 
 /*

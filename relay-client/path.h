@@ -81,7 +81,8 @@ enum path_act {
 	PATH_A_RELAY_OK,   /* traffic came back through relay */
 	PATH_A_RELAY_FAIL, /* relay failed us once more */
 	PATH_A_PING,       /* ask relay's link for a PING now */
-	PATH_A_LOG,        /* log why (info) */
+	PATH_A_REHANDSHAKE, /* remove and re-add the peer: WireGuard handshakes at once */
+	PATH_A_LOG,         /* log why (info) */
 };
 
 struct path_action {

@@ -5,16 +5,15 @@
 #include <poll.h>
 #include <sodium.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "log.h"
 
+/* common/ev.c's monotonic clock, not a copy of it. */
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ev_clock_ms();
 }
 
 static int make_socket(int family, uint32_t fwmark)

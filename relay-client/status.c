@@ -358,7 +358,7 @@ static void print_iface_line(FILE *f, const struct status_dev_info *dev,
 		return;
 	}
 	fprintf(f,
-	        "interface %s: relay fallback %s, mode %s, threshold %u windows, mtu %s, "
+	        "interface %s: relay fallback %s, mode %s, threshold %u attempts, mtu %s, "
 	        "prebind %u\n",
 	        s->name, s->enabled ? "enabled" : "disabled", s->mode, s->threshold_windows,
 	        fmt_mtu(mtu, sizeof(mtu), s->mtu), s->prebind);

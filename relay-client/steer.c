@@ -117,6 +117,34 @@ static int relay_at(struct steer_ctx *s, const struct addr *ep)
 }
 
 /*
+ * The relay whose session for this peer an endpoint is, or -1: in direct mode the relay's
+ * address with our binding's session port (a peer may well sit on a relay's address itself:
+ * only the session port says it is the relay); in sealed mode any address of a relay (which
+ * WireGuard has no business using: a left-over).
+ */
+static int session_relay(struct steer_ctx *s, struct steer_peer *p, uint8_t mode,
+                         const struct addr *ep)
+{
+	int r = relay_at(s, ep);
+	if (r < 0 || mode == PROTO_MODE_SEALED)
+		return r;
+	for (size_t i = 0; i < s->n_relays; i++) {
+		struct link_bind *b = steer_bind_of(s, p, (int)i);
+		struct addr a;
+		if (!b || !b->port || !s->relays[i].link)
+			continue;
+		a = s->relays[i].link->relay;
+		addr_set_port(&a, b->port);
+		if (addr_equal(&a, ep))
+			return (int)i;
+	}
+	/* The session port we set (its binding may be re-forming). */
+	if (p->pp.state != PATH_DIRECT && addr_equal(ep, &p->pp.set_ep))
+		return p->pp.relay;
+	return -1;
+}
+
+/*
  * The sids of a peer on every relay: an X25519 each, so only when the interface's key or the
  * relay table changed (relays are only ever appended to it).
  */
@@ -274,7 +302,7 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 	v->sample = p->last;
 	v->wg_ep = p->wg_ep;
 	v->keepalive = p->keepalive;
-	v->wg_relay = relay_at(s, &p->wg_ep);
+	v->wg_relay = session_relay(s, p, mode, &p->wg_ep);
 	v->rx_relay = -1;
 	if (p->port) {
 		v->port = p->port->local;
@@ -322,6 +350,31 @@ static void kick(struct steer_iface *ifc, struct steer_peer *p, uint16_t k)
 	wg_set_peer_keepalive(ifc->name, p->pub, 0);
 	wg_set_peer_keepalive(ifc->name, p->pub, k);
 	p->keepalive = k;
+}
+
+/*
+ * Remove the peer and add it back as it is (its endpoint is the new relay's already): with no
+ * session left, WireGuard handshakes through the relay at once.
+ */
+static void rehandshake(struct steer_iface *ifc, struct steer_peer *p)
+{
+	struct wg_device *dev;
+	const struct wg_peer *wp;
+	int rc = wg_get_device(ifc->name, &dev);
+
+	if (rc < 0)
+		return;
+	wp = wg_device_find_peer(dev, p->pub);
+	rc = wp ? wg_peer_readd(ifc->name, wp) : -ENOENT;
+	if (rc < 0)
+		log_warnx(
+		    "%s: peer %.8s: re-adding it for a new handshake: %s (WireGuard makes one "
+		    "after 15 s of unanswered data)",
+		    ifc->name, p->pub_b64, strerror(-rc));
+	else
+		log_debug("%s: peer %.8s re-added: WireGuard handshakes through the relay now",
+		          ifc->name, p->pub_b64);
+	wg_free_device(dev);
 }
 
 static void apply_one(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
@@ -373,6 +426,9 @@ static void apply_one(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 	case PATH_A_PING:
 		if (r && r->link)
 			link_ping_now(r->link, now * 1000);
+		break;
+	case PATH_A_REHANDSHAKE:
+		rehandshake(ifc, p);
 		break;
 	case PATH_A_LOG:
 		log_info("%s: peer %.8s %s", ifc->name, p->pub_b64, log);
@@ -472,12 +528,15 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 	struct addr sess, orig;
 	bool sealed_row = strcmp(cs->mode, "sealed") == 0;
 	bool sealed_now = steer_mode(ifc) == PROTO_MODE_SEALED;
-	int ri = relay_by_key(s, cs->relay_pubkey), roamed = relay_at(s, &p->wg_ep);
+	int ri = relay_by_key(s, cs->relay_pubkey), roamed = -1;
 	bool on_it;
 
 	if (addr_parse(&sess, cs->session_endpoint, 0) < 0 ||
 	    addr_parse(&orig, cs->original_endpoint, 0) < 0)
 		orig.len = 0;
+	/* WireGuard on another relay's address (not the peer's own): the far side moved it. */
+	if (orig.len && !addr_equal(&p->wg_ep, &orig))
+		roamed = relay_at(s, &p->wg_ep);
 	on_it = orig.len && (addr_equal(&sess, &p->wg_ep) || (!sealed_row && roamed >= 0));
 	if (on_it && !sealed_row && roamed >= 0 && !addr_equal(&sess, &p->wg_ep))
 		ri = roamed; /* WireGuard followed the far side to another relay meanwhile */

@@ -1,53 +1,48 @@
 /*
- * watch.c: `wgrelay watch`, the helper daemon loop: reads enabled WireGuard devices every
- * second, keeps control links to the known relays, carries sealed mode's datagrams between
- * the local ports and the links, lets steer.c decide, and on SIGTERM/SIGINT puts every peer
- * back on its direct endpoint.
+ * watch.c: `wgrelay watch`, the helper daemon. One ev loop (common/ev.h) over the relay links,
+ * the sealed mode local ports and the rtnetlink link watcher; a 1 s tick reads the watched
+ * WireGuard devices and lets steer.c decide; every 10 s (and on SIGHUP) relays, settings and
+ * interfaces are read again. SIGTERM and SIGINT stop it as for a restart: relayed peers stay on
+ * their relays for the next run to adopt. SIGUSR1, or --restore-on-exit, leaves clean: every
+ * peer back on its direct endpoint, the relays told we are gone.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "cli.h"
+#include "ev.h"
 #include "geoip.h"
-#include "frame.h"
 #include "ifconf.h"
 #include "key.h"
+#include "lockfile.h"
 #include "log.h"
+#include "portset.h"
 #include "proto.h"
+#include "registry.h"
 #include "sealed.h"
 #include "selfaddr.h"
-#include "version.h"
 #include "steer.h"
 #include "token.h"
+#include "version.h"
 #include "wg.h"
 
-#define MAX_IFACES 32
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define MAX_IFACES      32
+#define WATCH_TICK_MS   1000
+#define WATCH_RELOAD_MS 10000
+/* At start, host names of relays are waited for this long; later they join at a reload. */
+#define WATCH_RESOLVE_MS 2000
 
 /* systemd Type=notify: one datagram to $NOTIFY_SOCKET ('@' = abstract namespace). */
 static void sd_notify_ready(void)
@@ -75,13 +70,20 @@ struct watch {
 	char **named; /* interfaces given on the command line, or NULL: all enabled */
 	int n_named;
 	uint8_t identity[32];
-	uint32_t fwmark;
+	uint32_t fwmark;         /* what the links carry (follow_fwmark) */
+	char fwmark_others[128]; /* the interfaces last warned about, "" none */
 	bool relays_loaded;
-	/* the poll set, grown as sealed ports appear; never per packet */
-	struct pollfd *pf;
-	struct sealed_port **ports;
-	size_t cap;
-	uint8_t *dbuf; /* scratch for one sealed datagram, PROTO_MAX_FRAME bytes */
+	bool restore;    /* leave clean: --restore-on-exit or SIGUSR1 */
+	bool reload_due; /* the next tick reads relays, settings and interfaces again */
+	int stop_signal; /* what stopped the loop, 0 none */
+	int lock_fd;     /* <db>.lock, held while we run; -1 none (":memory:") */
+	struct cache_helper helper;
+	struct ev_loop *loop;
+	struct ev_timer tick, reload;
+	struct wg_linkwatch *lw;
+	struct portset *ports;    /* the sealed ports in the loop */
+	struct sealed_port **cur; /* scratch for steer_ports */
+	size_t cap_cur;
 };
 
 /*
@@ -114,63 +116,106 @@ static void load_token(struct watch *w, struct steer_relay *sr)
 	sodium_memzero(&t, sizeof(t));
 }
 
-/* Reload relays from the cache; links of known relays are kept. */
+static void on_link_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	link_readable(arg, (int64_t)ev_now_ms(loop));
+}
+
+/* A link's socket joins the loop (its fd number may be that of a port closed since a sync). */
+static int add_link_io(struct watch *w, struct link *l)
+{
+	portset_release(w->ports, l->fd);
+	return ev_add_io(w->loop, l->fd, EV_READ, on_link_readable, l);
+}
+
+/*
+ * steer.c opens and closes the sealed ports inside the tick, so right after it the loop is
+ * made to match steer_ports(); no handler runs in between.
+ */
+static void sync_ports(struct watch *w)
+{
+	size_t want = 0, k = 0;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		want += w->ifaces[i].n_peers; /* at most one port per peer */
+	if (want > w->cap_cur) {
+		struct sealed_port **c = realloc(w->cur, want * sizeof(*c));
+		if (c) {
+			w->cur = c;
+			w->cap_cur = want;
+		} /* else: keep what fits; the rest waits for memory */
+	}
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		k += steer_ports(&w->ifaces[i], w->cur + k, w->cap_cur - k);
+	portset_sync(w->ports, w->cur, k);
+}
+
+/* A relay of the cache that resolved: a link, in the loop, with its token credential. */
+static void add_relay(struct watch *w, struct registry_entry *e)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(600000);
+	struct steer_relay *sr = &w->s.relays[w->s.n_relays];
+
+	/* A host name still being looked up joins at a later reload. */
+	if (key_from_base64(sr->pub, e->info.pubkey) < 0 || e->pending)
+		return;
+	if (!e->addr.len) {
+		log_warnx_rl(&rl, "relay %s: %s", e->info.endpoint, e->why ? e->why : "?");
+		return;
+	}
+	registry_locate(e, w->s.geoip);
+	sr->info = e->info;
+	if (link_new(&sr->link, sr->pub, &e->addr, w->identity, w->fwmark) < 0) {
+		log_warnx("relay %s: no socket", e->info.endpoint);
+		return;
+	}
+	if (add_link_io(w, sr->link) < 0) {
+		log_warnx("relay %s: socket not watched", e->info.endpoint);
+		link_close(sr->link);
+		sr->link = NULL;
+		return;
+	}
+	sr->link->on_data = sealed_deliver;
+	load_token(w, sr);
+	/* At start the count is in "helper running"; later, a new relay is news. */
+	if (w->relays_loaded)
+		log_info("relay %s (%.8s...) added", e->info.endpoint, e->info.pubkey);
+	else
+		log_debug("relay %s (%.8s...) added", e->info.endpoint, e->info.pubkey);
+	w->s.n_relays++;
+}
+
+static struct steer_relay *find_relay(struct watch *w, const char *pubkey)
+{
+	for (size_t j = 0; j < w->s.n_relays; j++)
+		if (strcmp(w->s.relays[j].info.pubkey, pubkey) == 0)
+			return &w->s.relays[j];
+	return NULL;
+}
+
+/* Reload relays from the cache; links of known relays are kept, their tokens read again. */
 static void load_relays(struct watch *w)
 {
-	struct cache_relay *r;
-	size_t n;
+	struct registry_entry *e;
+	size_t n, room = STEER_MAX_RELAYS - w->s.n_relays;
 
-	if (cache_relay_list(w->s.cache, &r, &n) < 0)
+	if (registry_load(w->s.cache, &e, &n) < 0)
 		return;
-	/* Host names are looked up all at once; at start, waited for (2 s at most). */
-	if (!w->relays_loaded) {
-		for (size_t i = 0; i < n && i < STEER_MAX_RELAYS; i++)
-			cli_resolve_start(r[i].endpoint);
-		cli_resolve_wait(2000);
+	for (size_t i = 0; i < n; i++) {
+		struct steer_relay *sr = find_relay(w, e[i].info.pubkey);
+		if (sr)
+			load_token(w, sr);
+		/* Only new relays are looked up, no more than there is room for. */
+		e[i].lookup = !sr && room > 0;
+		room -= e[i].lookup;
 	}
-	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++) {
-		bool known = false;
-		for (size_t j = 0; j < w->s.n_relays; j++)
-			if (strcmp(w->s.relays[j].info.pubkey, r[i].pubkey) == 0) {
-				known = true;
-				load_token(w, &w->s.relays[j]);
-			}
-		struct steer_relay *sr = &w->s.relays[w->s.n_relays];
-		struct addr a;
-		const char *why;
-		if (known || key_from_base64(sr->pub, r[i].pubkey) < 0)
-			continue;
-		/* A host name is looked up in the background: the relay joins at a later reload. */
-		int rc = cli_resolve(r[i].endpoint, &a, &why);
-		if (rc < 0) {
-			static struct log_ratelimit rl = LOG_RATELIMIT_INIT(600000);
-			if (rc != -EINPROGRESS)
-				log_warnx_rl(&rl, "relay %s: %s", r[i].endpoint, why ? why : "?");
-			continue;
-		}
-		sr->info = r[i];
-		struct geoip_loc gl;
-		if (geoip_lookup(w->s.geoip, &a, &gl) == 0) {
-			sr->info.has_loc = true;
-			sr->info.lat = gl.lat;
-			sr->info.lon = gl.lon;
-			snprintf(sr->info.city, sizeof(sr->info.city), "%s", gl.city);
-			snprintf(sr->info.country, sizeof(sr->info.country), "%s", gl.country);
-		}
-		if (link_new(&sr->link, sr->pub, &a, w->identity, w->fwmark) < 0) {
-			log_warnx("relay %s: no socket", r[i].endpoint);
-			continue;
-		}
-		sr->link->on_data = sealed_deliver;
-		load_token(w, sr);
-		/* At start the count is in "helper running"; later, a new relay is news. */
-		if (w->relays_loaded)
-			log_info("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
-		else
-			log_debug("relay %s (%.8s...) added", r[i].endpoint, r[i].pubkey);
-		w->s.n_relays++;
-	}
-	free(r);
+	registry_resolve(e, n, w->relays_loaded ? 0 : WATCH_RESOLVE_MS);
+	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++)
+		if (e[i].lookup)
+			add_relay(w, &e[i]);
+	free(e);
 }
 
 /* Share what the links learned with `list-relays --no-probe` and `status`. */
@@ -178,22 +223,52 @@ static void publish_relays(struct watch *w, int64_t now)
 {
 	for (size_t i = 0; i < w->s.n_relays; i++) {
 		struct steer_relay *r = &w->s.relays[i];
-		struct link *l = r->link;
-		const char *st = "unreachable";
-		if (l->last_error == PROTO_ERR_AUTH_DENIED ||
-		    l->last_error == PROTO_ERR_AUTH_REQUIRED)
-			st = "denied";
-		else if (l->rtt_ms >= 0 && (l->pong_flags & PONG_F_FULL))
-			st = "full";
-		else if (l->rtt_ms >= 0 || l->state == LINK_UP)
-			st = "ok";
-		snprintf(r->info.status, sizeof(r->info.status), "%s", st);
-		r->info.rtt_ms = l->rtt_ms;
-		r->info.load_permille = l->rtt_ms >= 0 ? l->load_permille : -1;
-		r->info.flags = l->pong_flags;
-		if (strcmp(st, "ok") == 0 || strcmp(st, "full") == 0)
-			r->info.last_seen = now;
+		registry_link_merge(&r->info, r->link, now);
 		cache_relay_upsert(w->s.cache, &r->info);
+	}
+}
+
+/* Watched now: named on the command line, or enabled with configure-relay. */
+static bool iface_active(const struct watch *w, const struct steer_iface *ifc)
+{
+	return w->n_named || ifc->cfg.enabled;
+}
+
+/*
+ * Relay traffic must bypass a full tunnel (wg-quick routes everything without the device's
+ * fwmark into it) as WireGuard's own does. The mark follows the devices as read: a tunnel that
+ * comes up after the helper started, or changes its mark, is followed. Links take it at once
+ * (a no-op when unchanged).
+ */
+static void follow_fwmark(struct watch *w)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(600000);
+	struct registry_mark m[MAX_IFACES];
+	char others[sizeof(w->fwmark_others)];
+	size_t n = 0, chosen;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].present && iface_active(w, &w->ifaces[i]))
+			m[n++] = (struct registry_mark){w->ifaces[i].name, w->ifaces[i].fwmark};
+	uint32_t mark = registry_fwmark(m, n, &chosen, others, sizeof(others));
+	if (mark != w->fwmark) {
+		if (mark)
+			log_info("relay traffic now carries fwmark 0x%x, %s's (was 0x%x)", mark,
+			         m[chosen].name, w->fwmark);
+		else
+			log_info("relay traffic carries no fwmark now (was 0x%x)", w->fwmark);
+		w->fwmark = mark;
+	}
+	if (others[0] && strcmp(others, w->fwmark_others) != 0)
+		log_warnx("relay traffic carries %s's fwmark 0x%x: the full tunnels of %s, with "
+		          "other marks, may capture it",
+		          m[chosen].name, mark, others);
+	snprintf(w->fwmark_others, sizeof(w->fwmark_others), "%s", others);
+	for (size_t i = 0; i < w->s.n_relays; i++) {
+		int rc = link_set_fwmark(w->s.relays[i].link, mark);
+		if (rc < 0)
+			log_warnx_rl(&rl, "relay %s: fwmark 0x%x: %s", w->s.relays[i].info.endpoint,
+			             mark, strerror(-rc));
 	}
 }
 
@@ -236,11 +311,13 @@ static void update_self(struct watch *w)
 }
 
 /*
- * What `status` and `doctor` read about the helper itself: its pid (0 after a clean exit),
- * its last tick, its public key, our public address and the GeoIP file in use.
+ * What `status` and `doctor` read about the helper itself: its pid (0 after it stopped), its
+ * last tick, its public key, our public address and the GeoIP file in use.
  */
-static void publish_helper(struct watch *w, struct cache_helper *h, int64_t now, bool running)
+static void publish_helper(struct watch *w, int64_t now, bool running)
 {
+	struct cache_helper *h = &w->helper;
+
 	h->pid = running ? (int64_t)getpid() : 0;
 	h->tick = now;
 	h->public_addr[0] = '\0';
@@ -261,6 +338,24 @@ static bool wanted(struct watch *w, const char *name)
 	return cache_iface_get(w->s.cache, name, &cfg) == 0 && cfg.enabled;
 }
 
+/* What is worth a warning about an interface's settings when it is first watched. */
+static void check_iface(const struct steer_iface *ifc)
+{
+	if (steer_mode(ifc) == PROTO_MODE_SEALED && ifc->cfg.mtu >= 0) {
+		unsigned mtu = ifc->cfg.mtu > 0 ? (unsigned)ifc->cfg.mtu : 0;
+		if (!mtu)
+			wg_get_mtu(ifc->name, &mtu);
+		if (mtu > STEER_SEALED_MTU)
+			log_warnx("%s: MTU %u: sealed mode adds %d bytes per packet, so relayed "
+			          "packets may be fragmented or lost; use --mtu auto or at most %d",
+			          ifc->name, mtu, PROTO_SEALED_OVERHEAD, STEER_SEALED_MTU);
+	}
+	if (ifconf_saveconfig(ifc->name) == 1)
+		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would write relay "
+		          "endpoints into it on shutdown; set it to false",
+		          ifc->name, ifconf_dir(), ifc->name);
+}
+
 static void add_iface(struct watch *w, const char *name, int64_t now)
 {
 	for (size_t i = 0; i < w->n_ifaces; i++)
@@ -277,23 +372,10 @@ static void add_iface(struct watch *w, const char *name, int64_t now)
 		return;
 	}
 	w->n_ifaces++;
-	log_info("%s: watching (%s mode, threshold %u windows, prebind %u)", name, ifc->cfg.mode,
+	log_info("%s: watching (%s mode, threshold %u attempts, prebind %u)", name, ifc->cfg.mode,
 	         ifc->cfg.threshold_windows, ifc->cfg.prebind);
-	if (steer_mode(ifc) == PROTO_MODE_SEALED && ifc->cfg.mtu >= 0) {
-		unsigned mtu = ifc->cfg.mtu > 0 ? (unsigned)ifc->cfg.mtu : 0;
-		if (!mtu)
-			wg_get_mtu(name, &mtu);
-		if (mtu > STEER_SEALED_MTU)
-			log_warnx("%s: MTU %u: sealed mode adds %d bytes per packet, so relayed "
-			          "packets may be fragmented or lost; use --mtu auto or at most %d",
-			          name, mtu, PROTO_SEALED_OVERHEAD, STEER_SEALED_MTU);
-	}
-	if (ifconf_saveconfig(name) == 1)
-		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would write relay "
-		          "endpoints into it on shutdown; set it to false",
-		          name, ifconf_dir(), name);
-	if (ifc->fwmark)
-		w->fwmark = ifc->fwmark;
+	check_iface(ifc);
+	follow_fwmark(w);
 	/*
 	 * A fixed value is applied here. "auto" leaves the MTU alone in direct mode (no bytes
 	 * added); in sealed mode steer_sealed lowers it while a peer is relayed sealed.
@@ -321,79 +403,289 @@ static void scan_ifaces(struct watch *w, int64_t now)
 	wg_free_names(names);
 }
 
-static void on_link(enum wg_link_event ev, const struct wg_link_info *info, void *arg)
+static void on_wg_link(enum wg_link_event ev, const struct wg_link_info *info, void *arg)
 {
 	struct watch *w = arg;
-	if (ev == WG_LINK_ADDED)
+	if (ev == WG_LINK_ADDED) {
 		add_iface(w, info->name, time(NULL));
+		sync_ports(w); /* adoption may have opened sealed ports */
+	}
 }
 
-/* Make room in the poll set for n descriptors. */
-static int poll_room(struct watch *w, size_t n)
+static void on_linkwatch(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	if (n <= w->cap)
-		return 0;
-	size_t nc = n < 64 ? 64 : n * 2;
-	struct pollfd *pf = realloc(w->pf, nc * sizeof(*pf));
-	if (!pf)
-		return -ENOMEM;
-	w->pf = pf;
-	struct sealed_port **pp = realloc(w->ports, nc * sizeof(*pp));
-	if (!pp)
-		return -ENOMEM;
-	w->ports = pp;
-	w->cap = nc;
+	(void)loop;
+	(void)fd;
+	(void)events;
+	wg_linkwatch_process(arg);
+}
+
+/* One interface's second: read the device, then steer.c's steps in their order. */
+static void tick_iface(struct watch *w, struct steer_iface *ifc, int64_t now, bool slow)
+{
+	if (slow)
+		cache_iface_get(w->s.cache, ifc->name, &ifc->cfg);
+	if (!iface_active(w, ifc)) {
+		steer_restore(&w->s, ifc);
+		steer_publish(&w->s, ifc, now, false);
+		return;
+	}
+	int rc = steer_read(&w->s, ifc, now);
+	follow_fwmark(w); /* steer_read refreshed (or, gone, cleared) the device's mark */
+	if (rc < 0)
+		return;
+	steer_prebind(&w->s, ifc, now);
+	steer_judge(&w->s, ifc, now);
+	steer_sealed(&w->s, ifc, now);
+	steer_publish(&w->s, ifc, now, slow);
+}
+
+static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct watch *w = arg;
+	int64_t ms = (int64_t)ev_now_ms(loop), now = time(NULL);
+	bool slow = w->reload_due;
+
+	ev_timer_start(loop, t, WATCH_TICK_MS);
+	for (size_t i = 0; i < w->s.n_relays; i++)
+		link_tick(w->s.relays[i].link, ms);
+	update_self(w);
+	publish_helper(w, now, true);
+	w->reload_due = false;
+	if (slow) {
+		publish_relays(w, now);
+		load_relays(w);
+		scan_ifaces(w, now);
+	}
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		tick_iface(w, &w->ifaces[i], now, slow);
+	sync_ports(w);
+}
+
+/* The slow reload is done by the next tick, in its place among the tick's steps. */
+static void on_reload(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct watch *w = arg;
+
+	w->reload_due = true;
+	ev_timer_start(loop, t, WATCH_RELOAD_MS);
+}
+
+static const char *signal_name(int signo)
+{
+	return signo == SIGTERM   ? "SIGTERM"
+	       : signo == SIGINT  ? "SIGINT"
+	       : signo == SIGUSR1 ? "SIGUSR1"
+	                          : "signal";
+}
+
+/* Handlers only set what the loop acts on (ev.h runs them from the loop, not the handler). */
+static void on_signal(struct ev_loop *loop, int signo, void *arg)
+{
+	struct watch *w = arg;
+
+	if (signo == SIGHUP) {
+		log_info("SIGHUP: reading relays, interface settings and interfaces again");
+		w->reload_due = true;
+		ev_timer_start(loop, &w->reload, WATCH_RELOAD_MS);
+		return;
+	}
+	/* Leaving clean, once asked for, is not undone by a SIGTERM that follows. */
+	if (signo == SIGUSR1)
+		w->restore = true;
+	w->stop_signal = signo;
+	ev_stop(loop);
+}
+
+/*
+ * The loop's sources: signals first (a SIGTERM during the start-up waits for the loop), then
+ * timers; links and the link watcher join as they are made.
+ */
+static int watch_loop_new(struct watch *w)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	int rc = ev_new(&w->loop);
+
+	if (rc < 0 || (rc = portset_new(&w->ports, w->loop)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if ((rc = ev_on_signal(w->loop, sigs[i], on_signal, w)) < 0)
+			return rc;
+	signal(SIGPIPE, SIG_IGN);
+	ev_timer_init(&w->tick, on_tick, w);
+	ev_timer_init(&w->reload, on_reload, w);
 	return 0;
 }
 
-/* Relay links, then the link watcher, then the sealed ports; returns the count. */
-static size_t poll_set(struct watch *w, struct wg_linkwatch *lw, size_t *n_ports)
+/* Interfaces, relays, adoption of a previous run's sessions; then the loop takes over. */
+static void watch_start(struct watch *w)
 {
-	size_t want = w->s.n_relays + 1, np = 0, nports = 0;
+	int64_t now = time(NULL);
 
-	for (size_t i = 0; i < w->n_ifaces; i++)
-		want += w->ifaces[i].n_peers; /* at most one port per peer */
-	if (poll_room(w, want) < 0)
-		want = w->cap; /* keep what fits; the rest waits for memory */
-	for (size_t i = 0; i < w->s.n_relays && np < want; i++)
-		w->pf[np++] = (struct pollfd){.fd = w->s.relays[i].link->fd, .events = POLLIN};
-	if (lw && np < want)
-		w->pf[np++] = (struct pollfd){.fd = wg_linkwatch_fd(lw), .events = POLLIN};
-	for (size_t i = 0; i < w->n_ifaces && np < want; i++) {
-		size_t k = steer_ports(&w->ifaces[i], w->ports + nports, want - np);
-		for (size_t j = 0; j < k; j++)
-			w->pf[np++] =
-			    (struct pollfd){.fd = w->ports[nports + j]->fd, .events = POLLIN};
-		nports += k;
+	scan_ifaces(w, now); /* first device reads set the fwmark for the links */
+	load_relays(w);
+	w->relays_loaded = true;
+	for (size_t i = 0; i < w->n_ifaces; i++) {
+		steer_adopt(&w->s, &w->ifaces[i], now);
+		steer_publish(&w->s, &w->ifaces[i], now, true);
 	}
-	*n_ports = nports;
-	return np;
+	sync_ports(w); /* adoption may have opened sealed ports */
+	if (wg_linkwatch_new(&w->lw, on_wg_link, w) < 0 ||
+	    ev_add_io(w->loop, wg_linkwatch_fd(w->lw), EV_READ, on_linkwatch, w->lw) < 0)
+		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
+	publish_helper(w, now, true);
+	/* The first tick at once, and a reload in it, as every 10 s after. */
+	w->reload_due = true;
+	ev_timer_start(w->loop, &w->tick, 0);
+	ev_timer_start(w->loop, &w->reload, WATCH_RELOAD_MS);
+	sd_notify_ready();
+	log_info("wgrelay %s helper running: %zu interface(s), %zu relay(s)", WGR_VERSION,
+	         w->n_ifaces, w->s.n_relays);
+}
+
+/*
+ * The way out. By default as for a restart: relayed peers stay on their relays (their
+ * relay_sessions rows kept for the next run's steer_adopt) and the links close without UNBIND,
+ * so the relays keep forwarding. Leaving clean puts every peer back on its direct endpoint
+ * and unbinds.
+ */
+static void watch_leave(struct watch *w)
+{
+	const char *sig = signal_name(w->stop_signal);
+
+	if (w->restore)
+		log_info("%s: restoring direct endpoints", sig);
+	else
+		log_info("%s: relayed peers stay on their relays for the next run", sig);
+	for (size_t i = 0; i < w->n_ifaces; i++) {
+		if (w->restore)
+			steer_restore(&w->s, &w->ifaces[i]);
+		else
+			steer_detach(&w->s, &w->ifaces[i]);
+		steer_publish(&w->s, &w->ifaces[i], time(NULL), true);
+		steer_iface_clear(&w->ifaces[i]);
+	}
+	sync_ports(w); /* none left: every registration goes */
+	for (size_t i = 0; i < w->s.n_relays; i++) {
+		struct link *l = w->s.relays[i].link;
+		ev_del_io(w->loop, l->fd);
+		if (w->restore)
+			link_free(l);
+		else
+			link_close(l);
+	}
+	w->s.n_relays = 0;
+	if (w->lw)
+		ev_del_io(w->loop, wg_linkwatch_fd(w->lw));
+	wg_linkwatch_free(w->lw);
+	w->lw = NULL;
+	publish_helper(w, time(NULL), false);
+}
+
+static void watch_free(struct watch *w)
+{
+	if (!w)
+		return;
+	portset_free(w->ports);
+	ev_free(w->loop);
+	geoip_free(w->s.geoip);
+	cache_free(w->s.cache);
+	sodium_memzero(w->identity, sizeof(w->identity));
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
+	free(w->cur);
+	free(w);
+}
+
+/*
+ * One helper per database: two would fight over every peer's endpoint. Taken before the
+ * database is opened, so a second helper changes nothing, not even the schema. 0, or -1 after
+ * saying why.
+ */
+static int lock_db(struct watch *w, const char *db)
+{
+	char path[4096], dir[4096], err[4200];
+	pid_t holder;
+	struct stat st;
+
+	w->lock_fd = -1;
+	if (strcmp(db, ":memory:") == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s.lock", db);
+	/* No directory yet: nothing runs on it; made as cli_open_cache would. */
+	snprintf(dir, sizeof(dir), "%s", db);
+	char *d = dirname(dir);
+	if (stat(d, &st) < 0 && errno == ENOENT && mkdir(d, 0700) < 0)
+		log_warn("mkdir %s", d);
+	w->lock_fd = lockfile_take(path, &holder, err, sizeof(err));
+	if (w->lock_fd == -EWOULDBLOCK) {
+		if (holder)
+			log_warnx("another wgrelay watch (pid %ld) is running on %s", (long)holder,
+			          db);
+		else
+			log_warnx("another wgrelay watch (pid unknown) is running on %s", db);
+	} else if (w->lock_fd < 0) {
+		log_warnx("cannot lock the database: %s", err);
+	}
+	return w->lock_fd >= 0 ? 0 : -1;
+}
+
+/* Everything but the loop: the lock, the database, the identity key, GeoIP. */
+static int watch_open(struct watch *w, struct cli_ctx *ctx)
+{
+	char keypath[4096], dir[4096];
+	uint8_t pub[32];
+	bool created;
+
+	if (lock_db(w, ctx->db_path) < 0)
+		return -1;
+	if (cli_open_cache(ctx, &w->s.cache) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
+	snprintf(keypath, sizeof(keypath), "%s/helper.key", dirname(dir));
+	if (key_load_or_create(w->identity, keypath, &created) < 0) {
+		log_warnx("cannot load or create the identity key %s", keypath);
+		return -1;
+	}
+	if (created)
+		log_info("created identity key %s", keypath);
+	geoip_open(&w->s.geoip, ctx->geoip_path);
+	key_public_from_private(pub, w->identity);
+	key_to_base64(w->helper.pubkey, pub);
+	w->helper.started = time(NULL);
+	if (w->s.geoip)
+		snprintf(w->helper.geoip, sizeof(w->helper.geoip), "%s", geoip_path(w->s.geoip));
+	return 0;
 }
 
 static const char watch_help[] =
-    "Usage: wgrelay watch [IFACE...]\n"
+    "Usage: wgrelay watch [--restore-on-exit] [IFACE...]\n"
     "Run the helper in the foreground: watch the named interfaces (default: every\n"
     "interface enabled with configure-relay, including ones that appear later), relay\n"
-    "peers whose direct handshakes fail, come back when the direct path works, and\n"
-    "restore the original endpoints on SIGTERM/SIGINT. Tells systemd READY=1 when\n"
-    "NOTIFY_SOCKET is set. The identity key is helper.key next to the database.\n";
+    "peers whose direct handshakes fail, come back when the direct path works.\n"
+    "SIGTERM/SIGINT stop it for a restart: relayed peers stay on their relays and the\n"
+    "next run takes them over. SIGUSR1 restores every direct endpoint and exits; SIGHUP\n"
+    "reads relays and interface settings again. One helper per database. Tells systemd\n"
+    "READY=1 when NOTIFY_SOCKET is set. The identity key is helper.key next to the\n"
+    "database.\n"
+    "  --restore-on-exit  on SIGTERM/SIGINT too, restore the direct endpoints\n";
 
-int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
+/* Options and interface names; CLI_OK to go on, else the exit code. */
+static int watch_args(struct watch *w, int argc, char **argv)
 {
-	struct watch *w;
-	struct wg_linkwatch *lw = NULL;
-	char keypath[4096], dir[4096];
-	bool created;
-	struct cache_helper helper = {0};
-	int64_t last_tick = 0, last_reload = 0;
+	static const struct option opts[] = {
+	    {"restore-on-exit", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(watch_help, stdout);
-		return CLI_OK;
+	/* -h and --help were answered by cmd_watch. */
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (ch != 'r')
+			return cli_bad_option("watch", argv, ch);
+		w->restore = true;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return cli_usage("watch", "unknown option '%s'", argv[i]);
+	for (int i = optind; i < argc; i++) {
 		if (!ifconf_name_ok(argv[i]))
 			return cli_usage("watch", "bad interface name '%s'", argv[i]);
 		int wg = cli_wg_iface(argv[i]);
@@ -405,139 +697,34 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
 			return CLI_ERR;
 		}
 	}
-	if (sodium_init() < 0)
-		return CLI_ERR;
+	w->named = argv + optind;
+	w->n_named = argc - optind;
+	return CLI_OK;
+}
+
+int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct watch *w;
+	int rc;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(watch_help, stdout);
+		return CLI_OK;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return CLI_ERR;
-	w->named = argv + 1;
-	w->n_named = argc - 1;
-	w->dbuf = malloc(PROTO_MAX_FRAME);
-	if (!w->dbuf) {
-		free(w);
-		return CLI_ERR;
+	w->lock_fd = -1;
+	rc = watch_args(w, argc, argv);
+	if (rc != CLI_OK || sodium_init() < 0 || watch_open(w, ctx) < 0 || watch_loop_new(w) < 0) {
+		watch_free(w);
+		return rc != CLI_OK ? rc : CLI_ERR;
 	}
-	if (cli_open_cache(ctx, &w->s.cache) < 0) {
-		free(w->dbuf);
-		free(w);
-		return CLI_ERR;
-	}
-	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
-	snprintf(keypath, sizeof(keypath), "%s/helper.key", dirname(dir));
-	if (key_load_or_create(w->identity, keypath, &created) < 0) {
-		log_warnx("cannot load or create the identity key %s", keypath);
-		cache_free(w->s.cache);
-		free(w->dbuf);
-		free(w);
-		return CLI_ERR;
-	}
-	if (created)
-		log_info("created identity key %s", keypath);
-	geoip_open(&w->s.geoip, ctx->geoip_path);
-	{
-		uint8_t pub[32];
-		key_public_from_private(pub, w->identity);
-		key_to_base64(helper.pubkey, pub);
-		helper.started = time(NULL);
-		if (w->s.geoip)
-			snprintf(helper.geoip, sizeof(helper.geoip), "%s", geoip_path(w->s.geoip));
-	}
-
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	int64_t now = time(NULL);
-	scan_ifaces(w, now); /* first device reads set the fwmark for the links */
-	load_relays(w);
-	w->relays_loaded = true;
-	for (size_t i = 0; i < w->n_ifaces; i++) {
-		steer_adopt(&w->s, &w->ifaces[i], now);
-		steer_publish(&w->s, &w->ifaces[i], now, true);
-	}
-	if (wg_linkwatch_new(&lw, on_link, w) < 0)
-		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
-	publish_helper(w, &helper, now, true);
-	sd_notify_ready();
-	log_info("wgrelay %s helper running: %zu interface(s), %zu relay(s)", WGR_VERSION,
-	         w->n_ifaces, w->s.n_relays);
-
-	/*
-	 * Links and ports change only in the tick below or with an interface event, so the poll
-	 * set is built again after those, not on every wake-up (one per burst of datagrams).
-	 */
-	size_t n_ports = 0, np = 0, base = 0;
-	bool rebuild = true;
-	while (!stop_signal) {
-		if (rebuild) {
-			np = poll_set(w, lw, &n_ports);
-			base = np - n_ports;
-			rebuild = false;
-		}
-		struct pollfd *pf = w->pf;
-		poll(pf, np, 200);
-		int64_t ms = mono_ms();
-		/* Ports and links only between ticks: steer frees ports only in the tick below. */
-		for (size_t i = 0; i < w->s.n_relays && i < np; i++)
-			if (pf[i].revents & POLLIN)
-				link_readable(w->s.relays[i].link, ms);
-		for (size_t i = 0; i < n_ports; i++)
-			if (pf[base + i].revents & POLLIN)
-				sealed_port_readable(w->ports[i], w->dbuf, PROTO_MAX_FRAME, ms);
-		if (lw && w->s.n_relays < np && (pf[w->s.n_relays].revents & POLLIN)) {
-			wg_linkwatch_process(lw);
-			rebuild = true;
-		}
-		if (ms - last_tick < 1000)
-			continue;
-		last_tick = ms;
-		rebuild = true;
-		now = time(NULL);
-		for (size_t i = 0; i < w->s.n_relays; i++)
-			link_tick(w->s.relays[i].link, ms);
-		update_self(w);
-		publish_helper(w, &helper, now, true);
-		bool slow = ms - last_reload >= 10000;
-		if (slow) {
-			last_reload = ms;
-			publish_relays(w, now);
-			load_relays(w);
-			scan_ifaces(w, now);
-		}
-		for (size_t i = 0; i < w->n_ifaces; i++) {
-			struct steer_iface *ifc = &w->ifaces[i];
-			if (slow)
-				cache_iface_get(w->s.cache, ifc->name, &ifc->cfg);
-			if (!w->n_named && !ifc->cfg.enabled) {
-				steer_restore(&w->s, ifc);
-				steer_publish(&w->s, ifc, now, false);
-				continue;
-			}
-			if (steer_read(&w->s, ifc, now) < 0)
-				continue;
-			steer_prebind(&w->s, ifc, now);
-			steer_judge(&w->s, ifc, now);
-			steer_sealed(&w->s, ifc, now);
-			steer_publish(&w->s, ifc, now, slow);
-		}
-	}
-	log_info("signal %d: restoring direct endpoints", (int)stop_signal);
-	for (size_t i = 0; i < w->n_ifaces; i++) {
-		steer_restore(&w->s, &w->ifaces[i]);
-		steer_publish(&w->s, &w->ifaces[i], time(NULL), true);
-		steer_iface_clear(&w->ifaces[i]);
-	}
-	for (size_t i = 0; i < w->s.n_relays; i++)
-		link_free(w->s.relays[i].link);
-	wg_linkwatch_free(lw);
-	publish_helper(w, &helper, time(NULL), false);
-	geoip_free(w->s.geoip);
-	cache_free(w->s.cache);
-	sodium_memzero(w->identity, sizeof(w->identity));
-	free(w->pf);
-	free(w->ports);
-	free(w->dbuf);
-	free(w);
-	return CLI_OK;
+	watch_start(w);
+	rc = ev_run(w->loop);
+	if (rc < 0)
+		log_warnx("event loop: %s", strerror(-rc));
+	watch_leave(w);
+	watch_free(w);
+	return rc < 0 ? CLI_ERR : CLI_OK;
 }

@@ -1,10 +1,16 @@
 #!/bin/sh
-# measure.sh BUILD_DIR [RUNS]: figures for docs/E2E-RESULTS.md. For each run, a fresh world of
-# two symmetric-NAT peers and two relays: seconds from the first failed direct handshake (the
-# first initiation WireGuard sends, i.e. traffic start) to the first ping answered through the
-# relay. Then iperf3 through the relayed tunnel, and in the same topology with full-cone NATs
-# (direct path works) for comparison, and with both helpers in sealed mode. Set WGR_MTU to
-# override the tunnel MTU (default 1420).
+# measure.sh BUILD_DIR [RUNS] [FIGURE...]: figures for docs/E2E-RESULTS.md, RUNS fresh worlds
+# each (default 10), printed one "name seconds" line per run. FIGUREs (default: all):
+#   relay     two symmetric-NAT peers, two relays: seconds from traffic start (the first
+#             initiation WireGuard sends) to the first ping answered through a relay
+#   blocked   two cone-NAT peers pinging directly; the direct path is blocked at a's router:
+#             seconds to the first relayed ping
+#   failover  relayed pair; the relay in use is killed (kill -9): seconds to the first ping
+#             through the other relay
+#   restart   relayed pair; both helpers get SIGTERM and start again: pings lost of 30 (1/s)
+#   retry     relayed pair, direct still broken: pings lost (1/s) over the first direct try
+#   iperf     (one run) iperf3 Mbit/s relayed, direct (cone NATs) and relayed in sealed mode
+# Set WGR_MTU to override the tunnel MTU (default 1420).
 # shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 WGR_BINARY_DIR=$(cd "${1:-build}" && pwd) || exit 1
@@ -12,6 +18,12 @@ export WGR_SOURCE_DIR WGR_BINARY_DIR
 . "$WGR_SOURCE_DIR/sim/world.sh"
 world_skip_unless_able
 runs=${2:-10}
+if [ $# -gt 2 ]; then
+	shift 2
+else
+	set -- relay blocked failover restart retry iperf
+fi
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 iperf() # world_x a iperf3 to b, print receiver Mbit/s
 {
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
@@ -20,37 +32,104 @@ iperf() # world_x a iperf3 to b, print receiver Mbit/s
 	world_x a timeout 30 iperf3 -c 192.0.2.2 -t 5 -f m 2>&1 | awk '/receiver/ { print $(NF-2) }'
 }
 mtu() { [ -n "$WGR_MTU" ] && ip -n "$W-a" link set "${W}a" mtu "$WGR_MTU" && ip -n "$W-b" link set "${W}b" mtu "$WGR_MTU"; }
-# the run counter is not called n: sim/world.sh's functions use n as a plain (global) variable
-run=0
-while [ $run -lt "$runs" ]; do
-	(
-		world_init || exit 1
-		world_pair symmetric symmetric 2 >/dev/null || exit 1
-		mtu
-		world_traffic 120
-		t0=$(date +%s.%N)
-		world_wait 90 world_ping a b 1 1 || { echo "run $run: no relay"; exit 1; }
-		echo "relay_s $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
-		if [ "$run" = 0 ]; then echo "relayed_mbit $(iperf)"; fi
-	)
-	run=$((run + 1))
-done
-(
+# shellcheck disable=SC2317 # run by world_wait
+relayed() { world_relayed_via a b >/dev/null && world_ping a b 1 1; }
+relayed_pair() # a relayed symmetric-NAT pair with traffic for $1 s
+{
+	world_init || exit 1
+	world_pair symmetric symmetric 2 >/dev/null || exit 1
+	mtu
+	world_traffic "$1"
+	world_wait 90 relayed || { echo "no relay"; exit 1; }
+	sleep 3
+}
+fig_relay()
+{
+	world_init || exit 1
+	world_pair symmetric symmetric 2 >/dev/null || exit 1
+	mtu
+	world_traffic 120
+	t0=$(date +%s.%N)
+	world_wait 90 world_ping a b 1 1 || { echo "no relay"; exit 1; }
+	echo "relay_s $(since "$t0")"
+}
+fig_blocked()
+{
 	world_init || exit 1
 	world_pair cone cone 2 >/dev/null || exit 1
-	mtu
-	world_wait 30 world_ping a b 1 1 || { echo "cone: no direct ping"; exit 1; }
-	echo "direct_endpoint $(world_endpoint a b)"
-	echo "direct_mbit $(iperf)"
-)
-(
-	# the same symmetric-NAT world with both helpers in sealed mode
-	world_init || exit 1
-	WORLD_MODE=sealed
-	world_pair symmetric symmetric 2 >/dev/null || exit 1
-	world_traffic 120
-	world_wait 90 world_ping a b 1 1 || { echo "sealed: no relay"; exit 1; }
-	sleep 3 # both WireGuards on the helpers' local ports
-	echo "sealed_endpoint $(world_endpoint a b)"
-	echo "sealed_mbit $(iperf)"
-)
+	world_traffic 150
+	world_wait 30 world_ping a b 1 1 || { echo "no direct ping"; exit 1; }
+	sleep 8
+	world_block ra "$(world_ip b)"
+	t0=$(date +%s.%N)
+	world_wait 120 relayed || { echo "blocked: not relayed"; exit 1; }
+	echo "blocked_s $(since "$t0")"
+}
+fig_failover()
+{
+	relayed_pair 150
+	used=$(world_relayed_via a b)
+	case $used in 203.0.113.10) victim=r1 ;; *) victim=r2 ;; esac
+	t0=$(date +%s.%N)
+	world_kill $victim.relaydpid
+	# shellcheck disable=SC2317 # run by world_wait
+	moved() { now=$(world_relayed_via a b) && [ "$now" != "$used" ] && world_ping a b 1 1; }
+	world_wait 90 moved || { echo "failover: none"; exit 1; }
+	echo "failover_s $(since "$t0")"
+}
+fig_restart()
+{
+	relayed_pair 150
+	world_pings a b 30 "$WS/ping.txt"
+	sleep 4
+	for h in a b; do
+		kill -TERM "$(cat "$WS/$h.watchpid")"
+		world_wait 10 sh -c "! kill -0 $(cat "$WS/$h.watchpid") 2>/dev/null"
+	done
+	sleep 2
+	world_watch a
+	world_watch b
+	echo "restart_lost $(world_pings_lost "$WS/ping.txt")"
+}
+fig_retry()
+{
+	relayed_pair 200
+	# the first direct try is due 60 s after relaying; ping across it
+	world_pings a b 70 "$WS/ping.txt"
+	world_wait 80 grep -q 'still failing' "$WS/a.watch.log" "$WS/b.watch.log"
+	echo "retry_lost $(world_pings_lost "$WS/ping.txt")"
+}
+fig_iperf()
+{
+	(
+		relayed_pair 120
+		echo "relayed_mbit $(iperf)"
+	)
+	(
+		world_init || exit 1
+		world_pair cone cone 2 >/dev/null || exit 1
+		mtu
+		world_wait 30 world_ping a b 1 1 || { echo "cone: no direct ping"; exit 1; }
+		echo "direct_endpoint $(world_endpoint a b)"
+		echo "direct_mbit $(iperf)"
+	)
+	(
+		# the same symmetric-NAT world with both helpers in sealed mode
+		export WORLD_MODE=sealed
+		relayed_pair 120
+		echo "sealed_endpoint $(world_endpoint a b)"
+		echo "sealed_mbit $(iperf)"
+	)
+}
+for fig in "$@"; do
+	if [ "$fig" = iperf ]; then
+		fig_iperf
+		continue
+	fi
+	# the run counter is not called n: sim/world.sh's functions use n as a plain (global) variable
+	run=0
+	while [ $run -lt "$runs" ]; do
+		(fig_"$fig") || echo "$fig run $run failed"
+		run=$((run + 1))
+	done
+done

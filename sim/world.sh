@@ -50,8 +50,11 @@ world_skip_unless_able()
 		echo "SKIP: needs root to create network namespaces"
 		exit 77
 	fi
-	for t in ip nft tc wg wireguard-go; do
-		command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
+	# kernel WireGuard (WORLD_WG=kernel) needs no wireguard-go
+	_wgo=wireguard-go
+	[ "${WORLD_WG:-}" = kernel ] && _wgo=
+	for t in ip nft tc wg $_wgo; do
+		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 	done
 	if ! ip netns add wgrprobe$$ 2>/dev/null; then
 		echo "SKIP: cannot create network namespaces here"
@@ -279,6 +282,29 @@ world_nat()
 	return 0
 }
 
+# world_block ROUTER IP: the router forwards nothing to or from IP any more (a path that breaks
+# while in use); relays and everything else stay reachable. world_nat does not undo it.
+world_block()
+{
+	printf 'table ip wgrblock {\n chain blk { type filter hook forward priority -10;\n  ip daddr %s drop\n  ip saddr %s drop\n }\n}\n' "$2" "$2" |
+		ip netns exec "$W-$1" nft -f -
+}
+
+# world_pings A B COUNT FILE: ping B's tunnel address from A once a second in the background,
+# COUNT times, output in FILE; world_pings_lost FILE: how many got no answer (when it is done).
+world_pings()
+{
+	world_x "$1" ping -n -c "$3" -i 1 -W 1 "$(cat "$WS/$2.tun")" >"$4" 2>&1 &
+	world_pid $!
+	echo $! >"$4.pid"
+}
+
+world_pings_lost()
+{
+	wait "$(cat "$1.pid")" 2>/dev/null
+	awk '/packets transmitted/ { print $1 - $4 }' "$1"
+}
+
 world_pid() # record a PID for teardown
 {
 	echo "$1" >>"$WS/pids"
@@ -289,22 +315,37 @@ world_ip() # NAME: the host's public address (NAT router's for natted peers)
 	cat "$WS/$1.ip"
 }
 
-# world_wg NAME TUNNEL_IP: start wireguard-go as interface ${W}NAME (wg0 name is per world so
-# the UAPI socket /var/run/wireguard/IFACE.sock never collides), key in $WS/NAME.key.
+# world_wg NAME TUNNEL_IP: WireGuard interface ${W}NAME in NAME's namespace (the name is per
+# world so wireguard-go's UAPI socket /var/run/wireguard/IFACE.sock never collides), key in
+# $WS/NAME.key. WORLD_WG picks the implementation: wireguard-go (the default) or kernel (a
+# kernel WireGuard device, `ip link add NAME type wireguard`).
 world_wg()
 {
 	ifc="$W$1"
 	(umask 077 && wg genkey >"$WS/$1.key")
 	wg pubkey <"$WS/$1.key" >"$WS/$1.pub"
-	WG_PROCESS_FOREGROUND=1 ip netns exec "$W-$1" wireguard-go -f "$ifc" >"$WS/$1.wg.log" 2>&1 &
-	world_pid $!
-	echo $! >"$WS/$1.wgpid"
-	i=0
-	while [ $i -lt 50 ] && ! ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1 || { echo "wireguard-go did not start in $1"; return 1; }
+	case ${WORLD_WG:-wireguard-go} in
+	kernel)
+		ip -n "$W-$1" link add "$ifc" type wireguard ||
+			{ echo "no kernel WireGuard device in $1"; return 1; }
+		;;
+	wireguard-go)
+		WG_PROCESS_FOREGROUND=1 ip netns exec "$W-$1" wireguard-go -f "$ifc" >"$WS/$1.wg.log" 2>&1 &
+		world_pid $!
+		echo $! >"$WS/$1.wgpid"
+		i=0
+		while [ $i -lt 50 ] && ! ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		ip -n "$W-$1" link show "$ifc" >/dev/null 2>&1 ||
+			{ echo "wireguard-go did not start in $1"; return 1; }
+		;;
+	*)
+		echo "world: WORLD_WG=$WORLD_WG: use kernel or wireguard-go"
+		return 1
+		;;
+	esac
 	world_x "$1" wg set "$ifc" private-key "$WS/$1.key" listen-port 51820 || return 1
 	ip -n "$W-$1" addr add "$2/24" dev "$ifc"
 	ip -n "$W-$1" link set "$ifc" up
@@ -533,6 +574,8 @@ world_cleanup()
 world_cleanup_id() # ID: delete every namespace and UAPI socket of world ID (also leftovers)
 {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$1-"); do
+		# whatever still runs inside (a ping started in a subshell outlives its recorded pid)
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f /var/run/wireguard/"$1"*.sock

@@ -104,6 +104,30 @@ int wg_set_peer_endpoint(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
 /* Set one existing peer's persistent keepalive (seconds, 0 off), update-only like above. */
 int wg_set_peer_keepalive(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES], uint16_t seconds);
 
+/*
+ * Most allowed IPs wg_peer_readd re-creates. The relayed peers it is meant for carry a handful;
+ * 256 keep each request one bounded buffer: one netlink message of about 10 KiB (40 bytes an
+ * IPv6 entry; no splitting across messages as wg(8) does, so the kernel never holds the new
+ * peer with only part of its allowed IPs) and a UAPI request under 16 KiB. A peer routing more
+ * is a gateway for whole networks, for which dropping all its routes for a moment costs more
+ * than waiting for WireGuard's own rehandshake timer.
+ */
+#define WG_READD_MAX_ALLOWEDIPS 256
+
+/*
+ * Remove peer p (as read by wg_get_device, same device) and add it back with the very same
+ * configuration — public key, preshared key, endpoint, persistent keepalive, allowed IPs in
+ * order — so that WireGuard starts a new handshake at once. Refused with -E2BIG above
+ * WG_READD_MAX_ALLOWEDIPS allowed IPs (the caller then waits for WireGuard's own timer).
+ * If the add fails after the remove, it is retried once; the error is returned.
+ * Neither WireGuard offers "handshake now": a peer without a session is the only way, and a
+ * re-created one sends its initiation at once when it has a persistent keepalive, else with
+ * its next packet. A peer no longer on the device is -ENOENT and not created; a peer that is
+ * not what WireGuard could have reported (no public key, a bad endpoint, family or prefix) is
+ * -EINVAL, before anything is removed.
+ */
+int wg_peer_readd(const char *name, const struct wg_peer *p);
+
 /* Set the interface MTU over rtnetlink. */
 int wg_set_mtu(const char *name, unsigned mtu);
 /* A WireGuard interface's MTU, from the rtnetlink link dump. 0, -ENODEV or -errno. */

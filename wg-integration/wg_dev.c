@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "key.h"
 #include "wg.h"
 #include "wg_dev.h"
 #include "wg_nl.h"
@@ -62,6 +63,38 @@ int wg_dev_add_allowedip(struct wg_peer *peer, const struct wg_allowedip *aip)
 		peer->cap_allowedips = cap;
 	}
 	peer->allowedips[peer->n_allowedips++] = *aip;
+	return 0;
+}
+
+bool wg_dev_has_psk(const struct wg_peer *p)
+{
+	return (p->flags & WG_PEER_HAS_PRESHARED_KEY) && !key_is_zero(p->preshared_key);
+}
+
+bool wg_dev_allowedip_ok(const struct wg_allowedip *a)
+{
+	return (a->family == AF_INET && a->cidr <= 32) || (a->family == AF_INET6 && a->cidr <= 128);
+}
+
+static bool endpoint_ok(const struct addr *a)
+{
+	return (a->sa.sa_family == AF_INET && a->len == sizeof(a->in)) ||
+	       (a->sa.sa_family == AF_INET6 && a->len == sizeof(a->in6));
+}
+
+int wg_dev_readd_check(const struct wg_peer *p)
+{
+	size_t i;
+
+	if (!(p->flags & WG_PEER_HAS_PUBLIC_KEY))
+		return -EINVAL;
+	if (p->n_allowedips > WG_READD_MAX_ALLOWEDIPS)
+		return -E2BIG;
+	if ((p->endpoint.len && !endpoint_ok(&p->endpoint)) || (p->n_allowedips && !p->allowedips))
+		return -EINVAL;
+	for (i = 0; i < p->n_allowedips; i++)
+		if (!wg_dev_allowedip_ok(&p->allowedips[i]))
+			return -EINVAL;
 	return 0;
 }
 
@@ -125,24 +158,34 @@ int wg_get_device(const char *name, struct wg_device **out)
 	return wg_nl_get_device(name, out);
 }
 
-/* Update-only, and a peer that is not there is -ENOENT rather than silently nothing. */
-static int set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
-                    const struct wg_peer_set *set)
+/*
+ * The backend of name, once the peer is seen there: a peer that is not there is -ENOENT, so
+ * that an update is not silently nothing and a re-add never brings back a removed peer.
+ */
+static int peer_backend(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES], enum wg_backend *be)
 {
 	struct wg_device *dev;
-	enum wg_backend be;
 	int r;
 
 	if (!valid_name(name))
 		return -ENODEV;
-	be = backend_of(name);
-	if (be == WG_BACKEND_KERNEL && !if_nametoindex(name))
+	*be = backend_of(name);
+	if (*be == WG_BACKEND_KERNEL && !if_nametoindex(name))
 		return -ENODEV;
-	r = be == WG_BACKEND_UAPI ? wg_uapi_get_device(name, &dev) : wg_nl_get_device(name, &dev);
+	r = *be == WG_BACKEND_UAPI ? wg_uapi_get_device(name, &dev) : wg_nl_get_device(name, &dev);
 	if (r < 0)
 		return r;
 	r = wg_device_find_peer(dev, pub) ? 0 : -ENOENT;
 	wg_free_device(dev);
+	return r;
+}
+
+static int set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
+                    const struct wg_peer_set *set)
+{
+	enum wg_backend be;
+	int r = peer_backend(name, pub, &be);
+
 	if (r < 0)
 		return r;
 	return be == WG_BACKEND_UAPI ? wg_uapi_set_peer(name, pub, set)
@@ -164,4 +207,19 @@ int wg_set_peer_keepalive(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
 	struct wg_peer_set set = {.set_keepalive = true, .keepalive = seconds};
 
 	return set_peer(name, pub, &set);
+}
+
+int wg_peer_readd(const char *name, const struct wg_peer *p)
+{
+	enum wg_backend be;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = wg_dev_readd_check(p);
+	if (r == 0)
+		r = peer_backend(name, p->public_key, &be);
+	if (r < 0)
+		return r;
+	return be == WG_BACKEND_UAPI ? wg_uapi_readd_peer(name, p) : wg_nl_readd_peer(name, p);
 }

@@ -11,6 +11,16 @@ struct wg_peer *wg_dev_add_peer(struct wg_device *dev);
 /* Append an allowed IP to a peer; 0 or -ENOMEM. */
 int wg_dev_add_allowedip(struct wg_peer *peer, const struct wg_allowedip *aip);
 
+/* A preshared key of all zeros is none: WireGuard reports it so, and it must stay none. */
+bool wg_dev_has_psk(const struct wg_peer *p);
+/* An allowed IP WireGuard could have reported: IPv4 up to /32 or IPv6 up to /128. */
+bool wg_dev_allowedip_ok(const struct wg_allowedip *a);
+/*
+ * Whether p can be re-added as it is, checked before anything is removed: 0, -EINVAL (no public
+ * key, a bad endpoint or allowed IP) or -E2BIG (above WG_READD_MAX_ALLOWEDIPS allowed IPs).
+ */
+int wg_dev_readd_check(const struct wg_peer *p);
+
 /* What a set-peer call changes; the rest of the peer stays as it is. */
 struct wg_peer_set {
 	const struct addr *endpoint; /* NULL: leave it */

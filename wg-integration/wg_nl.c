@@ -507,3 +507,92 @@ size_t wg_nl_put_set_peer(void *buf, uint16_t family, uint32_t seq, const char *
 	mnl_attr_nest_end(nlh, peers);
 	return nlh->nlmsg_len;
 }
+
+size_t wg_nl_put_remove_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
+                             const uint8_t pub[WG_KEY_LEN_BYTES])
+{
+	struct nlmsghdr *nlh = put_genl(buf, family, NLM_F_REQUEST | NLM_F_ACK, seq,
+	                                WG_CMD_SET_DEVICE, WG_GENL_VERSION);
+	struct nlattr *peers, *peer;
+
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, pub);
+	mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	return nlh->nlmsg_len;
+}
+
+/* One allowed IP as its nested WGALLOWEDIP_A_* set; false when it does not fit. */
+static bool put_allowedip(struct nlmsghdr *nlh, size_t cap, const struct wg_allowedip *a)
+{
+	struct nlattr *n = mnl_attr_nest_start_check(nlh, cap, 0);
+	const void *ip = a->family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6;
+	size_t len = a->family == AF_INET ? sizeof(a->ip4) : sizeof(a->ip6);
+
+	if (!n || !mnl_attr_put_u16_check(nlh, cap, WGALLOWEDIP_A_FAMILY, a->family) ||
+	    !mnl_attr_put_check(nlh, cap, WGALLOWEDIP_A_IPADDR, len, ip) ||
+	    !mnl_attr_put_u8_check(nlh, cap, WGALLOWEDIP_A_CIDR_MASK, a->cidr))
+		return false;
+	mnl_attr_nest_end(nlh, n);
+	return true;
+}
+
+/* The peer's attributes after its public key; false when they do not fit. */
+static bool put_peer_config(struct nlmsghdr *nlh, size_t cap, const struct wg_peer *p)
+{
+	struct nlattr *aips;
+	size_t i;
+
+	if (wg_dev_has_psk(p) &&
+	    !mnl_attr_put_check(nlh, cap, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN, p->preshared_key))
+		return false;
+	if (p->endpoint.len &&
+	    !mnl_attr_put_check(nlh, cap, WGPEER_A_ENDPOINT, p->endpoint.len, &p->endpoint.sa))
+		return false;
+	/*
+	 * Replacing allowed IPs changes nothing on a new peer; it makes the message a plain "set
+	 * it to this" when a retry finds the peer there after all.
+	 */
+	if (!mnl_attr_put_u16_check(nlh, cap, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+	                            p->persistent_keepalive_interval) ||
+	    !mnl_attr_put_u32_check(nlh, cap, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS))
+		return false;
+	aips = mnl_attr_nest_start_check(nlh, cap, WGPEER_A_ALLOWEDIPS);
+	if (!aips)
+		return false;
+	for (i = 0; i < p->n_allowedips; i++)
+		if (!put_allowedip(nlh, cap, &p->allowedips[i]))
+			return false;
+	mnl_attr_nest_end(nlh, aips);
+	return true;
+}
+
+int wg_nl_put_add_peer(void *buf, size_t cap, uint16_t family, uint32_t seq, const char *ifname,
+                       const struct wg_peer *p)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *peers, *peer;
+	int r = wg_dev_readd_check(p);
+
+	if (r < 0)
+		return r;
+	if (cap > WG_NL_BUFSIZE)
+		cap = WG_NL_BUFSIZE;
+	if (cap < MNL_NLMSG_HDRLEN + MNL_ALIGN(GENL_HDRLEN))
+		return -E2BIG;
+	/* No WGPEER_F_UPDATE_ONLY: this creates the peer. */
+	nlh = put_genl(buf, family, NLM_F_REQUEST | NLM_F_ACK, seq, WG_CMD_SET_DEVICE,
+	               WG_GENL_VERSION);
+	if (!mnl_attr_put_strz_check(nlh, cap, WGDEVICE_A_IFNAME, ifname) ||
+	    !(peers = mnl_attr_nest_start_check(nlh, cap, WGDEVICE_A_PEERS)) ||
+	    !(peer = mnl_attr_nest_start_check(nlh, cap, 0)) ||
+	    !mnl_attr_put_check(nlh, cap, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->public_key) ||
+	    !put_peer_config(nlh, cap, p))
+		return -E2BIG;
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	return (int)nlh->nlmsg_len;
+}

@@ -50,6 +50,18 @@ size_t wg_nl_put_getfamily(void *buf, uint32_t seq, const char *family_name);
 size_t wg_nl_put_get(void *buf, uint16_t family, uint32_t seq, const char *ifname);
 size_t wg_nl_put_set_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
                           const uint8_t pub[WG_KEY_LEN_BYTES], const struct wg_peer_set *set);
+/* WG_CMD_SET_DEVICE removing one peer (WGPEER_F_REMOVE_ME: the kernel ignores an absent one). */
+size_t wg_nl_put_remove_peer(void *buf, uint16_t family, uint32_t seq, const char *ifname,
+                             const uint8_t pub[WG_KEY_LEN_BYTES]);
+/*
+ * WG_CMD_SET_DEVICE creating peer p: its public key, preshared key (when it has one), endpoint
+ * (when set), persistent keepalive and, replacing any, its allowed IPs in order, in one message
+ * of at most cap bytes (more than WG_NL_BUFSIZE counts as WG_NL_BUFSIZE, so every nested length
+ * fits its 16 bits). The message length, -E2BIG when it does not fit, or wg_dev_readd_check's
+ * -EINVAL/-E2BIG.
+ */
+int wg_nl_put_add_peer(void *buf, size_t cap, uint16_t family, uint32_t seq, const char *ifname,
+                       const struct wg_peer *p);
 
 /* A whole message of len >= header fits in the left bytes (mnl_nlmsg_ok, without its overflow). */
 bool wg_nl_msg_ok(const struct nlmsghdr *nlh, int left);
@@ -60,5 +72,6 @@ int wg_nl_attrs_parse(const void *payload, size_t len, mnl_attr_cb_t cb, void *d
 int wg_nl_get_device(const char *name, struct wg_device **out);
 int wg_nl_set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
                    const struct wg_peer_set *set);
+int wg_nl_readd_peer(const char *name, const struct wg_peer *p);
 
 #endif

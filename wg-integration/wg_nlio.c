@@ -1,6 +1,7 @@
 /*
  * wg_nlio.c: the kernel backend's socket side: resolve the "wireguard" genl family, run the
- * GET dump (retried a few times when the kernel marks it interrupted) and the update-only SET.
+ * GET dump (retried a few times when the kernel marks it interrupted), the update-only SET and
+ * the remove-and-add of one peer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/wireguard.h>
+#include <sodium.h>
 
 #include "wg_nl.h"
 
@@ -28,6 +30,9 @@ static void conn_close(struct nlconn *c)
 {
 	if (c->nl)
 		mnl_socket_close(c->nl);
+	/* Dumps carry the private key, and an error ACK echoes a request with its preshared key. */
+	if (c->buf)
+		sodium_memzero(c->buf, WG_NL_BUFSIZE);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
@@ -47,6 +52,28 @@ static int conn_send(struct nlconn *c, size_t len)
 	if (mnl_socket_sendto(c->nl, c->buf, len) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Send the request msg (c->buf or another buffer) and wait for its ACK. Each send takes a
+ * fresh seq, so the late ACK of a try that timed out is not taken for the next one's.
+ */
+static int conn_transact(struct nlconn *c, void *msg, size_t len)
+{
+	struct nlmsghdr *nlh = msg;
+	ssize_t n;
+	int r;
+
+	nlh->nlmsg_seq = ++c->seq;
+	if (mnl_socket_sendto(c->nl, msg, len) < 0)
+		return -errno;
+	do {
+		n = conn_recv(c);
+		if (n < 0)
+			return (int)n;
+		r = wg_nl_parse_ack(c->buf, (size_t)n, c->seq, c->portid);
+	} while (r == 1);
+	return r;
 }
 
 static int conn_open(struct nlconn *c)
@@ -139,22 +166,52 @@ int wg_nl_set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
                    const struct wg_peer_set *set)
 {
 	struct nlconn c;
-	ssize_t n;
 	int r;
 
 	r = conn_open(&c);
 	if (r < 0)
 		return r;
-	r = conn_send(&c, wg_nl_put_set_peer(c.buf, c.family, ++c.seq, name, pub, set));
-	for (int more = r == 0; more;) {
-		n = conn_recv(&c);
-		if (n < 0) {
-			r = (int)n;
-			break;
-		}
-		r = wg_nl_parse_ack(c.buf, (size_t)n, c.seq, c.portid);
-		more = r == 1;
-	}
+	/* conn_transact stamps the seq. */
+	r = conn_transact(&c, c.buf, wg_nl_put_set_peer(c.buf, c.family, 0, name, pub, set));
 	conn_close(&c);
+	return r;
+}
+
+/*
+ * Remove, then add from the message built beforehand, so a peer that cannot be added is never
+ * removed. The add goes out whatever the remove's outcome: a remove whose ACK was lost may have
+ * happened, and on a peer still there the add only sets what it already has. It is retried
+ * once, since until it succeeds the peer is gone.
+ */
+static int readd(struct nlconn *c, const char *name, const struct wg_peer *p, uint8_t *add)
+{
+	int len = wg_nl_put_add_peer(add, WG_NL_BUFSIZE, c->family, 0, name, p);
+	int rm, r;
+
+	if (len < 0)
+		return len;
+	rm = conn_transact(c, c->buf,
+	                   wg_nl_put_remove_peer(c->buf, c->family, 0, name, p->public_key));
+	r = conn_transact(c, add, (size_t)len);
+	if (r < 0)
+		r = conn_transact(c, add, (size_t)len);
+	return rm < 0 ? rm : r;
+}
+
+int wg_nl_readd_peer(const char *name, const struct wg_peer *p)
+{
+	uint8_t *add = malloc(WG_NL_BUFSIZE);
+	struct nlconn c;
+	int r;
+
+	if (!add)
+		return -ENOMEM;
+	r = conn_open(&c);
+	if (r == 0) {
+		r = readd(&c, name, p, add);
+		conn_close(&c);
+	}
+	sodium_memzero(add, WG_NL_BUFSIZE); /* the preshared key */
+	free(add);
 	return r;
 }

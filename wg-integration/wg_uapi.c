@@ -1,11 +1,13 @@
 /*
  * wg_uapi.c: parse the "get=1" reply of the cross-platform UAPI (key=value lines, a peer
- * starting at each public_key=, errno=N last, a blank line ending it) and format set requests.
+ * starting at each public_key=, errno=N last, a blank line ending it) and format set requests:
+ * the update-only one, and the remove-and-add of one peer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,4 +277,119 @@ int wg_uapi_format_set_peer(char *buf, size_t cap, const uint8_t pub[WG_KEY_LEN_
 	buf[pos++] = '\n';
 	buf[pos] = '\0';
 	return (int)pos;
+}
+
+/* Append to buf at *pos; 0, or -ENOBUFS when it does not fit. */
+static int appendf(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int appendf(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= cap)
+		return -ENOBUFS;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *pos, cap - *pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *pos)
+		return -ENOBUFS;
+	*pos += (size_t)n;
+	return 0;
+}
+
+/* As parse_endpoint reads it: a link-local IPv6 endpoint keeps its scope, as a number. */
+static const char *format_endpoint(const struct addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (addr_family(a) != AF_INET6 || !a->in6.sin6_scope_id)
+		return addr_format(a, buf, len);
+	addr_format_ip(a, ip, sizeof(ip));
+	snprintf(buf, len, "[%s%%%u]:%u", ip, (unsigned)a->in6.sin6_scope_id,
+	         (unsigned)addr_port(a));
+	return buf;
+}
+
+static int put_allowedip(char *buf, size_t cap, size_t *pos, const struct wg_allowedip *a)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->ip4 : &a->ip6, ip,
+	               sizeof(ip)))
+		return -EINVAL;
+	return appendf(buf, cap, pos, "allowed_ip=%s/%u\n", ip, (unsigned)a->cidr);
+}
+
+static int put_key(char *buf, size_t cap, size_t *pos, const char *name,
+                   const uint8_t key[WG_KEY_LEN_BYTES])
+{
+	char hex[2 * WG_KEY_LEN_BYTES + 1];
+	int r;
+
+	sodium_bin2hex(hex, sizeof(hex), key, WG_KEY_LEN_BYTES);
+	r = appendf(buf, cap, pos, "%s=%s\n", name, hex);
+	sodium_memzero(hex, sizeof(hex));
+	return r;
+}
+
+/* The peer block that creates p; the order of wg(8)'s own set requests. */
+static int put_peer(char *buf, size_t cap, size_t *pos, const struct wg_peer *p)
+{
+	char ep[ADDR_STRLEN + 16];
+	int r = put_key(buf, cap, pos, "public_key", p->public_key);
+	size_t i;
+
+	if (r == 0 && wg_dev_has_psk(p))
+		r = put_key(buf, cap, pos, "preshared_key", p->preshared_key);
+	if (r == 0 && p->endpoint.len)
+		r = appendf(buf, cap, pos, "endpoint=%s\n",
+		            format_endpoint(&p->endpoint, ep, sizeof(ep)));
+	if (r == 0)
+		r = appendf(buf, cap, pos,
+		            "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n",
+		            (unsigned)p->persistent_keepalive_interval);
+	for (i = 0; r == 0 && i < p->n_allowedips; i++)
+		r = put_allowedip(buf, cap, pos, &p->allowedips[i]);
+	return r;
+}
+
+static int format_request(char *buf, size_t cap, const struct wg_peer *p, bool remove)
+{
+	size_t pos = 0;
+	int r = wg_dev_readd_check(p);
+
+	if (r == 0)
+		r = appendf(buf, cap, &pos, "set=1\n");
+	if (r == 0 && remove) {
+		r = put_key(buf, cap, &pos, "public_key", p->public_key);
+		if (r == 0)
+			r = appendf(buf, cap, &pos, "remove=true\n");
+	}
+	if (r == 0)
+		r = put_peer(buf, cap, &pos, p);
+	if (r == 0)
+		r = appendf(buf, cap, &pos, "\n");
+	return r < 0 ? r : (int)pos;
+}
+
+int wg_uapi_format_add_peer(char *buf, size_t cap, const struct wg_peer *p)
+{
+	return format_request(buf, cap, p, false);
+}
+
+int wg_uapi_format_readd_peer(char *buf, size_t cap, const struct wg_peer *p)
+{
+	return format_request(buf, cap, p, true);
+}
+
+size_t wg_uapi_readd_size(const struct wg_peer *p)
+{
+	/*
+	 * Fixed lines (set=, two public_key=, remove=, preshared_key=, endpoint=, keepalive,
+	 * replace_allowed_ips=, the blank line) stay under 512 bytes; an allowed_ip= line under
+	 * 64 ("allowed_ip=" + INET6_ADDRSTRLEN + "/128\n").
+	 */
+	return 512 + 64 * p->n_allowedips;
 }

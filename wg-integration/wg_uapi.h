@@ -40,9 +40,27 @@ void wg_uapi_parser_free(struct wg_uapi_parser *p);
 int wg_uapi_format_set_peer(char *buf, size_t cap, const uint8_t pub[WG_KEY_LEN_BYTES],
                             const struct wg_peer_set *set);
 
+/*
+ * Format a set request creating peer p: public_key=, preshared_key= (when it has one),
+ * endpoint= (when set; an IPv6 scope as its number, "[fe80::1%2]:51820"),
+ * persistent_keepalive_interval=, replace_allowed_ips=true and each allowed_ip= in order. On a
+ * peer still there it sets what the peer already has. Length, -ENOBUFS, or wg_dev_readd_check's
+ * -EINVAL/-E2BIG.
+ */
+int wg_uapi_format_add_peer(char *buf, size_t cap, const struct wg_peer *p);
+/*
+ * The same request with the peer's removal first, in one transaction: public_key= and
+ * remove=true, then the blocks above. wireguard-go removes a peer from its table at the remove=
+ * line, so the second public_key= finds none and creates a new peer, without a session.
+ */
+int wg_uapi_format_readd_peer(char *buf, size_t cap, const struct wg_peer *p);
+/* A buffer this large (with the '\0') always holds either request for p. */
+size_t wg_uapi_readd_size(const struct wg_peer *p);
+
 /* Socket side (wg_uapiio.c). */
 int wg_uapi_get_device(const char *name, struct wg_device **out);
 int wg_uapi_set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
                      const struct wg_peer_set *set);
+int wg_uapi_readd_peer(const char *name, const struct wg_peer *p);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -113,19 +114,62 @@ int wg_uapi_get_device(const char *name, struct wg_device **out)
 	return r;
 }
 
+/* A set request: its reply carries only errno=. */
+static int request(const char *name, const char *req, size_t len)
+{
+	struct wg_uapi_parser p;
+	int r;
+
+	r = wg_uapi_parser_init(&p);
+	if (r == 0)
+		r = transact(name, req, len, &p);
+	wg_uapi_parser_free(&p);
+	return r;
+}
+
 int wg_uapi_set_peer(const char *name, const uint8_t pub[WG_KEY_LEN_BYTES],
                      const struct wg_peer_set *set)
 {
 	char req[512];
-	struct wg_uapi_parser p;
-	int len, r;
+	int len;
 
 	len = wg_uapi_format_set_peer(req, sizeof(req), pub, set);
 	if (len < 0)
 		return len;
-	r = wg_uapi_parser_init(&p);
+	return request(name, req, (size_t)len);
+}
+
+/*
+ * One transaction removes and re-adds. When it fails, whether the remove happened is unknown,
+ * so the add alone is sent once more: it creates the peer if it is gone and otherwise sets only
+ * what the peer already has.
+ */
+static int readd(const char *name, const struct wg_peer *p, char *req, size_t cap)
+{
+	int len = wg_uapi_format_readd_peer(req, cap, p);
+	int r;
+
+	if (len < 0)
+		return len;
+	r = request(name, req, (size_t)len);
 	if (r == 0)
-		r = transact(name, req, (size_t)len, &p);
-	wg_uapi_parser_free(&p);
+		return 0;
+	len = wg_uapi_format_add_peer(req, cap, p);
+	if (len < 0)
+		return len;
+	return request(name, req, (size_t)len);
+}
+
+int wg_uapi_readd_peer(const char *name, const struct wg_peer *p)
+{
+	size_t cap = wg_uapi_readd_size(p);
+	char *req = malloc(cap);
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	r = readd(name, p, req, cap);
+	sodium_memzero(req, cap); /* the preshared key */
+	free(req);
 	return r;
 }

@@ -4,7 +4,9 @@
 # whose configured endpoints lead nowhere (the direct path is "blocked"), one helper each.
 # Checks: list-relays shows the relay ok with an RTT; configure-relay and status show the
 # interface; both helpers move their peer onto the relay and WireGuard's handshake completes
-# through it; on SIGTERM the original endpoints come back.
+# through it; a second helper on a database refuses; SIGTERM leaves the peers on the relay and
+# the next run adopts them; SIGUSR1 (or SIGTERM with --restore-on-exit) puts the original
+# endpoints back.
 # Needs root, wireguard-go, wg; exits 77 (skip) without them.
 set -u
 BIN=${WGR_BINARY_DIR:?}
@@ -84,7 +86,7 @@ done
 wa status
 wb status --json
 [ $ok = 1 ] || fail "peers not relayed with a completed handshake"
-wa status "$A" | grep -E "why: .*handshake windows failed on 127.0.0.1:41009" >/dev/null || fail "why"
+wa status "$A" | grep -E "why: .*(handshake attempts unanswered on 127.0.0.1:41009|peer became active on relay 127.0.0.1:41821 \(direct 127.0.0.1:41009)" >/dev/null || fail "why"
 nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "A endpoint is not a relay port"
 
 # wg syncconf / a wg-quick reload puts the configured endpoint back: the helper re-applies.
@@ -93,7 +95,11 @@ for _ in $(seq 30); do nx wg show "$B" endpoints | grep -q "127.0.0.1:420" && br
 nx wg show "$B" endpoints | grep -q "127.0.0.1:420" || fail "reset endpoint not re-applied"
 grep -q "endpoint was reset, re-applying" "$T/helper-b.log" || fail "no reset log line"
 
-# The daemon shares what its links learned with the other commands.
+# The daemon shares what its links learned with the other commands (every 10 s).
+for _ in $(seq 30); do
+	wa list-relays --no-probe | grep -qE "127.0.0.1:41821 .* ok .* [0-9]+ ms" && break
+	sleep 0.5
+done
 wa list-relays --no-probe | grep -E "127.0.0.1:41821 .* ok .* [0-9]+ ms" >/dev/null || fail "relay state from watch"
 
 # A crash leaves the peer on the relay; the next run adopts it from relay_sessions.
@@ -106,7 +112,31 @@ grep -q "adopted on relay 127.0.0.1:41821" "$T/helper-a2.log" || fail "not adopt
 sleep 6
 wa status "$A" dump | grep -q "	relayed	" || fail "adopted peer not relayed"
 
+# One helper per database: a second one on A's refuses, naming the first.
+out=$(WGRELAY_DB=$T/ha/wgrelay.db WGRELAY_GEOIP=$T/none timeout 10 ip netns exec "$NS" "$WGRELAY" watch 2>&1); rc=$?
+[ $rc = 1 ] || fail "a second helper on A's database exited $rc, not 1: $out"
+echo "$out" | grep -q "another wgrelay watch (pid $HA) is running on $T/ha/wgrelay.db" ||
+	fail "a second helper does not name the first: $out"
+kill -0 "$HA" || fail "the first helper is gone"
+
+# SIGTERM is a restart: both peers stay on the relay for the next run.
 kill -TERM "$HA" "$HB"; wait "$HA" "$HB"
+grep -q "SIGTERM: relayed peers stay on their relays" "$T/helper-a2.log" || fail "no SIGTERM line"
+nx wg show "$A" endpoints | grep -q "127.0.0.1:420" || fail "A left the relay on SIGTERM"
+nx wg show "$B" endpoints | grep -q "127.0.0.1:420" || fail "B left the relay on SIGTERM"
+ip netns exec "$NS" env WGRELAY_DB="$T/ha/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
+	>"$T/helper-a3.log" 2>&1 & HA=$!; PIDS+=("$HA")
+ip netns exec "$NS" env WGRELAY_DB="$T/hb/wgrelay.db" WGRELAY_GEOIP="$T/none" "$WGRELAY" -v watch \
+	--restore-on-exit >"$T/helper-b2.log" 2>&1 & HB=$!; PIDS+=("$HB")
+for _ in $(seq 50); do
+	grep -q "adopted on relay" "$T/helper-a3.log" && grep -q "adopted on relay" "$T/helper-b2.log" && break
+	sleep 0.2
+done
+grep -q "adopted on relay" "$T/helper-a3.log" || fail "A not adopted after SIGTERM"
+grep -q "adopted on relay" "$T/helper-b2.log" || fail "B not adopted after SIGTERM"
+
+# Leaving clean: SIGUSR1, or SIGTERM under --restore-on-exit.
+kill -USR1 "$HA"; kill -TERM "$HB"; wait "$HA" "$HB"
 nx wg show "$A" endpoints | grep -q "127.0.0.1:41009" || fail "A endpoint not restored"
 nx wg show "$B" endpoints | grep -q "127.0.0.1:41008" || fail "B endpoint not restored"
 nx wg show "$A" persistent-keepalive | grep -q 5 || fail "A keepalive not restored"

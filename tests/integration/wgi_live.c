@@ -1,7 +1,8 @@
 /*
  * wgi_live: drives libwgi from the live tests (wireguard-go in namespaces, kernel WireGuard in
  * a VM). Each subcommand is one library call; "dump" prints exactly what `wg show IFACE dump`
- * prints, so the scripts compare the two byte for byte.
+ * prints, so the scripts compare the two byte for byte. "readd" also reads the peer before and
+ * after, and compares its configuration, since only the library sees it as a whole.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -191,6 +193,129 @@ static int cmd_watch(int secs, const char *name, const char *want, const char *c
 	return r ? 0 : 1;
 }
 
+/* What wg_peer_readd must keep of a peer: its configuration, not its counters or handshake. */
+static const char *config_diff(const struct wg_peer *a, const struct wg_peer *b)
+{
+	unsigned psk = WG_PEER_HAS_PRESHARED_KEY;
+
+	if (memcmp(a->public_key, b->public_key, KEY_LEN))
+		return "public key";
+	if ((a->flags & psk) != (b->flags & psk) ||
+	    ((a->flags & psk) && memcmp(a->preshared_key, b->preshared_key, KEY_LEN)))
+		return "preshared key";
+	if (a->endpoint.len != b->endpoint.len ||
+	    (a->endpoint.len && !addr_equal(&a->endpoint, &b->endpoint)))
+		return "endpoint";
+	if (a->persistent_keepalive_interval != b->persistent_keepalive_interval)
+		return "persistent keepalive";
+	if (a->n_allowedips != b->n_allowedips)
+		return "number of allowed IPs";
+	for (size_t i = 0; i < a->n_allowedips; i++) {
+		const struct wg_allowedip *x = &a->allowedips[i], *y = &b->allowedips[i];
+
+		if (x->family != y->family || x->cidr != y->cidr ||
+		    memcmp(&x->ip6, &y->ip6, x->family == AF_INET ? 4 : 16))
+			return "allowed IPs or their order";
+	}
+	return NULL;
+}
+
+static bool later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* One datagram into the tunnel, to the first allowed IP: a peer's "next packet". */
+static void nudge(const struct wg_peer *p)
+{
+	struct addr to = {0};
+	int fd;
+
+	if (!p->n_allowedips)
+		return;
+	if (p->allowedips[0].family == AF_INET) {
+		to.in.sin_family = AF_INET;
+		to.in.sin_addr = p->allowedips[0].ip4;
+		to.len = sizeof(to.in);
+	} else {
+		to.in6.sin6_family = AF_INET6;
+		to.in6.sin6_addr = p->allowedips[0].ip6;
+		to.len = sizeof(to.in6);
+	}
+	addr_set_port(&to, 9); /* discard */
+	fd = socket(to.sa.sa_family, SOCK_DGRAM, 0);
+	if (fd < 0 || sendto(fd, "x", 1, 0, &to.sa, to.len) < 0)
+		perror("wgi_live: nudge");
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Wait up to secs for a handshake newer than since: the re-created peer has none until it
+ * makes one, so a newer one proves the session was really replaced.
+ */
+static int wait_handshake(const char *name, const struct wg_peer *p, const struct timespec *since,
+                          int secs)
+{
+	const struct timespec tick = {0, 100 * 1000 * 1000};
+
+	if (!p->persistent_keepalive_interval)
+		nudge(p); /* without a keepalive the initiation waits for a packet */
+	for (int i = 0; i <= secs * 10; i++) {
+		struct wg_device *d;
+		struct wg_peer *q;
+		bool done;
+
+		if (wg_get_device(name, &d) < 0)
+			return -ENODEV;
+		q = wg_device_find_peer(d, p->public_key);
+		done = q && later(&q->last_handshake, since);
+		wg_free_device(d);
+		if (done) {
+			printf("readd: new handshake after %d ms\n", i * 100);
+			return 0;
+		}
+		nanosleep(&tick, NULL);
+	}
+	puts("readd: no new handshake");
+	return -ETIMEDOUT;
+}
+
+/*
+ * readd IFACE PUB [SECS]: read the peer, re-add it, read it back and compare its configuration;
+ * with SECS, also wait that long for a handshake newer than the one before.
+ */
+static int cmd_readd(const char *name, const char *pub_b64, int secs)
+{
+	struct wg_device *before, *after = NULL;
+	const struct wg_peer *p, *q = NULL;
+	const char *diff;
+	uint8_t pub[KEY_LEN];
+	int r;
+
+	if (key_from_base64(pub, pub_b64) < 0)
+		return result(-EINVAL);
+	r = wg_get_device(name, &before);
+	if (r < 0)
+		return result(r);
+	p = wg_device_find_peer(before, pub);
+	r = p ? wg_peer_readd(name, p) : -ENOENT;
+	if (r == 0)
+		r = wg_get_device(name, &after);
+	if (r == 0) {
+		q = wg_device_find_peer(after, pub);
+		diff = q ? config_diff(p, q) : "the peer is gone";
+		printf("readd: %s%s\n", diff ? "configuration differs: " : "same configuration",
+		       diff ? diff : "");
+		r = diff ? -EPROTO : 0;
+	}
+	if (r == 0 && secs > 0)
+		r = wait_handshake(name, p, &p->last_handshake, secs);
+	wg_free_device(before);
+	wg_free_device(after);
+	return result(r);
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t pub[KEY_LEN];
@@ -221,10 +346,13 @@ int main(int argc, char **argv)
 			printf("mtu %u\n", mtu);
 		return result(r);
 	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "readd"))
+		return cmd_readd(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 0);
 	if (argc == 6 && !strcmp(argv[1], "watch"))
 		return cmd_watch(atoi(argv[2]), argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: wgi_live dump IFACE | list | set-endpoint IFACE PUB ADDR:PORT |\n"
-	                "       keepalive IFACE PUB SECS | mtu IFACE MTU | getmtu IFACE |\n"
+	                "       keepalive IFACE PUB SECS | readd IFACE PUB [WAIT_SECS] |\n"
+	                "       mtu IFACE MTU | getmtu IFACE |\n"
 	                "       watch SECS IFACE added,changed,removed 'command'\n");
 	return 2;
 }

@@ -166,6 +166,29 @@ compare "$NS2" "$IF2" "after traffic"
 hs=$(n1 wg show "$IF1" latest-handshakes | awk -v k="$PUB2" '$1 == k { print $2 }')
 [ "${hs:-0}" -gt 0 ] || fail "no handshake recorded"
 
+# Re-adding a peer keeps its whole configuration (psk, keepalive, endpoint, allowed IPs in
+# order) and, the session gone, makes a new handshake: at once with a keepalive, else with the
+# next packet (wgi_live sends one). The wait (8 s) stays inside n1's 10 s timeout.
+readd() { # PUB WAIT WHAT
+	r=$(n1 "$TOOL" readd "$IF1" "$1" ${2:+"$2"})
+	case $r in
+	*"same configuration"*"rc=0") echo "ok: readd $3: $(echo "$r" | grep -v '^rc=' | tr '\n' ' ')" ;;
+	*) fail "readd $3: $r" ;;
+	esac
+}
+readd "$PUB3" "" "peer with psk, keepalive, endpoint, two allowed IPs"
+compare "$NS1" "$IF1" "after readd"
+readd "$PUB2" 8 "live peer without keepalive"
+r=$(n1 "$TOOL" keepalive "$IF1" "$PUB2" 25)
+readd "$PUB2" 8 "live peer with keepalive"
+r=$(n1 "$TOOL" keepalive "$IF1" "$PUB2" 0)
+n1 ping -c 1 -W 3 198.51.100.2 >/dev/null 2>&1 || fail "no ping after readd"
+compare "$NS1" "$IF1" "after readd and traffic"
+r=$(n1 "$TOOL" readd "$IF1" "$PUB4")
+[ "$r" = "rc=-2" ] || fail "readd of an unknown peer: $r"
+n1 wg show "$IF1" peers | grep -q "$PUB4" && fail "readd created a peer"
+echo "ok: readd of an unknown peer gives ENOENT and creates nothing"
+
 # Link watch: a third device appears (tun + UAPI socket, then up), changes MTU, is deleted.
 watch() { # EVENTS COMMAND
 	n1 "$TOOL" watch 8 "$IF3" "$1" "$2" >"$TMP/watch" 2>&1

@@ -103,6 +103,24 @@ fi
 compare a wga "after traffic"
 compare b wgb "after traffic"
 
+# Re-adding a peer keeps its whole configuration and, the session gone, makes a new handshake:
+# at once with a keepalive, else with the next packet (wgi_live sends one).
+readd() { # pub wait what
+	r=$(a $T readd wga "$1" ${2:+"$2"})
+	case $r in
+	*"same configuration"*"rc=0") echo "ok: readd $3" ;;
+	*) fail "readd $3: $r" ;;
+	esac
+}
+readd "$PUB3" "" "peer with psk, keepalive, endpoint, two allowed IPs"
+compare a wga "after readd"
+readd "$PUB2" 8 "live peer without keepalive"
+r=$(a $T keepalive wga "$PUB2" 25)
+readd "$PUB2" 8 "live peer with keepalive"
+r=$(a $T keepalive wga "$PUB2" 0)
+r=$(a $T readd wga "$PUB4")
+[ "$r" = "rc=-2" ] || fail "readd of an unknown peer: $r"
+
 watch() { # events command
 	a $T watch 8 wgc "$1" "$2" >/tmp/watch 2>&1
 	if grep -q ": seen" /tmp/watch; then

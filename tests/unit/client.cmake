@@ -2,7 +2,8 @@
 # written by tests/data/mkmmdb.pl, the real wgrelay binary for the CLI, and real loopback
 # sockets for sealed mode (a fake relay speaking the real protocol).
 if(TARGET wgrelay_core)
-  foreach(t cache detect select geoip cli sealed untrusted selfaddr token)
+  foreach(t cache detect select geoip cli sealed untrusted selfaddr token path registry lockfile
+          portset)
     add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
                     LINK_LIBRARIES wgrelay_core)
   endforeach()

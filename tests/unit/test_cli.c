@@ -122,6 +122,11 @@ static void test_help_and_usage(void **state)
 	assert_int_equal(run("start-relay --port 70000"), 2);
 	assert_non_null(strstr(out, "start-relay: --port 70000: out of range 1..65535"));
 	assert_int_equal(run("watch -x"), 2);
+	assert_int_equal(run("watch --restore-on-exit --bogus"), 2);
+	assert_non_null(strstr(out, "watch: unknown option '--bogus'"));
+	assert_int_equal(run("watch --help"), 0);
+	assert_non_null(strstr(out, "--restore-on-exit"));
+	assert_non_null(strstr(out, "SIGUSR1"));
 }
 
 static void test_bootstrap_and_list(void **state)
@@ -187,7 +192,7 @@ static void test_configure(void **state)
 	                     "--prebind 1 --mtu 1380"),
 	                 0);
 	assert_non_null(strstr(out, "interface wgt0: relay fallback enabled, mode direct, "
-	                            "threshold 3 windows, mtu 1380, prebind 1"));
+	                            "threshold 3 attempts, mtu 1380, prebind 1"));
 	/* Options alone keep the rest. */
 	assert_int_equal(run("configure-relay wgt0 --mode sealed"), 0);
 	assert_non_null(strstr(out, "enabled, mode sealed, threshold 3"));
@@ -406,7 +411,7 @@ static void test_iface_checks(void **state)
 	/* IFACE alone shows the settings. */
 	assert_int_equal(run("configure-relay nosuch0"), 0);
 	assert_string_equal(out, "interface nosuch0: relay fallback enabled, mode direct, "
-	                         "threshold 2 windows, mtu auto, prebind 2\n");
+	                         "threshold 1 attempts, mtu auto, prebind 2\n");
 	/* --remove forgets it. */
 	assert_int_equal(run("configure-relay --remove nosuch0"), 0);
 	assert_string_equal(out, "interface nosuch0: removed\n");
@@ -687,6 +692,78 @@ static void test_watch_start_quiet(void **state)
 	assert_null(strstr(out, "added"));
 }
 
+/* Read the file at path into out (cut to fit); "" when it is not there (yet). */
+static void slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	out[0] = '\0';
+	if (!f)
+		return;
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * One helper per database: a second `watch` on it exits 1 naming the first one's pid, and
+ * changes nothing; once the first has stopped, a new one starts. The first one answers
+ * `status` meanwhile (it is alive: the refusal is not a failure to start at all).
+ */
+static void test_watch_lock(void **state)
+{
+	(void)state;
+	char cmd[4096], log[600], pidfile[600], want[900], env[1600];
+	const char *bin = getenv("WGRELAY_BIN");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/db'", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(env, sizeof(env),
+	         "WGRELAY_DB='%s/db/wgrelay.db' WGRELAY_GEOIP='%s/none.mmdb' "
+	         "WGRELAY_CONFIG='%s/wgrelay.conf' WG_UAPI_DIR='%s/uapi' '%s'",
+	         dir, dir, dir, dir, bin ? bin : "wgrelay");
+	snprintf(log, sizeof(log), "%s/watch1.log", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/watch1.pid", dir);
+	snprintf(cmd, sizeof(cmd), "%s watch >'%s' 2>&1 & echo $! >'%s'", env, log, pidfile);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 100; i++) {
+		slurp(log);
+		if (strstr(out, "helper running"))
+			break;
+		usleep(50000);
+	}
+	assert_non_null(strstr(out, "helper running"));
+	slurp(pidfile);
+	long pid = strtol(out, NULL, 10);
+	assert_true(pid > 0);
+
+	assert_int_equal(run("watch"), 1);
+	snprintf(want, sizeof(want),
+	         "another wgrelay watch (pid %ld) is running on %s/db/wgrelay.db", pid, dir);
+	print_message("%s", out);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "helper running"));
+	assert_int_equal(kill((pid_t)pid, 0), 0);
+	assert_int_equal(run("status --json"), 0);
+
+	snprintf(cmd, sizeof(cmd),
+	         "kill -TERM %ld; for i in $(seq 100); do kill -0 %ld 2>/dev/null || exit 0; "
+	         "sleep 0.05; done; exit 1",
+	         pid, pid);
+	assert_int_equal(system(cmd), 0);
+	slurp(log);
+	assert_non_null(strstr(out, "SIGTERM: relayed peers stay on their relays"));
+	/* The lock went with the process: a new helper starts (and stops on SIGUSR1). */
+	snprintf(log, sizeof(log), "%s/watch2.log", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "%s watch >'%s' 2>&1 & pid=$!; sleep 1; kill -USR1 $pid; wait $pid", env, log);
+	int st = system(cmd);
+	slurp(log);
+	print_message("%s", out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "helper running"));
+	assert_non_null(strstr(out, "SIGUSR1: restoring direct endpoints"));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -716,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(test_bootstrap_endpoints),
 	    cmocka_unit_test_teardown(test_list_relays_states, kill_fakes),
 	    cmocka_unit_test(test_watch_start_quiet),
+	    cmocka_unit_test(test_watch_lock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -195,7 +195,7 @@ static void test_relayed_as_recorded(void **state)
 
 	const char *want =
 	    "helper: running, pid 4242, last tick 1 s ago\n"
-	    "interface wg0: relay fallback enabled, mode direct, threshold 2 windows, mtu auto, "
+	    "interface wg0: relay fallback enabled, mode direct, threshold 1 attempts, mtu auto, "
 	    "prebind 2\n"
 	    "  wireguard: userspace, public key DEVKEY, listening port 51820, 1 peer\n"
 	    "  peer " PEER "\n"

@@ -267,7 +267,7 @@ static void test_terminal(void **state)
 	static const char *const want[] = {
 	    "helper: not running (never ran on this database: `wgrelay watch` or systemctl "
 	    "start wgrelay)\n"
-	    "interface <IFACE>: relay fallback enabled, mode direct, threshold 2 windows, mtu "
+	    "interface <IFACE>: relay fallback enabled, mode direct, threshold 1 attempts, mtu "
 	    "auto, prebind 2\n"
 	    "  wireguard: userspace, public key <KEY>, listening port <PORT>, 1 peer\n"
 	    "  peer <KEY>\n"

@@ -2,6 +2,8 @@
  * Unit tests: wg-integration/wg_nl.c, the kernel backend's reply parser, fed with replies built
  * byte by byte after linux/wireguard.h: multi-part dumps, split peers, errors, DUMP_INTR,
  * truncation, unknown attributes, stale seq/port. The kernel will not produce these on demand.
+ * And the request builders, parsed back: the update-only set, and the remove and the add that
+ * re-create a peer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -590,6 +592,212 @@ static void test_build_set_peer(void **state)
 	free(buf);
 }
 
+static void test_build_remove_peer(void **state)
+{
+	uint8_t *buf = calloc(1, WG_NL_BUFSIZE);
+	const struct nlattr *dtb[WGDEVICE_A_MAX + 1] = {0}, *ptb[WGPEER_A_MAX + 1] = {0};
+	const struct nlattr *peer = NULL;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	uint8_t k[32];
+	size_t len;
+
+	(void)state;
+	key_of(k, 0x5a);
+	len = wg_nl_put_remove_peer(buf, FAM, 9, "wg7", k);
+	assert_int_equal(len, nlh->nlmsg_len);
+	assert_int_equal(nlh->nlmsg_type, FAM);
+	assert_int_equal(nlh->nlmsg_seq, 9);
+	assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+	assert_int_equal(((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd, WG_CMD_SET_DEVICE);
+	assert_int_equal(mnl_attr_parse(nlh, GENL_HDRLEN, dev_attr_cb, dtb), MNL_CB_OK);
+	assert_string_equal(mnl_attr_get_str(dtb[WGDEVICE_A_IFNAME]), "wg7");
+	assert_null(dtb[WGDEVICE_A_FLAGS]);
+	assert_int_equal(mnl_attr_parse_nested(dtb[WGDEVICE_A_PEERS], first_nested_cb, &peer),
+	                 MNL_CB_OK);
+	assert_int_equal(mnl_attr_parse_nested(peer, set_attr_cb, ptb), MNL_CB_OK);
+	assert_memory_equal(mnl_attr_get_payload(ptb[WGPEER_A_PUBLIC_KEY]), k, 32);
+	/* Only the removal: no UPDATE_ONLY needed (the kernel ignores an absent peer), no config. */
+	assert_int_equal(mnl_attr_get_u32(ptb[WGPEER_A_FLAGS]), WGPEER_F_REMOVE_ME);
+	for (int t = WGPEER_A_PRESHARED_KEY; t <= WGPEER_A_MAX; t++)
+		if (t != WGPEER_A_FLAGS)
+			assert_null(ptb[t]);
+	free(buf);
+}
+
+/* The peer tests re-add: psk, IPv6 endpoint, keepalive, allowed IPs of both families. */
+static struct wg_allowedip add_aips[3];
+
+static void add_peer(struct wg_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	memset(add_aips, 0, sizeof(add_aips));
+	p->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_HAS_PRESHARED_KEY | WG_PEER_HAS_KEEPALIVE;
+	key_of(p->public_key, 0xa1);
+	key_of(p->preshared_key, 0x33);
+	assert_int_equal(addr_parse(&p->endpoint, "[2001:db8::9]:1234", 0), 0);
+	p->persistent_keepalive_interval = 17;
+	p->rx_bytes = 99; /* state, not configuration */
+	add_aips[0].family = AF_INET;
+	inet_pton(AF_INET, "10.9.0.0", &add_aips[0].ip4);
+	add_aips[0].cidr = 16;
+	add_aips[1].family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:9::", &add_aips[1].ip6);
+	add_aips[1].cidr = 48;
+	add_aips[2].family = AF_INET;
+	inet_pton(AF_INET, "192.168.4.4", &add_aips[2].ip4);
+	add_aips[2].cidr = 32;
+	p->allowedips = add_aips;
+	p->n_allowedips = 3;
+}
+
+/* Parse the SET message back as if the kernel had sent it in a dump: the peer it describes. */
+static struct wg_device *read_back(uint8_t *buf, size_t len)
+{
+	struct dgram *d = calloc(1, sizeof(*d));
+	struct nlmsghdr *nlh;
+	struct wg_device *dev;
+	struct wg_nl_get g;
+
+	memcpy(d->b, buf, len);
+	nlh = (struct nlmsghdr *)d->b;
+	nlh->nlmsg_pid = PORTID;
+	nlh->nlmsg_seq = SEQ;
+	((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd = WG_CMD_GET_DEVICE;
+	d->len = NLMSG_ALIGN(len);
+	put_done(d, 0, SEQ);
+	assert_int_equal(wg_nl_get_begin(&g, FAM, SEQ, PORTID), 0);
+	assert_int_equal(wg_nl_get_feed(&g, d->b, d->len), 0);
+	dev = g.dev;
+	g.dev = NULL;
+	wg_nl_get_end(&g);
+	free(d);
+	return dev;
+}
+
+static void test_build_add_peer(void **state)
+{
+	uint8_t *buf = calloc(1, WG_NL_BUFSIZE);
+	const struct nlattr *dtb[WGDEVICE_A_MAX + 1] = {0}, *ptb[WGPEER_A_MAX + 1] = {0};
+	const struct nlattr *peer = NULL;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct wg_device *dev;
+	struct wg_peer p;
+	int len;
+
+	(void)state;
+	add_peer(&p);
+	len = wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 10, "wg7", &p);
+	assert_int_equal(len, nlh->nlmsg_len);
+	assert_int_equal(nlh->nlmsg_seq, 10);
+	assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+	assert_int_equal(((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd, WG_CMD_SET_DEVICE);
+	assert_int_equal(mnl_attr_parse(nlh, GENL_HDRLEN, dev_attr_cb, dtb), MNL_CB_OK);
+	assert_string_equal(mnl_attr_get_str(dtb[WGDEVICE_A_IFNAME]), "wg7");
+	assert_null(dtb[WGDEVICE_A_FLAGS]);
+	assert_null(dtb[WGDEVICE_A_PRIVATE_KEY]);
+	assert_int_equal(mnl_attr_parse_nested(dtb[WGDEVICE_A_PEERS], first_nested_cb, &peer),
+	                 MNL_CB_OK);
+	assert_int_equal(mnl_attr_parse_nested(peer, set_attr_cb, ptb), MNL_CB_OK);
+	/* Creates (no UPDATE_ONLY), and replaces the allowed IPs should the peer be there. */
+	assert_int_equal(mnl_attr_get_u32(ptb[WGPEER_A_FLAGS]), WGPEER_F_REPLACE_ALLOWEDIPS);
+	assert_int_equal(mnl_attr_get_payload_len(ptb[WGPEER_A_ENDPOINT]),
+	                 sizeof(struct sockaddr_in6));
+	assert_int_equal(mnl_attr_get_u16(ptb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]), 17);
+	assert_null(ptb[WGPEER_A_RX_BYTES]);
+	assert_null(ptb[WGPEER_A_LAST_HANDSHAKE_TIME]);
+
+	/* Read back: the very same configuration, allowed IPs in order. */
+	dev = read_back(buf, (size_t)len);
+	assert_string_equal(dev->name, "wg7");
+	assert_int_equal(dev->n_peers, 1);
+	assert_int_equal(dev->peers[0].flags, p.flags);
+	assert_memory_equal(dev->peers[0].public_key, p.public_key, 32);
+	assert_memory_equal(dev->peers[0].preshared_key, p.preshared_key, 32);
+	assert_true(addr_equal(&dev->peers[0].endpoint, &p.endpoint));
+	assert_memory_equal(&dev->peers[0].endpoint.in6, &p.endpoint.in6, sizeof(p.endpoint.in6));
+	assert_int_equal(dev->peers[0].persistent_keepalive_interval, 17);
+	assert_int_equal(dev->peers[0].rx_bytes, 0);
+	assert_int_equal(dev->peers[0].n_allowedips, 3);
+	assert_memory_equal(dev->peers[0].allowedips, add_aips, sizeof(add_aips));
+	wg_free_device(dev);
+
+	/* None stays none: an all-zero preshared key, no endpoint, no allowed IPs. */
+	key_of(p.preshared_key, 0);
+	p.endpoint.len = 0;
+	p.persistent_keepalive_interval = 0;
+	p.n_allowedips = 0;
+	memset(ptb, 0, sizeof(ptb));
+	len = wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 11, "wg7", &p);
+	assert_true(len > 0);
+	assert_int_equal(mnl_attr_parse(nlh, GENL_HDRLEN, dev_attr_cb, dtb), MNL_CB_OK);
+	assert_int_equal(mnl_attr_parse_nested(dtb[WGDEVICE_A_PEERS], first_nested_cb, &peer),
+	                 MNL_CB_OK);
+	assert_int_equal(mnl_attr_parse_nested(peer, set_attr_cb, ptb), MNL_CB_OK);
+	assert_null(ptb[WGPEER_A_PRESHARED_KEY]);
+	assert_null(ptb[WGPEER_A_ENDPOINT]);
+	assert_int_equal(mnl_attr_get_u16(ptb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]), 0);
+	dev = read_back(buf, (size_t)len);
+	assert_false(dev->peers[0].flags & WG_PEER_HAS_PRESHARED_KEY);
+	assert_int_equal(dev->peers[0].endpoint.len, 0);
+	assert_int_equal(dev->peers[0].n_allowedips, 0);
+	wg_free_device(dev);
+	free(buf);
+}
+
+static void test_build_add_peer_limits(void **state)
+{
+	struct wg_allowedip *many = calloc(WG_READD_MAX_ALLOWEDIPS + 1, sizeof(*many));
+	uint8_t *buf = malloc(WG_NL_BUFSIZE);
+	struct wg_device *dev;
+	struct wg_peer p;
+	int len;
+
+	(void)state;
+	add_peer(&p);
+	len = wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p);
+	assert_true(len > 0);
+	/* Too small a buffer is -E2BIG, and nothing is written past its end. */
+	for (int cap = 0; cap < len; cap++) {
+		memset(buf, 0xee, WG_NL_BUFSIZE);
+		assert_int_equal(wg_nl_put_add_peer(buf, (size_t)cap, FAM, 1, "wg7", &p), -E2BIG);
+		for (int i = cap; i < len + 8; i++)
+			assert_int_equal(buf[i], 0xee);
+	}
+	assert_int_equal(wg_nl_put_add_peer(buf, (size_t)len, FAM, 1, "wg7", &p), len);
+
+	/* As many IPv6 allowed IPs as the cap allows fit one message, about 10 KiB. */
+	for (size_t i = 0; i <= WG_READD_MAX_ALLOWEDIPS; i++) {
+		many[i].family = AF_INET6;
+		many[i].ip6.s6_addr[0] = 0x20;
+		many[i].ip6.s6_addr[15] = (uint8_t)i;
+		many[i].ip6.s6_addr[14] = (uint8_t)(i >> 8);
+		many[i].cidr = 128;
+	}
+	p.allowedips = many;
+	p.n_allowedips = WG_READD_MAX_ALLOWEDIPS;
+	len = wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p);
+	assert_true(len > 0 && len < 11 * 1024);
+	dev = read_back(buf, (size_t)len);
+	assert_int_equal(dev->peers[0].n_allowedips, WG_READD_MAX_ALLOWEDIPS);
+	assert_memory_equal(dev->peers[0].allowedips, many,
+	                    WG_READD_MAX_ALLOWEDIPS * sizeof(*many));
+	wg_free_device(dev);
+
+	p.n_allowedips = WG_READD_MAX_ALLOWEDIPS + 1;
+	assert_int_equal(wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p), -E2BIG);
+	p.n_allowedips = 1;
+	many[0].cidr = 129;
+	assert_int_equal(wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p), -EINVAL);
+	many[0].family = AF_UNSPEC;
+	many[0].cidr = 0;
+	assert_int_equal(wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p), -EINVAL);
+	many[0].family = AF_INET6;
+	p.endpoint.len = sizeof(struct sockaddr_in); /* an IPv6 endpoint cut short */
+	assert_int_equal(wg_nl_put_add_peer(buf, WG_NL_BUFSIZE, FAM, 1, "wg7", &p), -EINVAL);
+	free(buf);
+	free(many);
+}
+
 static void test_family_and_ack(void **state)
 {
 	struct dgram *d = calloc(1, sizeof(*d));
@@ -651,6 +859,9 @@ int main(void)
 	    cmocka_unit_test(test_bad_attribute_lengths),
 	    cmocka_unit_test(test_foreign_seq_portid),
 	    cmocka_unit_test(test_build_set_peer),
+	    cmocka_unit_test(test_build_remove_peer),
+	    cmocka_unit_test(test_build_add_peer),
+	    cmocka_unit_test(test_build_add_peer_limits),
 	    cmocka_unit_test(test_family_and_ack),
 	};
 

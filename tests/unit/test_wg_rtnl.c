@@ -1,8 +1,10 @@
 /*
  * Unit tests: wg-integration/wg_rtnl.c, wg_dev.c and wg_uapiio.c without root: rtnetlink link
- * messages (kind, UAPI socket, truncation), listing, and the UAPI backend end to end against a
- * child process serving a canned reply on a socket in a temporary WG_UAPI_DIR.
+ * messages (kind, UAPI socket, truncation), listing, and the UAPI backend end to end (reads,
+ * updates, re-adding a peer) against a child process serving canned replies on a socket in a
+ * temporary WG_UAPI_DIR.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -255,12 +257,88 @@ static void test_uapi_backend(void **state)
 	wg_free_device(NULL);
 }
 
+#define PUBHEX "b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33"
+#define READD_ADD                                                                                  \
+	"public_key=" PUBHEX "\nendpoint=192.0.2.1:51820\npersistent_keepalive_interval=25\n"      \
+	"replace_allowed_ips=true\nallowed_ip=10.0.0.2/32\nallowed_ip=2001:db8::/64\n\n"
+
+/*
+ * wg_peer_readd over UAPI: the peer is read first (a gone one is -ENOENT, nothing removed),
+ * then one transaction removes and re-adds it; when that fails the add alone is sent once more
+ * and its outcome returned. Refusals come before any request.
+ */
+static void test_uapi_readd(void **state)
+{
+	const char *const answers[] = {
+	    reply, "errno=0\n\n",                        /* readd */
+	    reply, "errno=22\n\n", "errno=0\n\n",        /* readd fails, the add succeeds */
+	    reply, "errno=22\n\n", "errno=5\n\n", reply, /* both fail; then an unknown peer */
+	};
+	struct wg_allowedip aip[2] = {{.family = AF_INET, .cidr = 32},
+	                              {.family = AF_INET6, .cidr = 64}};
+	char log[128], got[4096];
+	struct wg_peer p = {.flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_HAS_KEEPALIVE,
+	                    .persistent_keepalive_interval = 25,
+	                    .allowedips = aip,
+	                    .n_allowedips = 2};
+	size_t len;
+	FILE *f;
+	int status, lfd;
+	pid_t pid;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/readd", dir);
+	for (int i = 0; i < 32; i++)
+		sscanf(&PUBHEX[2 * i], "%2hhx", &p.public_key[i]);
+	assert_int_equal(addr_parse(&p.endpoint, "192.0.2.1:51820", 0), 0);
+	inet_pton(AF_INET, "10.0.0.2", &aip[0].ip4);
+	inet_pton(AF_INET6, "2001:db8::", &aip[1].ip6);
+	lfd = bind_sock("wgfake2", true);
+	pid = serve(lfd, 9, answers, log);
+
+	assert_int_equal(wg_peer_readd("wgfake2", &p), 0);
+	assert_int_equal(wg_peer_readd("wgfake2", &p), 0);
+	assert_int_equal(wg_peer_readd("wgfake2", &p), -5);
+	p.public_key[0] ^= 1;
+	assert_int_equal(wg_peer_readd("wgfake2", &p), -ENOENT);
+	p.public_key[0] ^= 1;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(lfd);
+
+	f = fopen(log, "r");
+	assert_non_null(f);
+	len = fread(got, 1, sizeof(got) - 1, f);
+	got[len] = '\0';
+	fclose(f);
+	assert_string_equal(got, "get=1\n\n"
+	                         "set=1\npublic_key=" PUBHEX "\nremove=true\n" READD_ADD "get=1\n\n"
+	                         "set=1\npublic_key=" PUBHEX "\nremove=true\n" READD_ADD
+	                         "set=1\n" READD_ADD "get=1\n\n"
+	                         "set=1\npublic_key=" PUBHEX "\nremove=true\n" READD_ADD
+	                         "set=1\n" READD_ADD "get=1\n\n");
+
+	/* Refused before anything is asked of any device, even a missing one. */
+	p.n_allowedips = WG_READD_MAX_ALLOWEDIPS + 1;
+	assert_int_equal(wg_peer_readd("wgfake2", &p), -E2BIG);
+	assert_int_equal(wg_peer_readd("nosuchwg9", &p), -E2BIG);
+	p.n_allowedips = 2;
+	aip[0].cidr = 33;
+	assert_int_equal(wg_peer_readd("wgfake2", &p), -EINVAL);
+	aip[0].cidr = 32;
+	assert_int_equal(wg_peer_readd("wgfake2", NULL), -EINVAL);
+	assert_int_equal(wg_peer_readd("nosuchwg9", &p), -ENODEV);
+	assert_int_equal(wg_peer_readd("../etc", &p), -ENODEV);
+	p.flags = 0;
+	assert_int_equal(wg_peer_readd("wgfake2", &p), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_link),
 	    cmocka_unit_test(test_list_devices),
 	    cmocka_unit_test(test_uapi_backend),
+	    cmocka_unit_test(test_uapi_readd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,7 @@
 /*
  * Unit tests: wg-integration/wg_uapi.c, the userspace backend's "get=1" reply parser and its
- * update-only set request, including errno!=0, truncation, bad hex, unknown keys, long lines.
+ * set requests (update-only, remove-and-add), including errno!=0, truncation, bad hex, unknown
+ * keys, long lines; requests to exact bytes, and too small a buffer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -202,12 +203,177 @@ static void test_format_set(void **state)
 	assert_int_equal(wg_uapi_format_set_peer(buf, 40, k, &set), -ENOBUFS);
 }
 
+/* A peer as wg_get_device reports it: psk, IPv4 endpoint, keepalive, three allowed IPs. */
+static struct wg_allowedip aips[3];
+
+static void readd_peer(struct wg_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	memset(aips, 0, sizeof(aips));
+	p->flags = WG_PEER_HAS_PUBLIC_KEY | WG_PEER_HAS_PRESHARED_KEY | WG_PEER_HAS_KEEPALIVE;
+	memset(p->public_key, 0xab, 32);
+	memset(p->preshared_key, 0x11, 32);
+	assert_int_equal(addr_parse(&p->endpoint, "192.0.2.7:51821", 0), 0);
+	p->persistent_keepalive_interval = 17;
+	p->last_handshake.tv_sec = 1700000000; /* state, not configuration: never sent */
+	p->rx_bytes = 5;
+	aips[0].family = AF_INET;
+	inet_pton(AF_INET, "10.9.0.0", &aips[0].ip4);
+	aips[0].cidr = 16;
+	aips[1].family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:9::", &aips[1].ip6);
+	aips[1].cidr = 48;
+	aips[2].family = AF_INET;
+	inet_pton(AF_INET, "192.168.4.4", &aips[2].ip4);
+	aips[2].cidr = 32;
+	p->allowedips = aips;
+	p->n_allowedips = p->cap_allowedips = 3;
+}
+
+#define KEY_AB "abababababababababababababababababababababababababababababababab"
+#define KEY_11 "1111111111111111111111111111111111111111111111111111111111111111"
+#define ADD_BLOCK                                                                                  \
+	"public_key=" KEY_AB "\npreshared_key=" KEY_11 "\nendpoint=192.0.2.7:51821\n"              \
+	"persistent_keepalive_interval=17\nreplace_allowed_ips=true\n"                             \
+	"allowed_ip=10.9.0.0/16\nallowed_ip=2001:db8:9::/48\nallowed_ip=192.168.4.4/32\n"
+
+static void test_format_readd(void **state)
+{
+	static const char readd[] = "set=1\npublic_key=" KEY_AB "\nremove=true\n" ADD_BLOCK "\n";
+	static const char add[] = "set=1\n" ADD_BLOCK "\n";
+	struct wg_peer p;
+	char buf[1024];
+
+	(void)state;
+	readd_peer(&p);
+	assert_int_equal(wg_uapi_format_readd_peer(buf, sizeof(buf), &p), sizeof(readd) - 1);
+	assert_string_equal(buf, readd);
+	assert_int_equal(wg_uapi_format_add_peer(buf, sizeof(buf), &p), sizeof(add) - 1);
+	assert_string_equal(buf, add);
+	assert_true(wg_uapi_readd_size(&p) > sizeof(readd));
+
+	/* No preshared key, no endpoint, no keepalive, no allowed IPs: none stays none. */
+	memset(p.preshared_key, 0, 32); /* reported, but all zeros */
+	p.endpoint.len = 0;
+	p.persistent_keepalive_interval = 0;
+	p.n_allowedips = 0;
+	assert_true(wg_uapi_format_add_peer(buf, sizeof(buf), &p) > 0);
+	assert_string_equal(buf, "set=1\npublic_key=" KEY_AB "\npersistent_keepalive_interval=0\n"
+	                         "replace_allowed_ips=true\n\n");
+	p.flags &= ~(unsigned)WG_PEER_HAS_PRESHARED_KEY;
+	memset(p.preshared_key, 0x11, 32); /* not reported: not sent either */
+	assert_true(wg_uapi_format_add_peer(buf, sizeof(buf), &p) > 0);
+	assert_null(strstr(buf, "preshared_key"));
+
+	/* A link-local endpoint keeps its scope, written the way the reader takes it. */
+	assert_int_equal(addr_parse(&p.endpoint, "[fe80::1]:51820", 0), 0);
+	p.endpoint.in6.sin6_scope_id = 2;
+	assert_true(wg_uapi_format_add_peer(buf, sizeof(buf), &p) > 0);
+	assert_non_null(strstr(buf, "\nendpoint=[fe80::1%2]:51820\n"));
+	assert_int_equal(addr_parse(&p.endpoint, "[2001:db8::1]:4000", 0), 0);
+	assert_true(wg_uapi_format_add_peer(buf, sizeof(buf), &p) > 0);
+	assert_non_null(strstr(buf, "\nendpoint=[2001:db8::1]:4000\n"));
+}
+
+/* What the add request says reads back, through the reply parser, as the very same peer. */
+static void test_format_add_round_trip(void **state)
+{
+	struct wg_device *d = NULL;
+	struct wg_peer p;
+	char buf[1024];
+	int len;
+
+	(void)state;
+	readd_peer(&p);
+	len = wg_uapi_format_add_peer(buf, sizeof(buf) - 16, &p);
+	assert_true(len > 0);
+	/* "set=1" is an unknown device key and replace_allowed_ips an unknown peer key here. */
+	strcpy(buf + len - 1, "errno=0\n\n");
+	assert_int_equal(parse(buf, strlen(buf), 13, &d), 0);
+	assert_int_equal(d->n_peers, 1);
+	assert_int_equal(d->peers[0].flags, p.flags);
+	assert_memory_equal(d->peers[0].public_key, p.public_key, 32);
+	assert_memory_equal(d->peers[0].preshared_key, p.preshared_key, 32);
+	assert_true(addr_equal(&d->peers[0].endpoint, &p.endpoint));
+	assert_int_equal(d->peers[0].persistent_keepalive_interval, 17);
+	assert_int_equal(d->peers[0].n_allowedips, 3);
+	assert_memory_equal(d->peers[0].allowedips, aips, sizeof(aips));
+	wg_free_device(d);
+}
+
+static void test_format_readd_limits(void **state)
+{
+	struct wg_allowedip *many = calloc(WG_READD_MAX_ALLOWEDIPS + 1, sizeof(*many));
+	struct wg_peer p;
+	size_t cap;
+	char *buf;
+	int len;
+
+	(void)state;
+	readd_peer(&p);
+	/* Every buffer too small is refused, and nothing is written past its end. */
+	len = wg_uapi_format_readd_peer(NULL, 0, &p);
+	assert_int_equal(len, -ENOBUFS);
+	buf = malloc(1024);
+	len = wg_uapi_format_readd_peer(buf, 1024, &p);
+	for (cap = 1; cap <= (size_t)len; cap++) {
+		memset(buf, 'x', 1024);
+		assert_int_equal(wg_uapi_format_readd_peer(buf, cap, &p), -ENOBUFS);
+		assert_int_equal(buf[cap], 'x');
+	}
+	free(buf);
+
+	/* The longest allowed IPs the cap lets through fit the size the caller allocates. */
+	for (size_t i = 0; i <= WG_READD_MAX_ALLOWEDIPS; i++) {
+		many[i].family = AF_INET6;
+		inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &many[i].ip6);
+		many[i].cidr = 128;
+	}
+	p.allowedips = many;
+	p.n_allowedips = WG_READD_MAX_ALLOWEDIPS;
+	assert_int_equal(
+	    addr_parse(&p.endpoint, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", 0), 0);
+	p.endpoint.in6.sin6_scope_id = UINT32_MAX;
+	cap = wg_uapi_readd_size(&p);
+	buf = malloc(cap);
+	len = wg_uapi_format_readd_peer(buf, cap, &p);
+	assert_true(len > 0 && (size_t)len < cap);
+	assert_true(len < 16384); /* wg.h promises a request under 16 KiB */
+	free(buf);
+
+	buf = malloc(cap + 4096);
+	p.n_allowedips = WG_READD_MAX_ALLOWEDIPS + 1;
+	assert_int_equal(wg_uapi_format_readd_peer(buf, cap + 4096, &p), -E2BIG);
+	assert_int_equal(wg_uapi_format_add_peer(buf, cap + 4096, &p), -E2BIG);
+	p.n_allowedips = 1;
+	many[0].cidr = 129;
+	assert_int_equal(wg_uapi_format_readd_peer(buf, cap, &p), -EINVAL);
+	many[0].family = AF_UNIX;
+	many[0].cidr = 0;
+	assert_int_equal(wg_uapi_format_readd_peer(buf, cap, &p), -EINVAL);
+	many[0].family = AF_INET;
+	many[0].cidr = 33;
+	assert_int_equal(wg_uapi_format_readd_peer(buf, cap, &p), -EINVAL);
+	many[0].cidr = 32;
+	assert_true(wg_uapi_format_readd_peer(buf, cap, &p) > 0);
+	p.flags &= ~(unsigned)WG_PEER_HAS_PUBLIC_KEY;
+	assert_int_equal(wg_uapi_format_readd_peer(buf, cap, &p), -EINVAL);
+	free(buf);
+	free(many);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_reply),    cmocka_unit_test(test_remote_errno),
-	    cmocka_unit_test(test_truncated),     cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_overlong_line), cmocka_unit_test(test_format_set),
+	    cmocka_unit_test(test_full_reply),
+	    cmocka_unit_test(test_remote_errno),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_overlong_line),
+	    cmocka_unit_test(test_format_set),
+	    cmocka_unit_test(test_format_readd),
+	    cmocka_unit_test(test_format_add_round_trip),
+	    cmocka_unit_test(test_format_readd_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
