@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ev.h"
 #include "frame.h"
 #include "geoip.h"
 #include "log.h"
@@ -19,6 +20,15 @@
 #include "sid.h"
 #include "steer_priv.h"
 #include "wg.h"
+
+/*
+ * Links keep time in monotonic milliseconds (the loop's clock); decisions and the cache in wall
+ * seconds.
+ */
+static int64_t mono_ms(void)
+{
+	return (int64_t)ev_clock_ms();
+}
 
 const char *steer_mode_name(uint8_t mode)
 {
@@ -247,12 +257,14 @@ static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size
 }
 
 /* One relay as the peer's binding on it sees it; consumes the binding's PEER_ACTIVE flag. */
-static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_t mode,
-                       int64_t now_ms, struct path_relay *out)
+static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_t mode, int64_t now,
+                       struct path_relay *out)
 {
 	struct steer_relay *r = &s->relays[ri];
 	struct link *l = r->link;
 	struct link_bind *b = steer_bind_of(s, p, ri);
+
+	int64_t mono = mono_ms();
 
 	memset(out, 0, sizeof(*out));
 	out->name = r->info.endpoint;
@@ -263,9 +275,9 @@ static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_
 	out->addr = l->relay;
 	out->up = l->state == LINK_UP;
 	out->leaving = l->state != LINK_UP && l->last_error == PROTO_ERR_SHUTDOWN;
-	out->gone = l->state == LINK_DOWN && l->last_rx_ms && now_ms - l->last_rx_ms > 10000;
+	out->gone = l->state == LINK_DOWN && l->last_rx_ms && mono - l->last_rx_ms > 10000;
 	out->pings_missed = l->pings_missed;
-	out->ready = steer_bind_ready(b, mode) && p->refused_until[ri] <= now_ms / 1000;
+	out->ready = steer_bind_ready(b, mode) && p->refused_until[ri] <= now;
 	out->waiting = b && b->state == PROTO_WAITING;
 	out->port = b && b->mode == PROTO_MODE_DIRECT ? b->port : 0;
 	if (b && b->peer_active) {
@@ -310,7 +322,7 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		v->rx_moved = sealed_port_rx_moved(p->port, STEER_RX_MOVED);
 	}
 	for (size_t r = 0; r < s->n_relays; r++)
-		view_relay(s, p, (int)r, mode, now * 1000, &relays[r]);
+		view_relay(s, p, (int)r, mode, now, &relays[r]);
 	v->relays = relays;
 	v->n_relays = s->n_relays;
 	v->usable = rank_cands(s, p, mode, order, c, NULL);
@@ -425,7 +437,7 @@ static void apply_one(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		break;
 	case PATH_A_PING:
 		if (r && r->link)
-			link_ping_now(r->link, now * 1000);
+			link_ping_now(r->link, mono_ms());
 		break;
 	case PATH_A_REHANDSHAKE:
 		rehandshake(ifc, p);
@@ -562,7 +574,7 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		}
 		/* Our new link takes the membership over; the binding carries the port. */
 		struct link_bind *b =
-		    link_bind(s->relays[ri].link, p->sids[ri], PROTO_MODE_SEALED, now * 1000);
+		    link_bind(s->relays[ri].link, p->sids[ri], PROTO_MODE_SEALED, mono_ms());
 		if (b)
 			b->user = p->port;
 	}
@@ -635,7 +647,7 @@ static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct s
 		    (b->error == PROTO_ERR_AUTH_DENIED || b->error == PROTO_ERR_AUTH_REQUIRED)) {
 			warn_auth_refused(s, r, b->error, now);
 			p->refused_until[r] = now + STEER_REFUSED_S;
-			link_unbind(s->relays[r].link, p->sids[r], now * 1000);
+			link_unbind(s->relays[r].link, p->sids[r], mono_ms());
 			continue;
 		}
 		if (!b ||
@@ -655,7 +667,7 @@ static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct s
 			    ifc->name, p->pub_b64, s->relays[r].info.endpoint,
 			    steer_mode_name(mode), STEER_REFUSED_S);
 		p->refused_until[r] = now + STEER_REFUSED_S;
-		link_unbind(s->relays[r].link, p->sids[r], now * 1000);
+		link_unbind(s->relays[r].link, p->sids[r], mono_ms());
 	}
 }
 
@@ -690,11 +702,11 @@ void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			bound += top;
 			/* Keep the relay in use bound even when it dropped out of the top K. */
 			if (top || (!refused && p->pp.state != PATH_DIRECT && ri == p->pp.relay)) {
-				struct link_bind *b = link_bind(l, p->sids[ri], mode, now * 1000);
+				struct link_bind *b = link_bind(l, p->sids[ri], mode, mono_ms());
 				if (b)
 					b->user = mode == PROTO_MODE_SEALED ? p->port : NULL;
 			} else if (link_find(l, p->sids[ri])) {
-				link_unbind(l, p->sids[ri], now * 1000);
+				link_unbind(l, p->sids[ri], mono_ms());
 			}
 		}
 	}

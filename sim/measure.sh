@@ -89,6 +89,7 @@ fig_restart()
 	sleep 2
 	world_watch a
 	world_watch b
+	world_pings_wait "$WS/ping.txt"
 	echo "restart_lost $(world_pings_lost "$WS/ping.txt")"
 }
 fig_retry()
@@ -97,6 +98,7 @@ fig_retry()
 	# the first direct try is due 60 s after relaying; ping across it
 	world_pings a b 70 "$WS/ping.txt"
 	world_wait 80 grep -q 'still failing' "$WS/a.watch.log" "$WS/b.watch.log"
+	world_pings_wait "$WS/ping.txt"
 	echo "retry_lost $(world_pings_lost "$WS/ping.txt")"
 }
 fig_iperf()

@@ -291,7 +291,8 @@ world_block()
 }
 
 # world_pings A B COUNT FILE: ping B's tunnel address from A once a second in the background,
-# COUNT times, output in FILE; world_pings_lost FILE: how many got no answer (when it is done).
+# COUNT times, output in FILE; world_pings_wait FILE: wait until it is done (in the shell that
+# started it, not in a $(...) subshell); world_pings_lost FILE: how many got no answer.
 world_pings()
 {
 	world_x "$1" ping -n -c "$3" -i 1 -W 1 "$(cat "$WS/$2.tun")" >"$4" 2>&1 &
@@ -299,9 +300,13 @@ world_pings()
 	echo $! >"$4.pid"
 }
 
-world_pings_lost()
+world_pings_wait()
 {
 	wait "$(cat "$1.pid")" 2>/dev/null
+}
+
+world_pings_lost()
+{
 	awk '/packets transmitted/ { print $1 - $4 }' "$1"
 }
 

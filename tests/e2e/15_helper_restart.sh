@@ -26,6 +26,7 @@ stop b
 sleep 2
 world_watch a
 world_watch b
+world_pings_wait "$WS/ping.txt"
 lost=$(world_pings_lost "$WS/ping.txt")
 echo "  $lost of 30 pings lost"
 [ "${lost:-99}" -le 3 ] || bad "$lost pings lost over a restart"

@@ -20,6 +20,7 @@ world_pings a b 80 "$WS/ping.txt"
 tried() { grep -q 'still failing' "$WS/a.watch.log" && grep -q 'still failing' "$WS/b.watch.log"; }
 world_wait 90 tried || bad "no direct try within 90 s"
 grep -h 'trying direct\|still failing' "$WS/a.watch.log" | sed 's/^/  /'
+world_pings_wait "$WS/ping.txt"
 lost=$(world_pings_lost "$WS/ping.txt")
 echo "  $lost of 80 pings lost"
 [ "${lost:-99}" -le 6 ] || bad "$lost pings lost over a failed direct try"
