@@ -127,11 +127,20 @@ static bool switch_to(struct path_peer *p, const struct path_view *v, int ri, co
 
 	if (ri < 0 || (size_t)ri >= v->n_relays || !relay_target(v, ri, &target))
 		return false;
+	bool new_session = p->state == PATH_DIRECT || !addr_equal(&p->set_ep, &target);
 	if (!addr_equal(&v->wg_ep, &target))
 		act_ep(out, PATH_A_ENDPOINT, &target);
 	if (v->sealed)
 		act_relay(out, PATH_A_ROUTE, ri);
 	act_value(out, PATH_A_KICK, relayed_keepalive(p));
+	/*
+	 * Direct mode: a relay session forwards only once it has seen a handshake (address
+	 * proof), and WireGuard holding a live session sends data, not a handshake, until 15 s go
+	 * unanswered. Onto a session that has not carried ours yet: make it handshake now.
+	 */
+	if (!v->sealed && new_session && v->sample.last_handshake &&
+	    v->now - v->sample.last_handshake < 180)
+		act(out, PATH_A_REHANDSHAKE);
 	/* Leaving the direct path: the first direct try is one backoff away. */
 	if (p->state == PATH_DIRECT)
 		p->next_try = v->now + p->backoff_s;
@@ -278,16 +287,7 @@ static bool fail_over(struct path_peer *p, const struct path_view *v, const char
 	if (ri < 0)
 		return false;
 	act_relay(out, PATH_A_RELAY_FAIL, p->relay);
-	if (!switch_to(p, v, ri, why, out))
-		return false;
-	/*
-	 * Direct mode: the new relay forwards only once it has seen a handshake (address proof),
-	 * and WireGuard, holding a live session, would not make one before 15 s of unanswered
-	 * data. Make it handshake now.
-	 */
-	if (!p->sealed && v->sample.last_handshake && v->now - v->sample.last_handshake < 180)
-		act(out, PATH_A_REHANDSHAKE);
-	return true;
+	return switch_to(p, v, ri, why, out);
 }
 
 /*
@@ -414,6 +414,14 @@ static void step_relayed(struct path_peer *p, const struct path_view *v, struct 
 	enum detect_verdict w = window(p, v);
 	if (relayed_gone(p, v, w, out))
 		return;
+	/*
+	 * The far side's traffic reached our session on the relay in use: in direct mode the relay
+	 * can deliver it only once it knows where we are, which our WireGuard's own initiation
+	 * tells it. An idle WireGuard (say, just relayed from the connection cache) sends none:
+	 * make it send now.
+	 */
+	if (cur->peer_active)
+		act_value(out, PATH_A_KICK, relayed_keepalive(p));
 	/* The far side became active on another relay and ours goes unanswered: join it. */
 	for (size_t r = 0; r < v->n_relays; r++)
 		if (v->relays[r].peer_active && (int)r != p->relay &&

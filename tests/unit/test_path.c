@@ -399,6 +399,20 @@ static void test_peer_active(void **state)
 	assert_non_null(strstr(w->p.why, "peer became active on relay r2"));
 }
 
+/* Relayed and idle: the far side's traffic reached our session; WireGuard must send now. */
+static void test_peer_active_relayed(void **state)
+{
+	struct world *w = W();
+	(void)state;
+	relay_on(w, 0);
+	tick(w, 0, 0);
+	assert_null(find(w, PATH_A_KICK));
+	w->r[0].peer_active = true;
+	tick(w, 0, 0);
+	assert_non_null(find(w, PATH_A_KICK));
+	assert_int_equal(w->p.relay, 0);
+}
+
 /* The connection cache: a pair that needed a relay last time goes there at once. */
 static void test_known_relayed(void **state)
 {
@@ -408,6 +422,14 @@ static void test_known_relayed(void **state)
 	tick(w, 0, 0);
 	assert_int_equal(w->p.state, PATH_RELAYED);
 	assert_non_null(strstr(w->p.why, "needed a relay last time"));
+	assert_null(find(w, PATH_A_REHANDSHAKE)); /* no session: WireGuard initiates anyway */
+	/* A session still live from before (an interface down and up): handshake anew. */
+	w = W();
+	w->v.sample.last_handshake = T0 - 30;
+	w->v.known_relayed = true;
+	tick(w, 0, 0);
+	assert_int_equal(w->p.state, PATH_RELAYED);
+	assert_non_null(find(w, PATH_A_REHANDSHAKE));
 	/* ... but not once the direct path worked in this run. */
 	w = W();
 	flowing(w, 6);
@@ -489,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(test_hysteresis),
 	    cmocka_unit_test(test_sealed_follow),
 	    cmocka_unit_test(test_restore),
+	    cmocka_unit_test(test_peer_active_relayed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
