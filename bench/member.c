@@ -29,10 +29,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
-
 #define MEMBER_BATCH  64
 #define MEMBER_WINDOW 64 /* BINDs in flight */
 /* wgrelayd accepts 16 bindings per link (relayd/relay.h): larger runs open more links. */
@@ -62,7 +58,6 @@ struct member {
 	double rate, seconds, warmup;
 	int open;
 	uint64_t sent, received, unmarked, bad, first_ns, last_ns;
-	uint32_t dropped;
 	struct util_hist hist;
 };
 
@@ -297,11 +292,8 @@ static void member_rx(struct member *m, uint8_t *bufs, struct mmsghdr *msgs, str
 	for (i = 0; i < n; i++) {
 		uint8_t *f = bufs + (size_t)i * 2048;
 		size_t len = msgs[i].msg_len;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
 		int pl;
 
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
-			memcpy(&m->dropped, CMSG_DATA(c), sizeof(m->dropped));
 		if (frame_check(f, len) != PROTO_DATA) {
 			m->bad++;
 			continue;
@@ -329,11 +321,10 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 	uint64_t start = util_now_ns(), now = start, seq = 0, lat_from;
 	uint64_t end = start + (uint64_t)(m->seconds * 1e9), last;
 	double elapsed, win;
-	int one = 1, i;
+	int i;
 	FILE *f;
 
 	lat_from = start + (uint64_t)(m->warmup * 1e9);
-	setsockopt(m->b[0].fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	for (i = 0; i < MEMBER_BATCH; i++) {
 		tiov[i].iov_base = tx[i];
 		out[i].msg_hdr.msg_iov = &tiov[i];
@@ -396,7 +387,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 	        "{\"tool\":\"sink\",\"received\":%llu,\"dropped\":%u,\"bytes\":%llu,"
 	        "\"unmarked\":%llu,\"window_s\":%.3f,\"pps\":%.0f,\"not_data\":%llu,"
 	        "\"lat_n\":%llu,\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_p999_us\":%.2f}\n",
-	        (unsigned long long)m->received, m->dropped,
+	        (unsigned long long)m->received, util_sock_drops(m->b[0].fd),
 	        (unsigned long long)(m->received * (m->size + PROTO_SEALED_OVERHEAD)),
 	        (unsigned long long)m->unmarked, win, win > 0 ? (double)m->received / win : 0,
 	        (unsigned long long)m->bad, (unsigned long long)m->hist.n,

@@ -12,9 +12,6 @@
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
 
 #define RX_BATCH 64
 #define RX_SNAP  64 /* bytes copied per datagram when not coalescing: the mark is all we need */
@@ -28,7 +25,6 @@ struct rx {
 	struct iovec iov[RX_BATCH];
 	char ctl[RX_BATCH][CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
 	uint64_t received, bytes, calls, unmarked, first_ns, last_ns, warmup_ns, lat_from;
-	uint32_t dropped;
 	struct util_hist hist;
 };
 
@@ -50,7 +46,6 @@ struct rx *rx_new(const struct sockaddr_in *a, int gro)
 		return NULL;
 	}
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(r->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (gro && setsockopt(r->fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0) {
 		perror("rx: UDP_GRO");
 		rx_free(r);
@@ -101,8 +96,6 @@ static void rx_account(struct rx *r, struct msghdr *m, const uint8_t *p, size_t 
 	for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
 			seg = (size_t) * (int *)(void *)CMSG_DATA(c);
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
-			memcpy(&r->dropped, CMSG_DATA(c), sizeof(r->dropped));
 	}
 	if (!seg)
 		seg = len;
@@ -161,8 +154,9 @@ void rx_report(const struct rx *r, const char *tool, FILE *f, const char *hist)
 	        "{\"tool\":\"%s\",\"received\":%llu,\"dropped\":%u,\"bytes\":%llu,"
 	        "\"unmarked\":%llu,\"window_s\":%.3f,\"pps\":%.0f,\"per_call\":%.1f,"
 	        "\"lat_n\":%llu,\"lat_p50_us\":%.2f,\"lat_p99_us\":%.2f,\"lat_p999_us\":%.2f}\n",
-	        tool, (unsigned long long)r->received, r->dropped, (unsigned long long)r->bytes,
-	        (unsigned long long)r->unmarked, win, win > 0 ? (double)r->received / win : 0,
+	        tool, (unsigned long long)r->received, util_sock_drops(r->fd),
+	        (unsigned long long)r->bytes, (unsigned long long)r->unmarked, win,
+	        win > 0 ? (double)r->received / win : 0,
 	        r->calls ? (double)r->received / (double)r->calls : 0,
 	        (unsigned long long)r->hist.n, util_hist_quantile(&r->hist, 0.5) / 1000.0,
 	        util_hist_quantile(&r->hist, 0.99) / 1000.0,

@@ -1,7 +1,8 @@
 /*
  * rx.h: the receiving half of a benchmark run, shared by the sink and by the generator's
  * loopback mode (--sink): counts datagrams (UDP_GRO runs split back by gso_size), tracks the
- * socket's kernel drop counter (SO_RXQ_OVFL) and turns probe marks into one-way delays.
+ * socket's kernel drop counter (SO_MEMINFO, read at the end) and turns probe marks into one-way
+ * delays.
  */
 #ifndef WGR_BENCH_RX_H
 #define WGR_BENCH_RX_H

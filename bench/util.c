@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,15 @@ fail:
 	fclose(f);
 	free(v);
 	return -EINVAL;
+}
+
+uint32_t util_sock_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = {0};
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
 }

@@ -32,6 +32,12 @@ void util_mark_put(uint8_t *p, uint32_t flow, uint64_t seq, uint64_t t_ns);
 int util_mark_get(const uint8_t *p, uint32_t *flow, uint64_t *seq, uint64_t *t_ns);
 /* utime + stime of a process in nanoseconds from /proc/PID/stat, or -1 when unreadable. */
 int64_t util_proc_cpu_ns(int pid);
+/*
+ * The datagrams the kernel dropped on fd (SO_MEMINFO), 0 when unknown. Read once at the end, not
+ * attached to every datagram (SO_RXQ_OVFL): on kernels with hardened usercopy that cmsg can
+ * trip a kernel BUG (see common/sock.h).
+ */
+uint32_t util_sock_drops(int fd);
 /* Read "IP:PORT" lines (blank and # lines skipped) into a new array *out of *n; 0 or -errno. */
 int util_read_addrs(const char *file, struct sockaddr_in **out, unsigned *n);
 /* Parse a duration/number argument or exit 2 naming it. */

@@ -2,10 +2,10 @@
 #include "sock.h"
 
 #include <errno.h>
-#include <string.h>
+#include <linux/sock_diag.h>
 
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
 #endif
 
 void sock_buffers(int fd, int bytes)
@@ -16,17 +16,16 @@ void sock_buffers(int fd, int bytes)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }
 
-int sock_count_drops(int fd)
+int sock_drops(int fd, uint32_t *count)
 {
-	int one = 1;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
 
-	return setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ? -errno : 0;
-}
-
-void sock_drops_seen(struct msghdr *m, uint32_t *count)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t)))
-			memcpy(count, CMSG_DATA(c), sizeof(*count));
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+		return -errno;
+	/* An older kernel fills fewer variables: the drops must be among them. */
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(mem[0]))
+		return -EOPNOTSUPP;
+	*count = mem[SK_MEMINFO_DROPS];
+	return 0;
 }

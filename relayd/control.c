@@ -32,10 +32,6 @@ static struct {
 	struct sockaddr_storage src[CONTROL_BATCH];
 	struct mmsghdr rx[CONTROL_BATCH];
 	struct iovec rxiov[CONTROL_BATCH];
-	union {
-		char b[SOCK_OVFL_SPACE];
-		struct cmsghdr align;
-	} rxcm[CONTROL_BATCH];
 	struct addr dst[CONTROL_BATCH];
 	struct mmsghdr tx[CONTROL_BATCH];
 	struct iovec txiov[CONTROL_BATCH];
@@ -500,16 +496,20 @@ static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const s
 	}
 }
 
-/* The kernel's drops on control socket fd since we last looked, from a message it carried. */
-static void control_kernel_drops(struct relay *r, int fd, struct msghdr *m)
+/* The kernel's drops on control socket fd since its counter was last read (RELAY_DROPS_READ_MS). */
+static void control_kernel_drops(struct relay *r, int fd, bool full)
 {
-	for (int i = 0; i < r->n_ctl; i++)
-		if (r->ctl_fd[i] == fd) {
-			uint32_t now = r->ctl_ovfl[i];
+	uint64_t now = ev_now_ms(r->loop);
 
-			sock_drops_seen(m, &now);
-			r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(now - r->ctl_ovfl[i]);
-			r->ctl_ovfl[i] = now;
+	for (int i = 0; i < r->n_ctl; i++)
+		if (r->ctl_fd[i] == fd &&
+		    (full || now - r->ctl_drops_ms[i] >= RELAY_DROPS_READ_MS)) {
+			uint32_t count = r->ctl_drops[i];
+
+			r->ctl_drops_ms[i] = now;
+			sock_drops(fd, &count);
+			r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(count - r->ctl_drops[i]);
+			r->ctl_drops[i] = count;
 		}
 }
 
@@ -529,13 +529,11 @@ static void control_read(struct ev_loop *loop, int fd, unsigned events, void *ar
 			    (struct msghdr){.msg_name = &control_io.src[i],
 			                    .msg_namelen = sizeof(control_io.src[i]),
 			                    .msg_iov = &control_io.rxiov[i],
-			                    .msg_iovlen = 1,
-			                    .msg_control = control_io.rxcm[i].b,
-			                    .msg_controllen = sizeof(control_io.rxcm[i].b)};
+			                    .msg_iovlen = 1};
 		}
 		n = recvmmsg(fd, control_io.rx, CONTROL_BATCH, MSG_DONTWAIT, NULL);
 		if (n > 0)
-			control_kernel_drops(r, fd, &control_io.rx[n - 1].msg_hdr);
+			control_kernel_drops(r, fd, n == CONTROL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct addr src;
 
@@ -571,7 +569,6 @@ int control_open(struct relay *r)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		/* Sealed mode carries whole WireGuard windows here: room for their bursts. */
 		sock_buffers(fd, CONTROL_SOCKBUF);
-		sock_count_drops(fd);
 		if (bind(fd, &a->sa, a->len) < 0 ||
 		    ev_add_io(r->loop, fd, EV_READ, control_read, r) < 0) {
 			int err = errno;

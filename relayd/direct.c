@@ -43,7 +43,7 @@ struct direct_io {
 	struct mmsghdr rx[DIRECT_BATCH];
 	struct iovec rxiov[DIRECT_BATCH];
 	union {
-		char b[CMSG_SPACE(sizeof(int)) + SOCK_OVFL_SPACE];
+		char b[CMSG_SPACE(sizeof(int))]; /* UDP_GRO: the segment size */
 		struct cmsghdr align;
 	} rxcm[DIRECT_BATCH];
 	struct sockaddr_in6 dst[DIRECT_TXMAX];
@@ -94,7 +94,6 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 	if (r->cfg.coalesce)
 		setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	sock_buffers(fd, DIRECT_SOCKBUF);
-	sock_count_drops(fd);
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port =
 		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
@@ -446,12 +445,29 @@ static uint64_t direct_send(struct direct_io *io, int fd, int ntx, uint64_t *byt
 	return failed;
 }
 
+/*
+ * The kernel's drops on session socket fd since its counter was last read
+ * (RELAY_DROPS_READ_MS): full, the batch just read filled io->rx. Only the thread reading fd
+ * touches s->drops and s->drops_ms, so no lock is held across the system call.
+ */
+static uint32_t direct_kernel_drops(struct session *s, int fd, bool full, uint64_t now)
+{
+	uint32_t seen = s->drops;
+
+	if (!full && now - s->drops_ms < RELAY_DROPS_READ_MS)
+		return 0;
+	s->drops_ms = now;
+	sock_drops(fd, &s->drops);
+	return s->drops - seen;
+}
+
 void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct session *s = arg;
 	struct relay *r = s->relay;
 	struct direct_io *io = s->worker ? s->worker->io : r->io;
 	uint64_t now = ev_now_ms(loop), failed, failed_bytes;
+	uint32_t kdrops;
 	int n, ntx = 0;
 	bool over = false;
 
@@ -468,18 +484,13 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	n = recvmmsg(fd, io->rx, DIRECT_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return;
+	kdrops = direct_kernel_drops(s, fd, n == DIRECT_BATCH, now);
 	relay_lock(r);
 	if (s->dead) {
 		relay_unlock(r);
 		return;
 	}
-	{
-		uint32_t ovfl = s->ovfl;
-
-		sock_drops_seen(&io->rx[n - 1].msg_hdr, &ovfl);
-		r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(ovfl - s->ovfl);
-		s->ovfl = ovfl;
-	}
+	r->st.drops[DROP_SOCKET_FULL] += kdrops;
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &io->rx[i].msg_hdr;
 		size_t len = io->rx[i].msg_len, seg = direct_gro_size(h);

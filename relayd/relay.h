@@ -34,6 +34,11 @@
 #define RELAY_LINK_UNPROVEN_MS 30000
 /* At most one address challenge per link this often (§5.2). */
 #define RELAY_CHALLENGE_MS 1000
+/*
+ * A socket's kernel drop counter (sock_drops, a system call) is read after a batch that came
+ * back full, when its receive buffer may be filling, and otherwise at most this often.
+ */
+#define RELAY_DROPS_READ_MS 1000
 
 struct session;
 struct worker;
@@ -124,8 +129,9 @@ struct session {
 	uint8_t mode;
 	int n;
 	struct member m[2];
-	int fd;        /* direct mode: the session's UDP socket */
-	uint32_t ovfl; /* the kernel's drop count last seen on fd */
+	int fd;            /* direct mode: the session's UDP socket */
+	uint32_t drops;    /* the kernel's drop count on fd last read (sock_drops) */
+	uint64_t drops_ms; /* when it was read */
 	uint16_t port;
 	uint64_t created_ms, paired_ms, last_rx_ms;
 	uint64_t bytes;
@@ -140,8 +146,9 @@ struct relay {
 	struct relayd_config cfg;
 	struct ev_loop *loop;
 	int ctl_fd[CONFIG_MAX_LISTEN];
-	bool ctl_v6[CONFIG_MAX_LISTEN];       /* IPv6 socket: IPv4 peers need the v4-mapped form */
-	uint32_t ctl_ovfl[CONFIG_MAX_LISTEN]; /* the kernel's drop count last seen per socket */
+	bool ctl_v6[CONFIG_MAX_LISTEN];        /* IPv6 socket: IPv4 peers need the v4-mapped form */
+	uint32_t ctl_drops[CONFIG_MAX_LISTEN]; /* the kernel's drop count last read per socket */
+	uint64_t ctl_drops_ms[CONFIG_MAX_LISTEN]; /* when it was read */
 	int n_ctl;
 	struct hs_relay hs;
 	struct ratelimit *rl;

@@ -1176,8 +1176,8 @@ static void test_kernel_drops_counted(void **state)
 		tclient_sendto(fd, junk, sizeof(junk), &R.a);
 	kill(R.pid, SIGCONT);
 	/*
-	 * The kernel hands its count over with the datagrams it queues after a drop: once the
-	 * relay has read what fitted, one more datagram brings it.
+	 * The first full batch the relay reads after SIGCONT reads the socket's drop count; one
+	 * more datagram makes sure a read happens after the queue is empty too.
 	 */
 	usleep(200000);
 	tclient_sendto(fd, junk, sizeof(junk), &R.a);
