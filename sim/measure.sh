@@ -9,6 +9,8 @@
 #             through the other relay
 #   restart   relayed pair; both helpers get SIGTERM and start again: pings lost of 30 (1/s)
 #   retry     relayed pair, direct still broken: pings lost (1/s) over the first direct try
+#   known     relayed pair; helpers leave clean (SIGUSR1), interfaces down, helpers start,
+#             interfaces up: seconds to the first relayed ping (the connection cache)
 #   iperf     (one run) iperf3 Mbit/s relayed, direct (cone NATs) and relayed in sealed mode
 # Set WGR_MTU to override the tunnel MTU (default 1420).
 # shellcheck disable=SC2119 # world_init's argument (a world id) is optional
@@ -21,7 +23,7 @@ runs=${2:-10}
 if [ $# -gt 2 ]; then
 	shift 2
 else
-	set -- relay blocked failover restart retry iperf
+	set -- relay blocked failover restart retry known iperf
 fi
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 iperf() # world_x a iperf3 to b, print receiver Mbit/s
@@ -100,6 +102,24 @@ fig_retry()
 	world_wait 80 grep -q 'still failing' "$WS/a.watch.log" "$WS/b.watch.log"
 	world_pings_wait "$WS/ping.txt"
 	echo "retry_lost $(world_pings_lost "$WS/ping.txt")"
+}
+fig_known()
+{
+	relayed_pair 40
+	sleep 12
+	for h in a b; do
+		kill -USR1 "$(cat "$WS/$h.watchpid")"
+		world_wait 10 sh -c "! kill -0 $(cat "$WS/$h.watchpid") 2>/dev/null"
+		ip -n "$W-$h" link set "$W$h" down
+	done
+	world_watch a
+	world_watch b
+	sleep 3
+	ip -n "$W-a" link set "${W}a" up
+	ip -n "$W-b" link set "${W}b" up
+	t0=$(date +%s.%N)
+	world_wait 60 relayed || { echo "known: not relayed"; exit 1; }
+	echo "known_s $(since "$t0")"
 }
 fig_iperf()
 {
