@@ -25,7 +25,7 @@ static const char configure_help[] =
     "                         (refused otherwise, when enabling or configuring it first)\n"
     "  --remove               forget IFACE's settings (a running watch lets it go)\n"
     "  --threshold-windows N  unanswered handshake attempts before relaying (WireGuard\n"
-    "                         tries every 5 s; the last counts after 3 s), 0..1000\n"
+    "                         tries every 5 s; the last counts after 2 s), 0..1000\n"
     "                         (default 1; 0 = only the slow 30 min history rule)\n"
     "  --mode direct|sealed   data path through the relay (default direct)\n"
     "  --mtu auto|off|N       MTU handling while relayed, N 1280..9000 (default auto)\n"

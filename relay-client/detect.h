@@ -20,11 +20,12 @@
  */
 #define DETECT_SILENT_S 15
 /*
- * A handshake attempt unanswered this long has failed (any round trip is far shorter), and a
- * peer moved now is on its relay before WireGuard's own retry 5 s after the attempt: that
- * retry goes through the relay (WireGuard sends no initiation sooner, whatever we ask).
+ * A handshake attempt unanswered this long after the read that saw it has failed (any round
+ * trip is far shorter), and a peer moved then (at most 3 s after the attempt, with reads a
+ * second apart) is on its relay before WireGuard's own retry 5 s after the attempt: that retry
+ * goes through the relay (WireGuard sends no initiation sooner, whatever we ask).
  */
-#define DETECT_ATTEMPT_S 3
+#define DETECT_ATTEMPT_S 2
 
 /* One reading of a peer, taken every second. */
 struct detect_sample {

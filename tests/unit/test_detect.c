@@ -57,22 +57,22 @@ static void test_failing(void **state)
 		assert_int_equal(v[i], DETECT_FAILED);
 	assert_int_equal(p.consecutive_failed, 3);
 
-	/* Per second: the first attempt (t 1001) counts 3 s later, the second (1006) too. */
+	/* Per second: the first attempt (seen at t 1001) counts 2 s later, the second (1006) too. */
 	struct detect_rules r = {.attempts = 1};
 	char why[200];
 	struct detect_peer q = {0};
-	seconds(&q, s, 4); /* up to t 1003 */
-	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1003, why, sizeof(why)));
-	seconds(&q, s + 3, 2); /* t 1004 */
+	seconds(&q, s, 3); /* up to t 1002 */
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1002, why, sizeof(why)));
+	seconds(&q, s + 2, 2); /* t 1003 */
 	assert_true(
-	    detect_should_try_relay(&q, &r, NULL, "198.51.100.7:51820", 1004, why, sizeof(why)));
+	    detect_should_try_relay(&q, &r, NULL, "198.51.100.7:51820", 1003, why, sizeof(why)));
 	assert_non_null(strstr(why, "1 handshake attempts unanswered on 198.51.100.7:51820"));
 	r.attempts = 2;
 	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1004, why, sizeof(why)));
-	seconds(&q, s + 4, 5); /* t 1008: the second attempt is 2 s old */
-	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1008, why, sizeof(why)));
-	seconds(&q, s + 8, 2); /* t 1009 */
-	assert_true(detect_should_try_relay(&q, &r, NULL, "x", 1009, why, sizeof(why)));
+	seconds(&q, s + 3, 5); /* t 1007: the second attempt is 1 s old */
+	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1007, why, sizeof(why)));
+	seconds(&q, s + 7, 2); /* t 1008 */
+	assert_true(detect_should_try_relay(&q, &r, NULL, "x", 1008, why, sizeof(why)));
 	/* 0 leaves only the slow rule from the cache, which fires on its own. */
 	r.attempts = 0;
 	assert_false(detect_should_try_relay(&q, &r, NULL, "x", 1009, why, sizeof(why)));

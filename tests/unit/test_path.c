@@ -102,17 +102,17 @@ static void flowing(struct world *w, int n)
 		tick(w, 128, 128);
 }
 
-/* Never connected: one initiation, unanswered; relayed 3 s after it, before WireGuard's retry. */
+/* Never connected: one initiation, unanswered; relayed 2 s after the read that saw it, before
+ * WireGuard's retry. */
 static void test_first_failure(void **state)
 {
 	struct world *w = W();
 	(void)state;
 	tick(w, 0, 0);
-	tick(w, 148, 0); /* the initiation leaves at T0+2 */
-	tick(w, 0, 0);
+	tick(w, 148, 0); /* the read at T0+2 sees the initiation */
 	tick(w, 0, 0);
 	assert_int_equal(w->p.state, PATH_DIRECT);
-	tick(w, 0, 0); /* T0+5: 3 s unanswered */
+	tick(w, 0, 0); /* T0+4: 2 s after that read */
 	assert_int_equal(w->p.state, PATH_RELAYED);
 	assert_int_equal(w->p.relay, 0);
 	struct addr s0 = session(w, 0);
