@@ -21,11 +21,7 @@
 #include "steer_priv.h"
 #include "wg.h"
 
-/*
- * Links keep time in monotonic milliseconds (the loop's clock); decisions and the cache in wall
- * seconds.
- */
-static int64_t mono_ms(void)
+int64_t steer_mono_ms(void)
 {
 	return (int64_t)ev_clock_ms();
 }
@@ -214,12 +210,8 @@ static bool offers(const struct link *l, uint8_t mode)
 	return f & (mode == PROTO_MODE_SEALED ? PONG_F_SEALED_OK : PONG_F_DIRECT_OK);
 }
 
-/*
- * Ranked relay indexes for a peer, the candidates in c (scores and their parts); returns how
- * many are usable. *geo: both ends located.
- */
-static size_t rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order,
-                         struct select_cand *c, bool *geo)
+size_t steer_rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order,
+                        struct select_cand *c, bool *geo)
 {
 	struct select_point a = {0}, b = {0};
 	struct geoip_loc l;
@@ -249,11 +241,10 @@ static size_t rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode
 	return usable;
 }
 
-/* Ranked relay indexes for a peer; returns how many are usable. */
-static size_t rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
+size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
 {
 	struct select_cand c[STEER_MAX_RELAYS];
-	return rank_cands(s, p, mode, order, c, NULL);
+	return steer_rank_cands(s, p, mode, order, c, NULL);
 }
 
 /* One relay as the peer's binding on it sees it; consumes the binding's PEER_ACTIVE flag. */
@@ -264,7 +255,7 @@ static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_
 	struct link *l = r->link;
 	struct link_bind *b = steer_bind_of(s, p, ri);
 
-	int64_t mono = mono_ms();
+	int64_t mono = steer_mono_ms();
 
 	memset(out, 0, sizeof(*out));
 	out->name = r->info.endpoint;
@@ -325,7 +316,7 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		view_relay(s, p, (int)r, mode, now, &relays[r]);
 	v->relays = relays;
 	v->n_relays = s->n_relays;
-	v->usable = rank_cands(s, p, mode, order, c, NULL);
+	v->usable = steer_rank_cands(s, p, mode, order, c, NULL);
 	v->order = order;
 	size_t cur =
 	    p->pp.state != PATH_DIRECT && p->pp.relay >= 0 ? (size_t)p->pp.relay : s->n_relays;
@@ -437,7 +428,7 @@ static void apply_one(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		break;
 	case PATH_A_PING:
 		if (r && r->link)
-			link_ping_now(r->link, mono_ms());
+			link_ping_now(r->link, steer_mono_ms());
 		break;
 	case PATH_A_REHANDSHAKE:
 		rehandshake(ifc, p);
@@ -474,8 +465,7 @@ void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	}
 }
 
-/* Leave the relay for the direct endpoint for good, for every peer; close the local ports. */
-static void restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why)
+void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why)
 {
 	struct path_relay relays[STEER_MAX_RELAYS];
 	size_t order[STEER_MAX_RELAYS];
@@ -497,7 +487,7 @@ static void restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char
 
 void steer_restore(struct steer_ctx *s, struct steer_iface *ifc)
 {
-	restore_all(s, ifc, "helper stopped");
+	steer_restore_all(s, ifc, "helper stopped");
 }
 
 void steer_detach(struct steer_ctx *s, struct steer_iface *ifc)
@@ -574,7 +564,7 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		}
 		/* Our new link takes the membership over; the binding carries the port. */
 		struct link_bind *b =
-		    link_bind(s->relays[ri].link, p->sids[ri], PROTO_MODE_SEALED, mono_ms());
+		    link_bind(s->relays[ri].link, p->sids[ri], PROTO_MODE_SEALED, steer_mono_ms());
 		if (b)
 			b->user = p->port;
 	}
@@ -600,226 +590,4 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			adopt_row(s, ifc, p, &cs[i], now);
 	}
 	free(cs);
-}
-
-/*
- * A relay in keys or token mode refused our BIND (ERROR auth-denied / auth-required): name the
- * relay, our public key (as `watch` published it and `wgrelay show-key` prints it) and the fix,
- * once per relay per STEER_REFUSED_S.
- */
-static void warn_auth_refused(struct steer_ctx *s, size_t r, uint16_t code, int64_t now)
-{
-	static int64_t warned_until[STEER_MAX_RELAYS];
-	struct cache_helper h;
-
-	if (r >= STEER_MAX_RELAYS || warned_until[r] > now)
-		return;
-	warned_until[r] = now + STEER_REFUSED_S;
-	if (cache_helper_get(s->cache, &h) < 0 || !h.pubkey[0])
-		snprintf(h.pubkey, sizeof(h.pubkey), "(see `wgrelay show-key`)");
-	if (code == PROTO_ERR_AUTH_REQUIRED)
-		log_warnx("relay %s (%.8s...) refused this helper (%s): it wants a token in BIND; "
-		          "give it one with `wgrelay add-bootstrap-relay ENDPOINT KEY "
-		          "--token-command CMD` or `--token-secret SECRET --token-name NAME`",
-		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey);
-	else
-		log_warnx("relay %s (%.8s...) refused this helper (auth-denied): add %s to the "
-		          "relay's AllowedKeys, or check this relay's token credential; not using "
-		          "this relay for %d s",
-		          s->relays[r].info.endpoint, s->relays[r].info.pubkey, h.pubkey,
-		          STEER_REFUSED_S);
-}
-
-/*
- * A relay answered our BIND with ERROR mode-mismatch (the far side holds the sid in the other
- * mode) or mode-not-allowed, or refused this helper (auth-denied, auth-required). Say so once,
- * forget the binding and leave that relay out for this peer for STEER_REFUSED_S, so the peer
- * binds on the next relay instead of asking again and again.
- */
-static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
-                          int64_t now)
-{
-	uint8_t mode = steer_mode(ifc);
-
-	for (size_t r = 0; r < s->n_relays; r++) {
-		struct link_bind *b = steer_bind_of(s, p, (int)r);
-		if (b &&
-		    (b->error == PROTO_ERR_AUTH_DENIED || b->error == PROTO_ERR_AUTH_REQUIRED)) {
-			warn_auth_refused(s, r, b->error, now);
-			p->refused_until[r] = now + STEER_REFUSED_S;
-			link_unbind(s->relays[r].link, p->sids[r], mono_ms());
-			continue;
-		}
-		if (!b ||
-		    (b->error != PROTO_ERR_MODE_MISMATCH && b->error != PROTO_ERR_MODE_NOT_ALLOWED))
-			continue;
-		if (b->error == PROTO_ERR_MODE_MISMATCH)
-			log_warnx("%s: peer %.8s: relay %s refused the session in %s mode: the far "
-			          "side has bound it in the other mode (both ends need the same "
-			          "configure-relay --mode); not using this relay for the peer for "
-			          "%d s",
-			          ifc->name, p->pub_b64, s->relays[r].info.endpoint,
-			          steer_mode_name(mode), STEER_REFUSED_S);
-		else
-			log_warnx(
-			    "%s: peer %.8s: relay %s does not offer %s mode; not using it for "
-			    "the peer for %d s",
-			    ifc->name, p->pub_b64, s->relays[r].info.endpoint,
-			    steer_mode_name(mode), STEER_REFUSED_S);
-		p->refused_until[r] = now + STEER_REFUSED_S;
-		link_unbind(s->relays[r].link, p->sids[r], mono_ms());
-	}
-}
-
-void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
-{
-	size_t order[STEER_MAX_RELAYS];
-	uint8_t mode = steer_mode(ifc);
-
-	if (ifc->mode && ifc->mode != mode) {
-		log_info("%s: mode changed from %s to %s: peers go back to direct and are bound "
-		         "again in %s mode",
-		         ifc->name, steer_mode_name(ifc->mode), steer_mode_name(mode),
-		         steer_mode_name(mode));
-		restore_all(s, ifc, "relay mode changed");
-	}
-	ifc->mode = mode;
-	for (size_t i = 0; i < ifc->n_peers; i++) {
-		struct steer_peer *p = &ifc->peers[i];
-		if (!p->seen || !p->sid_ok)
-			continue;
-		check_refused(s, ifc, p, now);
-		if (mode == PROTO_MODE_SEALED)
-			steer_sealed_port_ensure(ifc, p);
-		size_t usable = rank(s, p, mode, order), bound = 0;
-		for (size_t j = 0; j < s->n_relays; j++) {
-			int ri = (int)order[j];
-			struct link *l = s->relays[ri].link;
-			bool refused = p->refused_until[ri] > now;
-			bool top = !refused && j < usable && bound < ifc->cfg.prebind;
-			if (!l)
-				continue;
-			bound += top;
-			/* Keep the relay in use bound even when it dropped out of the top K. */
-			if (top || (!refused && p->pp.state != PATH_DIRECT && ri == p->pp.relay)) {
-				struct link_bind *b = link_bind(l, p->sids[ri], mode, mono_ms());
-				if (b)
-					b->user = mode == PROTO_MODE_SEALED ? p->port : NULL;
-			} else if (link_find(l, p->sids[ri])) {
-				link_unbind(l, p->sids[ri], mono_ms());
-			}
-		}
-	}
-}
-/* The relay a peer uses (relayed) or would use first; -1 none. */
-static int chosen_relay(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
-                        const size_t *order, const struct select_cand *c)
-{
-	if (p->pp.state != PATH_DIRECT && p->pp.relay >= 0)
-		return p->pp.relay;
-	for (size_t j = 0; j < s->n_relays; j++)
-		if (steer_bind_ready(steer_bind_of(s, p, (int)order[j]), steer_mode(ifc)))
-			return (int)order[j];
-	return s->n_relays && c[order[0]].usable ? (int)order[0] : -1;
-}
-
-static void plan_relay(struct cache_plan *pl, const struct steer_relay *r,
-                       const struct select_cand *c)
-{
-	struct cache_plan_relay *o = &pl->relays[pl->n_relays++];
-	snprintf(o->pubkey, sizeof(o->pubkey), "%s", r->info.pubkey);
-	snprintf(o->endpoint, sizeof(o->endpoint), "%s", r->info.endpoint);
-	o->distance_km = c->km >= 0 ? (int32_t)(c->km + 0.5) : -1;
-	o->rtt_ms = r->link ? r->link->rtt_ms : -1;
-	o->load_permille = c->load_permille;
-	o->score = c->score;
-	o->usable = c->usable;
-}
-
-/* What `wgrelay status` shows as the peer's next step and relay choice. */
-static void publish_plan(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
-                         int64_t now)
-{
-	struct select_cand c[STEER_MAX_RELAYS];
-	size_t order[STEER_MAX_RELAYS];
-	struct cache_plan pl = {.updated = now};
-	char ep[ADDR_STRLEN];
-	unsigned thr = ifc->cfg.threshold_windows;
-
-	snprintf(pl.iface, sizeof(pl.iface), "%s", ifc->name);
-	snprintf(pl.peer, sizeof(pl.peer), "%s", p->pub_b64);
-	rank_cands(s, p, steer_mode(ifc), order, c, &pl.geo_known);
-	int ch = chosen_relay(s, ifc, p, order, c);
-	if (ch >= 0)
-		plan_relay(&pl, &s->relays[ch], &c[ch]);
-	for (size_t j = 0; j < s->n_relays && pl.n_relays < CACHE_PLAN_RELAYS; j++)
-		if ((int)order[j] != ch)
-			plan_relay(&pl, &s->relays[order[j]], &c[order[j]]);
-	addr_format(&p->pp.direct_ep, ep, sizeof(ep));
-	switch (p->pp.state) {
-	case PATH_RELAYED:
-		if (p->pp.direct_ep.len) {
-			snprintf(pl.next, sizeof(pl.next), "try direct %s for %d s", ep,
-			         PATH_TRY_S);
-			pl.next_at = p->pp.next_try;
-		} else {
-			snprintf(pl.next, sizeof(pl.next),
-			         "stay relayed (no direct endpoint known)");
-		}
-		break;
-	case PATH_TRYING:
-		snprintf(pl.next, sizeof(pl.next),
-		         "back to relay %s unless a packet comes in directly",
-		         p->pp.relay >= 0 ? s->relays[p->pp.relay].info.endpoint : "?");
-		pl.next_at = p->pp.try_until;
-		break;
-	case PATH_DIRECT:
-		if (thr == 0)
-			snprintf(pl.next, sizeof(pl.next),
-			         "relay when the 30 min history says the direct path fails");
-		else if (p->pp.det.attempts)
-			snprintf(pl.next, sizeof(pl.next),
-			         "relay after %u unanswered handshake attempt(s) (%u so far)", thr,
-			         p->pp.det.attempts);
-		else
-			snprintf(
-			    pl.next, sizeof(pl.next),
-			    "relay after %u unanswered handshake attempt(s), or data unanswered "
-			    "for %d s",
-			    thr, DETECT_SILENT_S);
-		if (ch < 0)
-			snprintf(pl.next + strlen(pl.next), sizeof(pl.next) - strlen(pl.next),
-			         "; no relay %s", s->n_relays ? "usable yet" : "known");
-		break;
-	}
-	cache_plan_set(s->cache, &pl);
-}
-
-void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all)
-{
-	for (size_t i = 0; i < ifc->n_peers; i++) {
-		struct steer_peer *p = &ifc->peers[i];
-		if (!p->seen || (!p->pp.dirty && !all))
-			continue;
-		struct cache_peer cp = {.since = p->pp.since, .updated = now};
-		snprintf(cp.iface, sizeof(cp.iface), "%s", ifc->name);
-		snprintf(cp.peer, sizeof(cp.peer), "%s", p->pub_b64);
-		snprintf(cp.path, sizeof(cp.path), "%s", path_state_name(p->pp.state));
-		if (p->pp.state != PATH_DIRECT)
-			snprintf(
-			    cp.mode, sizeof(cp.mode), "%s",
-			    steer_mode_name(p->pp.sealed ? PROTO_MODE_SEALED : PROTO_MODE_DIRECT));
-		if (p->pp.state != PATH_DIRECT && p->pp.relay >= 0) {
-			snprintf(cp.relay_pubkey, sizeof(cp.relay_pubkey), "%s",
-			         s->relays[p->pp.relay].info.pubkey);
-			snprintf(cp.relay_endpoint, sizeof(cp.relay_endpoint), "%s",
-			         s->relays[p->pp.relay].info.endpoint);
-		}
-		if (p->pp.direct_ep.len)
-			addr_format(&p->pp.direct_ep, cp.endpoint, sizeof(cp.endpoint));
-		snprintf(cp.why, sizeof(cp.why), "%s", p->pp.why);
-		if (cache_peer_set(s->cache, &cp) == 0)
-			p->pp.dirty = false;
-		publish_plan(s, ifc, p, now);
-	}
 }

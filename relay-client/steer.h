@@ -1,8 +1,8 @@
 /*
- * steer.h: the per-peer path state machine of the helper (DESIGN.md control path steps 2-8):
- * judge each 5 s window, switch a failing peer onto a relay, fail over, come back to direct
- * with backoff, restore on exit. watch.c owns the loop; this file owns the decisions. In
- * sealed mode a relayed peer's endpoint is its local port (sealed.h), not a relay's address.
+ * steer.h: the helper's peers and relays (DESIGN.md control path steps 2-8): read the devices,
+ * keep the bindings, let path.c decide for each peer every second and apply what it says,
+ * restore, detach for a restart, adopt after one. watch.c owns the loop, path.c the decisions.
+ * In sealed mode a relayed peer's endpoint is its local port (sealed.h), not a relay's address.
  */
 #ifndef WGR_STEER_H
 #define WGR_STEER_H

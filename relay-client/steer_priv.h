@@ -5,11 +5,12 @@
 #define WGR_STEER_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "steer.h"
 
-/* steer.c */
+/* steer.c (steer_bind.c: prebinding; steer_publish.c: what status reads) */
 /* "direct" or "sealed". */
 const char *steer_mode_name(uint8_t mode);
 /* A binding that can carry the peer's traffic in mode: paired (direct: with its port). */
@@ -18,6 +19,22 @@ bool steer_bind_ready(const struct link_bind *b, uint8_t mode);
 struct link_bind *steer_bind_of(struct steer_ctx *s, struct steer_peer *p, int ri);
 /* Index of a relay by its link; -1 none. */
 int steer_link_index(const struct steer_ctx *s, const struct link *l);
+/*
+ * Links keep time in monotonic milliseconds (the loop's clock); decisions and the cache in wall
+ * seconds.
+ */
+int64_t steer_mono_ms(void);
+struct select_cand;
+/*
+ * Ranked relay indexes for a peer, the candidates in c (scores and their parts); returns how
+ * many are usable. *geo: both ends located.
+ */
+size_t steer_rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order,
+                        struct select_cand *c, bool *geo);
+/* Ranked relay indexes for a peer; returns how many are usable. */
+size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order);
+/* Leave the relay for the direct endpoint for good, for every peer; close the local ports. */
+void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why);
 
 /* steer_sealed.c */
 /* Every bound peer of a sealed interface has its local port before the far side's first frame. */
