@@ -517,6 +517,14 @@ void path_step(struct path_peer *p, const struct path_view *v, struct path_out *
 	out->n = 0;
 	out->log[0] = '\0';
 	if (!p->started) {
+		/*
+		 * Initiations WireGuard sent before we first looked, never answered (nothing ever
+		 * came back), count as attempts seen now: a helper that starts a moment after the
+		 * traffic must not wait for WireGuard's next attempt.
+		 */
+		struct detect_sample zero = {.t = v->sample.t - 1};
+		if (v->sample.rx_bytes == 0 && v->sample.last_handshake == 0)
+			detect_second(&p->det, &zero, &v->sample);
 		p->prev = p->win_start = v->sample;
 		p->since = v->now;
 		p->orig_keepalive = v->keepalive;

@@ -125,6 +125,26 @@ static void test_first_failure(void **state)
 	assert_int_equal(w->p.next_try, w->v.now + PATH_BACKOFF_MIN);
 }
 
+/* The helper starts just after WireGuard's first initiation: it counts, nothing came back. */
+static void test_attempt_before_start(void **state)
+{
+	struct world *w = W();
+	(void)state;
+	w->v.sample.tx_bytes = 148;
+	tick(w, 0, 0); /* the first reading: one initiation out, never anything back */
+	tick(w, 0, 0);
+	assert_int_equal(w->p.state, PATH_DIRECT);
+	tick(w, 0, 0);
+	assert_int_equal(w->p.state, PATH_RELAYED);
+	/* ... but not when the peer answered once (a long-lived tunnel, idle now). */
+	w = W();
+	w->v.sample.tx_bytes = 148 * 3;
+	w->v.sample.rx_bytes = 92;
+	for (int i = 0; i < 5; i++)
+		tick(w, 0, 0);
+	assert_int_equal(w->p.state, PATH_DIRECT);
+}
+
 /* No relay paired yet: stay direct and say so; move as soon as one pairs. */
 static void test_no_relay_yet(void **state)
 {
@@ -512,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_sealed_follow),
 	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_peer_active_relayed),
+	    cmocka_unit_test(test_attempt_before_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
