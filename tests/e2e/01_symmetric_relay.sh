@@ -16,8 +16,11 @@ echo "world $W: a (Paris, symmetric NAT) and b (Berlin, symmetric NAT), relays r
 # traffic both ways makes both WireGuards try (and fail) the direct endpoints
 world_traffic 60
 
-step "the pair ends up relayed and pings within 60 s"
-world_first_ping 60 || bad "no ping through the tunnel within 60 s"
+# goal 8 s from the first initiation (docs/E2E-RESULTS.md); the kernel VM runs under emulation
+bound=24
+[ "${WORLD_WG:-}" = kernel ] && bound=60
+step "the pair ends up relayed and pings within $bound s"
+world_first_ping $bound || bad "no ping through the tunnel within $bound s"
 step "a's endpoint for b is a relay port (203.0.113.x), not b's NAT"
 case $(world_endpoint a b) in
 203.0.113.*) echo "  ok" ;;
