@@ -241,10 +241,20 @@ size_t steer_rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode,
 	return usable;
 }
 
-size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order)
+size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, int64_t now)
 {
 	struct select_cand c[STEER_MAX_RELAYS];
-	return steer_rank_cands(s, p, mode, order, c, NULL);
+
+	if (p->rank.at == now && p->rank.n == s->n_relays && now)
+		return p->rank.usable;
+	p->rank.usable = steer_rank_cands(s, p, mode, p->rank.order, c, NULL);
+	size_t cur =
+	    p->pp.state != PATH_DIRECT && p->pp.relay >= 0 ? (size_t)p->pp.relay : s->n_relays;
+	size_t pref = select_choose(c, p->rank.order, s->n_relays, cur);
+	p->rank.preferred = pref < s->n_relays ? (int)pref : -1;
+	p->rank.n = s->n_relays;
+	p->rank.at = now;
+	return p->rank.usable;
 }
 
 /* One relay as the peer's binding on it sees it; consumes the binding's PEER_ACTIVE flag. */
@@ -293,9 +303,8 @@ static void view_history(struct steer_ctx *s, struct steer_iface *ifc, struct st
 
 /* Everything path_step needs about peer p, this second. */
 static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p,
-                       int64_t now, struct path_relay *relays, size_t *order, struct path_view *v)
+                       int64_t now, struct path_relay *relays, struct path_view *v)
 {
-	struct select_cand c[STEER_MAX_RELAYS];
 	uint8_t mode = steer_mode(ifc);
 
 	memset(v, 0, sizeof(*v));
@@ -316,12 +325,9 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 		view_relay(s, p, (int)r, mode, now, &relays[r]);
 	v->relays = relays;
 	v->n_relays = s->n_relays;
-	v->usable = steer_rank_cands(s, p, mode, order, c, NULL);
-	v->order = order;
-	size_t cur =
-	    p->pp.state != PATH_DIRECT && p->pp.relay >= 0 ? (size_t)p->pp.relay : s->n_relays;
-	size_t pref = select_choose(c, order, s->n_relays, cur);
-	v->preferred = pref < s->n_relays ? (int)pref : -1;
+	v->usable = steer_rank(s, p, mode, now); /* prebind ranked them this second already */
+	v->order = p->rank.order;
+	v->preferred = p->rank.preferred;
 	view_history(s, ifc, p, now);
 	v->hist_rule = p->hist_rule;
 	v->hist_endpoints = p->hist_endpoints;
@@ -451,7 +457,6 @@ static void apply(struct steer_ctx *s, struct steer_iface *ifc, struct steer_pee
 void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	struct path_relay relays[STEER_MAX_RELAYS];
-	size_t order[STEER_MAX_RELAYS];
 	struct path_view v;
 	struct path_out out;
 
@@ -459,7 +464,7 @@ void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		struct steer_peer *p = &ifc->peers[i];
 		if (!p->seen || p->last.t != now)
 			continue;
-		build_view(s, ifc, p, now, relays, order, &v);
+		build_view(s, ifc, p, now, relays, &v);
 		path_step(&p->pp, &v, &out);
 		apply(s, ifc, p, &out, now);
 	}
@@ -468,7 +473,6 @@ void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why)
 {
 	struct path_relay relays[STEER_MAX_RELAYS];
-	size_t order[STEER_MAX_RELAYS];
 	struct path_view v;
 	struct path_out out;
 
@@ -477,7 +481,7 @@ void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char 
 		/* The far side's frames may have roamed WireGuard onto the port since the read. */
 		if (p->port && p->port->to_wg && p->port->local.len)
 			p->wg_ep = p->port->local;
-		build_view(s, ifc, p, p->last.t, relays, order, &v);
+		build_view(s, ifc, p, p->last.t, relays, &v);
 		path_restore(&p->pp, &v, why, &out);
 		apply(s, ifc, p, &out, p->last.t);
 		steer_sealed_port_drop(s, p);
@@ -524,7 +528,6 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
                       const struct cache_session *cs, int64_t now)
 {
 	struct path_relay relays[STEER_MAX_RELAYS];
-	size_t order[STEER_MAX_RELAYS];
 	struct path_view v;
 	struct path_out out;
 	struct addr sess, orig;
@@ -568,7 +571,7 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		if (b)
 			b->user = p->port;
 	}
-	build_view(s, ifc, p, now, relays, order, &v);
+	build_view(s, ifc, p, now, relays, &v);
 	path_adopt(&p->pp, &v, ri, sealed_row, &p->wg_ep, &orig, (uint16_t)cs->original_keepalive,
 	           cs->since, &out);
 	apply(s, ifc, p, &out, now);

@@ -50,6 +50,13 @@ struct steer_peer {
 	bool hist_rule, known_relayed;
 	unsigned hist_endpoints, hist_failures;
 	struct addr try_self; /* our public address when the last direct try began */
+	/* the relays ranked for this peer, once per second (steer_rank) */
+	struct {
+		size_t order[STEER_MAX_RELAYS];
+		size_t usable, n;
+		int preferred; /* select_choose's relay, -1 none */
+		int64_t at;
+	} rank;
 };
 
 struct steer_iface {

@@ -81,7 +81,6 @@ static void check_refused(struct steer_ctx *s, struct steer_iface *ifc, struct s
 
 void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
-	size_t order[STEER_MAX_RELAYS];
 	uint8_t mode = steer_mode(ifc);
 
 	if (ifc->mode && ifc->mode != mode) {
@@ -99,7 +98,8 @@ void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		check_refused(s, ifc, p, now);
 		if (mode == PROTO_MODE_SEALED)
 			steer_sealed_port_ensure(ifc, p);
-		size_t usable = steer_rank(s, p, mode, order), bound = 0;
+		size_t usable = steer_rank(s, p, mode, now), bound = 0;
+		const size_t *order = p->rank.order;
 		for (size_t j = 0; j < s->n_relays; j++) {
 			int ri = (int)order[j];
 			struct link *l = s->relays[ri].link;

@@ -31,8 +31,11 @@ struct select_cand;
  */
 size_t steer_rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order,
                         struct select_cand *c, bool *geo);
-/* Ranked relay indexes for a peer; returns how many are usable. */
-size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, size_t *order);
+/*
+ * Rank the relays for a peer into p->rank (order, usable, the hysteresis choice), at most once
+ * per second: prebinding and the path step share it. Returns how many are usable.
+ */
+size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, int64_t now);
 /* Leave the relay for the direct endpoint for good, for every peer; close the local ports. */
 void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why);
 

@@ -288,7 +288,10 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 		m = &s->m[1];
 		session_member_init(r, m, l, sm);
 		s->n = 2;
-		/* The member that waited announced itself to nobody: tell the new one next time. */
+		/*
+		 * "Announced" is per partner: whichever way the last one left (UNBIND, expiry), the
+		 * newcomer has not heard that the member that stayed is active.
+		 */
 		s->m[0].announced = false;
 		s->limited = s->limited || !l->authenticated || r->cfg.limits.limit_authenticated;
 		table_put(&r->handles, m->handle, s);
@@ -419,8 +422,6 @@ int session_unbind(struct relay *r, struct link *l, uint32_t handle)
 		s->m[0] = s->m[1];
 	memset(&s->m[1], 0, sizeof(s->m[1]));
 	s->n = 1;
-	/* Whoever joins next has not heard that the remaining member is active. */
-	s->m[0].announced = false;
 	if (s->m[0].link) {
 		struct ctrl_msg bound;
 
