@@ -62,7 +62,9 @@ bool key_equal(const uint8_t a[KEY_LEN], const uint8_t b[KEY_LEN])
 	return sodium_memcmp(a, b, KEY_LEN) == 0;
 }
 
-int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t errlen)
+/* key_load_file_err, with what naming the expected content in the "not ..." message. */
+static int key_read(uint8_t key[KEY_LEN], const char *path, const char *what, char *err,
+                    size_t errlen)
 {
 	char text[KEY_B64_LEN + 3];
 	struct stat st;
@@ -106,14 +108,18 @@ int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t 
 		text[--n] = '\0';
 	r = key_from_base64(key, text);
 	if (r < 0 && err && errlen)
-		snprintf(err, errlen,
-		         "%s: not a key (one line of 44 base64 characters, as wg genkey "
-		         "writes)",
-		         path);
+		snprintf(err, errlen, "%s: not %s", path, what);
 out:
 	sodium_memzero(text, sizeof(text));
 	close(fd);
 	return r;
+}
+
+#define KEY_WHAT "a key (one line of 44 base64 characters, as wg genkey writes)"
+
+int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t errlen)
+{
+	return key_read(key, path, KEY_WHAT, err, errlen);
 }
 
 int key_load_file(uint8_t key[KEY_LEN], const char *path)
@@ -163,20 +169,20 @@ out_free:
 	return r;
 }
 
-int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created, char *err,
-                           size_t errlen)
+int key_file_load(uint8_t key[KEY_LEN], const char *path, void (*gen)(uint8_t key[KEY_LEN]),
+                  const char *what, bool *created, char *err, size_t errlen)
 {
 	int r;
 
 	if (created)
 		*created = false;
-	r = key_load_file_err(key, path, err, errlen);
-	if (r != -ENOENT)
+	r = key_read(key, path, what, err, errlen);
+	if (r != -ENOENT || !gen)
 		return r;
-	key_generate_private(key);
+	gen(key);
 	r = key_write_new(key, path);
 	if (r == -EEXIST)
-		return key_load_file_err(key, path, err, errlen);
+		return key_read(key, path, what, err, errlen);
 	if (r < 0) {
 		sodium_memzero(key, KEY_LEN);
 		if (err && errlen)
@@ -186,6 +192,12 @@ int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created
 	if (created)
 		*created = true;
 	return 0;
+}
+
+int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created, char *err,
+                           size_t errlen)
+{
+	return key_file_load(key, path, key_generate_private, KEY_WHAT, created, err, errlen);
 }
 
 int key_load_or_create(uint8_t key[KEY_LEN], const char *path, bool *created)

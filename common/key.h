@@ -43,5 +43,13 @@ int key_load_file_err(uint8_t key[KEY_LEN], const char *path, char *err, size_t 
 int key_load_or_create(uint8_t key[KEY_LEN], const char *path, bool *created);
 int key_load_or_create_err(uint8_t key[KEY_LEN], const char *path, bool *created, char *err,
                            size_t errlen);
+/*
+ * The file rules above for any 32-byte secret kept as one base64 line (the relay's Ed25519
+ * identity seed, common/identity.h): load path; when nothing is there and gen is not NULL,
+ * fill key with gen and create the file as key_load_or_create does. what names the content in
+ * the message for a file that does not decode ("PATH: not WHAT"). 0 or -errno.
+ */
+int key_file_load(uint8_t key[KEY_LEN], const char *path, void (*gen)(uint8_t key[KEY_LEN]),
+                  const char *what, bool *created, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@ PKGS="cmake make gcc pkg-config libmnl-dev libsodium-dev libmaxminddb-dev libsql
 libcmocka-dev clang libclang-rt-14-dev clang-format wireguard-tools wireguard-go nftables iptables
 iproute2 iputils-ping iperf3 qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
 mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
-systemd shellcheck curl lintian python3 jq openssl"
+systemd shellcheck curl lintian python3 jq openssl python3-libtorrent"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -1,0 +1,20 @@
+# Fuzz targets of the relay network parsers.
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/fuzz_descriptor.c)
+  add_fuzz_target(fuzz_descriptor SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_descriptor.c LINK_LIBRARIES wgrcommon)
+endif()
+# Writes the fuzz_descriptor seed corpus: fuzz_mkseeds_descriptor tests/fuzz/corpus
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/mkseeds_descriptor.c)
+  add_executable(fuzz_mkseeds_descriptor ${CMAKE_CURRENT_LIST_DIR}/mkseeds_descriptor.c)
+  target_link_libraries(fuzz_mkseeds_descriptor PRIVATE wgrcommon)
+endif()
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/fuzz_gossip.c)
+  add_fuzz_target(fuzz_gossip SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_gossip.c LINK_LIBRARIES wgrcommon)
+endif()
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/fuzz_dht.c)
+  add_fuzz_target(fuzz_dht SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_dht.c LINK_LIBRARIES wgrcommon)
+endif()
+# Writes the fuzz_gossip seed corpus: fuzz_mkseeds_gossip tests/fuzz/corpus
+if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/mkseeds_gossip.c)
+  add_executable(fuzz_mkseeds_gossip ${CMAKE_CURRENT_LIST_DIR}/mkseeds_gossip.c)
+  target_link_libraries(fuzz_mkseeds_gossip PRIVATE wgrcommon)
+endif()

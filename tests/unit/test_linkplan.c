@@ -1,0 +1,997 @@
+/* Unit tests: common/linkplan.c, on a fake clock and a seeded random function. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "addr.h"
+#include "linkplan.h"
+
+#define S(x) ((uint64_t)(x)*1000) /* seconds on the fake clock, in ms */
+#define CAP  LINKPLAN_ACTIONS_HINT
+
+struct rng {
+	uint64_t s;
+};
+
+/* xorshift64*: seeded, so every run makes the same choices */
+static uint32_t rng_next(void *ctx)
+{
+	struct rng *r = ctx;
+
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return (uint32_t)((r->s * 2685821657736338717ull) >> 32);
+}
+
+static void id_of(int n, uint8_t id[32])
+{
+	memset(id, 0, 32);
+	id[0] = 0xA5;
+	id[1] = (uint8_t)(n >> 8);
+	id[2] = (uint8_t)n;
+}
+
+static void cand(struct linkplan_cand *c, int n, const char *ip, uint8_t cls, const char *country,
+                 const char *family)
+{
+	char s[64];
+
+	memset(c, 0, sizeof(*c));
+	id_of(n, c->identity);
+	memset(c->noise, n & 0xff, 32);
+	c->noise[0] = 1;
+	snprintf(s, sizeof(s), strchr(ip, ':') ? "[%s]:51821" : "%s:51821", ip);
+	assert_int_equal(addr_parse(&c->addr, s, 0), 0);
+	snprintf(c->country, sizeof(c->country), "%s", country ? country : "");
+	c->family = family;
+	c->cls = cls;
+}
+
+/* Candidate n in its own /16: 20.n.0.1 */
+static void add_spread(struct linkplan *p, int n, uint8_t cls, uint64_t now)
+{
+	struct linkplan_cand c;
+	char ip[32];
+
+	snprintf(ip, sizeof(ip), "20.%d.%d.1", n & 0xff, n >> 8);
+	cand(&c, n, ip, cls, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, now), 0);
+}
+
+static int num_of(const uint8_t id[32])
+{
+	return (id[1] << 8) | id[2];
+}
+
+static struct linkplan *plan_with(const struct linkplan_config *cfg, struct rng *r)
+{
+	struct linkplan *p;
+
+	assert_int_equal(linkplan_new(&p, cfg, rng_next, r), 0);
+	return p;
+}
+
+static size_t count_act(const struct linkplan_action *a, size_t n, int act, int why)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (a[i].act == act && (why == 0 || a[i].why == why))
+			k++;
+	return k;
+}
+
+static uint8_t cls_of(struct linkplan *p, int n, uint64_t now)
+{
+	struct linkplan_info info;
+	uint8_t id[32];
+
+	id_of(n, id);
+	assert_int_equal(linkplan_get(p, id, now, &info), 0);
+	return info.cls;
+}
+
+static void up(struct linkplan *p, int n, uint64_t now)
+{
+	uint8_t id[32];
+
+	id_of(n, id);
+	assert_int_equal(linkplan_link_up(p, id, now), 0);
+}
+
+static void down(struct linkplan *p, int n, uint64_t now, enum linkplan_down how)
+{
+	uint8_t id[32];
+
+	id_of(n, id);
+	assert_int_equal(linkplan_link_down(p, id, now, how), 0);
+}
+
+static void heard(struct linkplan *p, int n, uint64_t now)
+{
+	uint8_t id[32];
+
+	id_of(n, id);
+	linkplan_heard(p, id, now);
+}
+
+static void test_config_check(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan *p;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	assert_null(linkplan_config_check(&cfg));
+	cfg.min_links = 9;
+	assert_string_equal(linkplan_config_check(&cfg), "MinLinks is above MaxLinks");
+	assert_int_equal(linkplan_new(&p, &cfg, NULL, NULL), -EINVAL);
+	assert_null(p);
+	linkplan_config_default(&cfg);
+	cfg.link_timeout_s = cfg.heartbeat_interval_s;
+	assert_non_null(linkplan_config_check(&cfg));
+	linkplan_config_default(&cfg);
+	cfg.max_retries = 0;
+	assert_non_null(linkplan_config_check(&cfg));
+	/* libsodium's randomness when no function is given */
+	linkplan_config_default(&cfg);
+	assert_int_equal(linkplan_new(&p, &cfg, NULL, NULL), 0);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	assert_int_equal(linkplan_count(p), 1);
+	linkplan_free(p);
+	linkplan_free(NULL);
+}
+
+static void test_add_rules(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_cand c;
+	struct linkplan *p;
+	struct rng r = {7};
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	id_of(99, cfg.self);
+	p = plan_with(&cfg, &r);
+	cand(&c, 99, "20.0.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), -EINVAL); /* ourselves */
+	cand(&c, 1, "20.0.0.1", 5, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), -EINVAL); /* no such class */
+	cand(&c, 1, "20.0.0.1", LINKPLAN_VERIFIED, "DE", "fam");
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	c.cls = LINKPLAN_DISCOVERED; /* refresh: the class does not go down */
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	assert_int_equal(cls_of(p, 1, 0), LINKPLAN_VERIFIED);
+	c.cls = LINKPLAN_TRUSTED;
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	assert_int_equal(cls_of(p, 1, 0), LINKPLAN_TRUSTED);
+	assert_int_equal(linkplan_count(p), 1);
+	/* UNTRUSTED stays so when gossip brings it again, not when the operator names it */
+	cand(&c, 2, "20.0.0.2", LINKPLAN_UNTRUSTED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	c.cls = LINKPLAN_VERIFIED;
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	assert_int_equal(cls_of(p, 2, 0), LINKPLAN_UNTRUSTED);
+	c.cls = LINKPLAN_CONFIGURED;
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	assert_int_equal(cls_of(p, 2, 0), LINKPLAN_CONFIGURED);
+	assert_int_equal(linkplan_remove(p, c.identity), 0);
+	assert_int_equal(linkplan_remove(p, c.identity), -ENOENT);
+	assert_int_equal(linkplan_count(p), 1);
+	assert_int_equal(linkplan_link_up(p, c.identity, 0), -ENOENT);
+	linkplan_free(p);
+}
+
+/* Many adds and removes in mixed order: the identity index finds exactly what is held. */
+static void test_index_churn(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_info info;
+	struct linkplan *p;
+	struct rng r = {11};
+	uint8_t id[32];
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	p = plan_with(&cfg, &r);
+	for (int n = 0; n < 4096; n++)
+		add_spread(p, n, LINKPLAN_DISCOVERED, 0);
+	assert_int_equal(linkplan_count(p), 4096);
+	for (int n = 0; n < 4096; n += 3) {
+		id_of(n, id);
+		assert_int_equal(linkplan_remove(p, id), 0);
+	}
+	for (int n = 0; n < 4096; n++) {
+		id_of(n, id);
+		assert_int_equal(linkplan_get(p, id, 0, &info), n % 3 == 0 ? -ENOENT : 0);
+		if (n % 3)
+			assert_int_equal(num_of(info.identity), n);
+	}
+	for (int n = 0; n < 4096; n += 3) /* slots are reused */
+		add_spread(p, n, LINKPLAN_DISCOVERED, 0);
+	assert_int_equal(linkplan_count(p), 4096);
+	linkplan_free(p);
+}
+
+static void test_fill_to_min(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {1};
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	p = plan_with(&cfg, &r);
+	assert_int_equal(linkplan_decide(p, 0, a, CAP), 0); /* nothing known yet */
+	for (int i = 0; i < 10; i++)
+		add_spread(p, i, LINKPLAN_DISCOVERED, S(1));
+	n = linkplan_decide(p, S(1), a, CAP);
+	assert_int_equal(n, 3);
+	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, LINKPLAN_WHY_FILL), 3);
+	assert_int_equal(linkplan_count_connecting(p), 3);
+	assert_memory_not_equal(a[0].identity, a[1].identity, 32);
+	assert_int_equal(addr_port(&a[0].addr), 51821);
+	/* in flight: nothing more until they finish */
+	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(linkplan_link_up(p, a[i].identity, S(3)), 0);
+	assert_int_equal(linkplan_count_up(p), 3);
+	assert_int_equal(linkplan_count_connecting(p), 0);
+	/* at MinLinks: discovered candidates are not added */
+	assert_int_equal(linkplan_decide(p, S(4), a, CAP), 0);
+	add_spread(p, 50, LINKPLAN_DISCOVERED, S(5));
+	assert_int_equal(linkplan_decide(p, S(5), a, CAP), 0);
+	/* nothing to do until the first heartbeat */
+	assert_int_equal(linkplan_next_ms(p, S(5)), S(63));
+	linkplan_free(p);
+}
+
+static void test_configured_first(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {2};
+	size_t n;
+	int conf = 0;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	p = plan_with(&cfg, &r);
+	for (int i = 0; i < 10; i++)
+		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 100, LINKPLAN_CONFIGURED, 0);
+	add_spread(p, 101, LINKPLAN_TRUSTED, 0);
+	add_spread(p, 102, LINKPLAN_VERIFIED, 0);
+	n = linkplan_decide(p, 0, a, CAP);
+	assert_int_equal(n, 3);
+	/* by priority: configured, trusted, verified, in that order */
+	assert_int_equal(num_of(a[0].identity), 100);
+	assert_int_equal(a[0].cls, LINKPLAN_CONFIGURED);
+	assert_int_equal(num_of(a[1].identity), 101);
+	assert_int_equal(num_of(a[2].identity), 102);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(linkplan_link_up(p, a[i].identity, S(1)), 0);
+	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
+	/* at MinLinks, the operator's peers are still wanted, up to MaxLinks */
+	for (int i = 200; i < 210; i++)
+		add_spread(p, i, LINKPLAN_CONFIGURED, S(3));
+	for (int round = 0; round < 10; round++) {
+		n = linkplan_decide(p, S(4 + round), a, CAP);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(a[i].act, LINKPLAN_CONNECT);
+			assert_int_equal(a[i].why, LINKPLAN_WHY_WANTED);
+			assert_true(num_of(a[i].identity) >= 200);
+			assert_int_equal(linkplan_link_up(p, a[i].identity, S(4 + round)), 0);
+			conf++;
+		}
+	}
+	assert_int_equal(conf, 5);
+	assert_int_equal(linkplan_count_up(p), cfg.max_links);
+	linkplan_free(p);
+}
+
+/* 20 candidates in one /16 and 2 elsewhere: both others are among the first three. */
+static void test_diversity(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_cand c;
+	uint8_t third_seen[20] = {0};
+	int thirds = 0;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		struct rng r = {seed * 0x9E3779B97F4A7C15ull};
+		struct linkplan *p = plan_with(&cfg, &r);
+		int others = 0;
+		size_t n;
+		char ip[32];
+
+		for (int i = 0; i < 20; i++) {
+			snprintf(ip, sizeof(ip), "81.2.%d.%d", i, 10 + i);
+			cand(&c, i, ip, LINKPLAN_DISCOVERED, "DE", NULL);
+			assert_int_equal(linkplan_add(p, &c, 0), 0);
+		}
+		cand(&c, 20, "91.7.0.1", LINKPLAN_DISCOVERED, "DE", NULL);
+		assert_int_equal(linkplan_add(p, &c, 0), 0);
+		cand(&c, 21, "2001:4860::1", LINKPLAN_DISCOVERED, "DE", NULL);
+		assert_int_equal(linkplan_add(p, &c, 0), 0);
+		n = linkplan_decide(p, 0, a, CAP);
+		assert_int_equal(n, 3);
+		for (size_t i = 0; i < n; i++) {
+			if (num_of(a[i].identity) >= 20)
+				others++;
+			else if (!third_seen[num_of(a[i].identity)]++)
+				thirds++;
+		}
+		assert_int_equal(others, 2);
+		linkplan_free(p);
+	}
+	/* control: the crowded /16 contributes one link, chosen at random among its 20 */
+	assert_true(thirds >= 5);
+}
+
+/* Family and country count too: 10 of one family, 1 without, all in distinct /16s. */
+static void test_diversity_family_country(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_cand c;
+	struct linkplan *p;
+	struct rng r = {5};
+	size_t n;
+	int lone = 0, other_country = 0;
+	char ip[32];
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	p = plan_with(&cfg, &r);
+	for (int i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "30.%d.0.1", i);
+		cand(&c, i, ip, LINKPLAN_DISCOVERED, "US", "bigcorp");
+		assert_int_equal(linkplan_add(p, &c, 0), 0);
+	}
+	cand(&c, 10, "40.0.0.1", LINKPLAN_DISCOVERED, "US", NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	cand(&c, 11, "40.1.0.1", LINKPLAN_DISCOVERED, "JP", "other");
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	n = linkplan_decide(p, 0, a, CAP);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		lone += num_of(a[i].identity) == 10;
+		other_country += num_of(a[i].identity) == 11;
+	}
+	assert_int_equal(lone, 1);
+	assert_int_equal(other_country, 1);
+	linkplan_free(p);
+}
+
+/* Links above MaxLinks (inbound ones) go, lowest priority first. */
+static void test_over_max(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {3};
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.max_links = 4;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_CONFIGURED, 0);
+	add_spread(p, 2, LINKPLAN_VERIFIED, 0);
+	add_spread(p, 3, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 4, LINKPLAN_TRUSTED, 0);
+	add_spread(p, 5, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 6, LINKPLAN_VERIFIED, 0);
+	for (int i = 1; i <= 6; i++)
+		up(p, i, S(i));
+	assert_int_equal(linkplan_count_up(p), 6);
+	assert_int_equal(linkplan_next_ms(p, S(7)), S(7));
+	n = linkplan_decide(p, S(7), a, CAP);
+	assert_int_equal(n, 2);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 2);
+	assert_true(num_of(a[0].identity) == 3 || num_of(a[0].identity) == 5);
+	assert_true(num_of(a[1].identity) == 3 || num_of(a[1].identity) == 5);
+	assert_int_equal(linkplan_count_up(p), 4);
+	/* the plan counted them down itself; reporting it again changes nothing */
+	down(p, 3, S(8), LINKPLAN_CLOSED);
+	assert_int_equal(linkplan_count_up(p), 4);
+	assert_int_equal(linkplan_decide(p, S(8), a, CAP), 0);
+	/* a small cap returns the rest on the next call */
+	add_spread(p, 7, LINKPLAN_DISCOVERED, S(9));
+	add_spread(p, 8, LINKPLAN_DISCOVERED, S(9));
+	up(p, 7, S(9));
+	up(p, 8, S(9));
+	assert_int_equal(linkplan_decide(p, S(10), a, 1), 1);
+	assert_int_equal(linkplan_decide(p, S(10), a, 1), 1);
+	assert_int_equal(linkplan_decide(p, S(10), a, 1), 0);
+	assert_int_equal(linkplan_count_up(p), 4);
+	linkplan_free(p);
+}
+
+static void test_heartbeat_timeout(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {4};
+	uint8_t id[32];
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 0;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	up(p, 1, 0);
+	assert_int_equal(linkplan_next_ms(p, 0), 0); /* an event: decide now */
+	assert_int_equal(linkplan_decide(p, 0, a, CAP), 0);
+	assert_int_equal(linkplan_next_ms(p, 0), S(60));
+	assert_int_equal(linkplan_decide(p, S(59), a, CAP), 0);
+	n = linkplan_decide(p, S(60), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].act, LINKPLAN_HEARTBEAT);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_IDLE);
+	assert_int_equal(linkplan_decide(p, S(61), a, CAP), 0); /* once */
+	/* traffic both ways postpones it */
+	heard(p, 1, S(100));
+	id_of(1, id);
+	linkplan_sent(p, id, S(100));
+	assert_int_equal(linkplan_decide(p, S(159), a, CAP), 0);
+	assert_int_equal(linkplan_next_ms(p, S(159)), S(160));
+	n = linkplan_decide(p, S(160), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), 1);
+	/* sending alone does not: the peer is silent, so ask it */
+	linkplan_sent(p, id, S(200));
+	n = linkplan_decide(p, S(220), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), 1);
+	/* nothing heard since 100 s: the link times out at 280 s */
+	n = linkplan_decide(p, S(279), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
+	assert_int_equal(linkplan_count_up(p), 1);
+	n = linkplan_decide(p, S(280), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].act, LINKPLAN_DISCONNECT);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_TIMEOUT);
+	assert_int_equal(linkplan_count_up(p), 0);
+	linkplan_free(p);
+}
+
+static void test_handshake_timeout(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_info info;
+	struct linkplan *p;
+	struct rng r = {6};
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 1;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	n = linkplan_decide(p, 0, a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 1);
+	assert_int_equal(linkplan_next_ms(p, S(1)), S(30)); /* in flight counts toward MinLinks */
+	assert_int_equal(linkplan_decide(p, S(29), a, CAP), 0);
+	n = linkplan_decide(p, S(30), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_HANDSHAKE);
+	assert_int_equal(linkplan_get(p, a[0].identity, S(30), &info), 0);
+	assert_int_equal(info.state, LINKPLAN_BACKOFF);
+	assert_int_equal(info.failures, 1);
+	linkplan_free(p);
+}
+
+/* Each failure doubles the wait from ReconnectInterval, jittered within [d/2, d], to the cap. */
+static void test_backoff(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_info info;
+	struct linkplan *p;
+	struct rng r = {8};
+	uint64_t now = 0, d = S(30), prev = 0;
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 1;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_CONFIGURED, 0); /* never demoted: the backoff runs to its cap */
+	for (int k = 1; k <= 10; k++) {
+		n = linkplan_decide(p, now, a, CAP);
+		assert_int_equal(n, 1);
+		assert_int_equal(a[0].act, LINKPLAN_CONNECT);
+		down(p, 1, now, LINKPLAN_FAILED);
+		assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+		assert_int_equal(info.cls, LINKPLAN_CONFIGURED);
+		assert_true(info.next_try_ms - now >= d / 2);
+		assert_true(info.next_try_ms - now <= d);
+		if (k <= 4)
+			assert_true(info.next_try_ms - now > prev / 2);
+		prev = info.next_try_ms - now;
+		/* not before the wait ends; at its end the planner's timer brings it back */
+		assert_int_equal(linkplan_decide(p, info.next_try_ms - 1, a, CAP), 0);
+		now = info.next_try_ms;
+		assert_true(linkplan_next_ms(p, now - 1) <= now);
+		d = d * 2 > S(1800) ? S(1800) : d * 2;
+	}
+	assert_int_equal(d, S(1800));
+	/* an orderly close waits only ReconnectInterval, a refusal grows the wait */
+	n = linkplan_decide(p, now, a, CAP);
+	assert_int_equal(n, 1);
+	up(p, 1, now);
+	now += S(200);
+	heard(p, 1, now - 1);
+	down(p, 1, now, LINKPLAN_CLOSED);
+	assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+	assert_int_equal(info.failures, 0); /* a link that held ends the run */
+	assert_true(info.next_try_ms - now <= S(30));
+	linkplan_free(p);
+}
+
+/* MaxRetries failures in a row: UNTRUSTED, others are tried, back after the penalty. */
+static void test_retries_untrusted(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_info info;
+	struct linkplan_stats st;
+	struct linkplan *p;
+	struct rng r = {9};
+	uint64_t now = 0;
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 1;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	for (unsigned k = 1; k <= cfg.max_retries; k++) {
+		if (k > 1)
+			now = info.next_try_ms;
+		n = linkplan_decide(p, now, a, CAP);
+		assert_int_equal(n, 1);
+		assert_int_equal(num_of(a[0].identity), 1);
+		assert_int_equal(cls_of(p, 1, now), LINKPLAN_DISCOVERED);
+		down(p, 1, now, LINKPLAN_FAILED);
+		assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+	}
+	assert_int_equal(cls_of(p, 1, now), LINKPLAN_UNTRUSTED);
+	assert_int_equal(info.next_try_ms, now + S(cfg.untrusted_s));
+	/* while untrusted it is not tried; another is */
+	assert_int_equal(linkplan_decide(p, now + S(10), a, CAP), 0);
+	add_spread(p, 2, LINKPLAN_DISCOVERED, now + S(10));
+	n = linkplan_decide(p, now + S(10), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(num_of(a[0].identity), 2);
+	down(p, 2, now + S(11), LINKPLAN_FAILED);
+	/* an inbound link from an untrusted relay is dropped */
+	up(p, 1, now + S(12));
+	n = linkplan_decide(p, now + S(12), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 1);
+	/* the penalty ends: DISCOVERED again and tried */
+	n = linkplan_decide(p, now + S(cfg.untrusted_s) + S(60), a, CAP);
+	assert_int_equal(cls_of(p, 1, now + S(cfg.untrusted_s) + S(60)), LINKPLAN_DISCOVERED);
+	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 1);
+	linkplan_get_stats(p, &st);
+	assert_int_equal(st.demoted, 1);
+	assert_int_equal(st.failures, 4);
+	linkplan_free(p);
+}
+
+static void test_misbehaved(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {10};
+	uint8_t id[32];
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 0;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_VERIFIED, 0);
+	add_spread(p, 2, LINKPLAN_TRUSTED, 0);
+	up(p, 1, 0);
+	up(p, 2, 0);
+	id_of(1, id);
+	assert_int_equal(linkplan_misbehaved(p, id, S(1)), 0);
+	id_of(2, id);
+	assert_int_equal(linkplan_misbehaved(p, id, S(1)), 0);
+	assert_int_equal(linkplan_next_ms(p, S(1)), S(1));
+	n = linkplan_decide(p, S(1), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 2);
+	assert_int_equal(cls_of(p, 1, S(1)), LINKPLAN_UNTRUSTED);
+	assert_int_equal(cls_of(p, 2, S(1)), LINKPLAN_TRUSTED); /* the operator's word stands */
+	assert_int_equal(linkplan_count_up(p), 0);
+	/* inbound during the penalty: dropped; after it: kept, DISCOVERED again */
+	up(p, 1, S(2));
+	n = linkplan_decide(p, S(2), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 1);
+	up(p, 1, S(1 + cfg.untrusted_s));
+	assert_int_equal(cls_of(p, 1, S(1 + cfg.untrusted_s)), LINKPLAN_DISCOVERED);
+	n = linkplan_decide(p, S(1 + cfg.untrusted_s), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
+	assert_int_equal(linkplan_count_up(p), 1);
+	linkplan_free(p);
+}
+
+/* 24 h of link time, in one link or several, makes DISCOVERED VERIFIED. */
+static void test_verified(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_stats st;
+	struct linkplan *p;
+	struct rng r = {12};
+	uint64_t t;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 0;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 2, LINKPLAN_DISCOVERED, 0);
+	up(p, 1, 0);
+	up(p, 2, 0);
+	/* relays that answer every heartbeat */
+	for (t = S(60); t < S(24 * 3600); t += S(60)) {
+		size_t n;
+
+		heard(p, 1, t - S(1));
+		heard(p, 2, t - S(1));
+		n = linkplan_decide(p, t, a, CAP);
+		assert_int_equal(n, linkplan_count_up(p));
+		assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), n);
+		if (t == S(12 * 3600))
+			down(p, 2, t, LINKPLAN_CLOSED);
+		if (t == S(13 * 3600))
+			up(p, 2, t);
+	}
+	assert_int_equal(cls_of(p, 1, t - S(60)), LINKPLAN_DISCOVERED);
+	heard(p, 1, t);
+	heard(p, 2, t);
+	linkplan_decide(p, t, a, CAP);
+	assert_int_equal(cls_of(p, 1, t), LINKPLAN_VERIFIED);
+	assert_int_equal(cls_of(p, 2, t), LINKPLAN_DISCOVERED); /* an hour short */
+	heard(p, 2, t + S(3600));
+	down(p, 2, t + S(3600), LINKPLAN_CLOSED);
+	assert_int_equal(cls_of(p, 2, t + S(3600)), LINKPLAN_VERIFIED);
+	linkplan_get_stats(p, &st);
+	assert_int_equal(st.promoted, 2);
+	linkplan_free(p);
+}
+
+static void pick3(uint64_t seed, int out[3])
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_cand c;
+	struct linkplan *p;
+	struct rng r = {seed};
+	char ip[32];
+
+	linkplan_config_default(&cfg);
+	p = plan_with(&cfg, &r);
+	for (int i = 0; i < 50; i++) {
+		snprintf(ip, sizeof(ip), "60.1.%d.1", i);
+		cand(&c, i, ip, LINKPLAN_DISCOVERED, "FR", NULL);
+		assert_int_equal(linkplan_add(p, &c, 0), 0);
+	}
+	assert_int_equal(linkplan_decide(p, 0, a, CAP), 3);
+	for (int i = 0; i < 3; i++)
+		out[i] = num_of(a[i].identity);
+	linkplan_free(p);
+}
+
+/* Equal candidates: different seeds pick different sets; the same seed the same set. */
+static void test_random_tiebreak(void **state)
+{
+	int x[3], y[3], z[3], same = 0;
+
+	(void)state;
+	pick3(0x1234, x);
+	pick3(0x1234, y);
+	assert_memory_equal(x, y, sizeof(x));
+	pick3(0x9876, z);
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			same += x[i] == z[j];
+	assert_true(same < 3);
+}
+
+/* Two links in one /16: a candidate elsewhere replaces one of them. */
+static void test_swap(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan_cand c;
+	struct linkplan *p;
+	struct rng r = {13};
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 2;
+	cfg.max_links = 2;
+	p = plan_with(&cfg, &r);
+	cand(&c, 1, "70.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	cand(&c, 2, "70.1.0.2", LINKPLAN_DISCOVERED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	up(p, 1, 0);
+	up(p, 2, S(1));
+	cand(&c, 3, "80.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, S(2)), 0);
+	n = linkplan_decide(p, S(2), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].act, LINKPLAN_CONNECT);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_SWAP);
+	assert_int_equal(num_of(a[0].identity), 3);
+	up(p, 3, S(3));
+	n = linkplan_decide(p, S(3), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].act, LINKPLAN_DISCONNECT);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_SWAP);
+	assert_int_equal(num_of(a[0].identity), 2); /* the newer of the crowded pair */
+	assert_int_equal(linkplan_count_up(p), 2);
+	/* diverse now: no swap at the next interval */
+	heard(p, 1, S(700));
+	heard(p, 3, S(700));
+	n = linkplan_decide(p, S(700), a, CAP);
+	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 0);
+	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
+	linkplan_free(p);
+}
+
+static void test_remove_linked(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	struct linkplan *p;
+	struct rng r = {14};
+	uint8_t id[32];
+	size_t n;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.min_links = 0;
+	p = plan_with(&cfg, &r);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 2, LINKPLAN_DISCOVERED, 0);
+	up(p, 1, 0);
+	up(p, 2, 0);
+	id_of(1, id);
+	assert_int_equal(linkplan_remove(p, id), 0);
+	assert_int_equal(linkplan_count(p), 2); /* until its DISCONNECT */
+	n = linkplan_decide(p, S(1), a, CAP);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0].why, LINKPLAN_WHY_EXPIRED);
+	assert_int_equal(num_of(a[0].identity), 1);
+	assert_int_equal(linkplan_count(p), 1);
+	assert_int_equal(linkplan_count_up(p), 1);
+	/* renewed before the decide: kept */
+	id_of(2, id);
+	assert_int_equal(linkplan_remove(p, id), 0);
+	add_spread(p, 2, LINKPLAN_DISCOVERED, S(2));
+	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
+	assert_int_equal(linkplan_count_up(p), 1);
+	linkplan_free(p);
+}
+
+/* Full: the oldest of the lowest class goes; never the operator's, never a linked one. */
+static void test_eviction(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_info info;
+	struct linkplan_cand c;
+	struct linkplan_stats st;
+	struct linkplan *p;
+	struct rng r = {15};
+	uint8_t id[32];
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.max_candidates = 8;
+	p = plan_with(&cfg, &r);
+	for (int i = 0; i < 8; i++)
+		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
+	up(p, 0, 0);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0); /* refreshed: now the newest */
+	add_spread(p, 8, LINKPLAN_DISCOVERED, 0);
+	id_of(0, id);
+	assert_int_equal(linkplan_get(p, id, 0, &info), 0); /* linked: kept */
+	id_of(2, id);
+	assert_int_equal(linkplan_get(p, id, 0, &info), -ENOENT); /* oldest unlinked */
+	id_of(1, id);
+	assert_int_equal(linkplan_get(p, id, 0, &info), 0);
+	assert_int_equal(linkplan_count(p), 8);
+	/* the operator's push out discovered ones, then nothing pushes them out */
+	for (int i = 100; i < 107; i++)
+		add_spread(p, i, LINKPLAN_CONFIGURED, 0);
+	cand(&c, 200, "20.200.0.1", LINKPLAN_VERIFIED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), -ENOSPC);
+	linkplan_get_stats(p, &st);
+	assert_int_equal(st.evicted, 8);
+	assert_int_equal(st.rejected, 1);
+	linkplan_free(p);
+}
+
+/* A class raised by add moves the candidate to its new class's eviction list. */
+static void test_eviction_after_raise(void **state)
+{
+	struct linkplan_config cfg;
+	struct linkplan_info info;
+	struct linkplan_cand c;
+	struct linkplan *p;
+	struct rng r = {16};
+	uint8_t id[32];
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	cfg.max_candidates = 8;
+	p = plan_with(&cfg, &r);
+	for (int i = 0; i < 8; i++)
+		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
+	add_spread(p, 0, LINKPLAN_VERIFIED, 0);
+	add_spread(p, 3, LINKPLAN_TRUSTED, 0);
+	for (int i = 10; i < 40; i++) {
+		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
+		assert_int_equal(linkplan_count(p), 8);
+	}
+	for (int i = 0; i < 40; i++) {
+		id_of(i, id);
+		/* kept: the raised two and the newest six discovered */
+		assert_int_equal(linkplan_get(p, id, 0, &info),
+		                 i == 0 || i == 3 || i >= 34 ? 0 : -ENOENT);
+	}
+	assert_int_equal(cls_of(p, 0, 0), LINKPLAN_VERIFIED);
+	assert_int_equal(cls_of(p, 3, 0), LINKPLAN_TRUSTED);
+	/* then a verified one pushes out discovered ones only */
+	for (int i = 50; i < 56; i++)
+		add_spread(p, i, LINKPLAN_VERIFIED, 0);
+	cand(&c, 60, "20.60.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
+	assert_int_equal(linkplan_add(p, &c, 0), -ENOSPC); /* nothing as low is left */
+	add_spread(p, 61, LINKPLAN_VERIFIED, 0);           /* evicts the oldest verified */
+	id_of(0, id);
+	assert_int_equal(linkplan_get(p, id, 0, &info), -ENOENT);
+	id_of(3, id);
+	assert_int_equal(linkplan_get(p, id, 0, &info), 0);
+	linkplan_free(p);
+}
+
+#define NET_N 40
+
+/*
+ * 40 relays that all know each other, links made both ways at once: every relay ends with
+ * MinLinks..MaxLinks links, the graph is connected, and no relay is everyone's choice.
+ */
+static void test_small_network(void **state)
+{
+	static struct linkplan *net[NET_N];
+	static struct rng rr[NET_N];
+	struct linkplan_config cfg;
+	struct linkplan_action a[CAP];
+	uint8_t seen[NET_N] = {0};
+	int queue[NET_N], qh = 0, qt = 0, maxdeg = 0;
+
+	(void)state;
+	linkplan_config_default(&cfg);
+	for (int i = 0; i < NET_N; i++) {
+		rr[i].s = 0x1000 + (uint64_t)i * 7919;
+		id_of(i, cfg.self);
+		net[i] = plan_with(&cfg, &rr[i]);
+		for (int j = 0; j < NET_N; j++)
+			if (j != i)
+				add_spread(net[i], j, LINKPLAN_DISCOVERED, 0);
+	}
+	for (uint64_t t = 0; t < S(600); t += S(1)) {
+		for (int i = 0; i < NET_N; i++) {
+			size_t n = linkplan_decide(net[i], t, a, CAP);
+			uint8_t me[32];
+
+			id_of(i, me);
+			for (size_t k = 0; k < n; k++) {
+				struct linkplan *o = net[num_of(a[k].identity)];
+
+				if (a[k].act == LINKPLAN_CONNECT) {
+					assert_int_equal(linkplan_link_up(o, me, t), 0);
+					assert_int_equal(linkplan_link_up(net[i], a[k].identity, t),
+					                 0);
+				} else if (a[k].act == LINKPLAN_DISCONNECT) {
+					assert_int_equal(
+					    linkplan_link_down(o, me, t, LINKPLAN_CLOSED), 0);
+				} else {
+					linkplan_heard(o, me, t);
+				}
+			}
+		}
+	}
+	for (int i = 0; i < NET_N; i++) {
+		size_t up_i = linkplan_count_up(net[i]);
+
+		assert_true(up_i >= cfg.min_links && up_i <= cfg.max_links);
+		if ((int)up_i > maxdeg)
+			maxdeg = (int)up_i;
+	}
+	assert_true(maxdeg < NET_N - 1);
+	/* connected: walk the links from relay 0 */
+	queue[qt++] = 0;
+	seen[0] = 1;
+	while (qh < qt) {
+		int i = queue[qh++];
+
+		for (int j = 0; j < NET_N; j++) {
+			struct linkplan_info info;
+			uint8_t id[32];
+
+			id_of(j, id);
+			if (j == i || seen[j] || linkplan_get(net[i], id, S(600), &info) < 0 ||
+			    info.state != LINKPLAN_UP)
+				continue;
+			seen[j] = 1;
+			queue[qt++] = j;
+		}
+	}
+	assert_int_equal(qt, NET_N);
+	for (int i = 0; i < NET_N; i++)
+		linkplan_free(net[i]);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(linkplan_class_name(LINKPLAN_CONFIGURED), "configured");
+	assert_string_equal(linkplan_class_name(3), "unknown");
+	assert_string_equal(linkplan_act_name(LINKPLAN_HEARTBEAT), "heartbeat");
+	assert_string_equal(linkplan_why_name(LINKPLAN_WHY_SURPLUS), "surplus");
+	assert_string_equal(linkplan_why_name(LINKPLAN_WHY_IDLE), "idle");
+	assert_string_equal(linkplan_state_name(LINKPLAN_BACKOFF), "backoff");
+	assert_string_equal(linkplan_state_name(9), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_config_check),
+	    cmocka_unit_test(test_add_rules),
+	    cmocka_unit_test(test_index_churn),
+	    cmocka_unit_test(test_fill_to_min),
+	    cmocka_unit_test(test_configured_first),
+	    cmocka_unit_test(test_diversity),
+	    cmocka_unit_test(test_diversity_family_country),
+	    cmocka_unit_test(test_over_max),
+	    cmocka_unit_test(test_heartbeat_timeout),
+	    cmocka_unit_test(test_handshake_timeout),
+	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_retries_untrusted),
+	    cmocka_unit_test(test_misbehaved),
+	    cmocka_unit_test(test_verified),
+	    cmocka_unit_test(test_random_tiebreak),
+	    cmocka_unit_test(test_swap),
+	    cmocka_unit_test(test_remove_linked),
+	    cmocka_unit_test(test_eviction),
+	    cmocka_unit_test(test_eviction_after_raise),
+	    cmocka_unit_test(test_small_network),
+	    cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
