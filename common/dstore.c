@@ -1,0 +1,500 @@
+/*
+ * dstore.c: the bounded descriptor store. Entries live in a pool whose indices never move; each
+ * of the 256 buckets keeps its pool indices sorted by identity (4 more bytes of the identity
+ * beside each, so a search rarely leaves the bucket's array), and a min-heap of pool indices
+ * on expires_at finds what to expire or evict. The pool grows by doubling up to the capacity,
+ * so a store that holds little costs little (a simulator runs thousands of them).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "dstore.h"
+
+#define DSTORE_NONE UINT32_MAX
+
+struct dstore_ent {
+	struct dstore_desc *dd; /* NULL: free, and heap links the free list */
+	uint64_t expires_at;
+	uint32_t heap; /* position in the heap, or the next free entry */
+};
+
+/* A bucket's slot: the key beside the index keeps a search within one array. */
+struct dstore_slot {
+	uint32_t key; /* identity[1..4]: most comparisons end here, without following idx */
+	uint32_t idx; /* pool index */
+};
+
+struct dstore_bucket {
+	struct dstore_slot *idx; /* identity order */
+	uint32_t n, cap;
+	int dirty; /* digest out of date */
+	uint8_t digest[DSTORE_DIGEST_LEN];
+};
+
+struct dstore {
+	size_t capacity;
+	struct dstore_ent *ent;
+	uint32_t n_ent; /* pool size */
+	uint32_t free_head;
+	uint32_t *heap;
+	uint32_t count;
+	struct dstore_bucket b[DSTORE_BUCKETS];
+	struct dstore_stats st;
+	dstore_watch_fn watch;
+	void *watch_ctx;
+};
+
+int dstore_desc_wrap(struct dstore_desc **out, const struct descriptor *d, const uint8_t *bytes,
+                     size_t len)
+{
+	struct dstore_desc *dd;
+
+	*out = NULL;
+	if (len == 0 || len > DESC_MAX_LEN)
+		return -EINVAL;
+	dd = malloc(sizeof(*dd) + len);
+	if (!dd)
+		return -ENOMEM;
+	dd->refs = 1;
+	dd->len = (uint16_t)len;
+	dd->d = *d;
+	memcpy(dd->bytes, bytes, len);
+	*out = dd;
+	return 0;
+}
+
+int dstore_desc_new(struct dstore_desc **out, const uint8_t *bytes, size_t len, int *why)
+{
+	struct descriptor d;
+	int r;
+
+	*out = NULL;
+	*why = 0;
+	r = desc_decode(bytes, len, &d);
+	if (r < 0) {
+		*why = -r;
+		return -EBADMSG;
+	}
+	return dstore_desc_wrap(out, &d, bytes, len);
+}
+
+struct dstore_desc *dstore_desc_ref(struct dstore_desc *dd)
+{
+	dd->refs++;
+	return dd;
+}
+
+void dstore_desc_unref(struct dstore_desc *dd)
+{
+	if (dd && --dd->refs == 0)
+		free(dd);
+}
+
+const char *dstore_result_name(int r)
+{
+	static const char *const names[DSTORE_RESULT_MAX] = {"new",     "updated", "stale",
+	                                                     "expired", "future",  "full"};
+
+	return r >= 0 && r < DSTORE_RESULT_MAX ? names[r] : "error";
+}
+
+int dstore_new(struct dstore **out, size_t capacity)
+{
+	struct dstore *s;
+
+	*out = NULL;
+	if (capacity == 0)
+		capacity = DSTORE_DEFAULT_CAPACITY;
+	if (capacity >= DSTORE_NONE)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->capacity = capacity;
+	s->free_head = DSTORE_NONE;
+	s->st.capacity = capacity;
+	*out = s;
+	return 0;
+}
+
+void dstore_free(struct dstore *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->n_ent; i++)
+		dstore_desc_unref(s->ent[i].dd);
+	for (int b = 0; b < DSTORE_BUCKETS; b++)
+		free(s->b[b].idx);
+	free(s->ent);
+	free(s->heap);
+	free(s);
+}
+
+void dstore_set_watch(struct dstore *s, dstore_watch_fn fn, void *ctx)
+{
+	s->watch = fn;
+	s->watch_ctx = ctx;
+}
+
+static void dstore_tell(struct dstore *s, int event, const struct dstore_desc *dd)
+{
+	if (s->watch)
+		s->watch(s->watch_ctx, event, dd);
+}
+
+static const uint8_t *dstore_id(const struct dstore *s, uint32_t i)
+{
+	return s->ent[i].dd->d.identity;
+}
+
+static uint32_t dstore_key(const uint8_t id[32])
+{
+	return buf_load_be32(id + 1);
+}
+
+/* Index in bucket of the first entry >= id; *found when it equals id. */
+static uint32_t dstore_search(const struct dstore *s, const uint8_t id[32], int *found)
+{
+	const struct dstore_bucket *bk = &s->b[id[0]];
+	uint32_t lo = 0, hi = bk->n, key = dstore_key(id);
+
+	*found = 0;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2, ek = bk->idx[mid].key;
+		/* Same first byte in a bucket: the key orders as the next four bytes do. */
+		int c = ek != key ? (ek < key ? -1 : 1)
+		                  : memcmp(dstore_id(s, bk->idx[mid].idx), id, 32);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Heap on expires_at; ties by pool index so the order never depends on history. */
+static int dstore_heap_less(const struct dstore *s, uint32_t a, uint32_t b)
+{
+	const struct dstore_ent *ea = &s->ent[a], *eb = &s->ent[b];
+
+	return ea->expires_at < eb->expires_at || (ea->expires_at == eb->expires_at && a < b);
+}
+
+static void dstore_heap_set(struct dstore *s, uint32_t pos, uint32_t i)
+{
+	s->heap[pos] = i;
+	s->ent[i].heap = pos;
+}
+
+static void dstore_heap_up(struct dstore *s, uint32_t pos)
+{
+	uint32_t i = s->heap[pos];
+
+	while (pos > 0) {
+		uint32_t parent = (pos - 1) / 2;
+
+		if (!dstore_heap_less(s, i, s->heap[parent]))
+			break;
+		dstore_heap_set(s, pos, s->heap[parent]);
+		pos = parent;
+	}
+	dstore_heap_set(s, pos, i);
+}
+
+static void dstore_heap_down(struct dstore *s, uint32_t pos)
+{
+	uint32_t i = s->heap[pos];
+
+	for (;;) {
+		uint32_t c = 2 * pos + 1;
+
+		if (c >= s->count)
+			break;
+		if (c + 1 < s->count && dstore_heap_less(s, s->heap[c + 1], s->heap[c]))
+			c++;
+		if (!dstore_heap_less(s, s->heap[c], i))
+			break;
+		dstore_heap_set(s, pos, s->heap[c]);
+		pos = c;
+	}
+	dstore_heap_set(s, pos, i);
+}
+
+/* Take pool entry i out of its bucket and the heap, tell the watcher why, and free it. */
+static void dstore_drop(struct dstore *s, uint32_t i, int event)
+{
+	struct dstore_ent *e = &s->ent[i];
+	struct dstore_bucket *bk = &s->b[e->dd->d.identity[0]];
+	uint32_t pos = e->heap, last;
+	int found;
+	uint32_t at = dstore_search(s, e->dd->d.identity, &found);
+
+	memmove(&bk->idx[at], &bk->idx[at + 1], (bk->n - at - 1) * sizeof(*bk->idx));
+	bk->n--;
+	bk->dirty = 1;
+	last = s->heap[--s->count];
+	if (pos < s->count) {
+		dstore_heap_set(s, pos, last);
+		dstore_heap_up(s, pos);
+		dstore_heap_down(s, s->ent[last].heap);
+	}
+	s->st.count = s->count;
+	dstore_tell(s, event, e->dd);
+	dstore_desc_unref(e->dd);
+	e->dd = NULL;
+	e->heap = s->free_head;
+	s->free_head = i;
+}
+
+/* Room for one more pool entry, heap slot and bucket slot in bucket b. */
+static int dstore_reserve(struct dstore *s, uint8_t b)
+{
+	struct dstore_bucket *bk = &s->b[b];
+
+	if (s->free_head == DSTORE_NONE) {
+		uint32_t n = s->n_ent ? s->n_ent * 2 : 16;
+		struct dstore_ent *ent;
+		uint32_t *heap;
+
+		if (n > s->capacity)
+			n = (uint32_t)s->capacity;
+		ent = realloc(s->ent, n * sizeof(*ent));
+		if (!ent)
+			return -ENOMEM;
+		s->ent = ent;
+		heap = realloc(s->heap, n * sizeof(*heap));
+		if (!heap)
+			return -ENOMEM;
+		s->heap = heap;
+		for (uint32_t i = n; i > s->n_ent; i--) {
+			ent[i - 1].dd = NULL;
+			ent[i - 1].heap = s->free_head;
+			s->free_head = i - 1;
+		}
+		s->n_ent = n;
+	}
+	if (bk->n == bk->cap) {
+		uint32_t n = bk->cap ? bk->cap * 2 : 4;
+		struct dstore_slot *idx = realloc(bk->idx, n * sizeof(*idx));
+
+		if (!idx)
+			return -ENOMEM;
+		bk->idx = idx;
+		bk->cap = n;
+	}
+	return 0;
+}
+
+static int dstore_insert_new(struct dstore *s, struct dstore_desc *dd)
+{
+	const uint8_t *id = dd->d.identity;
+	struct dstore_bucket *bk = &s->b[id[0]];
+	uint32_t at, i;
+	int found, r;
+
+	if (s->count == s->capacity) {
+		uint32_t soonest = s->heap[0];
+
+		if (s->ent[soonest].expires_at >= dd->d.expires_at)
+			return DSTORE_FULL;
+		s->st.evicted++;
+		dstore_drop(s, soonest, DSTORE_EV_EVICTED);
+	}
+	r = dstore_reserve(s, id[0]);
+	if (r < 0)
+		return r;
+	at = dstore_search(s, id, &found);
+	i = s->free_head;
+	s->free_head = s->ent[i].heap;
+	s->ent[i].dd = dstore_desc_ref(dd);
+	s->ent[i].expires_at = dd->d.expires_at;
+	memmove(&bk->idx[at + 1], &bk->idx[at], (bk->n - at) * sizeof(*bk->idx));
+	bk->idx[at] = (struct dstore_slot){dstore_key(id), i};
+	bk->n++;
+	bk->dirty = 1;
+	s->heap[s->count] = i;
+	s->ent[i].heap = s->count;
+	s->count++;
+	dstore_heap_up(s, s->count - 1);
+	return DSTORE_NEW;
+}
+
+int dstore_insert(struct dstore *s, struct dstore_desc *dd, uint64_t now)
+{
+	const uint8_t *id = dd->d.identity;
+	int found, r;
+	uint32_t at;
+
+	r = desc_check_time(&dd->d, now);
+	if (r == -DESC_E_EXPIRED)
+		r = DSTORE_EXPIRED;
+	else if (r < 0)
+		r = DSTORE_FUTURE;
+	else {
+		at = dstore_search(s, id, &found);
+		if (!found) {
+			r = dstore_insert_new(s, dd);
+		} else {
+			uint32_t i = s->b[id[0]].idx[at].idx;
+			struct dstore_ent *e = &s->ent[i];
+
+			if (dd->d.seq <= e->dd->d.seq) {
+				r = DSTORE_STALE;
+			} else {
+				dstore_desc_unref(e->dd);
+				e->dd = dstore_desc_ref(dd);
+				e->expires_at = dd->d.expires_at;
+				dstore_heap_up(s, e->heap);
+				dstore_heap_down(s, s->ent[i].heap);
+				s->b[id[0]].dirty = 1;
+				r = DSTORE_UPDATED;
+			}
+		}
+	}
+	if (r >= 0)
+		s->st.inserted[r]++;
+	s->st.count = s->count;
+	if (r == DSTORE_NEW || r == DSTORE_UPDATED)
+		dstore_tell(s, r == DSTORE_NEW ? DSTORE_EV_ADDED : DSTORE_EV_REPLACED, dd);
+	return r;
+}
+
+size_t dstore_expire(struct dstore *s, uint64_t now)
+{
+	size_t n = 0;
+
+	while (s->count > 0 && s->ent[s->heap[0]].expires_at <= now) {
+		s->st.expired++;
+		dstore_drop(s, s->heap[0], DSTORE_EV_EXPIRED);
+		n++;
+	}
+	return n;
+}
+
+int dstore_remove(struct dstore *s, const uint8_t identity[32])
+{
+	int found;
+	uint32_t at = dstore_search(s, identity, &found);
+
+	if (!found)
+		return -ENOENT;
+	dstore_drop(s, s->b[identity[0]].idx[at].idx, DSTORE_EV_REMOVED);
+	return 0;
+}
+
+struct dstore_desc *dstore_get(const struct dstore *s, const uint8_t identity[32])
+{
+	int found;
+	uint32_t at = dstore_search(s, identity, &found);
+
+	return found ? s->ent[s->b[identity[0]].idx[at].idx].dd : NULL;
+}
+
+uint64_t dstore_seq(const struct dstore *s, const uint8_t identity[32])
+{
+	const struct dstore_desc *dd = dstore_get(s, identity);
+
+	return dd ? dd->d.seq : 0;
+}
+
+size_t dstore_count(const struct dstore *s)
+{
+	return s->count;
+}
+
+size_t dstore_capacity(const struct dstore *s)
+{
+	return s->capacity;
+}
+
+const struct dstore_stats *dstore_stats(const struct dstore *s)
+{
+	return &s->st;
+}
+
+size_t dstore_page(const struct dstore *s, const uint8_t after[32], dstore_filter_fn filter,
+                   void *ctx, const struct dstore_desc **out, size_t max, size_t scan,
+                   uint8_t next[32])
+{
+	static const uint8_t zero[32];
+	size_t n = 0, looked = 0;
+	unsigned b;
+	uint32_t at;
+	int found;
+
+	if (!after)
+		after = zero;
+	/* Strictly after: skip an exact match. */
+	at = dstore_search(s, after, &found);
+	if (found)
+		at++;
+	memset(next, 0, 32);
+	for (b = after[0]; b < DSTORE_BUCKETS; b++, at = 0) {
+		const struct dstore_bucket *bk = &s->b[b];
+
+		for (; at < bk->n; at++) {
+			const struct dstore_desc *dd = s->ent[bk->idx[at].idx].dd;
+
+			if (n == max || (scan && looked == scan))
+				return n; /* more remain: next names the last one looked at */
+			looked++;
+			memcpy(next, dd->d.identity, 32);
+			if (!filter || filter(dd, ctx))
+				out[n++] = dd;
+		}
+	}
+	memset(next, 0, 32);
+	return n;
+}
+
+size_t dstore_bucket_count(const struct dstore *s, uint8_t b)
+{
+	return s->b[b].n;
+}
+
+const struct dstore_desc *dstore_bucket_at(const struct dstore *s, uint8_t b, size_t i)
+{
+	return i < s->b[b].n ? s->ent[s->b[b].idx[i].idx].dd : NULL;
+}
+
+size_t dstore_bucket_lower(const struct dstore *s, const uint8_t identity[32])
+{
+	int found;
+
+	return dstore_search(s, identity, &found);
+}
+
+void dstore_digest(struct dstore *s, uint8_t b, uint8_t out[DSTORE_DIGEST_LEN])
+{
+	struct dstore_bucket *bk = &s->b[b];
+
+	if (bk->dirty) {
+		crypto_generichash_state st;
+		uint8_t h[32], pair[40];
+
+		memset(bk->digest, 0, sizeof(bk->digest));
+		if (bk->n > 0) {
+			crypto_generichash_init(&st, NULL, 0, sizeof(h));
+			for (uint32_t i = 0; i < bk->n; i++) {
+				const struct descriptor *d = &s->ent[bk->idx[i].idx].dd->d;
+
+				memcpy(pair, d->identity, 32);
+				buf_store_be64(pair + 32, d->seq);
+				crypto_generichash_update(&st, pair, sizeof(pair));
+			}
+			crypto_generichash_final(&st, h, sizeof(h));
+			memcpy(bk->digest, h, sizeof(bk->digest));
+		}
+		bk->dirty = 0;
+	}
+	memcpy(out, bk->digest, DSTORE_DIGEST_LEN);
+}

@@ -1,0 +1,117 @@
+/*
+ * gossip_int.h: what gossip.c, gossip_want.c (the pending-WANT table) and gossip_out.c (the
+ * messages built when the caller drains them) share. Not part of the API: see gossip.h.
+ */
+#ifndef WGR_GOSSIP_INT_H
+#define WGR_GOSSIP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip.h"
+
+/* Links remembered per pending identity as other sources (beside the one asked). */
+#define GOSSIP_WANT_ALTS 4
+/* How soon tick runs again while identities wait for a link with room or tokens. */
+#define GOSSIP_PUMP_MS 100
+/* §9: where the identity sits in an encoded descriptor (after magic, version and flags). */
+#define GOSSIP_DESC_ID_OFF 6
+
+struct gossip_tok {
+	uint32_t tokens;
+	uint64_t last_ms;
+};
+
+/* A ring of identities that grows up to a limit. */
+struct gossip_ring {
+	uint8_t (*id)[32];
+	uint32_t head, n, cap;
+};
+
+struct gossip_link {
+	uint32_t id;
+	struct gossip_tok msg_in, desc_in, digest_in, serve;
+	struct gossip_ring ann;    /* to announce (IHAVE) */
+	struct gossip_ring want;   /* asked of this link, WANT not sent yet */
+	uint32_t inflight;         /* asked of this link and not answered (includes want.n) */
+	struct dstore_desc **desc; /* DESC answers (ring of desc_queue) */
+	uint32_t desc_head, desc_n;
+	uint8_t digest_parts; /* DIGEST messages still to send this round (2, 1, 0) */
+	uint64_t ae_until_ms; /* our DIGEST is outstanding: BUCKET accepted until then */
+	uint8_t list[DSTORE_BUCKETS / 8]; /* buckets to list (BUCKET) */
+	uint16_t list_n;                  /* bits set in list */
+	int list_cur;                     /* bucket being listed, -1 none */
+	uint32_t list_pos;                /* its next page starts here */
+};
+
+struct gossip_alt {
+	uint32_t link;
+	uint64_t seq;
+};
+
+struct gossip_want {
+	uint8_t id[32];
+	uint8_t used;
+	uint8_t n_alt;
+	uint32_t asked; /* link asked, or GOSSIP_LINK_NONE: waiting for a link with room */
+	uint64_t seq;   /* the highest seq announced */
+	uint64_t deadline_ms;
+	struct gossip_alt alt[GOSSIP_WANT_ALTS]; /* other links that announced it */
+};
+
+struct gossip {
+	struct gossip_config cfg;
+	struct dstore *store;
+	struct gossip_link *links;
+	uint32_t n_links, links_cap;
+	uint32_t rr;         /* gossip_next: the link served first */
+	uint32_t ae_rr;      /* anti-entropy: the next link */
+	uint64_t next_ae_ms; /* 0: not scheduled yet */
+	uint64_t last_ms;
+	struct gossip_want *pend; /* open addressing, linear probing; cap a power of two */
+	uint32_t pend_cap, pend_n;
+	int waiting; /* some pending identity may wait for a link */
+	struct gossip_stats st;
+};
+
+/* gossip.c: token buckets, identity rings, links. */
+void gossip_tok_init(struct gossip_tok *t, const struct gossip_rate *r, uint64_t now);
+/* Refill and return the tokens (UINT32_MAX when unlimited). */
+uint32_t gossip_tok_fill(struct gossip_tok *t, const struct gossip_rate *r, uint64_t now);
+/* Take one token if there is one. */
+bool gossip_tok_take(struct gossip_tok *t, const struct gossip_rate *r, uint64_t now);
+/* Append id; when the ring holds max, the oldest goes (returns 1). 0, 1 or -ENOMEM. */
+int gossip_ring_push(struct gossip_ring *r, uint32_t max, const uint8_t id[32]);
+/* Take the oldest identity; the ring must not be empty. */
+void gossip_ring_pop(struct gossip_ring *r, uint8_t id[32]);
+/* The link that is up under id, or NULL. */
+struct gossip_link *gossip_link_find(struct gossip *g, uint32_t id);
+/* Queue an announcement of id to l (the oldest dropped and counted when full). */
+void gossip_announce_to(struct gossip *g, struct gossip_link *l, const uint8_t id[32]);
+
+/* gossip_want.c: identities we want, each asked of one link at a time. */
+/* The pending entry of id, or NULL. Pointers last until the table next changes. */
+struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32]);
+/* Forget w (the link asked no longer counts it). */
+void gossip_want_del(struct gossip *g, struct gossip_want *w);
+/* Ask w of the best link that can take it now: 1 asked, 0 waiting, -1 no link announced it. */
+int gossip_want_ask(struct gossip *g, struct gossip_want *w, uint64_t now);
+/* l announced (id, seq), newer than what we hold: want it (one link at a time). */
+void gossip_want_request(struct gossip *g, struct gossip_link *l, const uint8_t id[32],
+                         uint64_t seq, uint64_t now);
+/* The link asked for w answered (or not): done if we now hold its seq, else ask another. */
+void gossip_want_settle(struct gossip *g, struct gossip_want *w, uint64_t now);
+/* link is gone: what was asked of it is asked of another link that announced it. */
+void gossip_want_link_down(struct gossip *g, uint32_t link, uint64_t now);
+/* Time out WANTs past their deadline and ask waiting identities of links with room. */
+void gossip_want_tick(struct gossip *g, uint64_t now);
+/* The earliest WANT deadline if before t, else t. */
+uint64_t gossip_want_deadline(const struct gossip *g, uint64_t t);
+
+/* gossip_out.c: one message for l, most urgent first; its length, 0 when l has nothing. */
+int gossip_out_one(struct gossip *g, struct gossip_link *l, uint64_t now, uint8_t *buf, size_t cap);
+/* True when l has something queued. */
+bool gossip_out_pending(const struct gossip_link *l);
+
+#endif
