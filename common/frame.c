@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "descriptor.h"
 #include "frame.h"
 #include "noise.h"
 
@@ -70,6 +71,13 @@ int frame_check(const uint8_t *p, size_t len)
 	case PROTO_DATA:
 		min = PROTO_SEALED_OVERHEAD + 1;
 		max = PROTO_MAX_FRAME;
+		break;
+	case PROTO_DESC_REQ:
+		min = max = PROTO_DESC_REQ_LEN;
+		break;
+	case PROTO_DESC_RESP:
+		min = PROTO_HDR_LEN + 1;
+		max = PROTO_HDR_LEN + DESC_MAX_LEN;
 		break;
 	default:
 		return FRAME_ETYPE;
@@ -175,6 +183,192 @@ int frame_decode_pong(const uint8_t *p, size_t len, struct frame_pong *pong)
 	pong->load_permille = buf_load_be16(p + 32);
 	pong->flags = buf_load_be16(p + 34);
 	return pong->load_permille > 1000 ? FRAME_EFIELD : 0;
+}
+
+void frame_encode_desc_req(uint8_t out[PROTO_DESC_REQ_LEN])
+{
+	memset(out, 0, PROTO_DESC_REQ_LEN);
+	frame_put_header(out, PROTO_DESC_REQ);
+}
+
+int frame_decode_desc_req(const uint8_t *p, size_t len)
+{
+	int r = frame_expect(p, len, PROTO_DESC_REQ);
+
+	if (r < 0)
+		return r;
+	for (size_t i = PROTO_HDR_LEN; i < PROTO_DESC_REQ_LEN; i++)
+		if (p[i])
+			return FRAME_ERESERVED;
+	return 0;
+}
+
+int frame_encode_desc_resp(uint8_t *out, size_t cap, const uint8_t *desc, size_t len)
+{
+	if (len == 0 || len > DESC_MAX_LEN)
+		return -EINVAL;
+	if (cap < PROTO_HDR_LEN + len)
+		return -ENOBUFS;
+	frame_put_header(out, PROTO_DESC_RESP);
+	memcpy(out + PROTO_HDR_LEN, desc, len);
+	return (int)(PROTO_HDR_LEN + len);
+}
+
+int frame_decode_desc_resp(const uint8_t *p, size_t len, const uint8_t **desc, size_t *dlen)
+{
+	int r = frame_expect(p, len, PROTO_DESC_RESP);
+
+	if (r < 0)
+		return r;
+	*desc = p + PROTO_HDR_LEN;
+	*dlen = len - PROTO_HDR_LEN;
+	return 0;
+}
+
+/* Zero padding may follow the last field (§5.2); anything else is junk. */
+static int ctrl_check_tail(const uint8_t *p, size_t len, size_t pos)
+{
+	for (size_t i = pos; i < len; i++)
+		if (p[i])
+			return FRAME_ELONG;
+	return 0;
+}
+
+int ctrl_encode_desc_msg(uint8_t type, const uint8_t *desc, size_t len, uint8_t *out, size_t cap)
+{
+	struct wbuf w;
+
+	if ((type != CTRL_HELLO && type != CTRL_DESC) || len == 0 || len > DESC_MAX_LEN)
+		return -EINVAL;
+	wbuf_init(&w, out, cap);
+	if (buf_put_u8(&w, type) < 0 || buf_put_u16(&w, (uint16_t)len) < 0 ||
+	    buf_put_bytes(&w, desc, len) < 0)
+		return -ENOBUFS;
+	return (int)w.pos;
+}
+
+int ctrl_decode_desc_msg(uint8_t type, const uint8_t *p, size_t len, const uint8_t **desc,
+                         size_t *dlen)
+{
+	struct rbuf b;
+	uint16_t n;
+	uint8_t t;
+
+	rbuf_init(&b, p, len);
+	if (buf_get_u8(&b, &t) < 0)
+		return FRAME_ESHORT;
+	if (t != type)
+		return FRAME_ETYPE;
+	if (buf_get_u16(&b, &n) < 0 || buf_get_ptr(&b, desc, n) < 0)
+		return FRAME_ESHORT;
+	if (n == 0 || n > DESC_MAX_LEN)
+		return FRAME_EFIELD;
+	*dlen = n;
+	return ctrl_check_tail(p, len, b.pos);
+}
+
+int ctrl_encode_discover(const struct ctrl_discover *d, uint8_t *out, size_t cap)
+{
+	struct wbuf w;
+
+	if ((d->flags & ~(PROTO_DISCOVER_NEAR | PROTO_DISCOVER_MODES | PROTO_DISCOVER_NOT_FULL)) ||
+	    d->max == 0 || d->max > PROTO_DISCOVER_MAX)
+		return -EINVAL;
+	if (cap < PROTO_CTRL_REQ_MIN)
+		return -ENOBUFS;
+	wbuf_init(&w, out, cap);
+	if (buf_put_u8(&w, CTRL_DISCOVER) < 0 || buf_put_u8(&w, d->flags) < 0 ||
+	    buf_put_u32(&w, (uint32_t)d->lat_e6) < 0 || buf_put_u32(&w, (uint32_t)d->lon_e6) < 0 ||
+	    buf_put_u8(&w, d->modes) < 0 || buf_put_bytes(&w, d->after, 32) < 0 ||
+	    buf_put_u8(&w, d->max) < 0)
+		return -ENOBUFS;
+	/* §7: a request, padded so that nothing answered to its source is larger. */
+	memset(out + w.pos, 0, PROTO_CTRL_REQ_MIN - w.pos);
+	return PROTO_CTRL_REQ_MIN;
+}
+
+int ctrl_decode_discover(const uint8_t *p, size_t len, struct ctrl_discover *d)
+{
+	uint32_t lat, lon;
+	struct rbuf b;
+	uint8_t t;
+
+	memset(d, 0, sizeof(*d));
+	rbuf_init(&b, p, len);
+	if (buf_get_u8(&b, &t) < 0)
+		return FRAME_ESHORT;
+	if (t != CTRL_DISCOVER)
+		return FRAME_ETYPE;
+	if (buf_get_u8(&b, &d->flags) < 0 || buf_get_u32(&b, &lat) < 0 ||
+	    buf_get_u32(&b, &lon) < 0 || buf_get_u8(&b, &d->modes) < 0 ||
+	    buf_get_bytes(&b, d->after, 32) < 0 || buf_get_u8(&b, &d->max) < 0)
+		return FRAME_ESHORT;
+	d->lat_e6 = (int32_t)lat;
+	d->lon_e6 = (int32_t)lon;
+	if ((d->flags & ~(PROTO_DISCOVER_NEAR | PROTO_DISCOVER_MODES | PROTO_DISCOVER_NOT_FULL)) ||
+	    d->max == 0 || d->max > PROTO_DISCOVER_MAX)
+		return FRAME_EFIELD;
+	if ((d->flags & PROTO_DISCOVER_NEAR) && (d->lat_e6 < -90000000 || d->lat_e6 > 90000000 ||
+	                                         d->lon_e6 < -180000000 || d->lon_e6 > 180000000))
+		return FRAME_EFIELD;
+	if ((d->flags & PROTO_DISCOVER_MODES) &&
+	    (!d->modes || (d->modes & ~(DESC_MODE_DIRECT | DESC_MODE_SEALED))))
+		return FRAME_EFIELD;
+	return ctrl_check_tail(p, len, b.pos);
+}
+
+int ctrl_encode_discovered(const uint8_t next[32], uint8_t count, uint8_t *out, size_t cap)
+{
+	struct wbuf w;
+
+	wbuf_init(&w, out, cap);
+	if (buf_put_u8(&w, CTRL_DISCOVERED) < 0 || buf_put_bytes(&w, next, 32) < 0 ||
+	    buf_put_u8(&w, count) < 0)
+		return -ENOBUFS;
+	return (int)w.pos;
+}
+
+int ctrl_decode_discovered(const uint8_t *p, size_t len, uint8_t next[32], uint8_t *count)
+{
+	struct rbuf b;
+	uint8_t t;
+
+	rbuf_init(&b, p, len);
+	if (buf_get_u8(&b, &t) < 0)
+		return FRAME_ESHORT;
+	if (t != CTRL_DISCOVERED)
+		return FRAME_ETYPE;
+	if (buf_get_bytes(&b, next, 32) < 0 || buf_get_u8(&b, count) < 0)
+		return FRAME_ESHORT;
+	if (*count > PROTO_DISCOVER_MAX)
+		return FRAME_EFIELD;
+	return ctrl_check_tail(p, len, b.pos);
+}
+
+int ctrl_encode_heartbeat(uint8_t type, uint64_t nonce, uint8_t *out, size_t cap)
+{
+	struct wbuf w;
+
+	if (type != CTRL_HEARTBEAT && type != CTRL_HEARTBEAT_ACK)
+		return -EINVAL;
+	wbuf_init(&w, out, cap);
+	if (buf_put_u8(&w, type) < 0 || buf_put_u64(&w, nonce) < 0)
+		return -ENOBUFS;
+	return (int)w.pos;
+}
+
+int ctrl_decode_heartbeat(const uint8_t *p, size_t len, uint8_t *type, uint64_t *nonce)
+{
+	struct rbuf b;
+
+	rbuf_init(&b, p, len);
+	if (buf_get_u8(&b, type) < 0)
+		return FRAME_ESHORT;
+	if (*type != CTRL_HEARTBEAT && *type != CTRL_HEARTBEAT_ACK)
+		return FRAME_ETYPE;
+	if (buf_get_u64(&b, nonce) < 0)
+		return FRAME_ESHORT;
+	return ctrl_check_tail(p, len, b.pos);
 }
 
 static int ctrl_put_str(struct wbuf *w, const char *s, size_t max)
@@ -388,6 +582,8 @@ const char *proto_error_name(unsigned code)
 	    [PROTO_ERR_SHUTDOWN] = "shutdown",
 	    [PROTO_ERR_INTERNAL] = "internal",
 	    [PROTO_ERR_MODE_MISMATCH] = "mode-mismatch",
+	    [PROTO_ERR_BAD_HELLO] = "bad-hello",
+	    [PROTO_ERR_LINK_CLOSED] = "link-closed",
 	};
 
 	if (code < sizeof(names) / sizeof(names[0]) && names[code])

@@ -84,6 +84,46 @@ int ctrl_decode(const uint8_t *p, size_t len, struct ctrl_msg *m);
 /* True for the message types a client sends and the relay answers. */
 bool ctrl_is_request(uint8_t type);
 
+/* §10.1 DESC_REQ: header and zero padding, exactly PROTO_DESC_REQ_LEN bytes. */
+void frame_encode_desc_req(uint8_t out[PROTO_DESC_REQ_LEN]);
+/* 0, or a frame_err (FRAME_ERESERVED for a padding byte that is not zero). */
+int frame_decode_desc_req(const uint8_t *p, size_t len);
+/* §10.1 DESC_RESP: header ‖ descriptor (1..DESC_MAX_LEN bytes); the frame's length or -errno. */
+int frame_encode_desc_resp(uint8_t *out, size_t cap, const uint8_t *desc, size_t len);
+/* 0 with *desc pointing into p (not decoded here), or a frame_err. */
+int frame_decode_desc_resp(const uint8_t *p, size_t len, const uint8_t **desc, size_t *dlen);
+
+/*
+ * §10 Relay-network control messages other than gossip (gossip_msg.h has IHAVE..BUCKET).
+ * They carry descriptors of up to DESC_MAX_LEN bytes, so they are not in struct ctrl_msg.
+ */
+/* HELLO (0x10) and DESC (0x13): type ‖ length (2) ‖ descriptor. The length written or -errno. */
+int ctrl_encode_desc_msg(uint8_t type, const uint8_t *desc, size_t len, uint8_t *out, size_t cap);
+/* A HELLO or DESC of the given type: 0 with *desc pointing into p, or a frame_err. */
+int ctrl_decode_desc_msg(uint8_t type, const uint8_t *p, size_t len, const uint8_t **desc,
+                         size_t *dlen);
+
+/* §10.4 DISCOVER: which relays a client (or relay) asks for. */
+struct ctrl_discover {
+	uint8_t flags;          /* PROTO_DISCOVER_* */
+	int32_t lat_e6, lon_e6; /* PROTO_DISCOVER_NEAR: where to be near, microdegrees */
+	uint8_t modes;          /* PROTO_DISCOVER_MODES: DESC_MODE_* bits all required */
+	uint8_t after[32];      /* cursor from the last DISCOVERED; zero: from the start */
+	uint8_t max;            /* 1..PROTO_DISCOVER_MAX */
+};
+/* A request: padded to PROTO_CTRL_REQ_MIN like BIND. The length written, -EINVAL or -ENOBUFS. */
+int ctrl_encode_discover(const struct ctrl_discover *d, uint8_t *out, size_t cap);
+/* 0, or a frame_err: FRAME_EFIELD for unknown flags or modes, max 0 or above 32, a bad place. */
+int ctrl_decode_discover(const uint8_t *p, size_t len, struct ctrl_discover *d);
+/* DISCOVERED: next cursor (zero: no more) ‖ count of DESC messages sent before it. */
+int ctrl_encode_discovered(const uint8_t next[32], uint8_t count, uint8_t *out, size_t cap);
+int ctrl_decode_discovered(const uint8_t *p, size_t len, uint8_t next[32], uint8_t *count);
+
+/* HEARTBEAT (0x18) and HEARTBEAT_ACK (0x19): type ‖ nonce (8). The length written or -errno. */
+int ctrl_encode_heartbeat(uint8_t type, uint64_t nonce, uint8_t *out, size_t cap);
+/* 0 with *type and *nonce, or a frame_err. */
+int ctrl_decode_heartbeat(const uint8_t *p, size_t len, uint8_t *type, uint64_t *nonce);
+
 /*
  * §5.1 Sealed CTRL frame: header | receiver index | counter | ChaCha20-Poly1305(ctrl msg) | tag,
  * with the 16 header bytes as associated data. frame_seal_ctrl returns the frame length.

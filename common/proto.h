@@ -19,6 +19,8 @@ enum proto_type {
 	PROTO_COOKIE = 0x05,
 	PROTO_CTRL = 0x06,
 	PROTO_DATA = 0x07,
+	PROTO_DESC_REQ = 0x08,  /* §10.1: "send me your descriptor", no link needed */
+	PROTO_DESC_RESP = 0x09, /* §10.1: the relay's own descriptor */
 };
 
 /* §3 Probe. */
@@ -44,7 +46,12 @@ enum proto_type {
 #define PROTO_TAG_LEN         16
 #define PROTO_SEALED_OVERHEAD (PROTO_SEALED_HDR_LEN + PROTO_TAG_LEN)
 #define PROTO_MAX_FRAME       65535
-#define PROTO_MAX_CTRL_PLAIN  512
+/*
+ * §5.2 Largest CTRL plaintext: room for a relay-network message carrying a whole descriptor
+ * (§9: at most 995 bytes) with its header, and 1200 + 32 = 1232 bytes of frame fit the
+ * smallest IPv6 path (1280 - 40 - 8), so a CTRL frame is never fragmented.
+ */
+#define PROTO_MAX_CTRL_PLAIN 1200
 /*
  * §5.2/§7 A request a client sends (BIND, UNBIND, KEEPALIVE) is padded with zero bytes to at
  * least this many plaintext bytes, so no reply of the relay's (at most 25 bytes fixed, or an
@@ -62,7 +69,29 @@ enum proto_ctrl {
 	CTRL_PEER_ACTIVE = 0x06,
 	CTRL_CHALLENGE = 0x07, /* relay -> client, to a new address: prove you receive there */
 	CTRL_RESPONSE = 0x08,  /* client -> relay: the challenge's token, from that address */
+	/* §10 relay network messages (relay links; DISCOVER also from clients) */
+	CTRL_HELLO = 0x10,         /* relay <-> relay, first message each way: own descriptor */
+	CTRL_IHAVE = 0x11,         /* gossip: identity and seq of descriptors held */
+	CTRL_WANT = 0x12,          /* gossip: identities asked for */
+	CTRL_DESC = 0x13,          /* one descriptor (gossip, or an answer to DISCOVER) */
+	CTRL_DIGEST = 0x14,        /* anti-entropy level 1: per-bucket hashes */
+	CTRL_BUCKET = 0x15,        /* anti-entropy level 2: a bucket's (identity, seq) pairs */
+	CTRL_DISCOVER = 0x16,      /* client or relay -> relay: list relays (a padded request) */
+	CTRL_DISCOVERED = 0x17,    /* after the DESCs answering a DISCOVER: the next cursor */
+	CTRL_HEARTBEAT = 0x18,     /* relay links: liveness and RTT */
+	CTRL_HEARTBEAT_ACK = 0x19, /* echoes the HEARTBEAT's nonce */
 };
+
+/* §10.1 DESC_REQ is exactly this long, so that a DESC_RESP (<= 4 + 995) is never larger. */
+#define PROTO_DESC_REQ_LEN 1024
+/* §10.4 DISCOVER: at most this many DESC answers to one request. */
+#define PROTO_DISCOVER_MAX 32
+/* §10.4 DISCOVER flags. */
+#define PROTO_DISCOVER_NEAR     0x01 /* order by distance from lat/lon */
+#define PROTO_DISCOVER_MODES    0x02 /* only relays offering all of modes */
+#define PROTO_DISCOVER_NOT_FULL 0x04 /* only relays with load below PROTO_FULL_PERMILLE */
+/* §10.4 A relay counts as full from this load on (per 1000 of its circuit limit). */
+#define PROTO_FULL_PERMILLE 900
 
 /* §5.2 Token of a CHALLENGE, echoed by RESPONSE within PROTO_CHALLENGE_TTL_MS. */
 #define PROTO_CHALLENGE_LEN    16
@@ -96,6 +125,8 @@ enum proto_error {
 	PROTO_ERR_SHUTDOWN = 12,
 	PROTO_ERR_INTERNAL = 13,
 	PROTO_ERR_MODE_MISMATCH = 14, /* the session exists in the other data mode */
+	PROTO_ERR_BAD_HELLO = 15,     /* §10.2 a HELLO's descriptor refused; the text says why */
+	PROTO_ERR_LINK_CLOSED = 16,   /* §10.2 the relay link is closed; the text says why */
 };
 
 /* Name of an error code for logs and CLI output ("session-full"). */

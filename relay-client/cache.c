@@ -11,6 +11,7 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "discover.h"
 #include "log.h"
 
 /*
@@ -42,6 +44,9 @@ struct cache {
 	bool stopped;
 	unsigned warned; /* lists whose cap was already reported, bit per WARN_* */
 };
+
+/* The sources a descriptor alone vouches for (cache_source_discovered), as SQL. */
+#define DISCOVERED_SQL "('relay', 'dht')"
 
 enum { WARN_RELAYS = 1, WARN_ENDPOINTS = 2, WARN_IFACES = 4, WARN_PEERS = 8, WARN_SESSIONS = 16 };
 
@@ -119,8 +124,23 @@ static const char schema_v4[] =
     "CREATE TABLE relay_tokens (pubkey TEXT PRIMARY KEY, command TEXT NOT NULL,"
     " secret TEXT NOT NULL, name TEXT NOT NULL);";
 
+/*
+ * Version 5: relays' signed descriptors (discover.h): the bytes as received, the identity
+ * that signed them, their sequence number and times. Rows of earlier versions have none.
+ */
+static const char schema_v5[] =
+    "ALTER TABLE relays ADD COLUMN descriptor BLOB;"
+    "ALTER TABLE relays ADD COLUMN identity TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE relays ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE relays ADD COLUMN issued INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE relays ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
+    /* What each descriptor received looks up: no scan, however many rows a file holds. */
+    "CREATE INDEX relays_identity ON relays(identity);"
+    "CREATE INDEX relays_endpoint ON relays(endpoint);"
+    "CREATE INDEX relays_expiry ON relays(source, expires);";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -165,7 +185,7 @@ static int on_trace(unsigned type, void *arg, void *stmt, void *sql)
 
 /*
  * Limits far above anything our own statements need (the longest SQL is schema_v1, ~2.5 kB;
- * the widest table has 19 columns; the most parameters a statement binds is 13; no LIKE, no
+ * the widest table has 20 columns; the most parameters a statement binds is 13; no LIKE, no
  * compound SELECT, no ATTACH), so a planted schema or value is refused instead of run.
  */
 static const struct {
@@ -306,7 +326,7 @@ struct schema_obj {
 	bool odd;
 };
 
-#define SCHEMA_MAX_OBJECTS 64 /* ours are 16 */
+#define SCHEMA_MAX_OBJECTS 64 /* ours are 19 */
 
 /* The schema's objects, sorted by type and name; their count, -1 unreadable, -2 too many. */
 static int schema_objects(sqlite3 *db, struct schema_obj *o, int max)
@@ -668,28 +688,25 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
 typedef void (*row_fn)(sqlite3_stmt *st, void *elem);
 
 /*
- * Step st (already bound, LIMIT max + 1) into a new array of size-byte elements filled by
- * fill: at most max of them, more are warned about once (list_full) and ignored. Finalizes st
- * (NULL: a statement that did not prepare). 0, -ENOMEM or -EIO; *out NULL and *n 0 on errors.
+ * Step st (already bound, LIMIT max + 1 - *n) into the malloc'd array *out of *n (capacity
+ * *cap) size-byte elements filled by fill: at most max in all, more are warned about once
+ * (list_full) and ignored. Finalizes st (NULL: a statement that did not prepare). 0, -ENOMEM
+ * or -EIO; on errors the array is freed, *out NULL and *n 0.
  */
-static int list_rows(struct cache *c, sqlite3_stmt *st, size_t max, unsigned what, const char *name,
-                     size_t size, row_fn fill, void **out, size_t *n)
+static int list_append(struct cache *c, sqlite3_stmt *st, size_t max, unsigned what,
+                       const char *name, size_t size, row_fn fill, void **out, size_t *n,
+                       size_t *cap)
 {
-	size_t cap = 0;
-	int rc;
+	int rc = SQLITE_ERROR;
 
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		void *e;
 
 		if (list_full(c, *n, max, what, name)) {
 			rc = SQLITE_DONE;
 			break;
 		}
-		if (!(e = grow(out, n, &cap, size))) {
+		if (!(e = grow(out, n, cap, size))) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -702,6 +719,17 @@ static int list_rows(struct cache *c, sqlite3_stmt *st, size_t max, unsigned wha
 	*out = NULL;
 	*n = 0;
 	return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+}
+
+/* list_append into a new array. */
+static int list_rows(struct cache *c, sqlite3_stmt *st, size_t max, unsigned what, const char *name,
+                     size_t size, row_fn fill, void **out, size_t *n)
+{
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	return list_append(c, st, max, what, name, size, fill, out, n, &cap);
 }
 
 int cache_record_window(struct cache *c, const char *iface, const char *peer, const char *endpoint,
@@ -884,6 +912,15 @@ int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubke
 	sqlite3_bind_int64(st, 3, now);
 	if (step_done(c, st) < 0)
 		return -EIO;
+	/* A discovered relay at the line's endpoint with another key: the line says otherwise. */
+	st = prep(c, "DELETE FROM relays WHERE endpoint = ?1 AND pubkey <> ?2 AND source "
+	             "IN " DISCOVERED_SQL);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, pubkey, -1, SQLITE_TRANSIENT);
+	if (step_done(c, st) < 0)
+		return -EIO;
 	struct cache_relay r = {.rtt_ms = -1, .load_permille = -1, .last_seen = 0};
 	snprintf(r.pubkey, sizeof(r.pubkey), "%s", pubkey);
 	snprintf(r.endpoint, sizeof(r.endpoint), "%s", endpoint);
@@ -973,35 +1010,78 @@ static void relay_row(sqlite3_stmt *st, void *elem)
 	r->success_count = (uint32_t)sqlite3_column_int64(st, 13);
 	r->failure_count = (uint32_t)sqlite3_column_int64(st, 14);
 	text(st, 15, r->token, sizeof(r->token));
+	r->has_desc = sqlite3_column_int(st, 16) != 0;
+	text(st, 17, r->identity, sizeof(r->identity));
+	r->seq = (uint64_t)sqlite3_column_int64(st, 18);
+	r->issued = sqlite3_column_int64(st, 19);
+	r->expires = sqlite3_column_int64(st, 20);
+}
+
+bool cache_source_discovered(const char *source)
+{
+	return strcmp(source, "relay") == 0 || strcmp(source, "dht") == 0;
 }
 
 int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 {
-	/*
-	 * The first CACHE_MAX_RELAYS rows in rowid order, sorted here: the work does not grow
-	 * with the table, however many rows a hostile file holds.
-	 */
-	int v = 0;
-	bool v4 = user_version(c->db, &v) == SQLITE_OK && v >= 4;
-	/* A read-only connection may have a file older than schema 4: no credentials there. */
-	sqlite3_stmt *st = prep(
-	    c, v4 ? "SELECT r.pubkey, r.endpoint, r.source, r.status, r.rtt_ms, r.load_permille,"
-	            " r.flags, r.has_loc, r.lat, r.lon, r.city, r.country, r.last_seen,"
-	            " r.success_count, r.failure_count, CASE WHEN t.command <> '' THEN 'command'"
-	            " WHEN t.secret <> '' THEN 'secret' ELSE '' END FROM relays r"
-	            " LEFT JOIN relay_tokens t ON t.pubkey = r.pubkey ORDER BY r.rowid LIMIT ?1"
-	          : "SELECT pubkey, endpoint, source, status, rtt_ms, load_permille,"
-	            " flags, has_loc, lat, lon, city, country, last_seen,"
-	            " success_count, failure_count, '' FROM relays ORDER BY rowid LIMIT ?1");
-	if (st) {
-		sqlite3_bind_int64(st, 1, CACHE_MAX_RELAYS + 1);
-	}
-	int r = list_rows(c, st, CACHE_MAX_RELAYS, WARN_RELAYS, "relays", sizeof(**out), relay_row,
-	                  (void **)out, n);
+	static const char cols[] = "SELECT r.pubkey, r.endpoint, r.source, r.status, r.rtt_ms,"
+	                           " r.load_permille, r.flags, r.has_loc, r.lat, r.lon, r.city,"
+	                           " r.country, r.last_seen, r.success_count, r.failure_count, ";
+	/* A read-only connection may have an older file: no credentials, no descriptors there. */
+	static const char tok4[] = "CASE WHEN t.command <> '' THEN 'command' WHEN t.secret <> ''"
+	                           " THEN 'secret' ELSE '' END, ",
+	                  join4[] = " LEFT JOIN relay_tokens t ON t.pubkey = r.pubkey";
+	static const char desc5[] = "r.descriptor IS NOT NULL, r.identity, r.seq, r.issued,"
+	                            " r.expires FROM relays r NOT INDEXED";
+	static const char where[2][48] = {" WHERE r.source NOT IN " DISCOVERED_SQL,
+	                                  " WHERE r.source IN " DISCOVERED_SQL};
+	int v = 0, rc = 0;
+	size_t cap = 0;
 
-	if (r == 0 && *n > 1)
+	user_version(c->db, &v);
+	*out = NULL;
+	*n = 0;
+	/*
+	 * The first CACHE_MAX_RELAYS rows in rowid order, bootstrap and config lines before
+	 * discovered relays (so these never crowd a line out), sorted here: no sort of however
+	 * many rows a hostile file holds, only a scan.
+	 */
+	for (int pass = 0; pass < 2 && rc == 0 && *n <= CACHE_MAX_RELAYS; pass++) {
+		char sql[640];
+		snprintf(sql, sizeof(sql), "%s%s%s%s%s ORDER BY r.rowid LIMIT ?1", cols,
+		         v >= 4 ? tok4 : "'', ", v >= 5 ? desc5 : "0, '', 0, 0, 0 FROM relays r",
+		         v >= 4 ? join4 : "", where[pass]);
+		sqlite3_stmt *st = prep(c, sql);
+		if (st)
+			sqlite3_bind_int64(st, 1, (int64_t)(CACHE_MAX_RELAYS + 1 - *n));
+		rc = list_append(c, st, CACHE_MAX_RELAYS, WARN_RELAYS, "relays", sizeof(**out),
+		                 relay_row, (void **)out, n, &cap);
+	}
+	if (rc == 0 && *n > 1)
 		qsort(*out, *n, sizeof(**out), relay_cmp);
-	return r;
+	return rc;
+}
+
+int cache_relay_seen(struct cache *c, const struct cache_relay *r)
+{
+	sqlite3_stmt *st =
+	    prep(c, "UPDATE relays SET status = ?2, rtt_ms = ?3, load_permille = ?4, flags = ?5,"
+	            " has_loc = ?6, lat = ?7, lon = ?8, city = ?9, country = ?10,"
+	            " last_seen = max(last_seen, ?11) WHERE pubkey = ?1");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->pubkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->status[0] ? r->status : "unknown", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, r->rtt_ms);
+	sqlite3_bind_int(st, 4, r->load_permille);
+	sqlite3_bind_int64(st, 5, r->flags);
+	sqlite3_bind_int(st, 6, r->has_loc);
+	sqlite3_bind_double(st, 7, r->lat);
+	sqlite3_bind_double(st, 8, r->lon);
+	sqlite3_bind_text(st, 9, r->city, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, r->country, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 11, r->last_seen);
+	return step_done(c, st);
 }
 
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now)
@@ -1482,4 +1562,235 @@ int cache_token_get(struct cache *c, const char *pubkey, struct cache_token *out
 	if (rc == SQLITE_ROW && !out->command[0] && !out->secret[0])
 		rc = SQLITE_DONE; /* a row with neither set is no credential */
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* Schema 5 columns are there (a read-only connection may have an older file). */
+static bool has_v5(struct cache *c)
+{
+	int v = 0;
+	return user_version(c->db, &v) == SQLITE_OK && v >= 5;
+}
+
+/*
+ * The discovered row that expires soonest: its rowid and expiry (0 and 0: none). One index
+ * seek per source (relays_expiry), not a sort of however many rows there are.
+ */
+static int soonest(struct cache *c, int64_t *rowid, int64_t *expires)
+{
+	static const char *const src[] = {"relay", "dht"};
+
+	*rowid = *expires = 0;
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		sqlite3_stmt *st = prep(c, "SELECT rowid, expires FROM relays WHERE source = ?1"
+		                           " ORDER BY expires LIMIT 1");
+		int rc;
+
+		if (!st)
+			return -EIO;
+		sqlite3_bind_text(st, 1, src[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && (!*rowid || sqlite3_column_int64(st, 1) < *expires)) {
+			*rowid = sqlite3_column_int64(st, 0);
+			*expires = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Discovered rows, counted up to max + 1 (a hostile file's millions are not walked). */
+static int count_discovered(struct cache *c, size_t max, size_t *n)
+{
+	sqlite3_stmt *st =
+	    prep(c, "SELECT count(*) FROM (SELECT 1 FROM relays WHERE source IN " DISCOVERED_SQL
+	            " LIMIT ?1)");
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)max + 1);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int cache_desc_known(struct cache *c, const char *identity, const char *pubkey,
+                     const char *endpoint, struct discover_known *k)
+{
+	sqlite3_stmt *st;
+	int64_t rowid, exp;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	/*
+	 * Sequence numbers are unsigned 64-bit: compared here, not by SQLite's signed max(). An
+	 * identity is on one row, two when it also signed a line's key: a few rows are read.
+	 */
+	if (!(st = prep(c, "SELECT seq FROM relays WHERE identity = ?1 LIMIT 4")))
+		return -EIO;
+	sqlite3_bind_text(st, 1, identity, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+		if (!k->have || seq > k->seq)
+			k->seq = seq;
+		k->have = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (!(st = prep(c, "SELECT source NOT IN " DISCOVERED_SQL ", identity <> '' AND"
+	                   " identity <> ?2 FROM relays WHERE pubkey = ?1")))
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, identity, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		k->key_held = true;
+		k->key_trusted = sqlite3_column_int(st, 0) != 0;
+		k->key_other_id = sqlite3_column_int(st, 1) != 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -EIO;
+	if (!(st = prep(c, "SELECT EXISTS(SELECT 1 FROM relays WHERE endpoint = ?1 AND"
+	                   " pubkey <> ?2 AND source NOT IN " DISCOVERED_SQL ")")))
+		return -EIO;
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, pubkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		k->bootstrap_diff = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW || count_discovered(c, CACHE_MAX_DISCOVERED, &k->stored) < 0 ||
+	    soonest(c, &rowid, &exp) < 0)
+		return -EIO;
+	k->soonest = exp > 0 ? (uint64_t)exp : 0;
+	return 0;
+}
+
+/* Bind the descriptor columns of d as ?2 blob, ?3 identity, ?4 seq, ?5 issued, ?6 expires. */
+static void bind_desc(sqlite3_stmt *st, const struct cache_desc *d)
+{
+	sqlite3_bind_blob(st, 2, d->blob, (int)d->len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, d->identity, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (int64_t)d->seq);
+	sqlite3_bind_int64(st, 5, d->issued);
+	sqlite3_bind_int64(st, 6, d->expires);
+}
+
+/* Run the prepared st (NULL: failed to prepare); its changes, or -EIO. */
+static int changes(struct cache *c, sqlite3_stmt *st)
+{
+	if (!st || step_done(c, st) < 0)
+		return -EIO;
+	return sqlite3_changes(c->db);
+}
+
+int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	if (d->len > INT_MAX || exec(c, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	/* A bootstrap or config line of its key: the line's endpoint and source stay. */
+	st = prep(c, "UPDATE relays SET descriptor = ?2, identity = ?3, seq = ?4, issued = ?5,"
+	             " expires = ?6 WHERE pubkey = ?1 AND source NOT IN " DISCOVERED_SQL);
+	if (st) {
+		sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
+		bind_desc(st, d);
+	}
+	if ((n = changes(c, st)) < 0)
+		goto fail;
+	if (n == 0) {
+		/* The discovered row of its key: what was learned of that relay stays. */
+		st = prep(c, "UPDATE relays SET descriptor = ?2, identity = ?3, seq = ?4,"
+		             " issued = ?5, expires = ?6, endpoint = ?7 WHERE pubkey = ?1");
+		if (st) {
+			sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
+			bind_desc(st, d);
+			sqlite3_bind_text(st, 7, d->endpoint, -1, SQLITE_TRANSIENT);
+		}
+		if ((n = changes(c, st)) < 0)
+			goto fail;
+	}
+	/* Its identity's other discovered rows: older keys of the same relay. */
+	st = prep(c, "DELETE FROM relays WHERE identity = ?1 AND pubkey <> ?2 AND source "
+	             "IN " DISCOVERED_SQL);
+	if (st) {
+		sqlite3_bind_text(st, 1, d->identity, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, d->pubkey, -1, SQLITE_TRANSIENT);
+	}
+	if (changes(c, st) < 0)
+		goto fail;
+	if (n == 0) {
+		/* A new discovered row; at the cap the one to expire soonest makes room. */
+		size_t stored;
+		int64_t rowid, exp;
+		if (count_discovered(c, cap, &stored) < 0 || soonest(c, &rowid, &exp) < 0)
+			goto fail;
+		if (stored >= cap && rowid) {
+			st = prep(c, "DELETE FROM relays WHERE rowid = ?1");
+			if (st)
+				sqlite3_bind_int64(st, 1, rowid);
+			if (changes(c, st) < 0)
+				goto fail;
+		}
+		st = prep(
+		    c, "INSERT INTO relays(pubkey, descriptor, identity, seq, issued, expires,"
+		       " endpoint, source, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)");
+		if (st) {
+			sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
+			bind_desc(st, d);
+			sqlite3_bind_text(st, 7, d->endpoint, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 8, d->source[0] ? d->source : "relay", -1,
+			                  SQLITE_TRANSIENT);
+		}
+		if (changes(c, st) < 0)
+			goto fail;
+	}
+	return exec(c, "COMMIT");
+fail:
+	exec(c, "ROLLBACK");
+	return -EIO;
+}
+
+int cache_desc_prune(struct cache *c, int64_t now)
+{
+	sqlite3_stmt *st =
+	    prep(c, "DELETE FROM relays WHERE source IN " DISCOVERED_SQL " AND expires <= ?1");
+
+	if (st)
+		sqlite3_bind_int64(st, 1, now);
+	return changes(c, st);
+}
+
+int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rc, len = 0;
+
+	if (!has_v5(c))
+		return -ENOENT;
+	if (!(st = prep(c, "SELECT descriptor FROM relays WHERE pubkey = ?1 AND"
+	                   " descriptor IS NOT NULL")))
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		len = sqlite3_column_bytes(st, 0);
+		if ((size_t)len > cap)
+			rc = SQLITE_TOOBIG;
+		else if (len)
+			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)len);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW      ? len
+	       : rc == SQLITE_DONE   ? -ENOENT
+	       : rc == SQLITE_TOOBIG ? -ENOBUFS
+	                             : -EIO;
 }

@@ -11,16 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 4
+#define CACHE_SCHEMA_VERSION 5
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 /*
  * The file is not trusted (cache.c): cache_relay_list returns at most CACHE_MAX_RELAYS relays
- * (the first ones stored), the other lists at most CACHE_MAX_ROWS rows; more are ignored with
- * one warning per connection.
+ * (bootstrap and config lines first, then discovered relays, each in the order stored), the
+ * other lists at most CACHE_MAX_ROWS rows; more are ignored with one warning per connection.
+ * Discovered relays are kept up to CACHE_MAX_DISCOVERED (cache_desc_store): the helper lists
+ * and probes no more than CACHE_MAX_RELAYS and links to 32, so more would be disk spent on
+ * relays never used, and what a relay sends can fill no more than that.
  */
-#define CACHE_MAX_RELAYS 1024
-#define CACHE_MAX_ROWS   65536
+#define CACHE_MAX_RELAYS     1024
+#define CACHE_MAX_ROWS       65536
+#define CACHE_MAX_DISCOVERED 1000
 
 struct cache;
 
@@ -48,11 +52,15 @@ struct cache_endpoint {
 	int64_t last_relay_success;
 };
 
-/* A relay the helper knows, from bootstrap, a descriptor or the config. */
+/*
+ * A relay the helper knows. Its source is where it was first learned: "bootstrap"
+ * (add-bootstrap-relay), "config" ([Relay] Bootstrap), "relay" (a relay's DISCOVER answer),
+ * "dht". Relays of source relay or dht are used only while their descriptor is current.
+ */
 struct cache_relay {
-	char pubkey[CACHE_TEXT];
+	char pubkey[CACHE_TEXT]; /* the Noise key links handshake with (a descriptor's own) */
 	char endpoint[CACHE_TEXT];
-	char source[16]; /* "bootstrap", "config", "descriptor" */
+	char source[16];
 	char status[16]; /* "ok", "unreachable", "full", "denied", "unknown" */
 	int32_t rtt_ms;  /* -1 unknown */
 	int32_t load_permille;
@@ -65,7 +73,15 @@ struct cache_relay {
 	uint32_t success_count, failure_count;
 	/* read-only: "command", "secret" or "" (no token credential; relay_tokens, schema 4) */
 	char token[16];
+	/* read-only, schema 5: the relay's descriptor, when one was received (cache_desc_store) */
+	bool has_desc;
+	char identity[CACHE_TEXT]; /* Ed25519 identity, base64; "" none */
+	uint64_t seq;
+	int64_t issued, expires; /* unix s; 0 none */
 };
+
+/* True for a relay of source "relay" or "dht": one a descriptor alone vouches for. */
+bool cache_source_discovered(const char *source);
 
 struct cache_iface {
 	char name[CACHE_TEXT];
@@ -142,8 +158,13 @@ int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubke
 /* 0, or -ENOENT when nothing matched. */
 int cache_bootstrap_remove(struct cache *c, const char *key_or_endpoint);
 
-/* Relay registry; upsert keeps counters and history. */
+/* Relay registry; upsert keeps counters, history and the descriptor. */
 int cache_relay_upsert(struct cache *c, const struct cache_relay *r);
+/*
+ * What a link or a probe learned of a relay (status, rtt, load, flags, location, last seen),
+ * into its row if it still has one: a relay removed or expired meanwhile is not brought back.
+ */
+int cache_relay_seen(struct cache *c, const struct cache_relay *r);
 int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n);
 /* Count one probe or session outcome against a relay. */
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now);
@@ -239,5 +260,36 @@ struct cache_token {
 int cache_token_set(struct cache *c, const char *pubkey, const struct cache_token *t);
 /* 0, -ENOENT (none, or a file older than schema 4) or -EIO. */
 int cache_token_get(struct cache *c, const char *pubkey, struct cache_token *out);
+
+/*
+ * Schema 5: relays' descriptors (discover.h). cache_desc_known fills *k for a descriptor of
+ * identity (base64) naming Noise key pubkey (base64) at endpoint (as addr_format prints it).
+ */
+struct discover_known;
+int cache_desc_known(struct cache *c, const char *identity, const char *pubkey,
+                     const char *endpoint, struct discover_known *k);
+
+/* One verified descriptor to store (discover_judge said new or updated). */
+struct cache_desc {
+	char pubkey[CACHE_TEXT];   /* its Noise key, base64 */
+	char endpoint[CACHE_TEXT]; /* its first (UDP) endpoint */
+	char identity[CACHE_TEXT];
+	char source[16]; /* for a relay not held yet: "relay" or "dht" */
+	uint64_t seq;
+	int64_t issued, expires;
+	const uint8_t *blob; /* the descriptor as received */
+	size_t len;
+};
+/*
+ * Store d in one transaction: onto the bootstrap or config line of its Noise key (whose
+ * endpoint and source stay), else onto the discovered row of its key or identity (replacing
+ * that identity's older key), else as a new discovered row, giving up the discovered row that
+ * expires soonest when cap are stored. 0 or -EIO.
+ */
+int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap);
+/* Forget discovered relays whose descriptor expired by now; how many, or -EIO. */
+int cache_desc_prune(struct cache *c, int64_t now);
+/* The descriptor stored for pubkey into buf: its length, -ENOENT none, -ENOBUFS, -EIO. */
+int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap);
 
 #endif

@@ -29,7 +29,7 @@ static const struct cli_cmd commands[] = {
     {"status", cmd_status, "Show each peer's path (direct / relayed) and why"},
     {"doctor", cmd_doctor, "Check this host's set-up and explain what is wrong"},
     {"show-key", cmd_show_key, "Print the helper's public key (for a relay's AllowedKeys)"},
-    {"list-relays", cmd_list_relays, "Probe and list known relays"},
+    {"list-relays", cmd_list_relays, "Probe and list known relays (--refresh: discover more)"},
     {"configure-relay", cmd_configure_relay, "Enable, disable or tune relay fallback on IFACE"},
     {"add-bootstrap-relay", cmd_add_bootstrap, "Add a relay by ENDPOINT and PUBKEY"},
     {"remove-bootstrap-relay", cmd_remove_bootstrap, "Remove a bootstrap relay"},

@@ -1,4 +1,4 @@
-/* cmd_relay.c: start-relay, add/remove-bootstrap-relay and list-relays. */
+/* cmd_relay.c: start-relay, add/remove-bootstrap-relay and list-relays (--refresh). */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -19,6 +19,7 @@
 #include "log.h"
 #include "probe.h"
 #include "proto.h"
+#include "refresh.h"
 #include "registry.h"
 #include "selfaddr.h"
 #include "token.h"
@@ -396,9 +397,30 @@ static void print_json_relay(const struct registry_entry *e, double km, bool fir
 	else
 		printf(", \"load_permille\": null");
 	if (r->last_seen > 0)
-		printf(", \"last_seen\": %lld}", (long long)r->last_seen);
+		printf(", \"last_seen\": %lld", (long long)r->last_seen);
 	else
-		printf(", \"last_seen\": null}");
+		printf(", \"last_seen\": null");
+	/* The descriptor held, if any (schema 5): who signed it, its number and its times. */
+	json_str_or_null("identity", r->has_desc ? r->identity : NULL);
+	if (r->has_desc)
+		printf(", \"seq\": %llu, \"issued_at\": %lld, \"expires_at\": %lld}",
+		       (unsigned long long)r->seq, (long long)r->issued, (long long)r->expires);
+	else
+		printf(", \"seq\": null, \"issued_at\": null, \"expires_at\": null}");
+}
+
+/* A span of seconds in a few characters: "45s", "12m", "5h", "6d". */
+static const char *span(char *buf, size_t len, int64_t s)
+{
+	if (s < 120)
+		snprintf(buf, len, "%llds", (long long)s);
+	else if (s < 120 * 60)
+		snprintf(buf, len, "%lldm", (long long)s / 60);
+	else if (s < 48 * 3600)
+		snprintf(buf, len, "%lldh", (long long)s / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)s / 86400);
+	return buf;
 }
 
 static void print_text_relay(const struct registry_entry *e, double km, int64_t now)
@@ -406,7 +428,7 @@ static void print_text_relay(const struct registry_entry *e, double km, int64_t 
 	const struct cache_relay *r = &e->info;
 	const char *auth = auth_mode(r->flags);
 	char age[32], loc[96], dist[24], rtt[16], load[16], ep[CACHE_TEXT + ADDR_STRLEN + 4],
-	    ip[ADDR_STRLEN];
+	    ip[ADDR_STRLEN], issued[24], expires[24];
 	struct addr num;
 
 	if (r->has_loc)
@@ -423,18 +445,28 @@ static void print_text_relay(const struct registry_entry *e, double km, int64_t 
 		         addr_format_ip(&e->addr, ip, sizeof(ip)));
 	else
 		snprintf(ep, sizeof(ep), "%s", r->endpoint);
-	printf("%-22s %.8s %-11s %-5s %-18.18s %9s %7s %6s %-9s %s\n", ep, r->pubkey,
-	       registry_shown_status(r), auth ? auth : "-", loc, dist, rtt, load, r->source,
-	       cli_age(age, sizeof(age), r->last_seen, now));
+	/* AGE: how old the descriptor held is; EXPIRES: how long it has left. */
+	snprintf(issued, sizeof(issued), "-");
+	snprintf(expires, sizeof(expires), "-");
+	if (r->has_desc) {
+		span(issued, sizeof(issued), r->issued < now ? now - r->issued : 0);
+		if (r->expires > now)
+			span(expires, sizeof(expires), r->expires - now);
+		else
+			snprintf(expires, sizeof(expires), "expired");
+	}
+	printf("%-22s %.8s %-11s %-5s %-18.18s %9s %7s %6s %-9s %5s %7s %s\n", ep, r->pubkey,
+	       registry_shown_status(r), auth ? auth : "-", loc, dist, rtt, load, r->source, issued,
+	       expires, cli_age(age, sizeof(age), r->last_seen, now));
 }
 
 static void print_relays(const struct registry_entry *e, size_t n, const struct geoip_loc *me,
                          bool me_known, bool json, int64_t now)
 {
 	if (!json)
-		printf("%-22s %-8s %-11s %-5s %-18s %9s %7s %6s %-9s %s\n", "ENDPOINT", "KEY",
-		       "STATUS", "AUTH", "LOCATION", "DISTANCE", "RTT", "LOAD", "SOURCE",
-		       "LAST SEEN");
+		printf("%-22s %-8s %-11s %-5s %-18s %9s %7s %6s %-9s %5s %7s %s\n", "ENDPOINT",
+		       "KEY", "STATUS", "AUTH", "LOCATION", "DISTANCE", "RTT", "LOAD", "SOURCE",
+		       "AGE", "EXPIRES", "LAST SEEN");
 	else
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
@@ -591,29 +623,93 @@ static int list_load(struct cli_ctx *ctx, bool look_up, struct registry_entry **
 	return have_file;
 }
 
+/*
+ * The key the one-shot refresh links with: the helper's own (helper.key next to the database),
+ * so relays in keys mode know it; else a key made for this run and forgotten.
+ */
+static void refresh_key(struct cli_ctx *ctx, uint8_t priv[KEY_LEN])
+{
+	char dir[4096], path[4200];
+
+	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
+	snprintf(path, sizeof(path), "%s/helper.key", dirname(dir));
+	if (strcmp(ctx->db_path, ":memory:") == 0 || key_load_file(priv, path) < 0) {
+		log_debug("list-relays: no helper key at %s: linking with a key of this run", path);
+		key_generate_private(priv);
+	}
+}
+
+/*
+ * --refresh: link to the known relays now (bootstrap and config lines first), page through
+ * the relays each knows (DISCOVER) and store those whose descriptor passes. Says what came of
+ * it, on standard error under --json. 1 when a relay answered, 0 when none did, or -errno.
+ */
+static int refresh_relays(struct cli_ctx *ctx, bool json)
+{
+	FILE *o = json ? stderr : stdout;
+	struct registry_entry *e = NULL;
+	struct refresh_result res;
+	struct geoip *g = NULL;
+	struct cache *c;
+	uint8_t priv[KEY_LEN];
+	char sum[512];
+	size_t n = 0;
+	int rc;
+
+	if (sodium_init() < 0 || cli_open_cache(ctx, &c) < 0)
+		return -EIO;
+	if ((rc = registry_load(c, &e, &n)) < 0) {
+		cache_free(c);
+		return rc;
+	}
+	/* Host names only of the relays that may be linked to. */
+	for (size_t i = 0; i < n; i++)
+		e[i].lookup = i < REFRESH_MAX_LINKS;
+	registry_resolve(e, n, LIST_RESOLVE_MS);
+	refresh_key(ctx, priv);
+	geoip_open(&g, ctx->geoip_path);
+	rc = refresh_once(c, e, n, priv, registry_device_fwmark(c), g, &res);
+	sodium_memzero(priv, sizeof(priv));
+	geoip_free(g);
+	cache_free(c);
+	free(e);
+	if (rc < 0)
+		return rc;
+	if (res.pruned)
+		fprintf(o, "refresh: forgot %u relays whose descriptor expired\n", res.pruned);
+	if (!res.asked)
+		return 0; /* no relay known: the list says so */
+	fprintf(o, "refresh: %u of %u relays answered (%u linked): %s\n", res.answered, res.asked,
+	        res.linked, refresh_summary(&res.stats, sum, sizeof(sum)));
+	return res.answered > 0;
+}
+
 int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char cmd[] = "list-relays";
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"no-probe", no_argument, NULL, 'n'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},    {"no-probe", no_argument, NULL, 'n'},
+	    {"refresh", no_argument, NULL, 'r'}, {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0},
 	};
 	static const char help[] =
-	    "Usage: wgrelay list-relays [--json] [--no-probe] [--timeout MS]\n"
+	    "Usage: wgrelay list-relays [--json] [--no-probe] [--refresh] [--timeout MS]\n"
 	    "PING every known relay and list endpoint (and the address a host name was found\n"
 	    "at), key, status (ok, full, refused, unreachable, unresolved; unknown when never\n"
 	    "probed), auth mode the relay announces (open, keys, token), location and distance\n"
-	    "from this node's public address (GeoIP), RTT, advertised load, source and last\n"
-	    "seen. Exits 1 when no relay answers. The PINGs carry the fwmark of the watched\n"
-	    "WireGuard interfaces, as the helper's links do.\n"
+	    "from this node's public address (GeoIP), RTT, advertised load, source (bootstrap,\n"
+	    "config, relay: discovered), age and expiry of its descriptor, and last seen.\n"
+	    "Discovered relays whose descriptor expired are not listed. Exits 1 when no relay\n"
+	    "answers. The PINGs carry the fwmark of the watched WireGuard interfaces, as the\n"
+	    "helper's links do.\n"
 	    "  --json        print JSON (unknown values are null)\n"
 	    "  --no-probe    show what was last recorded, sending nothing, looking nothing up\n"
+	    "  --refresh     first link to the known relays (8 at most) and ask each which relays\n"
+	    "                it knows; store those whose descriptor verifies and print how many\n"
+	    "                were new, updated, unchanged and refused (why)\n"
 	    "  --timeout MS  how long to wait for the answers, 10..60000 ms (default 1000);\n"
 	    "                host names are looked up first, for at most 5 s\n";
-	bool json = false, probe = true, me_known = false;
+	bool json = false, probe = true, me_known = false, refresh = false;
 	uint64_t timeout = 1000;
 	struct registry_entry *e = NULL;
 	struct geoip *g = NULL;
@@ -631,6 +727,9 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 		case 'n':
 			probe = false;
 			break;
+		case 'r':
+			refresh = true;
+			break;
 		case 't':
 			if (conf_parse_u64(optarg, 10, 60000, &timeout) < 0)
 				return cli_bad_number(cmd, "--timeout", optarg, 10, 60000, NULL);
@@ -644,6 +743,9 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	int refreshed = refresh ? refresh_relays(ctx, json) : 1;
+	if (refreshed < 0)
+		return CLI_ERR;
 	/* Read-only: a probe's results are written only into a cache file that exists. */
 	int have_file = list_load(ctx, probe, &e, &n, &fwmark);
 	if (have_file < 0)
@@ -656,6 +758,11 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	if (probe && answered <= 0) {
 		fprintf(stderr, "%s: %s\n", cmd,
 		        n ? "no relay answered"
+		          : "no relay known (wgrelay add-bootstrap-relay ENDPOINT PUBKEY)");
+		rc = CLI_ERR;
+	} else if (!probe && !refreshed) {
+		fprintf(stderr, "%s: %s\n", cmd,
+		        n ? "refresh: no relay answered"
 		          : "no relay known (wgrelay add-bootstrap-relay ENDPOINT PUBKEY)");
 		rc = CLI_ERR;
 	}

@@ -98,20 +98,38 @@ static void send_raw(struct link *l, const uint8_t *p, size_t len, int64_t now_m
 		l->last_tx_ms = now_ms;
 }
 
-static int send_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
+/* Seal one encoded control message (pt, n bytes) on the link's keys and send it. */
+static int seal_ctrl(struct link *l, const uint8_t *pt, size_t n, int64_t now_ms)
 {
-	uint8_t pt[PROTO_MAX_CTRL_PLAIN], fr[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
-	int n = ctrl_encode(m, pt, sizeof(pt));
-	if (n < 0 || l->state != LINK_UP)
-		return n < 0 ? n : -ENOTCONN;
+	uint8_t fr[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
 	struct link_keys *k = &l->priv->keys;
+
+	if (l->state != LINK_UP)
+		return -ENOTCONN;
+	if (n > PROTO_MAX_CTRL_PLAIN)
+		return -EMSGSIZE;
 	int f = frame_seal_ctrl(fr, sizeof(fr), k->remote_index, k->ctrl_send_counter++,
-	                        k->ctrl_send, pt, (size_t)n);
-	sodium_memzero(pt, sizeof(pt));
+	                        k->ctrl_send, pt, n);
 	if (f < 0)
 		return f;
 	send_raw(l, fr, (size_t)f, now_ms);
 	return 0;
+}
+
+static int send_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
+{
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
+	int n = ctrl_encode(m, pt, sizeof(pt));
+	if (n < 0)
+		return n;
+	n = seal_ctrl(l, pt, (size_t)n, now_ms);
+	sodium_memzero(pt, sizeof(pt));
+	return n;
+}
+
+int link_send_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms)
+{
+	return len ? seal_ctrl(l, msg, len, now_ms) : -EMSGSIZE;
 }
 
 static void bind_clear(struct link_bind *b)
@@ -525,6 +543,14 @@ void link_readable(struct link *l, int64_t now_ms)
 				break;
 			int r = frame_open_ctrl(buf, (size_t)n, l->priv->keys.ctrl_recv,
 			                        &l->priv->keys.ctrl_replay, pt, sizeof(pt));
+			/* Discovery's replies go to the caller's parser (discover.h) as they are. */
+			if (r > 0 && (pt[0] == CTRL_DESC || pt[0] == CTRL_DISCOVERED)) {
+				l->last_rx_ms = now_ms;
+				if (!l->on_ctrl)
+					break;
+				l->on_ctrl(l, pt, (size_t)r, now_ms);
+				continue;
+			}
 			if (r > 0 && ctrl_decode(pt, (size_t)r, &m) == 0) {
 				l->last_rx_ms = now_ms;
 				handle_ctrl(l, &m, now_ms);

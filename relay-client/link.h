@@ -48,6 +48,11 @@ struct token_state;
 /* A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. */
 typedef void (*link_data_fn)(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
                              int64_t now_ms);
+/*
+ * A CTRL frame opened carrying a control message the link does not handle itself (the replies
+ * to DISCOVER: DESC, DISCOVERED): msg (len bytes, padding included) as it came, for discover.h.
+ */
+typedef void (*link_ctrl_fn)(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
 
 struct link {
 	uint8_t relay_pub[32];
@@ -71,6 +76,8 @@ struct link {
 	uint64_t dropped;      /* malformed, unauthentic or unexpected frames */
 	uint64_t data_dropped; /* of those, DATA frames (no binding, replayed, not authentic) */
 	link_data_fn on_data;  /* sealed bindings' datagrams; NULL: dropped */
+	link_ctrl_fn on_ctrl;  /* discovery replies; NULL: dropped */
+	void *ctrl_arg;        /* the caller's, for on_ctrl */
 	/*
 	 * The relay's token-mode credential source (token.h), NULL none; owned by the link
 	 * (link_free frees it). Its BINDs carry the credential; an ERROR auth-denied or
@@ -116,6 +123,11 @@ void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms);
  * allocation. 0, -ENOTCONN (no link keys, b not bound or waiting), -EMSGSIZE, or -errno.
  */
 int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms);
+/*
+ * Seal the control message msg (len bytes, encoded by the caller: a DISCOVER) into a CTRL frame
+ * and send it. Only on an authenticated link: 0, -ENOTCONN (not up), -EMSGSIZE, or -errno.
+ */
+int link_send_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
 /* First DATA counter of a new binding: the wall clock in ns (see link.c). */
 uint64_t link_counter_start(void);
 

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ev.h"
 #include "frame.h"
 #include "geoip.h"
+#include "key.h"
 #include "link.h"
+#include "log.h"
 #include "probe.h"
 #include "proto.h"
 #include "wg.h"
@@ -100,7 +103,8 @@ int registry_load(struct cache *c, struct registry_entry **out, size_t *n)
 {
 	struct cache_relay *r;
 	struct registry_entry *e;
-	size_t k;
+	size_t k, m = 0;
+	int64_t now = time(NULL);
 	int rc = cache_relay_list(c, &r, &k);
 
 	if (rc < 0)
@@ -110,14 +114,63 @@ int registry_load(struct cache *c, struct registry_entry **out, size_t *n)
 		free(r);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < k; i++) {
-		e[i].info = r[i];
-		e[i].lookup = true;
-	}
+	/* Lines first (the helper links to the first relays), each group in endpoint order. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < k; i++) {
+			bool disc = cache_source_discovered(r[i].source);
+			if (disc != (pass == 1))
+				continue;
+			/* A descriptor alone vouches for a discovered relay: only while current. */
+			if (disc && (!r[i].has_desc || r[i].expires <= now))
+				continue;
+			e[m].info = r[i];
+			e[m++].lookup = true;
+		}
 	free(r);
 	*out = e;
-	*n = k;
+	*n = m;
 	return 0;
+}
+
+enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, size_t len,
+                                         const struct addr *via, const uint8_t via_key[32],
+                                         uint64_t now, struct discover_stats *st)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000);
+	struct descriptor d;
+	struct discover_known k;
+	struct cache_desc cd = {.source = "relay", .blob = desc, .len = len};
+	enum discover_verdict v;
+	int rc = desc_decode(desc, len, &d);
+
+	if (rc < 0) {
+		discover_count(st, DISCOVER_R_INVALID, -rc);
+		return DISCOVER_R_INVALID;
+	}
+	key_to_base64(cd.identity, d.identity);
+	key_to_base64(cd.pubkey, d.noise);
+	if (d.endpoints[0].transport == DESC_T_UDP) /* always, once decoded; judged below */
+		addr_format(&d.endpoints[0].addr, cd.endpoint, sizeof(cd.endpoint));
+	if (cache_desc_known(c, cd.identity, cd.pubkey, cd.endpoint, &k) < 0)
+		return DISCOVER_V_MAX; /* not judged: the cache failed (logged) */
+	v = discover_judge(&d, now, via, via_key, &k, CACHE_MAX_DISCOVERED);
+	if (v == DISCOVER_R_BOOTSTRAP)
+		log_warnx_rl(
+		    &rl,
+		    "relay %.8s... at %s: descriptor refused: its key %.8s... differs from "
+		    "the one a bootstrap line names for that endpoint",
+		    cd.identity, cd.endpoint, cd.pubkey);
+	if (v == DISCOVER_NEW || v == DISCOVER_UPDATED) {
+		cd.seq = d.seq;
+		cd.issued = (int64_t)d.issued_at;
+		cd.expires = (int64_t)d.expires_at;
+		if (cache_desc_store(c, &cd, CACHE_MAX_DISCOVERED) < 0)
+			return DISCOVER_V_MAX;
+		log_debug("relay %s (%.8s...): descriptor %s, seq %llu", cd.endpoint, cd.pubkey,
+		          discover_verdict_name(v), (unsigned long long)d.seq);
+	}
+	discover_count(st, v, 0);
+	return v;
 }
 
 /* One pass over the entries still without an address; true when a lookup still runs. */

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "discover.h"
 
 struct geoip;
 struct link;
@@ -57,8 +58,21 @@ struct registry_entry {
 	bool pending;     /* the lookup had not answered when registry_resolve returned */
 };
 
-/* The cache's relays (at most CACHE_MAX_RELAYS): *out malloc'd (free() it). 0 or -errno. */
+/*
+ * The relays the helper may use (at most CACHE_MAX_RELAYS): bootstrap and config lines, then
+ * discovered relays whose descriptor has not expired (those expired are left out), each group
+ * in endpoint order. *out malloc'd (free() it). 0 or -errno.
+ */
 int registry_load(struct cache *c, struct registry_entry **out, size_t *n);
+/*
+ * One descriptor (len bytes) from a DESC that the relay at via sent on a link that proved
+ * Noise key via_key: decoded, verified, judged against the cache (discover_judge) and, when
+ * new or newer, stored (source "relay"); counted into *st. The verdict, or DISCOVER_V_MAX
+ * (not counted) when the cache failed.
+ */
+enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, size_t len,
+                                         const struct addr *via, const uint8_t via_key[32],
+                                         uint64_t now, struct discover_stats *st);
 /*
  * Fill the addresses: IPs at once; the host names of entries with lookup set are looked up
  * all together in the background, waited for at most wait_ms (0: take the answers that have

@@ -2,9 +2,11 @@
  * watch.c: `wgrelay watch`, the helper daemon. One ev loop (common/ev.h) over the relay links,
  * the sealed mode local ports and the rtnetlink link watcher; a 1 s tick reads the watched
  * WireGuard devices and lets steer.c decide; every 10 s (and on SIGHUP) relays, settings and
- * interfaces are read again. SIGTERM and SIGINT stop it as for a restart: relayed peers stay on
- * their relays for the next run to adopt. SIGUSR1, or --restore-on-exit, leaves clean: every
- * peer back on its direct endpoint, the relays told we are gone.
+ * interfaces are read again; every 10 min (and at start) a few linked relays are asked which
+ * relays they know (refresh.h), and what passes is cached for the next reload. SIGTERM and
+ * SIGINT stop it as for a restart: relayed peers stay on their relays for the next run to
+ * adopt. SIGUSR1, or --restore-on-exit, leaves clean: every peer back on its direct endpoint,
+ * the relays told we are gone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +32,7 @@
 #include "log.h"
 #include "portset.h"
 #include "proto.h"
+#include "refresh.h"
 #include "registry.h"
 #include "sealed.h"
 #include "selfaddr.h"
@@ -84,6 +87,9 @@ struct watch {
 	struct portset *ports;    /* the sealed ports in the loop */
 	struct sealed_port **cur; /* scratch for steer_ports */
 	size_t cap_cur;
+	struct refresh_sched disc; /* discovery through the linked relays */
+	/* linked relays whose descriptor expired or went: not ticked, not in the loop */
+	bool retired[STEER_MAX_RELAYS];
 };
 
 /*
@@ -121,6 +127,18 @@ static void on_link_readable(struct ev_loop *loop, int fd, unsigned events, void
 	(void)fd;
 	(void)events;
 	link_readable(arg, (int64_t)ev_now_ms(loop));
+}
+
+static void on_link_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms)
+{
+	struct watch *w = l->ctrl_arg;
+	size_t i = 0;
+
+	while (i < w->s.n_relays && w->s.relays[i].link != l)
+		i++;
+	/* A run that ended with news: the next tick reloads the relays. */
+	if (refresh_sched_input(&w->disc, &w->s, i, msg, len, now_ms))
+		w->reload_due = true;
 }
 
 /* A link's socket joins the loop (its fd number may be that of a port closed since a sync). */
@@ -178,6 +196,10 @@ static void add_relay(struct watch *w, struct registry_entry *e)
 		return;
 	}
 	sr->link->on_data = sealed_deliver;
+	sr->link->on_ctrl = on_link_ctrl;
+	sr->link->ctrl_arg = w;
+	refresh_sched_reset(&w->disc, w->s.n_relays);
+	w->retired[w->s.n_relays] = false;
 	load_token(w, sr);
 	/* At start the count is in "helper running"; later, a new relay is news. */
 	if (w->relays_loaded)
@@ -195,22 +217,59 @@ static struct steer_relay *find_relay(struct watch *w, const char *pubkey)
 	return NULL;
 }
 
+/*
+ * A linked relay that only its descriptor vouched for, whose descriptor expired or left the
+ * cache: its link stops (no more handshakes or PINGs, out of the loop), so it is unreachable to
+ * steer.c and a peer on it fails over as from a relay that went away. The relay table keeps
+ * its place (peers index it); a fresh descriptor brings the link back.
+ */
+static void retire(struct watch *w, size_t i, bool gone)
+{
+	struct steer_relay *sr = &w->s.relays[i];
+	struct link *l = sr->link;
+
+	if (gone == w->retired[i])
+		return;
+	w->retired[i] = gone;
+	if (gone) {
+		log_info("relay %s (%.8s...): no current descriptor any more: not used",
+		         sr->info.endpoint, sr->info.pubkey);
+		ev_del_io(w->loop, l->fd);
+		l->state = LINK_DOWN;
+		l->rtt_ms = -1;
+		l->hs_sent_ms = 0;
+		refresh_sched_reset(&w->disc, i); /* a run under way ends unreported */
+	} else {
+		log_info("relay %s (%.8s...): current descriptor again: used", sr->info.endpoint,
+		         sr->info.pubkey);
+		if (add_link_io(w, l) < 0)
+			log_warnx("relay %s: socket not watched", sr->info.endpoint);
+	}
+}
+
 /* Reload relays from the cache; links of known relays are kept, their tokens read again. */
 static void load_relays(struct watch *w)
 {
 	struct registry_entry *e;
 	size_t n, room = STEER_MAX_RELAYS - w->s.n_relays;
+	bool listed[STEER_MAX_RELAYS] = {0};
 
 	if (registry_load(w->s.cache, &e, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct steer_relay *sr = find_relay(w, e[i].info.pubkey);
-		if (sr)
+		if (sr) {
 			load_token(w, sr);
+			listed[sr - w->s.relays] = true;
+			/* What the cache says of the relay's source and descriptor, now. */
+			snprintf(sr->info.source, sizeof(sr->info.source), "%s", e[i].info.source);
+		}
 		/* Only new relays are looked up, no more than there is room for. */
 		e[i].lookup = !sr && room > 0;
 		room -= e[i].lookup;
 	}
+	for (size_t i = 0; i < w->s.n_relays; i++)
+		retire(w, i, !listed[i] && cache_source_discovered(w->s.relays[i].info.source));
 	registry_resolve(e, n, w->relays_loaded ? 0 : WATCH_RESOLVE_MS);
 	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++)
 		if (e[i].lookup)
@@ -218,13 +277,18 @@ static void load_relays(struct watch *w)
 	free(e);
 }
 
-/* Share what the links learned with `list-relays --no-probe` and `status`. */
+/*
+ * Share what the links learned with `list-relays --no-probe` and `status`: into the rows that
+ * are still there (a relay removed or expired meanwhile is not written back).
+ */
 static void publish_relays(struct watch *w, int64_t now)
 {
 	for (size_t i = 0; i < w->s.n_relays; i++) {
 		struct steer_relay *r = &w->s.relays[i];
+		if (w->retired[i])
+			continue;
 		registry_link_merge(&r->info, r->link, now);
-		cache_relay_upsert(w->s.cache, &r->info);
+		cache_relay_seen(w->s.cache, &r->info);
 	}
 }
 
@@ -338,6 +402,17 @@ static bool wanted(struct watch *w, const char *name)
 	return cache_iface_get(w->s.cache, name, &cfg) == 0 && cfg.enabled;
 }
 
+/* DESC_MODE_* of the interfaces watched now. */
+static uint8_t watched_modes(const struct watch *w)
+{
+	uint8_t modes = 0;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].present && iface_active(w, &w->ifaces[i]))
+			modes |= (uint8_t)(1u << steer_mode(&w->ifaces[i]));
+	return modes;
+}
+
 /* What is worth a warning about an interface's settings when it is first watched. */
 static void check_iface(const struct steer_iface *ifc)
 {
@@ -448,10 +523,14 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	ev_timer_start(loop, t, WATCH_TICK_MS);
 	for (size_t i = 0; i < w->s.n_relays; i++)
-		link_tick(w->s.relays[i].link, ms);
+		if (!w->retired[i])
+			link_tick(w->s.relays[i].link, ms);
 	update_self(w);
 	publish_helper(w, now, true);
 	w->reload_due = false;
+	/* A run that ended with news: the next tick reloads the relays. */
+	if (refresh_sched_tick(&w->disc, &w->s, w->retired, watched_modes(w), ms))
+		w->reload_due = true;
 	if (slow) {
 		publish_relays(w, now);
 		load_relays(w);
@@ -552,7 +631,11 @@ static void watch_start(struct watch *w)
 static void watch_leave(struct watch *w)
 {
 	const char *sig = signal_name(w->stop_signal);
+	char sum[256];
 
+	if (w->disc.total.pages)
+		log_info("discovery since start: %s",
+		         refresh_summary(&w->disc.total, sum, sizeof(sum)));
 	if (w->restore)
 		log_info("%s: restoring direct endpoints", sig);
 	else
@@ -568,7 +651,8 @@ static void watch_leave(struct watch *w)
 	sync_ports(w); /* none left: every registration goes */
 	for (size_t i = 0; i < w->s.n_relays; i++) {
 		struct link *l = w->s.relays[i].link;
-		ev_del_io(w->loop, l->fd);
+		if (!w->retired[i])
+			ev_del_io(w->loop, l->fd);
 		if (w->restore)
 			link_free(l);
 		else

@@ -5,16 +5,20 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bootline.h"
 #include "conf.h"
 #include "config.h"
+#include "descriptor.h"
 #include "file.h"
 #include "key.h"
+#include "proto.h"
 
 static const char *const config_keys[] = {
     "Relay.Listen",
     "Relay.PortRange",
     "Relay.Modes",
     "Relay.KeyFile",
+    "Relay.IdentityFile",
     "Relay.User",
     "Relay.Metrics",
     "Relay.AllowPrivate",
@@ -43,6 +47,27 @@ static const char *const config_keys[] = {
     "Limits.MaxReservationsPerSource",
     "Limits.MaxCircuitsPerSource",
     "Limits.MaxPacket",
+    "Network.Network",
+    "Network.Peer",
+    "Network.Trusted",
+    "Network.MinLinks",
+    "Network.MaxLinks",
+    "Network.HeartbeatInterval",
+    "Network.LinkTimeout",
+    "Network.ReconnectInterval",
+    "Network.MaxRetries",
+    "Network.Advertise",
+    "Network.Country",
+    "Network.Location",
+    "Network.Family",
+    "Network.Bandwidth",
+    "Network.DescriptorLifetime",
+    "Network.StoreSize",
+    "Network.AntiEntropyInterval",
+    "Network.Dht",
+    "Network.DhtListen",
+    "Network.DhtBootstrap",
+    "Network.DhtAnnounce",
     NULL,
 };
 
@@ -83,6 +108,18 @@ void config_defaults(struct relayd_config *c)
 	c->stats_interval_s = 60;
 	c->workers = -1;
 	c->coalesce = true;
+	/* The relay network: off unless a Peer or Advertise line (or Network = on) says so. */
+	c->net.network = -1;
+	c->net.min_links = 3;
+	c->net.max_links = 8;
+	c->net.heartbeat_s = 60;
+	c->net.link_timeout_s = 180;
+	c->net.reconnect_s = 30;
+	c->net.max_retries = 3;
+	c->net.lifetime_s = 12 * 3600;
+	c->net.store_size = 100000;
+	c->net.anti_entropy_s = 30;
+	c->net.dht_announce = true;
 }
 
 const char *config_auth_name(enum auth_mode m)
@@ -107,6 +144,69 @@ int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 		return -ERANGE;
 	*lo = (uint16_t)x;
 	*hi = (uint16_t)y;
+	return 0;
+}
+
+int config_identity_path(const struct relayd_config *c, char *out, size_t cap)
+{
+	const char *slash;
+	int n;
+
+	if (*c->identity_file)
+		n = snprintf(out, cap, "%s", c->identity_file);
+	else if (!(slash = strrchr(c->key_file, '/')))
+		n = snprintf(out, cap, "identity"); /* a key file named relative to here */
+	else if (slash == c->key_file)
+		n = snprintf(out, cap, "/identity");
+	else
+		n = snprintf(out, cap, "%.*s/identity", (int)(slash - c->key_file), c->key_file);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* One "DEGREES" number of a location, at most 6 decimals, within -max..max: microdegrees. */
+static int config_degrees(const char *s, size_t n, double max, int32_t *out)
+{
+	char buf[32], *end;
+	double v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	/* Plain decimal only: strtod would also take hex, "inf" and "nan". */
+	if (strspn(buf, "+-0123456789.") != n)
+		return -EINVAL;
+	v = strtod(buf, &end);
+	if (*end || end == buf)
+		return -EINVAL;
+	if (v < -max || v > max)
+		return -ERANGE;
+	*out = (int32_t)(v >= 0 ? v * 1e6 + 0.5 : v * 1e6 - 0.5); /* rounded, without libm */
+	return 0;
+}
+
+int config_parse_location(const char *s, int32_t *lat_e6, int32_t *lon_e6)
+{
+	const char *comma = strchr(s, ',');
+	size_t a, b;
+	int32_t lat, lon;
+	int r;
+
+	if (!comma)
+		return -EINVAL;
+	a = (size_t)(comma - s);
+	while (a && (s[a - 1] == ' ' || s[a - 1] == '\t'))
+		a--;
+	comma++;
+	comma += strspn(comma, " \t");
+	b = strlen(comma);
+	while (b && (comma[b - 1] == ' ' || comma[b - 1] == '\t'))
+		b--;
+	if ((r = config_degrees(s, a, 90, &lat)) < 0 ||
+	    (r = config_degrees(comma, b, 180, &lon)) < 0)
+		return r;
+	*lat_e6 = lat;
+	*lon_e6 = lon;
 	return 0;
 }
 
@@ -180,6 +280,9 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 		return r;
 	if ((e = conf_last(f, "Relay", "KeyFile")) &&
 	    (r = config_strcpy(c->key_file, sizeof(c->key_file), f, e, err, errlen)) < 0)
+		return r;
+	if ((e = conf_last(f, "Relay", "IdentityFile")) &&
+	    (r = config_strcpy(c->identity_file, sizeof(c->identity_file), f, e, err, errlen)) < 0)
 		return r;
 	if ((e = conf_last(f, "Relay", "User")) &&
 	    (r = config_strcpy(c->user, sizeof(c->user), f, e, err, errlen)) < 0)
@@ -311,6 +414,257 @@ static int config_limits(struct limits *l, const struct conf *f, char *err, size
 	return r == -ENOENT ? 0 : r;
 }
 
+/* Peer and Trusted lines: a section's lines replace the defaults (none), like Listen. */
+static int config_net_lists(struct net_config *n, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e = NULL;
+
+	if (conf_last(f, "Network", "Peer"))
+		n->n_peers = 0;
+	while ((e = conf_next(f, "Network", "Peer", e))) {
+		struct net_peer_cfg *p = &n->peers[n->n_peers];
+
+		if (n->n_peers == CONFIG_MAX_PEERS)
+			return config_err(err, errlen, f, e, "too many peers at");
+		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &p->addr, p->key) < 0)
+			return config_err(err, errlen, f, e, "bad peer (HOST:PORT KEY)");
+		n->n_peers++;
+	}
+	e = NULL;
+	if (conf_last(f, "Network", "Trusted"))
+		n->n_trusted = 0;
+	while ((e = conf_next(f, "Network", "Trusted", e))) {
+		if (n->n_trusted == CONFIG_MAX_TRUSTED)
+			return config_err(err, errlen, f, e, "too many trusted keys at");
+		if (key_from_base64(n->trusted[n->n_trusted], e->value) < 0)
+			return config_err(err, errlen, f, e, "bad key (base64 identity key)");
+		n->n_trusted++;
+	}
+	return 0;
+}
+
+/* What a descriptor says about the relay: where, who runs it, how fast. */
+static int config_net_claims(struct net_config *n, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e;
+	int r;
+
+	if ((e = conf_last(f, "Network", "Advertise"))) {
+		struct addr a;
+
+		if (addr_parse(&a, e->value, 0) < 0)
+			return config_err(err, errlen, f, e, "bad address (IP:PORT)");
+		if (addr_classify(&a) & (ADDR_UNSPECIFIED | ADDR_MULTICAST | ADDR_BROADCAST))
+			return config_err(err, errlen, f, e, "not a specific address");
+		n->advertise = a;
+	}
+	if ((e = conf_last(f, "Network", "Country"))) {
+		const char *v = e->value;
+
+		if (strlen(v) != 2 || !((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z') ||
+		    !((v[1] | 0x20) >= 'a' && (v[1] | 0x20) <= 'z'))
+			return config_err(err, errlen, f, e, "bad country (two letters, ISO 3166)");
+		n->country[0] = (char)(v[0] & ~0x20);
+		n->country[1] = (char)(v[1] & ~0x20);
+		n->country[2] = '\0';
+	}
+	if ((e = conf_last(f, "Network", "Location"))) {
+		if (config_parse_location(e->value, &n->lat_e6, &n->lon_e6) < 0)
+			return config_err(err, errlen, f, e,
+			                  "bad location (LAT,LON in degrees, -90..90,-180..180)");
+		n->has_location = true;
+	}
+	if ((e = conf_last(f, "Network", "Family"))) {
+		for (const char *p = e->value; *p; p++)
+			if (*p < 0x20 || *p > 0x7e)
+				return config_err(err, errlen, f, e, "not printable ASCII");
+		if ((r = config_strcpy(n->family, sizeof(n->family), f, e, err, errlen)) < 0)
+			return r;
+	}
+	r = conf_get_u64(f, "Network", "Bandwidth", 0, UINT32_MAX, &n->bandwidth_kbps, err, errlen);
+	return r == -ENOENT ? 0 : r;
+}
+
+/*
+ * DescriptorLifetime: a bare number is hours (1..168, as it always was); with a unit (90s, 5m,
+ * 12h, 2d) any duration from CONFIG_MIN_LIFETIME_S to a week (§9's most), so that a test
+ * world can see descriptors of dead relays expire within minutes.
+ */
+static int config_net_lifetime(struct net_config *n, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e = conf_last(f, "Network", "DescriptorLifetime");
+	const char *v;
+	uint64_t x;
+
+	if (!e)
+		return 0;
+	v = e->value;
+	while (*v >= '0' && *v <= '9')
+		v++;
+	if (v != e->value && !*v) {
+		if (conf_parse_u64(e->value, 1, DESC_MAX_LIFETIME_S / 3600, &x) < 0)
+			return config_err(err, errlen, f, e, "not 1..168 hours (or 60s..7d)");
+		x *= 3600;
+	} else if (conf_parse_duration(e->value, CONFIG_MIN_LIFETIME_S, DESC_MAX_LIFETIME_S, &x) <
+	           0) {
+		return config_err(err, errlen, f, e, "not a lifetime from 60s to 7d (bare: hours)");
+	}
+	n->lifetime_s = x;
+	return 0;
+}
+
+static int config_network(struct net_config *n, const struct conf *f, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		uint64_t min, max;
+		bool duration;
+	} nums[] = {
+	    {"MinLinks", offsetof(struct net_config, min_links), 0, 256, false},
+	    {"MaxLinks", offsetof(struct net_config, max_links), 1, 256, false},
+	    {"HeartbeatInterval", offsetof(struct net_config, heartbeat_s), 1, 3600, true},
+	    {"LinkTimeout", offsetof(struct net_config, link_timeout_s), 2, 86400, true},
+	    {"ReconnectInterval", offsetof(struct net_config, reconnect_s), 1, 86400, true},
+	    {"MaxRetries", offsetof(struct net_config, max_retries), 0, 1000, false},
+	    {"StoreSize", offsetof(struct net_config, store_size), 16, 10000000, false},
+	    {"AntiEntropyInterval", offsetof(struct net_config, anti_entropy_s), 1, 3600, true},
+	};
+	const struct conf_entry *e;
+	bool on;
+	int r;
+
+	if ((r = config_net_lists(n, f, err, errlen)) < 0 ||
+	    (r = config_net_claims(n, f, err, errlen)) < 0 ||
+	    (r = config_net_lifetime(n, f, err, errlen)) < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		uint64_t *v = (uint64_t *)((char *)n + nums[i].off);
+
+		r = nums[i].duration ? conf_get_duration(f, "Network", nums[i].key, nums[i].min,
+		                                         nums[i].max, v, err, errlen)
+		                     : conf_get_u64(f, "Network", nums[i].key, nums[i].min,
+		                                    nums[i].max, v, err, errlen);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	if (n->min_links > n->max_links) {
+		e = conf_last(f, "Network", "MinLinks");
+		if (!e)
+			e = conf_last(f, "Network", "MaxLinks");
+		snprintf(err, errlen, "%s:%u: MinLinks %llu above MaxLinks %llu '%s' for %s",
+		         f->name, e->line, (unsigned long long)n->min_links,
+		         (unsigned long long)n->max_links, e->value, e->key);
+		return -EINVAL;
+	}
+	if (n->link_timeout_s <= n->heartbeat_s) {
+		e = conf_last(f, "Network", "LinkTimeout");
+		if (!e)
+			e = conf_last(f, "Network", "HeartbeatInterval");
+		snprintf(err, errlen,
+		         "%s:%u: LinkTimeout %llus not above HeartbeatInterval %llus '%s' for %s",
+		         f->name, e->line, (unsigned long long)n->link_timeout_s,
+		         (unsigned long long)n->heartbeat_s, e->value, e->key);
+		return -EINVAL;
+	}
+	if ((r = conf_get_bool(f, "Network", "Network", &on, err, errlen)) == 0)
+		n->network = on;
+	else if (r != -ENOENT)
+		return r;
+	return 0;
+}
+
+/*
+ * A DhtBootstrap value: HOST:PORT, HOST an IPv4 address or a DNS name (resolved at start). The
+ * DHT node speaks IPv4 only (PROTOCOL.md §11.3), so an IPv6 literal is refused here.
+ */
+static bool config_dht_host(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	bool numeric = true;
+	uint64_t port;
+	struct addr a;
+
+	if (!colon || colon == v || strchr(v, ':') != colon || colon - v > 253 ||
+	    conf_parse_u64(colon + 1, 1, 65535, &port) < 0)
+		return false;
+	for (const char *p = v; p < colon; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return false;
+		numeric &= (*p >= '0' && *p <= '9') || *p == '.';
+	}
+	/* Digits and dots are an address, never a name: "10.1.2" must not reach the resolver. */
+	return !numeric || addr_parse(&a, v, 0) == 0;
+}
+
+int config_dht_listen(const struct relayd_config *c, struct addr *out)
+{
+	struct addr a = c->net.dht_listen;
+
+	if (!a.len) {
+		for (int i = 0; i < c->n_listen && !a.len; i++)
+			if (addr_family(&c->listen[i]) == AF_INET)
+				a = c->listen[i];
+		if (!a.len)
+			return -EADDRNOTAVAIL;
+		if (addr_port(&a) == 65535)
+			return -ERANGE;
+		addr_set_port(&a, (uint16_t)(addr_port(&a) + 1));
+	}
+	for (int i = 0; i < c->n_listen; i++) {
+		const struct addr *l = &c->listen[i];
+		bool wild =
+		    (addr_classify(l) & ADDR_UNSPECIFIED) || (addr_classify(&a) & ADDR_UNSPECIFIED);
+
+		/* A wildcard of either family may cover the other (a dual-stack [::]). */
+		if (addr_port(l) == addr_port(&a) && (wild || addr_equal_ip(l, &a)))
+			return -EADDRINUSE;
+	}
+	*out = a;
+	return 0;
+}
+
+/* [Network] Dht, DhtListen, DhtBootstrap, DhtAnnounce (after Listen is known). */
+static int config_dht(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
+{
+	struct net_config *n = &c->net;
+	const struct conf_entry *e = NULL;
+	struct addr a;
+	int r;
+
+	if ((r = conf_get_bool(f, "Network", "Dht", &n->dht, err, errlen)) < 0 && r != -ENOENT)
+		return r;
+	r = conf_get_bool(f, "Network", "DhtAnnounce", &n->dht_announce, err, errlen);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (conf_last(f, "Network", "DhtBootstrap"))
+		n->n_dht_boot = 0;
+	while ((e = conf_next(f, "Network", "DhtBootstrap", e))) {
+		if (n->n_dht_boot == CONFIG_MAX_DHT_BOOT)
+			return config_err(err, errlen, f, e, "too many DHT bootstrap nodes at");
+		if (!config_dht_host(e->value))
+			return config_err(err, errlen, f, e,
+			                  "bad DHT node (HOST:PORT, an IPv4 address or a name)");
+		r = config_strcpy(n->dht_boot[n->n_dht_boot], CONFIG_DHT_HOST, f, e, err, errlen);
+		if (r < 0)
+			return r;
+		n->n_dht_boot++;
+	}
+	if (!(e = conf_last(f, "Network", "DhtListen")))
+		return 0;
+	if (addr_parse(&a, e->value, 0) < 0 || addr_family(&a) != AF_INET)
+		return config_err(err, errlen, f, e,
+		                  "bad DHT address (IPv4:PORT; the DHT is IPv4)");
+	if (addr_classify(&a) & (ADDR_MULTICAST | ADDR_BROADCAST))
+		return config_err(err, errlen, f, e, "not a unicast address");
+	n->dht_listen = a;
+	if (config_dht_listen(c, &a) == -EADDRINUSE)
+		return config_err(err, errlen, f, e,
+		                  "the port of a Listen address (the DHT has its own)");
+	return 0;
+}
+
 int config_load(struct relayd_config *c, const char *path, bool must_exist, char *err,
                 size_t errlen)
 {
@@ -323,8 +677,13 @@ int config_load(struct relayd_config *c, const char *path, bool must_exist, char
 		return r;
 	if ((r = conf_check_keys(f, config_keys, err, errlen)) < 0 ||
 	    (r = config_relay(c, f, err, errlen)) < 0 || (r = config_auth(c, f, err, errlen)) < 0 ||
-	    (r = config_limits(&c->limits, f, err, errlen)) < 0)
+	    (r = config_limits(&c->limits, f, err, errlen)) < 0 ||
+	    (r = config_network(&c->net, f, err, errlen)) < 0 ||
+	    (r = config_dht(c, f, err, errlen)) < 0)
 		goto out;
+	c->net.on =
+	    c->net.network == 1 ||
+	    (c->net.network < 0 && (c->net.n_peers > 0 || c->net.advertise.len || c->net.dht));
 	if (c->auth == AUTH_KEYS && !*c->allowed_keys_file) {
 		snprintf(err, errlen, "%s: Mode = keys needs AllowedKeys = FILE in [Auth]", path);
 		r = -EINVAL;

@@ -35,6 +35,44 @@ struct limits {
 	bool limit_authenticated; /* apply duration/bytes to keys/token clients too */
 };
 
+/* [Network]: the relay network (wgrelayd.conf(5) "NETWORK"). */
+#define CONFIG_MAX_PEERS    64
+#define CONFIG_MAX_TRUSTED  64
+#define CONFIG_NET_STR      64  /* Family: a descriptor string (DESC_MAX_STR) */
+#define CONFIG_MAX_DHT_BOOT 8   /* DhtBootstrap lines (the DHT node keeps 8) */
+#define CONFIG_DHT_HOST     256 /* a DhtBootstrap value: a DNS name and a port */
+/* DescriptorLifetime at least this (seconds): republished every quarter, well above a tick. */
+#define CONFIG_MIN_LIFETIME_S 60
+struct net_peer_cfg {
+	struct addr addr; /* the peer's control port */
+	uint8_t key[32];  /* its Noise public key */
+};
+struct net_config {
+	bool on;     /* resolved by config_load: Network, else any Peer, Advertise or Dht = on */
+	int network; /* Network = on|off as written: 1, 0; -1 not given */
+	struct net_peer_cfg peers[CONFIG_MAX_PEERS];
+	int n_peers;
+	uint8_t trusted[CONFIG_MAX_TRUSTED][32]; /* identity (Ed25519) public keys */
+	int n_trusted;
+	uint64_t min_links, max_links;
+	uint64_t heartbeat_s, link_timeout_s, reconnect_s, max_retries;
+	struct addr advertise; /* len 0: not given (the Listen address when it is specific) */
+	char country[3];       /* "" none */
+	bool has_location;
+	int32_t lat_e6, lon_e6;
+	char family[CONFIG_NET_STR];
+	uint64_t bandwidth_kbps;
+	uint64_t lifetime_s; /* DescriptorLifetime, in seconds */
+	uint64_t store_size;
+	uint64_t anti_entropy_s;
+	/* The Mainline DHT (relayd/netdht.c, PROTOCOL.md §11) */
+	bool dht;               /* Dht = on */
+	bool dht_announce;      /* DhtAnnounce: announce and put, not only look up */
+	struct addr dht_listen; /* len 0: the first IPv4 Listen address, its port + 1 */
+	char dht_boot[CONFIG_MAX_DHT_BOOT][CONFIG_DHT_HOST]; /* DhtBootstrap HOST:PORT */
+	int n_dht_boot;
+};
+
 struct relayd_config {
 	struct addr listen[CONFIG_MAX_LISTEN];
 	int n_listen;
@@ -48,12 +86,14 @@ struct relayd_config {
 	struct limits limits;
 	struct policy policy;
 	char key_file[512];
+	char identity_file[512]; /* "": the key file's directory + "/identity" */
 	char user[64];
 	char metrics[64]; /* "off" or ADDR:PORT */
 	uint64_t stats_interval_s;
 	int workers;   /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
 	bool coalesce; /* UDP GRO in, UDP_SEGMENT out on session sockets */
 	unsigned busy_poll_us; /* spin this long after traffic before sleeping; 0 off */
+	struct net_config net;
 };
 
 #define CONFIG_MAX_WORKERS 64
@@ -81,5 +121,18 @@ int config_load_allowlist(const char *path, uint8_t (**keys)[32], size_t *n, cha
 /* Parse "LO-HI"; 0 or -EINVAL/-ERANGE. */
 int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi);
 const char *config_auth_name(enum auth_mode m);
+/*
+ * The identity file's path: IdentityFile, else the key file's directory + "/identity" (so a
+ * relay that names only its key file, or --state-dir, keeps both together). 0 or -ENAMETOOLONG.
+ */
+int config_identity_path(const struct relayd_config *c, char *out, size_t cap);
+/*
+ * The DHT socket's address: DhtListen, else the first IPv4 Listen address with its port + 1.
+ * 0 with *out; -EADDRNOTAVAIL (no IPv4 Listen address), -ERANGE (port 65535 + 1) or
+ * -EADDRINUSE (a Listen address's port on the same or a wildcard address).
+ */
+int config_dht_listen(const struct relayd_config *c, struct addr *out);
+/* Parse "LAT,LON" in decimal degrees into microdegrees; 0 or -EINVAL / -ERANGE. */
+int config_parse_location(const char *s, int32_t *lat_e6, int32_t *lon_e6);
 
 #endif

@@ -174,6 +174,7 @@ static void control_ping(struct relay *r, int fd, const uint8_t *p, size_t len,
 
 static void control_link_free(struct relay *r, struct link *l)
 {
+	network_link_gone(r, l);
 	if (table_get(&r->clients, table_key16(&r->clients, l->client_pub, 32)) == l)
 		table_del(&r->clients, table_key16(&r->clients, l->client_pub, 32));
 	table_del(&r->links, l->index);
@@ -185,6 +186,31 @@ static void control_link_free(struct relay *r, struct link *l)
 	link_keys_clear(&l->keys);
 	sodium_memzero(l, sizeof(*l));
 	free(l);
+}
+
+void control_link_close(struct relay *r, struct link *l)
+{
+	control_link_free(r, l);
+}
+
+int control_fd_for(const struct relay *r, const struct addr *a)
+{
+	bool v6 = addr_family(a) == AF_INET6;
+
+	for (int i = 0; i < r->n_ctl; i++)
+		if (r->ctl_v6[i] == v6)
+			return r->ctl_fd[i];
+	return -1;
+}
+
+void control_send_raw(struct relay *r, struct link *l, const uint8_t *pt, size_t n)
+{
+	uint8_t frame[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
+	int len = frame_seal_ctrl(frame, sizeof(frame), l->keys.remote_index,
+	                          l->keys.ctrl_send_counter++, l->keys.ctrl_send, pt, n);
+
+	if (len > 0)
+		control_sendto(r, l->fd, frame, (size_t)len, &l->addr);
 }
 
 /*
@@ -203,6 +229,9 @@ static void control_link_proven(struct relay *r, struct link *l)
 	if (old) {
 		session_link_adopt(r, old, l);
 		l->authenticated = old->authenticated;
+		/* A relay link's rekey (or its peer's restart): the relay link carries on. */
+		if (old->rp)
+			network_link_replaced(r, old, l);
 		control_link_free(r, old);
 	}
 }
@@ -283,7 +312,8 @@ static bool control_evict(struct relay *r)
 	size_t pos = 0;
 
 	while ((l = table_next(&r->links, &pos))) {
-		if (l->nbinds)
+		/* Relay links bind nothing but are the network's: never evicted for a client. */
+		if (l->nbinds || l->rp)
 			continue;
 		if (!victim || (!l->proven && victim->proven) ||
 		    (l->proven == victim->proven && l->last_rx_ms < victim->last_rx_ms))
@@ -422,6 +452,14 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 	l->last_rx_ms = ev_now_ms(r->loop);
 	if (!l->proven)
 		control_link_proven(r, l);
+	/*
+	 * Relay links, and the §10 messages on any link, are the network part's: relay links are
+	 * exempt from the padding rule, and what a client may send there has rules of its own.
+	 */
+	if (n > 0 && network_wants_ctrl(r, l, pt[0])) {
+		network_ctrl(r, l, pt, (size_t)n, src, len);
+		return;
+	}
 	/* §7: an unpadded request gets no answer, so no answer is larger than its request. */
 	if (n < PROTO_CTRL_REQ_MIN) {
 		r->st.drops[DROP_MALFORMED]++;
@@ -472,7 +510,7 @@ static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const s
 		return;
 	}
 	/* Unauthenticated requests are rate limited per source; link traffic is not. */
-	if ((t == PROTO_PING || t == PROTO_HS_INIT) &&
+	if ((t == PROTO_PING || t == PROTO_HS_INIT || t == PROTO_DESC_REQ) &&
 	    !ratelimit_allow(r->rl, src, ev_now_ms(r->loop))) {
 		r->st.drops[DROP_RATE]++;
 		log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
@@ -491,7 +529,13 @@ static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const s
 	case PROTO_DATA:
 		sealed_forward(r, p, n, src);
 		break;
-	default: /* PONG, HS_RESP, COOKIE: never sent to a relay */
+	case PROTO_HS_RESP: /* to our own relay links' handshakes (§10.2) */
+	case PROTO_COOKIE:
+	case PROTO_DESC_REQ:
+	case PROTO_DESC_RESP:
+		network_frame(r, fd, t, p, n, src);
+		break;
+	default: /* PONG: never sent to a relay */
 		r->st.drops[DROP_MALFORMED]++;
 	}
 }
@@ -595,9 +639,10 @@ void control_expire_links(struct relay *r, uint64_t now_ms)
 	size_t pos = 0;
 	struct link *l;
 
+	/* Relay links have their own LinkTimeout, applied by the network part (netlinks.c). */
 	while ((l = table_next(&r->links, &pos)))
-		if (now_ms - l->last_rx_ms >=
-		    (l->proven ? PROTO_LINK_EXPIRE_MS : RELAY_LINK_UNPROVEN_MS))
+		if (!l->rp && now_ms - l->last_rx_ms >=
+		                  (l->proven ? PROTO_LINK_EXPIRE_MS : RELAY_LINK_UNPROVEN_MS))
 			control_link_free(r, l);
 }
 

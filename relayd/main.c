@@ -23,33 +23,36 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: wgrelayd [options]\n"
-	        "  -c, --config FILE        config file (default " CONFIG_DEFAULT_PATH ")\n"
-	        "  -d, --debug              log debug messages\n"
-	        "  -f, --foreground         stay in the foreground (the default; for systemd)\n"
-	        "      --listen ADDR:PORT   control address (repeatable; default 0.0.0.0:51821 "
-	        "and [::]:51821)\n"
-	        "      --port-range LO-HI   direct-mode session ports (default 50000-59999)\n"
-	        "      --key-file FILE      identity key, created mode 0600 if missing\n"
-	        "                           (default " CONFIG_DEFAULT_KEY ")\n"
-	        "      --state-dir DIR      key file is DIR/wgrelayd.key\n"
-	        "      --auth MODE          open, keys or token\n"
-	        "      --allowed-keys FILE  client public keys for --auth keys\n"
-	        "      --max-circuits N     paired sessions in all\n"
-	        "      --max-reservations N bindings in all\n"
-	        "      --max-bandwidth KBPS per-circuit cap in kilobytes per second (0: none)\n"
-	        "      --allow-private      forward to private, documentation and lab ranges\n"
-	        "      --allow-loopback     forward to loopback (tests on one machine only)\n"
-	        "      --user USER          drop privileges to USER after binding\n"
-	        "      --metrics ADDR:PORT|off  Prometheus /metrics over HTTP (default "
-	        "127.0.0.1:9821)\n"
-	        "      --workers N|auto     direct-mode forwarding threads (default auto: one per "
-	        "CPU;\n"
-	        "                           0: the control thread forwards too)\n"
-	        "      --show-public-key    print the relay's public key and exit\n"
-	        "  -V, --version            print the version and exit\n"
-	        "  -h, --help               this text\n");
+	fprintf(
+	    f, "usage: wgrelayd [options]\n"
+	       "  -c, --config FILE        config file (default " CONFIG_DEFAULT_PATH ")\n"
+	       "  -d, --debug              log debug messages\n"
+	       "  -f, --foreground         stay in the foreground (the default; for systemd)\n"
+	       "      --listen ADDR:PORT   control address (repeatable; default 0.0.0.0:51821 "
+	       "and [::]:51821)\n"
+	       "      --port-range LO-HI   direct-mode session ports (default 50000-59999)\n"
+	       "      --key-file FILE      identity key, created mode 0600 if missing\n"
+	       "                           (default " CONFIG_DEFAULT_KEY ")\n"
+	       "      --state-dir DIR      key file is DIR/wgrelayd.key\n"
+	       "      --auth MODE          open, keys or token\n"
+	       "      --allowed-keys FILE  client public keys for --auth keys\n"
+	       "      --max-circuits N     paired sessions in all\n"
+	       "      --max-reservations N bindings in all\n"
+	       "      --max-bandwidth KBPS per-circuit cap in kilobytes per second (0: none)\n"
+	       "      --allow-private      forward to private, documentation and lab ranges\n"
+	       "      --allow-loopback     forward to loopback (tests on one machine only)\n"
+	       "      --user USER          drop privileges to USER after binding\n"
+	       "      --metrics ADDR:PORT|off  Prometheus /metrics over HTTP (default "
+	       "127.0.0.1:9821)\n"
+	       "      --workers N|auto     direct-mode forwarding threads (default auto: one per "
+	       "CPU;\n"
+	       "                           0: the control thread forwards too)\n"
+	       "      --show-public-key    print the relay's public key and exit\n"
+	       "      --show-descriptor    print the relay's descriptor (from config and keys) and "
+	       "exit\n"
+	       "      --json               with --show-descriptor: one JSON object\n"
+	       "  -V, --version            print the version and exit\n"
+	       "  -h, --help               this text\n");
 }
 
 enum {
@@ -66,6 +69,8 @@ enum {
 	OPT_USER,
 	OPT_METRICS,
 	OPT_SHOW_PUBKEY,
+	OPT_SHOW_DESC,
+	OPT_JSON,
 	OPT_STATE_DIR,
 	OPT_WORKERS,
 	OPT_VERSION,
@@ -90,6 +95,8 @@ static const struct option options[] = {
     {"user", required_argument, NULL, OPT_USER},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"show-public-key", no_argument, NULL, OPT_SHOW_PUBKEY},
+    {"show-descriptor", no_argument, NULL, OPT_SHOW_DESC},
+    {"json", no_argument, NULL, OPT_JSON},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -188,7 +195,10 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 			break;
 		}
 		case OPT_SHOW_PUBKEY:
+		case OPT_SHOW_DESC: /* both print and exit: no allowlist needed */
 			*show_pub = true;
+			break;
+		case OPT_JSON:
 			break;
 		case OPT_WORKERS:
 			if (!strcmp(optarg, "auto"))
@@ -370,6 +380,7 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	log_info("signal %d: telling %zu linked clients, then exiting", signo, r->links.n);
 	sd_notify_msg("STOPPING=1");
 	control_notify_shutdown(r);
+	network_close(r);
 	if (state_save(r) < 0)
 		exit_status = 1;
 	stats_log(r);
@@ -412,6 +423,10 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 		log_warnx(fmt, "Coalesce");
 	if (run->busy_poll_us != c->busy_poll_us)
 		log_warnx(fmt, "BusyPoll");
+	if (strcmp(run->identity_file, c->identity_file))
+		log_warnx(fmt, "IdentityFile");
+	if (memcmp(&run->net, &c->net, sizeof(run->net)))
+		log_warnx(fmt, "[Network]");
 }
 
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
@@ -466,7 +481,7 @@ int main(int argc, char **argv)
 	char err[CONF_ERRLEN];
 	uint8_t priv[32];
 	char pub64[KEY_B64_STRLEN];
-	bool show_pub = false, created;
+	bool show_pub = false, show_desc = false, json = false, created;
 	int o, debug = 0;
 
 	main_argc = argc;
@@ -482,6 +497,10 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (o == OPT_SHOW_PUBKEY) {
 			show_pub = true;
+		} else if (o == OPT_SHOW_DESC) {
+			show_desc = show_pub = true;
+		} else if (o == OPT_JSON) {
+			json = true;
 		} else if (o == '?') {
 			usage(stderr);
 			return 2;
@@ -502,6 +521,11 @@ int main(int argc, char **argv)
 	r->cfg = loaded.c;
 	r->allowed_keys = loaded.keys;
 	r->n_allowed = loaded.n_keys;
+	if (show_desc) {
+		if (network_show_descriptor(&r->cfg, json, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		return 0;
+	}
 	if (show_pub) {
 		if (key_load_file_err(priv, r->cfg.key_file, err, sizeof(err)) < 0)
 			fatalx("%s", err);
@@ -539,6 +563,11 @@ int main(int argc, char **argv)
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
 	state_load(r); /* it says what it could not restore, and why */
+	/* After the control sockets (relay links use them), before privileges drop (identity). */
+	if ((o = network_open(r)) < 0) {
+		errno = -o;
+		fatal("relay network");
+	}
 	/* Metrics are for watching, not for relaying: a taken port must not stop the relay. */
 	if ((o = metrics_open(r)) < 0) {
 		errno = -o;

@@ -142,6 +142,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	       conns_dropped);
 	SCALAR("wgrelayd_uptime_seconds", "gauge", "Seconds since the relay started.",
 	       ((ev_clock_ms() - r->started_ms) / 1000));
+	n += network_metrics(r, out + n, cap - n);
 #undef SCALAR
 #undef PUT
 	return n;
@@ -149,7 +150,8 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 
 static void mconn_answer(struct relay *r, struct mconn *c)
 {
-	static char body[16384]; /* about 6 KB with 64 workers; counters may grow 20 digits */
+	/* about 6 KB with 64 workers and 7 KB of relay network; counters may grow 20 digits */
+	static char body[32768];
 	char head[160];
 	const char *status = "200 OK";
 	size_t blen = 0;

@@ -43,6 +43,8 @@
 struct session;
 struct worker;
 struct direct_io;
+struct rpeer;   /* a relay link, ours or inbound (network.h) */
+struct network; /* the relay network part: identity, descriptor, store, links (network.h) */
 
 /*
  * What one client key or one source (IPv4 /32, IPv6 /64) holds (quota.c). Kept while anything
@@ -93,6 +95,14 @@ struct link {
 	/* Handles of this link's memberships, so link events cost O(bindings), not O(sessions). */
 	uint32_t binds[RELAY_MAX_BINDS_PER_LINK];
 	int nbinds;
+	/*
+	 * The relay network (PROTOCOL.md §10): set while the link carries a relay link (ours from
+	 * the handshake on, an inbound one from a verified HELLO). Such a link binds nothing, is
+	 * never evicted for room and never expired here: the network part times it out.
+	 */
+	struct rpeer *rp;
+	struct tbucket discover; /* DISCOVER requests (§10.4); set up at the first one */
+	bool discover_init;
 };
 
 struct member {
@@ -178,6 +188,7 @@ struct relay {
 	struct worker *workers;
 	unsigned n_workers;
 	struct direct_io *io; /* direct reads on the control loop (no workers) */
+	struct network *net;  /* NULL: the relay network is off */
 };
 
 /* quota.c */
@@ -198,6 +209,12 @@ int control_queue(struct relay *r, int fd, void *p, size_t len, const struct add
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);
+/* Seal the control message pt (n bytes) on l and send it to l's address. */
+void control_send_raw(struct relay *r, struct link *l, const uint8_t *pt, size_t n);
+/* Close l now: its memberships lose their link, its quotas are released, l is freed. */
+void control_link_close(struct relay *r, struct link *l);
+/* The control socket to reach a's family from; -1 when the relay has none. */
+int control_fd_for(const struct relay *r, const struct addr *a);
 
 /* Send m to dst: the answer to a request goes where the request came from (§7 bounds it). */
 void control_send_ctrl_to(struct relay *r, struct link *l, const struct ctrl_msg *m,
@@ -254,6 +271,31 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 int metrics_open(struct relay *r);
 /* Render the exposition into out; returns the length written. */
 size_t metrics_render(const struct relay *r, char *out, size_t cap);
+
+/*
+ * The relay network (network.c, netlinks.c, descreq.c, discover.c, netdht.c; PROTOCOL.md §10,
+ * §11). Every entry point is a no-op, or drops what it is given, while r->net is NULL.
+ */
+/* Start it when the config turns it on: identity, own descriptor, plan, timers. 0 or -errno. */
+int network_open(struct relay *r);
+/* The relay is stopping: ERROR(shutdown) was sent on every link; free what network_open made. */
+void network_close(struct relay *r);
+/* A CTRL message that is the network's: on a relay link (any type) or of a §10 type. */
+bool network_wants_ctrl(const struct relay *r, const struct link *l, uint8_t type);
+/* Handle it (the frame opened on l from src; len is the frame's size). l may be freed. */
+void network_ctrl(struct relay *r, struct link *l, const uint8_t *pt, size_t n,
+                  const struct addr *src, size_t len);
+/* HS_RESP, COOKIE, DESC_REQ and DESC_RESP frames that reached a control socket. */
+void network_frame(struct relay *r, int fd, int type, const uint8_t *p, size_t n,
+                   const struct addr *src);
+/* l's rpeer moves to its successor (a rekey or a restart of the same peer key). */
+void network_link_replaced(struct relay *r, struct link *old, struct link *l);
+/* l is being freed: its relay link, if any, is down. */
+void network_link_gone(struct relay *r, struct link *l);
+/* Prometheus lines of the network part into out; the length written. */
+size_t network_metrics(const struct relay *r, char *out, size_t cap);
+/* The relay's descriptor as wgrelayd --show-descriptor prints it (text or JSON); 0 or -errno. */
+int network_show_descriptor(const struct relayd_config *c, bool json, char *err, size_t errlen);
 
 /* admit.c */
 /* Read c's allowlist (keys mode only) into r; r's list is untouched on failure. */

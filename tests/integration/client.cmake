@@ -6,3 +6,11 @@ if(TARGET wgrelay AND TARGET wgrelayd)
     SKIP_RETURN_CODE 77
     ENVIRONMENT "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR};WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endif()
+# Discovery: wgrelay asks a real wgrelayd (two, in the relay network, on loopback) which relays
+# it knows, stores and uses them (no root needed).
+if(TARGET wgrelay AND TARGET wgrelayd)
+  add_test(NAME client_discover COMMAND ${CMAKE_CURRENT_LIST_DIR}/client_discover.sh)
+  set_tests_properties(client_discover PROPERTIES LABELS integration TIMEOUT 120
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR};WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()

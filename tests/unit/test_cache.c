@@ -14,6 +14,7 @@
 #include <glob.h>
 
 #include "cache.h"
+#include "discover.h"
 
 static struct cache *mem(void)
 {
@@ -421,7 +422,9 @@ static void test_migrate_v1(void **state)
 	    "sqlite3 '%s' 'ALTER TABLE peers DROP COLUMN mode;"
 	    " ALTER TABLE relay_sessions DROP COLUMN mode; DROP TABLE iface_mtu;"
 	    " DROP TABLE helper; DROP TABLE peer_plan; DROP TABLE peer_relays;"
-	    " DROP TABLE relay_tokens;"
+	    " DROP TABLE relay_tokens; ALTER TABLE relays DROP COLUMN descriptor;"
+	    " ALTER TABLE relays DROP COLUMN identity; ALTER TABLE relays DROP COLUMN seq;"
+	    " ALTER TABLE relays DROP COLUMN issued; ALTER TABLE relays DROP COLUMN expires;"
 	    " INSERT INTO relay_sessions VALUES(\"wg0\", \"PK\", \"R\", \"203.0.113.1:51821\","
 	    " \"203.0.113.1:50001\", \"198.51.100.7:51820\", 0, 7);"
 	    " INSERT INTO peers VALUES(\"wg0\", \"PK\", \"relayed\", \"R\", \"e\", \"e\", 1, 2,"
@@ -442,6 +445,186 @@ static void test_migrate_v1(void **state)
 	assert_string_equal(pl[0].mode, "");
 	free(pl);
 	assert_int_equal(cache_mtu_put(c, "wg0", 1420, 1388), 0);
+	cache_free(c);
+}
+
+/* One discovered relay's descriptor row: key k, expiring at exp; the blob is its key byte. */
+static int store(struct cache *c, char k, int64_t exp, size_t cap)
+{
+	static uint8_t blob[1];
+	struct cache_desc d = {
+	    .source = "relay", .seq = 1, .issued = 1, .expires = exp, .blob = blob, .len = 1};
+
+	blob[0] = (uint8_t)k;
+	snprintf(d.pubkey, sizeof(d.pubkey), "D%c", k);
+	snprintf(d.identity, sizeof(d.identity), "I%c", k);
+	snprintf(d.endpoint, sizeof(d.endpoint), "192.0.2.%d:51821", k);
+	return cache_desc_store(c, &d, cap);
+}
+
+/*
+ * Schema 5: a store of discovered relays bounded by giving up the soonest to expire, lines
+ * never counted nor given up, nothing brought back by what a link learned, listed lines first.
+ */
+static void test_descriptors(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct discover_known k;
+	struct cache_relay *r, seen;
+	uint8_t blob[8];
+	size_t n;
+
+	assert_int_equal(cache_bootstrap_add(c, "198.51.100.1:51821", "B", 5), 0);
+	assert_int_equal(store(c, 'a', 300, 3), 0);
+	assert_int_equal(store(c, 'b', 100, 3), 0);
+	assert_int_equal(store(c, 'c', 200, 3), 0);
+	assert_int_equal(cache_desc_known(c, "Ix", "Dx", "192.0.2.120:51821", &k), 0);
+	assert_int_equal(k.stored, 3);
+	assert_int_equal(k.soonest, 100);
+	assert_false(k.have);
+	assert_false(k.key_held);
+	assert_int_equal(store(c, 'd', 400, 3), 0); /* b goes */
+	assert_int_equal(cache_desc_get(c, "Db", blob, sizeof(blob)), -ENOENT);
+	assert_int_equal(cache_desc_get(c, "Dd", blob, sizeof(blob)), 1);
+	assert_int_equal(blob[0], 'd');
+	assert_int_equal(cache_desc_get(c, "Dd", blob, 0), -ENOBUFS);
+	assert_int_equal(cache_desc_get(c, "B", blob, sizeof(blob)), -ENOENT);
+	assert_int_equal(cache_desc_known(c, "Ia", "Da", "192.0.2.97:51821", &k), 0);
+	assert_true(k.have);
+	assert_int_equal(k.seq, 1);
+	assert_true(k.key_held);
+	assert_false(k.key_trusted);
+	assert_false(k.key_other_id);
+	assert_int_equal(cache_desc_known(c, "Iz", "Da", "198.51.100.1:51821", &k), 0);
+	assert_true(k.key_other_id);
+	assert_true(k.bootstrap_diff); /* line B holds that endpoint */
+	assert_int_equal(k.soonest, 200);
+
+	/* The line's descriptor: onto it, its endpoint and source kept, not counted. */
+	struct cache_desc d = {.source = "relay",
+	                       .seq = (uint64_t)1 << 63,
+	                       .issued = 1,
+	                       .expires = 50,
+	                       .blob = blob,
+	                       .len = 2};
+	snprintf(d.pubkey, sizeof(d.pubkey), "B");
+	snprintf(d.identity, sizeof(d.identity), "IB");
+	snprintf(d.endpoint, sizeof(d.endpoint), "203.0.113.1:1");
+	assert_int_equal(cache_desc_store(c, &d, 3), 0);
+	assert_int_equal(cache_desc_known(c, "IB", "B", "203.0.113.1:1", &k), 0);
+	assert_true(k.have);
+	assert_true(k.seq == (uint64_t)1 << 63); /* unsigned, as sent */
+	assert_true(k.key_trusted);
+	assert_int_equal(k.stored, 3);
+	assert_int_equal(cache_desc_prune(c, 250), 1); /* c; the line stays, expired or not */
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(r[2].pubkey, "B");
+	assert_string_equal(r[2].endpoint, "198.51.100.1:51821");
+	assert_string_equal(r[2].source, "bootstrap");
+	assert_true(r[2].has_desc);
+	assert_int_equal(r[2].expires, 50);
+	assert_string_equal(r[0].source, "relay");
+	assert_string_equal(r[0].identity, "Id"); /* 192.0.2.100 sorts before 192.0.2.97 */
+	seen = r[0];
+	free(r);
+
+	/* What a link learned goes into rows that are there, and brings none back. */
+	snprintf(seen.status, sizeof(seen.status), "ok");
+	seen.rtt_ms = 9;
+	assert_int_equal(cache_relay_seen(c, &seen), 0);
+	snprintf(seen.pubkey, sizeof(seen.pubkey), "Dgone");
+	assert_int_equal(cache_relay_seen(c, &seen), 0);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(r[0].status, "ok");
+	assert_int_equal(r[0].rtt_ms, 9);
+	assert_true(r[0].has_desc); /* an upsert keeps the descriptor too */
+	assert_int_equal(cache_relay_upsert(c, &r[0]), 0);
+	free(r);
+	assert_int_equal(cache_desc_get(c, "Dd", blob, sizeof(blob)), 1);
+	assert_int_equal(cache_desc_get(c, "Da", blob, sizeof(blob)), 1);
+
+	/* A line added at a discovered relay's endpoint with another key: the relay goes. */
+	assert_int_equal(cache_bootstrap_add(c, "192.0.2.97:51821", "B2", 6), 0);
+	assert_int_equal(cache_desc_get(c, "Da", blob, sizeof(blob)), -ENOENT);
+	assert_int_equal(cache_desc_get(c, "Dd", blob, sizeof(blob)), 1);
+	cache_free(c);
+}
+
+/* More than the list holds: lines are listed whatever the discovered relays stored before. */
+static void test_lines_first(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_relay *r;
+	size_t n, lines = 0;
+
+	for (int i = 0; i < CACHE_MAX_RELAYS + 5; i++) {
+		struct cache_desc d = {.source = "relay",
+		                       .seq = 1,
+		                       .expires = 1000,
+		                       .blob = (const uint8_t *)"x",
+		                       .len = 1};
+		snprintf(d.pubkey, sizeof(d.pubkey), "D%d", i);
+		snprintf(d.identity, sizeof(d.identity), "I%d", i);
+		snprintf(d.endpoint, sizeof(d.endpoint), "192.0.%d.%d:1", i / 250, i % 250 + 1);
+		assert_int_equal(cache_desc_store(c, &d, CACHE_MAX_RELAYS + 10), 0);
+	}
+	assert_int_equal(cache_bootstrap_add(c, "203.0.113.9:51821", "L1", 1), 0);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, CACHE_MAX_RELAYS);
+	for (size_t i = 0; i < n; i++)
+		lines += strcmp(r[i].source, "bootstrap") == 0;
+	assert_int_equal(lines, 1);
+	free(r);
+	cache_free(c);
+}
+
+/* A version 4 file's relays (before descriptors) keep working after the migration. */
+static void test_migrate_v4(void **state)
+{
+	(void)state;
+	char path[512], cmd[1400];
+	struct cache *c;
+	struct cache_relay *r;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/v4.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_int_equal(cache_bootstrap_add(c, "192.0.2.1:51821", "K1", 5), 0);
+	cache_free(c);
+	snprintf(cmd, sizeof(cmd),
+	         "sqlite3 '%s' 'ALTER TABLE relays DROP COLUMN descriptor;"
+	         " ALTER TABLE relays DROP COLUMN identity; ALTER TABLE relays DROP COLUMN seq;"
+	         " ALTER TABLE relays DROP COLUMN issued; ALTER TABLE relays DROP COLUMN expires;"
+	         " PRAGMA user_version = 4' 2>/dev/null",
+	         path);
+	if (system(cmd) != 0)
+		skip();
+	/* Read-only (status, list-relays): listed without descriptors, the file untouched. */
+	assert_int_equal(cache_open_readonly(&c, path), 0);
+	assert_int_equal(cache_schema_version(c), 4);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(r[0].has_desc);
+	free(r);
+	assert_int_equal(cache_desc_get(c, "K1", (uint8_t[4]){0}, 4), -ENOENT);
+	cache_free(c);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].source, "bootstrap");
+	assert_false(r[0].has_desc);
+	assert_string_equal(r[0].identity, "");
+	free(r);
+	assert_int_equal(store(c, 'a', 100, 10), 0);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 2);
+	free(r);
 	cache_free(c);
 }
 
@@ -471,6 +654,9 @@ int main(void)
 	    cmocka_unit_test(test_modes_and_mtu),
 	    cmocka_unit_test(test_migrate_v1),
 	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_descriptors),
+	    cmocka_unit_test(test_lines_first),
+	    cmocka_unit_test(test_migrate_v4),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -121,6 +121,42 @@ static void test_errors_with_file_and_line(void **state)
 	    {"[Relay]\n\nModes = indirect\n", 3, "'indirect'"},
 	    {"[Relay]\nModes = sealed,directly\n", 2, "'directly'"},
 	    {"[Relay]\nModes = , \n", 2, "Modes"},
+	    /* [Network]: every bad value names its line and token. */
+	    {"[Network]\nPeer = 192.0.2.1:51821\n", 2, "192.0.2.1:51821"},
+	    {"[Network]\nPeer = 192.0.2.1:51821 notakey\n", 2, "notakey"},
+	    {"[Network]\nPeer = host.example:1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 2,
+	     "host.example"},
+	    {"[Network]\nPeer = 192.0.2.1:1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= x\n", 2,
+	     " x"},
+	    {"[Network]\nTrusted = short\n", 2, "short"},
+	    {"[Network]\nMinLinks = -1\n", 2, "-1"},
+	    {"[Network]\nMaxLinks = 0\n", 2, "MaxLinks"},
+	    {"[Network]\nMinLinks = 9\n", 2, "MinLinks"},
+	    {"[Network]\nHeartbeatInterval = 0\n", 2, "HeartbeatInterval"},
+	    {"[Network]\n\nLinkTimeout = 30\n", 3, "LinkTimeout"},
+	    {"[Network]\nReconnectInterval = soon\n", 2, "soon"},
+	    {"[Network]\nMaxRetries = many\n", 2, "many"},
+	    {"[Network]\nAdvertise = 0.0.0.0:51821\n", 2, "0.0.0.0:51821"},
+	    {"[Network]\nAdvertise = 192.0.2.1\n", 2, "192.0.2.1"},
+	    {"[Network]\nCountry = DEU\n", 2, "DEU"},
+	    {"[Network]\nCountry = d1\n", 2, "d1"},
+	    {"[Network]\nLocation = 91,0\n", 2, "91,0"},
+	    {"[Network]\nLocation = 10\n", 2, "Location"},
+	    {"[Network]\nLocation = 0x10,5\n", 2, "0x10,5"},
+	    {"[Network]\nLocation = nan,5\n", 2, "nan,5"},
+	    {"[Network]\nBandwidth = 5000000000\n", 2, "5000000000"},
+	    {"[Network]\nDescriptorLifetime = 169\n", 2, "169"},
+	    {"[Network]\nDescriptorLifetime = 0\n", 2, "DescriptorLifetime"},
+	    {"[Network]\nDescriptorLifetime = 59s\n", 2, "59s"},
+	    {"[Network]\nDescriptorLifetime = 8d\n", 2, "8d"},
+	    {"[Network]\nDescriptorLifetime = 169h\n", 2, "169h"},
+	    {"[Network]\nDescriptorLifetime = 2 h\n", 2, "2 h"},
+	    {"[Network]\nDescriptorLifetime = 1H\n", 2, "1H"},
+	    {"[Network]\nDescriptorLifetime = -1\n", 2, "-1"},
+	    {"[Network]\nStoreSize = 1\n", 2, "StoreSize"},
+	    {"[Network]\nAntiEntropyInterval = 0\n", 2, "AntiEntropyInterval"},
+	    {"[Network]\nNetwork = maybe\n", 2, "maybe"},
+	    {"[Network]\nBogus = 1\n", 2, "Bogus"},
 	};
 	struct relayd_config c;
 	char err[512], want[128];
@@ -222,8 +258,141 @@ static void test_example_matches_defaults(void **state)
 	assert_memory_equal(&c.limits, &d.limits, sizeof(c.limits));
 	assert_memory_equal(&c.policy, &d.policy, sizeof(c.policy));
 	assert_string_equal(c.key_file, d.key_file);
+	assert_string_equal(c.identity_file, d.identity_file);
+	assert_memory_equal(&c.net, &d.net, sizeof(c.net));
 	assert_string_equal(c.metrics, d.metrics);
 	assert_int_equal(c.stats_interval_s, d.stats_interval_s);
+}
+
+/* [Network] defaults: off until a Peer or Advertise line (or Network = on) says otherwise. */
+static void test_network_defaults(void **state)
+{
+	static const struct {
+		const char *text;
+		bool on;
+	} cases[] = {
+	    {"", false},
+	    /* A config of only a [Network] section is a config. */
+	    {"[Network]\n", false},
+	    {"[Network]\nMinLinks = 2\n", false},
+	    {"[Network]\nNetwork = on\n", true},
+	    {"[Network]\nAdvertise = 198.51.100.7:51821\n", true},
+	    {"[Network]\nPeer = 198.51.100.7:51821 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	     true},
+	    {"[Network]\nNetwork = off\nAdvertise = 198.51.100.7:51821\n", false},
+	};
+	struct relayd_config c;
+	char err[512];
+
+	(void)state;
+	config_defaults(&c);
+	assert_false(c.net.on);
+	assert_int_equal(c.net.min_links, 3);
+	assert_int_equal(c.net.max_links, 8);
+	assert_int_equal(c.net.heartbeat_s, 60);
+	assert_int_equal(c.net.link_timeout_s, 180);
+	assert_int_equal(c.net.reconnect_s, 30);
+	assert_int_equal(c.net.max_retries, 3);
+	assert_int_equal(c.net.lifetime_s, 12 * 3600);
+	assert_int_equal(c.net.store_size, 100000);
+	assert_int_equal(c.net.anti_entropy_s, 30);
+	assert_int_equal(c.net.advertise.len, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (load(&c, cases[i].text, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (c.net.on != cases[i].on)
+			fail_msg("case %zu: on is %d", i, c.net.on);
+	}
+}
+
+static void test_network_keys(void **state)
+{
+	struct relayd_config c;
+	uint8_t zero[32] = {0};
+	char err[512];
+
+	(void)state;
+	if (load(&c,
+	         "[Relay]\nIdentityFile = /srv/relay/id\n"
+	         "[Network]\n"
+	         "Peer = 198.51.100.1:6000 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	         "Peer =  [2001:db8::2]:6001\tAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE= \n"
+	         "Trusted = AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n"
+	         "MinLinks = 2\nMaxLinks = 4\nHeartbeatInterval = 10\nLinkTimeout = 1m\n"
+	         "ReconnectInterval = 5\nMaxRetries = 0\nAdvertise = 203.0.113.9:51821\n"
+	         "Country = de\nLocation = 52.52, -13.405\nFamily = example operators\n"
+	         "Bandwidth = 100000\nDescriptorLifetime = 24\nStoreSize = 5000\n"
+	         "AntiEntropyInterval = 2m\n",
+	         err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.identity_file, "/srv/relay/id");
+	assert_true(c.net.on);
+	assert_int_equal(c.net.n_peers, 2);
+	assert_memory_equal(c.net.peers[0].key, zero, 32);
+	assert_int_equal(addr_port(&c.net.peers[1].addr), 6001);
+	assert_int_equal(c.net.peers[1].key[31], 1);
+	assert_int_equal(c.net.n_trusted, 1);
+	assert_int_equal(c.net.trusted[0][0], 2);
+	assert_int_equal(c.net.min_links, 2);
+	assert_int_equal(c.net.max_links, 4);
+	assert_int_equal(c.net.heartbeat_s, 10);
+	assert_int_equal(c.net.link_timeout_s, 60);
+	assert_int_equal(c.net.reconnect_s, 5);
+	assert_int_equal(c.net.max_retries, 0);
+	assert_int_equal(addr_port(&c.net.advertise), 51821);
+	assert_string_equal(c.net.country, "DE");
+	assert_true(c.net.has_location);
+	assert_int_equal(c.net.lat_e6, 52520000);
+	assert_int_equal(c.net.lon_e6, -13405000);
+	assert_string_equal(c.net.family, "example operators");
+	assert_int_equal(c.net.bandwidth_kbps, 100000);
+	assert_int_equal(c.net.lifetime_s, 24 * 3600);
+	assert_int_equal(c.net.store_size, 5000);
+	assert_int_equal(c.net.anti_entropy_s, 120);
+}
+
+/* DescriptorLifetime: a bare number is hours; a unit gives any duration from 60 s to a week. */
+static void test_descriptor_lifetime(void **state)
+{
+	static const struct {
+		const char *value;
+		uint64_t seconds;
+	} ok[] = {
+	    {"1", 3600},        {"168", 168 * 3600}, {"60s", 60},      {"90s", 90},     {"5m", 300},
+	    {"12h", 12 * 3600}, {"7d", 604800},      {"168h", 604800}, {"3600s", 3600},
+	};
+	struct relayd_config c;
+	char text[128], err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[Network]\nDescriptorLifetime = %s\n", ok[i].value);
+		if (load(&c, text, err, sizeof(err)) != 0)
+			fail_msg("'%s': %s", ok[i].value, err);
+		if (c.net.lifetime_s != ok[i].seconds)
+			fail_msg("'%s': %llu s, not %llu", ok[i].value,
+			         (unsigned long long)c.net.lifetime_s,
+			         (unsigned long long)ok[i].seconds);
+	}
+}
+
+/* The identity file defaults to the key file's directory, so the two stay together. */
+static void test_identity_path(void **state)
+{
+	struct relayd_config c;
+	char p[600];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_identity_path(&c, p, sizeof(p)), 0);
+	assert_string_equal(p, "/var/lib/wgrelay/identity");
+	snprintf(c.key_file, sizeof(c.key_file), "relay.key");
+	assert_int_equal(config_identity_path(&c, p, sizeof(p)), 0);
+	assert_string_equal(p, "identity");
+	snprintf(c.identity_file, sizeof(c.identity_file), "/etc/wgrelay/id");
+	assert_int_equal(config_identity_path(&c, p, sizeof(p)), 0);
+	assert_string_equal(p, "/etc/wgrelay/id");
+	assert_int_equal(config_identity_path(&c, p, 4), -ENAMETOOLONG);
 }
 
 static void test_range(void **state)
@@ -251,6 +420,10 @@ int main(void)
 	    cmocka_unit_test(test_default_path_not_regular),
 	    cmocka_unit_test(test_example_matches_defaults),
 	    cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_network_defaults),
+	    cmocka_unit_test(test_network_keys),
+	    cmocka_unit_test(test_descriptor_lifetime),
+	    cmocka_unit_test(test_identity_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * test_untrusted.c: the helper does not trust its SQLite file (issue 12 item 7). A file with
  * objects wgrelay did not create is moved aside; the connection's limits, disabled triggers and
  * per-statement budget hold; a file with 700,000 relays is loaded up to the cap, and
- * `list-relays` on it (the real binary) probes no more than that and does not crash.
+ * `list-relays` on it (the real binary) probes no more than that and does not crash; with
+ * 700,000 discovered relays, each descriptor received is still looked up and stored in
+ * bounded work, and the helper loads only the current ones, up to the cap.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,7 +25,9 @@
 #include <sqlite3.h>
 
 #include "cache.h"
+#include "discover.h"
 #include "probe.h"
+#include "registry.h"
 
 static char dir[] = "/tmp/wgr-untrusted-XXXXXX";
 
@@ -410,6 +414,87 @@ static void test_list_relays_binary(void **state)
 	assert_int_equal(unreachable, CACHE_MAX_RELAYS); /* each was probed */
 }
 
+/*
+ * 700,000 discovered relays, half of them expired, a thousand sharing one identity and one
+ * endpoint: every descriptor received is looked up and stored by index (no scan, no sort of
+ * the table), each store gives one up for the one it adds, and the helper loads current
+ * relays up to the cap.
+ */
+static void test_many_discovered(void **state)
+{
+	(void)state;
+	char path[512], key[32], id[32], ep[32];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct cache *c;
+	int64_t now = time(NULL);
+
+	make_db(path, sizeof(path), "discovered.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO relays(pubkey, endpoint, source, descriptor,"
+	                       " identity, seq, expires) VALUES(?1, ?2, 'relay', x'00',"
+	                       " ?3, 1, ?4)",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	for (int i = 0; i < MANY; i++) {
+		snprintf(key, sizeof(key), "D%07d", i);
+		snprintf(id, sizeof(id), "I%07d", i < 1000 ? 0 : i);
+		snprintf(ep, sizeof(ep), i < 1000 ? "192.0.2.1:1" : "127.%d.%d.%d:9",
+		         (i >> 16) & 255, (i >> 8) & 255, (i & 255) | 1);
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ep, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, i & 1 ? now + 3600 + i : now - 10);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	int64_t t0 = now_ms();
+	for (int i = 0; i < 100; i++) {
+		struct discover_known k;
+		struct cache_desc d = {.source = "relay",
+		                       .seq = 2,
+		                       .expires = now + 7200 + i,
+		                       .blob = (const uint8_t *)"x",
+		                       .len = 1};
+		snprintf(d.pubkey, sizeof(d.pubkey), "N%03d", i);
+		snprintf(d.identity, sizeof(d.identity), i ? "J%03d" : "I0000000", i);
+		snprintf(d.endpoint, sizeof(d.endpoint), "192.0.2.1:1");
+		assert_int_equal(cache_desc_known(c, d.identity, d.pubkey, d.endpoint, &k), 0);
+		assert_int_equal(k.stored, CACHE_MAX_DISCOVERED + 1); /* counted no further */
+		assert_true(k.soonest > 0 && (int64_t)k.soonest <= now - 10);
+		assert_int_equal(k.have, i == 0);
+		assert_int_equal(cache_desc_store(c, &d, CACHE_MAX_DISCOVERED), 0);
+	}
+	int64_t took = now_ms() - t0;
+	print_message("100 descriptors looked up and stored in %lld ms\n", (long long)took);
+	/* Each is a transaction (an fsync); a scan of the table per lookup would take 20 s. */
+	assert_true(took < 8000);
+	struct registry_entry *e;
+	size_t n;
+	t0 = now_ms();
+	assert_int_equal(registry_load(c, &e, &n), 0);
+	print_message("registry_load took %lld ms\n", (long long)(now_ms() - t0));
+	assert_true(n > 0 && n <= CACHE_MAX_RELAYS);
+	for (size_t i = 0; i < n; i++)
+		assert_true(strcmp(e[i].info.source, "bootstrap") == 0 || e[i].info.expires > now);
+	free(e);
+	t0 = now_ms();
+	int pruned = cache_desc_prune(c, now);
+	print_message("pruned %d expired in %lld ms\n", pruned, (long long)(now_ms() - t0));
+	/* Expired: half; less the 500 of the shared identity (replaced) and those evicted. */
+	assert_true(pruned >= MANY / 2 - 500 - 100 && pruned <= MANY / 2);
+	cache_free(c);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -432,6 +517,7 @@ int main(void)
 	    cmocka_unit_test(test_runaway_stopped),
 	    cmocka_unit_test(test_many_relays),
 	    cmocka_unit_test(test_list_relays_binary),
+	    cmocka_unit_test(test_many_discovered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

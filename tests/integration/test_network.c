@@ -1,0 +1,468 @@
+/*
+ * Integration tests of wgrelayd's relay network on loopback (PROTOCOL.md §10): three relays,
+ * A and C each with a Peer line to B and room for one link only, so that what A learns of C
+ * came through B. A test client speaks DESC_REQ, DISCOVER, and HELLO and DESC as a relay
+ * would, with descriptors it signs itself (a wrong Noise key, a forged signature).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "descriptor.h"
+#include "harness.h"
+#include "identity.h"
+#include "key.h"
+
+/* Conditions are polled this often, this many times (10 s). */
+#define POLL_MS    100
+#define POLL_TIMES 100
+
+struct nrelay {
+	pid_t pid;
+	char dir[64], conf[96], addr[32], maddr[32];
+	struct addr a;
+	uint8_t pub[32], id[32];
+};
+
+static struct nrelay A, B, C;
+
+static void nrelay_start(struct nrelay *x, const char *network)
+{
+	const char *bin_dir = getenv("WGR_BINARY_DIR");
+	char key[96], text[2048], bin[512], log[96], idpath[96];
+	uint8_t priv[32], ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
+	struct identity id;
+	bool created;
+	int fd, lo = 20000 + (int)(getpid() % 150) * 100 + (x == &A ? 0 : x == &B ? 30 : 60);
+
+	assert_non_null(bin_dir);
+	strcpy(x->dir, "/tmp/wgr-net-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(key, sizeof(key), "%s/key", x->dir);
+	assert_int_equal(key_load_or_create(priv, key, &created), 0);
+	key_public_from_private(x->pub, priv);
+	snprintf(x->addr, sizeof(x->addr), "127.0.0.1:%u", free_port());
+	snprintf(x->maddr, sizeof(x->maddr), "127.0.0.1:%u", free_port());
+	snprintf(x->conf, sizeof(x->conf), "%s/wgrelayd.conf", x->dir);
+	snprintf(text, sizeof(text),
+	         "[Relay]\nListen = %s\nKeyFile = %s\nMetrics = %s\nAllowLoopback = yes\n"
+	         "PortRange = %d-%d\nWorkers = 0\n"
+	         "[Network]\nNetwork = on\nReconnectInterval = 1\n%s",
+	         x->addr, key, x->maddr, lo, lo + 29, network);
+	write_file(x->conf, text);
+	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
+	snprintf(log, sizeof(log), "%s/relayd.log", x->dir);
+	x->pid = fork();
+	assert_true(x->pid >= 0);
+	if (x->pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (!getenv("WGR_TEST_VERBOSE") && lfd >= 0)
+			dup2(lfd, 2);
+		execl(bin, bin, "-c", x->conf, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(addr_parse(&x->a, x->addr, 0), 0);
+	fd = tclient_udp();
+	frame_encode_ping(ping, 1);
+	for (int i = 0; i < POLL_TIMES; i++) {
+		tclient_sendto(fd, ping, sizeof(ping), &x->a);
+		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, POLL_MS) == PROTO_PONG_LEN)
+			break;
+		assert_int_equal(waitpid(x->pid, NULL, WNOHANG), 0);
+	}
+	close(fd);
+	/* The relay created its identity beside its key at the first start. */
+	snprintf(idpath, sizeof(idpath), "%s/identity", x->dir);
+	assert_int_equal(identity_load(&id, idpath, text, sizeof(text)), 0);
+	memcpy(x->id, id.pk, 32);
+	identity_wipe(&id);
+}
+
+static int nrelay_stop(struct nrelay *x)
+{
+	char cmd[128];
+	int status = 0, clean = 1;
+
+	if (x->pid > 0) {
+		pid_t w = 0;
+
+		kill(x->pid, SIGTERM);
+		for (int i = 0; i < 250 && (w = waitpid(x->pid, &status, WNOHANG)) == 0; i++)
+			usleep(20000);
+		if (w == 0) {
+			kill(x->pid, SIGKILL);
+			waitpid(x->pid, NULL, 0);
+		}
+		clean = w == x->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		x->pid = 0;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
+	return system(cmd) == 0 && clean ? 0 : -1;
+}
+
+/* A metric of x's, -1 when absent or the scrape failed. */
+static long long nmetric(const struct nrelay *x, const char *name)
+{
+	static char text[65536];
+
+	if (http_get(x->maddr, "/metrics", text, sizeof(text)) <= 0)
+		return -1;
+	return metric(text, name);
+}
+
+/* Poll until x's metric reaches want; its last value. */
+static long long wait_metric(const struct nrelay *x, const char *name, long long want)
+{
+	long long v = -1;
+
+	for (int i = 0; i < POLL_TIMES && (v = nmetric(x, name)) < want; i++)
+		usleep(POLL_MS * 1000);
+	return v;
+}
+
+static int group_setup(void **state)
+{
+	char peer[160], b64[KEY_B64_STRLEN];
+
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	nrelay_start(&B, "Location = 48.85,2.35\nCountry = FR\n");
+	key_to_base64(b64, B.pub);
+	snprintf(peer, sizeof(peer), "Peer = %s %s\nMinLinks = 1\nMaxLinks = 1\n", B.addr, b64);
+	nrelay_start(&A, peer);
+	nrelay_start(&C, peer);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	int e = 0;
+
+	(void)state;
+	e |= nrelay_stop(&A);
+	e |= nrelay_stop(&B);
+	e |= nrelay_stop(&C);
+	return e;
+}
+
+/* Send the control message pt (any size up to 1200) on c's link. */
+static void send_raw(struct tclient *c, const uint8_t *pt, size_t len)
+{
+	uint8_t frame[PROTO_MAX_CTRL_PLAIN + PROTO_SEALED_OVERHEAD];
+	int n = frame_seal_ctrl(frame, sizeof(frame), c->keys.remote_index,
+	                        c->keys.ctrl_send_counter++, c->keys.ctrl_send, pt, len);
+
+	assert_true(n > 0);
+	assert_int_equal(tclient_sendto(c->fd, frame, (size_t)n, &c->relay), 0);
+}
+
+/* The next control message on c's link (its plaintext), or -ETIMEDOUT. */
+static int recv_raw(struct tclient *c, uint8_t *pt, size_t cap, int timeout_ms)
+{
+	uint8_t buf[PROTO_MAX_FRAME];
+
+	for (int tries = 0; tries < 64; tries++) {
+		int n = tclient_recvfrom(c->fd, buf, sizeof(buf), NULL, timeout_ms);
+
+		if (n < 0)
+			return n;
+		if (frame_check(buf, (size_t)n) != PROTO_CTRL)
+			continue;
+		n = frame_open_ctrl(buf, (size_t)n, c->keys.ctrl_recv, &c->keys.ctrl_replay, pt,
+		                    cap);
+		if (n > 0)
+			return n;
+	}
+	return -ETIMEDOUT;
+}
+
+/* A client of x with a fresh key, handshaken. */
+static void nclient(struct tclient *c, const struct nrelay *x)
+{
+	assert_int_equal(tclient_open(c, x->addr, x->pub), 0);
+	assert_int_equal(tclient_handshake(c, T_MS), 0);
+}
+
+/* A descriptor of a fresh identity naming noise, signed (or its signature spoilt): its length. */
+static int make_desc(const uint8_t noise[32], bool forge, uint8_t *out, size_t cap,
+                     uint8_t identity[32])
+{
+	uint8_t seed[32];
+	struct identity id;
+	struct descriptor d = {0};
+	uint64_t now = (uint64_t)time(NULL);
+	int n;
+
+	randombytes_buf(seed, sizeof(seed));
+	identity_from_seed(&id, seed);
+	memcpy(d.identity, id.pk, 32);
+	memcpy(d.noise, noise, 32);
+	d.seq = now;
+	d.issued_at = now;
+	d.expires_at = now + 3600;
+	d.modes = DESC_MODE_DIRECT;
+	d.auth = DESC_AUTH_OPEN;
+	d.max_circuits = 10;
+	strcpy(d.version, "test");
+	d.n_endpoints = 1;
+	d.endpoints[0].transport = DESC_T_UDP;
+	assert_int_equal(addr_parse(&d.endpoints[0].addr, "127.0.0.1:9", 0), 0);
+	n = desc_sign(&d, id.sk, out, cap);
+	assert_true(n > 0);
+	if (forge)
+		out[n - 1] ^= 1; /* the last byte of the signature */
+	if (identity)
+		memcpy(identity, id.pk, 32);
+	identity_wipe(&id);
+	return n;
+}
+
+static void test_links_up(void **state)
+{
+	char log[65536], path[128];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	/* A and C reach B through their Peer lines; HELLO verified both ways on each link. */
+	assert_int_equal(wait_metric(&A, "wgrelayd_network_links", 1), 1);
+	assert_int_equal(wait_metric(&C, "wgrelayd_network_links", 1), 1);
+	assert_int_equal(wait_metric(&B, "wgrelayd_network_links", 2), 2);
+	/* MaxLinks 1: A never linked to C, whatever it learnt of it. */
+	assert_int_equal(nmetric(&A, "wgrelayd_network_links_up_total"), 1);
+	snprintf(path, sizeof(path), "%s/relayd.log", A.dir);
+	assert_non_null(f = fopen(path, "re"));
+	n = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	assert_non_null(strstr(log, "relay link up"));
+}
+
+/* The DISCOVER pages of x in identity order, max per page: the identities, in order. */
+static int discover_all(const struct nrelay *x, uint8_t flags, int32_t lat, int32_t lon,
+                        uint8_t max, uint8_t ids[][32], int cap)
+{
+	struct ctrl_discover q = {.flags = flags,
+	                          .lat_e6 = lat,
+	                          .lon_e6 = lon,
+	                          .max = max,
+	                          .modes = flags & PROTO_DISCOVER_MODES ? DESC_MODE_DIRECT : 0};
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
+	struct tclient c;
+	int got = 0;
+
+	nclient(&c, x);
+	for (int page = 0; page < 16; page++) {
+		uint8_t next[32], count;
+		int k = ctrl_encode_discover(&q, pt, sizeof(pt)), sent = 0;
+
+		assert_int_equal(k, PROTO_CTRL_REQ_MIN);
+		send_raw(&c, pt, (size_t)k);
+		for (;;) {
+			const uint8_t *dp;
+			size_t dl;
+			struct descriptor d;
+
+			k = recv_raw(&c, pt, sizeof(pt), T_MS);
+			if (k <= 0)
+				fail_msg(
+				    "no answer to DISCOVER page %d (flags %u, max %u), %d so far",
+				    page, flags, max, got);
+			if (pt[0] == CTRL_DISCOVERED)
+				break;
+			assert_int_equal(ctrl_decode_desc_msg(CTRL_DESC, pt, (size_t)k, &dp, &dl),
+			                 0);
+			assert_int_equal(desc_decode(dp, dl, &d), 0);
+			assert_true(got < cap);
+			memcpy(ids[got++], d.identity, 32);
+			sent++;
+		}
+		assert_int_equal(ctrl_decode_discovered(pt, (size_t)k, next, &count), 0);
+		assert_int_equal(count, sent);
+		assert_true(sent <= max);
+		if (sodium_is_zero(next, 32))
+			break;
+		memcpy(q.after, next, 32);
+	}
+	tclient_close(&c);
+	return got;
+}
+
+static bool has_id(uint8_t ids[][32], int n, const uint8_t id[32])
+{
+	for (int i = 0; i < n; i++)
+		if (!memcmp(ids[i], id, 32))
+			return true;
+	return false;
+}
+
+static void test_gossip_through_b(void **state)
+{
+	uint8_t ids[16][32];
+	int n;
+
+	(void)state;
+	/* A holds A, B and C: C's descriptor came to A through B (A's only link). */
+	assert_true(wait_metric(&A, "wgrelayd_network_store_descriptors", 3) >= 3);
+	assert_int_equal(nmetric(&A, "wgrelayd_network_links"), 1);
+	n = discover_all(&A, 0, 0, 0, 32, ids, 16);
+	assert_true(n >= 3);
+	assert_true(has_id(ids, n, C.id));
+	assert_true(has_id(ids, n, B.id));
+	assert_true(has_id(ids, n, A.id));
+}
+
+static void test_discover_paging(void **state)
+{
+	uint8_t all[16][32], paged[16][32], near[16][32];
+	int n, m, k;
+
+	(void)state;
+	n = discover_all(&A, 0, 0, 0, 32, all, 16);
+	/* One a page: the same relays, in strictly increasing identity order. */
+	m = discover_all(&A, 0, 0, 0, 1, paged, 16);
+	assert_int_equal(m, n);
+	for (int i = 0; i < m; i++) {
+		assert_memory_equal(paged[i], all[i], 32);
+		if (i)
+			assert_true(memcmp(paged[i - 1], paged[i], 32) < 0);
+	}
+	/* Near B's place: B (the only one with a location) first, then the rest, two a page. */
+	k = discover_all(&A, PROTO_DISCOVER_NEAR, 48850000, 2350000, 2, near, 16);
+	assert_int_equal(k, n);
+	assert_memory_equal(near[0], B.id, 32);
+	/* Filters: every relay here offers direct mode and is far from full. */
+	k = discover_all(&A, PROTO_DISCOVER_MODES | PROTO_DISCOVER_NOT_FULL, 0, 0, 32, paged, 16);
+	assert_int_equal(k, n);
+	assert_true(nmetric(&A, "wgrelayd_network_discover_total") >= 4);
+}
+
+static void test_desc_req(void **state)
+{
+	uint8_t req[PROTO_DESC_REQ_LEN + 1], buf[2048];
+	const uint8_t *dp;
+	struct descriptor d;
+	size_t dl;
+	long long before = nmetric(&A, "wgrelayd_network_desc_requests_total");
+	int fd = tclient_udp(), n;
+
+	(void)state;
+	assert_true(before >= 0);
+	/* 1023 bytes: not a DESC_REQ, ignored. */
+	frame_encode_desc_req(req);
+	tclient_sendto(fd, req, PROTO_DESC_REQ_LEN - 1, &A.a);
+	assert_int_equal(tclient_recvfrom(fd, buf, sizeof(buf), NULL, 500), -ETIMEDOUT);
+	/* 1024 bytes: answered with A's descriptor (the positive control of the silence). */
+	tclient_sendto(fd, req, PROTO_DESC_REQ_LEN, &A.a);
+	n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, T_MS);
+	assert_true(n > PROTO_HDR_LEN && n <= PROTO_DESC_REQ_LEN);
+	assert_int_equal(frame_decode_desc_resp(buf, (size_t)n, &dp, &dl), 0);
+	assert_int_equal(desc_decode(dp, dl, &d), 0);
+	assert_memory_equal(d.noise, A.pub, 32);
+	assert_memory_equal(d.identity, A.id, 32);
+	assert_int_equal(d.endpoints[0].transport, DESC_T_UDP);
+	assert_true(addr_equal(&d.endpoints[0].addr, &A.a));
+	close(fd);
+	assert_int_equal(nmetric(&A, "wgrelayd_network_desc_requests_total"), before + 1);
+}
+
+/* HELLO with desc on a fresh client link to B; returns the first message B sends back. */
+static int hello(struct tclient *c, const uint8_t *desc, size_t len, uint8_t *pt, size_t cap)
+{
+	uint8_t msg[PROTO_MAX_CTRL_PLAIN];
+	int k = ctrl_encode_desc_msg(CTRL_HELLO, desc, len, msg, sizeof(msg));
+
+	assert_true(k > 0);
+	send_raw(c, msg, (size_t)k);
+	return recv_raw(c, pt, cap, T_MS);
+}
+
+static void test_hello_wrong_noise_key(void **state)
+{
+	uint8_t desc[DESC_MAX_LEN], other[32], pt[PROTO_MAX_CTRL_PLAIN];
+	const char *name = "wgrelayd_network_refused_total{reason=\"noise-key-mismatch\"}";
+	long long before = nmetric(&B, name), links = nmetric(&B, "wgrelayd_network_links");
+	struct ctrl_msg m;
+	struct tclient c;
+	int n;
+
+	(void)state;
+	assert_true(before >= 0);
+	/* A relay whose HELLO names another Noise key than the one its handshake proved. */
+	randombytes_buf(other, sizeof(other));
+	n = make_desc(other, false, desc, sizeof(desc), NULL);
+	nclient(&c, &B);
+	n = hello(&c, desc, (size_t)n, pt, sizeof(pt));
+	assert_true(n > 0);
+	assert_int_equal(ctrl_decode(pt, (size_t)n, &m), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_BAD_HELLO);
+	assert_string_equal(m.text, "noise-key-mismatch");
+	assert_int_equal(nmetric(&B, name), before + 1);
+	assert_int_equal(nmetric(&B, "wgrelayd_network_links"), links);
+	tclient_close(&c);
+}
+
+static void test_forged_descriptor(void **state)
+{
+	uint8_t desc[DESC_MAX_LEN], pt[PROTO_MAX_CTRL_PLAIN], msg[PROTO_MAX_CTRL_PLAIN], fresh[32];
+	const char *name = "wgrelayd_network_refused_total{reason=\"bad-signature\"}";
+	long long before = nmetric(&B, name),
+	          stored = nmetric(&B, "wgrelayd_network_store_descriptors");
+	const uint8_t *dp;
+	size_t dl;
+	struct tclient c;
+	int n, k;
+
+	(void)state;
+	assert_true(before >= 0 && stored >= 3);
+	/* A test client posing as a relay: its own valid HELLO makes it a relay link of B's. */
+	nclient(&c, &B);
+	n = make_desc(c.pub, false, desc, sizeof(desc), NULL);
+	n = hello(&c, desc, (size_t)n, pt, sizeof(pt));
+	assert_true(n > 0);
+	assert_int_equal(ctrl_decode_desc_msg(CTRL_HELLO, pt, (size_t)n, &dp, &dl), 0);
+	/* Then it pushes a forged descriptor: refused and counted, never stored. */
+	n = make_desc(c.pub, true, desc, sizeof(desc), NULL);
+	k = ctrl_encode_desc_msg(CTRL_DESC, desc, (size_t)n, msg, sizeof(msg));
+	send_raw(&c, msg, (size_t)k);
+	assert_int_equal(wait_metric(&B, name, before + 1), before + 1);
+	/* Positive control: a good one pushed the same way is stored (the HELLO's too). */
+	n = make_desc(c.pub, false, desc, sizeof(desc), fresh);
+	k = ctrl_encode_desc_msg(CTRL_DESC, desc, (size_t)n, msg, sizeof(msg));
+	send_raw(&c, msg, (size_t)k);
+	assert_int_equal(wait_metric(&B, "wgrelayd_network_store_descriptors", stored + 2),
+	                 stored + 2);
+	assert_int_equal(nmetric(&B, name), before + 1);
+	tclient_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_links_up),
+	    cmocka_unit_test(test_gossip_through_b),
+	    cmocka_unit_test(test_discover_paging),
+	    cmocka_unit_test(test_desc_req),
+	    cmocka_unit_test(test_hello_wrong_noise_key),
+	    cmocka_unit_test(test_forged_descriptor),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
