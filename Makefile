@@ -70,3 +70,10 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
+
+# The relay network simulator's figures (docs/SCALE.md): sim/scale.sh runs wgrelay-sim's
+# scenarios and plots them into $(BUILD)/sim-out (SCALE=quick: a small run in about a minute).
+.PHONY: sim
+sim: deps
+	$(MAKE) build
+	sh sim/scale.sh $(BUILD) $(BUILD)/sim-out

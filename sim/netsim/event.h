@@ -1,0 +1,44 @@
+/*
+ * event.h: the simulator's event queue: a 4-ary min-heap ordered by (time in ms, insertion
+ * number), so events due at the same millisecond run in the order they were scheduled and a
+ * run is the same every time. The queue's clock is the time of the last event popped.
+ * Bounded: a push past the capacity fails rather than growing without limit.
+ */
+#ifndef WGR_NETSIM_EVENT_H
+#define WGR_NETSIM_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event {
+	uint64_t at;  /* simulated ms */
+	uint64_t seq; /* insertion number (set by event_push) */
+	uint32_t kind;
+	uint32_t dst, src; /* relay indexes, where the kind has them */
+	uint32_t aux;
+	void *p; /* payload owned by whoever handles the event */
+};
+
+struct event_queue;
+
+/* A queue holding at most max events (max >= 1). 0 or -ENOMEM / -EINVAL. */
+int event_queue_new(struct event_queue **out, size_t max);
+/* Frees the queue, not the payloads still queued (event_drain first). NULL is a no-op. */
+void event_queue_free(struct event_queue *q);
+/*
+ * Schedule e (e->at must not be before the clock; an earlier time is moved to now). 0, or
+ * -ENOSPC when the queue holds max events (the event is not queued; the caller counts it).
+ */
+int event_push(struct event_queue *q, const struct event *e);
+/* Pop the earliest event into *e and move the clock to its time: 0, or -ENOENT when empty. */
+int event_pop(struct event_queue *q, struct event *e);
+/* Time of the earliest event without popping it: 0, or -ENOENT when empty. */
+int event_peek_time(const struct event_queue *q, uint64_t *at);
+/* The clock: time of the last event popped (0 at start). */
+uint64_t event_now(const struct event_queue *q);
+size_t event_count(const struct event_queue *q);
+/* The most events queued at once so far, and pushes refused for lack of room. */
+size_t event_peak(const struct event_queue *q);
+uint64_t event_refused(const struct event_queue *q);
+
+#endif
