@@ -1,7 +1,10 @@
 # Loopback integration tests of wgrelayd's relay network: several relays started by PID.
 # (wgr_harness comes from relayd.cmake, included after this file: link names resolve late.)
+# Their relays, each with its own config file (netrelay.h).
+add_library(wgr_netrelay STATIC ${CMAKE_CURRENT_LIST_DIR}/netrelay.c)
+target_link_libraries(wgr_netrelay PUBLIC wgr_harness)
 add_cmocka_test(test_network SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_network.c
-                LINK_LIBRARIES wgr_harness LABELS integration TIMEOUT 180)
+                LINK_LIBRARIES wgr_netrelay LABELS integration TIMEOUT 180)
 add_dependencies(test_network wgrelayd)
 # Our DHT node (wgr-dht) against libtorrent's on loopback: BEP 44 put/get and BEP 5
 # announce/get_peers both ways (skipped with 77 without the libtorrent Python module).
@@ -15,5 +18,5 @@ endif()
 # loopback; libtorrent gets a relay's descriptor item from them (netdht_get.py; that part is
 # skipped without the libtorrent Python module).
 add_cmocka_test(test_netdht SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_netdht.c
-                LINK_LIBRARIES wgr_harness LABELS integration TIMEOUT 150)
+                LINK_LIBRARIES wgr_netrelay LABELS integration TIMEOUT 150)
 add_dependencies(test_netdht wgrelayd)

@@ -26,23 +26,15 @@
 #include <sodium.h>
 
 #include "descriptor.h"
-#include "harness.h"
 #include "identity.h"
 #include "key.h"
+#include "netrelay.h"
 
 #define NRELAYS 5
-/* Conditions are polled this often, this many times (30 s; stores fill within a second). */
-#define POLL_MS    100
+/* Conditions are polled every NRELAY_POLL_MS, this many times (30 s; stores fill in 1 s). */
 #define POLL_TIMES 300
 
-struct drelay {
-	pid_t pid;
-	char dir[64], conf[96], addr[32], maddr[32], dht[32];
-	struct addr a;
-	uint8_t pub[32], id[32];
-};
-
-static struct drelay D[NRELAYS], X;
+static struct nrelay D[NRELAYS], X;
 
 /* A port p of loopback with p + 1 free too (the default DhtListen is the Listen port + 1). */
 static uint16_t free_pair(void)
@@ -63,114 +55,22 @@ static uint16_t free_pair(void)
 	return 0;
 }
 
-/* Run wgrelayd -c conf; with wait, wait for its exit (stderr into log) and return its status. */
-static pid_t run_relay(const char *conf, const char *log, bool wait, int *status)
+/* Run y's wgrelayd, which must exit within 10 s: its wait status. */
+static int exit_status(struct nrelay *y)
 {
-	const char *bin_dir = getenv("WGR_BINARY_DIR");
-	char bin[512];
-	pid_t pid;
+	pid_t w = 0;
+	int status = 0;
 
-	assert_non_null(bin_dir);
-	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-		if (!getenv("WGR_TEST_VERBOSE") && lfd >= 0)
-			dup2(lfd, 2);
-		execl(bin, bin, "-c", conf, (char *)NULL);
-		_exit(127);
+	nrelay_exec(y);
+	for (int i = 0; i < 500 && (w = waitpid(y->pid, &status, WNOHANG)) == 0; i++)
+		usleep(20000);
+	if (w == 0) {
+		kill(y->pid, SIGKILL);
+		waitpid(y->pid, NULL, 0);
+		fail_msg("wgrelayd with %s did not exit", y->conf);
 	}
-	if (wait) {
-		pid_t w = 0;
-
-		for (int i = 0; i < 500 && (w = waitpid(pid, status, WNOHANG)) == 0; i++)
-			usleep(20000);
-		if (w == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			fail_msg("wgrelayd with %s did not exit", conf);
-		}
-	}
-	return pid;
-}
-
-/* Start relay number k (its session ports apart from the others') on Listen port port. */
-static void drelay_start(struct drelay *x, int k, uint16_t port, const char *network)
-{
-	char key[96], text[2048], log[96], idpath[96];
-	uint8_t priv[32], ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
-	struct identity id;
-	bool created;
-	int fd, lo = 20000 + (int)(getpid() % 150) * 100 + k * 12;
-
-	strcpy(x->dir, "/tmp/wgr-dht-XXXXXX");
-	assert_non_null(mkdtemp(x->dir));
-	snprintf(key, sizeof(key), "%s/key", x->dir);
-	assert_int_equal(key_load_or_create(priv, key, &created), 0);
-	key_public_from_private(x->pub, priv);
-	snprintf(x->addr, sizeof(x->addr), "127.0.0.1:%u", port);
-	snprintf(x->maddr, sizeof(x->maddr), "127.0.0.1:%u", free_port());
-	snprintf(x->conf, sizeof(x->conf), "%s/wgrelayd.conf", x->dir);
-	snprintf(text, sizeof(text),
-	         "[Relay]\nListen = %s\nKeyFile = %s\nMetrics = %s\nAllowLoopback = yes\n"
-	         "PortRange = %d-%d\nWorkers = 0\n"
-	         "[Network]\nReconnectInterval = 1\n%s",
-	         x->addr, key, x->maddr, lo, lo + 11, network);
-	write_file(x->conf, text);
-	snprintf(log, sizeof(log), "%s/relayd.log", x->dir);
-	x->pid = run_relay(x->conf, log, false, NULL);
-	assert_int_equal(addr_parse(&x->a, x->addr, 0), 0);
-	fd = tclient_udp();
-	frame_encode_ping(ping, 1);
-	for (int i = 0; i < 100; i++) {
-		tclient_sendto(fd, ping, sizeof(ping), &x->a);
-		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, POLL_MS) == PROTO_PONG_LEN)
-			break;
-		assert_int_equal(waitpid(x->pid, NULL, WNOHANG), 0);
-	}
-	close(fd);
-	snprintf(idpath, sizeof(idpath), "%s/identity", x->dir);
-	assert_int_equal(identity_load(&id, idpath, text, sizeof(text)), 0);
-	memcpy(x->id, id.pk, 32);
-	identity_wipe(&id);
-}
-
-static int drelay_stop(struct drelay *x)
-{
-	char cmd[128];
-	int status = 0, clean = 1;
-
-	if (x->pid > 0) {
-		pid_t w = 0;
-
-		kill(x->pid, SIGTERM);
-		for (int i = 0; i < 250 && (w = waitpid(x->pid, &status, WNOHANG)) == 0; i++)
-			usleep(20000);
-		if (w == 0) {
-			kill(x->pid, SIGKILL);
-			waitpid(x->pid, NULL, 0);
-		}
-		clean = w == x->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		x->pid = 0;
-	}
-	if (x->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
-		if (system(cmd) != 0)
-			clean = 0;
-	}
-	return clean ? 0 : -1;
-}
-
-/* A metric of x's, -1 when absent or the scrape failed. */
-static long long dmetric(const struct drelay *x, const char *name)
-{
-	static char text[65536];
-
-	if (http_get(x->maddr, "/metrics", text, sizeof(text)) <= 0)
-		return -1;
-	return metric(text, name);
+	y->pid = 0;
+	return status;
 }
 
 static uint64_t now_ms(void)
@@ -194,16 +94,17 @@ static int group_setup(void **state)
 	/* D[0]: the default DhtListen (its Listen port + 1), no bootstrap node of its own. */
 	p0 = free_pair();
 	started_ms = now_ms();
-	drelay_start(&D[0], 0, p0, "Dht = on\n");
+	/* 12 session ports each, in the order of D, then X's. */
+	nrelay_start(&D[0], p0, 0, 12, "Dht = on\n");
 	snprintf(D[0].dht, sizeof(D[0].dht), "127.0.0.1:%u", p0 + 1);
 	for (int i = 1; i < NRELAYS; i++) {
 		snprintf(D[i].dht, sizeof(D[i].dht), "127.0.0.1:%u", free_port());
 		snprintf(net, sizeof(net), "Dht = on\nDhtListen = %s\nDhtBootstrap = %s\n",
 		         D[i].dht, D[0].dht);
-		drelay_start(&D[i], i, free_port(), net);
+		nrelay_start(&D[i], free_port(), i, 12, net);
 	}
 	/* The control: the relay network on, no DHT, no Peer line. */
-	drelay_start(&X, NRELAYS, free_port(), "Network = on\n");
+	nrelay_start(&X, free_port(), NRELAYS, 12, "Network = on\n");
 	return 0;
 }
 
@@ -213,8 +114,8 @@ static int group_teardown(void **state)
 
 	(void)state;
 	for (int i = 0; i < NRELAYS; i++)
-		e |= drelay_stop(&D[i]);
-	e |= drelay_stop(&X);
+		e |= nrelay_stop(&D[i]);
+	e |= nrelay_stop(&X);
 	return e;
 }
 
@@ -227,31 +128,35 @@ static void test_stores_fill(void **state)
 	for (int t = 0; t < POLL_TIMES && full < NRELAYS; t++) {
 		full = 0;
 		for (int i = 0; i < NRELAYS; i++)
-			full += dmetric(&D[i], "wgrelayd_network_store_descriptors") == NRELAYS;
+			full +=
+			    nrelay_metric(&D[i], "wgrelayd_network_store_descriptors") == NRELAYS;
 		if (full < NRELAYS)
-			usleep(POLL_MS * 1000);
+			usleep(NRELAY_POLL_MS * 1000);
 	}
 	print_message("%d of %d stores held the %d relays' descriptors %.1f s after the first "
 	              "start\n",
 	              full, NRELAYS, NRELAYS, (double)(now_ms() - started_ms) / 1000);
 	for (int i = 0; i < NRELAYS; i++) {
-		assert_int_equal(dmetric(&D[i], "wgrelayd_network_store_descriptors"), NRELAYS);
-		assert_int_equal(dmetric(&D[i], "wgrelayd_dht_enabled"), 1);
-		assert_true(dmetric(&D[i], "wgrelayd_dht_peer_lookups_total") >= 1);
-		assert_true(dmetric(&D[i], "wgrelayd_dht_nodes") >= 1);
+		assert_int_equal(nrelay_metric(&D[i], "wgrelayd_network_store_descriptors"),
+		                 NRELAYS);
+		assert_int_equal(nrelay_metric(&D[i], "wgrelayd_dht_enabled"), 1);
+		assert_true(nrelay_metric(&D[i], "wgrelayd_dht_peer_lookups_total") >= 1);
+		assert_true(nrelay_metric(&D[i], "wgrelayd_dht_nodes") >= 1);
 		assert_int_equal(
-		    dmetric(&D[i], "wgrelayd_dht_refused_total{reason=\"bad-signature\"}"), 0);
-		found += v = dmetric(&D[i], "wgrelayd_dht_relays_found_total");
+		    nrelay_metric(&D[i], "wgrelayd_dht_refused_total{reason=\"bad-signature\"}"),
+		    0);
+		found += v = nrelay_metric(&D[i], "wgrelayd_dht_relays_found_total");
 		assert_true(v >= 0);
 		/* Everyone announced and put (the bootstrap node once someone had contacted it). */
-		assert_true(dmetric(&D[i], "wgrelayd_dht_announces_total{result=\"ok\"}") >= 1);
-		assert_true(dmetric(&D[i], "wgrelayd_dht_puts_total{result=\"ok\"}") >= 1);
+		assert_true(nrelay_metric(&D[i], "wgrelayd_dht_announces_total{result=\"ok\"}") >=
+		            1);
+		assert_true(nrelay_metric(&D[i], "wgrelayd_dht_puts_total{result=\"ok\"}") >= 1);
 	}
 	/* Without Peer lines, only DESC_REQs to DHT addresses can have started it. */
 	assert_true(found >= 1);
 	/* The control knows only itself, and nobody found it. */
-	assert_int_equal(dmetric(&X, "wgrelayd_network_store_descriptors"), 1);
-	assert_int_equal(dmetric(&X, "wgrelayd_dht_enabled"), 0);
+	assert_int_equal(nrelay_metric(&X, "wgrelayd_network_store_descriptors"), 1);
+	assert_int_equal(nrelay_metric(&X, "wgrelayd_dht_enabled"), 0);
 }
 
 static void test_links_up(void **state)
@@ -259,14 +164,10 @@ static void test_links_up(void **state)
 	(void)state;
 	/* MinLinks 3 (the default) of the 4 others: each relay dials until it has 3. */
 	for (int i = 0; i < NRELAYS; i++) {
-		long long v = -1;
-
-		for (int t = 0;
-		     t < POLL_TIMES && (v = dmetric(&D[i], "wgrelayd_network_links")) < 3; t++)
-			usleep(POLL_MS * 1000);
-		assert_true(v >= 3);
+		assert_true(nrelay_wait_metric(&D[i], "wgrelayd_network_links", 3, POLL_TIMES) >=
+		            3);
 	}
-	assert_int_equal(dmetric(&X, "wgrelayd_network_links"), 0);
+	assert_int_equal(nrelay_metric(&X, "wgrelayd_network_links"), 0);
 }
 
 /* Run tests/integration/netdht_get.py; its output line into out. Its exit status. */
@@ -345,7 +246,7 @@ static void test_libtorrent_gets_descriptor(void **state)
 	assert_memory_equal(d.identity, D[2].id, 32);
 	assert_memory_equal(d.noise, D[2].pub, 32);
 	assert_int_equal(d.seq, seq);
-	own = dmetric(&D[2], "wgrelayd_network_own_seq");
+	own = nrelay_metric(&D[2], "wgrelayd_network_own_seq");
 	assert_true(own > 0 && (unsigned long long)own >= seq);
 }
 
@@ -360,19 +261,14 @@ static void test_config_errors(void **state)
 	    {"Dht = on\nDhtListen = [::1]:7000\n", "wgrelayd.conf:9: bad DHT address"},
 	    {"Dht = maybe\n", "wgrelayd.conf:8: "},
 	};
-	struct drelay y = {0};
-	char text[1024], net[256], log[96], *got;
+	struct nrelay y = {0};
+	char text[1024], net[256];
 	uint16_t port = free_port();
 
 	(void)state;
-	strcpy(y.dir, "/tmp/wgr-dht-XXXXXX");
-	assert_non_null(mkdtemp(y.dir));
-	snprintf(y.conf, sizeof(y.conf), "%s/wgrelayd.conf", y.dir);
-	snprintf(log, sizeof(log), "%s/relayd.log", y.dir);
+	nrelay_dir(&y);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int status = 0;
-		FILE *f;
-		size_t n;
+		int status;
 
 		snprintf(net, sizeof(net), bad[i].network, port);
 		snprintf(text, sizeof(text),
@@ -380,15 +276,11 @@ static void test_config_errors(void **state)
 		         "AllowLoopback = yes\nWorkers = 0\n[Network]\n%s",
 		         port, y.dir, net);
 		write_file(y.conf, text);
-		unlink(log);
-		run_relay(y.conf, log, true, &status);
+		unlink(y.log);
+		status = exit_status(&y);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-		assert_non_null(f = fopen(log, "re"));
-		n = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-		text[n] = '\0';
-		got = strstr(text, bad[i].msg);
-		if (!got)
+		nrelay_log(&y, text, sizeof(text));
+		if (!strstr(text, bad[i].msg))
 			fail_msg("config %zu: no '%s' in: %s", i, bad[i].msg, text);
 	}
 	/* Positive control: the same file with a DhtListen of its own starts. */
@@ -398,23 +290,11 @@ static void test_config_errors(void **state)
 	    "AllowLoopback = yes\nWorkers = 0\n[Network]\nDht = on\nDhtListen = 127.0.0.1:%u\n",
 	    port, y.dir, free_port());
 	write_file(y.conf, text);
-	y.pid = run_relay(y.conf, log, false, NULL);
+	nrelay_exec(&y);
 	assert_int_equal(addr_parse(&y.a, "127.0.0.1:1", 0), 0);
 	addr_set_port(&y.a, port);
-	{
-		uint8_t ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
-		int fd = tclient_udp(), got_pong = 0;
-
-		frame_encode_ping(ping, 1);
-		for (int i = 0; i < 100 && !got_pong; i++) {
-			tclient_sendto(fd, ping, sizeof(ping), &y.a);
-			got_pong = tclient_recvfrom(fd, pong, sizeof(pong), NULL, POLL_MS) ==
-			           PROTO_PONG_LEN;
-		}
-		close(fd);
-		assert_true(got_pong);
-	}
-	assert_int_equal(drelay_stop(&y), 0);
+	assert_true(nrelay_pinged(&y));
+	assert_int_equal(nrelay_stop(&y), 0);
 }
 
 int main(void)

@@ -5,9 +5,7 @@
  * would, with descriptors it signs itself (a wrong Noise key, a forged signature).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -23,116 +20,19 @@
 #include <sodium.h>
 
 #include "descriptor.h"
-#include "harness.h"
 #include "identity.h"
 #include "key.h"
+#include "netrelay.h"
 
-/* Conditions are polled this often, this many times (10 s). */
-#define POLL_MS    100
+/* Conditions are polled every NRELAY_POLL_MS, this many times (10 s). */
 #define POLL_TIMES 100
 
-struct nrelay {
-	pid_t pid;
-	char dir[64], conf[96], addr[32], maddr[32];
-	struct addr a;
-	uint8_t pub[32], id[32];
-};
-
 static struct nrelay A, B, C;
-
-static void nrelay_start(struct nrelay *x, const char *network)
-{
-	const char *bin_dir = getenv("WGR_BINARY_DIR");
-	char key[96], text[2048], bin[512], log[96], idpath[96];
-	uint8_t priv[32], ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
-	struct identity id;
-	bool created;
-	int fd, lo = 20000 + (int)(getpid() % 150) * 100 + (x == &A ? 0 : x == &B ? 30 : 60);
-
-	assert_non_null(bin_dir);
-	strcpy(x->dir, "/tmp/wgr-net-XXXXXX");
-	assert_non_null(mkdtemp(x->dir));
-	snprintf(key, sizeof(key), "%s/key", x->dir);
-	assert_int_equal(key_load_or_create(priv, key, &created), 0);
-	key_public_from_private(x->pub, priv);
-	snprintf(x->addr, sizeof(x->addr), "127.0.0.1:%u", free_port());
-	snprintf(x->maddr, sizeof(x->maddr), "127.0.0.1:%u", free_port());
-	snprintf(x->conf, sizeof(x->conf), "%s/wgrelayd.conf", x->dir);
-	snprintf(text, sizeof(text),
-	         "[Relay]\nListen = %s\nKeyFile = %s\nMetrics = %s\nAllowLoopback = yes\n"
-	         "PortRange = %d-%d\nWorkers = 0\n"
-	         "[Network]\nNetwork = on\nReconnectInterval = 1\n%s",
-	         x->addr, key, x->maddr, lo, lo + 29, network);
-	write_file(x->conf, text);
-	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
-	snprintf(log, sizeof(log), "%s/relayd.log", x->dir);
-	x->pid = fork();
-	assert_true(x->pid >= 0);
-	if (x->pid == 0) {
-		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-		if (!getenv("WGR_TEST_VERBOSE") && lfd >= 0)
-			dup2(lfd, 2);
-		execl(bin, bin, "-c", x->conf, (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(addr_parse(&x->a, x->addr, 0), 0);
-	fd = tclient_udp();
-	frame_encode_ping(ping, 1);
-	for (int i = 0; i < POLL_TIMES; i++) {
-		tclient_sendto(fd, ping, sizeof(ping), &x->a);
-		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, POLL_MS) == PROTO_PONG_LEN)
-			break;
-		assert_int_equal(waitpid(x->pid, NULL, WNOHANG), 0);
-	}
-	close(fd);
-	/* The relay created its identity beside its key at the first start. */
-	snprintf(idpath, sizeof(idpath), "%s/identity", x->dir);
-	assert_int_equal(identity_load(&id, idpath, text, sizeof(text)), 0);
-	memcpy(x->id, id.pk, 32);
-	identity_wipe(&id);
-}
-
-static int nrelay_stop(struct nrelay *x)
-{
-	char cmd[128];
-	int status = 0, clean = 1;
-
-	if (x->pid > 0) {
-		pid_t w = 0;
-
-		kill(x->pid, SIGTERM);
-		for (int i = 0; i < 250 && (w = waitpid(x->pid, &status, WNOHANG)) == 0; i++)
-			usleep(20000);
-		if (w == 0) {
-			kill(x->pid, SIGKILL);
-			waitpid(x->pid, NULL, 0);
-		}
-		clean = w == x->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		x->pid = 0;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
-	return system(cmd) == 0 && clean ? 0 : -1;
-}
-
-/* A metric of x's, -1 when absent or the scrape failed. */
-static long long nmetric(const struct nrelay *x, const char *name)
-{
-	static char text[65536];
-
-	if (http_get(x->maddr, "/metrics", text, sizeof(text)) <= 0)
-		return -1;
-	return metric(text, name);
-}
 
 /* Poll until x's metric reaches want; its last value. */
 static long long wait_metric(const struct nrelay *x, const char *name, long long want)
 {
-	long long v = -1;
-
-	for (int i = 0; i < POLL_TIMES && (v = nmetric(x, name)) < want; i++)
-		usleep(POLL_MS * 1000);
-	return v;
+	return nrelay_wait_metric(x, name, want, POLL_TIMES);
 }
 
 static int group_setup(void **state)
@@ -142,11 +42,13 @@ static int group_setup(void **state)
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	nrelay_start(&B, "Location = 48.85,2.35\nCountry = FR\n");
+	/* 30 session ports each, A's first, B's next, C's last. */
+	nrelay_start(&B, free_port(), 1, 30, "Network = on\nLocation = 48.85,2.35\nCountry = FR\n");
 	key_to_base64(b64, B.pub);
-	snprintf(peer, sizeof(peer), "Peer = %s %s\nMinLinks = 1\nMaxLinks = 1\n", B.addr, b64);
-	nrelay_start(&A, peer);
-	nrelay_start(&C, peer);
+	snprintf(peer, sizeof(peer), "Network = on\nPeer = %s %s\nMinLinks = 1\nMaxLinks = 1\n",
+	         B.addr, b64);
+	nrelay_start(&A, free_port(), 0, 30, peer);
+	nrelay_start(&C, free_port(), 2, 30, peer);
 	return 0;
 }
 
@@ -235,9 +137,7 @@ static int make_desc(const uint8_t noise[32], bool forge, uint8_t *out, size_t c
 
 static void test_links_up(void **state)
 {
-	char log[65536], path[128];
-	FILE *f;
-	size_t n;
+	char log[65536];
 
 	(void)state;
 	/* A and C reach B through their Peer lines; HELLO verified both ways on each link. */
@@ -245,12 +145,8 @@ static void test_links_up(void **state)
 	assert_int_equal(wait_metric(&C, "wgrelayd_network_links", 1), 1);
 	assert_int_equal(wait_metric(&B, "wgrelayd_network_links", 2), 2);
 	/* MaxLinks 1: A never linked to C, whatever it learnt of it. */
-	assert_int_equal(nmetric(&A, "wgrelayd_network_links_up_total"), 1);
-	snprintf(path, sizeof(path), "%s/relayd.log", A.dir);
-	assert_non_null(f = fopen(path, "re"));
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	assert_int_equal(nrelay_metric(&A, "wgrelayd_network_links_up_total"), 1);
+	nrelay_log(&A, log, sizeof(log));
 	assert_non_null(strstr(log, "relay link up"));
 }
 
@@ -320,7 +216,7 @@ static void test_gossip_through_b(void **state)
 	(void)state;
 	/* A holds A, B and C: C's descriptor came to A through B (A's only link). */
 	assert_true(wait_metric(&A, "wgrelayd_network_store_descriptors", 3) >= 3);
-	assert_int_equal(nmetric(&A, "wgrelayd_network_links"), 1);
+	assert_int_equal(nrelay_metric(&A, "wgrelayd_network_links"), 1);
 	n = discover_all(&A, 0, 0, 0, 32, ids, 16);
 	assert_true(n >= 3);
 	assert_true(has_id(ids, n, C.id));
@@ -350,7 +246,7 @@ static void test_discover_paging(void **state)
 	/* Filters: every relay here offers direct mode and is far from full. */
 	k = discover_all(&A, PROTO_DISCOVER_MODES | PROTO_DISCOVER_NOT_FULL, 0, 0, 32, paged, 16);
 	assert_int_equal(k, n);
-	assert_true(nmetric(&A, "wgrelayd_network_discover_total") >= 4);
+	assert_true(nrelay_metric(&A, "wgrelayd_network_discover_total") >= 4);
 }
 
 static void test_desc_req(void **state)
@@ -359,7 +255,7 @@ static void test_desc_req(void **state)
 	const uint8_t *dp;
 	struct descriptor d;
 	size_t dl;
-	long long before = nmetric(&A, "wgrelayd_network_desc_requests_total");
+	long long before = nrelay_metric(&A, "wgrelayd_network_desc_requests_total");
 	int fd = tclient_udp(), n;
 
 	(void)state;
@@ -379,7 +275,7 @@ static void test_desc_req(void **state)
 	assert_int_equal(d.endpoints[0].transport, DESC_T_UDP);
 	assert_true(addr_equal(&d.endpoints[0].addr, &A.a));
 	close(fd);
-	assert_int_equal(nmetric(&A, "wgrelayd_network_desc_requests_total"), before + 1);
+	assert_int_equal(nrelay_metric(&A, "wgrelayd_network_desc_requests_total"), before + 1);
 }
 
 /* HELLO with desc on a fresh client link to B; returns the first message B sends back. */
@@ -397,7 +293,8 @@ static void test_hello_wrong_noise_key(void **state)
 {
 	uint8_t desc[DESC_MAX_LEN], other[32], pt[PROTO_MAX_CTRL_PLAIN];
 	const char *name = "wgrelayd_network_refused_total{reason=\"noise-key-mismatch\"}";
-	long long before = nmetric(&B, name), links = nmetric(&B, "wgrelayd_network_links");
+	long long before = nrelay_metric(&B, name),
+	          links = nrelay_metric(&B, "wgrelayd_network_links");
 	struct ctrl_msg m;
 	struct tclient c;
 	int n;
@@ -414,8 +311,8 @@ static void test_hello_wrong_noise_key(void **state)
 	assert_int_equal(m.type, CTRL_ERROR);
 	assert_int_equal(m.code, PROTO_ERR_BAD_HELLO);
 	assert_string_equal(m.text, "noise-key-mismatch");
-	assert_int_equal(nmetric(&B, name), before + 1);
-	assert_int_equal(nmetric(&B, "wgrelayd_network_links"), links);
+	assert_int_equal(nrelay_metric(&B, name), before + 1);
+	assert_int_equal(nrelay_metric(&B, "wgrelayd_network_links"), links);
 	tclient_close(&c);
 }
 
@@ -423,8 +320,8 @@ static void test_forged_descriptor(void **state)
 {
 	uint8_t desc[DESC_MAX_LEN], pt[PROTO_MAX_CTRL_PLAIN], msg[PROTO_MAX_CTRL_PLAIN], fresh[32];
 	const char *name = "wgrelayd_network_refused_total{reason=\"bad-signature\"}";
-	long long before = nmetric(&B, name),
-	          stored = nmetric(&B, "wgrelayd_network_store_descriptors");
+	long long before = nrelay_metric(&B, name),
+	          stored = nrelay_metric(&B, "wgrelayd_network_store_descriptors");
 	const uint8_t *dp;
 	size_t dl;
 	struct tclient c;
@@ -449,7 +346,7 @@ static void test_forged_descriptor(void **state)
 	send_raw(&c, msg, (size_t)k);
 	assert_int_equal(wait_metric(&B, "wgrelayd_network_store_descriptors", stored + 2),
 	                 stored + 2);
-	assert_int_equal(nmetric(&B, name), before + 1);
+	assert_int_equal(nrelay_metric(&B, name), before + 1);
 	tclient_close(&c);
 }
 

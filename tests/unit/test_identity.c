@@ -16,35 +16,11 @@
 
 #include "identity.h"
 #include "key.h"
-
-static char dir[64];
+#include "testutil.h"
 
 static int setup(void **state)
 {
-	(void)state;
-	if (sodium_init() < 0)
-		return -1;
-	strcpy(dir, "/tmp/wgr-identity-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	return sodium_init() < 0 ? -1 : testutil_scratch_setup(state);
 }
 
 /* The key pair is libsodium's for the seed, and it signs what it should. */
@@ -84,7 +60,7 @@ static void test_create_reload(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/identity", dir);
+	testutil_path(path, sizeof(path), "identity");
 	assert_int_equal(identity_load(&id, path, err, sizeof(err)), -ENOENT);
 	assert_int_equal(identity_load_or_create(&id, path, &created, err, sizeof(err)), 0);
 	assert_true(created);
@@ -106,13 +82,12 @@ static void test_create_reload(void **state)
 	assert_int_equal(key_from_base64(seed, text), 0);
 	assert_memory_equal(seed, id.sk, 32);
 	/* A second relay gets another identity. */
-	snprintf(path, sizeof(path), "%s/identity2", dir);
+	testutil_path(path, sizeof(path), "identity2");
 	assert_int_equal(identity_load_or_create(&id3, path, &created, err, sizeof(err)), 0);
 	assert_true(created);
 	assert_memory_not_equal(id.pk, id3.pk, 32);
 	/* No temporary files left behind. */
-	snprintf(text, sizeof(text), "test $(ls '%s' | wc -l) -eq 2", dir);
-	assert_int_equal(system(text), 0);
+	assert_int_equal(testutil_scratch_entries(), 2);
 }
 
 /* An identity beside an existing Noise key: the key file is left exactly as it was. */
@@ -124,8 +99,8 @@ static void test_beside_noise_key(void **state)
 	bool created;
 
 	(void)state;
-	snprintf(key, sizeof(key), "%s/noise.key", dir);
-	snprintf(idpath, sizeof(idpath), "%s/noise.identity", dir);
+	testutil_path(key, sizeof(key), "noise.key");
+	testutil_path(idpath, sizeof(idpath), "noise.identity");
 	assert_int_equal(key_load_or_create(k1, key, &created), 0);
 	assert_true(created);
 	assert_int_equal(identity_load_or_create(&id, idpath, &created, err, sizeof(err)), 0);
@@ -145,7 +120,7 @@ static void test_wrong_mode(void **state)
 	bool created = true;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/mode.identity", dir);
+	testutil_path(path, sizeof(path), "mode.identity");
 	assert_int_equal(identity_load_or_create(&before, path, &created, err, sizeof(err)), 0);
 	assert_int_equal(chmod(path, 0640), 0);
 	memset(&id, 0xaa, sizeof(id));
@@ -172,17 +147,17 @@ static void test_symlink(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(target, sizeof(target), "%s/real.identity", dir);
+	testutil_path(target, sizeof(target), "real.identity");
 	assert_int_equal(identity_load_or_create(&id, target, &created, err, sizeof(err)), 0);
-	snprintf(path, sizeof(path), "%s/link.identity", dir);
+	testutil_path(path, sizeof(path), "link.identity");
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(identity_load(&id, path, err, sizeof(err)), -ELOOP);
 	assert_non_null(strstr(err, "is a symbolic link"));
 	assert_int_equal(identity_load_or_create(&id, path, &created, err, sizeof(err)), -ELOOP);
 	assert_false(created);
 
-	snprintf(target, sizeof(target), "%s/planted", dir);
-	snprintf(path, sizeof(path), "%s/dangling.identity", dir);
+	testutil_path(target, sizeof(target), "planted");
+	testutil_path(path, sizeof(path), "dangling.identity");
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_not_equal(identity_load_or_create(&id, path, &created, err, sizeof(err)), 0);
 	assert_false(created);
@@ -205,12 +180,12 @@ static void test_garbage(void **state)
 	bool created = true;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/garbage.identity", dir);
+	testutil_path(path, sizeof(path), "garbage.identity");
 	/* Positive control: the good spelling loads from the same place. */
-	write_file(path, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n", 0600);
+	testutil_write(path, "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n", 0600);
 	assert_int_equal(identity_load(&id, path, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_file(path, bad[i], 0600);
+		testutil_write(path, bad[i], 0600);
 		assert_int_equal(identity_load_or_create(&id, path, &created, err, sizeof(err)),
 		                 -EINVAL);
 		assert_false(created);
@@ -218,7 +193,7 @@ static void test_garbage(void **state)
 		assert_non_null(strstr(err, "not an identity"));
 	}
 	/* A missing directory is an error: directories are not made here. */
-	snprintf(path, sizeof(path), "%s/missing/identity", dir);
+	testutil_path(path, sizeof(path), "missing/identity");
 	assert_int_equal(identity_load_or_create(&id, path, &created, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, path));
 }
@@ -231,5 +206,5 @@ int main(void)
 	    cmocka_unit_test(test_symlink),          cmocka_unit_test(test_garbage),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, testutil_scratch_teardown);
 }

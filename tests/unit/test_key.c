@@ -15,25 +15,11 @@
 #include <sodium.h>
 
 #include "key.h"
-
-static char dir[64];
+#include "testutil.h"
 
 static int setup(void **state)
 {
-	(void)state;
-	if (sodium_init() < 0)
-		return -1;
-	strcpy(dir, "/tmp/wgr-key-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return sodium_init() < 0 ? -1 : testutil_scratch_setup(state);
 }
 
 static void test_base64_roundtrip(void **state)
@@ -95,7 +81,7 @@ static void test_load_or_create(void **state)
 	bool created;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/relay.key", dir);
+	testutil_path(path, sizeof(path), "relay.key");
 	assert_int_equal(key_load_or_create(k1, path, &created), 0);
 	assert_true(created);
 	assert_int_equal(stat(path, &st), 0);
@@ -109,22 +95,11 @@ static void test_load_or_create(void **state)
 	assert_int_equal(key_load_or_create(k2, path, &created), -EPERM);
 	assert_int_equal(chmod(path, 0600), 0);
 	/* Garbage content is an error, not a new key. */
-	{
-		int fd = open(path, O_WRONLY | O_TRUNC);
-
-		assert_true(fd >= 0);
-		assert_int_equal(write(fd, "not a key\n", 10), 10);
-		close(fd);
-	}
+	testutil_write(path, "not a key\n", 0600);
 	assert_int_equal(key_load_or_create(k2, path, &created), -EINVAL);
 	/* No temporary files left behind. */
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "test $(ls '%s' | wc -l) -eq 1", dir);
-		assert_int_equal(system(cmd), 0);
-	}
-	snprintf(path, sizeof(path), "%s/missing-dir/relay.key", dir);
+	assert_int_equal(testutil_scratch_entries(), 1);
+	testutil_path(path, sizeof(path), "missing-dir/relay.key");
 	assert_int_equal(key_load_or_create(k2, path, &created), -ENOENT);
 }
 
@@ -143,7 +118,7 @@ static void test_key_file_types(void **state)
 
 	(void)state;
 	alarm(10);
-	snprintf(path, sizeof(path), "%s/fifo.key", dir);
+	testutil_path(path, sizeof(path), "fifo.key");
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, path));
@@ -152,15 +127,15 @@ static void test_key_file_types(void **state)
 	assert_false(created);
 	assert_non_null(strstr(err, "is a FIFO"));
 
-	snprintf(path, sizeof(path), "%s/dir.key", dir);
+	testutil_path(path, sizeof(path), "dir.key");
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EISDIR);
 	assert_non_null(strstr(err, "is a directory"));
 
 	/* A link to a good key is refused too. */
-	snprintf(target, sizeof(target), "%s/real.key", dir);
+	testutil_path(target, sizeof(target), "real.key");
 	assert_int_equal(key_load_or_create(k, target, &created), 0);
-	snprintf(path, sizeof(path), "%s/link.key", dir);
+	testutil_path(path, sizeof(path), "link.key");
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(key_load_file_err(k2, path, err, sizeof(err)), -ELOOP);
 	assert_non_null(strstr(err, path));
@@ -168,8 +143,8 @@ static void test_key_file_types(void **state)
 	assert_int_equal(key_load_or_create(k2, path, &created), -ELOOP);
 
 	/* A dangling link: refused, and no key is written where it points. */
-	snprintf(target, sizeof(target), "%s/planted-target", dir);
-	snprintf(path, sizeof(path), "%s/dangling.key", dir);
+	testutil_path(target, sizeof(target), "planted-target");
+	testutil_path(path, sizeof(path), "dangling.key");
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_not_equal(key_load_or_create_err(k2, path, &created, err, sizeof(err)), 0);
 	assert_false(created);
@@ -186,7 +161,7 @@ static void test_key_file_messages(void **state)
 	bool created;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/msg.key", dir);
+	testutil_path(path, sizeof(path), "msg.key");
 	assert_int_equal(key_load_or_create_err(k, path, &created, err, sizeof(err)), 0);
 	assert_true(created);
 	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), 0);
@@ -198,20 +173,14 @@ static void test_key_file_messages(void **state)
 	assert_non_null(strstr(err, "group or others"));
 	assert_null(strstr(err, "No such file"));
 	assert_int_equal(chmod(path, 0600), 0);
-	{
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fputs("garbage\n", f);
-		fclose(f);
-	}
+	testutil_write(path, "garbage\n", 0600);
 	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "not a key"));
-	snprintf(path, sizeof(path), "%s/absent.key", dir);
+	testutil_path(path, sizeof(path), "absent.key");
 	assert_int_equal(key_load_file_err(k, path, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "No such file"));
-	snprintf(path, sizeof(path), "%s/no-dir/new.key", dir);
+	testutil_path(path, sizeof(path), "no-dir/new.key");
 	assert_int_equal(key_load_or_create_err(k, path, &created, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, path));
 }
@@ -224,5 +193,5 @@ int main(void)
 	    cmocka_unit_test(test_key_file_types),   cmocka_unit_test(test_key_file_messages),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, testutil_scratch_teardown);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -53,15 +54,23 @@ static void cand(struct linkplan_cand *c, int n, const char *ip, uint8_t cls, co
 	c->cls = cls;
 }
 
+/* Candidate n at ip, added at now: linkplan_add's result. */
+static int add_at(struct linkplan *p, int n, const char *ip, uint8_t cls, const char *country,
+                  const char *family, uint64_t now)
+{
+	struct linkplan_cand c;
+
+	cand(&c, n, ip, cls, country, family);
+	return linkplan_add(p, &c, now);
+}
+
 /* Candidate n in its own /16: 20.n.0.1 */
 static void add_spread(struct linkplan *p, int n, uint8_t cls, uint64_t now)
 {
-	struct linkplan_cand c;
 	char ip[32];
 
 	snprintf(ip, sizeof(ip), "20.%d.%d.1", n & 0xff, n >> 8);
-	cand(&c, n, ip, cls, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, now), 0);
+	assert_int_equal(add_at(p, n, ip, cls, NULL, NULL, now), 0);
 }
 
 static int num_of(const uint8_t id[32])
@@ -87,13 +96,20 @@ static size_t count_act(const struct linkplan_action *a, size_t n, int act, int 
 	return k;
 }
 
-static uint8_t cls_of(struct linkplan *p, int n, uint64_t now)
+/* linkplan_get of candidate n. */
+static int get(struct linkplan *p, int n, uint64_t now, struct linkplan_info *info)
 {
-	struct linkplan_info info;
 	uint8_t id[32];
 
 	id_of(n, id);
-	assert_int_equal(linkplan_get(p, id, now, &info), 0);
+	return linkplan_get(p, id, now, info);
+}
+
+static uint8_t cls_of(struct linkplan *p, int n, uint64_t now)
+{
+	struct linkplan_info info;
+
+	assert_int_equal(get(p, n, now, &info), 0);
 	return info.cls;
 }
 
@@ -119,6 +135,90 @@ static void heard(struct linkplan *p, int n, uint64_t now)
 
 	id_of(n, id);
 	linkplan_heard(p, id, now);
+}
+
+/* linkplan_remove of candidate n. */
+static int remove_n(struct linkplan *p, int n)
+{
+	uint8_t id[32];
+
+	id_of(n, id);
+	return linkplan_remove(p, id);
+}
+
+/* Candidates 1 and 2 (of classes c1 and c2), added and linked at time 0. */
+static void two_linked(struct linkplan *p, uint8_t c1, uint8_t c2)
+{
+	add_spread(p, 1, c1, 0);
+	add_spread(p, 2, c2, 0);
+	up(p, 1, 0);
+	up(p, 2, 0);
+}
+
+/*
+ * Most tests' planner: the default config, which the test may change before fx_plan, seeded
+ * randomness, and the actions of its last decision. Freed by fx_teardown, even after a failure.
+ */
+struct fx {
+	struct linkplan_config cfg;
+	struct rng r;
+	struct linkplan *p;
+	struct linkplan_action a[CAP];
+	size_t n;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	linkplan_config_default(&f->cfg);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	linkplan_free(f->p);
+	free(f);
+	return 0;
+}
+
+/* The planner on f->cfg as the test left it, its randomness seeded with seed. */
+static struct linkplan *fx_plan(struct fx *f, uint64_t seed)
+{
+	f->r.s = seed;
+	f->p = plan_with(&f->cfg, &f->r);
+	return f->p;
+}
+
+/* The plan's decision at now, into f->a: how many actions. */
+static size_t decide(struct fx *f, uint64_t now)
+{
+	f->n = linkplan_decide(f->p, now, f->a, CAP);
+	return f->n;
+}
+
+/* The decision at now is one action, f->a[0]: act and why (0: any), to num (-1: any). */
+static void expect_one(struct fx *f, uint64_t now, int act, int why, int num)
+{
+	assert_int_equal(decide(f, now), 1);
+	if (act)
+		assert_int_equal(f->a[0].act, act);
+	if (why)
+		assert_int_equal(f->a[0].why, why);
+	if (num >= 0)
+		assert_int_equal(num_of(f->a[0].identity), num);
+}
+
+/* The candidates of the first n actions in f->a reported linked up at now. */
+static void up_all(struct fx *f, size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(linkplan_link_up(f->p, f->a[i].identity, now), 0);
 }
 
 static void test_config_check(void **state)
@@ -150,19 +250,15 @@ static void test_config_check(void **state)
 
 static void test_add_rules(void **state)
 {
-	struct linkplan_config cfg;
+	struct fx *f = *state;
 	struct linkplan_cand c;
 	struct linkplan *p;
-	struct rng r = {7};
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	id_of(99, cfg.self);
-	p = plan_with(&cfg, &r);
-	cand(&c, 99, "20.0.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), -EINVAL); /* ourselves */
-	cand(&c, 1, "20.0.0.1", 5, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), -EINVAL); /* no such class */
+	id_of(99, f->cfg.self);
+	p = fx_plan(f, 7);
+	/* ourselves, then no such class */
+	assert_int_equal(add_at(p, 99, "20.0.0.1", LINKPLAN_DISCOVERED, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(add_at(p, 1, "20.0.0.1", 5, NULL, NULL, 0), -EINVAL);
 	cand(&c, 1, "20.0.0.1", LINKPLAN_VERIFIED, "DE", "fam");
 	assert_int_equal(linkplan_add(p, &c, 0), 0);
 	c.cls = LINKPLAN_DISCOVERED; /* refresh: the class does not go down */
@@ -185,118 +281,94 @@ static void test_add_rules(void **state)
 	assert_int_equal(linkplan_remove(p, c.identity), -ENOENT);
 	assert_int_equal(linkplan_count(p), 1);
 	assert_int_equal(linkplan_link_up(p, c.identity, 0), -ENOENT);
-	linkplan_free(p);
 }
 
 /* Many adds and removes in mixed order: the identity index finds exactly what is held. */
 static void test_index_churn(void **state)
 {
-	struct linkplan_config cfg;
+	struct fx *f = *state;
+	struct linkplan *p = fx_plan(f, 11);
 	struct linkplan_info info;
-	struct linkplan *p;
-	struct rng r = {11};
-	uint8_t id[32];
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	p = plan_with(&cfg, &r);
 	for (int n = 0; n < 4096; n++)
 		add_spread(p, n, LINKPLAN_DISCOVERED, 0);
 	assert_int_equal(linkplan_count(p), 4096);
-	for (int n = 0; n < 4096; n += 3) {
-		id_of(n, id);
-		assert_int_equal(linkplan_remove(p, id), 0);
-	}
+	for (int n = 0; n < 4096; n += 3)
+		assert_int_equal(remove_n(p, n), 0);
 	for (int n = 0; n < 4096; n++) {
-		id_of(n, id);
-		assert_int_equal(linkplan_get(p, id, 0, &info), n % 3 == 0 ? -ENOENT : 0);
+		assert_int_equal(get(p, n, 0, &info), n % 3 == 0 ? -ENOENT : 0);
 		if (n % 3)
 			assert_int_equal(num_of(info.identity), n);
 	}
 	for (int n = 0; n < 4096; n += 3) /* slots are reused */
 		add_spread(p, n, LINKPLAN_DISCOVERED, 0);
 	assert_int_equal(linkplan_count(p), 4096);
-	linkplan_free(p);
 }
 
 static void test_fill_to_min(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
-	struct linkplan *p;
-	struct rng r = {1};
+	struct fx *f = *state;
+	struct linkplan *p = fx_plan(f, 1);
 	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	p = plan_with(&cfg, &r);
-	assert_int_equal(linkplan_decide(p, 0, a, CAP), 0); /* nothing known yet */
+	assert_int_equal(decide(f, 0), 0); /* nothing known yet */
 	for (int i = 0; i < 10; i++)
 		add_spread(p, i, LINKPLAN_DISCOVERED, S(1));
-	n = linkplan_decide(p, S(1), a, CAP);
+	n = decide(f, S(1));
 	assert_int_equal(n, 3);
-	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, LINKPLAN_WHY_FILL), 3);
+	assert_int_equal(count_act(f->a, n, LINKPLAN_CONNECT, LINKPLAN_WHY_FILL), 3);
 	assert_int_equal(linkplan_count_connecting(p), 3);
-	assert_memory_not_equal(a[0].identity, a[1].identity, 32);
-	assert_int_equal(addr_port(&a[0].addr), 51821);
+	assert_memory_not_equal(f->a[0].identity, f->a[1].identity, 32);
+	assert_int_equal(addr_port(&f->a[0].addr), 51821);
 	/* in flight: nothing more until they finish */
-	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
-	for (size_t i = 0; i < n; i++)
-		assert_int_equal(linkplan_link_up(p, a[i].identity, S(3)), 0);
+	assert_int_equal(decide(f, S(2)), 0);
+	up_all(f, n, S(3));
 	assert_int_equal(linkplan_count_up(p), 3);
 	assert_int_equal(linkplan_count_connecting(p), 0);
 	/* at MinLinks: discovered candidates are not added */
-	assert_int_equal(linkplan_decide(p, S(4), a, CAP), 0);
+	assert_int_equal(decide(f, S(4)), 0);
 	add_spread(p, 50, LINKPLAN_DISCOVERED, S(5));
-	assert_int_equal(linkplan_decide(p, S(5), a, CAP), 0);
+	assert_int_equal(decide(f, S(5)), 0);
 	/* nothing to do until the first heartbeat */
 	assert_int_equal(linkplan_next_ms(p, S(5)), S(63));
-	linkplan_free(p);
 }
 
 static void test_configured_first(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
-	struct linkplan *p;
-	struct rng r = {2};
+	struct fx *f = *state;
+	struct linkplan *p = fx_plan(f, 2);
 	size_t n;
 	int conf = 0;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	p = plan_with(&cfg, &r);
 	for (int i = 0; i < 10; i++)
 		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
 	add_spread(p, 100, LINKPLAN_CONFIGURED, 0);
 	add_spread(p, 101, LINKPLAN_TRUSTED, 0);
 	add_spread(p, 102, LINKPLAN_VERIFIED, 0);
-	n = linkplan_decide(p, 0, a, CAP);
+	n = decide(f, 0);
 	assert_int_equal(n, 3);
 	/* by priority: configured, trusted, verified, in that order */
-	assert_int_equal(num_of(a[0].identity), 100);
-	assert_int_equal(a[0].cls, LINKPLAN_CONFIGURED);
-	assert_int_equal(num_of(a[1].identity), 101);
-	assert_int_equal(num_of(a[2].identity), 102);
-	for (size_t i = 0; i < n; i++)
-		assert_int_equal(linkplan_link_up(p, a[i].identity, S(1)), 0);
-	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
+	assert_int_equal(num_of(f->a[0].identity), 100);
+	assert_int_equal(f->a[0].cls, LINKPLAN_CONFIGURED);
+	assert_int_equal(num_of(f->a[1].identity), 101);
+	assert_int_equal(num_of(f->a[2].identity), 102);
+	up_all(f, n, S(1));
+	assert_int_equal(decide(f, S(2)), 0);
 	/* at MinLinks, the operator's peers are still wanted, up to MaxLinks */
 	for (int i = 200; i < 210; i++)
 		add_spread(p, i, LINKPLAN_CONFIGURED, S(3));
 	for (int round = 0; round < 10; round++) {
-		n = linkplan_decide(p, S(4 + round), a, CAP);
+		n = decide(f, S(4 + round));
 		for (size_t i = 0; i < n; i++) {
-			assert_int_equal(a[i].act, LINKPLAN_CONNECT);
-			assert_int_equal(a[i].why, LINKPLAN_WHY_WANTED);
-			assert_true(num_of(a[i].identity) >= 200);
-			assert_int_equal(linkplan_link_up(p, a[i].identity, S(4 + round)), 0);
+			assert_int_equal(f->a[i].act, LINKPLAN_CONNECT);
+			assert_int_equal(f->a[i].why, LINKPLAN_WHY_WANTED);
+			assert_true(num_of(f->a[i].identity) >= 200);
 			conf++;
 		}
+		up_all(f, n, S(4 + round));
 	}
 	assert_int_equal(conf, 5);
-	assert_int_equal(linkplan_count_up(p), cfg.max_links);
-	linkplan_free(p);
+	assert_int_equal(linkplan_count_up(p), f->cfg.max_links);
 }
 
 /* 20 candidates in one /16 and 2 elsewhere: both others are among the first three. */
@@ -304,7 +376,6 @@ static void test_diversity(void **state)
 {
 	struct linkplan_config cfg;
 	struct linkplan_action a[CAP];
-	struct linkplan_cand c;
 	uint8_t third_seen[20] = {0};
 	int thirds = 0;
 
@@ -319,13 +390,11 @@ static void test_diversity(void **state)
 
 		for (int i = 0; i < 20; i++) {
 			snprintf(ip, sizeof(ip), "81.2.%d.%d", i, 10 + i);
-			cand(&c, i, ip, LINKPLAN_DISCOVERED, "DE", NULL);
-			assert_int_equal(linkplan_add(p, &c, 0), 0);
+			assert_int_equal(add_at(p, i, ip, LINKPLAN_DISCOVERED, "DE", NULL, 0), 0);
 		}
-		cand(&c, 20, "91.7.0.1", LINKPLAN_DISCOVERED, "DE", NULL);
-		assert_int_equal(linkplan_add(p, &c, 0), 0);
-		cand(&c, 21, "2001:4860::1", LINKPLAN_DISCOVERED, "DE", NULL);
-		assert_int_equal(linkplan_add(p, &c, 0), 0);
+		assert_int_equal(add_at(p, 20, "91.7.0.1", LINKPLAN_DISCOVERED, "DE", NULL, 0), 0);
+		assert_int_equal(add_at(p, 21, "2001:4860::1", LINKPLAN_DISCOVERED, "DE", NULL, 0),
+		                 0);
 		n = linkplan_decide(p, 0, a, CAP);
 		assert_int_equal(n, 3);
 		for (size_t i = 0; i < n; i++) {
@@ -344,180 +413,134 @@ static void test_diversity(void **state)
 /* Family and country count too: 10 of one family, 1 without, all in distinct /16s. */
 static void test_diversity_family_country(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
-	struct linkplan_cand c;
-	struct linkplan *p;
-	struct rng r = {5};
+	struct fx *f = *state;
+	struct linkplan *p = fx_plan(f, 5);
 	size_t n;
 	int lone = 0, other_country = 0;
 	char ip[32];
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	p = plan_with(&cfg, &r);
 	for (int i = 0; i < 10; i++) {
 		snprintf(ip, sizeof(ip), "30.%d.0.1", i);
-		cand(&c, i, ip, LINKPLAN_DISCOVERED, "US", "bigcorp");
-		assert_int_equal(linkplan_add(p, &c, 0), 0);
+		assert_int_equal(add_at(p, i, ip, LINKPLAN_DISCOVERED, "US", "bigcorp", 0), 0);
 	}
-	cand(&c, 10, "40.0.0.1", LINKPLAN_DISCOVERED, "US", NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), 0);
-	cand(&c, 11, "40.1.0.1", LINKPLAN_DISCOVERED, "JP", "other");
-	assert_int_equal(linkplan_add(p, &c, 0), 0);
-	n = linkplan_decide(p, 0, a, CAP);
+	assert_int_equal(add_at(p, 10, "40.0.0.1", LINKPLAN_DISCOVERED, "US", NULL, 0), 0);
+	assert_int_equal(add_at(p, 11, "40.1.0.1", LINKPLAN_DISCOVERED, "JP", "other", 0), 0);
+	n = decide(f, 0);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
-		lone += num_of(a[i].identity) == 10;
-		other_country += num_of(a[i].identity) == 11;
+		lone += num_of(f->a[i].identity) == 10;
+		other_country += num_of(f->a[i].identity) == 11;
 	}
 	assert_int_equal(lone, 1);
 	assert_int_equal(other_country, 1);
-	linkplan_free(p);
 }
 
 /* Links above MaxLinks (inbound ones) go, lowest priority first. */
 static void test_over_max(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	/* candidates 1 to 6: 3 and 5 are the lowest */
+	static const uint8_t cls[6] = {LINKPLAN_CONFIGURED, LINKPLAN_VERIFIED,
+	                               LINKPLAN_DISCOVERED, LINKPLAN_TRUSTED,
+	                               LINKPLAN_DISCOVERED, LINKPLAN_VERIFIED};
+	struct fx *f = *state;
 	struct linkplan *p;
-	struct rng r = {3};
 	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.max_links = 4;
-	p = plan_with(&cfg, &r);
-	add_spread(p, 1, LINKPLAN_CONFIGURED, 0);
-	add_spread(p, 2, LINKPLAN_VERIFIED, 0);
-	add_spread(p, 3, LINKPLAN_DISCOVERED, 0);
-	add_spread(p, 4, LINKPLAN_TRUSTED, 0);
-	add_spread(p, 5, LINKPLAN_DISCOVERED, 0);
-	add_spread(p, 6, LINKPLAN_VERIFIED, 0);
+	f->cfg.max_links = 4;
+	p = fx_plan(f, 3);
+	for (int i = 1; i <= 6; i++)
+		add_spread(p, i, cls[i - 1], 0);
 	for (int i = 1; i <= 6; i++)
 		up(p, i, S(i));
 	assert_int_equal(linkplan_count_up(p), 6);
 	assert_int_equal(linkplan_next_ms(p, S(7)), S(7));
-	n = linkplan_decide(p, S(7), a, CAP);
+	n = decide(f, S(7));
 	assert_int_equal(n, 2);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 2);
-	assert_true(num_of(a[0].identity) == 3 || num_of(a[0].identity) == 5);
-	assert_true(num_of(a[1].identity) == 3 || num_of(a[1].identity) == 5);
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 2);
+	assert_true(num_of(f->a[0].identity) == 3 || num_of(f->a[0].identity) == 5);
+	assert_true(num_of(f->a[1].identity) == 3 || num_of(f->a[1].identity) == 5);
 	assert_int_equal(linkplan_count_up(p), 4);
 	/* the plan counted them down itself; reporting it again changes nothing */
 	down(p, 3, S(8), LINKPLAN_CLOSED);
 	assert_int_equal(linkplan_count_up(p), 4);
-	assert_int_equal(linkplan_decide(p, S(8), a, CAP), 0);
+	assert_int_equal(decide(f, S(8)), 0);
 	/* a small cap returns the rest on the next call */
 	add_spread(p, 7, LINKPLAN_DISCOVERED, S(9));
 	add_spread(p, 8, LINKPLAN_DISCOVERED, S(9));
 	up(p, 7, S(9));
 	up(p, 8, S(9));
-	assert_int_equal(linkplan_decide(p, S(10), a, 1), 1);
-	assert_int_equal(linkplan_decide(p, S(10), a, 1), 1);
-	assert_int_equal(linkplan_decide(p, S(10), a, 1), 0);
+	assert_int_equal(linkplan_decide(p, S(10), f->a, 1), 1);
+	assert_int_equal(linkplan_decide(p, S(10), f->a, 1), 1);
+	assert_int_equal(linkplan_decide(p, S(10), f->a, 1), 0);
 	assert_int_equal(linkplan_count_up(p), 4);
-	linkplan_free(p);
 }
 
 static void test_heartbeat_timeout(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan *p;
-	struct rng r = {4};
 	uint8_t id[32];
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 0;
-	p = plan_with(&cfg, &r);
+	f->cfg.min_links = 0;
+	p = fx_plan(f, 4);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
 	up(p, 1, 0);
 	assert_int_equal(linkplan_next_ms(p, 0), 0); /* an event: decide now */
-	assert_int_equal(linkplan_decide(p, 0, a, CAP), 0);
+	assert_int_equal(decide(f, 0), 0);
 	assert_int_equal(linkplan_next_ms(p, 0), S(60));
-	assert_int_equal(linkplan_decide(p, S(59), a, CAP), 0);
-	n = linkplan_decide(p, S(60), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].act, LINKPLAN_HEARTBEAT);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_IDLE);
-	assert_int_equal(linkplan_decide(p, S(61), a, CAP), 0); /* once */
+	assert_int_equal(decide(f, S(59)), 0);
+	expect_one(f, S(60), LINKPLAN_HEARTBEAT, LINKPLAN_WHY_IDLE, -1);
+	assert_int_equal(decide(f, S(61)), 0); /* once */
 	/* traffic both ways postpones it */
 	heard(p, 1, S(100));
 	id_of(1, id);
 	linkplan_sent(p, id, S(100));
-	assert_int_equal(linkplan_decide(p, S(159), a, CAP), 0);
+	assert_int_equal(decide(f, S(159)), 0);
 	assert_int_equal(linkplan_next_ms(p, S(159)), S(160));
-	n = linkplan_decide(p, S(160), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), 1);
+	assert_int_equal(count_act(f->a, decide(f, S(160)), LINKPLAN_HEARTBEAT, 0), 1);
 	/* sending alone does not: the peer is silent, so ask it */
 	linkplan_sent(p, id, S(200));
-	n = linkplan_decide(p, S(220), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), 1);
+	assert_int_equal(count_act(f->a, decide(f, S(220)), LINKPLAN_HEARTBEAT, 0), 1);
 	/* nothing heard since 100 s: the link times out at 280 s */
-	n = linkplan_decide(p, S(279), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
+	assert_int_equal(count_act(f->a, decide(f, S(279)), LINKPLAN_DISCONNECT, 0), 0);
 	assert_int_equal(linkplan_count_up(p), 1);
-	n = linkplan_decide(p, S(280), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].act, LINKPLAN_DISCONNECT);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_TIMEOUT);
+	expect_one(f, S(280), LINKPLAN_DISCONNECT, LINKPLAN_WHY_TIMEOUT, -1);
 	assert_int_equal(linkplan_count_up(p), 0);
-	linkplan_free(p);
 }
 
 static void test_handshake_timeout(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan_info info;
 	struct linkplan *p;
-	struct rng r = {6};
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 1;
-	p = plan_with(&cfg, &r);
+	f->cfg.min_links = 1;
+	p = fx_plan(f, 6);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
-	n = linkplan_decide(p, 0, a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 1);
+	assert_int_equal(count_act(f->a, decide(f, 0), LINKPLAN_CONNECT, 0), 1);
 	assert_int_equal(linkplan_next_ms(p, S(1)), S(30)); /* in flight counts toward MinLinks */
-	assert_int_equal(linkplan_decide(p, S(29), a, CAP), 0);
-	n = linkplan_decide(p, S(30), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_HANDSHAKE);
-	assert_int_equal(linkplan_get(p, a[0].identity, S(30), &info), 0);
+	assert_int_equal(decide(f, S(29)), 0);
+	expect_one(f, S(30), 0, LINKPLAN_WHY_HANDSHAKE, -1);
+	assert_int_equal(linkplan_get(p, f->a[0].identity, S(30), &info), 0);
 	assert_int_equal(info.state, LINKPLAN_BACKOFF);
 	assert_int_equal(info.failures, 1);
-	linkplan_free(p);
 }
 
 /* Each failure doubles the wait from ReconnectInterval, jittered within [d/2, d], to the cap. */
 static void test_backoff(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan_info info;
 	struct linkplan *p;
-	struct rng r = {8};
 	uint64_t now = 0, d = S(30), prev = 0;
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 1;
-	p = plan_with(&cfg, &r);
+	f->cfg.min_links = 1;
+	p = fx_plan(f, 8);
 	add_spread(p, 1, LINKPLAN_CONFIGURED, 0); /* never demoted: the backoff runs to its cap */
 	for (int k = 1; k <= 10; k++) {
-		n = linkplan_decide(p, now, a, CAP);
-		assert_int_equal(n, 1);
-		assert_int_equal(a[0].act, LINKPLAN_CONNECT);
+		expect_one(f, now, LINKPLAN_CONNECT, 0, -1);
 		down(p, 1, now, LINKPLAN_FAILED);
-		assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+		assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
 		assert_int_equal(info.cls, LINKPLAN_CONFIGURED);
 		assert_true(info.next_try_ms - now >= d / 2);
 		assert_true(info.next_try_ms - now <= d);
@@ -525,141 +548,115 @@ static void test_backoff(void **state)
 			assert_true(info.next_try_ms - now > prev / 2);
 		prev = info.next_try_ms - now;
 		/* not before the wait ends; at its end the planner's timer brings it back */
-		assert_int_equal(linkplan_decide(p, info.next_try_ms - 1, a, CAP), 0);
+		assert_int_equal(decide(f, info.next_try_ms - 1), 0);
 		now = info.next_try_ms;
 		assert_true(linkplan_next_ms(p, now - 1) <= now);
 		d = d * 2 > S(1800) ? S(1800) : d * 2;
 	}
 	assert_int_equal(d, S(1800));
 	/* an orderly close waits only ReconnectInterval, a refusal grows the wait */
-	n = linkplan_decide(p, now, a, CAP);
-	assert_int_equal(n, 1);
+	expect_one(f, now, 0, 0, -1);
 	up(p, 1, now);
 	now += S(200);
 	heard(p, 1, now - 1);
 	down(p, 1, now, LINKPLAN_CLOSED);
-	assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+	assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
 	assert_int_equal(info.failures, 0); /* a link that held ends the run */
 	assert_true(info.next_try_ms - now <= S(30));
-	linkplan_free(p);
 }
 
 /* MaxRetries failures in a row: UNTRUSTED, others are tried, back after the penalty. */
 static void test_retries_untrusted(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan_info info;
 	struct linkplan_stats st;
 	struct linkplan *p;
-	struct rng r = {9};
-	uint64_t now = 0;
-	size_t n;
+	uint64_t now = 0, end;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 1;
-	p = plan_with(&cfg, &r);
+	f->cfg.min_links = 1;
+	p = fx_plan(f, 9);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
-	for (unsigned k = 1; k <= cfg.max_retries; k++) {
+	for (unsigned k = 1; k <= f->cfg.max_retries; k++) {
 		if (k > 1)
 			now = info.next_try_ms;
-		n = linkplan_decide(p, now, a, CAP);
-		assert_int_equal(n, 1);
-		assert_int_equal(num_of(a[0].identity), 1);
+		expect_one(f, now, 0, 0, 1);
 		assert_int_equal(cls_of(p, 1, now), LINKPLAN_DISCOVERED);
 		down(p, 1, now, LINKPLAN_FAILED);
-		assert_int_equal(linkplan_get(p, a[0].identity, now, &info), 0);
+		assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
 	}
 	assert_int_equal(cls_of(p, 1, now), LINKPLAN_UNTRUSTED);
-	assert_int_equal(info.next_try_ms, now + S(cfg.untrusted_s));
+	assert_int_equal(info.next_try_ms, now + S(f->cfg.untrusted_s));
 	/* while untrusted it is not tried; another is */
-	assert_int_equal(linkplan_decide(p, now + S(10), a, CAP), 0);
+	assert_int_equal(decide(f, now + S(10)), 0);
 	add_spread(p, 2, LINKPLAN_DISCOVERED, now + S(10));
-	n = linkplan_decide(p, now + S(10), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(num_of(a[0].identity), 2);
+	expect_one(f, now + S(10), 0, 0, 2);
 	down(p, 2, now + S(11), LINKPLAN_FAILED);
 	/* an inbound link from an untrusted relay is dropped */
 	up(p, 1, now + S(12));
-	n = linkplan_decide(p, now + S(12), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 1);
+	assert_int_equal(
+	    count_act(f->a, decide(f, now + S(12)), LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED),
+	    1);
 	/* the penalty ends: DISCOVERED again and tried */
-	n = linkplan_decide(p, now + S(cfg.untrusted_s) + S(60), a, CAP);
-	assert_int_equal(cls_of(p, 1, now + S(cfg.untrusted_s) + S(60)), LINKPLAN_DISCOVERED);
-	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 1);
+	end = now + S(f->cfg.untrusted_s) + S(60);
+	decide(f, end);
+	assert_int_equal(cls_of(p, 1, end), LINKPLAN_DISCOVERED);
+	assert_int_equal(count_act(f->a, f->n, LINKPLAN_CONNECT, 0), 1);
 	linkplan_get_stats(p, &st);
 	assert_int_equal(st.demoted, 1);
 	assert_int_equal(st.failures, 4);
-	linkplan_free(p);
 }
 
 static void test_misbehaved(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan *p;
-	struct rng r = {10};
+	uint64_t back = S(1 + f->cfg.untrusted_s);
 	uint8_t id[32];
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 0;
-	p = plan_with(&cfg, &r);
-	add_spread(p, 1, LINKPLAN_VERIFIED, 0);
-	add_spread(p, 2, LINKPLAN_TRUSTED, 0);
-	up(p, 1, 0);
-	up(p, 2, 0);
+	f->cfg.min_links = 0;
+	p = fx_plan(f, 10);
+	two_linked(p, LINKPLAN_VERIFIED, LINKPLAN_TRUSTED);
 	id_of(1, id);
 	assert_int_equal(linkplan_misbehaved(p, id, S(1)), 0);
 	id_of(2, id);
 	assert_int_equal(linkplan_misbehaved(p, id, S(1)), 0);
 	assert_int_equal(linkplan_next_ms(p, S(1)), S(1));
-	n = linkplan_decide(p, S(1), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 2);
+	assert_int_equal(
+	    count_act(f->a, decide(f, S(1)), LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 2);
 	assert_int_equal(cls_of(p, 1, S(1)), LINKPLAN_UNTRUSTED);
 	assert_int_equal(cls_of(p, 2, S(1)), LINKPLAN_TRUSTED); /* the operator's word stands */
 	assert_int_equal(linkplan_count_up(p), 0);
 	/* inbound during the penalty: dropped; after it: kept, DISCOVERED again */
 	up(p, 1, S(2));
-	n = linkplan_decide(p, S(2), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 1);
-	up(p, 1, S(1 + cfg.untrusted_s));
-	assert_int_equal(cls_of(p, 1, S(1 + cfg.untrusted_s)), LINKPLAN_DISCOVERED);
-	n = linkplan_decide(p, S(1 + cfg.untrusted_s), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
+	assert_int_equal(
+	    count_act(f->a, decide(f, S(2)), LINKPLAN_DISCONNECT, LINKPLAN_WHY_MISBEHAVED), 1);
+	up(p, 1, back);
+	assert_int_equal(cls_of(p, 1, back), LINKPLAN_DISCOVERED);
+	assert_int_equal(count_act(f->a, decide(f, back), LINKPLAN_DISCONNECT, 0), 0);
 	assert_int_equal(linkplan_count_up(p), 1);
-	linkplan_free(p);
 }
 
 /* 24 h of link time, in one link or several, makes DISCOVERED VERIFIED. */
 static void test_verified(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan_stats st;
 	struct linkplan *p;
-	struct rng r = {12};
 	uint64_t t;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 0;
-	p = plan_with(&cfg, &r);
-	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
-	add_spread(p, 2, LINKPLAN_DISCOVERED, 0);
-	up(p, 1, 0);
-	up(p, 2, 0);
+	f->cfg.min_links = 0;
+	p = fx_plan(f, 12);
+	two_linked(p, LINKPLAN_DISCOVERED, LINKPLAN_DISCOVERED);
 	/* relays that answer every heartbeat */
 	for (t = S(60); t < S(24 * 3600); t += S(60)) {
 		size_t n;
 
 		heard(p, 1, t - S(1));
 		heard(p, 2, t - S(1));
-		n = linkplan_decide(p, t, a, CAP);
+		n = decide(f, t);
 		assert_int_equal(n, linkplan_count_up(p));
-		assert_int_equal(count_act(a, n, LINKPLAN_HEARTBEAT, 0), n);
+		assert_int_equal(count_act(f->a, n, LINKPLAN_HEARTBEAT, 0), n);
 		if (t == S(12 * 3600))
 			down(p, 2, t, LINKPLAN_CLOSED);
 		if (t == S(13 * 3600))
@@ -668,7 +665,7 @@ static void test_verified(void **state)
 	assert_int_equal(cls_of(p, 1, t - S(60)), LINKPLAN_DISCOVERED);
 	heard(p, 1, t);
 	heard(p, 2, t);
-	linkplan_decide(p, t, a, CAP);
+	decide(f, t);
 	assert_int_equal(cls_of(p, 1, t), LINKPLAN_VERIFIED);
 	assert_int_equal(cls_of(p, 2, t), LINKPLAN_DISCOVERED); /* an hour short */
 	heard(p, 2, t + S(3600));
@@ -676,7 +673,6 @@ static void test_verified(void **state)
 	assert_int_equal(cls_of(p, 2, t + S(3600)), LINKPLAN_VERIFIED);
 	linkplan_get_stats(p, &st);
 	assert_int_equal(st.promoted, 2);
-	linkplan_free(p);
 }
 
 static void pick3(uint64_t seed, int out[3])
@@ -720,134 +716,87 @@ static void test_random_tiebreak(void **state)
 /* Two links in one /16: a candidate elsewhere replaces one of them. */
 static void test_swap(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
-	struct linkplan_cand c;
+	struct fx *f = *state;
 	struct linkplan *p;
-	struct rng r = {13};
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 2;
-	cfg.max_links = 2;
-	p = plan_with(&cfg, &r);
-	cand(&c, 1, "70.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), 0);
-	cand(&c, 2, "70.1.0.2", LINKPLAN_DISCOVERED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), 0);
+	f->cfg.min_links = 2;
+	f->cfg.max_links = 2;
+	p = fx_plan(f, 13);
+	assert_int_equal(add_at(p, 1, "70.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL, 0), 0);
+	assert_int_equal(add_at(p, 2, "70.1.0.2", LINKPLAN_DISCOVERED, NULL, NULL, 0), 0);
 	up(p, 1, 0);
 	up(p, 2, S(1));
-	cand(&c, 3, "80.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, S(2)), 0);
-	n = linkplan_decide(p, S(2), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].act, LINKPLAN_CONNECT);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_SWAP);
-	assert_int_equal(num_of(a[0].identity), 3);
+	assert_int_equal(add_at(p, 3, "80.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL, S(2)), 0);
+	expect_one(f, S(2), LINKPLAN_CONNECT, LINKPLAN_WHY_SWAP, 3);
 	up(p, 3, S(3));
-	n = linkplan_decide(p, S(3), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].act, LINKPLAN_DISCONNECT);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_SWAP);
-	assert_int_equal(num_of(a[0].identity), 2); /* the newer of the crowded pair */
+	/* the newer of the crowded pair goes */
+	expect_one(f, S(3), LINKPLAN_DISCONNECT, LINKPLAN_WHY_SWAP, 2);
 	assert_int_equal(linkplan_count_up(p), 2);
 	/* diverse now: no swap at the next interval */
 	heard(p, 1, S(700));
 	heard(p, 3, S(700));
-	n = linkplan_decide(p, S(700), a, CAP);
-	assert_int_equal(count_act(a, n, LINKPLAN_CONNECT, 0), 0);
-	assert_int_equal(count_act(a, n, LINKPLAN_DISCONNECT, 0), 0);
-	linkplan_free(p);
+	decide(f, S(700));
+	assert_int_equal(count_act(f->a, f->n, LINKPLAN_CONNECT, 0), 0);
+	assert_int_equal(count_act(f->a, f->n, LINKPLAN_DISCONNECT, 0), 0);
 }
 
 static void test_remove_linked(void **state)
 {
-	struct linkplan_config cfg;
-	struct linkplan_action a[CAP];
+	struct fx *f = *state;
 	struct linkplan *p;
-	struct rng r = {14};
-	uint8_t id[32];
-	size_t n;
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.min_links = 0;
-	p = plan_with(&cfg, &r);
-	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
-	add_spread(p, 2, LINKPLAN_DISCOVERED, 0);
-	up(p, 1, 0);
-	up(p, 2, 0);
-	id_of(1, id);
-	assert_int_equal(linkplan_remove(p, id), 0);
+	f->cfg.min_links = 0;
+	p = fx_plan(f, 14);
+	two_linked(p, LINKPLAN_DISCOVERED, LINKPLAN_DISCOVERED);
+	assert_int_equal(remove_n(p, 1), 0);
 	assert_int_equal(linkplan_count(p), 2); /* until its DISCONNECT */
-	n = linkplan_decide(p, S(1), a, CAP);
-	assert_int_equal(n, 1);
-	assert_int_equal(a[0].why, LINKPLAN_WHY_EXPIRED);
-	assert_int_equal(num_of(a[0].identity), 1);
+	expect_one(f, S(1), 0, LINKPLAN_WHY_EXPIRED, 1);
 	assert_int_equal(linkplan_count(p), 1);
 	assert_int_equal(linkplan_count_up(p), 1);
 	/* renewed before the decide: kept */
-	id_of(2, id);
-	assert_int_equal(linkplan_remove(p, id), 0);
+	assert_int_equal(remove_n(p, 2), 0);
 	add_spread(p, 2, LINKPLAN_DISCOVERED, S(2));
-	assert_int_equal(linkplan_decide(p, S(2), a, CAP), 0);
+	assert_int_equal(decide(f, S(2)), 0);
 	assert_int_equal(linkplan_count_up(p), 1);
-	linkplan_free(p);
 }
 
 /* Full: the oldest of the lowest class goes; never the operator's, never a linked one. */
 static void test_eviction(void **state)
 {
-	struct linkplan_config cfg;
+	struct fx *f = *state;
 	struct linkplan_info info;
-	struct linkplan_cand c;
 	struct linkplan_stats st;
 	struct linkplan *p;
-	struct rng r = {15};
-	uint8_t id[32];
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.max_candidates = 8;
-	p = plan_with(&cfg, &r);
+	f->cfg.max_candidates = 8;
+	p = fx_plan(f, 15);
 	for (int i = 0; i < 8; i++)
 		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
 	up(p, 0, 0);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0); /* refreshed: now the newest */
 	add_spread(p, 8, LINKPLAN_DISCOVERED, 0);
-	id_of(0, id);
-	assert_int_equal(linkplan_get(p, id, 0, &info), 0); /* linked: kept */
-	id_of(2, id);
-	assert_int_equal(linkplan_get(p, id, 0, &info), -ENOENT); /* oldest unlinked */
-	id_of(1, id);
-	assert_int_equal(linkplan_get(p, id, 0, &info), 0);
+	assert_int_equal(get(p, 0, 0, &info), 0);       /* linked: kept */
+	assert_int_equal(get(p, 2, 0, &info), -ENOENT); /* oldest unlinked */
+	assert_int_equal(get(p, 1, 0, &info), 0);
 	assert_int_equal(linkplan_count(p), 8);
 	/* the operator's push out discovered ones, then nothing pushes them out */
 	for (int i = 100; i < 107; i++)
 		add_spread(p, i, LINKPLAN_CONFIGURED, 0);
-	cand(&c, 200, "20.200.0.1", LINKPLAN_VERIFIED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), -ENOSPC);
+	assert_int_equal(add_at(p, 200, "20.200.0.1", LINKPLAN_VERIFIED, NULL, NULL, 0), -ENOSPC);
 	linkplan_get_stats(p, &st);
 	assert_int_equal(st.evicted, 8);
 	assert_int_equal(st.rejected, 1);
-	linkplan_free(p);
 }
 
 /* A class raised by add moves the candidate to its new class's eviction list. */
 static void test_eviction_after_raise(void **state)
 {
-	struct linkplan_config cfg;
+	struct fx *f = *state;
 	struct linkplan_info info;
-	struct linkplan_cand c;
 	struct linkplan *p;
-	struct rng r = {16};
-	uint8_t id[32];
 
-	(void)state;
-	linkplan_config_default(&cfg);
-	cfg.max_candidates = 8;
-	p = plan_with(&cfg, &r);
+	f->cfg.max_candidates = 8;
+	p = fx_plan(f, 16);
 	for (int i = 0; i < 8; i++)
 		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
 	add_spread(p, 0, LINKPLAN_VERIFIED, 0);
@@ -856,25 +805,19 @@ static void test_eviction_after_raise(void **state)
 		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
 		assert_int_equal(linkplan_count(p), 8);
 	}
-	for (int i = 0; i < 40; i++) {
-		id_of(i, id);
-		/* kept: the raised two and the newest six discovered */
-		assert_int_equal(linkplan_get(p, id, 0, &info),
-		                 i == 0 || i == 3 || i >= 34 ? 0 : -ENOENT);
-	}
+	/* kept: the raised two and the newest six discovered */
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(get(p, i, 0, &info), i == 0 || i == 3 || i >= 34 ? 0 : -ENOENT);
 	assert_int_equal(cls_of(p, 0, 0), LINKPLAN_VERIFIED);
 	assert_int_equal(cls_of(p, 3, 0), LINKPLAN_TRUSTED);
 	/* then a verified one pushes out discovered ones only */
 	for (int i = 50; i < 56; i++)
 		add_spread(p, i, LINKPLAN_VERIFIED, 0);
-	cand(&c, 60, "20.60.0.1", LINKPLAN_DISCOVERED, NULL, NULL);
-	assert_int_equal(linkplan_add(p, &c, 0), -ENOSPC); /* nothing as low is left */
-	add_spread(p, 61, LINKPLAN_VERIFIED, 0);           /* evicts the oldest verified */
-	id_of(0, id);
-	assert_int_equal(linkplan_get(p, id, 0, &info), -ENOENT);
-	id_of(3, id);
-	assert_int_equal(linkplan_get(p, id, 0, &info), 0);
-	linkplan_free(p);
+	/* nothing as low is left */
+	assert_int_equal(add_at(p, 60, "20.60.0.1", LINKPLAN_DISCOVERED, NULL, NULL, 0), -ENOSPC);
+	add_spread(p, 61, LINKPLAN_VERIFIED, 0); /* evicts the oldest verified */
+	assert_int_equal(get(p, 0, 0, &info), -ENOENT);
+	assert_int_equal(get(p, 3, 0, &info), 0);
 }
 
 #define NET_N 40
@@ -967,28 +910,31 @@ static void test_names(void **state)
 	assert_string_equal(linkplan_state_name(9), "unknown");
 }
 
+/* A test on a fresh struct fx in *state. */
+#define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_check),
-	    cmocka_unit_test(test_add_rules),
-	    cmocka_unit_test(test_index_churn),
-	    cmocka_unit_test(test_fill_to_min),
-	    cmocka_unit_test(test_configured_first),
+	    FX_TEST(test_add_rules),
+	    FX_TEST(test_index_churn),
+	    FX_TEST(test_fill_to_min),
+	    FX_TEST(test_configured_first),
 	    cmocka_unit_test(test_diversity),
-	    cmocka_unit_test(test_diversity_family_country),
-	    cmocka_unit_test(test_over_max),
-	    cmocka_unit_test(test_heartbeat_timeout),
-	    cmocka_unit_test(test_handshake_timeout),
-	    cmocka_unit_test(test_backoff),
-	    cmocka_unit_test(test_retries_untrusted),
-	    cmocka_unit_test(test_misbehaved),
-	    cmocka_unit_test(test_verified),
+	    FX_TEST(test_diversity_family_country),
+	    FX_TEST(test_over_max),
+	    FX_TEST(test_heartbeat_timeout),
+	    FX_TEST(test_handshake_timeout),
+	    FX_TEST(test_backoff),
+	    FX_TEST(test_retries_untrusted),
+	    FX_TEST(test_misbehaved),
+	    FX_TEST(test_verified),
 	    cmocka_unit_test(test_random_tiebreak),
-	    cmocka_unit_test(test_swap),
-	    cmocka_unit_test(test_remove_linked),
-	    cmocka_unit_test(test_eviction),
-	    cmocka_unit_test(test_eviction_after_raise),
+	    FX_TEST(test_swap),
+	    FX_TEST(test_remove_linked),
+	    FX_TEST(test_eviction),
+	    FX_TEST(test_eviction_after_raise),
 	    cmocka_unit_test(test_small_network),
 	    cmocka_unit_test(test_names),
 	};
