@@ -60,6 +60,25 @@ static int net_endpoints(const struct relayd_config *c, struct descriptor *d)
 	return k;
 }
 
+/* What the descriptor states from the configuration (net_build, net_config_changed). */
+static uint8_t net_modes(const struct relayd_config *c)
+{
+	return (uint8_t)((c->mode_direct ? DESC_MODE_DIRECT : 0) |
+	                 (c->mode_sealed ? DESC_MODE_SEALED : 0));
+}
+
+static uint8_t net_auth(const struct relayd_config *c)
+{
+	return c->auth == AUTH_KEYS    ? DESC_AUTH_KEYS
+	       : c->auth == AUTH_TOKEN ? DESC_AUTH_TOKEN
+	                               : DESC_AUTH_OPEN;
+}
+
+static uint32_t net_max_circuits(const struct relayd_config *c)
+{
+	return c->limits.max_circuits > UINT32_MAX ? UINT32_MAX : (uint32_t)c->limits.max_circuits;
+}
+
 /*
  * Build and sign the descriptor of a relay with config c, identity id and Noise key noise:
  * the encoded length, -EADDRNOTAVAIL when there is no address to publish, or -DESC_E_*.
@@ -76,13 +95,9 @@ static int net_build(const struct relayd_config *c, const struct identity *id,
 	d->seq = seq;
 	d->issued_at = now_s;
 	d->expires_at = now_s + c->net.lifetime_s;
-	d->modes = (uint8_t)((c->mode_direct ? DESC_MODE_DIRECT : 0) |
-	                     (c->mode_sealed ? DESC_MODE_SEALED : 0));
-	d->auth = c->auth == AUTH_KEYS    ? DESC_AUTH_KEYS
-	          : c->auth == AUTH_TOKEN ? DESC_AUTH_TOKEN
-	                                  : DESC_AUTH_OPEN;
-	d->max_circuits =
-	    c->limits.max_circuits > UINT32_MAX ? UINT32_MAX : (uint32_t)c->limits.max_circuits;
+	d->modes = net_modes(c);
+	d->auth = net_auth(c);
+	d->max_circuits = net_max_circuits(c);
 	d->bandwidth_kbps = (uint32_t)c->net.bandwidth_kbps;
 	d->load_permille = load;
 	d->uptime_s = uptime_s;
@@ -308,6 +323,18 @@ static void net_prune(struct network *n)
 		linkplan_remove(n->plan, gone[i]);
 }
 
+/*
+ * A reload (SIGHUP) may change what the descriptor states about modes, auth and capacity: then
+ * it is re-signed at the next tick (§9.4), not left stating the old values until its refresh.
+ */
+static bool net_config_changed(const struct network *n)
+{
+	const struct relayd_config *c = &n->r->cfg;
+
+	return n->desc_len && (n->d.modes != net_modes(c) || n->d.auth != net_auth(c) ||
+	                       n->d.max_circuits != net_max_circuits(c));
+}
+
 static void net_timer(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct network *n = arg;
@@ -318,6 +345,8 @@ static void net_timer(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	gossip_tick(n->g, net_unix_ms());
 	if (now >= n->next_publish_ms)
 		net_publish(n, "refresh");
+	else if (net_config_changed(n))
+		net_publish(n, "reload");
 	else if ((diff > NET_LOAD_REPUBLISH_DIFF || diff < -NET_LOAD_REPUBLISH_DIFF) &&
 	         now - n->publish_ms >= NET_LOAD_REPUBLISH_MS)
 		net_publish(n, "load");

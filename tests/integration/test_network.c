@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -278,6 +279,48 @@ static void test_desc_req(void **state)
 	assert_int_equal(nrelay_metric(&A, "wgrelayd_network_desc_requests_total"), before + 1);
 }
 
+/* x's descriptor as DESC_REQ gets it: 0, or -1 when nothing valid came back. */
+static int fetch_desc(const struct nrelay *x, struct descriptor *d)
+{
+	uint8_t req[PROTO_DESC_REQ_LEN], buf[2048];
+	const uint8_t *dp;
+	size_t dl;
+	int fd = tclient_udp(), n, r = -1;
+
+	frame_encode_desc_req(req);
+	tclient_sendto(fd, req, sizeof(req), &x->a);
+	n = tclient_recvfrom(fd, buf, sizeof(buf), NULL, T_MS);
+	if (n > 0 && frame_decode_desc_resp(buf, (size_t)n, &dp, &dl) == 0 &&
+	    desc_decode(dp, dl, d) == 0)
+		r = 0;
+	close(fd);
+	return r;
+}
+
+/* A reload that changes what the descriptor states has it re-signed (§9.4), within seconds. */
+static void test_reload_resigns(void **state)
+{
+	struct descriptor d0, d;
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_int_equal(fetch_desc(&C, &d0), 0);
+	assert_int_not_equal(d0.max_circuits, 77);
+	assert_non_null(f = fopen(C.conf, "a"));
+	fputs("[Limits]\nMaxCircuits = 77\n", f);
+	fclose(f);
+	assert_int_equal(kill(C.pid, SIGHUP), 0);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(fetch_desc(&C, &d), 0);
+		if (d.max_circuits == 77)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_int_equal(d.max_circuits, 77);
+	assert_true(d.seq > d0.seq);
+}
+
 /* HELLO with desc on a fresh client link to B; returns the first message B sends back. */
 static int hello(struct tclient *c, const uint8_t *desc, size_t len, uint8_t *pt, size_t cap)
 {
@@ -359,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_desc_req),
 	    cmocka_unit_test(test_hello_wrong_noise_key),
 	    cmocka_unit_test(test_forged_descriptor),
+	    cmocka_unit_test(test_reload_resigns),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
