@@ -12,6 +12,13 @@
 #   known     relayed pair; helpers leave clean (SIGUSR1), interfaces down, helpers start,
 #             interfaces up: seconds to the first relayed ping (the connection cache)
 #   iperf     (one run) iperf3 Mbit/s relayed, direct (cone NATs) and relayed in sealed mode
+#   network   the relay-network world of tests/e2e/19_relay_network.sh (30 relays, then a
+#             31st): seconds until every store holds all 30 descriptors (converge_s), until
+#             the 31st is in all 31 stores (join_s), of a helper's list-relays --refresh
+#             (refresh_s, two a run), from the helpers' start to the pair's first ping through
+#             the GeoIP-best relay (meet_s), until a new valid descriptor is in every store
+#             (poke_spread_s), until a killed relay's descriptor left every store (expire_s,
+#             DescriptorLifetime 120 s), and the whole run (total_s)
 # Set WGR_MTU to override the tunnel MTU (default 1420).
 # shellcheck disable=SC2119 # world_init's argument (a world id) is optional
 WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +30,7 @@ runs=${2:-10}
 if [ $# -gt 2 ]; then
 	shift 2
 else
-	set -- relay blocked failover restart retry known iperf
+	set -- relay blocked failover restart retry known iperf network
 fi
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 iperf() # world_x a iperf3 to b, print receiver Mbit/s
@@ -142,6 +149,13 @@ fig_iperf()
 		echo "sealed_endpoint $(world_endpoint a b)"
 		echo "sealed_mbit $(iperf)"
 	)
+}
+fig_network()
+{
+	# The scenario builds and removes its own world; its figure lines are the figures.
+	_out=$(sh "$WGR_SOURCE_DIR/tests/e2e/19_relay_network.sh" 2>&1)
+	echo "$_out" | sed -n 's/^figure: //p'
+	echo "$_out" | grep -qx PASS || { echo "$_out" | grep '^FAIL'; exit 1; }
 }
 for fig in "$@"; do
 	if [ "$fig" = iperf ]; then

@@ -415,6 +415,44 @@ world_relay_start() # NAME: (re)start wgrelayd on relay host NAME
 	[ -s "$WS/$1.rpub" ] || { echo "wgrelayd on $1 has no key"; return 1; }
 }
 
+# world_relay_key NAME: the relay's Noise key $WS/NAME.rkey (made unless there) and its public
+# half $WS/NAME.rpub, before the relay starts, so that other relays' Peer lines can name it.
+world_relay_key()
+{
+	[ -s "$WS/$1.rkey" ] || (umask 077 && wg genkey >"$WS/$1.rkey") || return 1
+	wg pubkey <"$WS/$1.rkey" >"$WS/$1.rpub"
+}
+
+# world_relay_net NAME PUBIP CONF: a relay host on the core at PUBIP running wgrelayd with its
+# own config file CONF (e.g. a [Network] section: Advertise, Peer lines, short intervals), not
+# the world's shared one. Keys as world_relay_key; the metrics are at 127.0.0.1:9821 inside
+# the host (world_metric). It does not wait for the relay to answer.
+world_relay_net()
+{
+	world_public "$1" "$2/24" || return 1
+	echo "$3" >"$WS/$1.relaydconf"
+	world_relay_net_start "$1"
+}
+
+world_relay_net_start() # NAME: (re)start wgrelayd on NAME with the config world_relay_net gave
+{
+	world_relay_key "$1" || return 1
+	ip netns exec "$W-$1" "$WGR_BINARY_DIR/relayd/wgrelayd" -f -d -c "$(cat "$WS/$1.relaydconf")" \
+		--key-file "$WS/$1.rkey" --listen 0.0.0.0:51821 --port-range 50000-50999 \
+		--auth "${WORLD_RELAY_AUTH:-open}" --allow-private >>"$WS/$1.relayd.log" 2>&1 &
+	world_pid $!
+	echo $! >"$WS/$1.relaydpid"
+}
+
+# world_metric NAME METRIC: the value of METRIC (its name and labels as /metrics prints them,
+# e.g. 'wgrelayd_network_refused_total{reason="stale"}') on relay NAME; empty when the relay
+# does not answer or has no such line.
+world_metric()
+{
+	world_x "$1" curl -s --max-time 2 http://127.0.0.1:9821/metrics 2>/dev/null |
+		awk -v m="$2" '$1 == m { print $2; exit }'
+}
+
 world_kill() # FILE: kill -9 the process whose pid is in $WS/FILE
 {
 	[ -s "$WS/$1" ] && kill -9 "$(cat "$WS/$1")" 2>/dev/null

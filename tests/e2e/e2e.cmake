@@ -15,3 +15,7 @@ foreach(script ${WGR_E2E_SCRIPTS})
     LABELS "${labels}" RUN_SERIAL TRUE TIMEOUT 240 SKIP_RETURN_CODE 77
     ENVIRONMENT "WGR_SOURCE_DIR=${PROJECT_SOURCE_DIR};WGR_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endforeach()
+# The relay network (31 relays, a descriptor lifetime to wait out): longer than the others.
+if(TEST e2e_19_relay_network)
+  set_tests_properties(e2e_19_relay_network PROPERTIES TIMEOUT 420)
+endif()
