@@ -63,6 +63,22 @@ static void say(struct path_out *out, const char *fmt, ...)
 		act(out, PATH_A_LOG);
 }
 
+/* Say this too, after what the step said already: widening is news beside a transition. */
+static void say_also(struct path_out *out, const char *fmt, ...)
+{
+	char line[PATH_WHY];
+	size_t n = strlen(out->log);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n == 0)
+		say(out, "%s", line);
+	else
+		snprintf(out->log + n, sizeof(out->log) - n, "; %s", line);
+}
+
 static const char *relay_name(const struct path_view *v, int ri)
 {
 	return ri >= 0 && (size_t)ri < v->n_relays && v->relays[ri].name ? v->relays[ri].name : "?";
@@ -208,7 +224,100 @@ static bool answered(const struct path_peer *p, int64_t now)
 	return p->det.rx_at && !p->det.unanswered_at && now - p->det.rx_at <= 2;
 }
 
-static void step_direct(struct path_peer *p, const struct path_view *v, struct path_out *out)
+unsigned path_prebind_count(const struct path_peer *p, unsigned k)
+{
+	unsigned n = k * (1 + p->widen);
+	return n > PATH_MAX_RELAYS ? PATH_MAX_RELAYS : n;
+}
+
+size_t path_prebind_pick(const struct path_peer *p, unsigned k, const size_t *order, size_t n,
+                         size_t usable, const bool *skip, const bool *paired, bool *bind)
+{
+	unsigned want = path_prebind_count(p, k), bound = 0;
+	size_t marked = 0;
+
+	for (size_t j = 0; j < n; j++)
+		bind[j] = false;
+	for (size_t j = 0; j < n; j++) {
+		size_t ri = order[j];
+		if (ri >= n || (skip && skip[ri]))
+			continue;
+		bool top = j < usable && bound < want;
+		bound += top;
+		/* The relay in use stays bound even when it dropped out of the top. */
+		bool in_use = p->state != PATH_DIRECT && (int)ri == p->relay;
+		bool kept = p->keep_paired && j < usable && paired && paired[ri];
+		bind[ri] = top || in_use || kept;
+		marked += bind[ri];
+	}
+	return marked;
+}
+
+/* The relays we are bound on whose far side is not: the peer has not come there. */
+static size_t count_waiting(const struct path_view *v)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < v->n_relays; r++)
+		n += v->relays[r].waiting;
+	return n;
+}
+
+/* Bound on as many relays as widening goes: more cannot help. */
+static bool widest(const struct path_peer *p, const struct path_view *v)
+{
+	return p->widen + 1 >= PATH_WIDEN_MAX || path_prebind_count(p, v->prebind) >= v->usable;
+}
+
+/*
+ * Prebinding, after the step: the peer needs a relay (need) and none of its bound relays has
+ * paired for PATH_WIDEN_S: bind K more of the ranking (steer_bind.c does), again every
+ * PATH_WIDEN_S, up to PATH_WIDEN_MAX * K. Both helpers go down rankings that order shared
+ * relays the same way (select.h), so tables that share a relay within that depth meet. Once a
+ * relay pairs, or nothing is needed any more, back to K (paired relays stay while needed).
+ */
+static void prebind_step(struct path_peer *p, const struct path_view *v, bool need,
+                         struct path_out *out)
+{
+	unsigned k = v->prebind, had = path_prebind_count(p, k);
+	int paired = -1;
+
+	for (size_t j = 0; j < v->n_relays && paired < 0; j++)
+		if (v->order[j] < v->n_relays && v->relays[v->order[j]].ready)
+			paired = (int)v->order[j];
+	/*
+	 * The detector's "relay now" pauses for DETECT_ATTEMPT_S after each of WireGuard's
+	 * retries (every 5 s): a need lasts a window, unless something came back since.
+	 */
+	if (need)
+		p->need_at = v->now;
+	need = p->state != PATH_DIRECT ||
+	       (p->need_at && v->now - p->need_at <= DETECT_WINDOW_S && p->det.rx_at <= p->need_at);
+	p->keep_paired = need;
+	if (paired >= 0 || !need) {
+		p->unpaired_at = 0;
+		if (!p->widen)
+			return;
+		p->widen = 0;
+		if (paired >= 0)
+			say_also(out, "paired on relay %s: back to prebinding the top %u",
+			         relay_name(v, paired), k);
+		else
+			say_also(out, "needs no relay any more: back to prebinding the top %u", k);
+		return;
+	}
+	if (!p->unpaired_at)
+		p->unpaired_at = v->now;
+	if (v->now - p->unpaired_at < PATH_WIDEN_S || !k || widest(p, v))
+		return;
+	p->widen++;
+	p->unpaired_at = v->now; /* the next K get as long to pair */
+	unsigned next = path_prebind_count(p, k);
+	say_also(out, "no pairing on the top %u relays after %d s, widening to the top %u", had,
+	         PATH_WIDEN_S, next < v->usable ? next : (unsigned)v->usable);
+}
+
+static void step_direct(struct path_peer *p, const struct path_view *v, bool *need,
+                        struct path_out *out)
 {
 	char why[PATH_WHY], ep[ADDR_STRLEN];
 
@@ -273,8 +382,15 @@ static void step_direct(struct path_peer *p, const struct path_view *v, struct p
 		return;
 	}
 	if (!switch_to(p, v, pick(v, -1), why, out)) {
-		char w2[PATH_WHY + 48];
-		snprintf(w2, sizeof(w2), "%s; no relay paired for this peer yet", why);
+		char w2[PATH_WHY + 80];
+		size_t waiting = count_waiting(v);
+		*need = true;
+		if (waiting)
+			snprintf(w2, sizeof(w2), "%s; waiting for the peer on %zu relay%s%s", why,
+			         waiting, waiting == 1 ? "" : "s",
+			         widest(p, v) ? " (the most it binds)" : "");
+		else
+			snprintf(w2, sizeof(w2), "%s; no relay paired for this peer yet", why);
 		set_state(p, PATH_DIRECT, v->now, w2);
 	}
 }
@@ -531,14 +647,16 @@ void path_step(struct path_peer *p, const struct path_view *v, struct path_out *
 		p->started = true;
 	}
 	detect_second(&p->det, &p->prev, &v->sample);
+	bool need = false;
 	if (p->state != PATH_DIRECT && (p->relay < 0 || (size_t)p->relay >= v->n_relays))
 		to_direct(p, v, PATH_DIRECT, "the relay in use is no longer known", out);
 	else if (p->state == PATH_DIRECT)
-		step_direct(p, v, out);
+		step_direct(p, v, &need, out);
 	else if (p->state == PATH_RELAYED)
 		step_relayed(p, v, out);
 	else
 		step_trying(p, v, out);
+	prebind_step(p, v, need, out);
 	p->prev = v->sample;
 }
 

@@ -22,13 +22,21 @@
 
 #define PATH_MAX_RELAYS  32
 #define PATH_MAX_ACTIONS 12
-#define PATH_WHY         160
+#define PATH_WHY         200 /* cache.h CACHE_WHY: what status shows */
 #define PATH_BACKOFF_MIN 60
 #define PATH_BACKOFF_MAX 1800
 #define PATH_KEEPALIVE   25
 #define PATH_TRY_S       2 /* a direct try: WireGuard sends at once, a round trip answers */
 #define PATH_RELAY_QUIET 3 /* seconds of unanswered traffic before a relay's link is asked */
 #define PATH_RELAY_MISS  2 /* PINGs the relay in use left unanswered meanwhile: it is gone */
+/*
+ * Meeting when the two helpers' relay tables differ: a peer that needs a relay with none of
+ * its prebound relays paired for PATH_WIDEN_S binds the next K of its ranking as well, up to
+ * PATH_WIDEN_MAX * K in all (never more than the table, PATH_MAX_RELAYS links), and goes back
+ * to K once one pairs.
+ */
+#define PATH_WIDEN_S   6
+#define PATH_WIDEN_MAX 4
 
 enum path_state { PATH_DIRECT, PATH_RELAYED, PATH_TRYING };
 
@@ -60,6 +68,7 @@ struct path_view {
 	const struct path_relay *relays;
 	size_t n_relays;
 	const size_t *order; /* relay indexes, best first (select_rank) */
+	unsigned prebind;    /* K: relays of the ranking each peer is bound on in advance */
 	size_t usable;       /* how many of order are usable */
 	int preferred;       /* hysteresis: the relay select_choose keeps or moves to, -1 none */
 	/* the cache's history (asked once per window in DIRECT) */
@@ -118,6 +127,12 @@ struct path_peer {
 	int64_t active_at; /* when, 0 none pending */
 	char why[PATH_WHY];
 	bool dirty; /* state or why changed: publish */
+	/* prebinding: which relays steer_bind.c keeps bound (path_prebind_pick) */
+	unsigned widen;  /* K more relays bound this many times over, 0..PATH_WIDEN_MAX-1 */
+	int64_t need_at; /* direct: the last second it wanted a relay and none could carry */
+	int64_t
+	    unpaired_at;  /* needing a relay, none paired, since (0: not); widening restarts it */
+	bool keep_paired; /* paired relays past the top count stay bound: the peer needs them */
 };
 
 void path_init(struct path_peer *p);
@@ -138,5 +153,16 @@ void path_adopt(struct path_peer *p, const struct path_view *v, int relay, bool 
 void path_restore(struct path_peer *p, const struct path_view *v, const char *why,
                   struct path_out *out);
 const char *path_state_name(enum path_state s);
+/* How many usable relays of the ranking the peer is bound on now: K, or more while widened. */
+unsigned path_prebind_count(const struct path_peer *p, unsigned k);
+/*
+ * The prebinding rule, pure: of the ranking order[0..n) (the first usable ones usable), mark
+ * in bind[] (indexed like the relays) the relays to keep bound: the first path_prebind_count
+ * usable ones not skipped (skip: a relay that refused us, or has no link), the relay in use
+ * (unless skipped), and while p->keep_paired the usable ones already paired (paired[]).
+ * Returns how many are marked.
+ */
+size_t path_prebind_pick(const struct path_peer *p, unsigned k, const size_t *order, size_t n,
+                         size_t usable, const bool *skip, const bool *paired, bool *bind);
 
 #endif

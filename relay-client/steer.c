@@ -328,6 +328,7 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 	v->usable = steer_rank(s, p, mode, now); /* prebind ranked them this second already */
 	v->order = p->rank.order;
 	v->preferred = p->rank.preferred;
+	v->prebind = ifc->cfg.prebind;
 	view_history(s, ifc, p, now);
 	v->hist_rule = p->hist_rule;
 	v->hist_endpoints = p->hist_endpoints;

@@ -85,7 +85,10 @@ struct steer_ctx {
 int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /* Every second: let path.c decide for every peer (path_step) and apply what it says. */
 void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
-/* Keep every peer bound on its top-K relays (and the relay in use), skip refusing ones. */
+/*
+ * Keep every peer bound on its top-K relays (more while path.c widens for a peer that meets no
+ * one: path_prebind_pick), the relay in use, skip refusing ones.
+ */
 void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /*
  * Sealed mode, every second: keep each local port pointed at WireGuard and (--mtu auto) keep

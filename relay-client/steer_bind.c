@@ -1,6 +1,7 @@
 /*
- * steer_bind.c: keep every peer bound on its top-K relays (and on the relay in use), and leave
- * out for a while a relay that refused our BIND (auth, mode), saying so once.
+ * steer_bind.c: keep every peer bound on its top-K relays (more while path.c widens, and the
+ * relay in use), and leave out for a while a relay that refused our BIND (auth, mode), saying
+ * so once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,18 +99,22 @@ void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		check_refused(s, ifc, p, now);
 		if (mode == PROTO_MODE_SEALED)
 			steer_sealed_port_ensure(ifc, p);
-		size_t usable = steer_rank(s, p, mode, now), bound = 0;
+		size_t usable = steer_rank(s, p, mode, now);
 		const size_t *order = p->rank.order;
+		bool skip[STEER_MAX_RELAYS], paired[STEER_MAX_RELAYS], bind[STEER_MAX_RELAYS];
+		for (size_t r = 0; r < s->n_relays; r++) {
+			skip[r] = !s->relays[r].link || p->refused_until[r] > now;
+			paired[r] = steer_bind_ready(steer_bind_of(s, p, (int)r), mode);
+		}
+		/* The top K (more while path.c widens), the relay in use, paired ones it keeps. */
+		path_prebind_pick(&p->pp, ifc->cfg.prebind, order, s->n_relays, usable, skip,
+		                  paired, bind);
 		for (size_t j = 0; j < s->n_relays; j++) {
-			int ri = (int)order[j];
+			size_t ri = order[j];
 			struct link *l = s->relays[ri].link;
-			bool refused = p->refused_until[ri] > now;
-			bool top = !refused && j < usable && bound < ifc->cfg.prebind;
 			if (!l)
 				continue;
-			bound += top;
-			/* Keep the relay in use bound even when it dropped out of the top K. */
-			if (top || (!refused && p->pp.state != PATH_DIRECT && ri == p->pp.relay)) {
+			if (bind[ri]) {
 				struct link_bind *b =
 				    link_bind(l, p->sids[ri], mode, steer_mono_ms());
 				if (b)

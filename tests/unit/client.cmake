@@ -7,6 +7,9 @@ if(TARGET wgrelay_core)
     add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
                     LINK_LIBRARIES wgrelay_core)
   endforeach()
+  # Two helpers with different relay tables meeting on a fake clock (path.c's widening).
+  add_cmocka_test(test_path_meet SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_path_meet.c
+                  LINK_LIBRARIES wgrelay_core)
   # test_geoip exits 77 when perl's MaxMind::DB::Writer is missing.
   set_tests_properties(test_geoip PROPERTIES SKIP_RETURN_CODE 77)
   add_dependencies(test_cli wgrelay)
@@ -27,4 +30,9 @@ if(TARGET wgrelay_core)
   set_tests_properties(test_status_live PROPERTIES SKIP_RETURN_CODE 77)
   set_property(TEST test_status_live APPEND PROPERTY ENVIRONMENT
                "WGRELAY_BIN=$<TARGET_FILE:wgrelay>")
+endif()
+# The helper's DHT client: its pure rules, and a run against two DHT nodes on loopback.
+if(TARGET wgrelay_core AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_dhtfind.c)
+  add_cmocka_test(test_dhtfind SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_dhtfind.c
+                  LINK_LIBRARIES wgrelay_core)
 endif()
