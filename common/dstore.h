@@ -111,6 +111,12 @@ void dstore_set_watch(struct dstore *s, dstore_watch_fn fn, void *ctx);
  * -ENOMEM.
  */
 int dstore_insert(struct dstore *s, struct dstore_desc *dd, uint64_t now);
+/*
+ * dstore_insert of n descriptors at once (a store restored or preloaded whole), best sorted by
+ * identity so each lands at its bucket's end. Room for all is made first, sized exactly
+ * rather than by doubling. Returns how many were stored (new or updated), -EINVAL or -ENOMEM.
+ */
+int dstore_load(struct dstore *s, struct dstore_desc *const *dd, size_t n, uint64_t now);
 /* Drop every entry with expires_at <= now (Unix seconds); returns how many. O(k log n). */
 size_t dstore_expire(struct dstore *s, uint64_t now);
 /* Remove identity's entry: 0 or -ENOENT. */

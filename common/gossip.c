@@ -17,7 +17,7 @@ void gossip_config_default(struct gossip_config *c)
 	c->store_capacity = DSTORE_DEFAULT_CAPACITY;
 	c->max_links = 64;
 	c->ae_interval_ms = 30000;
-	c->want_timeout_ms = 5000;
+	c->want_timeout_ms = 1500;
 	c->want_window = 50;
 	c->pending_max = 4096;
 	c->ann_queue = 2048;
@@ -139,6 +139,7 @@ static void gossip_link_clear(struct gossip_link *l, const struct gossip_config 
 	free(l->desc);
 	free(l->ann.id);
 	free(l->want.id);
+	free(l->due.e);
 }
 
 static void gossip_ae_start(struct gossip *g, struct gossip_link *l, uint64_t now)
@@ -334,6 +335,12 @@ int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t le
 int gossip_publish(struct gossip *g, const uint8_t *desc, size_t len, uint64_t now_ms)
 {
 	return gossip_offer(g, GOSSIP_LINK_NONE, desc, len, now_ms);
+}
+
+int gossip_preload(struct gossip *g, struct dstore_desc *const *dd, size_t n, uint64_t now_ms)
+{
+	g->last_ms = now_ms;
+	return dstore_load(g->store, dd, n, now_ms / 1000);
 }
 
 static int gossip_in_desc(struct gossip *g, struct gossip_link *l, const uint8_t *p, size_t len,
@@ -584,6 +591,17 @@ bool gossip_pending(const struct gossip *g)
 		if (gossip_out_pending(&g->links[i]))
 			return true;
 	return false;
+}
+
+int gossip_link_rtt(struct gossip *g, uint32_t link, uint32_t rtt_ms)
+{
+	struct gossip_link *l = gossip_link_find(g, link);
+	uint64_t to = 2 * (uint64_t)rtt_ms + GOSSIP_WANT_SLACK_MS;
+
+	if (!l)
+		return -ENOENT;
+	l->want_to_ms = (uint32_t)(to < GOSSIP_WANT_RTT_MAX_MS ? to : GOSSIP_WANT_RTT_MAX_MS);
+	return 0;
 }
 
 const struct gossip_stats *gossip_stats(const struct gossip *g)

@@ -14,7 +14,10 @@
  *   those known to hold it (its source, links that announced it); announcements are queued per
  *   link (at most ann_queue, the oldest dropped) and batched 25 a message when drained.
  * - IHAVE of an identity unknown or held with a lower seq is WANTed from one link at a time
- *   (pending table; after want_timeout_ms the next link that announced it is asked). IHAVE of a
+ *   (pending table). Unanswered after the link's timeout (2 x its RTT + 250 ms when the caller
+ *   gave one with gossip_link_rtt, else want_timeout_ms), the next link that announced it is
+ *   asked at once; a link that timed out is asked again while the identity has had fewer than
+ *   three asks (others that announced it first), then it is left to anti-entropy. IHAVE of a
  *   seq we hold asks nothing; of a lower seq, we announce ours back.
  * - WANT is answered with DESC for what we hold (at most 25 a WANT, serve tokens per id).
  * - Anti-entropy: every ae_interval_ms, with the next link round robin (and at once with a link
@@ -54,7 +57,7 @@ struct gossip_config {
 	size_t store_capacity;    /* descriptors held (DSTORE_DEFAULT_CAPACITY) */
 	uint32_t max_links;       /* links up at once (64) */
 	uint32_t ae_interval_ms;  /* anti-entropy period, one link a round (30000) */
-	uint32_t want_timeout_ms; /* ask another link after this (5000) */
+	uint32_t want_timeout_ms; /* ask again after this, links without an RTT (1500) */
 	uint32_t want_window;     /* identities WANTed and not yet answered, per link (50) */
 	uint32_t pending_max;     /* identities wanted in all (4096; more wait for a later round) */
 	uint32_t ann_queue;       /* announcements queued per link (2048; oldest dropped) */
@@ -108,6 +111,12 @@ void gossip_free(struct gossip *g);
  * exchange with it is queued at once. 0, -EEXIST, -ENOSPC (max_links) or -ENOMEM.
  */
 int gossip_link_up(struct gossip *g, uint32_t link, uint64_t now_ms);
+/*
+ * The link's round-trip time as the caller measured it (HEARTBEAT to its ACK, or the
+ * handshake): WANTs asked of it from now on time out after 2 x rtt_ms + 250 ms (at most 10 s)
+ * instead of want_timeout_ms, so a lost WANT or DESC costs about one round trip. 0 or -ENOENT.
+ */
+int gossip_link_rtt(struct gossip *g, uint32_t link, uint32_t rtt_ms);
 /* The link is gone: its queues are dropped and what was WANTed from it is asked elsewhere. 0 or -ENOENT. */
 int gossip_link_down(struct gossip *g, uint32_t link, uint64_t now_ms);
 
@@ -129,6 +138,13 @@ int gossip_input(struct gossip *g, uint32_t link, const uint8_t *msg, size_t len
 int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t len, uint64_t now_ms);
 /* gossip_offer(g, GOSSIP_LINK_NONE, ...). */
 int gossip_publish(struct gossip *g, const uint8_t *desc, size_t len, uint64_t now_ms);
+
+/*
+ * Descriptors already verified (shared references, as the decode function gives), stored
+ * without announcing them: a store restored whole, or a simulator's network that has
+ * converged (every relay holding them). dstore_load: returns how many were stored, or -errno.
+ */
+int gossip_preload(struct gossip *g, struct dstore_desc *const *dd, size_t n, uint64_t now_ms);
 
 /*
  * Timers: expire descriptors, retry or give up WANTs, start the anti-entropy round when due.

@@ -13,6 +13,15 @@
 
 /* Links remembered per pending identity as other sources (beside the one asked). */
 #define GOSSIP_WANT_ALTS 4
+/* A link that timed out is asked again while an identity has had fewer asks than this (a
+ * lost WANT or DESC; links that announced it and were not asked go first); after that, and
+ * with no other link left, anti-entropy finds it. */
+#define GOSSIP_WANT_TRIES 3
+/* A link's WANT timeout from its round-trip time: 2 x RTT + this, at most GOSSIP_WANT_RTT_MAX_MS. */
+#define GOSSIP_WANT_SLACK_MS   250
+#define GOSSIP_WANT_RTT_MAX_MS 10000
+/* gossip_next_tick looks past at most this many answered WANTs at a deadline ring's head. */
+#define GOSSIP_DUE_PEEK 8
 /* How soon tick runs again while identities wait for a link with room or tokens. */
 #define GOSSIP_PUMP_MS 100
 /* §9: where the identity sits in an encoded descriptor (after magic, version and flags). */
@@ -29,8 +38,26 @@ struct gossip_ring {
 	uint32_t head, n, cap;
 };
 
+/* A WANT's deadline; stale once the identity was answered or asked elsewhere. */
+struct gossip_due {
+	uint8_t id[32];
+	uint64_t at;
+};
+
+/*
+ * Deadlines of the WANTs asked of one link, in the order asked: with one timeout per link they
+ * are in deadline order, so the earliest is at the head (an RTT update may put a later one a
+ * little early; it then waits behind the head). Answered entries are dropped lazily.
+ */
+struct gossip_dring {
+	struct gossip_due *e;
+	uint32_t head, n, cap;
+};
+
 struct gossip_link {
 	uint32_t id;
+	uint32_t want_to_ms; /* WANT timeout from the link's RTT; 0: want_timeout_ms */
+	struct gossip_dring due;
 	struct gossip_tok msg_in, desc_in, digest_in, serve;
 	struct gossip_ring ann;    /* to announce (IHAVE) */
 	struct gossip_ring want;   /* asked of this link, WANT not sent yet */
@@ -54,8 +81,10 @@ struct gossip_want {
 	uint8_t id[32];
 	uint8_t used;
 	uint8_t n_alt;
-	uint32_t asked; /* link asked, or GOSSIP_LINK_NONE: waiting for a link with room */
-	uint64_t seq;   /* the highest seq announced */
+	uint8_t tries;      /* asks so far (GOSSIP_WANT_TRIES) */
+	uint32_t asked;     /* link asked, or GOSSIP_LINK_NONE: waiting for a link with room */
+	uint64_t seq;       /* the highest seq announced */
+	uint64_t asked_seq; /* the seq the link asked announced */
 	uint64_t deadline_ms;
 	struct gossip_alt alt[GOSSIP_WANT_ALTS]; /* other links that announced it */
 };
@@ -71,7 +100,8 @@ struct gossip {
 	uint64_t last_ms;
 	struct gossip_want *pend; /* open addressing, linear probing; cap a power of two */
 	uint32_t pend_cap, pend_n;
-	int waiting; /* some pending identity may wait for a link */
+	int waiting;         /* some pending identity may wait for a link */
+	uint64_t want_clock; /* now at the last gossip_want_tick: a clock stepping back shows */
 	struct gossip_stats st;
 };
 
@@ -104,6 +134,8 @@ void gossip_want_request(struct gossip *g, struct gossip_link *l, const uint8_t 
 void gossip_want_settle(struct gossip *g, struct gossip_want *w, uint64_t now);
 /* link is gone: what was asked of it is asked of another link that announced it. */
 void gossip_want_link_down(struct gossip *g, uint32_t link, uint64_t now);
+/* The WANT timeout of link l. */
+uint32_t gossip_want_timeout(const struct gossip *g, const struct gossip_link *l);
 /* Time out WANTs past their deadline and ask waiting identities of links with room. */
 void gossip_want_tick(struct gossip *g, uint64_t now);
 /* The earliest WANT deadline if before t, else t. */

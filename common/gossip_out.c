@@ -68,11 +68,17 @@ static int gossip_out_bucket(struct gossip *g, struct gossip_link *l, uint8_t *b
 
 		if (l->list_n == 0)
 			return 0;
-		for (k = 0; k < DSTORE_BUCKETS && !(l->list[k / 8] & (1u << (k % 8))); k++)
+		/* A byte at a time: list_n says one is set. */
+		for (k = 0; k < DSTORE_BUCKETS / 8 && !l->list[k]; k++)
 			;
-		if (k == DSTORE_BUCKETS)
+		if (k == DSTORE_BUCKETS / 8) {
+			l->list_n = 0;
 			return 0;
+		}
+		for (k *= 8; !(l->list[k / 8] & (1u << (k % 8))); k++)
+			;
 		l->list[k / 8] &= (uint8_t) ~(1u << (k % 8));
+		l->list_n--;
 		l->list_cur = k;
 		l->list_pos = 0;
 	}

@@ -5,29 +5,76 @@
  * deletion; it grows by doubling, so an idle engine holds a small table.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "gossip_int.h"
 
 static uint32_t gossip_want_hash(const uint8_t id[32])
 {
 	/* Identities are public keys; grinding collisions costs key generation and only slows the
 	 * probing of a table bounded by pending_max. */
-	return buf_load_be32(id + 28) ^ buf_load_be32(id + 1);
+	/* Spelled out rather than buf_load_be32: this runs for every lookup. */
+	return ((uint32_t)id[28] << 24 | (uint32_t)id[29] << 16 | (uint32_t)id[30] << 8 | id[31]) ^
+	       ((uint32_t)id[1] << 24 | (uint32_t)id[2] << 16 | (uint32_t)id[3] << 8 | id[4]);
 }
 
-struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32])
+/* The slot of id, or UINT32_MAX. */
+static uint32_t gossip_want_slot(const struct gossip *g, const uint8_t id[32])
 {
 	uint32_t mask = g->pend_cap - 1;
 
 	if (!g->pend_cap)
-		return NULL;
+		return UINT32_MAX;
 	for (uint32_t i = gossip_want_hash(id) & mask; g->pend[i].used; i = (i + 1) & mask)
 		if (memcmp(g->pend[i].id, id, 32) == 0)
-			return &g->pend[i];
-	return NULL;
+			return i;
+	return UINT32_MAX;
+}
+
+struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32])
+{
+	uint32_t i = gossip_want_slot(g, id);
+
+	return i == UINT32_MAX ? NULL : &g->pend[i];
+}
+
+uint32_t gossip_want_timeout(const struct gossip *g, const struct gossip_link *l)
+{
+	return l->want_to_ms ? l->want_to_ms : g->cfg.want_timeout_ms;
+}
+
+/* Whether d is the deadline of a WANT still outstanding on l (not answered, not re-asked). */
+static bool gossip_due_live(const struct gossip *g, const struct gossip_link *l,
+                            const struct gossip_due *d)
+{
+	uint32_t i = gossip_want_slot(g, d->id);
+
+	return i != UINT32_MAX && g->pend[i].asked == l->id && g->pend[i].deadline_ms == d->at;
+}
+
+static int gossip_due_push(struct gossip_dring *r, const uint8_t id[32], uint64_t at)
+{
+	if (r->n == r->cap) {
+		/* Bounded in practice: one entry per WANT asked within a timeout, and asking takes a
+		 * desc_in token of the link. */
+		uint32_t cap = r->cap ? r->cap * 2 : 16;
+		struct gossip_due *a = malloc((size_t)cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < r->n; i++)
+			a[i] = r->e[(r->head + i) % r->cap];
+		free(r->e);
+		r->e = a;
+		r->cap = cap;
+		r->head = 0;
+	}
+	memcpy(r->e[(r->head + r->n) % r->cap].id, id, 32);
+	r->e[(r->head + r->n) % r->cap].at = at;
+	r->n++;
+	return 0;
 }
 
 static int gossip_want_grow(struct gossip *g)
@@ -125,6 +172,7 @@ int gossip_want_ask(struct gossip *g, struct gossip_want *w, uint64_t now)
 {
 	int best = -1;
 	struct gossip_link *bl = NULL;
+	uint64_t deadline;
 
 	for (int k = 0; k < w->n_alt;) {
 		struct gossip_link *l = gossip_link_find(g, w->alt[k].link);
@@ -147,15 +195,20 @@ int gossip_want_ask(struct gossip *g, struct gossip_want *w, uint64_t now)
 		g->waiting = 1;
 		return 0;
 	}
-	/* The DESC we ask for is paid for now, so answering it is never rate-limited. */
-	gossip_tok_take(&bl->desc_in, &g->cfg.desc_in, now);
-	if (gossip_ring_push(&bl->want, g->cfg.want_window, w->id) < 0) {
-		g->waiting = 1;
+	deadline = now + gossip_want_timeout(g, bl);
+	if (gossip_due_push(&bl->due, w->id, deadline) < 0 ||
+	    gossip_ring_push(&bl->want, g->cfg.want_window, w->id) < 0) {
+		g->waiting = 1; /* a due entry pushed alone is stale: asked stays NONE */
 		return 0;
 	}
+	/* The DESC we ask for is paid for now, so answering it is never rate-limited. */
+	gossip_tok_take(&bl->desc_in, &g->cfg.desc_in, now);
 	w->asked = bl->id;
-	w->deadline_ms = now + g->cfg.want_timeout_ms;
+	w->asked_seq = w->alt[best].seq;
+	w->deadline_ms = deadline;
 	w->alt[best] = w->alt[--w->n_alt];
+	if (w->tries < UINT8_MAX)
+		w->tries++;
 	bl->inflight++;
 	return 1;
 }
@@ -222,27 +275,68 @@ void gossip_want_link_down(struct gossip *g, uint32_t link, uint64_t now_ms)
 	}
 }
 
+/* A clock that stepped back: no WANT waits longer than its link's timeout from now. */
+static void gossip_want_clamp(struct gossip *g, uint64_t now)
+{
+	for (uint32_t k = 0; k < g->n_links; k++) {
+		struct gossip_link *l = &g->links[k];
+		uint64_t max = now + gossip_want_timeout(g, l);
+
+		for (uint32_t i = 0; i < l->due.n; i++) {
+			struct gossip_due *d = &l->due.e[(l->due.head + i) % l->due.cap];
+			struct gossip_want *w;
+
+			if (d->at <= max || !gossip_due_live(g, l, d))
+				continue;
+			w = gossip_want_find(g, d->id);
+			w->deadline_ms = d->at = max;
+		}
+	}
+}
+
+/* w's WANT to l went unanswered: ask the next link that announced it (or l again). */
+static void gossip_want_expire(struct gossip *g, struct gossip_link *l, struct gossip_want *w,
+                               uint64_t now)
+{
+	if (l->inflight)
+		l->inflight--;
+	w->asked = GOSSIP_LINK_NONE;
+	g->st.want_timeouts++;
+	/* A lost WANT or DESC: l still holds it. Others that announced it go first (ties). */
+	if (w->tries < GOSSIP_WANT_TRIES)
+		gossip_want_note(w, l->id, w->asked_seq);
+	if (gossip_want_ask(g, w, now) < 0)
+		gossip_want_del(g, w);
+}
+
 void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 {
+	if (now_ms < g->want_clock)
+		gossip_want_clamp(g, now_ms);
+	g->want_clock = now_ms;
+	/* Deadlines are in order per link: only the heads are looked at. */
+	for (uint32_t k = 0; k < g->n_links; k++) {
+		struct gossip_link *l = &g->links[k];
+
+		while (l->due.n > 0) {
+			struct gossip_due d = l->due.e[l->due.head];
+			bool live = gossip_due_live(g, l, &d);
+
+			if (live && d.at > now_ms)
+				break;
+			l->due.head = (l->due.head + 1) % l->due.cap;
+			l->due.n--;
+			if (live) /* may push onto l->due: d is a copy */
+				gossip_want_expire(g, l, gossip_want_find(g, d.id), now_ms);
+		}
+	}
+	if (!g->waiting)
+		return;
 	g->waiting = 0;
 	for (uint32_t i = 0; i < g->pend_cap;) {
 		struct gossip_want *w = &g->pend[i];
 
-		if (!w->used) {
-			i++;
-			continue;
-		}
-		if (w->deadline_ms > now_ms + g->cfg.want_timeout_ms) /* the clock stepped back */
-			w->deadline_ms = now_ms + g->cfg.want_timeout_ms;
-		if (w->asked != GOSSIP_LINK_NONE && now_ms >= w->deadline_ms) {
-			struct gossip_link *l = gossip_link_find(g, w->asked);
-
-			if (l && l->inflight)
-				l->inflight--;
-			w->asked = GOSSIP_LINK_NONE;
-			g->st.want_timeouts++;
-		}
-		if (w->asked == GOSSIP_LINK_NONE && gossip_want_ask(g, w, now_ms) < 0) {
+		if (w->used && w->asked == GOSSIP_LINK_NONE && gossip_want_ask(g, w, now_ms) < 0) {
 			gossip_want_del(g, w); /* slot i now holds another entry: look again */
 			continue;
 		}
@@ -252,9 +346,22 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 
 uint64_t gossip_want_deadline(const struct gossip *g, uint64_t t)
 {
-	for (uint32_t i = 0; i < g->pend_cap; i++)
-		if (g->pend[i].used && g->pend[i].asked != GOSSIP_LINK_NONE &&
-		    g->pend[i].deadline_ms < t)
-			t = g->pend[i].deadline_ms;
+	for (uint32_t k = 0; k < g->n_links; k++) {
+		const struct gossip_link *l = &g->links[k];
+		uint32_t i;
+
+		for (i = 0; i < l->due.n && i < GOSSIP_DUE_PEEK; i++) {
+			const struct gossip_due *d = &l->due.e[(l->due.head + i) % l->due.cap];
+
+			if (gossip_due_live(g, l, d)) {
+				if (d->at < t)
+					t = d->at;
+				break;
+			}
+		}
+		/* A long run of answered ones: tick at the head's time and drop them then. */
+		if (i == GOSSIP_DUE_PEEK && l->due.e[l->due.head].at < t)
+			t = l->due.e[l->due.head].at;
+	}
 	return t;
 }

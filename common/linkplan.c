@@ -43,6 +43,7 @@ void linkplan_config_default(struct linkplan_config *cfg)
 	cfg->verify_s = LINKPLAN_DEF_VERIFY_S;
 	cfg->swap_interval_s = LINKPLAN_DEF_SWAP_S;
 	cfg->replan_s = LINKPLAN_DEF_REPLAN_S;
+	cfg->young_s = LINKPLAN_DEF_YOUNG_S;
 }
 
 const char *linkplan_config_check(const struct linkplan_config *c)
@@ -70,6 +71,9 @@ const char *linkplan_config_check(const struct linkplan_config *c)
 }
 
 /* ---- identity index ---- */
+
+/* Live entries scanned by identity before the hashed index is used instead. */
+#define LP_LIVE_SCAN 32
 
 static uint32_t plan_hash(const struct linkplan *p, const uint8_t id[32])
 {
@@ -176,13 +180,19 @@ int linkplan_live_add(struct linkplan *p, uint32_t idx)
 	if (p->n_live == p->cap_live) {
 		uint32_t n = p->cap_live ? p->cap_live * 2 : 16;
 		uint32_t *l = realloc(p->live, n * sizeof(*l));
+		uint64_t *k;
 
 		if (!l)
 			return -ENOMEM;
 		p->live = l;
+		k = realloc(p->live_key, n * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		p->live_key = k;
 		p->cap_live = n;
 	}
 	p->e[idx].live = p->n_live;
+	memcpy(&p->live_key[p->n_live], p->e[idx].id, sizeof(uint64_t));
 	p->live[p->n_live++] = idx;
 	return 0;
 }
@@ -192,6 +202,7 @@ static void live_del(struct linkplan *p, uint32_t idx)
 	uint32_t at = p->e[idx].live, last = p->live[--p->n_live];
 
 	p->live[at] = last;
+	p->live_key[at] = p->live_key[p->n_live];
 	p->e[last].live = at;
 	p->e[idx].live = LP_NONE;
 }
@@ -246,6 +257,7 @@ void linkplan_free(struct linkplan *p)
 	free(p->e);
 	free(p->slot);
 	free(p->live);
+	free(p->live_key);
 	free(p);
 }
 
@@ -561,9 +573,32 @@ int linkplan_link_down(struct linkplan *p, const uint8_t identity[32], uint64_t 
 	return 0;
 }
 
+/*
+ * The entry of a live (UP or CONNECTING) candidate, else LP_NONE. heard and sent run per frame:
+ * scanning the few live entries is cheaper than hashing the identity; many live entries (an
+ * inbound crowd) fall back to the index.
+ */
+static uint32_t plan_find_live(const struct linkplan *p, const uint8_t id[32])
+{
+	uint32_t idx;
+	uint64_t key;
+
+	if (p->n_live > LP_LIVE_SCAN) {
+		idx = plan_find(p, id);
+		return idx != LP_NONE && p->e[idx].live != LP_NONE ? idx : LP_NONE;
+	}
+	memcpy(&key, id, sizeof(key));
+	for (uint32_t i = 0; i < p->n_live; i++) {
+		idx = p->live[i];
+		if (p->live_key[i] == key && memcmp(p->e[idx].id, id, 32) == 0)
+			return idx;
+	}
+	return LP_NONE;
+}
+
 void linkplan_heard(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms)
 {
-	uint32_t idx = plan_find(p, identity);
+	uint32_t idx = plan_find_live(p, identity);
 
 	if (idx != LP_NONE && p->e[idx].state == LINKPLAN_UP)
 		p->e[idx].last_rx = now_ms;
@@ -571,7 +606,7 @@ void linkplan_heard(struct linkplan *p, const uint8_t identity[32], uint64_t now
 
 void linkplan_sent(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms)
 {
-	uint32_t idx = plan_find(p, identity);
+	uint32_t idx = plan_find_live(p, identity);
 
 	if (idx != LP_NONE && p->e[idx].state == LINKPLAN_UP)
 		p->e[idx].last_tx = now_ms;

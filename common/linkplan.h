@@ -50,6 +50,13 @@ enum linkplan_class {
 #define LINKPLAN_DEF_VERIFY_S       (24 * 3600) /* link time that makes VERIFIED */
 #define LINKPLAN_DEF_SWAP_S         600         /* at most one diversity swap this often */
 #define LINKPLAN_DEF_REPLAN_S       5           /* full re-plan at least this often */
+/*
+ * A link this young is not dropped as surplus (up to LINKPLAN_YOUNG_EXTRA of them above
+ * MaxLinks): a newcomer that knows only one relay, whose links are full, gets time to pull the
+ * store (anti-entropy runs when a link comes up) and learn others to link to.
+ */
+#define LINKPLAN_DEF_YOUNG_S 60
+#define LINKPLAN_YOUNG_EXTRA 2
 
 struct linkplan_config {
 	unsigned min_links;
@@ -66,6 +73,7 @@ struct linkplan_config {
 	unsigned verify_s;
 	unsigned swap_interval_s; /* 0: no diversity swaps */
 	unsigned replan_s;        /* >= 1 */
+	unsigned young_s;         /* 0: surplus links go at once */
 	uint8_t self[32];         /* our own identity, refused as a candidate; zero: none */
 };
 

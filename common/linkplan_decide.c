@@ -157,21 +157,62 @@ static bool swap_finish(struct linkplan *p, uint64_t now, struct linkplan_action
 	return true;
 }
 
-/* Above MaxLinks: drop the lowest class, then the most crowded, then the newest link. */
+/* e is a link young enough to be spared as surplus (LINKPLAN_DEF_YOUNG_S). */
+static bool young(const struct linkplan *p, const struct ent *e, uint64_t now)
+{
+	return e->state == LINKPLAN_UP && now < e->up_since + LP_MS(p->cfg.young_s);
+}
+
+/*
+ * When trim_surplus can next drop a link: now when one above MaxLinks is old enough or the
+ * young ones are too many, else when the first young one comes of age; UINT64_MAX: never.
+ */
+/* Links up and past their youth. */
+static uint32_t old_up(const struct linkplan *p, uint64_t now)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < p->n_live; i++)
+		k += p->e[p->live[i]].state == LINKPLAN_UP && !young(p, &p->e[p->live[i]], now);
+	return k;
+}
+
+static uint64_t surplus_due(const struct linkplan *p, uint64_t now)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (p->n_up <= p->cfg.max_links)
+		return t;
+	if (p->n_up > p->cfg.max_links + LINKPLAN_YOUNG_EXTRA || old_up(p, now) > p->cfg.max_links)
+		return now;
+	for (uint32_t i = 0; i < p->n_live; i++)
+		if (young(p, &p->e[p->live[i]], now))
+			t = lp_min64(t, p->e[p->live[i]].up_since + LP_MS(p->cfg.young_s));
+	return t;
+}
+
+/*
+ * Above MaxLinks: drop the lowest class, then the most crowded, then the newest link; links
+ * younger than young_s are spared while at most LINKPLAN_YOUNG_EXTRA above MaxLinks.
+ */
 static bool trim_surplus(struct linkplan *p, uint64_t now, struct linkplan_action *out, size_t cap,
                          size_t *n)
 {
 	while (p->n_up > p->cfg.max_links) {
 		uint32_t i, v = LP_NONE;
 		unsigned vw = 0;
+		bool spare = p->n_up <= p->cfg.max_links + LINKPLAN_YOUNG_EXTRA;
 
+		/* the links above MaxLinks are young ones: they stay until they come of age */
+		if (spare && old_up(p, now) <= p->cfg.max_links)
+			break;
 		if (*n >= cap)
 			return false;
 		for (i = 0; i < p->n_live; i++) {
 			struct ent *e = &p->e[p->live[i]], *b = v == LP_NONE ? NULL : &p->e[v];
 			unsigned w;
 
-			if (e->state != LINKPLAN_UP)
+			if (e->state != LINKPLAN_UP || (spare && young(p, e, now)))
 				continue;
 			w = crowd(p, e, LP_NONE);
 			if (b && (e->cls > b->cls ||
@@ -183,6 +224,8 @@ static bool trim_surplus(struct linkplan *p, uint64_t now, struct linkplan_actio
 			v = p->live[i];
 			vw = w;
 		}
+		if (v == LP_NONE)
+			break;
 		emit(out, n, &p->e[v], LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS);
 		linkplan_unlink(p, &p->e[v], now);
 		p->e[v].next_try = now + linkplan_backoff_ms(p, 1);
@@ -324,7 +367,7 @@ size_t linkplan_decide(struct linkplan *p, uint64_t now_ms, struct linkplan_acti
 
 uint64_t linkplan_next_ms(const struct linkplan *p, uint64_t now_ms)
 {
-	uint64_t t = p->dirty || p->n_up > p->cfg.max_links ? now_ms : p->next_scan;
+	uint64_t t = p->dirty ? now_ms : lp_min64(p->next_scan, surplus_due(p, now_ms));
 	uint64_t hb = LP_MS(p->cfg.heartbeat_interval_s);
 	uint32_t i;
 

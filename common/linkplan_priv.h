@@ -53,7 +53,8 @@ struct linkplan {
 	uint32_t *slot; /* identity hash index: entry + 1, 0 empty; linear probing */
 	uint32_t slot_mask;
 	uint32_t head[LP_NCLASS], tail[LP_NCLASS];
-	uint32_t *live; /* entries UP or CONNECTING */
+	uint32_t *live;     /* entries UP or CONNECTING */
+	uint64_t *live_key; /* beside live: their identities' first 8 bytes, scanned per frame */
 	uint32_t n_live, cap_live;
 	size_t n_up, n_conn;
 	bool dirty;         /* an event may change the selection */

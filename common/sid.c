@@ -8,16 +8,28 @@
 
 #define SID_LABEL "wgrelay sid v1"
 
+int sid_shared(uint8_t shared[32], const uint8_t wg_priv[32], const uint8_t peer_pub[32])
+{
+	return crypto_scalarmult(shared, wg_priv, peer_pub) != 0 ? -EINVAL : 0;
+}
+
+void sid_from_shared(uint8_t sid[SID_LEN], const uint8_t shared[32], const uint8_t relay_pub[32])
+{
+	uint8_t msg[sizeof(SID_LABEL) - 1 + 32];
+
+	memcpy(msg, SID_LABEL, sizeof(SID_LABEL) - 1);
+	memcpy(msg + sizeof(SID_LABEL) - 1, relay_pub, 32);
+	crypto_generichash(sid, SID_LEN, msg, sizeof(msg), shared, 32);
+}
+
 int sid_derive(uint8_t sid[SID_LEN], const uint8_t wg_priv[32], const uint8_t peer_pub[32],
                const uint8_t relay_pub[32])
 {
-	uint8_t shared[32], msg[sizeof(SID_LABEL) - 1 + 32];
+	uint8_t shared[32];
 
-	if (crypto_scalarmult(shared, wg_priv, peer_pub) != 0)
+	if (sid_shared(shared, wg_priv, peer_pub) != 0)
 		return -EINVAL;
-	memcpy(msg, SID_LABEL, sizeof(SID_LABEL) - 1);
-	memcpy(msg + sizeof(SID_LABEL) - 1, relay_pub, 32);
-	crypto_generichash(sid, SID_LEN, msg, sizeof(msg), shared, sizeof(shared));
+	sid_from_shared(sid, shared, relay_pub);
 	sodium_memzero(shared, sizeof(shared));
 	return 0;
 }

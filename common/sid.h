@@ -14,5 +14,12 @@
  */
 int sid_derive(uint8_t sid[SID_LEN], const uint8_t wg_priv[32], const uint8_t peer_pub[32],
                const uint8_t relay_pub[32]);
+/*
+ * sid_derive in two steps, for a helper that derives one peer's sid on many relays: the
+ * X25519 once per peer (sid_shared: 0 or -EINVAL for a low-order key), then a BLAKE2b per
+ * relay (sid_from_shared). The caller wipes shared with sodium_memzero when done.
+ */
+int sid_shared(uint8_t shared[32], const uint8_t wg_priv[32], const uint8_t peer_pub[32]);
+void sid_from_shared(uint8_t sid[SID_LEN], const uint8_t shared[32], const uint8_t relay_pub[32]);
 
 #endif

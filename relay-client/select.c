@@ -69,6 +69,36 @@ static bool before(const struct select_cand *x, const struct select_cand *y)
 	return memcmp(x->pubkey, y->pubkey, 32) < 0;
 }
 
+/*
+ * before, then input position: a strict total order even for duplicate candidates, so the
+ * ranking is the one a stable sort by before gives, whatever sort makes it.
+ */
+static bool before_at(const struct select_cand *cands, size_t x, size_t y)
+{
+	if (before(&cands[x], &cands[y]))
+		return true;
+	return !before(&cands[y], &cands[x]) && x < y;
+}
+
+/* Max-heap on before_at (the last in rank order at the root) under order[i], n entries. */
+static void select_sift(const struct select_cand *cands, size_t *order, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, v;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && before_at(cands, order[c], order[c + 1]))
+			c++;
+		if (!before_at(cands, order[i], order[c]))
+			return;
+		v = order[i];
+		order[i] = order[c];
+		order[c] = v;
+		i = c;
+	}
+}
+
 void select_rank(struct select_point a, struct select_point b, struct select_cand *cands, size_t n,
                  size_t *order)
 {
@@ -84,14 +114,15 @@ void select_rank(struct select_point a, struct select_point b, struct select_can
 		c->tiebreak = tiebreak(c);
 		order[i] = i;
 	}
-	/* Insertion sort: a handful of relays, and stable regardless of input order. */
-	for (size_t i = 1; i < n; i++) {
-		size_t v = order[i], j = i;
-		while (j > 0 && before(&cands[v], &cands[order[j - 1]])) {
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = v;
+	/* Heapsort: O(n log n) for the thousands of relays a network gives, no allocation. */
+	for (size_t i = n / 2; i-- > 0;)
+		select_sift(cands, order, i, n);
+	for (size_t end = n; end-- > 1;) {
+		size_t t = order[0];
+
+		order[0] = order[end];
+		order[end] = t;
+		select_sift(cands, order, 0, end);
 	}
 }
 

@@ -199,6 +199,8 @@ void netlinks_heartbeat_in(struct network *n, struct link *l, const uint8_t *pt,
 			net_send(n, rp, buf, (size_t)k);
 	} else if (rp->hb_sent_ms && nonce == rp->hb_nonce) {
 		rp->rtt_ms = (uint32_t)(ev_now_ms(n->r->loop) - rp->hb_sent_ms);
+		/* the WANT retry follows the link (gossip.h) */
+		gossip_link_rtt(n->g, rp->id, rp->rtt_ms);
 		rp->hb_sent_ms = 0;
 	}
 }

@@ -4,6 +4,9 @@
 #   SCALE=quick  a small run of every scenario in about a minute (a look, not the figures)
 #   SEED=N       the seed (1)
 #   PLOT_ONLY=1  only plot the CSV files an earlier run left in OUT_DIR
+#   TENK=1       also run 10,000 relays for a simulated hour (the wall-time goal; about 45
+#                minutes and 7 GB more, see docs/SCALE.md)
+# Every spread run starts converged (--converged 1, the default): stores preloaded, links up.
 # The full run takes about 15-20 minutes on two cores and up to ~2.5 GB of memory.
 set -eu
 BUILD=${1:?usage: sim/scale.sh BUILD_DIR [OUT_DIR]}
@@ -41,7 +44,12 @@ run() { # name args...
 # PLOT_ONLY=1 plots what an earlier run left in OUT_DIR.
 if [ "${PLOT_ONLY:-0}" != 1 ]; then
 	# shellcheck disable=SC2086
-	run spread-steady $BIG spread &
+	{
+		run spread-steady $BIG spread
+		if [ "${TENK:-0}" = 1 ]; then
+			run spread-10k --relays 10000 --hours 1 --cut-len 0 spread
+		fi
+	} &
 	lane=$!
 	# shellcheck disable=SC2086
 	run spread-partition $PART spread

@@ -230,6 +230,8 @@ static const char usage[] =
     "  --cut-len MIN       partition length, 0 none (10)\n"
     "  --cut-region NAME   europe, north-america, south-america, asia, oceania, africa (asia)\n"
     "  --candidates N      link-plan candidates per relay (256)\n"
+    "  --converged 0|1     1: start converged, stores preloaded (shared) and links up;\n"
+    "                      0: stores filled by gossip_offer, links formed by the plans (1)\n"
     " meet:\n"
     "  --meet-relays N     relays (1000)\n"
     "  --pairs N           peer pairs (100000)\n"
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
 	                                   {"cut-len", required_argument, NULL, 'd'},
 	                                   {"cut-region", required_argument, NULL, 'g'},
 	                                   {"candidates", required_argument, NULL, 'k'},
+	                                   {"converged", required_argument, NULL, 'V'},
 	                                   {"meet-relays", required_argument, NULL, 'm'},
 	                                   {"pairs", required_argument, NULL, 'p'},
 	                                   {"drop", required_argument, NULL, 'x'},
@@ -324,6 +327,10 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			rc = parse_num("--warmup", optarg, 0, 1e4, &o.sp.warmup_min);
+			break;
+		case 'V':
+			rc = parse_num("--converged", optarg, 0, 1, &v);
+			o.sp.converged = v != 0;
 			break;
 		case 'a':
 			rc = parse_num("--cut-at", optarg, 0, 1e4, &o.sp.cut_at_min);

@@ -94,15 +94,18 @@ static size_t rank_side(struct meet_ctx *c, const bool *sees, int thr, const uin
                         struct select_cand *cands, size_t *idx, size_t *order)
 {
 	size_t n = 0;
+	uint8_t shared[32];
 
+	/* The pair's X25519 once; a BLAKE2b per relay (sid_derive's two steps). */
+	if (sid_shared(shared, sk, peer_pk) < 0)
+		abort(); /* keys are made from random scalars: never low order */
 	for (size_t i = 0; i < c->p->relays; i++) {
 		if ((sees && !sees[i]) || c->score[i] > thr)
 			continue;
 		struct select_cand *x = &cands[n];
 		memset(x, 0, sizeof(*x));
 		memcpy(x->pubkey, c->relays[i].pub, 32);
-		if (sid_derive(x->sid, sk, peer_pk, c->relays[i].pub) < 0)
-			abort(); /* keys are made from random scalars: never low order */
+		sid_from_shared(x->sid, shared, c->relays[i].pub);
 		x->loc = point(&c->relays[i].at);
 		x->load_permille = c->relays[i].load;
 		x->reachable = true;

@@ -31,6 +31,7 @@ void spread_params_default(struct spread_params *p)
 	p->lp_candidates = 256;
 	p->max_events = 50u * 1000 * 1000;
 	p->seed = 1;
+	p->converged = true;
 }
 
 static double now_s(void)
@@ -52,7 +53,7 @@ static int cmp_pk(const void *a, const void *b, void *ctx)
 static int warm_fill(struct spread *s)
 {
 	uint32_t *order = malloc(s->n * sizeof(*order));
-	const struct dstore_desc **dd = malloc(s->n * sizeof(*dd));
+	struct dstore_desc **dd = malloc(s->n * sizeof(*dd));
 
 	if (!order || !dd) {
 		free(order);
@@ -67,10 +68,19 @@ static int warm_fill(struct spread *s)
 		dd[k] = dstore_get(gossip_store(s->r[order[k]].g), s->r[order[k]].pk);
 	for (size_t i = 0; i < s->n; i++) {
 		struct gossip *g = s->r[i].g;
-		for (size_t k = 0; k < s->n; k++)
-			if (order[k] != i && dd[k])
-				gossip_offer(g, GOSSIP_LINK_NONE, dd[k]->bytes, dd[k]->len,
-				             spread_abs(s));
+		if (s->p.converged) {
+			/* The verified descriptors themselves, shared; the own one is a duplicate. */
+			if (gossip_preload(g, dd, s->n, spread_abs(s)) < 0) {
+				free(order);
+				free(dd);
+				return -ENOMEM;
+			}
+		} else {
+			for (size_t k = 0; k < s->n; k++)
+				if (order[k] != i && dd[k])
+					gossip_offer(g, GOSSIP_LINK_NONE, dd[k]->bytes, dd[k]->len,
+					             spread_abs(s));
+		}
 		if (s->p.progress && i % 1000 == 999)
 			fprintf(stderr, "warm: %zu/%zu stores filled\n", i + 1, s->n);
 	}
@@ -332,7 +342,11 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 	if (r < 0)
 		goto out;
 	for (uint32_t i = 0; i < s->n; i++)
-		srelay_start(s, i, p->warm_known);
+		srelay_bootstrap(s, i, p->warm_known);
+	if (p->converged)
+		srelay_converge(s);
+	for (uint32_t i = 0; i < s->n; i++)
+		srelay_run(s, i);
 	if (p->churn_per_h > 0)
 		srelay_push(
 		    s,

@@ -11,6 +11,7 @@
 #ifndef WGR_NETSIM_SPREAD_H
 #define WGR_NETSIM_SPREAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ struct spread_params {
 	size_t max_events;           /* event queue bound */
 	uint64_t seed;
 	int progress; /* print progress to stderr */
+	/* Start converged: every store preloaded with shared references to every current
+	 * descriptor (gossip_preload) and links up (its configured peers, then random
+	 * others, 3 to 5 a relay); else stores filled through gossip_offer and links formed by the plans. */
+	bool converged;
 };
 
 /* Fill p with the defaults of docs/SCALE.md (10,000 relays, 1 h, ...). */

@@ -25,6 +25,10 @@
 #define SPREAD_CLOSE_LEN 24 /* ERROR link-closed with a short reason */
 #define SPREAD_HELLO_HDR 3  /* HELLO: type + descriptor length(2) */
 #define SPREAD_SHARES    22
+/* relayd sends an unanswered HS_INIT again after this (NET_RESEND_MS), until the plan gives up. */
+#define SPREAD_HS_RESEND_MS 5000
+/* A converged start's links per relay at most: its configured peers, then MinLinks. */
+#define SPREAD_CONVERGE_MAX 5
 
 enum spread_ev {
 	EV_TIMER = 1, /* a relay's gossip / linkplan timers (aux: generation) */
@@ -39,7 +43,8 @@ enum spread_ev {
 	EV_CHURN,   /* one relay leaves, one joins */
 	EV_CUT,
 	EV_HEAL,
-	EV_SAMPLE, /* once a second: bins and convergence */
+	EV_SAMPLE,    /* once a second: bins and convergence */
+	EV_HS_RESEND, /* the initiator's resend check of a CONNECT not up yet */
 };
 
 struct smsg {
@@ -112,6 +117,11 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm);
 void srelay_leave(struct spread *s, uint32_t i);
 /* Bootstrap relay i's plan (configured peers, known discovered ones) and start its timers. */
 void srelay_start(struct spread *s, uint32_t i, unsigned known);
+/* srelay_start in two steps: the plan's candidates, then its first decisions and timers. */
+void srelay_bootstrap(struct spread *s, uint32_t i, unsigned known);
+void srelay_run(struct spread *s, uint32_t i);
+/* A converged start: links up with configured peers, then random others (3 to 5 a relay). */
+void srelay_converge(struct spread *s);
 int srelay_publish(struct spread *s, uint32_t i);
 void srelay_handle(struct spread *s, const struct event *e);
 void srelay_pump(struct spread *s, uint32_t i);

@@ -209,7 +209,7 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm)
 }
 
 /* Bootstrap peers (CONFIGURED) and, for warm relays, some DISCOVERED ones from the store. */
-static void srelay_bootstrap(struct spread *s, uint32_t i, unsigned known)
+void srelay_bootstrap(struct spread *s, uint32_t i, unsigned known)
 {
 	unsigned nb =
 	    s->p.boot_min + (unsigned)rng_below(&s->rng, s->p.boot_max - s->p.boot_min + 1);
@@ -300,7 +300,8 @@ void srelay_pump(struct spread *s, uint32_t i)
 {
 	struct srelay *x = &s->r[i];
 	uint64_t abs = spread_abs(s);
-	uint32_t link;
+	uint32_t link, sent[64];
+	size_t n_sent = 0;
 	int len;
 
 	while (x->up && (len = gossip_next(x->g, abs, &link, s->buf, sizeof(s->buf))) > 0) {
@@ -313,7 +314,16 @@ void srelay_pump(struct spread *s, uint32_t i)
 			s->bin_gossip[minute] += wire;
 		s->msgs++;
 		s->gossip_msgs++;
-		linkplan_sent(x->lp, s->r[link].pk, abs);
+		/* linkplan_sent once per link and drain: the same time for all of its messages. */
+		size_t k = 0;
+		while (k < n_sent && sent[k] != link)
+			k++;
+		if (k == n_sent) {
+			if (n_sent == 64)
+				linkplan_sent(x->lp, s->r[link].pk, abs);
+			else
+				sent[n_sent++] = link;
+		}
 		if (!world_send(&s->w, i, link, (size_t)len, &d))
 			continue;
 		struct smsg *m = malloc(sizeof(*m) + (size_t)len);
@@ -324,6 +334,8 @@ void srelay_pump(struct spread *s, uint32_t i)
 		if (srelay_push(s, s->now + d, EV_MSG, link, i, 0, m) < 0)
 			free(m);
 	}
+	for (size_t k = 0; k < n_sent && x->up; k++)
+		linkplan_sent(x->lp, s->r[sent[k]].pk, abs);
 }
 
 /* Carry out the plan's decisions. */
@@ -342,6 +354,8 @@ static void decide(struct spread *s, uint32_t i)
 			switch (act[k].act) {
 			case LINKPLAN_CONNECT:
 				send_link(s, i, (uint32_t)j, EV_HS_INIT, PROTO_HS_INIT_LEN, NULL);
+				srelay_push(s, s->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i,
+				            (uint32_t)j, 0, NULL);
 				break;
 			case LINKPLAN_DISCONNECT:
 				gossip_link_down(x->g, (uint32_t)j, spread_abs(s));
@@ -389,7 +403,9 @@ static void link_up(struct spread *s, uint32_t i, uint32_t j)
 {
 	linkplan_link_up(s->r[i].lp, s->r[j].pk, spread_abs(s));
 	gossip_link_up(s->r[i].g, j, spread_abs(s));
-	send_hello(s, i, j);
+	/* relayd measures the RTT by HEARTBEAT; here the path's mean: delay plus 10 % jitter. */
+	double rtt = 2.2 * world_base_delay_ms(&s->w, &s->w.nodes[i].at, &s->w.nodes[j].at);
+	gossip_link_rtt(s->r[i].g, j, (uint32_t)rtt);
 }
 
 void srelay_handle(struct spread *s, const struct event *e)
@@ -423,36 +439,60 @@ void srelay_handle(struct spread *s, const struct event *e)
 		free(m);
 		break;
 	}
-	case EV_HS_INIT: {
-		/* Inbound: the initiator is a candidate from its (coming) HELLO; accept if it fits. */
-		if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 &&
-		    linkplan_get(x->lp, s->r[j].pk, abs, &(struct linkplan_info){0}) < 0)
-			break;
+	case EV_HS_INIT:
+		/* As relayd: the responder answers every initiation; the link becomes a relay
+		 * link (or is refused for room) only at the initiator's HELLO. */
 		send_link(s, i, j, EV_HS_RESP, PROTO_HS_RESP_LEN, NULL);
-		link_up(s, i, j);
-		decide(s, i);
 		break;
+	case EV_HS_RESEND: {
+		struct linkplan_info info;
+		/* As relayd: an unanswered initiation (or HELLO) goes again every 5 s while the
+		 * plan still wants the link; a resent initiation brings a response, then HELLO. */
+		if (linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0 ||
+		    info.state != LINKPLAN_CONNECTING)
+			return;
+		send_link(s, i, j, EV_HS_INIT, PROTO_HS_INIT_LEN, NULL);
+		srelay_push(s, s->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i, j, 0, NULL);
+		return;
 	}
 	case EV_HS_RESP: {
 		struct linkplan_info info;
-		if (linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0 ||
-		    info.state != LINKPLAN_CONNECTING) {
+		int known = linkplan_get(x->lp, s->r[j].pk, abs, &info);
+		if (known == 0 && info.state == LINKPLAN_UP)
+			break; /* the answer to a resent initiation: the link is up already */
+		if (known < 0 || info.state != LINKPLAN_CONNECTING) {
 			/* We gave up on it meanwhile: tell the responder. */
 			send_link(s, i, j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
 			break;
 		}
-		link_up(s, i, j);
-		decide(s, i);
+		send_hello(s, i, j); /* up when the responder's HELLO comes back */
 		break;
 	}
 	case EV_HELLO: {
 		struct dstore_desc *dd = e->p;
+		struct linkplan_info info;
+		int known = linkplan_get(x->lp, s->r[j].pk, abs, &info);
+		bool fresh = known < 0 || info.state != LINKPLAN_UP;
+		if (fresh && (known < 0 || info.state != LINKPLAN_CONNECTING)) {
+			/* Inbound: the initiator is a candidate from its HELLO; refused without room. */
+			if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 &&
+			    linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0) {
+				send_link(s, i, j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
+				dstore_desc_unref(dd);
+				break;
+			}
+			send_hello(s, i, j); /* ours first, as relayd */
+		}
+		if (fresh)
+			link_up(s, i, j);
 		linkplan_heard(x->lp, s->r[j].pk, abs);
 		s->dc.last = NULL;
 		s->dc.cur_store = gossip_store(x->g);
 		gossip_offer(x->g, j, dd->bytes, dd->len, abs);
 		after_input(s, i);
 		dstore_desc_unref(dd);
+		if (fresh)
+			decide(s, i);
 		break;
 	}
 	case EV_CLOSE:
@@ -476,10 +516,79 @@ void srelay_handle(struct spread *s, const struct event *e)
 	srelay_schedule(s, i);
 }
 
-void srelay_start(struct spread *s, uint32_t i, unsigned known)
+void srelay_run(struct spread *s, uint32_t i)
 {
-	srelay_bootstrap(s, i, known);
 	decide(s, i);
 	srelay_pump(s, i);
 	srelay_schedule(s, i);
+}
+
+void srelay_start(struct spread *s, uint32_t i, unsigned known)
+{
+	srelay_bootstrap(s, i, known);
+	srelay_run(s, i);
+}
+
+/* Whether relay i's plan holds a link with j. */
+static bool linked(struct spread *s, uint32_t i, uint32_t j)
+{
+	struct linkplan_info info;
+
+	return linkplan_get(s->r[i].lp, s->r[j].pk, spread_abs(s), &info) == 0 &&
+	       info.state == LINKPLAN_UP;
+}
+
+struct conf_ctx {
+	struct spread *s;
+	uint32_t peers[8];
+	size_t n;
+};
+
+static void conf_peer(const struct linkplan_info *info, void *ctx)
+{
+	struct conf_ctx *c = ctx;
+
+	int32_t j;
+
+	if (info->cls == LINKPLAN_CONFIGURED && c->n < 8 &&
+	    (j = find_relay(c->s, info->identity)) >= 0)
+		c->peers[c->n++] = (uint32_t)j;
+}
+
+/* Link i and j both ways as if a handshake and HELLOs had been exchanged. */
+static bool converge_pair(struct spread *s, uint8_t *deg, uint32_t i, uint32_t j)
+{
+	if (j == i || deg[i] >= SPREAD_CONVERGE_MAX || deg[j] >= SPREAD_CONVERGE_MAX ||
+	    linked(s, i, j))
+		return false;
+	if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 && !linked(s, i, j))
+		return false;
+	if (add_cand(s, j, i, LINKPLAN_DISCOVERED) < 0 && !linked(s, j, i))
+		return false;
+	link_up(s, i, j);
+	link_up(s, j, i);
+	deg[i]++;
+	deg[j]++;
+	return true;
+}
+
+void srelay_converge(struct spread *s)
+{
+	uint8_t *deg = calloc(s->n, 1);
+
+	if (!deg)
+		return;
+	/* The configured peers first, as each plan dials them (WANTED) in any case; then random
+	 * others up to MinLinks. Degree stays at most SPREAD_CONVERGE_MAX, below MaxLinks, so the
+	 * plans start content and have room for relays that join, as after links formed alone. */
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct conf_ctx c = {.s = s};
+		linkplan_foreach(s->r[i].lp, spread_abs(s), conf_peer, &c);
+		for (size_t k = 0; k < c.n; k++)
+			converge_pair(s, deg, i, c.peers[k]);
+	}
+	for (uint32_t i = 0; i < s->n; i++)
+		for (int tries = 0; deg[i] < LINKPLAN_DEF_MIN_LINKS && tries < 64; tries++)
+			converge_pair(s, deg, i, (uint32_t)rng_below(&s->rng, s->n));
+	free(deg);
 }

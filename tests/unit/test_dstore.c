@@ -372,6 +372,55 @@ static void test_watch(void **state)
 	dstore_free(s);
 }
 
+/*
+ * dstore_load: the same store as inserting one by one (digests, order, counts), sharing the
+ * caller's descriptors; an update among them counts, a stale one does not; capacity holds.
+ */
+static void test_load(void **state)
+{
+	struct dstore *a, *b, *c;
+	struct dstore_desc *dd[300];
+	uint8_t ha[DSTORE_DIGEST_LEN], hb[DSTORE_DIGEST_LEN], id[32];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(dstore_new(&a, 0), 0);
+	assert_int_equal(dstore_new(&b, 0), 0);
+	assert_int_equal(put(b, 7, 7, 1, T0 + 500), DSTORE_NEW); /* held before: updated */
+	assert_int_equal(put(b, 9, 9, 5, T0 + 500), DSTORE_NEW); /* held newer: stale */
+	for (int k = 0; k < 290; k++) /* identity order: bucket k / 10, then k % 10 */
+		dd[n++] = mk((uint8_t)(k / 10), (uint8_t)(k % 10 * 20), 1, T0 + 1000 + (uint64_t)k);
+	dd[n++] = mk(7, 7, 2, T0 + 600);
+	dd[n++] = mk(9, 9, 4, T0 + 600);
+	for (size_t k = 0; k < n; k++)
+		dstore_insert(a, dd[k], T0);
+	assert_int_equal(put(a, 9, 9, 5, T0 + 500), DSTORE_UPDATED);
+	assert_int_equal(dstore_load(b, dd, n, T0), 291);
+	assert_int_equal(dstore_count(a), dstore_count(b));
+	for (int k = 0; k < DSTORE_BUCKETS; k++) {
+		dstore_digest(a, (uint8_t)k, ha);
+		dstore_digest(b, (uint8_t)k, hb);
+		assert_memory_equal(ha, hb, sizeof(ha));
+	}
+	id_of(id, 3, 40);
+	assert_ptr_equal(dstore_get(b, id), dd[32]); /* shared, not copied */
+	id_of(id, 7, 7);
+	assert_int_equal(dstore_seq(b, id), 2);
+	id_of(id, 9, 9);
+	assert_int_equal(dstore_seq(b, id), 5);
+	/* A small store: loading more than it holds keeps the longest-lived. */
+	assert_int_equal(dstore_new(&c, 100), 0);
+	assert_true(dstore_load(c, dd, 290, T0) >= 100);
+	assert_int_equal(dstore_count(c), 100);
+	assert_null(dstore_get(c, dd[0]->d.identity));
+	assert_non_null(dstore_get(c, dd[289]->d.identity));
+	for (size_t k = 0; k < n; k++)
+		dstore_desc_unref(dd[k]);
+	dstore_free(a);
+	dstore_free(b);
+	dstore_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,7 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_errors), cmocka_unit_test(test_capacity_eviction),
 	    cmocka_unit_test(test_expire_heap),   cmocka_unit_test(test_page),
 	    cmocka_unit_test(test_bucket_access), cmocka_unit_test(test_digest),
-	    cmocka_unit_test(test_watch),
+	    cmocka_unit_test(test_watch),         cmocka_unit_test(test_load),
 	};
 
 	if (sodium_init() < 0)

@@ -692,6 +692,7 @@ static void test_malformed(void **state)
 /* One link asked at a time; after the timeout, or when the link goes, the next one. */
 static void test_want_one_link(void **state)
 {
+	struct gossip_config cfg;
 	struct gossip *g;
 	struct drained dr;
 	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
@@ -699,7 +700,9 @@ static void test_want_one_link(void **state)
 
 	(void)state;
 	keys_upto(402);
-	assert_int_equal(gossip_new(&g, NULL), 0);
+	gossip_config_default(&cfg);
+	cfg.want_timeout_ms = 5000; /* links without an RTT */
+	assert_int_equal(gossip_new(&g, &cfg), 0);
 	assert_int_equal(gossip_link_up(g, 7, now), 0);
 	assert_int_equal(gossip_link_up(g, 8, now), 0);
 	drain(g, now, &dr);
@@ -738,6 +741,104 @@ static void test_want_one_link(void **state)
 	assert_int_equal(gossip_link_down(g, 8, now), 0);
 	assert_int_equal(gossip_next_tick(g),
 	                 T0MS + 4999 + 30000); /* the round set at first tick */
+	gossip_free(g);
+}
+
+/*
+ * A lost WANT or DESC is asked again after the link's timeout: 2 x RTT + 250 ms when the
+ * caller gave an RTT, else want_timeout_ms (1500 by default); the same link again when no
+ * other announced it, others first when they did, three asks in all before giving up.
+ */
+static void test_want_retry_rtt(void **state)
+{
+	struct gossip *g;
+	struct drained dr;
+	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
+	uint64_t now = T0MS;
+
+	(void)state;
+	keys_upto(411);
+	assert_int_equal(gossip_new(&g, NULL), 0);
+	assert_int_equal(gossip_link_up(g, 7, now), 0);
+	assert_int_equal(gossip_link_up(g, 8, now), 0);
+	assert_int_equal(gossip_link_rtt(g, 7, 100), 0); /* 2 x 100 + 250 = 450 ms */
+	assert_int_equal(gossip_link_rtt(g, 9, 100), -ENOENT);
+	drain(g, now, &dr);
+	assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[410], 2), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	assert_int_equal(gossip_next_tick(g), now + 450);
+
+	/* Lost: only 7 announced it, so 7 is asked again at once after 450 ms. */
+	gossip_tick(g, now + 449);
+	drain(g, now + 449, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	gossip_tick(g, now += 450);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	assert_int_equal(gossip_stats(g)->want_timeouts, 1);
+
+	/* 8 announces it meanwhile: at the next timeout 8 goes before 7 again. */
+	assert_int_equal(gossip_input(g, 8, m, ihave(m, pk[410], 2), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	gossip_tick(g, now += 450);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][8], 1);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 0);
+	/* 8 gave no RTT: the default 1500 ms, then 7 (the third ask)... */
+	assert_int_equal(gossip_next_tick(g), now + 1500);
+	gossip_tick(g, now + 1499);
+	drain(g, now + 1499, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	gossip_tick(g, now += 1500);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	/* ... and when that is lost too, it is left to anti-entropy. */
+	gossip_tick(g, now += 450);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	assert_int_equal(gossip_stats(g)->want_timeouts, 4);
+
+	/* Answered in time: nothing is asked again. */
+	assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[409], 1), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	assert_int_equal(gossip_input(g, 7, m, desc_msg(m, d, good_desc(409, 1, d)), now + 100), 0);
+	assert_int_equal(dstore_seq(gossip_store(g), pk[409]), 1);
+	gossip_tick(g, now += 5000);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	assert_int_equal(gossip_stats(g)->want_timeouts, 4);
+	gossip_free(g);
+}
+
+/* Preloaded descriptors are stored (shared) without announcing; published ones are announced. */
+static void test_preload(void **state)
+{
+	struct gossip *g;
+	struct drained dr;
+	struct dstore_desc *dd[3];
+	uint8_t d[DESC_MAX_LEN];
+	int why;
+
+	(void)state;
+	assert_int_equal(gossip_new(&g, NULL), 0);
+	assert_int_equal(gossip_link_up(g, 7, T0MS), 0);
+	drain(g, T0MS, &dr);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(dstore_desc_new(&dd[k], d, good_desc(420 + k, 1, d), &why), 0);
+	assert_int_equal(gossip_preload(g, dd, 3, T0MS), 3);
+	assert_int_equal(gossip_preload(g, dd, 3, T0MS), 0); /* all held */
+	assert_ptr_equal(dstore_get(gossip_store(g), pk[421]), dd[1]);
+	drain(g, T0MS, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_IHAVE], 0);
+	/* Control: the same engine announces what it is offered. */
+	assert_int_equal(gossip_publish(g, d, good_desc(423, 1, d), T0MS), DSTORE_NEW);
+	drain(g, T0MS, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_IHAVE], 1);
+	for (int k = 0; k < 3; k++)
+		dstore_desc_unref(dd[k]);
 	gossip_free(g);
 }
 
@@ -804,6 +905,8 @@ int main(void)
 	    cmocka_unit_test(test_store_full),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_want_one_link),
+	    cmocka_unit_test(test_want_retry_rtt),
+	    cmocka_unit_test(test_preload),
 	    cmocka_unit_test(test_clock_back),
 	    cmocka_unit_test(test_queue_bound),
 	};

@@ -435,6 +435,45 @@ static void test_diversity_family_country(void **state)
 	assert_int_equal(other_country, 1);
 }
 
+/*
+ * A newcomer linking in above MaxLinks stays young_s (to pull the store and learn others), then
+ * goes; more than LINKPLAN_YOUNG_EXTRA young ones above MaxLinks go at once.
+ */
+static void test_young_spared(void **state)
+{
+	struct fx *f = *state;
+	struct linkplan *p;
+	size_t n;
+
+	f->cfg.max_links = 4;
+	p = fx_plan(f, 3);
+	for (int i = 1; i <= 8; i++)
+		add_spread(p, i, LINKPLAN_DISCOVERED, 0);
+	for (int i = 1; i <= 4; i++)
+		up(p, i, S(1));
+	n = decide(f, S(100));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 0);
+	up(p, 5, S(100));
+	assert_int_equal(linkplan_count_up(p), 5);
+	n = decide(f, S(101));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 0);
+	/* the plan wakes when the newcomer comes of age (heartbeats are due then too) */
+	assert_int_equal(linkplan_next_ms(p, S(102)), S(160));
+	n = decide(f, S(159));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 0);
+	assert_int_equal(linkplan_count_up(p), 5);
+	n = decide(f, S(161));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 1);
+	assert_int_equal(linkplan_count_up(p), 4);
+	/* three young ones at once: above the spare allowance, surplus goes now */
+	up(p, 6, S(162));
+	up(p, 7, S(162));
+	up(p, 8, S(162));
+	n = decide(f, S(163));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 1);
+	assert_int_equal(linkplan_count_up(p), 6);
+}
+
 /* Links above MaxLinks (inbound ones) go, lowest priority first. */
 static void test_over_max(void **state)
 {
@@ -447,6 +486,7 @@ static void test_over_max(void **state)
 	size_t n;
 
 	f->cfg.max_links = 4;
+	f->cfg.young_s = 0; /* test_young_spared: the grace of new links */
 	p = fx_plan(f, 3);
 	for (int i = 1; i <= 6; i++)
 		add_spread(p, i, cls[i - 1], 0);
@@ -924,6 +964,7 @@ int main(void)
 	    cmocka_unit_test(test_diversity),
 	    FX_TEST(test_diversity_family_country),
 	    FX_TEST(test_over_max),
+	    FX_TEST(test_young_spared),
 	    FX_TEST(test_heartbeat_timeout),
 	    FX_TEST(test_handshake_timeout),
 	    FX_TEST(test_backoff),

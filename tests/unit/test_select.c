@@ -220,13 +220,51 @@ static void test_missing_geoip(void **state)
 	assert_int_equal(o[0], 0);
 }
 
+/*
+ * Many relays (as a network gives): the ranking is the stable sort by (usable, score,
+ * tiebreak, key), equal ones in input order, the same relays first from any input order.
+ */
+static void test_many(void **state)
+{
+	enum { N = 600 };
+	static struct select_cand c[N], r[N];
+	size_t o[N], ro[N];
+	const struct select_point places[] = {berlin, paris, newyork, tokyo, frankfurt, prague};
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		cand(&c[i], (uint8_t)(i % 200), places[i % 6], (int)(i * 37 % 1000));
+		c[i].pubkey[1] = (uint8_t)(i / 200 % 2); /* 400..599 reuse the keys of 0..199 */
+		c[i].reachable = i % 7 != 0;
+	}
+	select_rank(berlin, paris, c, N, o);
+	for (size_t k = 1; k < N; k++) {
+		const struct select_cand *x = &c[o[k - 1]], *y = &c[o[k]];
+		int cmp = x->usable != y->usable       ? (x->usable ? -1 : 1)
+		          : x->score != y->score       ? (x->score < y->score ? -1 : 1)
+		          : x->tiebreak != y->tiebreak ? (x->tiebreak < y->tiebreak ? -1 : 1)
+		                                       : memcmp(x->pubkey, y->pubkey, 32);
+
+		assert_true(cmp < 0 || (cmp == 0 && o[k - 1] < o[k]));
+	}
+	/* Reversed input: the same relays in the same order. */
+	for (size_t i = 0; i < N; i++)
+		r[i] = c[N - 1 - i];
+	select_rank(berlin, paris, r, N, ro);
+	for (size_t k = 0; k < N; k++) {
+		assert_memory_equal(r[ro[k]].pubkey, c[o[k]].pubkey, 32);
+		assert_int_equal(r[ro[k]].score, c[o[k]].score);
+	}
+	assert_false(c[o[0]].score == c[o[N - 1]].score); /* control: not all alike */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_order_geo),  cmocka_unit_test(test_load_and_filters),
 	    cmocka_unit_test(test_symmetry),   cmocka_unit_test(test_distance_symmetric),
 	    cmocka_unit_test(test_hysteresis), cmocka_unit_test(test_missing_geoip),
-	    cmocka_unit_test(test_load_claim),
+	    cmocka_unit_test(test_load_claim), cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

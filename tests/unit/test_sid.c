@@ -60,11 +60,33 @@ static void test_known_answer(void **state)
 	assert_int_equal(sid_derive(again, peer_priv, (uint8_t[32]){0}, relay), -EINVAL);
 }
 
+/* The two-step form gives sid_derive's bytes; a low-order key fails in the first step. */
+static void test_shared_split(void **state)
+{
+	uint8_t a_priv[32], a_pub[32], b_priv[32], b_pub[32], r[3][32], shared[32], x[16], y[16];
+
+	(void)state;
+	crypto_box_keypair(a_pub, a_priv);
+	crypto_box_keypair(b_pub, b_priv);
+	assert_int_equal(sid_shared(shared, a_priv, b_pub), 0);
+	for (int k = 0; k < 3; k++) {
+		randombytes_buf(r[k], 32);
+		sid_from_shared(x, shared, r[k]);
+		assert_int_equal(sid_derive(y, a_priv, b_pub, r[k]), 0);
+		assert_memory_equal(x, y, 16);
+	}
+	sid_from_shared(y, shared, r[0]);
+	assert_memory_not_equal(x, y, 16); /* control: another relay, another sid */
+	assert_int_equal(sid_shared(shared, a_priv, (uint8_t[32]){0}), -EINVAL);
+	sodium_memzero(shared, sizeof(shared));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_both_sides_agree),
 	    cmocka_unit_test(test_known_answer),
+	    cmocka_unit_test(test_shared_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
