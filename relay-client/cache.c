@@ -139,8 +139,16 @@ static const char schema_v5[] =
     "CREATE INDEX relays_endpoint ON relays(endpoint);"
     "CREATE INDEX relays_expiry ON relays(source, expires);";
 
+/*
+ * Version 6: the DHT nodes `add-dht-bootstrap` entered (dhtfind.h), beside the config file's
+ * DhtBootstrap lines.
+ */
+static const char schema_v6[] =
+    "CREATE TABLE dht_bootstrap (endpoint TEXT PRIMARY KEY, added INTEGER NOT NULL);";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -1793,4 +1801,45 @@ int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap
 	       : rc == SQLITE_DONE   ? -ENOENT
 	       : rc == SQLITE_TOOBIG ? -ENOBUFS
 	                             : -EIO;
+}
+
+int cache_dht_boot_add(struct cache *c, const char *endpoint, int64_t now)
+{
+	sqlite3_stmt *st = prep(c, "INSERT INTO dht_bootstrap(endpoint, added) VALUES(?1, ?2)"
+	                           " ON CONFLICT(endpoint) DO NOTHING");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	return step_done(c, st) < 0 ? -EIO : 0;
+}
+
+int cache_dht_boot_remove(struct cache *c, const char *endpoint)
+{
+	sqlite3_stmt *st = prep(c, "DELETE FROM dht_bootstrap WHERE endpoint = ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_TRANSIENT);
+	if (step_done(c, st) < 0)
+		return -EIO;
+	return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+int cache_dht_boot_list(struct cache *c, char (*out)[CACHE_TEXT], size_t cap, size_t *n)
+{
+	int v = 0, rc = SQLITE_DONE;
+	sqlite3_stmt *st;
+
+	*n = 0;
+	/* A read-only connection may have a file older than schema 6: none entered. */
+	if (user_version(c->db, &v) != SQLITE_OK || v < 6)
+		return 0;
+	if (!(st = prep(c, "SELECT endpoint FROM dht_bootstrap ORDER BY added, endpoint")))
+		return -EIO;
+	while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		text(st, 0, out[(*n)++], CACHE_TEXT);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 5
+#define CACHE_SCHEMA_VERSION 6
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 /*
@@ -291,5 +291,14 @@ int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap);
 int cache_desc_prune(struct cache *c, int64_t now);
 /* The descriptor stored for pubkey into buf: its length, -ENOENT none, -ENOBUFS, -EIO. */
 int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap);
+
+/*
+ * Schema 6: DHT nodes to join the DHT through (add-dht-bootstrap), as HOST:PORT. add: 0 (an
+ * endpoint already there stays as it was) or -EIO; remove: 0, -ENOENT, -EIO; list: the first
+ * cap in the order added into out (none from an older file), 0 or -EIO.
+ */
+int cache_dht_boot_add(struct cache *c, const char *endpoint, int64_t now);
+int cache_dht_boot_remove(struct cache *c, const char *endpoint);
+int cache_dht_boot_list(struct cache *c, char (*out)[CACHE_TEXT], size_t cap, size_t *n);
 
 #endif

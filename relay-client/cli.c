@@ -17,8 +17,10 @@
 
 #include "cache.h"
 #include "conf.h"
+#include "dhtfind.h"
 #include "key.h"
 #include "addr.h"
+#include "bootline.h"
 #include "log.h"
 #include "proto.h"
 #include "version.h"
@@ -33,6 +35,8 @@ static const struct cli_cmd commands[] = {
     {"configure-relay", cmd_configure_relay, "Enable, disable or tune relay fallback on IFACE"},
     {"add-bootstrap-relay", cmd_add_bootstrap, "Add a relay by ENDPOINT and PUBKEY"},
     {"remove-bootstrap-relay", cmd_remove_bootstrap, "Remove a bootstrap relay"},
+    {"add-dht-bootstrap", cmd_add_dht_bootstrap, "Add a DHT node (HOST:PORT) to find relays by"},
+    {"remove-dht-bootstrap", cmd_remove_dht_bootstrap, "Remove a DHT bootstrap node"},
     {"start-relay", cmd_start_relay, "Run a relay (wgrelayd) on this node"},
 };
 
@@ -89,13 +93,14 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 	}
 	const struct conf_entry *e = NULL;
 	while (ctx->conf && (e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
-		char ep[128], key[64], fmt[ADDR_STRLEN];
+		char key[KEY_B64_STRLEN], fmt[ADDR_STRLEN];
 		struct addr a;
 		uint8_t k[KEY_LEN];
 		/* Checked by load_config; here only entered. */
-		if (sscanf(e->value, "%127s %63s", ep, key) != 2 || addr_parse(&a, ep, 51821) < 0 ||
-		    key_from_base64(k, key) < 0)
+		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &a, k) < 0)
 			continue;
+		/* Keys parse only in their canonical spelling: this is the line's own text. */
+		key_to_base64(key, k);
 		struct cache_relay r = {.rtt_ms = -1, .load_permille = -1};
 		struct cache_relay *have;
 		size_t n;
@@ -119,15 +124,18 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 }
 
 /*
- * The config file: [Helper] Database, GeoIP; [Relay] Bootstrap = ENDPOINT PUBKEY (repeatable).
- * Missing is fine unless named explicitly; errors are "file:line: message 'token'".
+ * The config file: [Helper] Database, GeoIP; [Relay] Bootstrap = ENDPOINT PUBKEY (repeatable),
+ * Dht = on|off, DhtBootstrap = HOST:PORT (repeatable, dhtfind.h). Missing is fine unless
+ * named explicitly; errors are "file:line: message 'token'".
  */
 static int load_config(struct cli_ctx *ctx, bool explicit, bool db_set, bool geoip_set)
 {
-	static const char *const allowed[] = {"Helper.Database", "Helper.GeoIP", "Relay.Bootstrap",
-	                                      NULL};
+	static const char *const allowed[] = {"Helper.Database",    "Helper.GeoIP",
+	                                      "Relay.Bootstrap",    "Relay.Dht",
+	                                      "Relay.DhtBootstrap", NULL};
 	char err[CONF_ERRLEN];
 	const struct conf_entry *e = NULL;
+	struct dhtfind_config dht;
 	int rc = conf_load(&ctx->conf, ctx->config_path, err, sizeof(err));
 
 	if (rc == -ENOENT && !explicit) {
@@ -140,15 +148,17 @@ static int load_config(struct cli_ctx *ctx, bool explicit, bool db_set, bool geo
 		return -EINVAL;
 	}
 	while ((e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
-		char ep[128], key[64], extra[2];
 		struct addr a;
 		uint8_t k[KEY_LEN];
-		if (sscanf(e->value, "%127s %63s %1s", ep, key, extra) != 2 ||
-		    addr_parse(&a, ep, 51821) < 0 || key_from_base64(k, key) < 0) {
+		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &a, k) < 0) {
 			fprintf(stderr, "%s:%u: Bootstrap wants 'ENDPOINT PUBKEY' '%s'\n",
 			        ctx->conf->name, e->line, e->value);
 			return -EINVAL;
 		}
+	}
+	if (dhtfind_config_read(ctx->conf, &dht, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -EINVAL;
 	}
 	if (!db_set && (e = conf_last(ctx->conf, "Helper", "Database")))
 		ctx->db_path = e->value;

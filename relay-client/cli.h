@@ -110,6 +110,8 @@ const char *cli_age(char *buf, size_t len, int64_t then, int64_t now);
 int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_remove_bootstrap(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_add_dht_bootstrap(struct cli_ctx *ctx, int argc, char **argv);    /* cmd_dht.c */
+int cmd_remove_dht_bootstrap(struct cli_ctx *ctx, int argc, char **argv); /* cmd_dht.c */
 int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);

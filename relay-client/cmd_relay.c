@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootline.h"
 #include "cache.h"
 #include "cli.h"
 #include "conf.h"
+#include "dhtfind.h"
 #include "geoip.h"
 #include "key.h"
 #include "log.h"
@@ -506,13 +508,13 @@ static int merge_config(struct cli_ctx *ctx, struct registry_entry **e, size_t *
 	const struct conf_entry *c = NULL;
 
 	while (ctx->conf && (c = conf_next(ctx->conf, "Relay", "Bootstrap", c))) {
-		char ep[128], key[64];
+		char ep[ADDR_STRLEN], key[KEY_B64_STRLEN];
 		struct addr a;
 		uint8_t k[KEY_LEN];
 		size_t i;
-		if (sscanf(c->value, "%127s %63s", ep, key) != 2 ||
-		    addr_parse(&a, ep, PROTO_DEFAULT_PORT) < 0 || key_from_base64(k, key) < 0)
+		if (bootline_parse(c->value, PROTO_DEFAULT_PORT, &a, k) < 0)
 			continue;
+		key_to_base64(key, k); /* the canonical spelling, as the line gave it */
 		for (i = 0; i < *n && strcmp((*e)[i].info.pubkey, key) != 0; i++)
 			;
 		struct cache_relay *r;
@@ -640,6 +642,27 @@ static void refresh_key(struct cli_ctx *ctx, uint8_t priv[KEY_LEN])
 }
 
 /*
+ * With [Relay] Dht = on, --refresh looks in the DHT first (dhtfind.h), so the relays found
+ * there are linked to and asked next. 1 when a DHT address answered, else 0.
+ */
+static int refresh_dht(struct cli_ctx *ctx, struct cache *c, FILE *o)
+{
+	struct dhtfind_config cfg;
+	struct dhtfind_stats st;
+	char err[CONF_ERRLEN], sum[512];
+	int rc;
+
+	if (dhtfind_config_read(ctx->conf, &cfg, err, sizeof(err)) < 0 || !cfg.on)
+		return 0;
+	if ((rc = dhtfind_once(c, &cfg, registry_device_fwmark(c), &st)) < 0) {
+		fprintf(o, "refresh: no DHT lookup: %s\n", strerror(-rc));
+		return 0;
+	}
+	fprintf(o, "refresh: DHT: %s\n", dhtfind_summary(&st, sum, sizeof(sum)));
+	return st.answered > 0;
+}
+
+/*
  * --refresh: link to the known relays now (bootstrap and config lines first), page through
  * the relays each knows (DISCOVER) and store those whose descriptor passes. Says what came of
  * it, on standard error under --json. 1 when a relay answered, 0 when none did, or -errno.
@@ -654,10 +677,11 @@ static int refresh_relays(struct cli_ctx *ctx, bool json)
 	uint8_t priv[KEY_LEN];
 	char sum[512];
 	size_t n = 0;
-	int rc;
+	int rc, dht;
 
 	if (sodium_init() < 0 || cli_open_cache(ctx, &c) < 0)
 		return -EIO;
+	dht = refresh_dht(ctx, c, o);
 	if ((rc = registry_load(c, &e, &n)) < 0) {
 		cache_free(c);
 		return rc;
@@ -678,10 +702,10 @@ static int refresh_relays(struct cli_ctx *ctx, bool json)
 	if (res.pruned)
 		fprintf(o, "refresh: forgot %u relays whose descriptor expired\n", res.pruned);
 	if (!res.asked)
-		return 0; /* no relay known: the list says so */
+		return dht; /* no relay known: the list says so */
 	fprintf(o, "refresh: %u of %u relays answered (%u linked): %s\n", res.answered, res.asked,
 	        res.linked, refresh_summary(&res.stats, sum, sizeof(sum)));
-	return res.answered > 0;
+	return res.answered > 0 || dht;
 }
 
 int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
@@ -698,7 +722,7 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	    "at), key, status (ok, full, refused, unreachable, unresolved; unknown when never\n"
 	    "probed), auth mode the relay announces (open, keys, token), location and distance\n"
 	    "from this node's public address (GeoIP), RTT, advertised load, source (bootstrap,\n"
-	    "config, relay: discovered), age and expiry of its descriptor, and last seen.\n"
+	    "config, relay or dht: discovered), age and expiry of its descriptor, last seen.\n"
 	    "Discovered relays whose descriptor expired are not listed. Exits 1 when no relay\n"
 	    "answers. The PINGs carry the fwmark of the watched WireGuard interfaces, as the\n"
 	    "helper's links do.\n"
@@ -706,7 +730,8 @@ int cmd_list_relays(struct cli_ctx *ctx, int argc, char **argv)
 	    "  --no-probe    show what was last recorded, sending nothing, looking nothing up\n"
 	    "  --refresh     first link to the known relays (8 at most) and ask each which relays\n"
 	    "                it knows; store those whose descriptor verifies and print how many\n"
-	    "                were new, updated, unchanged and refused (why)\n"
+	    "                were new, updated, unchanged and refused (why); first look for\n"
+	    "                relays in the DHT when the config file says [Relay] Dht = on\n"
 	    "  --timeout MS  how long to wait for the answers, 10..60000 ms (default 1000);\n"
 	    "                host names are looked up first, for at most 5 s\n";
 	bool json = false, probe = true, me_known = false, refresh = false;

@@ -164,12 +164,45 @@ static bool sched_ended(struct refresh_sched *rs, struct steer_ctx *s, size_t i,
 	return news;
 }
 
+int64_t refresh_due_ms(int64_t next_ms, int64_t last_ms, int64_t expiry_ms)
+{
+	int64_t due = next_ms;
+
+	if (expiry_ms && expiry_ms - REFRESH_EXPIRY_LEAD_MS < due)
+		due = expiry_ms - REFRESH_EXPIRY_LEAD_MS;
+	if (last_ms && due < last_ms + REFRESH_MIN_GAP_MS)
+		due = last_ms + REFRESH_MIN_GAP_MS;
+	return due;
+}
+
+/*
+ * The soonest descriptor expiry among the discovered relays linked (skip[i]: not), in ms on
+ * now_ms's clock; 0 none. Bootstrap and config relays stay whatever their descriptor says.
+ */
+static int64_t soonest_expiry_ms(const struct steer_ctx *s, const bool *skip, size_t n,
+                                 int64_t now_ms)
+{
+	int64_t now = time(NULL), best = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cache_relay *r = &s->relays[i].info;
+		if (skip[i] || !r->has_desc || r->expires <= 0 ||
+		    !cache_source_discovered(r->source))
+			continue;
+		int64_t ms = now_ms + (r->expires - now) * 1000;
+		if (!best || ms < best)
+			best = ms;
+	}
+	return best;
+}
+
 bool refresh_sched_tick(struct refresh_sched *rs, struct steer_ctx *s, const bool *skip,
                         uint8_t modes, int64_t now_ms)
 {
 	size_t up = 0, started = 0, n = s->n_relays < REFRESH_TABLE ? s->n_relays : REFRESH_TABLE;
 	struct discover_filter f;
 	bool news = false;
+	int64_t due;
 
 	for (size_t i = 0; i < n; i++) {
 		struct link *l = s->relays[i].link;
@@ -183,8 +216,8 @@ bool refresh_sched_tick(struct refresh_sched *rs, struct steer_ctx *s, const boo
 	}
 	if (!rs->first_ms)
 		rs->first_ms = now_ms;
-	if (now_ms < rs->next_ms || !up ||
-	    (up < n && now_ms - rs->first_ms < REFRESH_FIRST_WAIT_MS))
+	due = refresh_due_ms(rs->next_ms, rs->last_ms, soonest_expiry_ms(s, skip, n, now_ms));
+	if (now_ms < due || !up || (up < n && now_ms - rs->first_ms < REFRESH_FIRST_WAIT_MS))
 		return news;
 	refresh_filter(&f, s->geoip, s->self_known ? &s->self_public : NULL, modes);
 	for (size_t k = 0; k < n && started < REFRESH_LINKS; k++) {
@@ -197,6 +230,7 @@ bool refresh_sched_tick(struct refresh_sched *rs, struct steer_ctx *s, const boo
 		started++;
 	}
 	rs->next_ms = now_ms + REFRESH_EVERY_MS;
+	rs->last_ms = now_ms;
 	return news;
 }
 

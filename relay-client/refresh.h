@@ -59,6 +59,7 @@ void refresh_add(struct discover_stats *a, const struct discover_stats *b);
 struct refresh_sched {
 	struct discover_run run[REFRESH_TABLE];
 	int64_t next_ms, first_ms;
+	int64_t last_ms;             /* when the last round started, 0 none */
 	size_t rr;                   /* where the next round starts */
 	struct discover_stats total; /* since start: every verdict counted, refusals by reason */
 	int64_t quiet_ms;            /* the last "did not answer" said (once an hour) */
@@ -70,6 +71,20 @@ struct refresh_sched {
  */
 bool refresh_sched_tick(struct refresh_sched *rs, struct steer_ctx *s, const bool *skip,
                         uint8_t modes, int64_t now_ms);
+/*
+ * A linked discovered relay is dropped the moment its descriptor expires, so a round comes
+ * REFRESH_EXPIRY_LEAD_MS before the soonest such expiry (the relay's newer descriptor, if it
+ * signed one, arrives in time), yet never within REFRESH_MIN_GAP_MS of the last round.
+ */
+#define REFRESH_EXPIRY_LEAD_MS 60000
+#define REFRESH_MIN_GAP_MS     30000
+/*
+ * When the next round is due (monotonic ms): next_ms (REFRESH_EVERY_MS after the last), brought
+ * forward to REFRESH_EXPIRY_LEAD_MS before expiry_ms (the soonest descriptor expiry among the
+ * discovered relays linked, on the same clock; 0 none), but not before last_ms (the last
+ * round's start, 0 none) + REFRESH_MIN_GAP_MS.
+ */
+int64_t refresh_due_ms(int64_t next_ms, int64_t last_ms, int64_t expiry_ms);
 /* A discovery reply on relay i's link (its on_ctrl); true when its run ended with news. */
 bool refresh_sched_input(struct refresh_sched *rs, struct steer_ctx *s, size_t i,
                          const uint8_t *msg, size_t len, int64_t now_ms);

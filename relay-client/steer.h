@@ -8,6 +8,7 @@
 #define WGR_STEER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -121,5 +122,29 @@ uint8_t steer_mode(const struct steer_iface *ifc);
 /* Write each changed peer's state for `wgrelay status`. */
 void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all);
 void steer_iface_clear(struct steer_iface *ifc);
+
+/* steer_linkset.c: which relays to link to (linkset.h), from the helper's state. */
+struct registry_entry;
+/*
+ * Relay ri of the table carries something: a binding on its link, a peer relayed through it,
+ * or a sealed port routed to or fed from its link. Its link must stay.
+ */
+bool steer_relay_busy(const struct steer_ctx *s, struct steer_iface *const *ifcs, size_t n_ifcs,
+                      size_t ri);
+/*
+ * A digest of what the choice depends on (the entries, our location, the seen peers of the
+ * watched interfaces ifcs and where they are): the choice is made again only when it changes.
+ */
+uint64_t steer_linkset_digest(const struct steer_ctx *s, struct steer_iface *const *ifcs,
+                              size_t n_ifcs, const struct registry_entry *e, size_t n);
+/*
+ * Choose among the registry's entries e[0..n) (every current relay known; each is located
+ * with GeoIP) the relays to link to: why[i] and *n_chosen as linkset_choose. idle[t]: table
+ * relay t is not linked now. In use: busy table relays and those of relay_sessions rows (a
+ * restarted run adopts them). 0 or -ENOMEM.
+ */
+int steer_linkset(struct steer_ctx *s, struct steer_iface *const *ifcs, size_t n_ifcs,
+                  struct registry_entry *e, size_t n, const bool *idle, uint8_t *why,
+                  size_t *n_chosen);
 
 #endif

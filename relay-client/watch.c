@@ -2,8 +2,10 @@
  * watch.c: `wgrelay watch`, the helper daemon. One ev loop (common/ev.h) over the relay links,
  * the sealed mode local ports and the rtnetlink link watcher; a 1 s tick reads the watched
  * WireGuard devices and lets steer.c decide; every 10 s (and on SIGHUP) relays, settings and
- * interfaces are read again; every 10 min (and at start) a few linked relays are asked which
- * relays they know (refresh.h), and what passes is cached for the next reload. SIGTERM and
+ * interfaces are read again, and which relays are linked is chosen again when what that depends
+ * on changed (steer_linkset, linkset.h); every 10 min (and at start, and a minute before a
+ * linked relay's descriptor expires) a few linked relays are asked which relays they know
+ * (refresh.h), and what passes is cached for the next reload. SIGTERM and
  * SIGINT stop it as for a restart: relayed peers stay on their relays for the next run to
  * adopt. SIGUSR1, or --restore-on-exit, leaves clean: every peer back on its direct endpoint,
  * the relays told we are gone.
@@ -24,10 +26,13 @@
 
 #include "cache.h"
 #include "cli.h"
+#include "conf.h"
+#include "dhtfind.h"
 #include "ev.h"
 #include "geoip.h"
 #include "ifconf.h"
 #include "key.h"
+#include "linkset.h"
 #include "lockfile.h"
 #include "log.h"
 #include "portset.h"
@@ -87,9 +92,19 @@ struct watch {
 	struct portset *ports;    /* the sealed ports in the loop */
 	struct sealed_port **cur; /* scratch for steer_ports */
 	size_t cap_cur;
-	struct refresh_sched disc; /* discovery through the linked relays */
+	struct refresh_sched disc;      /* discovery through the linked relays */
+	struct dhtfind_config dht_cfg;  /* [Relay] Dht, DhtBootstrap */
+	struct dhtfind *dht;            /* NULL: the DHT is off */
+	struct dhtfind_sched dht_sched; /* at start when few relays are known, then every 30 min */
 	/* linked relays whose descriptor expired or went: not ticked, not in the loop */
 	bool retired[STEER_MAX_RELAYS];
+	bool dropped[STEER_MAX_RELAYS]; /* ... retired because the link set left them out */
+	/* the relays to link to (steer_linkset): their keys, chosen again when the digest moves */
+	uint64_t linkset_digest;
+	bool linkset_ok;
+	char linkset[STEER_MAX_RELAYS][CACHE_TEXT];
+	uint8_t linkset_why[STEER_MAX_RELAYS];
+	size_t n_linkset;
 };
 
 /*
@@ -170,43 +185,72 @@ static void sync_ports(struct watch *w)
 	portset_sync(w->ports, w->cur, k);
 }
 
-/* A relay of the cache that resolved: a link, in the loop, with its token credential. */
-static void add_relay(struct watch *w, struct registry_entry *e)
+/*
+ * Slot i of the table takes another relay: its idle link goes, and every peer forgets what it
+ * kept per slot (sid, refusal, a pending PEER_ACTIVE), so nothing of the old relay carries
+ * over. Only for a retired slot nothing is bound on (steer_relay_busy).
+ */
+static void vacate(struct watch *w, size_t i)
+{
+	link_free(w->s.relays[i].link);
+	memset(&w->s.relays[i], 0, sizeof(w->s.relays[i]));
+	for (size_t f = 0; f < w->n_ifaces; f++)
+		for (size_t j = 0; j < w->ifaces[f].n_peers; j++) {
+			struct steer_peer *p = &w->ifaces[f].peers[j];
+			p->sid_ok = false; /* the next read derives them again */
+			p->refused_until[i] = 0;
+			p->rank.at = 0;
+			if (p->pp.active_relay == (int)i)
+				p->pp.active_at = 0;
+		}
+}
+
+/*
+ * A relay of the cache that resolved: a link, in the loop, with its token credential, in slot
+ * (the table's end, or a slot vacated for it).
+ */
+static void add_relay(struct watch *w, struct registry_entry *e, size_t slot)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(600000);
-	struct steer_relay *sr = &w->s.relays[w->s.n_relays];
+	struct steer_relay *sr = &w->s.relays[slot];
+	struct link *l;
+	uint8_t pub[32];
 
 	/* A host name still being looked up joins at a later reload. */
-	if (key_from_base64(sr->pub, e->info.pubkey) < 0 || e->pending)
+	if (key_from_base64(pub, e->info.pubkey) < 0 || e->pending)
 		return;
 	if (!e->addr.len) {
 		log_warnx_rl(&rl, "relay %s: %s", e->info.endpoint, e->why ? e->why : "?");
 		return;
 	}
-	registry_locate(e, w->s.geoip);
-	sr->info = e->info;
-	if (link_new(&sr->link, sr->pub, &e->addr, w->identity, w->fwmark) < 0) {
+	if (link_new(&l, pub, &e->addr, w->identity, w->fwmark) < 0) {
 		log_warnx("relay %s: no socket", e->info.endpoint);
 		return;
 	}
-	if (add_link_io(w, sr->link) < 0) {
+	if (add_link_io(w, l) < 0) {
 		log_warnx("relay %s: socket not watched", e->info.endpoint);
-		link_close(sr->link);
-		sr->link = NULL;
+		link_close(l);
 		return;
 	}
+	if (slot < w->s.n_relays)
+		vacate(w, slot);
+	memcpy(sr->pub, pub, 32);
+	registry_locate(e, w->s.geoip);
+	sr->info = e->info;
+	sr->link = l;
 	sr->link->on_data = sealed_deliver;
 	sr->link->on_ctrl = on_link_ctrl;
 	sr->link->ctrl_arg = w;
-	refresh_sched_reset(&w->disc, w->s.n_relays);
-	w->retired[w->s.n_relays] = false;
+	refresh_sched_reset(&w->disc, slot);
+	w->retired[slot] = w->dropped[slot] = false;
 	load_token(w, sr);
 	/* At start the count is in "helper running"; later, a new relay is news. */
 	if (w->relays_loaded)
 		log_info("relay %s (%.8s...) added", e->info.endpoint, e->info.pubkey);
 	else
 		log_debug("relay %s (%.8s...) added", e->info.endpoint, e->info.pubkey);
-	w->s.n_relays++;
+	if (slot == w->s.n_relays)
+		w->s.n_relays++;
 }
 
 static struct steer_relay *find_relay(struct watch *w, const char *pubkey)
@@ -223,57 +267,170 @@ static struct steer_relay *find_relay(struct watch *w, const char *pubkey)
  * steer.c and a peer on it fails over as from a relay that went away. The relay table keeps
  * its place (peers index it); a fresh descriptor brings the link back.
  */
-static void retire(struct watch *w, size_t i, bool gone)
+static void retire(struct watch *w, size_t i, bool gone, bool dropped)
 {
 	struct steer_relay *sr = &w->s.relays[i];
 	struct link *l = sr->link;
+	bool was_dropped = w->dropped[i];
 
+	w->dropped[i] = gone && dropped;
 	if (gone == w->retired[i])
 		return;
 	w->retired[i] = gone;
 	if (gone) {
-		log_info("relay %s (%.8s...): no current descriptor any more: not used",
-		         sr->info.endpoint, sr->info.pubkey);
+		if (dropped)
+			log_info("relay %s (%.8s...): not among the relays the peers rank best any "
+			         "more, nothing bound on it: link idle",
+			         sr->info.endpoint, sr->info.pubkey);
+		else
+			log_info("relay %s (%.8s...): no current descriptor any more: not used",
+			         sr->info.endpoint, sr->info.pubkey);
 		ev_del_io(w->loop, l->fd);
 		l->state = LINK_DOWN;
 		l->rtt_ms = -1;
 		l->hs_sent_ms = 0;
 		refresh_sched_reset(&w->disc, i); /* a run under way ends unreported */
 	} else {
-		log_info("relay %s (%.8s...): current descriptor again: used", sr->info.endpoint,
-		         sr->info.pubkey);
+		log_info("relay %s (%.8s...): %s: used", sr->info.endpoint, sr->info.pubkey,
+		         was_dropped ? "among the relays chosen again"
+		                     : "current descriptor again");
 		if (add_link_io(w, l) < 0)
 			log_warnx("relay %s: socket not watched", sr->info.endpoint);
 	}
 }
 
-/* Reload relays from the cache; links of known relays are kept, their tokens read again. */
+static bool iface_active(const struct watch *w, const struct steer_iface *ifc);
+
+/* The interfaces whose peers count: into out (MAX_IFACES); how many. all: every one. */
+static size_t iface_list(struct watch *w, bool all, struct steer_iface **out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (all || (w->ifaces[i].present && iface_active(w, &w->ifaces[i])))
+			out[k++] = &w->ifaces[i];
+	return k;
+}
+
+/* Why the link set holds the relay of key b64 (LINKSET_OUT: it does not). */
+static uint8_t linkset_has(const struct watch *w, const char *b64)
+{
+	for (size_t i = 0; i < w->n_linkset; i++)
+		if (strcmp(w->linkset[i], b64) == 0)
+			return w->linkset_why[i];
+	return LINKSET_OUT;
+}
+
+/*
+ * The relays to link to (steer_linkset, PROTOCOL.md §10.7) among the entries, into why[0..n):
+ * chosen again only when what the choice depends on changed (a relay came, went or moved, a
+ * peer came, ours or a peer's location moved), else the last choice. Without any (no memory)
+ * the cache's order, as before there was a choice.
+ */
+static void choose_links(struct watch *w, struct registry_entry *e, size_t n, uint8_t *why)
+{
+	struct steer_iface *ifcs[MAX_IFACES];
+	size_t k = iface_list(w, false, ifcs), m;
+	uint64_t d = steer_linkset_digest(&w->s, ifcs, k, e, n);
+
+	if (!w->linkset_ok || d != w->linkset_digest) {
+		if (steer_linkset(&w->s, ifcs, k, e, n, w->retired, why, &m) == 0) {
+			unsigned by[LINKSET_FILL + 1] = {0};
+			w->linkset_digest = d;
+			w->linkset_ok = true;
+			w->n_linkset = 0;
+			for (size_t i = 0; i < n && w->n_linkset < STEER_MAX_RELAYS; i++) {
+				if (!why[i])
+					continue;
+				by[why[i]]++;
+				memcpy(w->linkset[w->n_linkset], e[i].info.pubkey, CACHE_TEXT);
+				w->linkset_why[w->n_linkset++] = why[i];
+			}
+			log_debug(
+			    "link set: %zu of %zu relays known (%u in use, %u top, %u bootstrap, "
+			    "%u next, %u kept, %u fill) for %zu interface(s)",
+			    m, n, by[LINKSET_IN_USE], by[LINKSET_TOP], by[LINKSET_BOOTSTRAP],
+			    by[LINKSET_NEXT], by[LINKSET_KEPT], by[LINKSET_FILL], k);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		why[i] = w->linkset_ok ? linkset_has(w, e[i].info.pubkey) : LINKSET_FILL;
+}
+
+/* A slot for a relay to link to: the table's end, else a retired one nothing is bound on. */
+static size_t free_slot(struct watch *w)
+{
+	struct steer_iface *ifcs[MAX_IFACES];
+	size_t k = iface_list(w, true, ifcs);
+
+	if (w->s.n_relays < STEER_MAX_RELAYS)
+		return w->s.n_relays;
+	for (size_t i = 0; i < w->s.n_relays; i++)
+		if (w->retired[i] && !steer_relay_busy(&w->s, ifcs, k, i))
+			return i;
+	return SIZE_MAX;
+}
+
+/* What the cache says of a linked relay now: its source and descriptor. */
+static void take_row(struct cache_relay *to, const struct cache_relay *from)
+{
+	snprintf(to->source, sizeof(to->source), "%s", from->source);
+	to->has_desc = from->has_desc;
+	memcpy(to->identity, from->identity, sizeof(to->identity));
+	to->seq = from->seq;
+	to->issued = from->issued;
+	to->expires = from->expires;
+}
+
+/*
+ * Reload relays from the cache; links of known relays are kept, their tokens read again. The
+ * link set decides which relays are linked: one that leaves it idles once nothing is bound on
+ * it, and its slot goes to a relay that joined.
+ */
 static void load_relays(struct watch *w)
 {
+	struct steer_iface *ifcs[MAX_IFACES];
 	struct registry_entry *e;
-	size_t n, room = STEER_MAX_RELAYS - w->s.n_relays;
+	size_t n, k = iface_list(w, true, ifcs);
 	bool listed[STEER_MAX_RELAYS] = {0};
+	uint8_t *why;
 
 	if (registry_load(w->s.cache, &e, &n) < 0)
 		return;
+	if (!(why = calloc(n ? n : 1, 1))) {
+		free(e);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct steer_relay *sr = find_relay(w, e[i].info.pubkey);
 		if (sr) {
 			load_token(w, sr);
 			listed[sr - w->s.relays] = true;
-			/* What the cache says of the relay's source and descriptor, now. */
-			snprintf(sr->info.source, sizeof(sr->info.source), "%s", e[i].info.source);
+			take_row(&sr->info, &e[i].info);
 		}
-		/* Only new relays are looked up, no more than there is room for. */
-		e[i].lookup = !sr && room > 0;
-		room -= e[i].lookup;
+		/* Every relay not linked is located, so ranked: IPs at once, names looked up. */
+		e[i].lookup = !sr;
 	}
-	for (size_t i = 0; i < w->s.n_relays; i++)
-		retire(w, i, !listed[i] && cache_source_discovered(w->s.relays[i].info.source));
 	registry_resolve(e, n, w->relays_loaded ? 0 : WATCH_RESOLVE_MS);
-	for (size_t i = 0; i < n && w->s.n_relays < STEER_MAX_RELAYS; i++)
-		if (e[i].lookup)
-			add_relay(w, &e[i]);
+	choose_links(w, e, n, why);
+	for (size_t i = 0; i < w->s.n_relays; i++) {
+		const struct cache_relay *r = &w->s.relays[i].info;
+		bool expired = !listed[i] && cache_source_discovered(r->source);
+		bool out = !linkset_has(w, r->pubkey) && !steer_relay_busy(&w->s, ifcs, k, i);
+		retire(w, i, expired || (w->linkset_ok && out), !expired);
+	}
+	/* The relays chosen and not linked yet, by priority, while there are slots. */
+	for (int level = LINKSET_IN_USE; level <= LINKSET_FILL; level++)
+		for (size_t i = 0; i < n; i++) {
+			size_t slot;
+			if (why[i] != level || find_relay(w, e[i].info.pubkey))
+				continue;
+			if ((slot = free_slot(w)) == SIZE_MAX)
+				goto out;
+			add_relay(w, &e[i], slot);
+		}
+out:
+	free(why);
 	free(e);
 }
 
@@ -289,6 +446,32 @@ static void publish_relays(struct watch *w, int64_t now)
 			continue;
 		registry_link_merge(&r->info, r->link, now);
 		cache_relay_seen(w->s.cache, &r->info);
+	}
+}
+
+/* Relays in use whose descriptor is current: the DHT is asked at start when they are few. */
+static size_t current_relays(const struct watch *w, int64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->s.n_relays; i++)
+		n += !w->retired[i] && w->s.relays[i].info.has_desc &&
+		     w->s.relays[i].info.expires > now;
+	return n;
+}
+
+/* A DHT run ended: what it stored is taken up by the next reload. */
+static void on_dht_done(void *arg, const struct dhtfind_stats *st)
+{
+	struct watch *w = arg;
+	char sum[512];
+
+	dhtfind_summary(st, sum, sizeof(sum));
+	if (st->stats.verdicts[DISCOVER_NEW] || st->stats.verdicts[DISCOVER_UPDATED]) {
+		log_info("discovery via the DHT: %s", sum);
+		w->reload_due = true;
+	} else {
+		log_debug("discovery via the DHT: %s", sum);
 	}
 }
 
@@ -505,10 +688,14 @@ static void tick_iface(struct watch *w, struct steer_iface *ifc, int64_t now, bo
 		steer_publish(&w->s, ifc, now, false);
 		return;
 	}
+	size_t had = ifc->n_peers;
 	int rc = steer_read(&w->s, ifc, now);
 	follow_fwmark(w); /* steer_read refreshed (or, gone, cleared) the device's mark */
 	if (rc < 0)
 		return;
+	/* A new peer: its ranking joins the link set at the next tick's reload. */
+	if (ifc->n_peers != had)
+		w->reload_due = true;
 	steer_prebind(&w->s, ifc, now);
 	steer_judge(&w->s, ifc, now);
 	steer_sealed(&w->s, ifc, now);
@@ -531,6 +718,10 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	/* A run that ended with news: the next tick reloads the relays. */
 	if (refresh_sched_tick(&w->disc, &w->s, w->retired, watched_modes(w), ms))
 		w->reload_due = true;
+	if (w->dht && !dhtfind_busy(w->dht) &&
+	    dhtfind_sched_due(&w->dht_sched, current_relays(w, now), (uint64_t)ms) &&
+	    dhtfind_start(w->dht) == 0)
+		dhtfind_sched_ran(&w->dht_sched, (uint64_t)ms);
 	if (slow) {
 		publish_relays(w, now);
 		load_relays(w);
@@ -609,6 +800,9 @@ static void watch_start(struct watch *w)
 		steer_publish(&w->s, &w->ifaces[i], now, true);
 	}
 	sync_ports(w); /* adoption may have opened sealed ports */
+	if (w->dht_cfg.on &&
+	    dhtfind_new(&w->dht, w->loop, w->s.cache, &w->dht_cfg, w->fwmark, on_dht_done, w) < 0)
+		log_warnx("dht: no socket: relays are not looked for in the DHT");
 	if (wg_linkwatch_new(&w->lw, on_wg_link, w) < 0 ||
 	    ev_add_io(w->loop, wg_linkwatch_fd(w->lw), EV_READ, on_linkwatch, w->lw) < 0)
 		log_warnx("no link watcher: new interfaces are found by a rescan every 10 s");
@@ -671,6 +865,7 @@ static void watch_free(struct watch *w)
 	if (!w)
 		return;
 	portset_free(w->ports);
+	dhtfind_free(w->dht);
 	ev_free(w->loop);
 	geoip_free(w->s.geoip);
 	cache_free(w->s.cache);
@@ -725,6 +920,8 @@ static int watch_open(struct watch *w, struct cli_ctx *ctx)
 		return -1;
 	if (cli_open_cache(ctx, &w->s.cache) < 0)
 		return -1;
+	/* Checked when the file was loaded (cli.c); read here for the DHT client. */
+	dhtfind_config_read(ctx->conf, &w->dht_cfg, (char[CONF_ERRLEN]){0}, CONF_ERRLEN);
 	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
 	snprintf(keypath, sizeof(keypath), "%s/helper.key", dirname(dir));
 	if (key_load_or_create(w->identity, keypath, &created) < 0) {

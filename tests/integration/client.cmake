@@ -14,3 +14,10 @@ if(TARGET wgrelay AND TARGET wgrelayd)
     SKIP_RETURN_CODE 77
     ENVIRONMENT "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR};WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endif()
+# The DHT: a helper that knows no relay finds three wgrelayd (Dht = on) there (no root needed).
+if(TARGET wgrelay AND TARGET wgrelayd)
+  add_test(NAME client_dht COMMAND ${CMAKE_CURRENT_LIST_DIR}/client_dht.sh)
+  set_tests_properties(client_dht PROPERTIES LABELS integration TIMEOUT 60
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "WGR_SOURCE_DIR=${CMAKE_SOURCE_DIR};WGR_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endif()

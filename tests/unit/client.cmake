@@ -10,6 +10,9 @@ if(TARGET wgrelay_core)
   # Two helpers with different relay tables meeting on a fake clock (path.c's widening).
   add_cmocka_test(test_path_meet SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_path_meet.c
                   LINK_LIBRARIES wgrelay_core)
+  # Which relays a helper links to: the peers' shared rankings, not the cache's order.
+  add_cmocka_test(test_linkset SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_linkset.c
+                  LINK_LIBRARIES wgrelay_core)
   # test_geoip exits 77 when perl's MaxMind::DB::Writer is missing.
   set_tests_properties(test_geoip PROPERTIES SKIP_RETURN_CODE 77)
   add_dependencies(test_cli wgrelay)

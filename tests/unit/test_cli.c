@@ -267,6 +267,25 @@ static void test_config_file(void **state)
 	assert_int_equal(run("list-relays --no-probe"), 0);
 	assert_non_null(strstr(out, "192.0.2.77:51821"));
 	assert_non_null(strstr(out, "config"));
+	/* wgrelayd's [Network] Peer grammar (bootline.h): brackets, tabs, the default port. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Relay]\nBootstrap = [2001:db8::77]:443\t"
+	      "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\n"
+	      "Bootstrap = 192.0.2.78 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+	      f);
+	fclose(f);
+	assert_int_equal(run("list-relays --no-probe"), 0);
+	assert_non_null(strstr(out, "[2001:db8::77]:443"));
+	assert_non_null(strstr(out, "192.0.2.78:51821"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Relay]\nBootstrap = 192.0.2.77:51821 "
+	      "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw= extra\n",
+	      f);
+	fclose(f);
+	assert_int_equal(run("status"), 1);
+	assert_non_null(strstr(out, "wgrelay.conf:2: Bootstrap wants 'ENDPOINT PUBKEY'"));
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("[Relay]\nBootstrap = 192.0.2.77:51821\n", f);
