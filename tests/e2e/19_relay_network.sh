@@ -11,7 +11,10 @@
 #      mismatched HELLO, each counted under its own refusal reason there and reaching no other
 #      relay, then a valid one (stored and spread to every relay: the positive control) and
 #      one with an older seq for the same identity (counted stale);
-#   5. a relay is killed (kill -9): its descriptor leaves every store by its expiry.
+#   5. the private DHT (every relay runs a node, r1's the bootstrap): r32 with no Peer line
+#      finds the network through it alone, and a helper that knows no relay, only a DHT node,
+#      lists every relay after `list-relays --refresh`;
+#   6. a relay is killed (kill -9): its descriptor leaves every store by its expiry.
 # The figures are printed as "figure: NAME SECONDS" lines (sim/measure.sh network).
 # shellcheck disable=SC2015 # "A && B || C": C when A or B fails, as meant
 # shellcheck disable=SC2119 # world_init's argument (a world id) is optional
@@ -113,6 +116,9 @@ relay_conf() # I: write relay I's config file, print its path
 		printf '[Relay]\nIdentityFile = %s\nWorkers = 0\n' "$WS/r$1.identity"
 		printf '[Limits]\nCircuitBytes = 0\nCircuitDuration = 0\n'
 		printf '[Network]\nAdvertise = %s:51821\n' "$(rip "$1")"
+		# Every relay runs a node of the private DHT (step 5), r1's the one all start from.
+		printf 'Dht = on\n'
+		[ "$1" = 1 ] || printf 'DhtBootstrap = %s:51822\n' "$(rip 1)"
 		for _j in $_pl; do
 			printf 'Peer = %s:51821 %s\n' "$(rip "$_j")" "$(cat "$WS/r$_j.rpub")"
 		done
@@ -305,21 +311,55 @@ sleep 2
 all_stores $((n1 + 1)) $(relays 1 $n1) || { show_stores $(relays 1 $n1); bad "a store holds other than $((n1 + 1))"; }
 echo "  r$nb: bad-signature, expired, noise-key-mismatch unchanged; every store at $((n1 + 1))"
 
-# == The private DHT (another part of this work): its checks go here, in this world, before
-# step 5 kills a relay: the relays' DHT nodes, a helper that finds relays through it, and the
-# figures it prints.
+n2=$((n1 + 1))
+echo "== 5. the private DHT: r$n2 starts with no Peer line, a helper knows no relay at all"
+t0=$(date +%s.%N)
+world_relay_net r$n2 "$(rip $n2)" "$(relay_conf $n2)" || exit 1
+grep -q '^Peer' "$WS/r$n2.conf" && { bad "r$n2 has a Peer line"; exit 1; }
+# Its store fills from what the DHT gives (get_peers, then DESC_REQ), and its descriptor
+# reaches every other store through the links it then makes: all hold the $n2 relays and
+# netpoke's one.
+# shellcheck disable=SC2046
+if world_wait 90 all_stores $((n2 + 1)) $(relays 1 $n2); then
+	s=$(since "$t0")
+	echo "  r$n2 found the network through the DHT alone: every store at $((n2 + 1)) after $s s"
+	echo "  r$n2: $(world_metric r$n2 wgrelayd_dht_relays_found_total) relays found via the DHT"
+	figure dht_join_s "$s"
+else
+	# shellcheck disable=SC2046
+	show_stores $(relays 1 $n2)
+	bad "r$n2 (DHT only) did not join every store within 90 s"
+fi
+world_public c 198.51.100.12/24 || exit 1
+mkdir -p "$WS/c.d"
+: >>"$WS/c.d/wgrelay.conf"
+printf '[Relay]\nDht = on\n' >>"$WS/c.d/wgrelay.conf"
+wgrelay_in c add-dht-bootstrap "$(rip 1):51822" >/dev/null || { bad "add-dht-bootstrap refused"; exit 1; }
+t0=$(date +%s.%N)
+wgrelay_in c list-relays --refresh --no-probe --json >"$WS/c.list" 2>"$WS/c.refresh"
+s=$(since "$t0")
+sed 's/^/  /' "$WS/c.refresh"
+c_all=$(grep -c '"endpoint": "203\.0\.113\.' "$WS/c.list")
+c_dht=$(grep -c '"source": "dht"' "$WS/c.list")
+echo "  c lists $c_all relays, $c_dht found in the DHT, after $s s"
+# Every relay: through the DHT, and those the DHT missed through them (DISCOVER).
+if [ "$c_all" = $n2 ] && [ "$c_dht" -ge 1 ]; then
+	figure dht_client_s "$s"
+else
+	bad "c, knowing no relay, lists $c_all of $n2 relays ($c_dht from the DHT)"
+fi
 
-echo "== 5. kill -9 r$victim ($(rip "$victim")): its descriptor leaves every store within ${LIFE}s + 30 s"
+echo "== 6. kill -9 r$victim ($(rip "$victim")): its descriptor leaves every store within ${LIFE}s + 30 s"
 t0=$(date +%s.%N)
 world_kill "r$victim.relaydpid"
 # shellcheck disable=SC2046
-if world_wait $((LIFE + 30)) all_stores $n1 $(relays 1 $n1 "$victim"); then
+if world_wait $((LIFE + 30)) all_stores $n2 $(relays 1 $n2 "$victim"); then
 	s=$(since "$t0")
-	echo "  gone from all $NR live stores after $s s (lifetime $LIFE s)"
+	echo "  gone from all $n1 live stores after $s s (lifetime $LIFE s)"
 	figure expire_s "$s"
 else
 	# shellcheck disable=SC2046
-	show_stores $(relays 1 $n1 "$victim")
+	show_stores $(relays 1 $n2 "$victim")
 	bad "r$victim's descriptor still held somewhere $((LIFE + 30)) s after its death"
 fi
 # Also as a client sees it: a DISCOVER through a's helper no longer brings it.
