@@ -402,6 +402,43 @@ int cli_bad_number(const char *cmd, const char *opt, const char *val, uint64_t l
 	                 (unsigned long long)hi);
 }
 
+int cli_one_operand(const char *cmd, const char *help, const char *wants, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(help, stdout);
+		return CLI_OK;
+	}
+	if (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "-") != 0)
+		return cli_usage(cmd, "unknown option '%s'", argv[1]);
+	if (argc != 2)
+		return cli_usage(cmd, "wants %s", wants);
+	return -1;
+}
+
+int cli_remove(struct cli_ctx *ctx, const char *cmd, const char *what, const char *arg,
+               const char *key, int (*drop)(struct cache *c, const char *key))
+{
+	struct cache *c;
+	struct stat st;
+	int rc = -ENOENT;
+
+	/* No cache file: nothing to remove, and none is made to say so. */
+	if (strcmp(ctx->db_path, ":memory:") == 0 || stat(ctx->db_path, &st) == 0) {
+		if (cli_open_cache(ctx, &c) < 0)
+			return CLI_ERR;
+		rc = drop(c, key);
+		cache_free(c);
+	}
+	if (rc == -ENOENT) {
+		fprintf(stderr, "%s: no %s '%s'\n", cmd, what, arg);
+		return CLI_ERR;
+	}
+	if (rc < 0)
+		return CLI_ERR;
+	printf("removed %s %s\n", what, key);
+	return CLI_OK;
+}
+
 int cli_wg_iface(const char *name)
 {
 	char **names;

@@ -72,6 +72,21 @@ int cli_bad_number(const char *cmd, const char *opt, const char *val, uint64_t l
                    const char *alt);
 
 /*
+ * For a command that takes one operand and no option but --help: help on stdout when asked
+ * (CLI_OK); "CMD: unknown option 'ARG'" or "CMD: wants WANTS" (CLI_USAGE) unless argv holds
+ * just one operand; -1 when the command goes on with argv[1].
+ */
+int cli_one_operand(const char *cmd, const char *help, const char *wants, int argc, char **argv);
+/*
+ * The end of a remove-* command: key, the stored form of operand arg, out of the cache by drop
+ * (0, -ENOENT none such, or -errno), the cache opened only when its file exists (none is made
+ * to say that nothing is there). "removed WHAT KEY" on stdout (CLI_OK), "CMD: no WHAT 'ARG'"
+ * on stderr (CLI_ERR), or CLI_ERR when the cache failed (it said why).
+ */
+int cli_remove(struct cli_ctx *ctx, const char *cmd, const char *what, const char *arg,
+               const char *key, int (*drop)(struct cache *c, const char *key));
+
+/*
  * Is name a WireGuard interface (kernel link of kind wireguard, or a userspace one's UAPI
  * socket)? 0 yes, -ENODEV no such interface, -EMEDIUMTYPE an interface but not WireGuard, or
  * another -errno when it cannot be told.

@@ -1,9 +1,6 @@
 /* cmd_dht.c: add-dht-bootstrap and remove-dht-bootstrap, the DHT nodes the helper joins by. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cache.h"
@@ -65,41 +62,21 @@ int cmd_add_dht_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+static const char remove_help[] =
+    "Usage: wgrelay remove-dht-bootstrap HOST:PORT\n"
+    "Forget a DHT node that add-dht-bootstrap added (not a DhtBootstrap line of\n"
+    "the config file).\n";
+
 int cmd_remove_dht_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char cmd[] = "remove-dht-bootstrap";
-	struct cache *c;
-	struct stat st;
 	char ep[DHTFIND_EP_LEN];
 	const char *why;
-	int rc = -ENOENT;
+	int rc = cli_one_operand(cmd, remove_help, "HOST:PORT", argc, argv);
 
-	if (cli_wants_help(argc, argv)) {
-		printf(
-		    "Usage: wgrelay remove-dht-bootstrap HOST:PORT\n"
-		    "Forget a DHT node that add-dht-bootstrap added (not a DhtBootstrap line of\n"
-		    "the config file).\n");
-		return CLI_OK;
-	}
-	if (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "-") != 0)
-		return cli_usage(cmd, "unknown option '%s'", argv[1]);
-	if (argc != 2)
-		return cli_usage(cmd, "wants HOST:PORT");
+	if (rc >= 0)
+		return rc;
 	if (dhtfind_endpoint_check(argv[1], true, ep, &why) < 0)
 		return cli_usage(cmd, "'%s': %s", argv[1], why);
-	/* No cache file: nothing to remove, and none is made to say so. */
-	if (strcmp(ctx->db_path, ":memory:") == 0 || stat(ctx->db_path, &st) == 0) {
-		if (cli_open_cache(ctx, &c) < 0)
-			return CLI_ERR;
-		rc = cache_dht_boot_remove(c, ep);
-		cache_free(c);
-	}
-	if (rc == -ENOENT) {
-		fprintf(stderr, "%s: no DHT bootstrap node '%s'\n", cmd, argv[1]);
-		return CLI_ERR;
-	}
-	if (rc < 0)
-		return CLI_ERR;
-	printf("removed DHT bootstrap node %s\n", ep);
-	return CLI_OK;
+	return cli_remove(ctx, cmd, "DHT bootstrap node", argv[1], ep, cache_dht_boot_remove);
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -304,27 +303,22 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+static const char remove_help[] =
+    "Usage: wgrelay remove-bootstrap-relay ENDPOINT|PUBKEY\n"
+    "Forget a bootstrap relay, named by its endpoint or public key.\n";
+
 int cmd_remove_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char cmd[] = "remove-bootstrap-relay";
-	struct cache *c;
 	struct addr a;
-	struct stat st;
 	char ep[CLI_EP_LEN];
 	uint8_t key[KEY_LEN];
 	const char *what, *why;
 	bool is_name;
-	int rc = -ENOENT;
+	int rc = cli_one_operand(cmd, remove_help, "one ENDPOINT or PUBKEY", argc, argv);
 
-	if (cli_wants_help(argc, argv)) {
-		printf("Usage: wgrelay remove-bootstrap-relay ENDPOINT|PUBKEY\n"
-		       "Forget a bootstrap relay, named by its endpoint or public key.\n");
-		return CLI_OK;
-	}
-	if (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "-") != 0)
-		return cli_usage(cmd, "unknown option '%s'", argv[1]);
-	if (argc != 2)
-		return cli_usage(cmd, "wants one ENDPOINT or PUBKEY");
+	if (rc >= 0)
+		return rc;
 	what = argv[1];
 	if (strlen(what) != KEY_B64_LEN || key_from_base64(key, what) < 0) {
 		if (cli_endpoint_parse(what, true, ep, &a, &is_name, &why) < 0)
@@ -332,21 +326,7 @@ int cmd_remove_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 			                 what, why);
 		what = ep;
 	}
-	/* No cache file: nothing to remove, and none is made to say so. */
-	if (strcmp(ctx->db_path, ":memory:") == 0 || stat(ctx->db_path, &st) == 0) {
-		if (cli_open_cache(ctx, &c) < 0)
-			return CLI_ERR;
-		rc = cache_bootstrap_remove(c, what);
-		cache_free(c);
-	}
-	if (rc == -ENOENT) {
-		fprintf(stderr, "%s: no bootstrap relay '%s'\n", cmd, argv[1]);
-		return CLI_ERR;
-	}
-	if (rc < 0)
-		return CLI_ERR;
-	printf("removed bootstrap relay %s\n", what);
-	return CLI_OK;
+	return cli_remove(ctx, cmd, "bootstrap relay", argv[1], what, cache_bootstrap_remove);
 }
 
 /* The auth mode a PONG advertised; NULL when no PONG was seen. */

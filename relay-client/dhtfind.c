@@ -18,22 +18,20 @@
 #include "cache.h"
 #include "cli.h"
 #include "conf.h"
-#include "descriptor.h"
 #include "dht.h"
+#include "dhtio.h"
 #include "ev.h"
 #include "frame.h"
-#include "key.h"
 #include "log.h"
 #include "proto.h"
 #include "refresh.h"
-#include "sock.h"
+#include "registry.h"
 
 #define DHTFIND_DAY_S    86400
 #define DHTFIND_EDGE_S   3600 /* the first hour of a UTC day (§11.1) */
 #define DHTFIND_TICK_MS  250  /* dht_tick wants 100 ms to 1 s */
 #define DHTFIND_IDLE_MS  1000 /* between runs the node only answers and keeps its table */
-#define DHTFIND_RCVBUF   (256 * 1024)
-#define DHTFIND_RX_BURST 64 /* datagrams read a wake-up: a flood must not hold the loop */
+#define DHTFIND_RX_BURST 64   /* datagrams read a wake-up: a flood must not hold the loop */
 
 int dhtfind_config_read(const struct conf *conf, struct dhtfind_config *out, char *err,
                         size_t errlen)
@@ -183,42 +181,6 @@ const char *dhtfind_summary(const struct dhtfind_stats *s, char *buf, size_t len
 	return buf;
 }
 
-/*
- * A descriptor from a DHT address: decoded, verified, judged as one from a relay but with no
- * Noise key proven (the DHT vouches for nothing), stored with source "dht" when new or newer.
- */
-static void dhtfind_take(struct cache *c, const uint8_t *desc, size_t len, const struct addr *via,
-                         struct discover_stats *st)
-{
-	struct descriptor d;
-	struct discover_known k;
-	struct cache_desc cd = {.source = "dht", .blob = desc, .len = len};
-	enum discover_verdict v;
-	int rc = desc_decode(desc, len, &d);
-
-	if (rc < 0) {
-		discover_count(st, DISCOVER_R_INVALID, -rc);
-		return;
-	}
-	key_to_base64(cd.identity, d.identity);
-	key_to_base64(cd.pubkey, d.noise);
-	if (d.endpoints[0].transport == DESC_T_UDP) /* always, once decoded; judged below */
-		addr_format(&d.endpoints[0].addr, cd.endpoint, sizeof(cd.endpoint));
-	if (cache_desc_known(c, cd.identity, cd.pubkey, cd.endpoint, &k) < 0)
-		return;
-	v = discover_judge(&d, (uint64_t)time(NULL), via, NULL, &k, CACHE_MAX_DISCOVERED);
-	if (v == DISCOVER_NEW || v == DISCOVER_UPDATED) {
-		cd.seq = d.seq;
-		cd.issued = (int64_t)d.issued_at;
-		cd.expires = (int64_t)d.expires_at;
-		if (cache_desc_store(c, &cd, CACHE_MAX_DISCOVERED) < 0)
-			return;
-	}
-	log_debug("dht: relay %s (%.8s...) from %s: %s", cd.endpoint, cd.pubkey,
-	          addr_format(via, (char[ADDR_STRLEN]){0}, ADDR_STRLEN), discover_verdict_name(v));
-	discover_count(st, v, 0);
-}
-
 enum dhtfind_phase {
 	DHTFIND_IDLE,
 	DHTFIND_BOOT,    /* joining: no DHT node known yet */
@@ -250,38 +212,25 @@ struct dhtfind {
 	uint64_t send_refused, send_failed;
 };
 
+/* dhtio_dest_fn: dhtfind_dest_ok against the bootstrap nodes' classes. */
+static bool dhtfind_dest(const struct addr *to, void *arg)
+{
+	const struct dhtfind *f = arg;
+
+	return dhtfind_dest_ok(to, f->boot_class);
+}
+
 static void dhtfind_flush(struct dhtfind *f)
 {
-	uint8_t pkt[DHT_MAX_PKT];
-	struct addr to;
-	size_t len;
-
-	while ((len = dht_next_output(f->d, pkt, sizeof(pkt), &to))) {
-		if (!dhtfind_dest_ok(&to, f->boot_class))
-			f->send_refused++;
-		else if (sendto(f->dfd, pkt, len, MSG_DONTWAIT, &to.sa, to.len) < 0)
-			f->send_failed++;
-	}
+	dhtio_flush(f->d, f->dfd, dhtfind_dest, f, &f->send_refused, &f->send_failed);
 }
 
 static void dhtfind_dht_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct dhtfind *f = arg;
-	uint8_t pkt[DHT_MAX_PKT + 1]; /* one byte more: an oversized datagram is seen and counted */
 
 	(void)events;
-	for (int i = 0; i < DHTFIND_RX_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		ssize_t k =
-		    recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
-		struct addr from;
-
-		if (k < 0)
-			break;
-		addr_from_sockaddr(&from, (struct sockaddr *)&ss, sl);
-		dht_input(f->d, pkt, (size_t)k, &from, ev_now_ms(loop));
-	}
+	dhtio_input(f->d, fd, ev_now_ms(loop));
 	dhtfind_flush(f);
 }
 
@@ -313,7 +262,10 @@ static void dhtfind_desc_input(struct ev_loop *loop, int fd, unsigned events, vo
 			continue;
 		}
 		f->st.answered++;
-		dhtfind_take(f->c, dp, dl, &from, &f->st.stats);
+		/* Judged as one from a relay, but with no Noise key proven: the DHT vouches for
+		 * nothing. */
+		registry_take_desc(f->c, "dht", dp, dl, &from, NULL, (uint64_t)time(NULL),
+		                   &f->st.stats);
 	}
 }
 
@@ -492,25 +444,6 @@ static void dhtfind_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	ev_timer_start(loop, t, f->phase == DHTFIND_IDLE ? DHTFIND_IDLE_MS : DHTFIND_TICK_MS);
 }
 
-static int dhtfind_socket(uint32_t fwmark)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	/* Full-tunnel setups route by fwmark: relay traffic must not go into the tunnel. */
-	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
-		log_debug("dht: SO_MARK %u: %s", fwmark, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	sock_buffers(fd, DHTFIND_RCVBUF);
-	return fd;
-}
-
 int dhtfind_new(struct dhtfind **out, struct ev_loop *loop, struct cache *c,
                 const struct dhtfind_config *cfg, uint32_t fwmark, dhtfind_done_fn done, void *arg)
 {
@@ -530,8 +463,8 @@ int dhtfind_new(struct dhtfind **out, struct ev_loop *loop, struct cache *c,
 	randombytes_buf(id, sizeof(id));
 	if (!(f->d = dht_new(id, NULL)))
 		goto fail;
-	if ((rc = f->dfd = dhtfind_socket(fwmark)) < 0 ||
-	    (rc = f->qfd = dhtfind_socket(fwmark)) < 0)
+	if ((rc = f->dfd = dhtio_socket(NULL, fwmark)) < 0 ||
+	    (rc = f->qfd = dhtio_socket(NULL, fwmark)) < 0)
 		goto fail;
 	if ((rc = ev_add_io(loop, f->dfd, EV_READ, dhtfind_dht_input, f)) < 0)
 		goto fail;

@@ -55,7 +55,8 @@ int linkset_rank(const struct linkset_in *in, const struct linkset_peer *p, size
 		c[i].reachable = true;
 	}
 	select_rank(in->self, p->loc, c, n, all);
-	memcpy(order, all, len * sizeof(*order));
+	if (len) /* all may be NULL with no relays */
+		memcpy(order, all, len * sizeof(*order));
 	free(c);
 	free(all);
 	return (int)len;

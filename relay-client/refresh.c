@@ -73,7 +73,7 @@ enum discover_event refresh_input(struct cache *c, struct discover_run *r, struc
 	enum discover_event ev = discover_input(r, msg, len, &rep);
 
 	if (ev == DISCOVER_EV_DESC)
-		registry_take_desc(c, rep.desc, rep.desc_len, &l->relay, l->relay_pub,
+		registry_take_desc(c, "relay", rep.desc, rep.desc_len, &l->relay, l->relay_pub,
 		                   (uint64_t)time(NULL), &r->stats);
 	else if (ev == DISCOVER_EV_PAGE)
 		refresh_poll(r, l, now_ms);

@@ -132,14 +132,15 @@ int registry_load(struct cache *c, struct registry_entry **out, size_t *n)
 	return 0;
 }
 
-enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, size_t len,
-                                         const struct addr *via, const uint8_t via_key[32],
-                                         uint64_t now, struct discover_stats *st)
+enum discover_verdict registry_take_desc(struct cache *c, const char *source, const uint8_t *desc,
+                                         size_t len, const struct addr *via,
+                                         const uint8_t via_key[32], uint64_t now,
+                                         struct discover_stats *st)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000);
 	struct descriptor d;
 	struct discover_known k;
-	struct cache_desc cd = {.source = "relay", .blob = desc, .len = len};
+	struct cache_desc cd = {.blob = desc, .len = len};
 	enum discover_verdict v;
 	int rc = desc_decode(desc, len, &d);
 
@@ -147,6 +148,7 @@ enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, s
 		discover_count(st, DISCOVER_R_INVALID, -rc);
 		return DISCOVER_R_INVALID;
 	}
+	snprintf(cd.source, sizeof(cd.source), "%s", source);
 	key_to_base64(cd.identity, d.identity);
 	key_to_base64(cd.pubkey, d.noise);
 	if (d.endpoints[0].transport == DESC_T_UDP) /* always, once decoded; judged below */
@@ -166,9 +168,10 @@ enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, s
 		cd.expires = (int64_t)d.expires_at;
 		if (cache_desc_store(c, &cd, CACHE_MAX_DISCOVERED) < 0)
 			return DISCOVER_V_MAX;
-		log_debug("relay %s (%.8s...): descriptor %s, seq %llu", cd.endpoint, cd.pubkey,
-		          discover_verdict_name(v), (unsigned long long)d.seq);
 	}
+	log_debug("%s: relay %s (%.8s...) from %s: descriptor %s, seq %llu", source, cd.endpoint,
+	          cd.pubkey, addr_format(via, (char[ADDR_STRLEN]){0}, ADDR_STRLEN),
+	          discover_verdict_name(v), (unsigned long long)d.seq);
 	discover_count(st, v, 0);
 	return v;
 }

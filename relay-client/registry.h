@@ -65,14 +65,16 @@ struct registry_entry {
  */
 int registry_load(struct cache *c, struct registry_entry **out, size_t *n);
 /*
- * One descriptor (len bytes) from a DESC that the relay at via sent on a link that proved
- * Noise key via_key: decoded, verified, judged against the cache (discover_judge) and, when
- * new or newer, stored (source "relay"); counted into *st. The verdict, or DISCOVER_V_MAX
- * (not counted) when the cache failed.
+ * One descriptor (len bytes) from via: a relay's DESC on a link that proved Noise key via_key
+ * (source "relay"), or a DESC_RESP from a DHT address, via_key NULL (source "dht"). Decoded,
+ * verified, judged against the cache (discover_judge) and, when new or newer, stored under
+ * source (cache_relay's word); counted into *st. The verdict, or DISCOVER_V_MAX (not counted)
+ * when the cache failed.
  */
-enum discover_verdict registry_take_desc(struct cache *c, const uint8_t *desc, size_t len,
-                                         const struct addr *via, const uint8_t via_key[32],
-                                         uint64_t now, struct discover_stats *st);
+enum discover_verdict registry_take_desc(struct cache *c, const char *source, const uint8_t *desc,
+                                         size_t len, const struct addr *via,
+                                         const uint8_t via_key[32], uint64_t now,
+                                         struct discover_stats *st);
 /*
  * Fill the addresses: IPs at once; the host names of entries with lookup set are looked up
  * all together in the background, waited for at most wait_ms (0: take the answers that have

@@ -124,7 +124,8 @@ static struct cache_session *sessions(struct steer_ctx *s, struct steer_iface *c
 		t = realloc(all, (*n + k + 1) * sizeof(*t));
 		if (t) {
 			all = t;
-			memcpy(all + *n, cs, k * sizeof(*cs));
+			if (k) /* cs is NULL when the interface has no rows */
+				memcpy(all + *n, cs, k * sizeof(*cs));
 			*n += k;
 		}
 		free(cs);

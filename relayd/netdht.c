@@ -17,9 +17,9 @@
 #include <sodium.h>
 
 #include "dht.h"
+#include "dhtio.h"
 #include "key.h"
 #include "network.h"
-#include "sock.h"
 
 #define NETDHT_TICK_MS 250 /* dht_tick wants 100 ms to 1 s */
 /* Re-announce: DHT nodes keep a peer 30 minutes (§11.1). */
@@ -50,7 +50,6 @@
 #define NETDHT_DAY_S   86400
 #define NETDHT_EDGE_S  3600                 /* the first and last hour of a UTC day (§11.1) */
 #define NETDHT_SALT    "wgrelay-descriptor" /* §11.2 */
-#define NETDHT_RCVBUF  (256 * 1024)
 
 struct netdht_ask {
 	struct addr a;
@@ -92,40 +91,25 @@ struct netdht {
 	struct netdht_stats st;
 };
 
+/* dhtio_dest_fn: the DHT hands out addresses anyone can plant, so the relay's policy applies. */
+static bool netdht_dest_ok(const struct addr *to, void *arg)
+{
+	const struct netdht *h = arg;
+
+	return !policy_forbids(&h->n->r->cfg.policy, to);
+}
+
 static void netdht_flush(struct netdht *h)
 {
-	uint8_t pkt[DHT_MAX_PKT];
-	struct addr to;
-	size_t len;
-
-	while ((len = dht_next_output(h->d, pkt, sizeof(pkt), &to))) {
-		/* The DHT hands out addresses anyone can plant: the relay's policy applies. */
-		if (policy_forbids(&h->n->r->cfg.policy, &to))
-			h->st.send_policy++;
-		else if (sendto(h->fd, pkt, len, MSG_DONTWAIT, &to.sa, to.len) < 0)
-			h->st.send_failed++;
-	}
+	dhtio_flush(h->d, h->fd, netdht_dest_ok, h, &h->st.send_policy, &h->st.send_failed);
 }
 
 static void netdht_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct netdht *h = arg;
-	uint8_t pkt[DHT_MAX_PKT + 1]; /* one byte more: an oversized datagram is seen and counted */
 
 	(void)events;
-	/* Bounded: a flood must not hold the control loop. */
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		ssize_t k =
-		    recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
-		struct addr from;
-
-		if (k < 0)
-			break;
-		addr_from_sockaddr(&from, (struct sockaddr *)&ss, sl);
-		dht_input(h->d, pkt, (size_t)k, &from, ev_now_ms(loop));
-	}
+	dhtio_input(h->d, fd, ev_now_ms(loop));
 	netdht_flush(h);
 }
 
@@ -460,13 +444,11 @@ int netdht_open(struct network *n)
 	}
 	/* Random at every start: nothing ties the node to the relay's identity across restarts. */
 	randombytes_buf(id, sizeof(id));
-	h->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->fd < 0 || bind(h->fd, &h->bind.sa, h->bind.len) < 0) {
+	if ((h->fd = dhtio_socket(&h->bind, 0)) < 0) {
 		log_warn("dht: cannot bind %s; the DHT stays off",
 		         addr_format(&h->bind, a, sizeof(a)));
 		goto off;
 	}
-	sock_buffers(h->fd, NETDHT_RCVBUF);
 	if (!(h->d = dht_new(id, NULL)) ||
 	    ev_add_io(n->r->loop, h->fd, EV_READ, netdht_input, h) < 0) {
 		log_warnx("dht: out of memory; the DHT stays off");

@@ -12,23 +12,10 @@
 #    file only says Dht = on), looks in the DHT at start and adds the relays found.
 # Loopback only, no root, processes stopped by PID; exits 77 (skip) without the binaries.
 set -u
-BIN=${WGR_BINARY_DIR:?}
-WGRELAY=$BIN/relay-client/wgrelay
-WGRELAYD=$BIN/relayd/wgrelayd
-if [ ! -x "$WGRELAYD" ] || [ ! -x "$WGRELAY" ]; then echo "skip: binaries not built"; exit 77; fi
-
-T=$(mktemp -d /tmp/wgrd-it.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "== $f"; tail -n 30 "$f"; done; exit 1; }
+# shellcheck source=tests/integration/client_lib.sh
+. "$(dirname "$0")/client_lib.sh"
 export WGRELAY_GEOIP=$T/none
 w() { "$WGRELAY" --db "$T/h/wgrelay.db" --config "$T/helper.conf" "$@"; }
-k8() { printf '%s' "${1:0:8}" | sed 's/[+]/\\+/g'; }
 
 B=$((30000 + RANDOM % 25000))
 # relay N: control port B+10N, DHT port B+10N+1, bootstrap at relay 1's DHT port (not for 1).
@@ -44,13 +31,8 @@ relay() {
 	DhtListen = 127.0.0.1:$((p + 1))
 	$boot
 	EOF
-	"$WGRELAYD" -c "$T/r$1.conf" --key-file "$T/r$1.key" --listen "127.0.0.1:$p" \
-		--port-range "$((B + 1000 + 100 * $1))-$((B + 1050 + 100 * $1))" --allow-loopback \
-		--metrics off -d >"$T/r$1.log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 50); do grep -q "dht: on" "$T/r$1.log" && break; sleep 0.1; done
-	grep -q "dht: on" "$T/r$1.log" || fail "relay $1: no DHT"
-	"$WGRELAYD" -c "$T/r$1.conf" --key-file "$T/r$1.key" --show-public-key >"$T/r$1.pub" 2>/dev/null
+	relayd_start "$1" "$p" "$((B + 1000 + 100 * $1))-$((B + 1050 + 100 * $1))" "dht: on" ||
+		fail "relay $1: no DHT"
 	eval "K$1=\$(cat \"$T/r$1.pub\")"
 }
 relay 1; relay 2; relay 3

@@ -13,24 +13,10 @@
 #    list-relays and a new `watch` still have R2.
 # Loopback only, no root; exits 77 (skip) without the binaries.
 set -u
-BIN=${WGR_BINARY_DIR:?}
-WGRELAY=$BIN/relay-client/wgrelay
-WGRELAYD=$BIN/relayd/wgrelayd
-if [ ! -x "$WGRELAYD" ] || [ ! -x "$WGRELAY" ]; then echo "skip: binaries not built"; exit 77; fi
-
-T=$(mktemp -d /tmp/wgrd-it.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "== $f"; tail -n 30 "$f"; done; exit 1; }
+# shellcheck source=tests/integration/client_lib.sh
+. "$(dirname "$0")/client_lib.sh"
 export WGRELAY_CONFIG=$T/none WGRELAY_GEOIP=$T/none
 w() { "$WGRELAY" --db "$T/h/wgrelay.db" "$@"; }
-# The first 8 characters of a base64 key as an extended regular expression ('+' is one).
-k8() { printf '%s' "${1:0:8}" | sed 's/[+]/\\+/g'; }
 
 P1=$((40000 + RANDOM % 20000)); P2=$((P1 + 1))
 # relay N PORT [PEER-LINE]: start relay N in the network; its key is in $T/rN.pub after.
@@ -43,12 +29,7 @@ relay() {
 	Advertise = 127.0.0.1:$2
 	${3:-}
 	EOF
-	"$WGRELAYD" -c "$T/r$1.conf" --key-file "$T/r$1.key" --listen "127.0.0.1:$2" \
-		--port-range "$((P1 + 100 * $1))-$((P1 + 100 * $1 + 50))" --allow-loopback \
-		--metrics off -d >"$T/r$1.log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 50); do grep -q "network: on" "$T/r$1.log" && break; sleep 0.1; done
-	"$WGRELAYD" -c "$T/r$1.conf" --key-file "$T/r$1.key" --show-public-key >"$T/r$1.pub" 2>/dev/null
+	relayd_start "$1" "$2" "$((P1 + 100 * $1))-$((P1 + 100 * $1 + 50))" "network: on"
 }
 relay 1 "$P1"; K1=$(cat "$T/r1.pub"); [ -n "$K1" ] || fail "relay 1"
 relay 2 "$P2" "Peer = 127.0.0.1:$P1 $K1"; K2=$(cat "$T/r2.pub"); [ -n "$K2" ] || fail "relay 2"

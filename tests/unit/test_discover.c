@@ -428,15 +428,16 @@ static void test_take(void **state)
 	assert_int_equal(cache_bootstrap_add(c, "198.51.100.9:51821", b64, 5), 0);
 
 	len = signed_desc(buf, &a, 0x11, "203.0.113.5:51821", 5, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st), DISCOVER_NEW);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
+	                 DISCOVER_NEW);
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_UNCHANGED);
 	len = signed_desc(buf, &a, 0x11, "203.0.113.5:51821", 4, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_UNCHANGED);
 	/* A new key and place for a: the row moves, the old key goes. */
 	len = signed_desc(buf, &a, 0x12, "203.0.113.6:51821", 6, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_UPDATED);
 	uint8_t got[DESC_MAX_LEN];
 	memset(key, 0x12, sizeof(key));
@@ -445,24 +446,24 @@ static void test_take(void **state)
 	assert_memory_equal(got, buf, len);
 	/* The bootstrap relay's own descriptor joins its line; another key there is refused. */
 	len = signed_desc(buf, &b, 0x22, "198.51.100.9:51821", 1, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_UPDATED);
 	len = signed_desc(buf, &e, 0x33, "198.51.100.9:51821", 1, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_R_BOOTSTRAP);
 	/* e claiming a's key: a conflict, unless e's link proves it. */
 	len = signed_desc(buf, &e, 0x12, "203.0.113.7:51821", 1, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_R_CONFLICT);
 	/* Broken signature; expired. */
 	len = signed_desc(buf, &e, 0x34, "203.0.113.8:51821", 1, now, NULL);
 	buf[len - 1] ^= 1;
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_R_INVALID);
-	assert_int_equal(registry_take_desc(c, buf, 10, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, 10, &via, via_key, now, &st),
 	                 DISCOVER_R_INVALID);
 	len = signed_desc(buf, &e, 0x34, "203.0.113.8:51821", 1, now - 2 * 86400, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st),
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
 	                 DISCOVER_R_EXPIRED);
 
 	assert_int_equal(st.verdicts[DISCOVER_NEW], 1);
@@ -500,7 +501,8 @@ static void test_take(void **state)
 	/* The link of key 0x12 itself vouches for it: e's proven descriptor takes the key. */
 	memset(via_key, 0x12, sizeof(via_key));
 	len = signed_desc(buf, &e, 0x12, "203.0.113.7:51821", 1, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, via_key, now, &st), DISCOVER_NEW);
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, via_key, now, &st),
+	                 DISCOVER_NEW);
 	assert_int_equal(cache_relay_list(c, &r, &n), 0);
 	assert_int_equal(n, 2);
 	key_to_base64(b64, e.pk);
@@ -527,7 +529,8 @@ static void test_load(void **state)
 	ident(&b, 2);
 	assert_int_equal(addr_parse(&via, "198.51.100.1:51821", 0), 0);
 	len = signed_desc(buf, &a, 0x11, "192.0.2.5:51821", 1, now, NULL);
-	assert_int_equal(registry_take_desc(c, buf, len, &via, NULL, now, &st), DISCOVER_NEW);
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, NULL, now, &st),
+	                 DISCOVER_NEW);
 	/* b's descriptor expired (stored as the cache would hold it an hour after receipt). */
 	len = signed_desc(buf, &b, 0x21, "192.0.2.6:51821", 1, now, NULL);
 	struct cache_desc cd = {.source = "relay",
@@ -563,6 +566,38 @@ static void test_load(void **state)
 	cache_free(c);
 }
 
+/* The source named is the one stored: "dht" for a DHT address's descriptor, "relay" else. */
+static void test_take_source(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct identity a, b;
+	struct discover_stats st = {0};
+	struct cache_relay *r;
+	struct addr via;
+	size_t n, len;
+	uint8_t buf[DESC_MAX_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+
+	ident(&a, 1);
+	ident(&b, 2);
+	assert_int_equal(addr_parse(&via, "198.51.100.1:6881", 0), 0);
+	len = signed_desc(buf, &a, 0x11, "192.0.2.5:51821", 1, now, NULL);
+	assert_int_equal(registry_take_desc(c, "dht", buf, len, &via, NULL, now, &st),
+	                 DISCOVER_NEW);
+	len = signed_desc(buf, &b, 0x21, "192.0.2.6:51821", 1, now, NULL);
+	assert_int_equal(registry_take_desc(c, "relay", buf, len, &via, NULL, now, &st),
+	                 DISCOVER_NEW);
+	assert_int_equal(st.verdicts[DISCOVER_NEW], 2);
+	assert_int_equal(cache_relay_list(c, &r, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(
+		    r[i].source, strcmp(r[i].endpoint, "192.0.2.5:51821") == 0 ? "dht" : "relay");
+	free(r);
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,7 +605,7 @@ int main(void)
 	    cmocka_unit_test(test_paging), cmocka_unit_test(test_timeout_and_down),
 	    cmocka_unit_test(test_lost),   cmocka_unit_test(test_page_cap),
 	    cmocka_unit_test(test_judge),  cmocka_unit_test(test_take),
-	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_load),   cmocka_unit_test(test_take_source),
 	};
 	if (sodium_init() < 0)
 		return 1;
