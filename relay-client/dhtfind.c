@@ -27,11 +27,12 @@
 #include "refresh.h"
 #include "registry.h"
 
-#define DHTFIND_DAY_S    86400
-#define DHTFIND_EDGE_S   3600 /* the first hour of a UTC day (§11.1) */
-#define DHTFIND_TICK_MS  250  /* dht_tick wants 100 ms to 1 s */
-#define DHTFIND_IDLE_MS  1000 /* between runs the node only answers and keeps its table */
-#define DHTFIND_RX_BURST 64   /* datagrams read a wake-up: a flood must not hold the loop */
+#define DHTFIND_DAY_S     86400
+#define DHTFIND_EDGE_S    3600 /* the first hour of a UTC day (§11.1) */
+#define DHTFIND_TICK_MS   250  /* dht_tick wants 100 ms to 1 s */
+#define DHTFIND_IDLE_MS   1000 /* between runs the node only answers and keeps its table */
+#define DHTFIND_REBOOT_MS 2500 /* bootstrap nodes asked again while none has answered */
+#define DHTFIND_RX_BURST  64   /* datagrams read a wake-up: a flood must not hold the loop */
 
 int dhtfind_config_read(const struct conf *conf, struct dhtfind_config *out, char *err,
                         size_t errlen)
@@ -204,6 +205,7 @@ struct dhtfind {
 	struct addr boot[DHTFIND_MAX_BOOT];
 	bool resolved[DHTFIND_MAX_BOOT];
 	size_t n_boot, booted; /* names; addresses handed to dht_bootstrap */
+	uint64_t boot_ms;      /* when they were last handed over */
 	unsigned boot_class;   /* addr_classify of the bootstrap nodes, ORed (dhtfind_dest_ok) */
 	struct addr *known;    /* relays with a current descriptor: no DESC_REQ for them */
 	size_t n_known;
@@ -390,8 +392,21 @@ static bool dhtfind_boot(struct dhtfind *f, uint64_t now)
 		got[k++] = f->boot[i];
 		more = true;
 	}
-	if (more && dht_bootstrap(f->d, got, k, now) == 0)
+	if (more && dht_bootstrap(f->d, got, k, now) == 0) {
 		f->booted += k;
+		f->boot_ms = now;
+	} else if (f->booted && !dht_node_count(f->d) && now - f->boot_ms >= DHTFIND_REBOOT_MS) {
+		/*
+		 * Nothing answered yet: ask the bootstrap nodes again, so that one datagram lost
+		 * (an interface still coming up, a lossy path) does not end the run unanswered.
+		 */
+		k = 0;
+		for (size_t i = 0; i < f->n_boot; i++)
+			if (f->resolved[i] && addr_family(&f->boot[i]) == AF_INET)
+				got[k++] = f->boot[i];
+		if (k && dht_bootstrap(f->d, got, k, now) == 0)
+			f->boot_ms = now;
+	}
 	return waiting || f->booted > 0;
 }
 
