@@ -34,6 +34,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf, data, size);
 		seal_open_data(buf, size, sid, key, &rp);
 	}
+	/* The relay network's frames and messages (PROTOCOL.md §10): decoded, re-encoded alike. */
+	frame_decode_desc_req(data, size);
+	{
+		const uint8_t *dp;
+		size_t dl;
+		struct ctrl_discover dq, dq2;
+		uint8_t next[32], cnt, ht;
+		uint64_t hn;
+
+		if (frame_decode_desc_resp(data, size, &dp, &dl) == 0 &&
+		    (frame_encode_desc_resp(buf, sizeof(buf), dp, dl) != (int)size ||
+		     memcmp(buf, data, size)))
+			abort();
+		for (uint8_t ty = CTRL_HELLO; ty <= CTRL_DESC; ty++)
+			if (ctrl_decode_desc_msg(ty, data, size, &dp, &dl) == 0 &&
+			    ctrl_encode_desc_msg(ty, dp, dl, buf, sizeof(buf)) <= 0)
+				abort();
+		if (ctrl_decode_discover(data, size, &dq) == 0 &&
+		    ((n = ctrl_encode_discover(&dq, buf, sizeof(buf))) <= 0 ||
+		     ctrl_decode_discover(buf, (size_t)n, &dq2) != 0 ||
+		     memcmp(&dq, &dq2, sizeof(dq))))
+			abort();
+		if (ctrl_decode_discovered(data, size, next, &cnt) == 0 &&
+		    ctrl_encode_discovered(next, cnt, buf, sizeof(buf)) <= 0)
+			abort();
+		if (ctrl_decode_heartbeat(data, size, &ht, &hn) == 0 &&
+		    ctrl_encode_heartbeat(ht, hn, buf, sizeof(buf)) <= 0)
+			abort();
+	}
 	/* Control messages: the plaintext inside CTRL frames. */
 	/*
 	 * Re-encoding what decoded gives the same fields; the two may differ only in zero padding
