@@ -152,33 +152,22 @@ static int net_publish(struct network *n, const char *why)
 }
 
 /*
- * The engine's decode function: dstore_desc_new, and a reference kept so that, when the call
- * returns, net_recent_flush can tell whether the store took it (it holds that very copy).
+ * The store's watch (gossip_config.watch): every descriptor it takes becomes a link-plan
+ * candidate, and a discovered relay whose descriptor leaves it (expired, evicted) leaves the
+ * plan; configured and trusted relays stay, whatever their descriptor does.
  */
-static int net_decode(void *ctx, const uint8_t *p, size_t len, struct dstore_desc **out, int *why)
+static void net_watch(void *ctx, int event, const struct dstore_desc *dd)
 {
 	struct network *n = ctx;
-	int e = dstore_desc_new(out, p, len, why);
+	uint8_t cls;
 
-	if (e == 0 && n->n_recent < (int)(sizeof(n->recent) / sizeof(n->recent[0])))
-		n->recent[n->n_recent++] = dstore_desc_ref(*out);
-	return e;
-}
-
-/* Descriptors the store took during the last engine call become link-plan candidates. */
-static void net_recent_flush(struct network *n)
-{
-	struct dstore *s = gossip_store(n->g);
-
-	for (int i = 0; i < n->n_recent; i++) {
-		struct dstore_desc *dd = n->recent[i];
-
-		if (dstore_get(s, dd->d.identity) == dd &&
-		    sodium_memcmp(dd->d.identity, n->id.pk, 32) != 0)
-			net_candidate(n, &dd->d, net_class(n, dd->d.identity, dd->d.noise));
-		dstore_desc_unref(dd);
-	}
-	n->n_recent = 0;
+	if (sodium_memcmp(dd->d.identity, n->id.pk, 32) == 0)
+		return;
+	cls = net_class(n, dd->d.identity, dd->d.noise);
+	if (event == DSTORE_EV_ADDED || event == DSTORE_EV_REPLACED)
+		net_candidate(n, &dd->d, cls);
+	else if (cls != LINKPLAN_CONFIGURED && cls != LINKPLAN_TRUSTED)
+		linkplan_remove(n->plan, dd->d.identity);
 }
 
 uint8_t net_class(const struct network *n, const uint8_t identity[32], const uint8_t noise[32])
@@ -238,7 +227,6 @@ int net_offer(struct network *n, struct rpeer *rp, const uint8_t *desc, size_t l
 {
 	int e = gossip_offer(n->g, rp ? rp->id : GOSSIP_LINK_NONE, desc, len, net_unix_ms());
 
-	net_recent_flush(n);
 	net_pump(n);
 	return e;
 }
@@ -297,32 +285,6 @@ void net_plan(struct network *n)
 	}
 }
 
-/* Drop from the plan the discovered relays whose descriptor the store no longer holds. */
-struct net_prune {
-	struct dstore *s;
-	uint8_t (*gone)[32];
-	size_t n, cap;
-};
-
-static void net_prune_one(const struct linkplan_info *info, void *ctx)
-{
-	struct net_prune *p = ctx;
-
-	if (info->cls != LINKPLAN_CONFIGURED && info->cls != LINKPLAN_TRUSTED &&
-	    !dstore_get(p->s, info->identity) && p->n < p->cap)
-		memcpy(p->gone[p->n++], info->identity, 32);
-}
-
-static void net_prune(struct network *n)
-{
-	uint8_t gone[64][32];
-	struct net_prune p = {.s = gossip_store(n->g), .gone = gone, .cap = 64};
-
-	linkplan_foreach(n->plan, ev_now_ms(n->r->loop), net_prune_one, &p);
-	for (size_t i = 0; i < p.n; i++)
-		linkplan_remove(n->plan, gone[i]);
-}
-
 /*
  * A reload (SIGHUP) may change what the descriptor states about modes, auth and capacity: then
  * it is re-signed at the next tick (§9.4), not left stating the old values until its refresh.
@@ -352,10 +314,6 @@ static void net_timer(struct ev_loop *loop, struct ev_timer *t, void *arg)
 		net_publish(n, "load");
 	descreq_tick(n, now);
 	netlinks_tick(n, now);
-	if (now >= n->next_prune_ms) {
-		net_prune(n);
-		n->next_prune_ms = now + NET_PRUNE_MS;
-	}
 	net_plan(n);
 	net_pump(n);
 	ev_timer_start(loop, t, 1000);
@@ -415,8 +373,8 @@ int network_open(struct relay *r)
 	gc.store_capacity = (size_t)r->cfg.net.store_size;
 	gc.ae_interval_ms = (uint32_t)(r->cfg.net.anti_entropy_s * 1000);
 	gc.max_links = NET_MAX_PEERS;
-	gc.decode = net_decode;
-	gc.decode_ctx = n;
+	gc.watch = net_watch;
+	gc.watch_ctx = n;
 	if ((e = gossip_new(&n->g, &gc)) < 0 || (e = linkplan_new(&n->plan, &pc, NULL, NULL)) < 0) {
 		gossip_free(n->g);
 		identity_wipe(&n->id);
@@ -462,8 +420,6 @@ void network_close(struct relay *r)
 	netdht_close(n);
 	netlinks_close_all(n);
 	r->net = NULL;
-	for (int i = 0; i < n->n_recent; i++)
-		dstore_desc_unref(n->recent[i]);
 	linkplan_free(n->plan);
 	gossip_free(n->g);
 	identity_wipe(&n->id);
@@ -510,7 +466,6 @@ void network_ctrl(struct relay *r, struct link *l, const uint8_t *pt, size_t n,
 			return;
 		}
 		gossip_input(net->g, l->rp->id, pt, n, net_unix_ms());
-		net_recent_flush(net);
 		net_pump(net);
 		return;
 	}

@@ -40,8 +40,6 @@
 #define NET_NEAR_BURST 20
 /* Entries a DISCOVER in identity order looks at for one answer (filtered ones included). */
 #define NET_DISCOVER_SCAN 4096
-/* Store candidates not held any more are dropped from the plan this often. */
-#define NET_PRUNE_MS 30000
 
 enum rpeer_state {
 	RP_HANDSHAKE = 1, /* ours: HS_INIT sent, no HS_RESP yet */
@@ -120,11 +118,7 @@ struct network {
 	uint32_t next_id;
 	struct cfgpeer cfg[CONFIG_MAX_PEERS];
 	int n_cfg;
-	/* descriptors decoded during one gossip call, to see which the store took (network.c) */
-	struct dstore_desc *recent[8];
-	int n_recent;
 	struct tbucket near; /* DISCOVER near-ordered answers, relay-wide */
-	uint64_t next_prune_ms;
 	struct net_stats st;
 };
 
