@@ -68,6 +68,15 @@ static const char *const config_keys[] = {
     "Network.DhtListen",
     "Network.DhtBootstrap",
     "Network.DhtAnnounce",
+    "Transport.Listen",
+    "Transport.WebSocketPath",
+    "Transport.TlsCertificate",
+    "Transport.TlsKey",
+    "Transport.MaxConnections",
+    "Transport.MaxConnectionsPerSource",
+    "Transport.HandshakeTimeout",
+    "Transport.QueueBytes",
+    "Transport.Advertise",
     NULL,
 };
 
@@ -120,6 +129,12 @@ void config_defaults(struct relayd_config *c)
 	c->net.store_size = 100000;
 	c->net.anti_entropy_s = 30;
 	c->net.dht_announce = true;
+	/* Stream listeners: none unless [Transport] Listen names one (OPERATING.md). */
+	snprintf(c->transport.ws_path, sizeof(c->transport.ws_path), "/wgrelay");
+	c->transport.max_connections = 1024;
+	c->transport.max_per_source = 16;
+	c->transport.handshake_timeout_s = 10;
+	c->transport.queue_bytes = 64 * 1024;
 }
 
 const char *config_auth_name(enum auth_mode m)
@@ -679,7 +694,8 @@ int config_load(struct relayd_config *c, const char *path, bool must_exist, char
 	    (r = config_relay(c, f, err, errlen)) < 0 || (r = config_auth(c, f, err, errlen)) < 0 ||
 	    (r = config_limits(&c->limits, f, err, errlen)) < 0 ||
 	    (r = config_network(&c->net, f, err, errlen)) < 0 ||
-	    (r = config_dht(c, f, err, errlen)) < 0)
+	    (r = config_dht(c, f, err, errlen)) < 0 ||
+	    (r = config_transport(&c->transport, f, err, errlen)) < 0)
 		goto out;
 	c->net.on =
 	    c->net.network == 1 ||

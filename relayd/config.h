@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "descriptor.h"
 #include "policy.h"
 
 #define CONFIG_MAX_LISTEN   8
@@ -73,6 +74,30 @@ struct net_config {
 	int n_dht_boot;
 };
 
+/* [Transport]: stream listeners (wgrelayd.conf(5) "TRANSPORT", PROTOCOL.md §12). */
+#define CONFIG_MAX_STREAM_LISTEN    4
+#define CONFIG_MAX_STREAM_ADVERTISE 4
+struct transport_config {
+	struct addr listen[CONFIG_MAX_STREAM_LISTEN]; /* none: no stream listener */
+	int n_listen;
+	char ws_path[DESC_MAX_STR];       /* WebSocketPath: starts with '/' */
+	char tls_cert[512], tls_key[512]; /* both "": a self-signed certificate made at start */
+	uint64_t max_connections;         /* all stream connections */
+	uint64_t max_per_source;          /* per IPv4 address, IPv6 /64 */
+	uint64_t handshake_timeout_s;     /* accept to records flowing (TLS, WebSocket) */
+	uint64_t queue_bytes;             /* output queue per connection */
+	/* Advertise: what the descriptor names after the UDP endpoint (TCP, TLS, WSS, onion). */
+	struct desc_endpoint advertise[CONFIG_MAX_STREAM_ADVERTISE];
+	int n_advertise;
+};
+
+struct conf;
+/*
+ * Apply [Transport] of f over t (config_transport.c); the defaults are config_defaults'.
+ * 0, or -EINVAL with err = "FILE:LINE: message 'token' for Key".
+ */
+int config_transport(struct transport_config *t, const struct conf *f, char *err, size_t errlen);
+
 struct relayd_config {
 	struct addr listen[CONFIG_MAX_LISTEN];
 	int n_listen;
@@ -94,6 +119,7 @@ struct relayd_config {
 	bool coalesce; /* UDP GRO in, UDP_SEGMENT out on session sockets */
 	unsigned busy_poll_us; /* spin this long after traffic before sleeping; 0 off */
 	struct net_config net;
+	struct transport_config transport;
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -59,12 +59,17 @@ void control_sendto(struct relay *r, int fd, const void *p, size_t len, const st
 {
 	struct addr out;
 
+	/* A stream connection is its own route: no address to check, its queue takes the frame. */
+	if (r->streams && streams_owns(r, fd)) {
+		streams_send(r, fd, p, len, ((const uint8_t *)p)[0] == PROTO_DATA);
+		return;
+	}
 	if (control_dest(r, fd, to, &out) && sendto(fd, p, len, MSG_DONTWAIT, &out.sa, out.len) < 0)
 		r->st.drops[DROP_SEND]++;
 }
 
 /* Runs of frames for one socket leave with one sendmmsg each. */
-static void control_flush(struct relay *r)
+void control_flush(struct relay *r)
 {
 	int start = 0;
 
@@ -90,6 +95,9 @@ int control_queue(struct relay *r, int fd, void *p, size_t len, const struct add
 {
 	int k = control_io.ntx;
 
+	/* Resealed DATA (droppable) for a stream: into its queue now, not into the batch. */
+	if (r->streams && streams_owns(r, fd))
+		return streams_send(r, fd, p, len, true) < 0 ? -1 : 0;
 	/* A batch never reads more than CONTROL_BATCH datagrams, so this only guards. */
 	if (k == CONTROL_BATCH)
 		control_flush(r);
@@ -373,7 +381,8 @@ static void control_handshake(struct relay *r, int fd, const uint8_t *p, size_t 
 		                               : DROP_MALFORMED]++;
 		return;
 	}
-	if (policy_forbids(&r->cfg.policy, src)) {
+	/* A stream link is answered on its connection, never sent to src: no policy applies. */
+	if (policy_forbids(&r->cfg.policy, src) && !(r->streams && streams_owns(r, fd))) {
 		r->st.drops[DROP_POLICY]++;
 		noise_hs_clear(&pend.hs);
 		return;
@@ -501,7 +510,7 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 	}
 }
 
-static void control_input(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src)
+void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src)
 {
 	int t = frame_check(p, n);
 
@@ -588,7 +597,7 @@ static void control_read(struct ev_loop *loop, int fd, unsigned events, void *ar
 			addr_from_sockaddr(&src, (struct sockaddr *)&control_io.src[i],
 			                   control_io.rx[i].msg_hdr.msg_namelen);
 			addr_unmap(&src);
-			control_input(r, fd, control_io.buf[i], control_io.rx[i].msg_len, &src);
+			control_frame(r, fd, control_io.buf[i], control_io.rx[i].msg_len, &src);
 		}
 		control_flush(r);
 		if (n < CONTROL_BATCH)

@@ -383,6 +383,8 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	network_close(r);
 	if (state_save(r) < 0)
 		exit_status = 1;
+	/* After the save: the ERROR(shutdown) above is on its way, links end with their streams. */
+	streams_close(r);
 	stats_log(r);
 	ev_stop(loop);
 }
@@ -427,6 +429,8 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 		log_warnx(fmt, "IdentityFile");
 	if (memcmp(&run->net, &c->net, sizeof(run->net)))
 		log_warnx(fmt, "[Network]");
+	if (memcmp(&run->transport, &c->transport, sizeof(run->transport)))
+		log_warnx(fmt, "[Transport]");
 }
 
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
@@ -562,6 +566,11 @@ int main(int argc, char **argv)
 	ev_set_after_wake(r->loop, on_wake, r);
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
+	/* Before privileges drop: ports like 443, and the certificate's key file. */
+	if ((o = streams_open(r)) < 0) {
+		errno = -o;
+		fatal("stream listeners ([Transport])");
+	}
 	state_load(r); /* it says what it could not restore, and why */
 	/* After the control sockets (relay links use them), before privileges drop (identity). */
 	if ((o = network_open(r)) < 0) {

@@ -38,24 +38,28 @@ uint64_t net_unix_ms(void)
 }
 
 /*
- * The UDP endpoints a descriptor names: Advertise, else every Listen address that is a
- * specific one (a wildcard says nothing about where the relay can be reached). The count.
+ * The endpoints a descriptor names: the UDP ones first, Advertise, else every Listen address
+ * that is a specific one (a wildcard says nothing about where the relay can be reached); then
+ * [Transport] Advertise's stream endpoints, for which room is kept. The count; 0 when there
+ * is no UDP endpoint (the first must be one, §9.1).
  */
 static int net_endpoints(const struct relayd_config *c, struct descriptor *d)
 {
-	int k = 0;
+	int k = 0, udp_max = DESC_MAX_ENDPOINTS - c->transport.n_advertise;
 
 	if (c->net.advertise.len) {
 		d->endpoints[k].transport = DESC_T_UDP;
 		d->endpoints[k++].addr = c->net.advertise;
 	} else {
-		for (int i = 0; i < c->n_listen && k < DESC_MAX_ENDPOINTS; i++) {
+		for (int i = 0; i < c->n_listen && k < udp_max; i++) {
 			if (addr_classify(&c->listen[i]) & ADDR_UNSPECIFIED)
 				continue;
 			d->endpoints[k].transport = DESC_T_UDP;
 			d->endpoints[k++].addr = c->listen[i];
 		}
 	}
+	for (int i = 0; k && i < c->transport.n_advertise; i++)
+		d->endpoints[k++] = c->transport.advertise[i];
 	d->n_endpoints = (uint8_t)k;
 	return k;
 }

@@ -45,6 +45,7 @@ struct worker;
 struct direct_io;
 struct rpeer;   /* a relay link, ours or inbound (network.h) */
 struct network; /* the relay network part: identity, descriptor, store, links (network.h) */
+struct streams; /* the stream listeners and their connections (streams.c) */
 
 /*
  * What one client key or one source (IPv4 /32, IPv6 /64) holds (quota.c). Kept while anything
@@ -187,8 +188,9 @@ struct relay {
 	pthread_mutex_t mu;
 	struct worker *workers;
 	unsigned n_workers;
-	struct direct_io *io; /* direct reads on the control loop (no workers) */
-	struct network *net;  /* NULL: the relay network is off */
+	struct direct_io *io;    /* direct reads on the control loop (no workers) */
+	struct network *net;     /* NULL: the relay network is off */
+	struct streams *streams; /* NULL: no [Transport] Listen */
 };
 
 /* quota.c */
@@ -202,10 +204,20 @@ int control_open(struct relay *r);
 /* Send on control socket fd to a policy-checked address (dropped and counted otherwise). */
 void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to);
 /*
- * Queue p (which must stay valid until the receive batch ends) for the batch's sendmmsg; -1
- * when policy forbids the address (counted).
+ * Queue p (which must stay valid until the batch is flushed) for the batch's sendmmsg; -1
+ * when policy forbids the address (counted). On a stream connection's fd the frame joins
+ * that connection's queue at once (-1: dropped, counted by streams.c).
  */
 int control_queue(struct relay *r, int fd, void *p, size_t len, const struct addr *to);
+/* Send what control_queue batched. A caller of control_frame outside the receive batch calls
+ * it before the frame's buffer is reused. */
+void control_flush(struct relay *r);
+/*
+ * One frame (a UDP datagram, or a stream's record) that came from src to control socket or
+ * stream connection fd: checked, rate limited when unauthenticated, and dispatched. p may be
+ * modified in place (a DATA frame is resealed there).
+ */
+void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src);
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);
@@ -266,6 +278,27 @@ int state_load(struct relay *r);
 
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);
+
+/*
+ * streams.c: the stream listeners of [Transport] (PROTOCOL.md §12). A connection's socket fd
+ * stands for it in the control path: its records go to control_frame with that fd, and
+ * control_sendto / control_queue hand frames for that fd to streams_send.
+ */
+/* Open every [Transport] Listen socket and the TLS context; 0 (nothing when none is
+ * configured) or -errno, logged. */
+int streams_open(struct relay *r);
+/* Close every connection (its links first) and the listeners; nothing when none is open. */
+void streams_close(struct relay *r);
+/* Whether fd is a live stream connection's socket: O(1). */
+bool streams_owns(const struct relay *r, int fd);
+/*
+ * Queue frame p (len bytes) on the connection of fd (streams_owns) and write what the socket
+ * takes. 0, or -EMSGSIZE / -ENOBUFS (dropped, counted; a droppable frame already when the
+ * queue is half full).
+ */
+int streams_send(struct relay *r, int fd, const void *p, size_t len, bool droppable);
+/* The stream Prometheus lines into out; the length written. */
+size_t streams_metrics(const struct relay *r, char *out, size_t cap);
 
 /* metrics.c: Prometheus text on cfg.metrics ("off": none); 0 or -errno. */
 int metrics_open(struct relay *r);

@@ -59,7 +59,9 @@ void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct ad
 		r->st.drops[DROP_NO_PEER]++;
 		return;
 	}
-	if (policy_forbids(&r->cfg.policy, &y->link->addr)) {
+	/* A stream member is reached over its connection, whatever address it came from. */
+	if (policy_forbids(&r->cfg.policy, &y->link->addr) &&
+	    !(r->streams && streams_owns(r, y->link->fd))) {
 		r->st.drops[DROP_POLICY]++;
 		return;
 	}
