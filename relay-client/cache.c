@@ -146,9 +146,17 @@ static const char schema_v5[] =
 static const char schema_v6[] =
     "CREATE TABLE dht_bootstrap (endpoint TEXT PRIMARY KEY, added INTEGER NOT NULL);";
 
+/*
+ * Version 7: relays' stream URLs (PROTOCOL.md §12.5), from their bootstrap or config line and
+ * from their descriptor, and the carrier `watch` links over, for list-relays and status.
+ */
+static const char schema_v7[] = "ALTER TABLE relays ADD COLUMN urls TEXT NOT NULL DEFAULT '';"
+                                "ALTER TABLE relays ADD COLUMN desc_urls TEXT NOT NULL DEFAULT '';"
+                                "ALTER TABLE relays ADD COLUMN transport TEXT NOT NULL DEFAULT '';";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -1023,6 +1031,9 @@ static void relay_row(sqlite3_stmt *st, void *elem)
 	r->seq = (uint64_t)sqlite3_column_int64(st, 18);
 	r->issued = sqlite3_column_int64(st, 19);
 	r->expires = sqlite3_column_int64(st, 20);
+	text(st, 21, r->urls, sizeof(r->urls));
+	text(st, 22, r->desc_urls, sizeof(r->desc_urls));
+	text(st, 23, r->transport, sizeof(r->transport));
 }
 
 bool cache_source_discovered(const char *source)
@@ -1040,7 +1051,9 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 	                           " THEN 'secret' ELSE '' END, ",
 	                  join4[] = " LEFT JOIN relay_tokens t ON t.pubkey = r.pubkey";
 	static const char desc5[] = "r.descriptor IS NOT NULL, r.identity, r.seq, r.issued,"
-	                            " r.expires FROM relays r NOT INDEXED";
+	                            " r.expires, ";
+	static const char urls7[] = "r.urls, r.desc_urls, r.transport FROM relays r NOT INDEXED";
+	static const char none7[] = "'', '', '' FROM relays r NOT INDEXED";
 	static const char where[2][48] = {" WHERE r.source NOT IN " DISCOVERED_SQL,
 	                                  " WHERE r.source IN " DISCOVERED_SQL};
 	int v = 0, rc = 0;
@@ -1055,9 +1068,12 @@ int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n)
 	 * many rows a hostile file holds, only a scan.
 	 */
 	for (int pass = 0; pass < 2 && rc == 0 && *n <= CACHE_MAX_RELAYS; pass++) {
-		char sql[640];
-		snprintf(sql, sizeof(sql), "%s%s%s%s%s ORDER BY r.rowid LIMIT ?1", cols,
-		         v >= 4 ? tok4 : "'', ", v >= 5 ? desc5 : "0, '', 0, 0, 0 FROM relays r",
+		char sql[800];
+		snprintf(sql, sizeof(sql), "%s%s%s%s%s%s ORDER BY r.rowid LIMIT ?1", cols,
+		         v >= 4 ? tok4 : "'', ", v >= 5 ? desc5 : "0, '', 0, 0, 0, ",
+		         v >= 7   ? urls7
+		         : v >= 5 ? none7
+		                  : "'', '', '' FROM relays r",
 		         v >= 4 ? join4 : "", where[pass]);
 		sqlite3_stmt *st = prep(c, sql);
 		if (st)
@@ -1090,6 +1106,33 @@ int cache_relay_seen(struct cache *c, const struct cache_relay *r)
 	sqlite3_bind_text(st, 10, r->country, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 11, r->last_seen);
 	return step_done(c, st);
+}
+
+int cache_relay_set_transport(struct cache *c, const char *pubkey, const char *transport)
+{
+	sqlite3_stmt *st = prep(c, pubkey ? "UPDATE relays SET transport = ?2 WHERE pubkey = ?1"
+	                                  : "UPDATE relays SET transport = ?2 WHERE transport <> ?2"
+	                                    " AND ?1 IS NULL");
+
+	if (!st)
+		return -EIO;
+	if (pubkey)
+		sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, transport, -1, SQLITE_TRANSIENT);
+	return step_done(c, st);
+}
+
+int cache_relay_set_urls(struct cache *c, const char *pubkey, const char *urls)
+{
+	sqlite3_stmt *st = prep(c, "UPDATE relays SET urls = ?2 WHERE pubkey = ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, pubkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, urls, -1, SQLITE_TRANSIENT);
+	if (step_done(c, st) < 0)
+		return -EIO;
+	return sqlite3_changes(c->db) ? 0 : -ENOENT;
 }
 
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now)
@@ -1706,22 +1749,26 @@ int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap)
 	if (d->len > INT_MAX || exec(c, "BEGIN IMMEDIATE") < 0)
 		return -EIO;
 	/* A bootstrap or config line of its key: the line's endpoint and source stay. */
-	st = prep(c, "UPDATE relays SET descriptor = ?2, identity = ?3, seq = ?4, issued = ?5,"
-	             " expires = ?6 WHERE pubkey = ?1 AND source NOT IN " DISCOVERED_SQL);
+	st = prep(
+	    c, "UPDATE relays SET descriptor = ?2, identity = ?3, seq = ?4, issued = ?5,"
+	       " expires = ?6, desc_urls = ?7 WHERE pubkey = ?1 AND source NOT IN " DISCOVERED_SQL);
 	if (st) {
 		sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
 		bind_desc(st, d);
+		sqlite3_bind_text(st, 7, d->urls, -1, SQLITE_TRANSIENT);
 	}
 	if ((n = changes(c, st)) < 0)
 		goto fail;
 	if (n == 0) {
 		/* The discovered row of its key: what was learned of that relay stays. */
 		st = prep(c, "UPDATE relays SET descriptor = ?2, identity = ?3, seq = ?4,"
-		             " issued = ?5, expires = ?6, endpoint = ?7 WHERE pubkey = ?1");
+		             " issued = ?5, expires = ?6, endpoint = ?7, desc_urls = ?8"
+		             " WHERE pubkey = ?1");
 		if (st) {
 			sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
 			bind_desc(st, d);
 			sqlite3_bind_text(st, 7, d->endpoint, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 8, d->urls, -1, SQLITE_TRANSIENT);
 		}
 		if ((n = changes(c, st)) < 0)
 			goto fail;
@@ -1748,15 +1795,17 @@ int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap)
 			if (changes(c, st) < 0)
 				goto fail;
 		}
-		st = prep(
-		    c, "INSERT INTO relays(pubkey, descriptor, identity, seq, issued, expires,"
-		       " endpoint, source, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)");
+		st =
+		    prep(c, "INSERT INTO relays(pubkey, descriptor, identity, seq, issued, expires,"
+		            " endpoint, source, last_seen, desc_urls)"
+		            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)");
 		if (st) {
 			sqlite3_bind_text(st, 1, d->pubkey, -1, SQLITE_TRANSIENT);
 			bind_desc(st, d);
 			sqlite3_bind_text(st, 7, d->endpoint, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 8, d->source[0] ? d->source : "relay", -1,
 			                  SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 9, d->urls, -1, SQLITE_TRANSIENT);
 		}
 		if (changes(c, st) < 0)
 			goto fail;

@@ -11,9 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 6
+#define CACHE_SCHEMA_VERSION 7
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
+/* A relay's stream URLs (PROTOCOL.md §12.5), canonical and blank-separated; or its carrier. */
+#define CACHE_URLS 512
 /*
  * The file is not trusted (cache.c): cache_relay_list returns at most CACHE_MAX_RELAYS relays
  * (bootstrap and config lines first, then discovered relays, each in the order stored), the
@@ -78,6 +80,15 @@ struct cache_relay {
 	char identity[CACHE_TEXT]; /* Ed25519 identity, base64; "" none */
 	uint64_t seq;
 	int64_t issued, expires; /* unix s; 0 none */
+	/*
+	 * Schema 7. urls: the stream URLs its bootstrap or config line gives (cache_relay_set_urls);
+	 * desc_urls (read-only): those of its descriptor's TCP, TLS and WSS endpoints;
+	 * transport (read-only): the carrier `watch` links over now ("udp", "tls://H:P via
+	 * socks5://H:P"; cache_relay_set_transport), "" not linked.
+	 */
+	char urls[CACHE_URLS];
+	char desc_urls[CACHE_URLS];
+	char transport[CACHE_URLS];
 };
 
 /* True for a relay of source "relay" or "dht": one a descriptor alone vouches for. */
@@ -158,8 +169,15 @@ int cache_bootstrap_add(struct cache *c, const char *endpoint, const char *pubke
 /* 0, or -ENOENT when nothing matched. */
 int cache_bootstrap_remove(struct cache *c, const char *key_or_endpoint);
 
-/* Relay registry; upsert keeps counters, history and the descriptor. */
+/* Relay registry; upsert keeps counters, history, the descriptor and the URLs. */
 int cache_relay_upsert(struct cache *c, const struct cache_relay *r);
+/* Schema 7: the stream URLs of pubkey's line (blank-separated, "" none). 0, -ENOENT, -EIO. */
+int cache_relay_set_urls(struct cache *c, const char *pubkey, const char *urls);
+/*
+ * Schema 7: what carries `watch`'s link to pubkey now ("" not linked), or, pubkey NULL, the
+ * same for every relay (at start). 0 or -EIO.
+ */
+int cache_relay_set_transport(struct cache *c, const char *pubkey, const char *transport);
 /*
  * What a link or a probe learned of a relay (status, rtt, load, flags, location, last seen),
  * into its row if it still has one: a relay removed or expired meanwhile is not brought back.
@@ -279,6 +297,7 @@ struct cache_desc {
 	int64_t issued, expires;
 	const uint8_t *blob; /* the descriptor as received */
 	size_t len;
+	char urls[CACHE_URLS]; /* its stream endpoints as URLs (schema 7), "" none */
 };
 /*
  * Store d in one transaction: onto the bootstrap or config line of its Noise key (whose

@@ -23,6 +23,8 @@
 #include "bootline.h"
 #include "log.h"
 #include "proto.h"
+#include "turl.h"
+#include "urls.h"
 #include "version.h"
 #include "wg.h"
 
@@ -93,11 +95,15 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 	}
 	const struct conf_entry *e = NULL;
 	while (ctx->conf && (e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
-		char key[KEY_B64_STRLEN], fmt[ADDR_STRLEN];
+		char key[KEY_B64_STRLEN], fmt[ADDR_STRLEN], urls[CACHE_URLS];
+		struct turl u[BOOTLINE_MAX_URLS];
 		struct addr a;
 		uint8_t k[KEY_LEN];
+		size_t nu;
 		/* Checked by load_config; here only entered. */
-		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &a, k) < 0)
+		if (bootline_parse_urls(e->value, PROTO_DEFAULT_PORT, &a, k, u, BOOTLINE_MAX_URLS,
+		                        &nu, NULL) < 0 ||
+		    urls_format(u, nu, urls, sizeof(urls)) < 0)
 			continue;
 		/* Keys parse only in their canonical spelling: this is the line's own text. */
 		key_to_base64(key, k);
@@ -109,7 +115,8 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 			for (size_t i = 0; i < n; i++)
 				known |= strcmp(have[i].pubkey, key) == 0 &&
 				         strcmp(have[i].endpoint,
-				                addr_format(&a, fmt, sizeof(fmt))) == 0;
+				                addr_format(&a, fmt, sizeof(fmt))) == 0 &&
+				         strcmp(have[i].urls, urls) == 0;
 			free(have);
 		}
 		if (known)
@@ -118,24 +125,49 @@ int cli_open_cache(struct cli_ctx *ctx, struct cache **out)
 		addr_format(&a, r.endpoint, sizeof(r.endpoint));
 		snprintf(r.source, sizeof(r.source), "config");
 		snprintf(r.status, sizeof(r.status), "unknown");
-		cache_relay_upsert(*out, &r);
+		if (cache_relay_upsert(*out, &r) == 0)
+			cache_relay_set_urls(*out, key, urls);
 	}
 	return 0;
 }
 
+int cli_proxy(const struct conf *conf, struct turl_proxy *out, char *err, size_t errlen)
+{
+	const struct conf_entry *e = conf ? conf_last(conf, "Relay", "Proxy") : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!e)
+		return 0;
+	int rc = turl_proxy_parse(out, e->value);
+	if (rc == 0 && out->kind != TURL_PROXY_NONE)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	snprintf(err, errlen,
+	         "%s:%u: Proxy wants socks5://[USER:PASS@]HOST:PORT or "
+	         "http://HOST:PORT%s '%s'",
+	         conf->name, e->line, rc == -ERANGE ? " (port out of range)" : "", e->value);
+	return -EINVAL;
+}
+
 /*
- * The config file: [Helper] Database, GeoIP; [Relay] Bootstrap = ENDPOINT PUBKEY (repeatable),
- * Dht = on|off, DhtBootstrap = HOST:PORT (repeatable, dhtfind.h). Missing is fine unless
- * named explicitly; errors are "file:line: message 'token'".
+ * The config file: [Helper] Database, GeoIP; [Relay] Bootstrap = ENDPOINT PUBKEY [URL ...]
+ * (repeatable), Proxy = socks5://... | http://..., Dht = on|off, DhtBootstrap = HOST:PORT
+ * (repeatable, dhtfind.h). Missing is fine unless named explicitly; errors are "file:line:
+ * message 'token'".
  */
 static int load_config(struct cli_ctx *ctx, bool explicit, bool db_set, bool geoip_set)
 {
-	static const char *const allowed[] = {"Helper.Database",    "Helper.GeoIP",
-	                                      "Relay.Bootstrap",    "Relay.Dht",
-	                                      "Relay.DhtBootstrap", NULL};
+	static const char *const allowed[] = {"Helper.Database",
+	                                      "Helper.GeoIP",
+	                                      "Relay.Bootstrap",
+	                                      "Relay.Dht",
+	                                      "Relay.DhtBootstrap",
+	                                      "Relay.Proxy",
+	                                      NULL};
 	char err[CONF_ERRLEN];
 	const struct conf_entry *e = NULL;
 	struct dhtfind_config dht;
+	struct turl_proxy proxy;
 	int rc = conf_load(&ctx->conf, ctx->config_path, err, sizeof(err));
 
 	if (rc == -ENOENT && !explicit) {
@@ -148,14 +180,33 @@ static int load_config(struct cli_ctx *ctx, bool explicit, bool db_set, bool geo
 		return -EINVAL;
 	}
 	while ((e = conf_next(ctx->conf, "Relay", "Bootstrap", e))) {
+		struct turl u[BOOTLINE_MAX_URLS];
+		char urls[CACHE_URLS];
 		struct addr a;
 		uint8_t k[KEY_LEN];
-		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &a, k) < 0) {
-			fprintf(stderr, "%s:%u: Bootstrap wants 'ENDPOINT PUBKEY' '%s'\n",
-			        ctx->conf->name, e->line, e->value);
+		size_t nu;
+		unsigned bad;
+		rc = bootline_parse_urls(e->value, PROTO_DEFAULT_PORT, &a, k, u, BOOTLINE_MAX_URLS,
+		                         &nu, &bad);
+		if (rc == 0 && urls_format(u, nu, urls, sizeof(urls)) < 0)
+			rc = -ENOSPC;
+		if (rc < 0) {
+			char word[24] = "";
+			if (bad)
+				snprintf(word, sizeof(word), ": word %u", bad);
+			fprintf(stderr,
+			        "%s:%u: Bootstrap wants 'ENDPOINT PUBKEY' and up to %d "
+			        "tcp://, tls://, ws:// or wss:// URLs%s%s '%s'\n",
+			        ctx->conf->name, e->line, BOOTLINE_MAX_URLS,
+			        rc == -ENOSPC ? ", shorter" : "", word, e->value);
 			return -EINVAL;
 		}
 	}
+	if (cli_proxy(ctx->conf, &proxy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -EINVAL;
+	}
+	explicit_bzero(&proxy, sizeof(proxy));
 	if (dhtfind_config_read(ctx->conf, &dht, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -EINVAL;

@@ -44,6 +44,12 @@ int cli_main(int argc, char **argv);
  * config file's [Relay] Bootstrap entries as relays of source "config". 0 or -errno.
  */
 int cli_open_cache(struct cli_ctx *ctx, struct cache **out);
+/*
+ * [Relay] Proxy of conf (NULL: none) into *out: kind TURL_PROXY_NONE when absent. 0, or
+ * -EINVAL with err "file:line: message 'value'".
+ */
+struct turl_proxy;
+int cli_proxy(const struct conf *conf, struct turl_proxy *out, char *err, size_t errlen);
 /* True when argv[1..] holds -h or --help before any "--". */
 bool cli_wants_help(int argc, char **argv);
 

@@ -24,6 +24,8 @@
 #include "registry.h"
 #include "selfaddr.h"
 #include "token.h"
+#include "turl.h"
+#include "urls.h"
 
 static const char start_help[] =
     "Usage: wgrelay start-relay [--port N] [--max-connections N] [--max-bandwidth KBPS]\n"
@@ -173,11 +175,15 @@ int cmd_start_relay(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 static const char add_help[] =
-    "Usage: wgrelay add-bootstrap-relay [--allow-loopback] ENDPOINT PUBKEY\n"
+    "Usage: wgrelay add-bootstrap-relay [--allow-loopback] ENDPOINT PUBKEY [URL...]\n"
     "         [--token-command CMD | --token-secret SECRET --token-name NAME | --no-token]\n"
     "Add a relay, or move a known one, and say which. ENDPOINT is IP[:PORT], [IPv6][:PORT]\n"
     "or HOST[:PORT] (port default 51821; a host name is stored as given and looked up\n"
     "when used), PUBKEY the relay's base64 public key (wgrelayd --show-public-key).\n"
+    "URL (up to 4): where the relay also listens for streams, tried in order when UDP\n"
+    "goes unanswered: tcp://HOST:PORT, tls://HOST:PORT, ws://HOST[:PORT][/PATH] or\n"
+    "wss://HOST[:PORT][/PATH] (through [Relay] Proxy when one is set). Given URLs replace\n"
+    "the relay's; none leaves them as they are.\n"
     "  --allow-loopback      accept a loopback ENDPOINT (tests on one machine)\n"
     "A relay in token mode wants a credential in every BIND; give one of:\n"
     "  --token-command CMD   run CMD (/bin/sh -c, 5 s at most) for one; its first line of\n"
@@ -187,6 +193,21 @@ static const char add_help[] =
     "  --no-token            forget the relay's credential\n"
     "Without these a known relay keeps its credential. The secret is stored in the\n"
     "database (mode 0600) in clear.\n";
+
+/* The stream URLs the line of pubkey gives now, "" none. */
+static void line_urls(struct cache *c, const char *pubkey, char *out, size_t cap)
+{
+	struct cache_relay *r;
+	size_t n;
+
+	out[0] = '\0';
+	if (cache_relay_list(c, &r, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r[i].pubkey, pubkey) == 0)
+			snprintf(out, cap, "%s", r[i].urls);
+	free(r);
+}
 
 int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -204,7 +225,9 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	struct addr a;
 	struct cache *c;
 	struct cache_token tok = {0}, had;
-	char ep[CLI_EP_LEN], was[CACHE_TEXT];
+	char ep[CLI_EP_LEN], was[CACHE_TEXT], urls[CACHE_URLS], had_urls[CACHE_URLS] = "";
+	struct turl turls[URLS_MAX];
+	size_t n_turls = 0;
 	bool allow_lo = false, is_name, no_token = false, set_token;
 	const char *why, *tcmd = NULL, *tsecret = NULL, *tname = NULL;
 	int ch, rc;
@@ -233,8 +256,19 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_bad_option(cmd, argv, ch);
 		}
 	}
-	if (argc - optind != 2)
-		return cli_usage(cmd, "wants ENDPOINT PUBKEY");
+	if (argc - optind < 2 || argc - optind > 2 + URLS_MAX)
+		return cli_usage(cmd, "wants ENDPOINT PUBKEY and up to %d URLs", URLS_MAX);
+	for (int i = optind + 2; i < argc; i++) {
+		int e = turl_parse(&turls[n_turls], argv[i]);
+		if (e < 0 || turls[n_turls].kind == TURL_UDP)
+			return cli_usage(cmd, "URL '%s': %s", argv[i],
+			                 e == -ERANGE ? "port out of range"
+			                 : e < 0 ? "not tcp://, tls://, ws:// or wss://HOST:PORT"
+			                         : "udp: ENDPOINT is the relay's UDP address");
+		n_turls++;
+	}
+	if (urls_format(turls, n_turls, urls, sizeof(urls)) < 0)
+		return cli_usage(cmd, "URLs: longer than %d characters together", CACHE_URLS - 1);
 	if ((tcmd != NULL) + (tsecret != NULL || tname != NULL) + no_token > 1)
 		return cli_usage(cmd, "--token-command, --token-secret/--token-name and --no-token "
 		                      "exclude each other");
@@ -271,6 +305,8 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_open_cache(ctx, &c) < 0)
 		return CLI_ERR;
 	int known = cache_bootstrap_get(c, pub, was, sizeof(was));
+	line_urls(c, pub, had_urls, sizeof(had_urls));
+	bool same_urls = !n_turls || strcmp(had_urls, urls) == 0;
 	bool had_token = cache_token_get(c, pub, &had) == 0;
 	bool same_token =
 	    set_token &&
@@ -278,7 +314,7 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	              : had_token && strcmp(had.command, tok.command) == 0 &&
 	                    strcmp(had.secret, tok.secret) == 0 && strcmp(had.name, tok.name) == 0);
 	sodium_memzero(&had, sizeof(had));
-	if (known == 0 && strcmp(was, ep) == 0 && (!set_token || same_token)) {
+	if (known == 0 && strcmp(was, ep) == 0 && (!set_token || same_token) && same_urls) {
 		cache_free(c);
 		sodium_memzero(&tok, sizeof(tok));
 		printf("relay %s at %s: unchanged\n", pub, ep);
@@ -287,6 +323,8 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 	rc = known == 0 && strcmp(was, ep) == 0 ? 0 : cache_bootstrap_add(c, ep, pub, time(NULL));
 	if (rc == 0 && set_token)
 		rc = cache_token_set(c, pub, no_token ? NULL : &tok);
+	if (rc == 0 && n_turls)
+		rc = cache_relay_set_urls(c, pub, urls);
 	cache_free(c);
 	sodium_memzero(&tok, sizeof(tok));
 	if (rc < 0)
@@ -295,6 +333,8 @@ int cmd_add_bootstrap(struct cli_ctx *ctx, int argc, char **argv)
 		printf("moved relay %s from %s to %s\n", pub, was, ep);
 	else if (known != 0)
 		printf("added relay %s at %s\n", pub, ep);
+	if (n_turls && !same_urls)
+		printf("relay %s: stream URLs %s\n", pub, urls);
 	if (set_token)
 		printf("relay %s: token credential %s\n", pub,
 		       no_token ? (had_token ? "removed" : "none")
@@ -347,6 +387,23 @@ static void json_str_or_null(const char *key, const char *v)
 		printf("null");
 }
 
+/* "urls": the stream URLs tried in order (the line's, then the descriptor's). */
+static void json_urls(const struct registry_entry *e)
+{
+	struct turl u[URLS_MAX];
+	size_t n = urls_of_relay(&e->info, u, URLS_MAX);
+
+	printf(", \"urls\": [");
+	for (size_t i = 0; i < n; i++) {
+		char t[TURL_STRLEN];
+		if (turl_format(&u[i], t, sizeof(t)) < 0)
+			continue;
+		printf("%s", i ? ", " : "");
+		cli_json_str(stdout, t);
+	}
+	printf("]");
+}
+
 static void print_json_relay(const struct registry_entry *e, double km, bool first)
 {
 	const struct cache_relay *r = &e->info;
@@ -382,6 +439,8 @@ static void print_json_relay(const struct registry_entry *e, double km, bool fir
 		printf(", \"last_seen\": %lld", (long long)r->last_seen);
 	else
 		printf(", \"last_seen\": null");
+	json_urls(e);
+	json_str_or_null("transport", r->transport[0] ? r->transport : NULL);
 	/* The descriptor held, if any (schema 5): who signed it, its number and its times. */
 	json_str_or_null("identity", r->has_desc ? r->identity : NULL);
 	if (r->has_desc)
@@ -465,6 +524,17 @@ static void print_relays(const struct registry_entry *e, size_t n, const struct 
 		printf("%s]\n", n ? "\n" : "");
 		return;
 	}
+	/* Stream URLs and the carrier the helper links over, when not plain UDP. */
+	for (size_t i = 0; i < n; i++) {
+		struct turl u[URLS_MAX];
+		char text[CACHE_URLS];
+		size_t k = urls_of_relay(&e[i].info, u, URLS_MAX);
+		if (k && urls_format(u, k, text, sizeof(text)) >= 0)
+			printf("stream URLs of %.8s: %s\n", e[i].info.pubkey, text);
+		if (e[i].info.transport[0] && strcmp(e[i].info.transport, "udp") != 0)
+			printf("helper links to %.8s over %s\n", e[i].info.pubkey,
+			       e[i].info.transport);
+	}
 	/* Token credentials, without the secret. */
 	for (size_t i = 0; i < n; i++)
 		if (e[i].info.token[0])
@@ -488,11 +558,14 @@ static int merge_config(struct cli_ctx *ctx, struct registry_entry **e, size_t *
 	const struct conf_entry *c = NULL;
 
 	while (ctx->conf && (c = conf_next(ctx->conf, "Relay", "Bootstrap", c))) {
-		char ep[ADDR_STRLEN], key[KEY_B64_STRLEN];
+		char ep[ADDR_STRLEN], key[KEY_B64_STRLEN], urls[CACHE_URLS];
+		struct turl u[BOOTLINE_MAX_URLS];
 		struct addr a;
 		uint8_t k[KEY_LEN];
-		size_t i;
-		if (bootline_parse(c->value, PROTO_DEFAULT_PORT, &a, k) < 0)
+		size_t i, nu;
+		if (bootline_parse_urls(c->value, PROTO_DEFAULT_PORT, &a, k, u, BOOTLINE_MAX_URLS,
+		                        &nu, NULL) < 0 ||
+		    urls_format(u, nu, urls, sizeof(urls)) < 0)
 			continue;
 		key_to_base64(key, k); /* the canonical spelling, as the line gave it */
 		for (i = 0; i < *n && strcmp((*e)[i].info.pubkey, key) != 0; i++)
@@ -514,9 +587,11 @@ static int merge_config(struct cli_ctx *ctx, struct registry_entry **e, size_t *
 			         registry_status_name(REGISTRY_UNKNOWN));
 			(*n)++;
 		} else if (strcmp((*e)[i].info.endpoint, addr_format(&a, ep, sizeof(ep))) == 0) {
+			snprintf((*e)[i].info.urls, sizeof((*e)[i].info.urls), "%s", urls);
 			continue;
 		}
 		r = &(*e)[i].info;
+		snprintf(r->urls, sizeof(r->urls), "%s", urls);
 		addr_format(&a, r->endpoint, sizeof(r->endpoint));
 		snprintf(r->source, sizeof(r->source), "config");
 	}

@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "seal.h"
 #include "sock.h"
+#include "tconn.h"
 #include "token.h"
 
 struct link_priv {
@@ -26,6 +27,8 @@ struct link_priv {
 	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
 	bool was_down;  /* marked down since it was last up: its next handshake is news */
 	int64_t urgent_until_ms; /* link_ping_now: retry a missed PING every second until */
+	int64_t io_now_ms;       /* the clock of the tconn_io call under way (stream_frame) */
+	uint64_t probe_nonce;    /* the UDP probe's PING while on a stream, 0 none */
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -90,10 +93,25 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	return 0;
 }
 
+/*
+ * One frame out on the carrier: a datagram on UDP, a record on a stream (DATA droppable when
+ * the stream's queue is half full: WireGuard retransmits, control frames must not be lost).
+ */
+static int carry(struct link *l, const uint8_t *p, size_t len, bool droppable)
+{
+	if (l->tc) {
+		if (l->stream_failed || tconn_state(l->tc) != TCONN_OPEN)
+			return -ENOTCONN;
+		return tconn_send(l->tc, p, len, droppable);
+	}
+	return send(l->fd, p, len, 0) < 0 ? -errno : 0;
+}
+
 static void send_raw(struct link *l, const uint8_t *p, size_t len, int64_t now_ms)
 {
-	if (send(l->fd, p, len, 0) < 0)
-		log_debug("link: send: %s", strerror(errno));
+	int rc = carry(l, p, len, false);
+	if (rc < 0)
+		log_debug("link: send: %s", strerror(-rc));
 	else
 		l->last_tx_ms = now_ms;
 }
@@ -146,6 +164,7 @@ static void link_destroy(struct link *l, bool unbind)
 		else
 			bind_clear(&l->binds[i]);
 	close(l->fd);
+	tconn_free(l->tc);
 	token_free(l->token);
 	link_keys_clear(&l->priv->keys);
 	free(l->priv->rxbuf);
@@ -248,14 +267,19 @@ static void start_handshake(struct link *l, int64_t now_ms)
 }
 
 /* Forget the relay's state: rebind everything once a new handshake succeeds. */
-static void link_mark_down(struct link *l, const char *why)
+static void mark_down(struct link *l)
 {
-	log_info("link %s: %s, reconnecting", addr_format(&l->relay, (char[64]){0}, 64), why);
 	l->priv->was_down = true;
 	l->state = LINK_DOWN;
 	l->hs_sent_ms = 0;
 	for (size_t i = 0; i < LINK_MAX_BINDS; i++)
 		l->binds[i].sent = false, l->binds[i].state = 0, l->binds[i].port = 0;
+}
+
+static void link_mark_down(struct link *l, const char *why)
+{
+	log_info("link %s: %s, reconnecting", addr_format(&l->relay, (char[64]){0}, 64), why);
+	mark_down(l);
 }
 
 static void send_ping(struct link *l, int64_t now_ms)
@@ -279,6 +303,9 @@ void link_ping_now(struct link *l, int64_t now_ms)
 
 void link_tick(struct link *l, int64_t now_ms)
 {
+	/* A stream still connecting carries nothing; its opening starts the handshake. */
+	if (l->tc && (l->stream_failed || tconn_state(l->tc) != TCONN_OPEN))
+		return;
 	/*
 	 * After a PING goes unanswered, ping every second until something comes back: a lossy
 	 * link (10 % each way loses a PING round trip one time in five) must not lose three in a
@@ -292,7 +319,7 @@ void link_tick(struct link *l, int64_t now_ms)
 	if (l->state == LINK_UP && now_ms - l->last_rx_ms > LINK_DEAD_MS)
 		link_mark_down(l, "silent");
 	if (l->state != LINK_UP) {
-		if (now_ms - l->hs_sent_ms >= HS_RETRY_MS)
+		if (now_ms - l->hs_sent_ms >= (l->hs_retry_ms > 0 ? l->hs_retry_ms : HS_RETRY_MS))
 			start_handshake(l, now_ms);
 		return;
 	}
@@ -471,113 +498,218 @@ int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t l
 	if (len == 0 || len > PROTO_MAX_FRAME - PROTO_SEALED_OVERHEAD)
 		return -EMSGSIZE;
 	size_t f = seal_data_sk(frame, len, b->handle, b->tx_counter++, sealed_keys(l, b)->send);
-	if (send(l->fd, frame, f, 0) < 0)
-		return -errno;
+	int rc = carry(l, frame, f, true);
+	if (rc < 0)
+		return rc;
 	l->last_tx_ms = now_ms;
 	b->tx_frames++;
 	return 0;
 }
 
-void link_readable(struct link *l, int64_t now_ms)
+/* One frame from the relay (a datagram, or a stream's record): handled, or dropped and counted. */
+static void link_input(struct link *l, uint8_t *buf, ssize_t n, int64_t now_ms)
 {
-	uint8_t *buf = l->priv->rxbuf, pt[PROTO_MAX_CTRL_PLAIN];
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
 	struct frame_pong pong;
 	struct ctrl_msg m;
+
+	switch (frame_check(buf, (size_t)n)) {
+	case PROTO_PONG:
+		if (frame_decode_pong(buf, (size_t)n, &pong) == 0 && pong.nonce == l->ping_nonce) {
+			l->rtt_ms = (int)(now_ms - l->ping_sent_ms);
+			if (l->rtt_ms < 1)
+				l->rtt_ms = 1;
+			l->load_permille = pong.load_permille;
+			l->last_rx_ms = now_ms; /* the relay is alive */
+			l->pong_flags = pong.flags;
+			l->pong_observed = pong.observed; /* unauthenticated */
+			l->ping_nonce = 0;
+			l->pings_missed = 0;
+			return;
+		}
+		break;
+	case PROTO_HS_RESP:
+		if (hs_client_consume_resp(&l->priv->hs, buf, (size_t)n, &l->priv->keys,
+		                           &l->observed) == 0) {
+			if (l->state != LINK_UP && l->priv->was_down)
+				log_info("link %s: reconnected",
+				         addr_format(&l->relay, (char[64]){0}, 64));
+			else if (l->state != LINK_UP)
+				log_debug("link %s: up", addr_format(&l->relay, (char[64]){0}, 64));
+			l->priv->was_down = false;
+			l->state = LINK_UP;
+			l->priv->key_gen++;
+			l->up_since_ms = l->last_rx_ms = now_ms;
+			l->last_error = 0;
+			/* New keys: the relay needs our bindings again (rebind replaces). */
+			for (size_t i = 0; i < LINK_MAX_BINDS; i++)
+				l->binds[i].sent = false;
+			/*
+				 * The relay adopts a new link only once a frame opens on it
+				 * (PROTOCOL.md §4.4): with nothing to bind, a KEEPALIVE now.
+				 */
+			l->last_tx_ms = now_ms - PROTO_KEEPALIVE_MS;
+			link_tick(l, now_ms);
+			return;
+		}
+		break;
+	case PROTO_COOKIE:
+		if (hs_client_consume_cookie(&l->priv->hs, buf, (size_t)n, (uint64_t)now_ms) == 0) {
+			l->hs_sent_ms = 0; /* retry with mac2 on the next tick */
+			return;
+		}
+		break;
+	case PROTO_CTRL: {
+		if (l->state != LINK_UP)
+			break;
+		int r = frame_open_ctrl(buf, (size_t)n, l->priv->keys.ctrl_recv,
+		                        &l->priv->keys.ctrl_replay, pt, sizeof(pt));
+		/* Discovery's replies go to the caller's parser (discover.h) as they are. */
+		if (r > 0 && (pt[0] == CTRL_DESC || pt[0] == CTRL_DISCOVERED)) {
+			l->last_rx_ms = now_ms;
+			if (!l->on_ctrl)
+				break;
+			l->on_ctrl(l, pt, (size_t)r, now_ms);
+			return;
+		}
+		if (r > 0 && ctrl_decode(pt, (size_t)r, &m) == 0) {
+			l->last_rx_ms = now_ms;
+			handle_ctrl(l, &m, now_ms);
+			sodium_memzero(pt, sizeof(pt));
+			return;
+		}
+		break;
+	}
+	case PROTO_DATA: {
+		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000);
+		int r = data_input(l, buf, (size_t)n, now_ms);
+		if (r == 0)
+			return;
+		l->data_dropped++;
+		if (log_getverbose())
+			log_info_rl(&rl, "link %s: DATA frame dropped: %s",
+			            addr_format(&l->relay, (char[64]){0}, 64),
+			            r == -ENOENT     ? "no sealed binding or port for its handle"
+			            : r == -ENOTCONN ? "no link keys yet"
+			            : r < -1000      ? frame_strerror(r)
+			                             : strerror(-r));
+		break;
+	}
+	default:
+		break;
+	}
+	l->dropped++;
+}
+
+void link_readable(struct link *l, int64_t now_ms)
+{
+	uint8_t *buf = l->priv->rxbuf;
+	struct frame_pong pong;
 
 	for (int k = 0; k < 64; k++) {
 		ssize_t n = recv(l->fd, buf, PROTO_MAX_FRAME, 0);
 		if (n < 0)
 			return;
-		int type = frame_check(buf, (size_t)n);
-		switch (type) {
-		case PROTO_PONG:
-			if (frame_decode_pong(buf, (size_t)n, &pong) == 0 &&
-			    pong.nonce == l->ping_nonce) {
-				l->rtt_ms = (int)(now_ms - l->ping_sent_ms);
-				if (l->rtt_ms < 1)
-					l->rtt_ms = 1;
-				l->load_permille = pong.load_permille;
-				l->last_rx_ms = now_ms; /* the relay is alive */
-				l->pong_flags = pong.flags;
-				l->pong_observed = pong.observed; /* unauthenticated */
-				l->ping_nonce = 0;
-				l->pings_missed = 0;
-				continue;
-			}
-			break;
-		case PROTO_HS_RESP:
-			if (hs_client_consume_resp(&l->priv->hs, buf, (size_t)n, &l->priv->keys,
-			                           &l->observed) == 0) {
-				if (l->state != LINK_UP && l->priv->was_down)
-					log_info("link %s: reconnected",
-					         addr_format(&l->relay, (char[64]){0}, 64));
-				else if (l->state != LINK_UP)
-					log_debug("link %s: up",
-					          addr_format(&l->relay, (char[64]){0}, 64));
-				l->priv->was_down = false;
-				l->state = LINK_UP;
-				l->priv->key_gen++;
-				l->up_since_ms = l->last_rx_ms = now_ms;
-				l->last_error = 0;
-				/* New keys: the relay needs our bindings again (rebind replaces). */
-				for (size_t i = 0; i < LINK_MAX_BINDS; i++)
-					l->binds[i].sent = false;
-				/*
-				 * The relay adopts a new link only once a frame opens on it
-				 * (PROTOCOL.md §4.4): with nothing to bind, a KEEPALIVE now.
-				 */
-				l->last_tx_ms = now_ms - PROTO_KEEPALIVE_MS;
-				link_tick(l, now_ms);
-				continue;
-			}
-			break;
-		case PROTO_COOKIE:
-			if (hs_client_consume_cookie(&l->priv->hs, buf, (size_t)n,
-			                             (uint64_t)now_ms) == 0) {
-				l->hs_sent_ms = 0; /* retry with mac2 on the next tick */
-				continue;
-			}
-			break;
-		case PROTO_CTRL: {
-			if (l->state != LINK_UP)
-				break;
-			int r = frame_open_ctrl(buf, (size_t)n, l->priv->keys.ctrl_recv,
-			                        &l->priv->keys.ctrl_replay, pt, sizeof(pt));
-			/* Discovery's replies go to the caller's parser (discover.h) as they are. */
-			if (r > 0 && (pt[0] == CTRL_DESC || pt[0] == CTRL_DISCOVERED)) {
-				l->last_rx_ms = now_ms;
-				if (!l->on_ctrl)
-					break;
-				l->on_ctrl(l, pt, (size_t)r, now_ms);
-				continue;
-			}
-			if (r > 0 && ctrl_decode(pt, (size_t)r, &m) == 0) {
-				l->last_rx_ms = now_ms;
-				handle_ctrl(l, &m, now_ms);
-				sodium_memzero(pt, sizeof(pt));
-				continue;
-			}
-			break;
+		if (!l->tc) {
+			link_input(l, buf, n, now_ms);
+			continue;
 		}
-		case PROTO_DATA: {
-			static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000);
-			int r = data_input(l, buf, (size_t)n, now_ms);
-			if (r == 0)
-				continue;
-			l->data_dropped++;
-			if (log_getverbose())
-				log_info_rl(&rl, "link %s: DATA frame dropped: %s",
-				            addr_format(&l->relay, (char[64]){0}, 64),
-				            r == -ENOENT
-				                ? "no sealed binding or port for its handle"
-				            : r == -ENOTCONN ? "no link keys yet"
-				            : r < -1000      ? frame_strerror(r)
-				                             : strerror(-r));
-			break;
-		}
-		default:
-			break;
+		/* On a stream, UDP only tells whether it works again: the probe's PONG. */
+		if (frame_check(buf, (size_t)n) == PROTO_PONG &&
+		    frame_decode_pong(buf, (size_t)n, &pong) == 0 && l->priv->probe_nonce &&
+		    pong.nonce == l->priv->probe_nonce) {
+			l->priv->probe_nonce = 0;
+			l->udp_answered = true;
+			continue;
 		}
 		l->dropped++;
 	}
+}
+
+static void stream_frame(void *arg, struct tconn *c, uint8_t *frame, size_t len)
+{
+	struct link *l = arg;
+
+	(void)c;
+	link_input(l, frame, (ssize_t)len, l->priv->io_now_ms);
+}
+
+int link_stream_start(struct link *l, const struct tconn_client *cl, const struct addr *to,
+                      int64_t now_ms)
+{
+	struct tconn *c;
+
+	tconn_free(l->tc);
+	l->tc = NULL;
+	l->stream_failed = false;
+	l->udp_answered = false;
+	l->priv->probe_nonce = 0;
+	mark_down(l);
+	int rc = tconn_connect(&c, cl, to, (uint64_t)now_ms);
+	if (rc < 0)
+		return rc;
+	l->tc = c;
+	/* A PING sent on UDP is not answered here: start the stream's count afresh. */
+	l->ping_nonce = 0;
+	l->pings_missed = 0;
+	return 0;
+}
+
+void link_stream_stop(struct link *l, int64_t now_ms)
+{
+	(void)now_ms;
+	if (!l->tc)
+		return;
+	tconn_free(l->tc);
+	l->tc = NULL;
+	l->stream_failed = false;
+	l->udp_answered = false;
+	l->priv->probe_nonce = 0;
+	l->ping_nonce = 0;
+	l->pings_missed = 0;
+	mark_down(l);
+}
+
+int link_stream_fd(const struct link *l)
+{
+	return l->tc ? tconn_fd(l->tc) : -1;
+}
+
+unsigned link_stream_events(const struct link *l)
+{
+	return l->tc && !l->stream_failed ? tconn_events(l->tc) : 0;
+}
+
+void link_stream_io(struct link *l, unsigned events, int64_t now_ms)
+{
+	if (!l->tc || l->stream_failed)
+		return;
+	bool was_open = tconn_state(l->tc) == TCONN_OPEN;
+	l->priv->io_now_ms = now_ms;
+	int rc = tconn_io(l->tc, events, (uint64_t)now_ms, stream_frame, l);
+	if (rc < 0) {
+		log_debug("link %s: stream finished: %s", addr_format(&l->relay, (char[64]){0}, 64),
+		          tconn_error(l->tc));
+		l->stream_failed = true;
+		mark_down(l);
+		return;
+	}
+	/* Open now: the handshake goes at once instead of at the next tick. */
+	if (!was_open && tconn_state(l->tc) == TCONN_OPEN) {
+		l->hs_sent_ms = 0;
+		link_tick(l, now_ms);
+	}
+}
+
+void link_udp_probe(struct link *l, int64_t now_ms)
+{
+	uint8_t ping[PROTO_PING_LEN];
+
+	(void)now_ms;
+	randombytes_buf(&l->priv->probe_nonce, sizeof(l->priv->probe_nonce));
+	if (!l->priv->probe_nonce)
+		l->priv->probe_nonce = 1;
+	frame_encode_ping(ping, l->priv->probe_nonce);
+	if (send(l->fd, ping, sizeof(ping), 0) < 0)
+		log_debug("link: UDP probe: %s", strerror(errno));
 }

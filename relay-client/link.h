@@ -2,8 +2,8 @@
  * link.h: the helper's control link to one relay (PROTOCOL.md §3-§5): PING for RTT and load,
  * Noise IK handshake as initiator with the helper's identity key, BIND/BOUND per sid in direct
  * or sealed mode, KEEPALIVE, PEER_ACTIVE, and the DATA frames of sealed bindings (§5.4).
- * Non-blocking; the caller polls link_fd and calls link_tick each second. Bad frames are
- * dropped and counted.
+ * Non-blocking; the caller polls fd (and, on a stream, link_stream_fd) and calls link_tick each
+ * second. Bad frames are dropped and counted.
  */
 #ifndef WGR_LINK_H
 #define WGR_LINK_H
@@ -45,6 +45,8 @@ struct link_sealed {
 
 struct link;
 struct token_state;
+struct tconn;
+struct tconn_client;
 /* A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. */
 typedef void (*link_data_fn)(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
                              int64_t now_ms);
@@ -84,6 +86,17 @@ struct link {
 	 * auth-required drops it (once per 30 s) so the next BIND fetches a new one.
 	 */
 	struct token_state *token;
+	/*
+	 * The carrier (PROTOCOL.md §12): UDP on fd, or, while tc is set, a stream connection
+	 * (transport/tconn.h) whose socket carrier.c watches beside fd. fd stays open for UDP
+	 * probes. stream_failed: tc finished (the link is down); carrier.c takes it out of the
+	 * loop and frees it (link_stream_stop). udp_answered: a UDP probe's PONG came (cleared by
+	 * the caller).
+	 */
+	struct tconn *tc;
+	bool stream_failed;
+	bool udp_answered;
+	int hs_retry_ms; /* handshake retry while not up; 0: the default 5 s */
 	struct link_bind binds[LINK_MAX_BINDS];
 	struct link_priv *priv; /* keys and Noise state */
 };
@@ -91,7 +104,10 @@ struct link {
 /* A link to relay (key relay_pub) using identity client_priv; SO_MARK when fwmark != 0. */
 int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *relay,
              const uint8_t client_priv[32], uint32_t fwmark);
-/* Sends UNBIND for bound sids when up; wipes keys. NULL ok. */
+/*
+ * Sends UNBIND for bound sids when up; wipes keys; closes the stream too (its fd taken out of
+ * the caller's loop first). NULL ok.
+ */
 void link_free(struct link *l);
 /*
  * Wipes keys and closes without UNBIND: the relay keeps our memberships (direct sessions go on
@@ -108,7 +124,10 @@ void link_tick(struct link *l, int64_t now_ms);
  * relay is gone.
  */
 void link_ping_now(struct link *l, int64_t now_ms);
-/* Read and handle every pending datagram. */
+/*
+ * Read and handle every pending datagram of fd. While on a stream only the PONG of a UDP probe
+ * counts (udp_answered); the rest is dropped.
+ */
 void link_readable(struct link *l, int64_t now_ms);
 /*
  * Bind a sid in mode (idempotent; a sid bound in the other mode is unbound and bound again in
@@ -128,6 +147,30 @@ int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t l
  * and send it. Only on an authenticated link: 0, -ENOTCONN (not up), -EMSGSIZE, or -errno.
  */
 int link_send_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
+/*
+ * Carry the link over a stream from now on: connect (tconn_connect) with cl to `to` (the
+ * proxy's address when cl has one). A stream already there is freed first (the caller took its
+ * fd out of its loop). The link is down (keys and bindings kept, bound again once up) and
+ * handshakes as soon as the stream is open. 0 or -errno (the link is then on UDP).
+ */
+int link_stream_start(struct link *l, const struct tconn_client *cl, const struct addr *to,
+                      int64_t now_ms);
+/*
+ * Back to UDP: the stream (if any; its fd out of the caller's loop) is freed and the link is
+ * down until a handshake on UDP succeeds.
+ */
+void link_stream_stop(struct link *l, int64_t now_ms);
+/* The stream's socket, -1 on UDP. */
+int link_stream_fd(const struct link *l);
+/* The events the stream waits for (tconn_events), 0 on UDP or once it failed. */
+unsigned link_stream_events(const struct link *l);
+/*
+ * The stream's socket is ready: advance it, handle each frame as a datagram on UDP. When it
+ * finishes the link goes down and stream_failed is set.
+ */
+void link_stream_io(struct link *l, unsigned events, int64_t now_ms);
+/* A PING on UDP while the link is on a stream: its PONG sets udp_answered. */
+void link_udp_probe(struct link *l, int64_t now_ms);
 /* First DATA counter of a new binding: the wall clock in ns (see link.c). */
 uint64_t link_counter_start(void);
 

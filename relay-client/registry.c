@@ -16,6 +16,7 @@
 #include "log.h"
 #include "probe.h"
 #include "proto.h"
+#include "urls.h"
 #include "wg.h"
 
 static const char *const status_words[] = {
@@ -166,6 +167,7 @@ enum discover_verdict registry_take_desc(struct cache *c, const char *source, co
 		cd.seq = d.seq;
 		cd.issued = (int64_t)d.issued_at;
 		cd.expires = (int64_t)d.expires_at;
+		urls_from_desc(&d, cd.urls, sizeof(cd.urls));
 		if (cache_desc_store(c, &cd, CACHE_MAX_DISCOVERED) < 0)
 			return DISCOVER_V_MAX;
 	}

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "geoip.h"
 #include "ifconf.h"
+#include "registry.h"
 #include "wg.h"
 
 enum status_helper status_helper_state(const struct status_in *in)
@@ -277,6 +278,28 @@ static void print_helper(FILE *f, const struct status_in *in)
 	fprintf(f, "  (paths are WireGuard's own; why and relay choices are stale)\n");
 }
 
+/*
+ * The relays the helper links to and what carries each link (PROTOCOL.md §12): "udp", or a
+ * stream URL and the proxy. Only while the helper runs: a stopped one's words are history.
+ */
+static void print_relays(FILE *f, const struct status_in *in)
+{
+	bool any = false;
+
+	if (status_helper_state(in) != STATUS_HELPER_RUNNING)
+		return;
+	for (size_t i = 0; i < in->n_relays; i++) {
+		const struct cache_relay *r = &in->relays[i];
+		if (!r->transport[0])
+			continue;
+		if (!any)
+			fprintf(f, "relays linked:\n");
+		any = true;
+		fprintf(f, "  %s (%.8s...): %s, %s\n", r->endpoint, r->pubkey, r->transport,
+		        registry_shown_status(r));
+	}
+}
+
 static bool geo_db(const struct status_in *in)
 {
 	if (in->helper && status_helper_state(in) == STATUS_HELPER_RUNNING)
@@ -371,6 +394,7 @@ void status_print_text(FILE *f, const struct status_in *in)
 		return;
 	}
 	print_helper(f, in);
+	print_relays(f, in);
 	for (size_t d = 0; d < in->n_devs; d++) {
 		const struct status_dev_info *dev = &in->devs[d];
 		print_iface_line(f, dev, status_iface_cfg(in, dev->name));
@@ -461,7 +485,23 @@ void status_print_json(FILE *f, const struct status_in *in)
 	j_str(f, "public_address", h ? h->public_addr : NULL);
 	fputs(", ", f);
 	j_str(f, "geoip", h ? h->geoip : NULL);
-	fputs("},\n \"interfaces\": [", f);
+	/* The links and their carriers, as print_relays (empty while the helper is not running). */
+	fputs("},\n \"relays\": [", f);
+	for (size_t i = 0, k = 0; hs == STATUS_HELPER_RUNNING && i < in->n_relays; i++) {
+		const struct cache_relay *r = &in->relays[i];
+		if (!r->transport[0])
+			continue;
+		fprintf(f, "%s{", k++ ? ", " : "");
+		j_str(f, "endpoint", r->endpoint);
+		fputs(", ", f);
+		j_str(f, "pubkey", r->pubkey);
+		fputs(", ", f);
+		j_str(f, "transport", r->transport);
+		fputs(", ", f);
+		j_str(f, "status", registry_shown_status(r));
+		fputs("}", f);
+	}
+	fputs("],\n \"interfaces\": [", f);
 	for (size_t d = 0; d < in->n_devs; d++) {
 		const struct status_dev_info *dev = &in->devs[d];
 		const struct cache_iface *s = status_iface_cfg(in, dev->name);

@@ -201,9 +201,16 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	return 0;
 }
 
-/* A relay that says which modes it offers and leaves out ours cannot carry the peer. */
+/*
+ * A relay that says which modes it offers and leaves out ours cannot carry the peer. Nor can a
+ * relay linked over a stream (carrier.h) carry direct mode: its session ports are UDP, which
+ * is what failed; sealed mode goes over the link itself. (Both ends of a session bind in one
+ * mode, PROTOCOL.md §5.2, so a direct-mode interface cannot switch to sealed for one relay.)
+ */
 static bool offers(const struct link *l, uint8_t mode)
 {
+	if (l->tc && mode == PROTO_MODE_DIRECT)
+		return false;
 	uint16_t f = l->pong_flags & (PONG_F_SEALED_OK | PONG_F_DIRECT_OK);
 	if (l->rtt_ms < 0 || f == 0)
 		return true; /* not known yet: BIND tells (ERROR mode-not-allowed) */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "carrier.h"
 #include "cli.h"
 #include "conf.h"
 #include "dhtfind.h"
@@ -43,6 +44,7 @@
 #include "selfaddr.h"
 #include "steer.h"
 #include "token.h"
+#include "turl.h"
 #include "version.h"
 #include "wg.h"
 
@@ -89,8 +91,10 @@ struct watch {
 	struct ev_loop *loop;
 	struct ev_timer tick, reload;
 	struct wg_linkwatch *lw;
-	struct portset *ports;    /* the sealed ports in the loop */
-	struct sealed_port **cur; /* scratch for steer_ports */
+	struct portset *ports;        /* the sealed ports in the loop */
+	struct turl_proxy proxy;      /* [Relay] Proxy: stream carriers go through it */
+	struct carrier_set *carriers; /* UDP or a stream under each link (carrier.h) */
+	struct sealed_port **cur;     /* scratch for steer_ports */
 	size_t cap_cur;
 	struct refresh_sched disc;      /* discovery through the linked relays */
 	struct dhtfind_config dht_cfg;  /* [Relay] Dht, DhtBootstrap */
@@ -192,6 +196,7 @@ static void sync_ports(struct watch *w)
  */
 static void vacate(struct watch *w, size_t i)
 {
+	carrier_detach(w->carriers, i, false, (int64_t)ev_now_ms(w->loop));
 	link_free(w->s.relays[i].link);
 	memset(&w->s.relays[i], 0, sizeof(w->s.relays[i]));
 	for (size_t f = 0; f < w->n_ifaces; f++)
@@ -243,6 +248,7 @@ static void add_relay(struct watch *w, struct registry_entry *e, size_t slot)
 	sr->link->ctrl_arg = w;
 	refresh_sched_reset(&w->disc, slot);
 	w->retired[slot] = w->dropped[slot] = false;
+	carrier_attach(w->carriers, slot, l, &e->info, (int64_t)ev_now_ms(w->loop));
 	load_token(w, sr);
 	/* At start the count is in "helper running"; later, a new relay is news. */
 	if (w->relays_loaded)
@@ -286,6 +292,7 @@ static void retire(struct watch *w, size_t i, bool gone, bool dropped)
 			log_info("relay %s (%.8s...): no current descriptor any more: not used",
 			         sr->info.endpoint, sr->info.pubkey);
 		ev_del_io(w->loop, l->fd);
+		carrier_detach(w->carriers, i, true, (int64_t)ev_now_ms(w->loop));
 		l->state = LINK_DOWN;
 		l->rtt_ms = -1;
 		l->hs_sent_ms = 0;
@@ -296,6 +303,7 @@ static void retire(struct watch *w, size_t i, bool gone, bool dropped)
 		                     : "current descriptor again");
 		if (add_link_io(w, l) < 0)
 			log_warnx("relay %s: socket not watched", sr->info.endpoint);
+		carrier_attach(w->carriers, i, l, &sr->info, (int64_t)ev_now_ms(w->loop));
 	}
 }
 
@@ -380,6 +388,8 @@ static void take_row(struct cache_relay *to, const struct cache_relay *from)
 	to->seq = from->seq;
 	to->issued = from->issued;
 	to->expires = from->expires;
+	memcpy(to->urls, from->urls, sizeof(to->urls));
+	memcpy(to->desc_urls, from->desc_urls, sizeof(to->desc_urls));
 }
 
 /*
@@ -407,6 +417,7 @@ static void load_relays(struct watch *w)
 			load_token(w, sr);
 			listed[sr - w->s.relays] = true;
 			take_row(&sr->info, &e[i].info);
+			carrier_update(w->carriers, (size_t)(sr - w->s.relays), &sr->info);
 		}
 		/* Every relay not linked is located, so ranked: IPs at once, names looked up. */
 		e[i].lookup = !sr;
@@ -442,6 +453,12 @@ static void publish_relays(struct watch *w, int64_t now)
 {
 	for (size_t i = 0; i < w->s.n_relays; i++) {
 		struct steer_relay *r = &w->s.relays[i];
+		char was[sizeof(r->info.transport)];
+		/* The carrier when it changed (status shows it); "" once the link idles. */
+		snprintf(was, sizeof(was), "%s", r->info.transport);
+		carrier_describe(w->carriers, i, r->info.transport, sizeof(r->info.transport));
+		if (strcmp(was, r->info.transport) != 0)
+			cache_relay_set_transport(w->s.cache, r->info.pubkey, r->info.transport);
 		if (w->retired[i])
 			continue;
 		registry_link_merge(&r->info, r->link, now);
@@ -532,7 +549,8 @@ static void update_self(struct watch *w)
 
 	for (size_t i = 0; i < w->s.n_relays && n < STEER_MAX_RELAYS; i++) {
 		const struct link *l = w->s.relays[i].link;
-		if (l->state == LINK_UP && l->observed.len)
+		/* A stream's relay sees our TCP source, or a proxy's: no vote on our address. */
+		if (l->state == LINK_UP && l->observed.len && !l->tc)
 			obs[n++] = l->observed;
 	}
 	struct selfaddr_vote v =
@@ -712,6 +730,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	for (size_t i = 0; i < w->s.n_relays; i++)
 		if (!w->retired[i])
 			link_tick(w->s.relays[i].link, ms);
+	carrier_tick(w->carriers, ms);
 	update_self(w);
 	publish_helper(w, now, true);
 	w->reload_due = false;
@@ -778,6 +797,11 @@ static int watch_loop_new(struct watch *w)
 
 	if (rc < 0 || (rc = portset_new(&w->ports, w->loop)) < 0)
 		return rc;
+	if ((rc = carrier_set_new(&w->carriers, w->loop, w->ports, &w->proxy, STEER_MAX_RELAYS)) <
+	    0) {
+		log_warnx("no TLS client context: %s", strerror(-rc));
+		return rc;
+	}
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if ((rc = ev_on_signal(w->loop, sigs[i], on_signal, w)) < 0)
 			return rc;
@@ -793,6 +817,7 @@ static void watch_start(struct watch *w)
 	int64_t now = time(NULL);
 
 	scan_ifaces(w, now); /* first device reads set the fwmark for the links */
+	cache_relay_set_transport(w->s.cache, NULL, ""); /* a previous run's links are gone */
 	load_relays(w);
 	w->relays_loaded = true;
 	for (size_t i = 0; i < w->n_ifaces; i++) {
@@ -847,6 +872,7 @@ static void watch_leave(struct watch *w)
 		struct link *l = w->s.relays[i].link;
 		if (!w->retired[i])
 			ev_del_io(w->loop, l->fd);
+		carrier_detach(w->carriers, i, false, (int64_t)ev_now_ms(w->loop));
 		if (w->restore)
 			link_free(l);
 		else
@@ -864,6 +890,8 @@ static void watch_free(struct watch *w)
 {
 	if (!w)
 		return;
+	carrier_set_free(w->carriers);
+	explicit_bzero(&w->proxy, sizeof(w->proxy));
 	portset_free(w->ports);
 	dhtfind_free(w->dht);
 	ev_free(w->loop);
@@ -920,8 +948,9 @@ static int watch_open(struct watch *w, struct cli_ctx *ctx)
 		return -1;
 	if (cli_open_cache(ctx, &w->s.cache) < 0)
 		return -1;
-	/* Checked when the file was loaded (cli.c); read here for the DHT client. */
+	/* Checked when the file was loaded (cli.c); read here for the DHT client and links. */
 	dhtfind_config_read(ctx->conf, &w->dht_cfg, (char[CONF_ERRLEN]){0}, CONF_ERRLEN);
+	cli_proxy(ctx->conf, &w->proxy, (char[CONF_ERRLEN]){0}, CONF_ERRLEN);
 	snprintf(dir, sizeof(dir), "%s", ctx->db_path);
 	snprintf(keypath, sizeof(keypath), "%s/helper.key", dirname(dir));
 	if (key_load_or_create(w->identity, keypath, &created) < 0) {

@@ -39,3 +39,14 @@ if(TARGET wgrelay_core AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_dhtfind.c)
   add_cmocka_test(test_dhtfind SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_dhtfind.c
                   LINK_LIBRARIES wgrelay_core)
 endif()
+# Relay links over streams when UDP is blocked: the carrier choice on a fake clock (fallback),
+# a link's handshake over a real TCP connection on loopback to a relay in the test (carrier),
+# stream URLs from lines and descriptors and the schema 7 migration of a real file (urls).
+if(TARGET wgrelay_core AND TARGET wgrtransport)
+  foreach(t fallback carrier urls)
+    if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
+      add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
+                      LINK_LIBRARIES wgrelay_core)
+    endif()
+  endforeach()
+endif()

@@ -1,7 +1,7 @@
 /*
  * Unit tests: common/bootline.c, the "ENDPOINT KEY" line that the helper's [Relay] Bootstrap
  * and wgrelayd's [Network] Peer share: what it takes, what it refuses, and that a refusal
- * writes nothing.
+ * writes nothing; the helper's stream URLs after the key (PROTOCOL.md §12.5).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -100,12 +100,90 @@ static void test_port_required(void **state)
 	assert_string_equal(ep, "192.0.2.1:9");
 }
 
+static void test_urls(void **state)
+{
+	struct turl u[BOOTLINE_MAX_URLS];
+	uint8_t key[KEY_LEN], want[KEY_LEN];
+	struct addr a;
+	size_t n = 99;
+	unsigned bad = 99;
+
+	(void)state;
+	assert_int_equal(key_from_base64(want, KEY), 0);
+	/* None: as the two-word line. */
+	assert_int_equal(bootline_parse_urls("192.0.2.1 " KEY, 51821, &a, key, u, 4, &n, &bad), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(bad, 0);
+	assert_memory_equal(key, want, KEY_LEN);
+	/* Four, in order, any blanks. */
+	assert_int_equal(bootline_parse_urls("192.0.2.1:7 " KEY " tcp://192.0.2.1:443\t"
+	                                     "tls://relay.example:8443  wss://relay.example/p "
+	                                     "ws://[2001:db8::1]:8080 ",
+	                                     51821, &a, key, u, 4, &n, &bad),
+	                 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(u[0].kind, TURL_TCP);
+	assert_int_equal(u[0].port, 443);
+	assert_int_equal(u[1].kind, TURL_TLS);
+	assert_string_equal(u[1].host, "relay.example");
+	assert_int_equal(u[2].kind, TURL_WSS);
+	assert_string_equal(u[2].path, "/p");
+	assert_int_equal(u[3].kind, TURL_WS);
+	assert_int_equal(addr_port(&a), 7);
+}
+
+static void test_urls_refused(void **state)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		unsigned bad;
+	} no[] = {
+	    {"192.0.2.1 " KEY " udp://192.0.2.1:51821", -EINVAL, 3}, /* ENDPOINT is the UDP one */
+	    {"192.0.2.1 " KEY " tcp://192.0.2.1:443 nonsense", -EINVAL, 4},
+	    {"192.0.2.1 " KEY " ftp://192.0.2.1:21", -EINVAL, 3},
+	    {"192.0.2.1 " KEY " tcp://192.0.2.1:70000", -EINVAL, 3},
+	    {"192.0.2.1 " KEY " tcp://a:1 tcp://b:2 tcp://c:3 tcp://d:4 tcp://e:5", -E2BIG, 7},
+	    {"nonsense " KEY " tcp://a:1", -EINVAL, 1},
+	    {"192.0.2.1 " NOKEY " tcp://a:1", -EINVAL, 2},
+	};
+	struct turl u[BOOTLINE_MAX_URLS];
+	uint8_t key[KEY_LEN], zero[KEY_LEN] = {0};
+	struct addr a;
+	size_t n;
+	unsigned bad;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		memset(key, 0, sizeof(key));
+		memset(u, 0, sizeof(u));
+		n = 77;
+		assert_int_equal(bootline_parse_urls(no[i].line, 51821, &a, key, u, 4, &n, &bad),
+		                 no[i].rc);
+		assert_int_equal(bad, no[i].bad);
+		/* Nothing written on a refusal. */
+		assert_int_equal(a.len, 0);
+		assert_memory_equal(key, zero, KEY_LEN);
+		assert_int_equal(u[0].kind, 0);
+		assert_int_equal(n, 77);
+	}
+	/* The two-word form (wgrelayd's Peer lines) takes no URL. */
+	assert_int_equal(bootline_parse("192.0.2.1 " KEY " tcp://192.0.2.1:443", 51821, &a, key),
+	                 -EINVAL);
+	/* A cap below four: -E2BIG past it. */
+	assert_int_equal(bootline_parse_urls("192.0.2.1 " KEY " tcp://a:1 tcp://b:2", 51821, &a,
+	                                     key, u, 1, &n, &bad),
+	                 -E2BIG);
+	assert_int_equal(bad, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_accepts),
-	    cmocka_unit_test(test_refuses),
-	    cmocka_unit_test(test_port_required),
+	    cmocka_unit_test(test_accepts),       cmocka_unit_test(test_refuses),
+	    cmocka_unit_test(test_port_required), cmocka_unit_test(test_urls),
+	    cmocka_unit_test(test_urls_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
