@@ -378,10 +378,21 @@ static void dht_self_lookup(struct dht *d, uint64_t now)
 		dht_lookup_step(d, l, now);
 }
 
+/* Is a among the bootstrap addresses already? */
+static bool dht_boot_known(const struct dht *d, const struct addr *a)
+{
+	for (size_t i = 0; i < d->nboot; i++)
+		if (addr_equal(&d->boot[i], a))
+			return true;
+	return false;
+}
+
 int dht_bootstrap(struct dht *d, const struct addr *nodes, size_t n, uint64_t now)
 {
+	/* Once each: a caller that retries with the same nodes must not fill the list with
+	 * copies and so shut out a node it adds later. */
 	for (size_t i = 0; i < n && d->nboot < DHT_MAX_BOOT; i++)
-		if (addr_family(&nodes[i]) == AF_INET)
+		if (addr_family(&nodes[i]) == AF_INET && !dht_boot_known(d, &nodes[i]))
 			d->boot[d->nboot++] = nodes[i];
 	if (!d->nboot)
 		return -EINVAL;

@@ -116,7 +116,8 @@ void dht_tick(struct dht *d, uint64_t now_ms);
  * datagram larger than cap is dropped and counted. */
 size_t dht_next_output(struct dht *d, uint8_t *buf, size_t cap, struct addr *to);
 
-/* Remember up to 8 bootstrap addresses and look up our own id through them. */
+/* Remember up to 8 bootstrap addresses (each once) and look up our own id through them: a
+ * new lookup at every call, so calling again re-sends to nodes an earlier call asked. */
 int dht_bootstrap(struct dht *d, const struct addr *nodes, size_t n, uint64_t now_ms);
 
 /*

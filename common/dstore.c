@@ -36,8 +36,18 @@ struct dstore_bucket {
 	uint8_t digest[DSTORE_DIGEST_LEN];
 };
 
+/* Identities held under one prefix (dstore_prefix); key 0 marks a free slot. */
+struct dstore_pfx {
+	uint64_t key;
+	uint32_t n;
+};
+
 struct dstore {
 	size_t capacity;
+	size_t prefix_cap;      /* 0: none */
+	struct dstore_pfx *pfx; /* open addressing, linear probing; pfx_cap a power of two */
+	uint32_t pfx_cap, pfx_used;
+	uint8_t pfx_key[crypto_shorthash_KEYBYTES]; /* prefixes are chosen by whoever signs */
 	struct dstore_ent *ent;
 	uint32_t n_ent; /* pool size */
 	uint32_t free_head;
@@ -97,8 +107,8 @@ void dstore_desc_unref(struct dstore_desc *dd)
 
 const char *dstore_result_name(int r)
 {
-	static const char *const names[DSTORE_RESULT_MAX] = {"new",     "updated", "stale",
-	                                                     "expired", "future",  "full"};
+	static const char *const names[DSTORE_RESULT_MAX] = {
+	    "new", "updated", "stale", "expired", "future", "full", "prefix-full"};
 
 	return r >= 0 && r < DSTORE_RESULT_MAX ? names[r] : "error";
 }
@@ -117,6 +127,7 @@ int dstore_new(struct dstore **out, size_t capacity)
 		return -ENOMEM;
 	s->capacity = capacity;
 	s->free_head = DSTORE_NONE;
+	randombytes_buf(s->pfx_key, sizeof(s->pfx_key));
 	s->st.capacity = capacity;
 	*out = s;
 	return 0;
@@ -132,6 +143,7 @@ void dstore_free(struct dstore *s)
 		free(s->b[b].idx);
 	free(s->ent);
 	free(s->heap);
+	free(s->pfx);
 	free(s);
 }
 
@@ -139,6 +151,125 @@ void dstore_set_watch(struct dstore *s, dstore_watch_fn fn, void *ctx)
 {
 	s->watch = fn;
 	s->watch_ctx = ctx;
+}
+
+uint64_t dstore_prefix(const struct descriptor *d)
+{
+	const struct addr *a = NULL;
+
+	for (int pass = 0; pass < 2 && !a; pass++)
+		for (int i = 0; i < d->n_endpoints && i < DESC_MAX_ENDPOINTS && !a; i++) {
+			uint8_t t = d->endpoints[i].transport;
+
+			if (pass == 0 ? t == DESC_T_UDP : t == DESC_T_TCP || t == DESC_T_TLS)
+				a = &d->endpoints[i].addr;
+		}
+	if (a && a->sa.sa_family == AF_INET)
+		return 4ULL << 56 | buf_load_be32((const uint8_t *)&a->in.sin_addr) >> 8;
+	if (a && a->sa.sa_family == AF_INET6) {
+		const uint8_t *b = a->in6.sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr))
+			return 4ULL << 56 | buf_load_be32(b + 12) >> 8;
+		return 6ULL << 56 | (uint64_t)buf_load_be16(b) << 32 | buf_load_be32(b + 2);
+	}
+	return 0;
+}
+
+static uint32_t dstore_pfx_home(const struct dstore *s, uint64_t key)
+{
+	uint8_t in[8], h[crypto_shorthash_BYTES];
+
+	buf_store_be64(in, key);
+	crypto_shorthash(h, in, sizeof(in), s->pfx_key);
+	return buf_load_be32(h) & (s->pfx_cap - 1);
+}
+
+/* The slot of key, or the free slot where it would go (pfx_cap > 0). */
+static uint32_t dstore_pfx_slot(const struct dstore *s, uint64_t key)
+{
+	uint32_t i = dstore_pfx_home(s, key);
+
+	while (s->pfx[i].key && s->pfx[i].key != key)
+		i = (i + 1) & (s->pfx_cap - 1);
+	return i;
+}
+
+size_t dstore_prefix_count(const struct dstore *s, uint64_t p)
+{
+	uint32_t i;
+
+	if (!p || !s->pfx_cap)
+		return 0;
+	i = dstore_pfx_slot(s, p);
+	return s->pfx[i].key ? s->pfx[i].n : 0;
+}
+
+/* Room for one more prefix: at most half full, so probes stay short. 0 or -ENOMEM. */
+static int dstore_pfx_reserve(struct dstore *s)
+{
+	struct dstore_pfx *old = s->pfx;
+	uint32_t old_cap = s->pfx_cap, n = old_cap ? old_cap * 2 : 64;
+
+	if ((s->pfx_used + 1) * 2 <= s->pfx_cap)
+		return 0;
+	if (!(s->pfx = calloc(n, sizeof(*s->pfx)))) {
+		s->pfx = old;
+		return -ENOMEM;
+	}
+	s->pfx_cap = n;
+	for (uint32_t i = 0; i < old_cap; i++)
+		if (old[i].key)
+			s->pfx[dstore_pfx_slot(s, old[i].key)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* One more identity under key (dstore_pfx_reserve made room). */
+static void dstore_pfx_add(struct dstore *s, uint64_t key)
+{
+	uint32_t i;
+
+	if (!key)
+		return;
+	i = dstore_pfx_slot(s, key);
+	if (!s->pfx[i].key) {
+		s->pfx[i].key = key;
+		s->pfx_used++;
+	}
+	s->pfx[i].n++;
+}
+
+/* One identity less under key; the last one frees the slot (backward-shift deletion). */
+static void dstore_pfx_del(struct dstore *s, uint64_t key)
+{
+	uint32_t mask = s->pfx_cap - 1, i, j;
+
+	if (!key || !s->pfx_cap)
+		return;
+	i = dstore_pfx_slot(s, key);
+	if (!s->pfx[i].key || --s->pfx[i].n > 0)
+		return;
+	for (j = i;;) {
+		uint32_t k;
+
+		j = (j + 1) & mask;
+		if (!s->pfx[j].key)
+			break;
+		k = dstore_pfx_home(s, s->pfx[j].key);
+		/* j stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		s->pfx[i] = s->pfx[j];
+		i = j;
+	}
+	s->pfx[i] = (struct dstore_pfx){0};
+	s->pfx_used--;
+}
+
+void dstore_set_prefix_cap(struct dstore *s, size_t cap)
+{
+	s->prefix_cap = cap;
 }
 
 static void dstore_tell(struct dstore *s, int event, const struct dstore_desc *dd)
@@ -249,6 +380,7 @@ static void dstore_drop(struct dstore *s, uint32_t i, int event)
 		dstore_heap_down(s, s->ent[last].heap);
 	}
 	s->st.count = s->count;
+	dstore_pfx_del(s, dstore_prefix(&e->dd->d));
 	dstore_tell(s, event, e->dd);
 	dstore_desc_unref(e->dd);
 	e->dd = NULL;
@@ -315,9 +447,15 @@ static int dstore_insert_new(struct dstore *s, struct dstore_desc *dd)
 {
 	const uint8_t *id = dd->d.identity;
 	struct dstore_bucket *bk = &s->b[id[0]];
+	uint64_t pfx = dstore_prefix(&dd->d);
 	uint32_t at, i;
 	int found, r;
 
+	/* Before any eviction: a refused newcomer must not cost a held entry its place. */
+	if (s->prefix_cap && pfx && dstore_prefix_count(s, pfx) >= s->prefix_cap)
+		return DSTORE_PREFIX_FULL;
+	if ((r = dstore_pfx_reserve(s)) < 0)
+		return r;
 	if (s->count == s->capacity) {
 		uint32_t soonest = s->heap[0];
 
@@ -342,6 +480,7 @@ static int dstore_insert_new(struct dstore *s, struct dstore_desc *dd)
 	s->ent[i].heap = s->count;
 	s->count++;
 	dstore_heap_up(s, s->count - 1);
+	dstore_pfx_add(s, pfx);
 	return DSTORE_NEW;
 }
 
@@ -364,9 +503,16 @@ int dstore_insert(struct dstore *s, struct dstore_desc *dd, uint64_t now)
 			uint32_t i = s->b[id[0]].idx[at].idx;
 			struct dstore_ent *e = &s->ent[i];
 
+			uint64_t was = dstore_prefix(&e->dd->d), pfx = dstore_prefix(&dd->d);
+
 			if (dd->d.seq <= e->dd->d.seq) {
 				r = DSTORE_STALE;
+			} else if (was != pfx && (r = dstore_pfx_reserve(s)) < 0) {
+				/* -ENOMEM: nothing changed */
 			} else {
+				/* an identity held keeps its place, wherever it moves */
+				dstore_pfx_del(s, was);
+				dstore_pfx_add(s, pfx);
 				dstore_desc_unref(e->dd);
 				e->dd = dstore_desc_ref(dd);
 				e->expires_at = dd->d.expires_at;

@@ -29,8 +29,11 @@
 #include "descriptor.h"
 
 #define DSTORE_DEFAULT_CAPACITY 100000
-#define DSTORE_BUCKETS          256
-#define DSTORE_DIGEST_LEN       8
+/* The per-prefix cap a relay should set (dstore_set_prefix_cap): descriptors naming one IPv4
+ * /24 or IPv6 /48, so one network cannot fill the store with identities it makes up. */
+#define DSTORE_PER_PREFIX 32
+#define DSTORE_BUCKETS    256
+#define DSTORE_DIGEST_LEN 8
 
 /* A verified descriptor and its encoded bytes. Immutable once made; shared by reference. */
 struct dstore_desc {
@@ -60,12 +63,13 @@ void dstore_desc_unref(struct dstore_desc *dd);
 
 /* What dstore_insert did (non-negative; errors are -errno). */
 enum dstore_result {
-	DSTORE_NEW = 0, /* identity not held before; stored */
-	DSTORE_UPDATED, /* replaced a lower seq */
-	DSTORE_STALE,   /* seq lower than or equal to the one held; refused */
-	DSTORE_EXPIRED, /* expires_at <= now; refused */
-	DSTORE_FUTURE,  /* issued_at > now + DESC_MAX_SKEW_S; refused */
-	DSTORE_FULL,    /* at capacity and nothing held expires sooner than it; refused */
+	DSTORE_NEW = 0,     /* identity not held before; stored */
+	DSTORE_UPDATED,     /* replaced a lower seq */
+	DSTORE_STALE,       /* seq lower than or equal to the one held; refused */
+	DSTORE_EXPIRED,     /* expires_at <= now; refused */
+	DSTORE_FUTURE,      /* issued_at > now + DESC_MAX_SKEW_S; refused */
+	DSTORE_FULL,        /* at capacity and nothing held expires sooner than it; refused */
+	DSTORE_PREFIX_FULL, /* a new identity in a /24 or /48 at its cap; refused */
 	DSTORE_RESULT_MAX
 };
 
@@ -103,6 +107,20 @@ int dstore_new(struct dstore **out, size_t capacity);
 void dstore_free(struct dstore *s);
 /* Call fn (NULL: none) on every change from now on. */
 void dstore_set_watch(struct dstore *s, dstore_watch_fn fn, void *ctx);
+/*
+ * Hold at most cap identities (0, the default of dstore_new: no cap) whose descriptor's prefix
+ * (dstore_prefix) is the same; a new identity past it is refused as DSTORE_PREFIX_FULL, while
+ * a higher seq of an identity held is always taken (even when it moves to a full prefix).
+ * Entries held already stay (the counts are kept whether a cap is set or not).
+ */
+void dstore_set_prefix_cap(struct dstore *s, size_t cap);
+/*
+ * The prefix a descriptor counts under: the IPv4 /24 or IPv6 /48 of its first UDP endpoint,
+ * else of its first TCP or TLS one; 0 when it names no address (WSS hosts, onions: uncapped).
+ */
+uint64_t dstore_prefix(const struct descriptor *d);
+/* Identities held under prefix p (a dstore_prefix value). */
+size_t dstore_prefix_count(const struct dstore *s, uint64_t p);
 
 /*
  * Offer dd (verified, see above) at now (Unix seconds). On DSTORE_NEW and DSTORE_UPDATED the

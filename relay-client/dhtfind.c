@@ -174,7 +174,10 @@ const char *dhtfind_summary(const struct dhtfind_stats *s, char *buf, size_t len
 	char sum[384];
 
 	if (!s->nodes) {
-		snprintf(buf, len, "no DHT node answered: nothing looked up");
+		snprintf(buf, len,
+		         "no DHT node answered (%u datagram(s) out, %u of them not sent, %u in): "
+		         "nothing looked up",
+		         s->dht_sent, s->dht_unsent, s->dht_received);
 		return buf;
 	}
 	snprintf(buf, len, "%u DHT node(s), %u address(es), %u asked, %u answered: %s", s->nodes,
@@ -212,6 +215,7 @@ struct dhtfind {
 	struct dhtfind_asked asked;
 	struct dhtfind_stats st;
 	uint64_t send_refused, send_failed;
+	uint64_t tx0, rx0, unsent0; /* the counters when the run started */
 };
 
 /* dhtio_dest_fn: dhtfind_dest_ok against the bootstrap nodes' classes. */
@@ -412,8 +416,12 @@ static bool dhtfind_boot(struct dhtfind *f, uint64_t now)
 
 static void dhtfind_end(struct dhtfind *f)
 {
+	const struct dht_stats *ds = dht_get_stats(f->d);
 	char sum[512];
 
+	f->st.dht_sent = (unsigned)(ds->tx - f->tx0);
+	f->st.dht_received = (unsigned)(ds->rx - f->rx0);
+	f->st.dht_unsent = (unsigned)(f->send_refused + f->send_failed - f->unsent0);
 	f->phase = DHTFIND_IDLE;
 	log_debug("dht: run ended: %s", dhtfind_summary(&f->st, sum, sizeof(sum)));
 	if (f->done)
@@ -527,6 +535,9 @@ int dhtfind_start(struct dhtfind *f)
 	if (dhtfind_busy(f))
 		return -EBUSY;
 	memset(&f->st, 0, sizeof(f->st));
+	f->tx0 = dht_get_stats(f->d)->tx;
+	f->rx0 = dht_get_stats(f->d)->rx;
+	f->unsent0 = f->send_refused + f->send_failed;
 	dhtfind_asked_run(&f->asked);
 	dhtfind_load_known(f);
 	f->start_ms = now;

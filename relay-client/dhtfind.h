@@ -111,9 +111,15 @@ struct dhtfind_stats {
 	unsigned limited;   /* addresses not asked: the run's bound, or asked within the hour */
 	unsigned answered;  /* DESC_RESP taken as answers */
 	unsigned ignored;   /* DESC_RESP and other datagrams from an address not asked, or late */
+	/* The DHT node's datagrams this run: what tells "nothing came back" from "nothing went
+	 * out" when no node answered. */
+	unsigned dht_sent;     /* handed out by the node */
+	unsigned dht_unsent;   /* of those: refused (dhtfind_dest_ok) or failed in sendto */
+	unsigned dht_received; /* datagrams the node was given */
 	struct discover_stats stats;
 };
-/* "2 DHT node(s), 4 address(es), 4 asked, 4 answered: 3 new, ..." into buf. */
+/* "2 DHT node(s), 4 address(es), 4 asked, 4 answered: 3 new, ..." into buf; when no node
+ * answered, "no DHT node answered (4 datagram(s) out, 0 of them not sent, 0 in): ...". */
 const char *dhtfind_summary(const struct dhtfind_stats *s, char *buf, size_t len);
 
 struct dhtfind;

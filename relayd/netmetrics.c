@@ -87,11 +87,14 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 		    (unsigned long long)netmetrics_desc_refused(n, gs, e));
 	PUT("wgrelayd_network_refused_total{reason=\"stale\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"store-full\"} %llu\n"
+	    "wgrelayd_network_refused_total{reason=\"prefix-full\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"rate-limited\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"unknown-link\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"bad-message\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"unsolicited-bucket\"} %llu\n",
 	    (unsigned long long)gs->stale, (unsigned long long)gs->store_full,
+	    /* the store counts these itself (gossip takes them as any other refusal) */
+	    (unsigned long long)dstore_stats(gossip_store(n->g))->inserted[DSTORE_PREFIX_FULL],
 	    (unsigned long long)gs->rate_limited, (unsigned long long)gs->unknown_link,
 	    (unsigned long long)gs->malformed, (unsigned long long)gs->unsolicited);
 	for (int i = 0; i < NET_REF_MAX; i++)

@@ -561,6 +561,81 @@ static void test_routing(void **state)
 	dht_free(d);
 }
 
+/*
+ * Move c's queued datagrams to b (when to is b's address) and b's back to c, until both are
+ * quiet; with drop_c, c's datagrams are lost instead. How many of c's went to b.
+ */
+static int wire(struct dht *c, const struct addr *ca, struct dht *b, const struct addr *ba,
+                bool drop_c)
+{
+	uint8_t pkt[DHT_MAX_PKT];
+	struct addr to;
+	size_t len;
+	int sent = 0;
+
+	for (int round = 0; round < 100; round++) {
+		bool any = false;
+
+		while ((len = dht_next_output(c, pkt, sizeof(pkt), &to))) {
+			any = true;
+			sent += addr_equal(&to, ba);
+			if (!drop_c && addr_equal(&to, ba))
+				dht_input(b, pkt, len, ca, now_ms);
+		}
+		while ((len = dht_next_output(b, pkt, sizeof(pkt), &to))) {
+			any = true;
+			if (addr_equal(&to, ca))
+				dht_input(c, pkt, len, ba, now_ms);
+		}
+		if (!any)
+			break;
+	}
+	return sent;
+}
+
+/*
+ * A node whose first queries to its only bootstrap node are lost: dht_bootstrap called again
+ * (as the helper does every 2.5 s) asks that node again, even though an earlier lookup already
+ * queried it, and the node then joins. The same address given again is remembered once.
+ */
+static void test_boot_retry(void **state)
+{
+	static const uint8_t cid[20] = "client-node-00000000";
+	struct dht_config cfg;
+	uint64_t seed = 77;
+	struct addr ba = mkaddr(9, 1, 51822), ca = mkaddr(9, 2, 40000), other = mkaddr(9, 3, 6881);
+	struct dht *b = one_node(NULL), *c;
+
+	(void)state;
+	dht_config_default(&cfg);
+	cfg.rand = test_rand;
+	cfg.rand_ctx = &seed;
+	assert_non_null(c = dht_new(cid, &cfg));
+	dht_tick(c, now_ms);
+	assert_int_equal(dht_bootstrap(c, &ba, 1, now_ms), 0);
+	/* lost on the way: the query went out, nothing came back */
+	assert_int_equal(wire(c, &ca, b, &ba, true), 1);
+	assert_int_equal(dht_get_stats(b)->rx, 0);
+	now_ms += 2500;
+	dht_tick(c, now_ms); /* the first query timed out (2 s): its lookup failed */
+	assert_int_equal(dht_get_stats(c)->lookups_failed, 1);
+	assert_int_equal(dht_node_count(c), 0);
+	assert_int_equal(wire(c, &ca, b, &ba, true), 0); /* dht_tick alone retries after 30 s */
+	/* the retry: sent to the same node again, answered, and c is in */
+	assert_int_equal(dht_bootstrap(c, &ba, 1, now_ms), 0);
+	assert_true(wire(c, &ca, b, &ba, false) >= 1); /* with pings both ways */
+	assert_int_equal(dht_get_stats(b)->q_find_node, 1);
+	assert_int_equal(dht_node_count(c), 1);
+	assert_int_equal(c->nboot, 1); /* the same address twice is one bootstrap node */
+	/* a second retry while the first lookup still waits also sends (a lookup of its own) */
+	assert_int_equal(dht_bootstrap(c, &other, 1, now_ms), 0);
+	assert_int_equal(c->nboot, 2);
+	assert_true(wire(c, &ca, b, &ba, false) >= 1);
+	assert_int_equal(dht_get_stats(b)->q_find_node, 2);
+	dht_free(c);
+	dht_free(b);
+}
+
 static void test_rate_limit(void **state)
 {
 	struct dht_config cfg;
@@ -896,7 +971,7 @@ int main(void)
 	    cmocka_unit_test(test_ping_and_errors), cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_put_rules),       cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_routing),         cmocka_unit_test(test_rate_limit),
-	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_garbage),         cmocka_unit_test(test_boot_retry),
 	};
 	const struct CMUnitTest net[] = {
 	    cmocka_unit_test(test_net_lookup),

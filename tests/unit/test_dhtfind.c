@@ -442,6 +442,8 @@ static void test_run_refuses_forged(void **state)
 		tick_all(loop, n, 2);
 	}
 	assert_true(r.done);
+	assert_true(r.st.dht_sent > 0 && r.st.dht_received > 0);
+	assert_int_equal(r.st.dht_unsent, 0);
 	assert_int_equal(fk.reqs, 1);
 	assert_int_equal(r.st.asked, 1);
 	assert_int_equal(r.st.answered, 1);
@@ -477,6 +479,20 @@ static void test_run_refuses_forged(void **state)
 	ev_free(loop);
 }
 
+/* A run no node answered says whether its queries went out and whether anything came in. */
+static void test_summary(void **state)
+{
+	struct dhtfind_stats st = {.dht_sent = 4, .dht_unsent = 1, .dht_received = 0};
+	char buf[512];
+
+	(void)state;
+	assert_string_equal(dhtfind_summary(&st, buf, sizeof(buf)),
+	                    "no DHT node answered (4 datagram(s) out, 1 of them not sent, 0 in): "
+	                    "nothing looked up");
+	st.nodes = 2;
+	assert_non_null(strstr(dhtfind_summary(&st, buf, sizeof(buf)), "2 DHT node(s)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_asked_bounds), cmocka_unit_test(test_asked_answer),
 	    cmocka_unit_test(test_sched),        cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_cache_nodes),  cmocka_unit_test(test_run_refuses_forged),
+	    cmocka_unit_test(test_summary),
 	};
 
 	if (sodium_init() < 0)

@@ -421,6 +421,138 @@ static void test_load(void **state)
 	dstore_free(c);
 }
 
+/* mk's descriptor with one endpoint: UDP (or TCP) at ip. */
+static struct dstore_desc *mk_at(uint8_t b0, uint8_t b1, uint64_t seq, uint64_t expires,
+                                 const char *ip, uint8_t transport)
+{
+	struct dstore_desc *dd = mk(b0, b1, seq, expires);
+
+	dd->d.n_endpoints = 1;
+	dd->d.endpoints[0].transport = transport;
+	assert_int_equal(addr_parse(&dd->d.endpoints[0].addr, ip, 51821), 0);
+	return dd;
+}
+
+static int put_at(struct dstore *s, uint8_t b1, uint64_t seq, uint64_t expires, const char *ip,
+                  uint64_t now)
+{
+	struct dstore_desc *dd = mk_at(7, b1, seq, expires, ip, DESC_T_UDP);
+	int r = dstore_insert(s, dd, now);
+
+	dstore_desc_unref(dd);
+	return r;
+}
+
+static void test_prefix_key(void **state)
+{
+	struct dstore_desc *a = mk_at(1, 1, 1, T0 + 10, "198.51.100.7", DESC_T_UDP);
+	struct dstore_desc *b = mk_at(1, 2, 1, T0 + 10, "198.51.100.250", DESC_T_TCP);
+	struct dstore_desc *c = mk_at(1, 3, 1, T0 + 10, "198.51.101.7", DESC_T_UDP);
+	struct dstore_desc *v6 = mk_at(1, 4, 1, T0 + 10, "[2001:db8:1:ffff::1]", DESC_T_UDP);
+	struct dstore_desc *v6b = mk_at(1, 5, 1, T0 + 10, "[2001:db8:1::2]", DESC_T_UDP);
+	struct dstore_desc *v6c = mk_at(1, 6, 1, T0 + 10, "[2001:db8:2::1]", DESC_T_UDP);
+	struct dstore_desc *none = mk(1, 7, 1, T0 + 10);
+
+	(void)state;
+	assert_true(dstore_prefix(&a->d) != 0);
+	assert_true(dstore_prefix(&a->d) == dstore_prefix(&b->d)); /* one /24, any transport */
+	assert_true(dstore_prefix(&a->d) != dstore_prefix(&c->d));
+	assert_true(dstore_prefix(&v6->d) == dstore_prefix(&v6b->d)); /* one /48 */
+	assert_true(dstore_prefix(&v6->d) != dstore_prefix(&v6c->d));
+	assert_true(dstore_prefix(&v6->d) != dstore_prefix(&a->d));
+	assert_int_equal(dstore_prefix(&none->d), 0);
+	/* the UDP endpoint decides, even when listed after a TCP one */
+	b->d.n_endpoints = 2;
+	b->d.endpoints[1].transport = DESC_T_UDP;
+	assert_int_equal(addr_parse(&b->d.endpoints[1].addr, "198.51.101.1", 51821), 0);
+	assert_true(dstore_prefix(&b->d) == dstore_prefix(&c->d));
+	dstore_desc_unref(a);
+	dstore_desc_unref(b);
+	dstore_desc_unref(c);
+	dstore_desc_unref(v6);
+	dstore_desc_unref(v6b);
+	dstore_desc_unref(v6c);
+	dstore_desc_unref(none);
+}
+
+static void test_prefix_cap(void **state)
+{
+	struct dstore *s;
+	struct dstore_desc *dd;
+	char ip[32];
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(dstore_new(&s, 0), 0);
+	dstore_set_prefix_cap(s, DSTORE_PER_PREFIX);
+	/* 32 identities in 203.0.113.0/24, the last 16 of them short-lived */
+	for (int i = 0; i < DSTORE_PER_PREFIX; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
+		assert_int_equal(put_at(s, (uint8_t)i, 1, i < 16 ? T0 + 1000 : T0 + 100, ip, T0),
+		                 DSTORE_NEW);
+	}
+	/* the 33rd is refused, counted under its own reason; another /24 is not */
+	assert_int_equal(put_at(s, 200, 1, T0 + 1000, "203.0.113.200", T0), DSTORE_PREFIX_FULL);
+	assert_int_equal(dstore_stats(s)->inserted[DSTORE_PREFIX_FULL], 1);
+	assert_string_equal(dstore_result_name(DSTORE_PREFIX_FULL), "prefix-full");
+	assert_int_equal(put_at(s, 201, 1, T0 + 1000, "203.0.114.1", T0), DSTORE_NEW);
+	assert_int_equal(dstore_count(s), DSTORE_PER_PREFIX + 1);
+	/* a higher seq of one held is taken, also when it moves into the full /24 */
+	assert_int_equal(put_at(s, 3, 2, T0 + 1000, "203.0.113.3", T0), DSTORE_UPDATED);
+	assert_int_equal(put_at(s, 201, 2, T0 + 1000, "203.0.113.201", T0), DSTORE_UPDATED);
+	dd = mk_at(7, 0, 1, T0 + 10, "203.0.113.1", DESC_T_UDP);
+	assert_int_equal(dstore_prefix_count(s, dstore_prefix(&dd->d)), DSTORE_PER_PREFIX + 1);
+	dstore_desc_unref(dd);
+	/* it moves out again: the /24 is back at its cap, still full */
+	assert_int_equal(put_at(s, 201, 3, T0 + 1000, "203.0.114.1", T0), DSTORE_UPDATED);
+	assert_int_equal(put_at(s, 202, 1, T0 + 1000, "203.0.113.202", T0), DSTORE_PREFIX_FULL);
+	/* expiry frees room: 16 gone, 16 new ones fit and the 17th does not */
+	assert_int_equal(dstore_expire(s, T0 + 100), DSTORE_PER_PREFIX - 16);
+	for (int i = 0; i < DSTORE_PER_PREFIX - 16; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 100 + i);
+		assert_int_equal(put_at(s, (uint8_t)(100 + i), 1, T0 + 1000, ip, T0 + 100),
+		                 DSTORE_NEW);
+	}
+	assert_int_equal(put_at(s, 203, 1, T0 + 1000, "203.0.113.203", T0 + 100),
+	                 DSTORE_PREFIX_FULL);
+	/* removal frees room too, and descriptors naming no address are never capped */
+	id_of(id, 7, 100);
+	assert_int_equal(dstore_remove(s, id), 0);
+	assert_int_equal(put_at(s, 203, 1, T0 + 1000, "203.0.113.203", T0 + 100), DSTORE_NEW);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(put(s, 9, (uint8_t)i, 1, T0 + 1000), DSTORE_NEW);
+	dstore_free(s);
+}
+
+/* No cap by default (dstore_new), and the counts hold across many prefixes and their removal. */
+static void test_prefix_counts(void **state)
+{
+	struct dstore *s;
+	char ip[32];
+
+	(void)state;
+	assert_int_equal(dstore_new(&s, 0), 0);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(put_at(s, (uint8_t)i, 1, T0 + 100, "192.0.2.1", T0), DSTORE_NEW);
+	for (int i = 0; i < 200; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 7, i % 7);
+		assert_int_equal(put_at(s, (uint8_t)(40 + i), 1, T0 + 50 + (uint64_t)i % 3, ip, T0),
+		                 DSTORE_NEW);
+	}
+	dstore_set_prefix_cap(s, 1);
+	/* what is held stays; each of the 200 /24s holds one, so each is full */
+	assert_int_equal(put_at(s, 250, 1, T0 + 100, "10.0.0.9", T0), DSTORE_PREFIX_FULL);
+	assert_int_equal(put_at(s, 250, 1, T0 + 100, "10.28.3.9", T0), DSTORE_PREFIX_FULL);
+	assert_int_equal(dstore_expire(s, T0 + 52), 200);
+	for (int i = 0; i < 200; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.2", i / 7, i % 7);
+		assert_int_equal(put_at(s, (uint8_t)(40 + i), 2, T0 + 100, ip, T0 + 52),
+		                 DSTORE_NEW);
+	}
+	assert_int_equal(put_at(s, 251, 1, T0 + 100, "192.0.2.9", T0 + 52), DSTORE_PREFIX_FULL);
+	dstore_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +561,8 @@ int main(void)
 	    cmocka_unit_test(test_expire_heap),   cmocka_unit_test(test_page),
 	    cmocka_unit_test(test_bucket_access), cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_watch),         cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_prefix_key),    cmocka_unit_test(test_prefix_cap),
+	    cmocka_unit_test(test_prefix_counts),
 	};
 
 	if (sodium_init() < 0)
