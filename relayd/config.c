@@ -68,6 +68,7 @@ static const char *const config_keys[] = {
     "Network.DhtListen",
     "Network.DhtBootstrap",
     "Network.DhtAnnounce",
+    "Network.Proxy",
     "Transport.Listen",
     "Transport.WebSocketPath",
     "Transport.TlsCertificate",
@@ -441,9 +442,27 @@ static int config_net_lists(struct net_config *n, const struct conf *f, char *er
 
 		if (n->n_peers == CONFIG_MAX_PEERS)
 			return config_err(err, errlen, f, e, "too many peers at");
-		if (bootline_parse(e->value, PROTO_DEFAULT_PORT, &p->addr, p->key) < 0)
-			return config_err(err, errlen, f, e, "bad peer (HOST:PORT KEY)");
+		size_t nu = 0;
+
+		if (bootline_parse_urls(e->value, PROTO_DEFAULT_PORT, &p->addr, p->key, p->urls,
+		                        CONFIG_MAX_PEER_URLS, &nu, NULL) < 0)
+			return config_err(
+			    err, errlen, f, e,
+			    "bad peer (HOST:PORT KEY [tcp|tls|ws|wss://HOST:PORT ...])");
+		p->n_urls = (uint8_t)nu;
 		n->n_peers++;
+	}
+	/* A proxy reached by name would need DNS before the first link: an address it is. */
+	if ((e = conf_last(f, "Network", "Proxy"))) {
+		struct turl h = {.kind = TURL_TCP};
+
+		if (turl_proxy_parse(&n->proxy, e->value) < 0)
+			return config_err(
+			    err, errlen, f, e,
+			    "bad proxy (socks5://[USER:PASS@]IP:PORT or http://IP:PORT)");
+		memcpy(h.host, n->proxy.host, sizeof(h.host));
+		if (!turl_host_addr(&h, NULL))
+			return config_err(err, errlen, f, e, "proxy not an IP address");
 	}
 	e = NULL;
 	if (conf_last(f, "Network", "Trusted"))

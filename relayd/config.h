@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "descriptor.h"
 #include "policy.h"
+#include "turl.h"
 
 #define CONFIG_MAX_LISTEN   8
 #define CONFIG_MAX_SECRETS  8
@@ -44,9 +45,13 @@ struct limits {
 #define CONFIG_DHT_HOST     256 /* a DhtBootstrap value: a DNS name and a port */
 /* DescriptorLifetime at least this (seconds): republished every quarter, well above a tick. */
 #define CONFIG_MIN_LIFETIME_S 60
+#define CONFIG_MAX_PEER_URLS  4 /* stream URLs on a Peer line (BOOTLINE_MAX_URLS) */
 struct net_peer_cfg {
 	struct addr addr; /* the peer's control port */
 	uint8_t key[32];  /* its Noise public key */
+	/* Its stream endpoints, tried in order when UDP goes unanswered (PROTOCOL.md §10.2). */
+	struct turl urls[CONFIG_MAX_PEER_URLS];
+	uint8_t n_urls;
 };
 struct net_config {
 	bool on;     /* resolved by config_load: Network, else any Peer, Advertise or Dht = on */
@@ -72,6 +77,8 @@ struct net_config {
 	struct addr dht_listen; /* len 0: the first IPv4 Listen address, its port + 1 */
 	char dht_boot[CONFIG_MAX_DHT_BOOT][CONFIG_DHT_HOST]; /* DhtBootstrap HOST:PORT */
 	int n_dht_boot;
+	/* Proxy: every relay link we dial goes through it over a stream; kind NONE: not set */
+	struct turl_proxy proxy;
 };
 
 /* [Transport]: stream listeners (wgrelayd.conf(5) "TRANSPORT", PROTOCOL.md §12). */

@@ -385,8 +385,12 @@ int network_open(struct relay *r)
 		free(n);
 		return e;
 	}
-	for (int i = 0; i < r->cfg.net.n_peers; i++)
+	/* A source cannot fill the store with identities of its own: 32 per /24 or /48. */
+	dstore_set_prefix_cap(gossip_store(n->g), DSTORE_PER_PREFIX);
+	for (int i = 0; i < r->cfg.net.n_peers; i++) {
+		n->cfg[n->n_cfg].sfd = -1;
 		n->cfg[n->n_cfg++].c = r->cfg.net.peers[i];
+	}
 	tbucket_init(&n->near, NET_NEAR_RATE, NET_NEAR_BURST, ev_now_ms(r->loop));
 	r->net = n;
 	if (net_publish(n, "start") < 0) {
@@ -403,6 +407,15 @@ int network_open(struct relay *r)
 	log_info("network: on, %d configured peer(s), links %llu-%llu", n->n_cfg,
 	         (unsigned long long)r->cfg.net.min_links,
 	         (unsigned long long)r->cfg.net.max_links);
+	if (r->cfg.net.proxy.kind != TURL_PROXY_NONE) {
+		char px[TURL_STRLEN];
+
+		turl_proxy_format(&r->cfg.net.proxy, px, sizeof(px));
+		log_info("network: relay links dialled through %s, over stream endpoints only", px);
+		/* The DHT is UDP: it would tell the world where a relay behind Tor is. */
+		if (r->cfg.net.dht)
+			log_warnx("network: Dht = on sends UDP outside the proxy");
+	}
 	ev_timer_init(&n->timer, net_timer, n);
 	ev_timer_start(r->loop, &n->timer, 0);
 	/* A DHT setting that cannot work stops the start like any bad setting (a port that
@@ -423,6 +436,7 @@ void network_close(struct relay *r)
 	ev_timer_stop(r->loop, &n->timer);
 	netdht_close(n);
 	netlinks_close_all(n);
+	netdns_free(n);
 	r->net = NULL;
 	linkplan_free(n->plan);
 	gossip_free(n->g);
@@ -493,7 +507,7 @@ void network_frame(struct relay *r, int fd, int type, const uint8_t *p, size_t n
 	}
 	switch (type) {
 	case PROTO_HS_RESP:
-		netlinks_hs_resp(net, p, n, src);
+		netlinks_hs_resp(net, fd, p, n, src);
 		break;
 	case PROTO_COOKIE:
 		netlinks_cookie(net, p, n);

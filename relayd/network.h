@@ -25,6 +25,15 @@
 #define NET_RESEND_MS 5000
 /* Two links with one relay that came up this close together were dialled at once (§10.2). */
 #define NET_DEDUP_RACE_MS 10000
+/*
+ * Initiations (DESC_REQs for a Peer line) sent over UDP unanswered before a relay with stream
+ * endpoints is dialled over a stream instead (§10.2): about 10 s at NET_RESEND_MS.
+ */
+#define NET_UDP_TRIES 2
+/* Stream endpoints kept for one relay link: a Peer line's URLs, then its descriptor's. */
+#define NET_MAX_URLS 8
+/* Names of stream endpoints being looked up, or remembered, at once (netdns.c). */
+#define NET_DNS_SLOTS 16
 /* Relay links (ours and inbound, in any state) held at once. */
 #define NET_MAX_PEERS 256
 /* Configured peers' descriptors are asked for (DESC_REQ) at most this often while unknown. */
@@ -77,6 +86,16 @@ struct rpeer {
 	uint64_t up_ms;
 	uint64_t hb_nonce, hb_sent_ms; /* the HEARTBEAT outstanding */
 	uint32_t rtt_ms;               /* from the last HEARTBEAT_ACK */
+	/* ours: the carrier. A stream's connection stands in the control path for the peer's
+	 * address (addr), so the handshake, HELLO and heartbeats run as over UDP. */
+	int sfd;           /* the stream connection carrying it; -1: UDP */
+	bool sopen;        /* sfd carries records (its transport handshakes are done) */
+	uint8_t udp_tries; /* initiations sent over UDP, none answered */
+	uint8_t n_urls;    /* stream endpoints to try, in order */
+	uint8_t next_url;  /* the next one to dial */
+	uint64_t dial_ms;  /* when to dial it (0: not due) */
+	struct turl urls[NET_MAX_URLS];
+	char carrier[TURL_STRLEN]; /* the URL of the stream carrying it; "" UDP */
 };
 
 /* A [Network] Peer: its identity is learnt from its descriptor (DESC_REQ) before it is dialled. */
@@ -85,6 +104,13 @@ struct cfgpeer {
 	bool known;           /* its descriptor arrived: it is a CONFIGURED candidate */
 	uint8_t identity[32]; /* when known */
 	uint64_t next_req_ms; /* next DESC_REQ while unknown */
+	/* UDP went unanswered (or a proxy is set): DESC_REQ over a stream to its URLs. */
+	int sfd; /* -1: none */
+	bool sopen;
+	uint8_t udp_tries; /* DESC_REQs sent over UDP, none answered */
+	uint8_t next_url;  /* the URL dialled next (round robin) */
+	uint8_t url;       /* the URL sfd was dialled to */
+	bool warned;       /* unreachable through the proxy (no URL): said once */
 };
 
 struct net_stats {
@@ -96,6 +122,7 @@ struct net_stats {
 	uint64_t hellos_sent, heartbeats_sent, rekeys;
 	uint64_t publishes;                     /* own descriptors signed and published */
 	uint64_t ctrl_bytes_in, ctrl_bytes_out; /* §10 plaintext on relay links, gossip included */
+	uint64_t stream_dials; /* streams dialled for relay links and Peer descriptors */
 };
 
 struct network {
@@ -119,6 +146,7 @@ struct network {
 	struct cfgpeer cfg[CONFIG_MAX_PEERS];
 	int n_cfg;
 	struct tbucket near; /* DISCOVER near-ordered answers, relay-wide */
+	struct netdns *dns[NET_DNS_SLOTS];
 	struct net_stats st;
 };
 
@@ -154,7 +182,9 @@ void netlinks_disconnect(struct network *n, const uint8_t identity[32], const ch
 void netlinks_heartbeat(struct network *n, const uint8_t identity[32]);
 /* Resend initiations and HELLOs, start rekeys: once a second. */
 void netlinks_tick(struct network *n, uint64_t now_ms);
-void netlinks_hs_resp(struct network *n, const uint8_t *p, size_t len, const struct addr *src);
+/* An HS_RESP that reached fd (a control socket or a stream connection) from src. */
+void netlinks_hs_resp(struct network *n, int fd, const uint8_t *p, size_t len,
+                      const struct addr *src);
 void netlinks_cookie(struct network *n, const uint8_t *p, size_t len);
 /* A HELLO, HEARTBEAT(_ACK) or ERROR on l; l may be freed. */
 void netlinks_hello(struct network *n, struct link *l, const uint8_t *pt, size_t len,
@@ -163,6 +193,19 @@ void netlinks_heartbeat_in(struct network *n, struct link *l, const uint8_t *pt,
 void netlinks_error(struct network *n, struct link *l, const struct ctrl_msg *m);
 /* Close every relay link (shutdown). */
 void netlinks_close_all(struct network *n);
+/*
+ * Dial a stream to u for the peer known at addr (what its records' source is in the control
+ * path): through [Network] Proxy when set (the name unresolved), else to u's address, a name
+ * looked up first (-EINPROGRESS / -EAGAIN: ask again in a while; an onion name, or one that
+ * does not resolve: -EHOSTUNREACH). 0 with *fd, or -errno.
+ */
+int netlinks_dial(struct network *n, const struct turl *u, const struct addr *addr, int *fd);
+/* Why netlinks_dial refused (e < 0), for log lines. */
+const char *netlinks_strerror(int e);
+/* A Peer line's stream opened (descreq.c): false when fd is not one of theirs. */
+bool descreq_stream_open(struct network *n, int fd);
+/* A Peer line's stream ended before its descriptor came: false when fd is not theirs. */
+bool descreq_stream_closed(struct network *n, int fd);
 
 /* descreq.c */
 void descreq_input(struct network *n, int fd, const uint8_t *p, size_t len, const struct addr *src);
@@ -184,6 +227,17 @@ void netdht_published(struct network *n);
 bool netdht_desc_resp(struct network *n, const uint8_t *p, size_t len, const struct addr *src);
 /* The DHT's Prometheus lines into out; the length written. */
 size_t netdht_metrics(const struct network *n, char *out, size_t cap);
+
+/* netdns.c: stream endpoint names resolved off the loop (getaddrinfo_a) */
+struct netdns;
+/*
+ * The address of host (port 0: the caller sets it): 0 with *out; -EINPROGRESS while it is
+ * looked up (started by this call when it was not), so ask again later; -EHOSTUNREACH when
+ * it did not resolve (remembered a minute); -EAGAIN when every slot is busy.
+ */
+int netdns_lookup(struct network *n, const char *host, struct addr *out);
+/* Cancel or wait briefly for lookups in flight, and free what netdns_lookup made. */
+void netdns_free(struct network *n);
 
 /* discover.c */
 /*

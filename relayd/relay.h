@@ -43,9 +43,10 @@
 struct session;
 struct worker;
 struct direct_io;
-struct rpeer;   /* a relay link, ours or inbound (network.h) */
-struct network; /* the relay network part: identity, descriptor, store, links (network.h) */
-struct streams; /* the stream listeners and their connections (streams.c) */
+struct rpeer;        /* a relay link, ours or inbound (network.h) */
+struct network;      /* the relay network part: identity, descriptor, store, links (network.h) */
+struct streams;      /* the stream listeners and their connections (streams.c) */
+struct tconn_client; /* transport/tconn.h: what a dialled stream speaks */
 
 /*
  * What one client key or one source (IPv4 /32, IPv6 /64) holds (quota.c). Kept while anything
@@ -299,6 +300,19 @@ bool streams_owns(const struct relay *r, int fd);
 int streams_send(struct relay *r, int fd, const void *p, size_t len, bool droppable);
 /* The stream Prometheus lines into out; the length written. */
 size_t streams_metrics(const struct relay *r, char *out, size_t cap);
+/*
+ * Dial a stream connection (a relay link of ours, PROTOCOL.md §10.2): cl says what to speak
+ * (its tls and queue_bytes are filled in when unset), to where to connect (the proxy when
+ * there is one), peer what the control path sees as its records' source. It joins the table
+ * as an accepted one does (HandshakeTimeout, QueueBytes; not MaxConnectionsPerSource), and
+ * the network part hears network_stream_open once records flow, network_stream_closed when it
+ * ends (after its links closed), unless streams_hangup ended it. 0 with *fd, or -errno.
+ */
+int streams_dial(struct relay *r, const struct tconn_client *cl, const struct addr *to,
+                 const struct addr *peer, int *fd);
+/* End the connection of fd now (its links first), without network_stream_closed; a no-op
+ * when fd is not a stream's or is ending already. */
+void streams_hangup(struct relay *r, int fd);
 
 /* metrics.c: Prometheus text on cfg.metrics ("off": none); 0 or -errno. */
 int metrics_open(struct relay *r);
@@ -327,6 +341,12 @@ void network_link_replaced(struct relay *r, struct link *old, struct link *l);
 void network_link_gone(struct relay *r, struct link *l);
 /* Prometheus lines of the network part into out; the length written. */
 size_t network_metrics(const struct relay *r, char *out, size_t cap);
+/* A stream the network part dialled (streams_dial) is open: its first frames go now. */
+void network_stream_open(struct relay *r, int fd);
+/* A stream the network part dialled ended (why: a few words); its dialler moves on. */
+void network_stream_closed(struct relay *r, int fd, const char *why);
+/* The relay links by carrier (udp, stream) as Prometheus lines; the length written. */
+size_t network_carrier_metrics(const struct relay *r, char *out, size_t cap);
 /* The relay's descriptor as wgrelayd --show-descriptor prints it (text or JSON); 0 or -errno. */
 int network_show_descriptor(const struct relayd_config *c, bool json, char *err, size_t errlen);
 

@@ -8,6 +8,11 @@
  * Bounded: MaxConnections in all, MaxConnectionsPerSource per IPv4 address or IPv6 /64
  * (refused by closing at once), a fixed queue per connection, a deadline for the handshakes
  * (TLS, WebSocket upgrade) and an idle timeout for connections that carry no link.
+ *
+ * The relay's own relay links dial out over the same table (streams_dial, PROTOCOL.md §10.2):
+ * a dialled connection is one more entry, with the peer's address as its records' source, so
+ * the control path cannot tell it from an accepted one; the network part hears when it opens
+ * and when it ends.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +30,9 @@
 #define STREAMS_BACKLOG 128
 #define STREAMS_TICK_MS 1000
 #define STREAMS_IDLE_MS 180000 /* no record this long and no link: closed */
+/* A dialled one may take this long to open, HandshakeTimeout or not: a circuit to an onion
+ * service takes Tor seconds to build. The plan gives up on the link at 30 s anyway. */
+#define STREAMS_DIAL_MS 30000
 #define STREAMS_NKIND   (TURL_WSS + 1)
 
 /* Why a connection was refused or cut: the reason label of wgrelayd_stream_refused_total. */
@@ -61,11 +69,14 @@ struct sconn {
 	unsigned events;  /* what the loop watches now */
 	uint8_t kind;     /* enum turl_kind once open (counted in open[]); 0 before */
 	uint8_t state;    /* the state after the last tconn_io: where a failure happened */
+	bool outbound;    /* dialled by the network part (streams_dial); src is NULL */
+	bool ending;      /* in streams_end: a hangup from its link's close is a no-op */
 };
 
 struct streams {
 	struct tconn_server srv;
 	struct tls_ctx *tls;
+	struct tls_ctx *tls_client; /* made at the first tls:// or wss:// dial */
 	int lfd[CONFIG_MAX_STREAM_LISTEN];
 	int n_lfd;
 	bool paused;          /* accepting stopped: out of file descriptors; resumed by the tick */
@@ -78,6 +89,7 @@ struct streams {
 	uint64_t open[STREAMS_NKIND], accepted[STREAMS_NKIND];
 	uint64_t refused[REFUSED_MAX];
 	uint64_t frames_in, frames_out, dropped;
+	uint64_t dialled[STREAMS_NKIND], dial_failed; /* ours: opened, ended before opening */
 };
 
 static struct log_ratelimit streams_rl = LOG_RATELIMIT_INIT(10000);
@@ -113,7 +125,7 @@ static struct ssource *streams_source(struct streams *s, const struct addr *a)
 
 static void streams_source_put(struct streams *s, struct ssource *src)
 {
-	if (--src->n == 0) {
+	if (src && --src->n == 0) {
 		table_del(&s->sources, src->hash);
 		free(src);
 	}
@@ -151,20 +163,25 @@ static bool streams_has_link(struct relay *r, int fd)
 
 /*
  * End sc: first its links (so that the fd number, once reused, never carries an old link's
- * frames), then the loop's watch, the counts, and the socket.
+ * frames), then the loop's watch, the counts, and the socket. A dialled one's end is told to
+ * the network part last (notify), when nothing of sc is left to trip over.
  */
-static void streams_end(struct relay *r, struct sconn *sc, const char *why)
+static void streams_end(struct relay *r, struct sconn *sc, const char *why, bool notify)
 {
 	struct streams *s = r->streams;
 	size_t pos = 0;
 	struct link *l;
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], reason[64];
+	int fd = sc->fd;
 
+	notify = notify && sc->outbound;
+	sc->ending = true;
+	snprintf(reason, sizeof(reason), "%s", why);
 	while ((l = table_next(&r->links, &pos)))
 		if (l->fd == sc->fd)
 			control_link_close(r, l);
-	log_debug("stream %s from %s closed: %s", sc->kind ? turl_kind_name(sc->kind) : "-",
-	          addr_format(&sc->peer, a, sizeof(a)), why);
+	log_debug("stream %s %s %s closed: %s", sc->kind ? turl_kind_name(sc->kind) : "-",
+	          sc->outbound ? "to" : "from", addr_format(&sc->peer, a, sizeof(a)), reason);
 	ev_del_io(r->loop, sc->fd);
 	s->by_fd[sc->fd] = NULL;
 	s->list[sc->pos] = s->list[--s->n];
@@ -174,6 +191,8 @@ static void streams_end(struct relay *r, struct sconn *sc, const char *why)
 	streams_source_put(s, sc->src);
 	tconn_free(sc->c);
 	free(sc);
+	if (notify)
+		network_stream_closed(r, fd, reason);
 }
 
 /*
@@ -223,9 +242,11 @@ static void streams_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	e = tconn_io(sc->c, events, ev_now_ms(loop), streams_record, sc);
 	if (e < 0) {
-		if ((why = streams_reason(sc, e)) >= 0)
+		if (sc->outbound)
+			s->dial_failed += !sc->kind;
+		else if ((why = streams_reason(sc, e)) >= 0)
 			streams_refused(s, (enum streams_refusal)why, &sc->peer);
-		streams_end(r, sc, tconn_error(sc->c));
+		streams_end(r, sc, tconn_error(sc->c), true);
 		return;
 	}
 	sc->state = (uint8_t)tconn_state(sc->c);
@@ -233,6 +254,13 @@ static void streams_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		sc->kind = tconn_kind(sc->c);
 		sc->idle_ms = ev_now_ms(loop);
 		s->open[sc->kind]++;
+		if (sc->outbound) {
+			s->dialled[sc->kind]++;
+			streams_want(r, sc);
+			/* Last: what it sends goes through streams_send, which follows the events. */
+			network_stream_open(r, fd);
+			return;
+		}
 		s->accepted[sc->kind]++;
 	}
 	streams_want(r, sc);
@@ -375,19 +403,29 @@ static void streams_tick(struct ev_loop *loop, struct ev_timer *tm, void *arg)
 
 	/* Downwards: an end moves the last connection into the freed place, already seen. */
 	for (size_t i = s->n; i-- > 0;) {
-		struct sconn *sc = s->list[i];
+		struct sconn *sc;
+
+		/* A dialled one's end, told to the network part, may have ended others too. */
+		if (i >= s->n)
+			continue;
+		sc = s->list[i];
 
 		if (*tconn_error(sc->c)) { /* failed in a send, outside its own tconn_io */
-			streams_end(r, sc, tconn_error(sc->c));
-		} else if (!sc->kind && now - sc->accepted_ms >= hs) {
-			streams_refused(s, REFUSED_TIMEOUT, &sc->peer);
-			streams_end(r, sc, "handshake timeout");
+			streams_end(r, sc, tconn_error(sc->c), true);
+		} else if (!sc->kind &&
+		           now - sc->accepted_ms >=
+		               (sc->outbound && hs < STREAMS_DIAL_MS ? STREAMS_DIAL_MS : hs)) {
+			if (sc->outbound)
+				s->dial_failed++;
+			else
+				streams_refused(s, REFUSED_TIMEOUT, &sc->peer);
+			streams_end(r, sc, "handshake timeout", true);
 		} else if (sc->kind && now - sc->idle_ms >= STREAMS_IDLE_MS) {
 			if (streams_has_link(r, sc->fd))
 				sc->idle_ms =
 				    now; /* its link's own expiry ends it, checked again later */
 			else
-				streams_end(r, sc, "idle");
+				streams_end(r, sc, "idle", true);
 		}
 	}
 	if (s->paused)
@@ -415,6 +453,28 @@ static int streams_listen(const struct addr *a)
 	return fd;
 }
 
+/*
+ * The connection table, made at the first need: streams_open with listeners, or the first
+ * dial of a relay that has none. NULL when out of memory.
+ */
+static struct streams *streams_get(struct relay *r)
+{
+	struct streams *s = r->streams;
+
+	if (s)
+		return s;
+	if (!(s = calloc(1, sizeof(*s))) || table_init(&s->sources, 64) < 0) {
+		free(s);
+		return NULL;
+	}
+	r->streams = s;
+	s->srv = (struct tconn_server){.ws_path = r->cfg.transport.ws_path,
+	                               .queue_bytes = (size_t)r->cfg.transport.queue_bytes};
+	ev_timer_init(&s->tick, streams_tick, r);
+	ev_timer_start(r->loop, &s->tick, STREAMS_TICK_MS);
+	return s;
+}
+
 int streams_open(struct relay *r)
 {
 	const struct transport_config *t = &r->cfg.transport;
@@ -425,12 +485,8 @@ int streams_open(struct relay *r)
 
 	if (!t->n_listen)
 		return 0;
-	if (!(s = calloc(1, sizeof(*s))) || table_init(&s->sources, 64) < 0) {
-		free(s);
+	if (!(s = streams_get(r)))
 		return -ENOMEM;
-	}
-	r->streams = s;
-	ev_timer_init(&s->tick, streams_tick, r); /* inactive: streams_close may look at it */
 	if ((e = tls_ctx_server(&s->tls, own ? t->tls_cert : NULL, own ? t->tls_key : NULL, err,
 	                        sizeof(err))) < 0) {
 		log_warnx("stream TLS: %s", *err ? err : strerror(-e));
@@ -463,7 +519,6 @@ int streams_open(struct relay *r)
 		goto fail;
 	}
 	log_info("stream TLS certificate: %s", own ? t->tls_cert : "self-signed, made at start");
-	ev_timer_start(r->loop, &s->tick, STREAMS_TICK_MS);
 	return 0;
 fail:
 	streams_close(r);
@@ -477,7 +532,7 @@ void streams_close(struct relay *r)
 	if (!s)
 		return;
 	while (s->n)
-		streams_end(r, s->list[s->n - 1], "relay stopping");
+		streams_end(r, s->list[s->n - 1], "relay stopping", false);
 	for (int i = 0; i < s->n_lfd; i++) {
 		if (!s->paused)
 			ev_del_io(r->loop, s->lfd[i]);
@@ -486,6 +541,7 @@ void streams_close(struct relay *r)
 	if (ev_timer_active(&s->tick))
 		ev_timer_stop(r->loop, &s->tick);
 	tls_ctx_free(s->tls);
+	tls_ctx_free(s->tls_client);
 	table_free(&s->sources);
 	free(s->by_fd);
 	free(s->list);
@@ -498,6 +554,58 @@ bool streams_owns(const struct relay *r, int fd)
 	const struct streams *s = r->streams;
 
 	return s && fd >= 0 && (size_t)fd < s->nfd && s->by_fd[fd];
+}
+
+int streams_dial(struct relay *r, const struct tconn_client *cl, const struct addr *to,
+                 const struct addr *peer, int *fd)
+{
+	struct streams *s = streams_get(r);
+	struct tconn_client c = *cl;
+	uint64_t now = ev_now_ms(r->loop);
+	struct sconn *sc;
+	struct tconn *t;
+	int e;
+
+	if (!s)
+		return -ENOMEM;
+	if ((c.url.kind == TURL_TLS || c.url.kind == TURL_WSS) && !c.tls) {
+		if (!s->tls_client && (e = tls_ctx_client(&s->tls_client)) < 0)
+			return e;
+		c.tls = s->tls_client;
+	}
+	if (!c.queue_bytes)
+		c.queue_bytes = (size_t)r->cfg.transport.queue_bytes;
+	if ((e = tconn_connect(&t, &c, to, now)) < 0)
+		return e;
+	if ((e = streams_room(s, tconn_fd(t))) < 0 || !(sc = calloc(1, sizeof(*sc)))) {
+		tconn_free(t);
+		return e < 0 ? e : -ENOMEM;
+	}
+	sc->events = tconn_events(t);
+	if ((e = ev_add_io(r->loop, tconn_fd(t), sc->events, streams_io, r)) < 0) {
+		tconn_free(t);
+		free(sc);
+		return e;
+	}
+	sc->r = r;
+	sc->c = t;
+	sc->fd = *fd = tconn_fd(t);
+	sc->outbound = true;
+	sc->peer = *peer;
+	sc->accepted_ms = sc->idle_ms = now;
+	sc->state = (uint8_t)tconn_state(t);
+	sc->pos = s->n;
+	s->list[s->n++] = sc;
+	s->by_fd[sc->fd] = sc;
+	return 0;
+}
+
+void streams_hangup(struct relay *r, int fd)
+{
+	struct streams *s = r->streams;
+
+	if (streams_owns(r, fd) && !s->by_fd[fd]->ending)
+		streams_end(r, s->by_fd[fd], "hung up", false);
 }
 
 int streams_send(struct relay *r, int fd, const void *p, size_t len, bool droppable)
@@ -559,6 +667,17 @@ size_t streams_metrics(const struct relay *r, char *out, size_t cap)
 	    "# TYPE wgrelayd_stream_dropped_total counter\n"
 	    "wgrelayd_stream_dropped_total %llu\n",
 	    (unsigned long long)s->dropped);
+	PUT("# HELP wgrelayd_stream_dialled_total Stream connections this relay dialled for its "
+	    "relay links that opened, by transport.\n"
+	    "# TYPE wgrelayd_stream_dialled_total counter\n");
+	for (uint8_t k = TURL_TCP; k < STREAMS_NKIND; k++)
+		PUT("wgrelayd_stream_dialled_total{transport=\"%s\"} %llu\n", turl_kind_name(k),
+		    (unsigned long long)s->dialled[k]);
+	PUT("# HELP wgrelayd_stream_dial_failures_total Dialled stream connections that ended "
+	    "before they opened (refused, proxy, TLS, timeout).\n"
+	    "# TYPE wgrelayd_stream_dial_failures_total counter\n"
+	    "wgrelayd_stream_dial_failures_total %llu\n",
+	    (unsigned long long)s->dial_failed);
 #undef PUT
-	return n;
+	return n + network_carrier_metrics(r, out + n, cap - n);
 }

@@ -15,3 +15,12 @@ if(TARGET wgrtransport)
                   LINK_LIBRARIES wgr_harness wgrtransport LABELS integration TIMEOUT 180)
   add_dependencies(test_stream_relay wgrelayd)
 endif()
+# Relay links over streams: two and more real relays on loopback, one with its UDP endpoint
+# unanswered, one through an in-test SOCKS5 proxy (PROTOCOL.md §10.2).
+if(TARGET wgrtransport AND TARGET wgr_netrelay)
+  find_package(Threads REQUIRED)
+  add_cmocka_test(test_stream_links
+                  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_stream_links.c
+                  LINK_LIBRARIES wgr_netrelay Threads::Threads LABELS integration TIMEOUT 180)
+  add_dependencies(test_stream_links wgrelayd)
+endif()
