@@ -244,6 +244,16 @@ struct link_bind *link_bind(struct link *l, const uint8_t sid[16], uint8_t mode,
 	return NULL;
 }
 
+void link_rebind(struct link *l, const uint8_t sid[16])
+{
+	struct link_bind *b = l ? link_find(l, sid) : NULL;
+
+	if (b) {
+		b->sent = false;
+		b->error = 0;
+	}
+}
+
 void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms)
 {
 	struct link_bind *b = link_find(l, sid);

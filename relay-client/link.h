@@ -135,6 +135,11 @@ void link_readable(struct link *l, int64_t now_ms);
  */
 struct link_bind *link_bind(struct link *l, const uint8_t sid[16], uint8_t mode, int64_t now_ms);
 struct link_bind *link_find(struct link *l, const uint8_t sid[16]);
+/*
+ * Send sid's BIND again on the next tick, its last ERROR forgotten: the refusal is expected to
+ * pass now (a sealed BIND refused with mode-mismatch while the far side switches). NULL l ok.
+ */
+void link_rebind(struct link *l, const uint8_t sid[16]);
 void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms);
 /*
  * Seal the datagram at frame + PROTO_SEALED_HDR_LEN (len bytes; frame has room for

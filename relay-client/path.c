@@ -114,6 +114,12 @@ static uint16_t relayed_keepalive(const struct path_peer *p)
 	                                                               : PATH_KEEPALIVE;
 }
 
+/* Relay ri carries the peer sealed: the interface's mode, or this relay's binding's. */
+static bool relay_sealed(const struct path_view *v, int ri)
+{
+	return v->sealed || v->relays[ri].sealed;
+}
+
 /* Where WireGuard must send to reach the peer through relay ri; false: it cannot yet. */
 static bool relay_target(const struct path_view *v, int ri, struct addr *t)
 {
@@ -121,7 +127,7 @@ static bool relay_target(const struct path_view *v, int ri, struct addr *t)
 
 	if (!r->ready)
 		return false;
-	if (v->sealed) {
+	if (relay_sealed(v, ri)) {
 		*t = v->port;
 		return v->port.len != 0;
 	}
@@ -144,17 +150,19 @@ static bool switch_to(struct path_peer *p, const struct path_view *v, int ri, co
 	if (ri < 0 || (size_t)ri >= v->n_relays || !relay_target(v, ri, &target))
 		return false;
 	bool new_session = p->state == PATH_DIRECT || !addr_equal(&p->set_ep, &target);
+	bool sealed = relay_sealed(v, ri);
 	if (!addr_equal(&v->wg_ep, &target))
 		act_ep(out, PATH_A_ENDPOINT, &target);
-	if (v->sealed)
-		act_relay(out, PATH_A_ROUTE, ri);
+	/* From a sealed relay to a direct one: the far side's frames go back their own way. */
+	if (sealed || (p->state != PATH_DIRECT && p->sealed))
+		act_relay(out, PATH_A_ROUTE, sealed ? ri : -1);
 	act_value(out, PATH_A_KICK, relayed_keepalive(p));
 	/*
 	 * Direct mode: a relay session forwards only once it has seen a handshake (address
 	 * proof), and WireGuard holding a live session sends data, not a handshake, until 15 s go
 	 * unanswered. Onto a session that has not carried ours yet: make it handshake now.
 	 */
-	if (!v->sealed && new_session && v->sample.last_handshake &&
+	if (!sealed && new_session && v->sample.last_handshake &&
 	    v->now - v->sample.last_handshake < 180)
 		act(out, PATH_A_REHANDSHAKE);
 	/* Leaving the direct path: the first direct try is one backoff away. */
@@ -162,8 +170,8 @@ static bool switch_to(struct path_peer *p, const struct path_view *v, int ri, co
 		p->next_try = v->now + p->backoff_s;
 	p->set_ep = target;
 	p->relay = ri;
-	p->sealed = v->sealed;
-	if (v->sealed)
+	p->sealed = sealed;
+	if (sealed)
 		say(out, "relayed sealed via %s, endpoint %s (%s)", relay_name(v, ri),
 		    fmt_ep(&target, ep), why);
 	else

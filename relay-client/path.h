@@ -48,21 +48,22 @@ struct path_relay {
 	bool leaving;     /* the relay announced its shutdown */
 	bool gone;        /* control link declared dead (no PONG for its dead time) */
 	uint8_t pings_missed;
-	bool ready;       /* our binding is paired in our mode (direct: with a port) */
-	bool waiting;     /* bound, but the far side is not (any more) */
-	uint16_t port;    /* direct mode: the session's port on the relay */
+	bool ready;    /* our binding is paired in its mode (direct: with a port) */
+	bool sealed;   /* the peer binds sealed here (steer_mode.h), even on a direct interface */
+	bool waiting;  /* bound, but the far side is not (any more) */
+	uint16_t port; /* direct mode: the session's port on the relay */
 	bool peer_active; /* the far side's traffic reached the session (PEER_ACTIVE) */
 };
 
 struct path_view {
 	int64_t now;        /* seconds */
-	bool sealed;        /* PROTO_MODE_SEALED configured (else direct mode) */
+	bool sealed;        /* PROTO_MODE_SEALED configured: every relay sealed (else per relay) */
 	unsigned threshold; /* failed handshake attempts before relaying; 0: history rule only */
 	struct detect_sample sample; /* this second's counters */
 	struct addr wg_ep;           /* WireGuard's endpoint for the peer this second */
 	uint16_t keepalive;          /* the device's persistent keepalive for the peer */
 	int wg_relay;     /* the relay wg_ep goes through (session port or our sealed port), -1 */
-	struct addr port; /* sealed mode: the peer's local port (len 0: none) */
+	struct addr port; /* sealed: the peer's local port (len 0: none) */
 	int rx_relay;     /* sealed: the relay the far side's frames come through now, -1 */
 	bool rx_moved;    /* sealed: ... and they moved there after our last route change */
 	const struct path_relay *relays;

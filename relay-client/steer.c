@@ -36,6 +36,17 @@ uint8_t steer_mode(const struct steer_iface *ifc)
 	return strcmp(ifc->cfg.mode, "sealed") == 0 ? PROTO_MODE_SEALED : PROTO_MODE_DIRECT;
 }
 
+uint8_t steer_peer_mode(const struct steer_ctx *s, const struct steer_peer *p, size_t ri,
+                        uint8_t mode)
+{
+	if (mode == PROTO_MODE_SEALED || ri >= s->n_relays)
+		return mode;
+	if (steer_mode_of(&p->bmode[ri]) == PROTO_MODE_SEALED ||
+	    (s->relays[ri].link && s->relays[ri].link->tc))
+		return PROTO_MODE_SEALED;
+	return PROTO_MODE_DIRECT;
+}
+
 bool steer_bind_ready(const struct link_bind *b, uint8_t mode)
 {
 	return b && b->mode == mode && b->state == PROTO_PAIRED && !b->error &&
@@ -202,10 +213,9 @@ int steer_read(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 }
 
 /*
- * A relay that says which modes it offers and leaves out ours cannot carry the peer. Nor can a
- * relay linked over a stream (carrier.h) carry direct mode: its session ports are UDP, which
- * is what failed; sealed mode goes over the link itself. (Both ends of a session bind in one
- * mode, PROTOCOL.md §5.2, so a direct-mode interface cannot switch to sealed for one relay.)
+ * A relay that says which modes it offers and leaves out the one asked for cannot carry the
+ * peer. Direct mode never goes over a stream (carrier.h): the session ports are UDP, which is
+ * what failed; steer_peer_mode asks sealed of such a relay, which goes over the link itself.
  */
 static bool offers(const struct link *l, uint8_t mode)
 {
@@ -235,8 +245,8 @@ size_t steer_rank_cands(struct steer_ctx *s, struct steer_peer *p, uint8_t mode,
 		memcpy(c[i].sid, p->sids[i], 16);
 		c[i].loc = (struct select_point){r->info.has_loc, r->info.lat, r->info.lon};
 		c[i].load_permille = r->link && r->link->rtt_ms >= 0 ? r->link->load_permille : -1;
-		c[i].full =
-		    r->link && ((r->link->pong_flags & PONG_F_FULL) || !offers(r->link, mode));
+		c[i].full = r->link && ((r->link->pong_flags & PONG_F_FULL) ||
+		                        !offers(r->link, steer_peer_mode(s, p, i, mode)));
 		c[i].reachable = r->link && (r->link->rtt_ms >= 0 || r->link->state == LINK_UP);
 		c[i].local_failures = r->local_failures;
 	}
@@ -271,7 +281,7 @@ static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_
 	struct steer_relay *r = &s->relays[ri];
 	struct link *l = r->link;
 	struct link_bind *b = steer_bind_of(s, p, ri);
-
+	uint8_t rmode = steer_peer_mode(s, p, (size_t)ri, mode);
 	int64_t mono = steer_mono_ms();
 
 	memset(out, 0, sizeof(*out));
@@ -285,7 +295,8 @@ static void view_relay(struct steer_ctx *s, struct steer_peer *p, int ri, uint8_
 	out->leaving = l->state != LINK_UP && l->last_error == PROTO_ERR_SHUTDOWN;
 	out->gone = l->state == LINK_DOWN && l->last_rx_ms && mono - l->last_rx_ms > 10000;
 	out->pings_missed = l->pings_missed;
-	out->ready = steer_bind_ready(b, mode) && p->refused_until[ri] <= now;
+	out->ready = steer_bind_ready(b, rmode) && p->refused_until[ri] <= now;
+	out->sealed = rmode == PROTO_MODE_SEALED;
 	out->waiting = b && b->state == PROTO_WAITING;
 	out->port = b && b->mode == PROTO_MODE_DIRECT ? b->port : 0;
 	if (b && b->peer_active) {
@@ -321,7 +332,10 @@ static void build_view(struct steer_ctx *s, struct steer_iface *ifc, struct stee
 	v->sample = p->last;
 	v->wg_ep = p->wg_ep;
 	v->keepalive = p->keepalive;
-	v->wg_relay = session_relay(s, p, mode, &p->wg_ep);
+	/* Our own local port is no relay's session (a relay on loopback would match its IP). */
+	v->wg_relay = p->port && addr_equal(&p->wg_ep, &p->port->local)
+	                  ? -1
+	                  : session_relay(s, p, mode, &p->wg_ep);
 	v->rx_relay = -1;
 	if (p->port) {
 		v->port = p->port->local;
@@ -553,7 +567,11 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 	on_it = orig.len && (addr_equal(&sess, &p->wg_ep) || (!sealed_row && roamed >= 0));
 	if (on_it && !sealed_row && roamed >= 0 && !addr_equal(&sess, &p->wg_ep))
 		ri = roamed; /* WireGuard followed the far side to another relay meanwhile */
-	if (!on_it || ri < 0 || sealed_row != sealed_now) {
+	/*
+	 * A sealed row on a direct-mode interface is a peer that went sealed on that relay by
+	 * itself (steer_mode.h): adopted sealed. A direct row on a sealed interface is not.
+	 */
+	if (!on_it || ri < 0 || (!sealed_row && sealed_now)) {
 		if (on_it) {
 			log_info(
 			    "%s: peer %.8s was relayed in %s mode by the previous run; back on "
@@ -578,6 +596,8 @@ static void adopt_row(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		    link_bind(s->relays[ri].link, p->sids[ri], PROTO_MODE_SEALED, steer_mono_ms());
 		if (b)
 			b->user = p->port;
+		if (!sealed_now)
+			p->bmode[ri].why = STEER_SEAL_KEPT;
 	}
 	build_view(s, ifc, p, now, relays, &v);
 	path_adopt(&p->pp, &v, ri, sealed_row, &p->wg_ep, &orig, (uint16_t)cs->original_keepalive,

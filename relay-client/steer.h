@@ -2,7 +2,8 @@
  * steer.h: the helper's peers and relays (DESIGN.md control path steps 2-8): read the devices,
  * keep the bindings, let path.c decide for each peer every second and apply what it says,
  * restore, detach for a restart, adopt after one. watch.c owns the loop, path.c the decisions.
- * In sealed mode a relayed peer's endpoint is its local port (sealed.h), not a relay's address.
+ * A peer relayed sealed (its interface's mode, or on a direct-mode interface a relay it binds
+ * sealed on: steer_mode.h) has its local port (sealed.h) as endpoint, not a relay's address.
  */
 #ifndef WGR_STEER_H
 #define WGR_STEER_H
@@ -18,6 +19,7 @@
 #include "link.h"
 #include "path.h"
 #include "sealed.h"
+#include "steer_mode.h"
 
 #define STEER_MAX_RELAYS PATH_MAX_RELAYS
 #define STEER_REFUSED_S  300  /* a relay that refused a BIND's mode is skipped this long */
@@ -41,10 +43,11 @@ struct steer_peer {
 	uint16_t keepalive;        /* the device's persistent keepalive at the last read */
 	struct path_peer pp;
 	uint8_t sids[STEER_MAX_RELAYS][16];
-	uint8_t sid_key[32];                     /* the private key the sids were derived with */
-	size_t sid_relays;                       /* ... and for how many relays of the table */
-	int64_t refused_until[STEER_MAX_RELAYS]; /* the relay refused our BIND's mode */
-	struct sealed_port *port;                /* sealed mode: WireGuard's way to the relays */
+	uint8_t sid_key[32];                       /* the private key the sids were derived with */
+	size_t sid_relays;                         /* ... and for how many relays of the table */
+	int64_t refused_until[STEER_MAX_RELAYS];   /* the relay refused our BIND (auth, mode) */
+	struct steer_mode bmode[STEER_MAX_RELAYS]; /* the mode it binds in on each relay */
+	struct sealed_port *port;                  /* sealed: WireGuard's way to the relays */
 	bool sid_ok;
 	/* the cache's history, asked once per window while direct */
 	int64_t hist_at;
@@ -92,8 +95,9 @@ void steer_judge(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
  */
 void steer_prebind(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /*
- * Sealed mode, every second: keep each local port pointed at WireGuard and (--mtu auto) keep
- * the interface MTU 32 bytes lower while a peer is relayed sealed.
+ * Every second: keep each local port pointed at WireGuard (on a direct-mode interface, close
+ * the port of a peer no longer bound sealed anywhere) and (--mtu auto) keep the interface MTU
+ * 32 bytes lower while a peer is relayed sealed, whatever the interface's mode.
  */
 void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
 /*

@@ -13,6 +13,12 @@
 /* steer.c (steer_bind.c: prebinding; steer_publish.c: what status reads) */
 /* "direct" or "sealed". */
 const char *steer_mode_name(uint8_t mode);
+/*
+ * PROTO_MODE_* peer p binds in on relay ri: sealed when the interface is (mode), when its
+ * steer_mode says so, or when the link is on a stream now (before the mode step saw it).
+ */
+uint8_t steer_peer_mode(const struct steer_ctx *s, const struct steer_peer *p, size_t ri,
+                        uint8_t mode);
 /* A binding that can carry the peer's traffic in mode: paired (direct: with its port). */
 bool steer_bind_ready(const struct link_bind *b, uint8_t mode);
 /* The peer's binding on relay ri, NULL when none (or ri out of range). */
@@ -40,7 +46,10 @@ size_t steer_rank(struct steer_ctx *s, struct steer_peer *p, uint8_t mode, int64
 void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char *why);
 
 /* steer_sealed.c */
-/* Every bound peer of a sealed interface has its local port before the far side's first frame. */
+/*
+ * Every peer bound sealed (every bound peer of a sealed interface) has its local port before
+ * the far side's first frame.
+ */
 void steer_sealed_port_ensure(struct steer_iface *ifc, struct steer_peer *p);
 /* Clear every binding's pointer at the peer's port, log what it carried, close it. */
 void steer_sealed_port_drop(struct steer_ctx *s, struct steer_peer *p);

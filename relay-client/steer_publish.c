@@ -14,7 +14,8 @@ static int chosen_relay(struct steer_ctx *s, struct steer_iface *ifc, struct ste
 	if (p->pp.state != PATH_DIRECT && p->pp.relay >= 0)
 		return p->pp.relay;
 	for (size_t j = 0; j < s->n_relays; j++)
-		if (steer_bind_ready(steer_bind_of(s, p, (int)order[j]), steer_mode(ifc)))
+		if (steer_bind_ready(steer_bind_of(s, p, (int)order[j]),
+		                     steer_peer_mode(s, p, order[j], steer_mode(ifc))))
 			return (int)order[j];
 	return s->n_relays && c[order[0]].usable ? (int)order[0] : -1;
 }

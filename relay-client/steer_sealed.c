@@ -102,6 +102,24 @@ static void mtu_auto(struct steer_ctx *s, struct steer_iface *ifc, bool sealed_r
 	         cur, want, PROTO_SEALED_OVERHEAD);
 }
 
+/*
+ * A direct-mode interface's peer keeps its local port only while it needs it: bound sealed on
+ * some relay (steer_mode.h), relayed sealed, or WireGuard still pointed at the port.
+ */
+static bool port_needed(struct steer_ctx *s, struct steer_iface *ifc, struct steer_peer *p)
+{
+	if (steer_mode(ifc) == PROTO_MODE_SEALED)
+		return true;
+	if ((p->pp.state != PATH_DIRECT && p->pp.sealed) || addr_equal(&p->wg_ep, &p->port->local))
+		return true;
+	for (size_t r = 0; r < s->n_relays; r++) {
+		const struct link_bind *b = steer_bind_of(s, p, (int)r);
+		if (b && b->mode == PROTO_MODE_SEALED)
+			return true;
+	}
+	return false;
+}
+
 void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 {
 	bool any = false;
@@ -111,6 +129,10 @@ void steer_sealed(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		struct steer_peer *p = &ifc->peers[i];
 		if (!p->port)
 			continue;
+		if (!port_needed(s, ifc, p)) {
+			steer_sealed_port_drop(s, p);
+			continue;
+		}
 		sealed_port_set_wg(p->port, ifc->listen_port);
 		any |= p->pp.state != PATH_DIRECT && p->pp.sealed;
 	}

@@ -157,6 +157,53 @@ static void control_send_error(struct relay *r, struct link *l, const struct add
 	}
 }
 
+/*
+ * Mode-mismatch notices (PROTOCOL.md §5.2) at most once a second per session. The stamp lives
+ * in a small table indexed by the sid's first bytes (sids are uniformly random): two sessions
+ * that share a slot share the budget, which only errs towards fewer notices.
+ */
+#define CONTROL_NOTICE_SLOTS 256
+#define CONTROL_NOTICE_MS    1000
+
+static bool control_notice_due(const uint8_t sid[16], uint64_t now)
+{
+	static uint64_t sent_ms[CONTROL_NOTICE_SLOTS];
+	uint64_t *t = &sent_ms[(sid[0] | (unsigned)sid[1] << 8) % CONTROL_NOTICE_SLOTS];
+
+	if (*t && now - *t < CONTROL_NOTICE_MS)
+		return false;
+	*t = now ? now : 1;
+	return true;
+}
+
+/*
+ * A sealed BIND of l (req_len bytes of plaintext) was refused with mode-mismatch by a direct
+ * session waiting for its other member, of another client key: tell that member, on its own
+ * link, so that its helper binds sealed too (§5.2). A sealed session is never told: the
+ * refused member goes sealed by itself, and a sealed member has no other mode to go to. The
+ * notice is an ERROR cut to the request's size, so the request pays for it (§7).
+ */
+static void control_mismatch_notice(struct relay *r, struct link *l, const struct ctrl_msg *req,
+                                    size_t req_len)
+{
+	struct session *s = session_find(r, req->sid);
+	struct ctrl_msg m = {.type = CTRL_ERROR, .code = PROTO_ERR_MODE_MISMATCH};
+	size_t room = req_len - CTRL_ERROR_FIXED_LEN;
+	struct link *to;
+
+	if (!s || s->n != 1 || s->mode != PROTO_MODE_DIRECT || req->mode != PROTO_MODE_SEALED)
+		return;
+	to = s->m[0].link;
+	if (!to || to == l || !sodium_memcmp(s->m[0].client_pub, l->client_pub, 32) ||
+	    !control_notice_due(s->sid, ev_now_ms(r->loop)))
+		return;
+	memcpy(m.sid, s->sid, 16);
+	snprintf(m.text, room < sizeof(m.text) ? room + 1 : sizeof(m.text), "%s",
+	         "the other member binds sealed");
+	control_send_ctrl(r, to, &m);
+	stats_event(r, l, "mode mismatch told", s->sid, "handle=%08x", s->m[0].handle);
+}
+
 static void control_ping(struct relay *r, int fd, const uint8_t *p, size_t len,
                          const struct addr *src)
 {
@@ -492,6 +539,8 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 		    (e = session_bind(r, l, &req, &reply)) != 0) {
 			control_send_error(r, l, src, (size_t)n, (unsigned)e, req.sid,
 			                   proto_error_name((unsigned)e));
+			if (e == PROTO_ERR_MODE_MISMATCH)
+				control_mismatch_notice(r, l, &req, (size_t)n);
 			return;
 		}
 		control_send_ctrl_to(r, l, &reply, src);

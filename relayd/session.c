@@ -243,6 +243,8 @@ static void session_relax(struct relay *r, struct session *s)
 	s->limited = false;
 }
 
+static void session_leave(struct relay *r, struct session *s, int i, struct link *who);
+
 /* Returns 0 with reply = BOUND, or a PROTO_ERR_* code for an ERROR reply. */
 int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
                  struct ctrl_msg *reply)
@@ -252,6 +254,17 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 	struct member *m;
 	int e;
 
+	/*
+	 * A client key asking for its own membership in the other mode (its link moved onto a
+	 * stream, or it restarted in another mode, and could not UNBIND first): the old
+	 * membership goes as with UNBIND, then the BIND is taken as new (§5.2).
+	 */
+	for (int i = 0; s && s->mode != req->mode && i < s->n; i++)
+		if (!sodium_memcmp(s->m[i].client_pub, l->client_pub, 32)) {
+			session_leave(r, s, i, l);
+			s = session_find(r, req->sid);
+			break;
+		}
 	if (s) {
 		if (s->mode != req->mode)
 			return PROTO_ERR_MODE_MISMATCH;
@@ -397,24 +410,20 @@ void session_close_limit(struct relay *r, struct session *s, const char *why)
 	session_close(r, s, why);
 }
 
-int session_unbind(struct relay *r, struct link *l, uint32_t handle)
+/*
+ * Member i leaves (UNBIND, or a rebind of its key in the other mode): the last member closes
+ * the session; else the circuit ends and the other member waits again and is told so. who:
+ * the link whose request it was.
+ */
+static void session_leave(struct relay *r, struct session *s, int i, struct link *who)
 {
-	struct session *s = table_get(&r->handles, handle);
-	int i;
-
-	if (!s)
-		return PROTO_ERR_UNKNOWN_HANDLE;
-	for (i = 0; i < s->n && s->m[i].handle != handle; i++)
-		;
-	if (i == s->n || s->m[i].link != l)
-		return PROTO_ERR_UNKNOWN_HANDLE;
 	if (s->n == 1) {
-		session_close_by(r, s, "unbound", l);
-		return 0;
+		session_close_by(r, s, "unbound", who);
+		return;
 	}
 	/* The circuit ends; the other member waits again. */
 	r->circuits--;
-	stats_event(r, l, "circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
+	stats_event(r, who, "circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
 	session_charge(&s->m[1 - i], 0, -1);
 	session_drop_member(r, s, i);
 	s->circuit = false;
@@ -428,6 +437,20 @@ int session_unbind(struct relay *r, struct link *l, uint32_t handle)
 		session_fill_bound(s, &s->m[0], &bound);
 		control_send_ctrl(r, s->m[0].link, &bound);
 	}
+}
+
+int session_unbind(struct relay *r, struct link *l, uint32_t handle)
+{
+	struct session *s = table_get(&r->handles, handle);
+	int i;
+
+	if (!s)
+		return PROTO_ERR_UNKNOWN_HANDLE;
+	for (i = 0; i < s->n && s->m[i].handle != handle; i++)
+		;
+	if (i == s->n || s->m[i].link != l)
+		return PROTO_ERR_UNKNOWN_HANDLE;
+	session_leave(r, s, i, l);
 	return 0;
 }
 

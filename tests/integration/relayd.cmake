@@ -5,7 +5,7 @@ target_link_libraries(wgr_tclient PUBLIC wgrcommon)
 # The relay under test, started by PID (harness.h).
 add_library(wgr_harness STATIC ${CMAKE_CURRENT_LIST_DIR}/harness.c)
 target_link_libraries(wgr_harness PUBLIC wgr_tclient PkgConfig::CMOCKA)
-foreach(t relayd metrics files attacks reload)
+foreach(t relayd metrics files attacks reload modes)
   add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
                   LINK_LIBRARIES wgr_harness LABELS integration TIMEOUT 180)
   add_dependencies(test_${t} wgrelayd)

@@ -3,7 +3,7 @@
 # sockets for sealed mode (a fake relay speaking the real protocol).
 if(TARGET wgrelay_core)
   foreach(t cache detect select geoip cli sealed untrusted selfaddr token path registry lockfile
-          portset discover)
+          portset discover steer_mode)
     add_cmocka_test(test_${t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c
                     LINK_LIBRARIES wgrelay_core)
   endforeach()
