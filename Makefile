@@ -25,10 +25,10 @@ build: configure
 
 # Everything: unit tests, fuzz corpus replay, loopback integration tests, end-to-end worlds
 # and the kernel WireGuard VM (the last two skip with a message where they cannot run).
-# Scenarios labelled flaky (tests/e2e/e2e.cmake) run in `make e2e` only.
+# Scenarios labelled flaky or long (tests/e2e/e2e.cmake) run in `make e2e` only.
 test: deps
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -LE flaky $(CTEST_ARGS)
+	cd $(BUILD) && ctest --output-on-failure -LE 'flaky|long' $(CTEST_ARGS)
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit $(CTEST_ARGS)

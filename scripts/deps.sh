@@ -7,7 +7,7 @@ libcmocka-dev clang libclang-rt-14-dev clang-format wireguard-tools wireguard-go
 iproute2 iputils-ping iperf3 qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
 mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
 systemd shellcheck curl lintian python3 jq openssl python3-libtorrent
-libssl-dev libwslay-dev tinyproxy microsocks nginx"
+libssl-dev libwslay-dev tinyproxy microsocks nginx tor"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -24,21 +24,25 @@ fi
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# coturn, tinyproxy and nginx ship system services; tests and benchmarks start their own, in
-# their own namespaces. policy-rc.d answering 101 keeps the packages from starting them (nginx
-# would take port 80 of this machine); a policy-rc.d already there is kept as it was.
+# coturn, tinyproxy, nginx and tor ship system services; tests and benchmarks start their own,
+# in their own namespaces. A policy-rc.d answering 101 keeps the packages from starting them
+# (nginx would take port 80 of this machine, tor would contact the public network); one that
+# was there already is set aside for the install and put back after it.
 prc=/usr/sbin/policy-rc.d
-own_prc=0
-if [ ! -e "$prc" ]; then
-	printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 755 "$prc" && own_prc=1
+saved=""
+if [ -e "$prc" ]; then
+	saved="$prc.wgrelay-deps.$$"
+	mv "$prc" "$saved"
 fi
+printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 755 "$prc"
 rc=0
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing || rc=$?
-[ $own_prc = 1 ] && rm -f "$prc"
+rm -f "$prc"
+[ -n "$saved" ] && mv "$saved" "$prc"
 [ $rc = 0 ] || exit $rc
 if command -v systemctl >/dev/null 2>&1; then
-	for s in coturn tinyproxy nginx; do
+	for s in coturn tinyproxy nginx tor; do
 		systemctl disable --now "$s" >/dev/null 2>&1 || true
 	done
 fi
