@@ -339,8 +339,10 @@ void carrier_tick(struct carrier_set *cs, int64_t now_ms)
 }
 
 /*
- * Before the loop sleeps: each stream socket in the loop with the interest it has now (output
- * queued by any handler since wants EV_WRITE); a new socket joins, a finished one leaves.
+ * Before the loop sleeps: what each stream link queued during this wake-up is written (one
+ * write per stream, link_stream_flush), then each stream socket is in the loop with the
+ * interest it has now (output the socket did not take wants EV_WRITE); a new socket joins, a
+ * finished one leaves.
  */
 static void carrier_sync(struct ev_loop *loop, void *arg)
 {
@@ -351,6 +353,7 @@ static void carrier_sync(struct ev_loop *loop, void *arg)
 		struct link *l = c->l;
 		if (!l)
 			continue;
+		link_stream_flush(l);
 		if (l->stream_failed) {
 			unwatch(c);
 			link_stream_stop(l, (int64_t)ev_now_ms(loop));

@@ -164,6 +164,8 @@ static void link_destroy(struct link *l, bool unbind)
 		else
 			bind_clear(&l->binds[i]);
 	close(l->fd);
+	if (l->tc)
+		tconn_flush(l->tc); /* the UNBINDs, deferred like every frame on a stream */
 	tconn_free(l->tc);
 	token_free(l->token);
 	link_keys_clear(&l->priv->keys);
@@ -658,6 +660,8 @@ int link_stream_start(struct link *l, const struct tconn_client *cl, const struc
 	int rc = tconn_connect(&c, cl, to, (uint64_t)now_ms);
 	if (rc < 0)
 		return rc;
+	/* A wake-up's datagrams leave together: link_stream_flush before the loop sleeps. */
+	tconn_defer(c, true);
 	l->tc = c;
 	/* A PING sent on UDP is not answered here: start the stream's count afresh. */
 	l->ping_nonce = 0;
@@ -690,6 +694,21 @@ unsigned link_stream_events(const struct link *l)
 	return l->tc && !l->stream_failed ? tconn_events(l->tc) : 0;
 }
 
+/* The stream finished (in its own I/O or in a write): the link is down until the carrier moves. */
+static void stream_finished(struct link *l)
+{
+	log_debug("link %s: stream finished: %s", addr_format(&l->relay, (char[64]){0}, 64),
+	          tconn_error(l->tc));
+	l->stream_failed = true;
+	mark_down(l);
+}
+
+void link_stream_flush(struct link *l)
+{
+	if (l->tc && !l->stream_failed && tconn_flush(l->tc) < 0)
+		stream_finished(l);
+}
+
 void link_stream_io(struct link *l, unsigned events, int64_t now_ms)
 {
 	if (!l->tc || l->stream_failed)
@@ -698,10 +717,7 @@ void link_stream_io(struct link *l, unsigned events, int64_t now_ms)
 	l->priv->io_now_ms = now_ms;
 	int rc = tconn_io(l->tc, events, (uint64_t)now_ms, stream_frame, l);
 	if (rc < 0) {
-		log_debug("link %s: stream finished: %s", addr_format(&l->relay, (char[64]){0}, 64),
-		          tconn_error(l->tc));
-		l->stream_failed = true;
-		mark_down(l);
+		stream_finished(l);
 		return;
 	}
 	/* Open now: the handshake goes at once instead of at the next tick. */

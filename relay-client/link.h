@@ -170,8 +170,14 @@ int link_stream_fd(const struct link *l);
 /* The events the stream waits for (tconn_events), 0 on UDP or once it failed. */
 unsigned link_stream_events(const struct link *l);
 /*
- * The stream's socket is ready: advance it, handle each frame as a datagram on UDP. When it
- * finishes the link goes down and stream_failed is set.
+ * Write what the link queued on its stream since the last flush (frames on a stream are
+ * deferred, so a wake-up's datagrams leave with one write): call before the loop sleeps. When
+ * the stream finished the link goes down and stream_failed is set. A no-op on UDP.
+ */
+void link_stream_flush(struct link *l);
+/*
+ * The stream's socket is ready: advance it (writing what waits), handle each frame as a
+ * datagram on UDP. When it finishes the link goes down and stream_failed is set.
  */
 void link_stream_io(struct link *l, unsigned events, int64_t now_ms);
 /* A PING on UDP while the link is on a stream: its PONG sets udp_answered. */

@@ -303,10 +303,14 @@ static void drop_privileges(const char *user)
 	log_info("running as %s", user);
 }
 
-/* The control thread holds the relay lock except while it waits (worker.h). */
+/*
+ * The control thread holds the relay lock except while it waits (worker.h). Before it waits,
+ * the frames queued for stream connections in this iteration leave, one write per connection.
+ */
 static void on_sleep(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
+	streams_flush(arg);
 	relay_unlock(arg);
 }
 

@@ -293,11 +293,16 @@ void streams_close(struct relay *r);
 /* Whether fd is a live stream connection's socket: O(1). */
 bool streams_owns(const struct relay *r, int fd);
 /*
- * Queue frame p (len bytes) on the connection of fd (streams_owns) and write what the socket
- * takes. 0, or -EMSGSIZE / -ENOBUFS (dropped, counted; a droppable frame already when the
- * queue is half full).
+ * Queue frame p (len bytes) on the connection of fd (streams_owns); streams_flush writes it.
+ * 0, or -EMSGSIZE / -ENOBUFS (dropped, counted; a droppable frame already when the queue is
+ * half full).
  */
 int streams_send(struct relay *r, int fd, const void *p, size_t len, bool droppable);
+/*
+ * Write what streams_send queued since the last call, one write per connection (and over TLS
+ * one TLS record per 16 KiB). Called before the loop sleeps; nothing when there are no streams.
+ */
+void streams_flush(struct relay *r);
 /* The stream Prometheus lines into out; the length written. */
 size_t streams_metrics(const struct relay *r, char *out, size_t cap);
 /*

@@ -9,6 +9,12 @@
  * (refused by closing at once), a fixed queue per connection, a deadline for the handshakes
  * (TLS, WebSocket upgrade) and an idle timeout for connections that carry no link.
  *
+ * Output is deferred: a frame for a connection joins its queue (tconn_defer), and the
+ * connections given frames during a loop iteration are flushed together before the loop
+ * sleeps (streams_flush, from relayd's before-sleep hook), so a receive batch's frames for
+ * one connection leave with one write (and over TLS as one TLS record), as UDP's leave with
+ * one sendmmsg.
+ *
  * The relay's own relay links dial out over the same table (streams_dial, PROTOCOL.md §10.2):
  * a dialled connection is one more entry, with the peer's address as its records' source, so
  * the control path cannot tell it from an accepted one; the network part hears when it opens
@@ -16,6 +22,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +78,8 @@ struct sconn {
 	uint8_t state;    /* the state after the last tconn_io: where a failure happened */
 	bool outbound;    /* dialled by the network part (streams_dial); src is NULL */
 	bool ending;      /* in streams_end: a hangup from its link's close is a no-op */
+	bool dirty;       /* in streams.dirty: given frames since the last streams_flush */
+	size_t dpos;      /* its index there */
 };
 
 struct streams {
@@ -84,6 +93,9 @@ struct streams {
 	size_t nfd;
 	struct sconn **list; /* dense, for the tick */
 	size_t n, cap;
+	struct sconn **dirty; /* given frames since the last flush (cap entries, as list) */
+	size_t ndirty;
+	pthread_t loop_thread; /* the control thread, which flushes before it sleeps */
 	struct table sources;
 	struct ev_timer tick;
 	uint64_t open[STREAMS_NKIND], accepted[STREAMS_NKIND];
@@ -182,6 +194,12 @@ static void streams_end(struct relay *r, struct sconn *sc, const char *why, bool
 			control_link_close(r, l);
 	log_debug("stream %s %s %s closed: %s", sc->kind ? turl_kind_name(sc->kind) : "-",
 	          sc->outbound ? "to" : "from", addr_format(&sc->peer, a, sizeof(a)), reason);
+	/* What its links' close queued, or a refusal, still goes if the socket takes it. */
+	tconn_flush(sc->c);
+	if (sc->dirty) {
+		s->dirty[sc->dpos] = s->dirty[--s->ndirty];
+		s->dirty[sc->dpos]->dpos = sc->dpos;
+	}
 	ev_del_io(r->loop, sc->fd);
 	s->by_fd[sc->fd] = NULL;
 	s->list[sc->pos] = s->list[--s->n];
@@ -283,11 +301,14 @@ static int streams_room(struct streams *s, int fd)
 	}
 	if (s->n == s->cap) {
 		size_t n = s->cap ? s->cap * 2 : 64;
-		struct sconn **v = realloc(s->list, n * sizeof(*v));
+		struct sconn **v = realloc(s->list, n * sizeof(*v)), **d;
 
 		if (!v)
 			return -ENOMEM;
 		s->list = v;
+		if (!(d = realloc(s->dirty, n * sizeof(*d))))
+			return -ENOMEM;
+		s->dirty = d;
 		s->cap = n;
 	}
 	return 0;
@@ -311,6 +332,7 @@ static void streams_add(struct relay *r, int fd, const struct addr *peer, struct
 		free(sc);
 		return;
 	}
+	tconn_defer(c, true);
 	sc->events = tconn_events(c);
 	if (ev_add_io(r->loop, fd, sc->events, streams_io, r) < 0) {
 		tconn_free(c);
@@ -468,6 +490,7 @@ static struct streams *streams_get(struct relay *r)
 		return NULL;
 	}
 	r->streams = s;
+	s->loop_thread = pthread_self();
 	s->srv = (struct tconn_server){.ws_path = r->cfg.transport.ws_path,
 	                               .queue_bytes = (size_t)r->cfg.transport.queue_bytes};
 	ev_timer_init(&s->tick, streams_tick, r);
@@ -545,6 +568,7 @@ void streams_close(struct relay *r)
 	table_free(&s->sources);
 	free(s->by_fd);
 	free(s->list);
+	free(s->dirty);
 	free(s);
 	r->streams = NULL;
 }
@@ -577,6 +601,7 @@ int streams_dial(struct relay *r, const struct tconn_client *cl, const struct ad
 		c.queue_bytes = (size_t)r->cfg.transport.queue_bytes;
 	if ((e = tconn_connect(&t, &c, to, now)) < 0)
 		return e;
+	tconn_defer(t, true);
 	if ((e = streams_room(s, tconn_fd(t))) < 0 || !(sc = calloc(1, sizeof(*sc)))) {
 		tconn_free(t);
 		return e < 0 ? e : -ENOMEM;
@@ -614,13 +639,45 @@ int streams_send(struct relay *r, int fd, const void *p, size_t len, bool droppa
 	struct sconn *sc = s->by_fd[fd];
 	int e = tconn_send(sc->c, p, len, droppable);
 
+	/*
+	 * A worker's frame (PEER_ACTIVE, an ERROR, under the relay lock) goes at once: the
+	 * control thread may sleep long before its next flush.
+	 */
+	if (!pthread_equal(pthread_self(), s->loop_thread)) {
+		tconn_flush(sc->c);
+		streams_want(r, sc);
+	} else if (!sc->dirty) {
+		/* Also after a refusal: frames written to make room may have left output blocked. */
+		sc->dirty = true;
+		sc->dpos = s->ndirty;
+		s->dirty[s->ndirty++] = sc;
+	}
 	if (e < 0) {
 		s->dropped++;
 		return e;
 	}
 	s->frames_out++;
-	streams_want(r, sc);
 	return 0;
+}
+
+void streams_flush(struct relay *r)
+{
+	struct streams *s = r->streams;
+
+	if (!s)
+		return;
+	/*
+	 * A connection that fails here is not ended here (its end closes links, which may send):
+	 * tconn_events then asks for every event, and its next tconn_io ends it.
+	 */
+	for (size_t i = 0; i < s->ndirty; i++) {
+		struct sconn *sc = s->dirty[i];
+
+		tconn_flush(sc->c);
+		sc->dirty = false;
+		streams_want(r, sc);
+	}
+	s->ndirty = 0;
 }
 
 size_t streams_metrics(const struct relay *r, char *out, size_t cap)

@@ -1,12 +1,11 @@
 /*
- * tconn.c: a stream connection's socket I/O and its stack of layers (PROTOCOL.md §12):
- * TCP -> [proxy handshake] -> [TLS] -> [sniff, server side] -> [WebSocket upgrade, framing]
- * -> records. Each layer is sans-I/O (common/socks5, common/http, tls.c, ws.c, common/stream);
- * only this file calls recv and send. Input is processed as it is read, never queued; output
- * goes into one fixed queue, all of a frame or none of it.
+ * tconn.c: a stream connection's socket input, its life cycle and its stack of layers
+ * (PROTOCOL.md §12): TCP -> [proxy handshake, tconn_proxy.c] -> [TLS] -> [sniff, server side]
+ * -> [WebSocket upgrade, framing] -> records. Each layer is sans-I/O (common/socks5,
+ * common/http, tls.c, ws.c, common/stream); only this file calls recv, only tconn_out.c send.
+ * Input is processed as it is read, never queued; output goes into one fixed queue, all of a
+ * frame or none of it (tconn_out.c).
  */
-#include "tconn.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,55 +19,25 @@
 
 #include <sodium.h>
 
-#include "http.h"
-#include "socks5.h"
+#include "tconn_int.h"
 #include "tls.h"
 #include "ws.h"
 
 #define TCONN_MIN_QUEUE     16384 /* two records with every layer's overhead, and more */
-#define TCONN_CHUNK         16384 /* one recv, one TLS record's plaintext at most */
 #define TCONN_READS_PER_IO  8     /* then let the loop serve other connections */
-#define TCONN_WRITES_PER_IO 64
-#define TCONN_TLS_SLACK     64    /* a TLS 1.3 record's header, type byte and tag, rounded up */
 #define TCONN_NOTSENT_LOWAT 16384 /* §12: keep the kernel's unsent queue short */
 #define TCONN_SNIFF_MAX     16    /* stream_sniff decides on the first byte; a margin */
 #define TCONN_TLS_BACKLOG   16384 /* ciphertext the peer made us owe it, before we stop reading */
 
-struct tconn {
-	int fd;
-	bool server;
-	uint8_t state;
-	uint8_t kind;
-	int fin; /* 0 while alive, else the -errno tconn_io returns */
-	uint64_t since_ms, now_ms;
-	char err[160];
-	struct tconn_server srv;
-	struct tconn_client cl;
-	struct tls *tls;
-	struct ws *ws;
-	struct socks5 socks;
-	char ws_key[HTTP_WS_KEY_LEN + 1];
-	tconn_frame_fn cb; /* set during tconn_io */
-	void *cb_arg;
-	struct tconn_stats st;
-	struct stream_q q;
-	struct stream_rx rx;
-	size_t head_len; /* proxy reply, upgrade head, or the first bytes being sniffed */
-	uint8_t head[HTTP_MAX_HEAD];
-};
-
-static int tconn_in_raw(struct tconn *c, const uint8_t *p, size_t n);
 static int tconn_in_plain(struct tconn *c, const uint8_t *p, size_t n);
 
-static void tconn_set_state(struct tconn *c, enum tconn_state s)
+void tconn_set_state(struct tconn *c, enum tconn_state s)
 {
 	c->state = (uint8_t)s;
 	c->since_ms = c->now_ms;
 }
 
-/* Finish the connection with err (-errno) and a reason; the first reason stays. */
-__attribute__((format(printf, 3, 4))) static int tconn_fail(struct tconn *c, int err,
-                                                            const char *fmt, ...)
+int tconn_fail(struct tconn *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,7 +52,7 @@ __attribute__((format(printf, 3, 4))) static int tconn_fail(struct tconn *c, int
 }
 
 /* strerror's words without the capital, as the other reasons read. */
-static int tconn_fail_errno(struct tconn *c, int err, const char *prefix)
+int tconn_fail_errno(struct tconn *c, int err, const char *prefix)
 {
 	char why[96];
 
@@ -91,110 +60,6 @@ static int tconn_fail_errno(struct tconn *c, int err, const char *prefix)
 	if (why[0] >= 'A' && why[0] <= 'Z')
 		why[0] = (char)(why[0] - 'A' + 'a');
 	return tconn_fail(c, err, "%s%s", prefix, why);
-}
-
-/* ---- output ---- */
-
-static int tconn_out_raw(struct tconn *c, const void *p, size_t n)
-{
-	if (stream_q_push(&c->q, p, n) < 0)
-		return tconn_fail(c, -ENOBUFS, "output queue full");
-	return 0;
-}
-
-/* Ciphertext the TLS layer produced, into the queue as room allows. */
-static void tconn_move_cipher(struct tconn *c)
-{
-	uint8_t buf[TCONN_CHUNK];
-	size_t n, room;
-
-	while (c->tls && tls_pending_cipher(c->tls) > 0) {
-		room = stream_q_room(&c->q);
-		n = tls_pending_cipher(c->tls);
-		n = n < room ? n : room;
-		n = n < sizeof(buf) ? n : sizeof(buf);
-		if (n == 0)
-			break;
-		n = tls_take_cipher(c->tls, buf, n);
-		if (n == 0 || stream_q_push(&c->q, buf, n) < 0)
-			break;
-	}
-}
-
-/* Plaintext of a handshake step (proxy aside): through TLS when there is TLS. */
-static int tconn_out_plain(struct tconn *c, const void *p, size_t n)
-{
-	int r;
-
-	if (!c->tls)
-		return tconn_out_raw(c, p, n);
-	if (stream_q_room(&c->q) < tls_pending_cipher(c->tls) + n + TCONN_TLS_SLACK)
-		return tconn_fail(c, -ENOBUFS, "output queue full");
-	r = tls_write(c->tls, p, n);
-	if (r < 0)
-		return tconn_fail(c, r, "TLS error: %s", tls_error(c->tls));
-	tconn_move_cipher(c);
-	return 0;
-}
-
-/* WebSocket frames waiting in ws.c, through TLS when there is TLS, as room allows. */
-static void tconn_move_ws(struct tconn *c)
-{
-	uint8_t buf[WS_OUT_CAP];
-	size_t n, room, owed;
-
-	while (c->ws && ws_pending(c->ws) > 0) {
-		room = stream_q_room(&c->q);
-		owed = c->tls ? tls_pending_cipher(c->tls) + TCONN_TLS_SLACK : 0;
-		if (room <= owed)
-			break;
-		room -= owed;
-		n = ws_pending(c->ws);
-		n = n < room ? n : room;
-		n = ws_take(c->ws, buf, n < sizeof(buf) ? n : sizeof(buf));
-		if (n == 0)
-			break;
-		if (c->tls) {
-			if (tls_write(c->tls, buf, n) < 0) {
-				tconn_fail(c, -EPROTO, "TLS error: %s", tls_error(c->tls));
-				break;
-			}
-			tconn_move_cipher(c);
-		} else if (stream_q_push(&c->q, buf, n) < 0) {
-			break; /* cannot happen: n <= room */
-		}
-	}
-}
-
-static void tconn_move_layers(struct tconn *c)
-{
-	tconn_move_ws(c);
-	tconn_move_cipher(c);
-}
-
-/* Send what the queue holds until the socket would block. */
-static void tconn_write_sock(struct tconn *c)
-{
-	const uint8_t *p;
-	size_t n;
-	ssize_t w;
-	int i;
-
-	for (i = 0; i < TCONN_WRITES_PER_IO; i++) {
-		p = stream_q_peek(&c->q, &n);
-		if (n == 0)
-			return;
-		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				tconn_fail_errno(c, -errno, "send: ");
-			return;
-		}
-		stream_q_pop(&c->q, (size_t)w);
-		c->st.tx_bytes += (uint64_t)w;
-	}
 }
 
 /* Output the peer caused (pongs, TLS answers) waits inside a layer: read no more for now. */
@@ -237,8 +102,7 @@ static void tconn_open(struct tconn *c)
 
 /* ---- WebSocket upgrade ---- */
 
-/* Append up to the head's room; how many of p's bytes were taken. */
-static size_t tconn_head_add(struct tconn *c, const uint8_t *p, size_t n)
+size_t tconn_head_add(struct tconn *c, const uint8_t *p, size_t n)
 {
 	size_t k = sizeof(c->head) - c->head_len;
 
@@ -342,7 +206,7 @@ static int tconn_tls_drive(struct tconn *c)
 
 	if (c->state == TCONN_TLS_HS) {
 		r = tls_handshake(c->tls);
-		tconn_move_cipher(c);
+		tconn_out_cipher(c);
 		if (r < 0)
 			return tconn_fail(c, r, "TLS handshake failed: %s", tls_error(c->tls));
 		if (r == 0)
@@ -364,7 +228,7 @@ static int tconn_tls_drive(struct tconn *c)
 			return tconn_fail(c, r, "TLS error: %s", tls_error(c->tls));
 		tconn_in_plain(c, buf, (size_t)r);
 	}
-	tconn_move_layers(c); /* answers to post-handshake messages */
+	tconn_out_layers(c); /* answers to post-handshake messages */
 	return c->fin;
 }
 
@@ -437,82 +301,7 @@ static int tconn_sniff(struct tconn *c, const uint8_t *p, size_t n)
 	return c->tls ? tconn_in_plain(c, p + k, n - k) : tconn_in_raw(c, p + k, n - k);
 }
 
-/* ---- client: proxy ---- */
-
-static void tconn_start_upper(struct tconn *c);
-
-static int tconn_proxy_done(struct tconn *c, size_t used, const uint8_t *rest, size_t nrest)
-{
-	uint8_t left[HTTP_MAX_HEAD];
-	size_t nl = c->head_len - used;
-
-	memcpy(left, c->head + used, nl);
-	c->head_len = 0;
-	tconn_start_upper(c);
-	if (!c->fin && nl > 0)
-		tconn_in_raw(c, left, nl);
-	if (!c->fin && nrest > 0)
-		tconn_in_raw(c, rest, nrest);
-	return c->fin;
-}
-
-/* SOCKS5_MORE, SOCKS5_DONE with *done the reply's length in head, or the failure. */
-static int tconn_proxy_socks5(struct tconn *c, size_t *done)
-{
-	uint8_t out[600];
-	size_t used, outlen;
-	int r = -EPROTO, i;
-
-	for (i = 0; i < 8; i++) {
-		used = outlen = 0;
-		r = socks5_input(&c->socks, c->head, c->head_len, &used, out, sizeof(out), &outlen);
-		if (r < 0)
-			break;
-		if (outlen > 0 && tconn_out_raw(c, out, outlen) < 0)
-			return c->fin;
-		if (r == SOCKS5_DONE) {
-			*done = used;
-			return SOCKS5_DONE;
-		}
-		memmove(c->head, c->head + used, c->head_len - used);
-		c->head_len -= used;
-		if (used == 0)
-			return 0;
-	}
-	if (r == -EACCES)
-		return tconn_fail(c, r, "proxy: authentication refused");
-	if (r == -ECONNREFUSED)
-		return tconn_fail(c, r, "proxy: %s", socks5_rep_name(c->socks.rep));
-	return tconn_fail(c, -EPROTO, "proxy: bad SOCKS5 reply");
-}
-
-static int tconn_proxy_in(struct tconn *c, const uint8_t *p, size_t n)
-{
-	size_t k = tconn_head_add(c, p, n), used = 0;
-	int r, status = 0;
-
-	if (c->cl.proxy.kind == TURL_PROXY_SOCKS5) {
-		r = tconn_proxy_socks5(c, &used);
-		if (r < 0)
-			return r;
-		if (r == SOCKS5_DONE)
-			return tconn_proxy_done(c, used, p + k, n - k);
-	} else {
-		r = http_connect_parse_response(c->head, c->head_len, &status);
-		if (r > 0)
-			return tconn_proxy_done(c, (size_t)r, p + k, n - k);
-		if (r < 0 && status)
-			return tconn_fail(c, -ECONNREFUSED, "proxy: CONNECT refused: %d", status);
-		if (r < 0)
-			return tconn_fail(c, -EPROTO, "proxy: bad CONNECT reply");
-	}
-	if (c->head_len == sizeof(c->head))
-		return tconn_fail(c, -EPROTO, "proxy: reply too long");
-	return 0;
-}
-
-/* TCP (through the proxy) is up: begin TLS, the upgrade, or records. */
-static void tconn_start_upper(struct tconn *c)
+void tconn_start_upper(struct tconn *c)
 {
 	struct addr a;
 	const char *sni;
@@ -538,33 +327,15 @@ static void tconn_start_upper(struct tconn *c)
 
 static void tconn_connected(struct tconn *c)
 {
-	const struct turl_proxy *px = &c->cl.proxy;
-	uint8_t out[HTTP_MAX_HEAD];
-	int n;
-
-	if (px->kind == TURL_PROXY_NONE) {
+	if (c->cl.proxy.kind == TURL_PROXY_NONE)
 		tconn_start_upper(c);
-		return;
-	}
-	tconn_set_state(c, TCONN_PROXY);
-	c->head_len = 0;
-	if (px->kind == TURL_PROXY_SOCKS5)
-		n = socks5_start(&c->socks, c->cl.url.host, c->cl.url.port, px->user, px->pass, out,
-		                 sizeof(out));
 	else
-		n = http_connect_request((char *)out, sizeof(out), c->cl.url.host, c->cl.url.port,
-		                         px->user, px->pass);
-	if (n < 0) {
-		tconn_fail(c, n, "proxy: bad request");
-		return;
-	}
-	tconn_out_raw(c, out, (size_t)n);
+		tconn_proxy_start(c);
 }
 
 /* ---- input dispatch ---- */
 
-/* Bytes as read from the socket. */
-static int tconn_in_raw(struct tconn *c, const uint8_t *p, size_t n)
+int tconn_in_raw(struct tconn *c, const uint8_t *p, size_t n)
 {
 	if (c->fin)
 		return c->fin;
@@ -595,7 +366,7 @@ static int tconn_in_plain(struct tconn *c, const uint8_t *p, size_t n)
 		if (!c->ws)
 			return tconn_records_in(c, p, n);
 		r = ws_feed(c->ws, p, n, tconn_ws_msg, c);
-		tconn_move_layers(c); /* pongs, our close */
+		tconn_out_layers(c); /* pongs, our close */
 		if (r < 0)
 			return tconn_fail(c, r, "%s", ws_error(c->ws));
 		return c->fin;
@@ -707,7 +478,7 @@ unsigned tconn_events(const struct tconn *c)
 		return EV_WRITE;
 	if (!tconn_stalled(c))
 		ev |= EV_READ;
-	if (c->q.len > 0)
+	if (tconn_out_pending(c) > 0)
 		ev |= EV_WRITE;
 	return ev;
 }
@@ -749,8 +520,8 @@ static void tconn_read_sock(struct tconn *c)
 		}
 		c->st.rx_bytes += (uint64_t)r;
 		tconn_in_raw(c, buf, (size_t)r);
-		tconn_move_layers(c);
-		tconn_write_sock(c);
+		tconn_out_layers(c);
+		tconn_out_write(c);
 	}
 }
 
@@ -777,60 +548,18 @@ int tconn_io(struct tconn *c, unsigned events, uint64_t now_ms, tconn_frame_fn c
 		events |= EV_READ; /* a proxy or server may have answered already */
 	}
 	if (events & EV_WRITE) {
-		tconn_write_sock(c);
-		tconn_move_layers(c);
+		tconn_out_write(c);
+		tconn_out_layers(c);
 	}
 	if (events & EV_READ)
 		tconn_read_sock(c);
-	tconn_move_layers(c);
+	tconn_out_layers(c);
 	/* Also when finished: a refusal (404, a WebSocket close) goes out before the close. */
-	tconn_write_sock(c);
+	tconn_out_write(c);
 out:
 	c->cb = NULL;
 	c->cb_arg = NULL;
 	return c->fin;
-}
-
-int tconn_send(struct tconn *c, const uint8_t *frame, size_t len, bool droppable)
-{
-	uint8_t rec[STREAM_HDR_LEN + STREAM_MAX_RECORD];
-	size_t need = STREAM_HDR_LEN + len;
-	int r;
-
-	if (c->fin || c->state != TCONN_OPEN)
-		return -ENOTCONN;
-	if (stream_put_hdr(rec, len) < 0)
-		return -EMSGSIZE;
-	if (c->ws)
-		need += WS_MAX_HDR + ws_pending(c->ws);
-	if (c->tls)
-		need += TCONN_TLS_SLACK + tls_pending_cipher(c->tls);
-	/* §12: DATA gives way first, so handshakes and keepalives still pass a busy link. */
-	if ((droppable && c->q.len > c->q.cap / 2) || stream_q_room(&c->q) < need)
-		goto drop;
-	memcpy(rec + STREAM_HDR_LEN, frame, len);
-	if (c->ws) {
-		r = ws_send(c->ws, rec, STREAM_HDR_LEN + len);
-		if (r == -ENOBUFS)
-			goto drop;
-		if (r < 0)
-			return r;
-		tconn_move_layers(c);
-	} else if (c->tls) {
-		if (tls_write(c->tls, rec, STREAM_HDR_LEN + len) < 0) {
-			tconn_fail(c, -EPROTO, "TLS error: %s", tls_error(c->tls));
-			return -ENOTCONN;
-		}
-		tconn_move_cipher(c);
-	} else {
-		stream_q_push(&c->q, rec, STREAM_HDR_LEN + len); /* fits: checked above */
-	}
-	c->st.tx_records++;
-	tconn_write_sock(c);
-	return 0;
-drop:
-	c->st.tx_dropped++;
-	return -ENOBUFS;
 }
 
 enum tconn_state tconn_state(const struct tconn *c)
@@ -864,6 +593,7 @@ void tconn_free(struct tconn *c)
 		return;
 	tls_free(c->tls);
 	ws_free(c->ws);
+	tconn_out_free(c);
 	stream_q_free(&c->q);
 	if (c->fd >= 0)
 		close(c->fd);

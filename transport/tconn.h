@@ -57,23 +57,37 @@ int tconn_connect(struct tconn **out, const struct tconn_client *cl, const struc
                   uint64_t now_ms);
 int tconn_fd(const struct tconn *c);
 /*
- * EV_READ, plus EV_WRITE while connecting or while output waits. EV_READ is left out while
+ * EV_READ, plus EV_WRITE while connecting or while output waits (deferred output too: a
+ * caller that forgets tconn_flush still sees it written). EV_READ is left out while
  * answers the peer caused (pongs, TLS messages) cannot be queued: a peer that does not read
  * cannot make us buffer without limit.
  */
 unsigned tconn_events(const struct tconn *c);
 /*
  * The socket is ready for events: advance the handshakes, deliver each whole record to cb,
- * write what waits. 0 while alive; -errno when finished (free it; tconn_error says why). cb
- * may call tconn_send on c but must not free c.
+ * write what waits (deferred or not). 0 while alive; -errno when finished (free it;
+ * tconn_error says why). cb may call tconn_send on c but must not free c.
  */
 int tconn_io(struct tconn *c, unsigned events, uint64_t now_ms, tconn_frame_fn cb, void *arg);
 /*
- * Queue one frame (1..STREAM_MAX_RECORD bytes) as a record and try to write at once.
- * -ENOTCONN before TCONN_OPEN; -EMSGSIZE; -ENOBUFS (dropped, counted): a droppable frame
- * (DATA) when the queue is over half full, any frame when it does not fit.
+ * Queue one frame (1..STREAM_MAX_RECORD bytes) as a record and try to write at once (unless
+ * deferred). -ENOTCONN before TCONN_OPEN; -EMSGSIZE; -ENOBUFS (dropped, counted): a droppable
+ * frame (DATA) when the queue is over half full, any frame when it does not fit. Deferred
+ * output is written first before a frame would be refused, so deferring drops nothing more.
  */
 int tconn_send(struct tconn *c, const uint8_t *frame, size_t len, bool droppable);
+/*
+ * Defer writes (on): tconn_send only queues, and records sent together leave with one
+ * system call at tconn_flush, over TLS sealed together (up to 16 KiB a TLS record). The
+ * caller flushes before its loop sleeps. Turning it off writes what waits.
+ */
+void tconn_defer(struct tconn *c, bool on);
+/*
+ * Write what waits, as tconn_io does for EV_WRITE; what the socket does not take waits for
+ * EV_WRITE (tconn_events). 0, or the -errno of a connection that finished (then, as after
+ * tconn_io, the caller ends it: tconn_error says why).
+ */
+int tconn_flush(struct tconn *c);
 /* The current state. */
 enum tconn_state tconn_state(const struct tconn *c);
 /* What the connection speaks: enum turl_kind; 0 while a server still sniffs. */

@@ -294,8 +294,8 @@ static void test_wss(void **state)
 	run_kind(TURL_WSS, "localhost"); /* a name: SNI sent */
 }
 
-/* The queue refuses DATA once over half full; other frames while they fit. */
-static void queue_limits(uint8_t kind)
+/* The queue refuses DATA once over half full; other frames while they fit; deferred too. */
+static void queue_limits(uint8_t kind, bool defer)
 {
 	uint8_t f[STREAM_MAX_RECORD];
 	struct world w;
@@ -311,6 +311,7 @@ static void queue_limits(uint8_t kind)
 	/* The server stops reading; the kernel's buffers are made small. */
 	setsockopt(tconn_fd(w.c.t), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	setsockopt(tconn_fd(w.s.t), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	tconn_defer(w.c.t, defer);
 	for (i = 0; i < 100000 && r == 0; i++) {
 		fill(f, sizeof(f), (uint8_t)(i + 1));
 		r = tconn_send(w.c.t, f, sizeof(f), true);
@@ -345,8 +346,75 @@ static void queue_limits(uint8_t kind)
 static void test_queue_limits(void **state)
 {
 	(void)state;
-	queue_limits(TURL_TCP);
-	queue_limits(TURL_WSS);
+	queue_limits(TURL_TCP, false);
+	queue_limits(TURL_WSS, false);
+	queue_limits(TURL_TCP, true);
+	queue_limits(TURL_TLS, true);
+	queue_limits(TURL_WSS, true);
+}
+
+/*
+ * Deferred frames: nothing reaches the socket before tconn_flush (tx_bytes stands still),
+ * then all of them arrive in order; over TLS they go as one TLS record, not one each.
+ */
+static void deferred(uint8_t kind)
+{
+	enum { N = 20, LEN = 100, TLS_OVERHEAD = 22 }; /* a TLS 1.3 record: header, type, tag */
+	struct world w;
+	uint8_t seq = 0;
+	uint64_t before, wire;
+	struct pollfd p;
+
+	world_init(&w, kind, "127.0.0.1", "/wgrelay");
+	connect_client(&w, &w.laddr);
+	assert_true(RUN_UNTIL(&w, w.c.t && tconn_state(w.c.t) == TCONN_OPEN));
+	send_seq(w.c.t, &seq, 1); /* the server opens (it sniffs the first bytes) */
+	assert_true(RUN_UNTIL(&w, w.s.frames == 1));
+	assert_int_equal(tconn_flush(w.c.t), 0); /* nothing waits: a no-op */
+
+	tconn_defer(w.c.t, true);
+	before = tconn_stats(w.c.t)->tx_bytes;
+	for (int i = 0; i < N; i++)
+		send_seq(w.c.t, &seq, LEN);
+	assert_int_equal(tconn_stats(w.c.t)->tx_records, 1 + N);
+	assert_int_equal(tconn_stats(w.c.t)->tx_bytes, before);
+	assert_true(tconn_events(w.c.t) & EV_WRITE); /* waiting output is still seen */
+	p = (struct pollfd){.fd = tconn_fd(w.s.t), .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0);
+
+	assert_int_equal(tconn_flush(w.c.t), 0);
+	wire = tconn_stats(w.c.t)->tx_bytes - before;
+	assert_true(wire >= (uint64_t)N * (STREAM_HDR_LEN + LEN));
+	if (kind == TURL_TLS)
+		assert_true(wire < (uint64_t)N * (STREAM_HDR_LEN + LEN + TLS_OVERHEAD));
+	assert_false(tconn_events(w.c.t) & EV_WRITE);
+	assert_true(RUN_UNTIL(&w, w.s.frames == 1 + N));
+	assert_int_equal(w.s.bad, 0);
+
+	/* A deferred server's answers from inside the callback go out with its tconn_io. */
+	tconn_defer(w.s.t, true);
+	w.s.echo = true;
+	w.s.next_seq = w.c.next_seq = 0;
+	seq = 0;
+	for (int i = 0; i < N; i++)
+		send_seq(w.c.t, &seq, 1 + (size_t)i * 97 % STREAM_MAX_RECORD);
+	before = tconn_stats(w.c.t)->tx_bytes;
+	tconn_defer(w.c.t, false); /* writes what waits */
+	assert_true(tconn_stats(w.c.t)->tx_bytes > before);
+	assert_true(RUN_UNTIL(&w, w.c.frames == N));
+	assert_int_equal(w.c.bad + w.s.bad, 0);
+	assert_int_equal(w.c.rc, 0);
+	assert_int_equal(w.s.rc, 0);
+	world_free(&w);
+}
+
+static void test_deferred(void **state)
+{
+	(void)state;
+	deferred(TURL_TCP);
+	deferred(TURL_TLS);
+	deferred(TURL_WS);
+	deferred(TURL_WSS);
 }
 
 /* A raw client sends bytes; the server finishes with a reason containing why. */
@@ -658,17 +726,12 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tcp),
-	    cmocka_unit_test(test_tls),
-	    cmocka_unit_test(test_ws),
-	    cmocka_unit_test(test_wss),
-	    cmocka_unit_test(test_queue_limits),
-	    cmocka_unit_test(test_bad_preface),
-	    cmocka_unit_test(test_ws_path),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_socks5),
-	    cmocka_unit_test(test_http_connect),
-	    cmocka_unit_test(test_proxy_refuses),
+	    cmocka_unit_test(test_tcp),          cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_ws),           cmocka_unit_test(test_wss),
+	    cmocka_unit_test(test_queue_limits), cmocka_unit_test(test_deferred),
+	    cmocka_unit_test(test_bad_preface),  cmocka_unit_test(test_ws_path),
+	    cmocka_unit_test(test_refused),      cmocka_unit_test(test_socks5),
+	    cmocka_unit_test(test_http_connect), cmocka_unit_test(test_proxy_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
