@@ -226,7 +226,7 @@ static int streams_reason(const struct sconn *sc, int err)
 	if (err == -ECONNRESET || err == -EPIPE || err == -ETIMEDOUT ||
 	    tconn_stats(sc->c)->rx_bytes == 0)
 		return -1;
-	if (sc->kind)
+	if (sc->kind || tconn_opened(sc->c))
 		return err == -EPROTO || err == -EMSGSIZE || err == -EBADMSG ? REFUSED_RECORD : -1;
 	if (kind == TURL_WS || kind == TURL_WSS)
 		return REFUSED_UPGRADE;
@@ -260,8 +260,12 @@ static void streams_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	e = tconn_io(sc->c, events, ev_now_ms(loop), streams_record, sc);
 	if (e < 0) {
+		/* Opened and cut in one read (an upgrade and a bad frame after it): it was accepted. */
+		if (!sc->kind && !sc->outbound && tconn_opened(sc->c) &&
+		    tconn_kind(sc->c) < STREAMS_NKIND)
+			s->accepted[tconn_kind(sc->c)]++;
 		if (sc->outbound)
-			s->dial_failed += !sc->kind;
+			s->dial_failed += !sc->kind && !tconn_opened(sc->c);
 		else if ((why = streams_reason(sc, e)) >= 0)
 			streams_refused(s, (enum streams_refusal)why, &sc->peer);
 		streams_end(r, sc, tconn_error(sc->c), true);

@@ -18,6 +18,7 @@ Stdlib only.
 
 import base64
 import os
+import resource
 import socket
 import ssl
 import sys
@@ -159,6 +160,12 @@ def probe_headers(host, port, use_tls, limit):
 def probe_idle(host, port, use_tls, count, hold):
     socks = []
     failed = 0
+    # one descriptor a connection: raise the soft limit as far as the hard one allows
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = count + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        if hard == resource.RLIM_INFINITY or hard >= want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     for _ in range(count):
         try:
             s = socket.create_connection((host, port), timeout=5)

@@ -97,6 +97,7 @@ static void tconn_ws_msg(void *arg, const uint8_t *msg, size_t len)
 static void tconn_open(struct tconn *c)
 {
 	stream_rx_init(&c->rx);
+	c->opened = true;
 	tconn_set_state(c, TCONN_OPEN);
 }
 
@@ -570,6 +571,11 @@ enum tconn_state tconn_state(const struct tconn *c)
 uint8_t tconn_kind(const struct tconn *c)
 {
 	return c->kind;
+}
+
+bool tconn_opened(const struct tconn *c)
+{
+	return c->opened;
 }
 
 uint64_t tconn_since_ms(const struct tconn *c)

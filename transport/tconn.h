@@ -92,6 +92,11 @@ int tconn_flush(struct tconn *c);
 enum tconn_state tconn_state(const struct tconn *c);
 /* What the connection speaks: enum turl_kind; 0 while a server still sniffs. */
 uint8_t tconn_kind(const struct tconn *c);
+/*
+ * It reached TCONN_OPEN, even if it finished since: a failure in the read that completed its
+ * handshakes is the open connection's, not the handshake's.
+ */
+bool tconn_opened(const struct tconn *c);
 /* When the current state began (the now_ms of the call that entered it). */
 uint64_t tconn_since_ms(const struct tconn *c);
 /* Why it finished, in a few words; "" while alive. */

@@ -23,7 +23,8 @@ struct tconn {
 	bool defer; /* tconn_send only queues; tconn_flush (or tconn_io) writes */
 	uint8_t state;
 	uint8_t kind;
-	int fin; /* 0 while alive, else the -errno tconn_io returns */
+	bool opened; /* reached TCONN_OPEN (stays set once it finished) */
+	int fin;     /* 0 while alive, else the -errno tconn_io returns */
 	uint64_t since_ms, now_ms;
 	char err[160];
 	struct tconn_server srv;
