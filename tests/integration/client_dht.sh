@@ -79,7 +79,9 @@ ww add-dht-bootstrap 127.0.0.1:$((B + 31)) 2>&1 | grep -q "loopback" || fail "lo
 out=$(ww add-dht-bootstrap --allow-loopback 127.0.0.1:$((B + 31)) 2>&1) || fail "add-dht-bootstrap: $out"
 [ "$out" = "added DHT bootstrap node 127.0.0.1:$((B + 31))" ] || fail "add-dht-bootstrap said: $out"
 : >"$T/watch.log"
-ww -v watch >"$T/watch.log" 2>&1 &
+# Started directly, not through ww: $! of a backgrounded function is its subshell, and
+# killing that would leave the helper running.
+"$WGRELAY" --db "$T/hw/wgrelay.db" --config "$T/watch.conf" -v watch >"$T/watch.log" 2>&1 &
 HW=$!; PIDS+=("$HW")
 for _ in $(seq 100); do [ "$(grep -c ") added" "$T/watch.log")" -ge 3 ] && break; sleep 0.1; done
 grep -qE "discovery via the DHT: .* 3 asked, 3 answered: 3 new" "$T/watch.log" || fail "watch did not look in the DHT"
