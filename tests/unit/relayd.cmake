@@ -5,11 +5,10 @@ foreach(t wgcheck policy admit config session)
                     LINK_LIBRARIES wgrelayd_core)
   endif()
 endforeach()
-# [Transport] parsing, and the stream listeners of the real wgrelayd on loopback (the client
-# side is transport/tconn.c, as the helper's; the relay comes from tests/integration's harness).
+# The stream listeners of the real wgrelayd on loopback (the client side is transport/tconn.c,
+# as the helper's; the relay comes from tests/integration's harness). [Transport] parsing is
+# in test_config.
 if(TARGET wgrtransport)
-  add_cmocka_test(test_streams SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_streams.c
-                  LINK_LIBRARIES wgrelayd_core)
   add_cmocka_test(test_stream_relay
                   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_stream_relay.c
                   LINK_LIBRARIES wgr_harness wgrtransport LABELS integration TIMEOUT 180)

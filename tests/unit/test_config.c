@@ -1,4 +1,7 @@
-/* wgrelayd config: embedded defaults, keys applied, and errors as "file:line: message". */
+/*
+ * wgrelayd config: embedded defaults, keys applied ([Network] and [Transport] included), and
+ * errors as "file:line: message".
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -410,6 +413,127 @@ static void test_range(void **state)
 	assert_true(config_parse_range("1-65536", &lo, &hi) < 0);
 }
 
+/* [Transport]: defaults (no listener), every key, Advertise URLs as descriptor endpoints. */
+static void test_transport_defaults(void **state)
+{
+	struct relayd_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c, "[Relay]\nListen = 127.0.0.1:51821\n", err, sizeof(err)), 0);
+	assert_int_equal(c.transport.n_listen, 0); /* nothing opens without Listen */
+	assert_int_equal(c.transport.n_advertise, 0);
+	assert_string_equal(c.transport.ws_path, "/wgrelay");
+	assert_string_equal(c.transport.tls_cert, "");
+	assert_int_equal(c.transport.max_connections, 1024);
+	assert_int_equal(c.transport.max_per_source, 16);
+	assert_int_equal(c.transport.handshake_timeout_s, 10);
+	assert_int_equal(c.transport.queue_bytes, 65536);
+}
+
+static void test_transport_keys(void **state)
+{
+	struct relayd_config c;
+	char err[256], a[ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(load(&c,
+	                      "[Transport]\n"
+	                      "Listen = 0.0.0.0:443\n"
+	                      "listen = [::]:443\n" /* keys are not case-sensitive */
+	                      "WebSocketPath = /tunnel/v1\n"
+	                      "TlsCertificate = /etc/wgrelay/cert.pem\n"
+	                      "TlsKey = /etc/wgrelay/key.pem\n"
+	                      "MaxConnections = 5000\n"
+	                      "MaxConnectionsPerSource = 3\n"
+	                      "HandshakeTimeout = 1m\n"
+	                      "QueueBytes = 128K\n"
+	                      "Advertise = tcp://198.51.100.10:443\n"
+	                      "Advertise = tls://[2001:db8::1]:8443\n"
+	                      "Advertise = wss://relay.example.org/tunnel/v1\n"
+	                      "Advertise = tcp://abcdefghijklmnop.onion:443\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(c.transport.n_listen, 2);
+	assert_string_equal(addr_format(&c.transport.listen[1], a, sizeof(a)), "[::]:443");
+	assert_string_equal(c.transport.ws_path, "/tunnel/v1");
+	assert_string_equal(c.transport.tls_cert, "/etc/wgrelay/cert.pem");
+	assert_string_equal(c.transport.tls_key, "/etc/wgrelay/key.pem");
+	assert_int_equal(c.transport.max_connections, 5000);
+	assert_int_equal(c.transport.max_per_source, 3);
+	assert_int_equal(c.transport.handshake_timeout_s, 60);
+	assert_int_equal(c.transport.queue_bytes, 128 * 1024);
+	assert_int_equal(c.transport.n_advertise, 4);
+	assert_int_equal(c.transport.advertise[0].transport, DESC_T_TCP);
+	assert_string_equal(addr_format(&c.transport.advertise[0].addr, a, sizeof(a)),
+	                    "198.51.100.10:443");
+	assert_int_equal(c.transport.advertise[1].transport, DESC_T_TLS);
+	assert_string_equal(addr_format(&c.transport.advertise[1].addr, a, sizeof(a)),
+	                    "[2001:db8::1]:8443");
+	assert_int_equal(c.transport.advertise[2].transport, DESC_T_WSS);
+	assert_string_equal(c.transport.advertise[2].host, "relay.example.org");
+	assert_int_equal(c.transport.advertise[2].port, 443);
+	assert_string_equal(c.transport.advertise[2].path, "/tunnel/v1");
+	assert_int_equal(c.transport.advertise[3].transport, DESC_T_ONION);
+	assert_string_equal(c.transport.advertise[3].host, "abcdefghijklmnop.onion");
+	assert_int_equal(c.transport.advertise[3].port, 443);
+	/* The network is not turned on by stream endpoints alone. */
+	assert_false(c.net.on);
+}
+
+static void test_transport_wss_literal(void **state)
+{
+	struct relayd_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    load(&c, "[Transport]\nAdvertise = wss://[2001:db8::7]:8443\n", err, sizeof(err)), 0);
+	/* The descriptor keeps an IPv6 host bracketed, as a URL writes it (PROTOCOL.md §9.1). */
+	assert_string_equal(c.transport.advertise[0].host, "[2001:db8::7]");
+	assert_int_equal(c.transport.advertise[0].port, 8443);
+	assert_string_equal(c.transport.advertise[0].path, "/wgrelay");
+}
+
+/* text must fail, with an error on line `line` that contains `word`. */
+static void transport_bad(const char *text, unsigned line, const char *word)
+{
+	struct relayd_config c;
+	char err[512], at[96];
+
+	int r = load(&c, text, err, sizeof(err));
+
+	assert_true(r == -EINVAL || r == -ERANGE);
+	snprintf(at, sizeof(at), "%s:%u: ", path, line);
+	if (!strstr(err, at) || !strstr(err, word))
+		fail_msg("for %s: got '%s', wanted %s and '%s'", text, err, at, word);
+}
+
+static void test_transport_errors(void **state)
+{
+	(void)state;
+	transport_bad("[Transport]\nListen = 127.0.0.1:443\nPort = 443\n", 3, "Port");
+	transport_bad("[Transport]\nListen = 127.0.0.1\n", 2, "127.0.0.1");
+	transport_bad("[Transport]\nListen = 1.1.1.1:1\nListen = 1.1.1.1:2\nListen = 1.1.1.1:3\n"
+	              "Listen = 1.1.1.1:4\nListen = 1.1.1.1:5\n",
+	              6, "too many");
+	transport_bad("[Transport]\nWebSocketPath = wgrelay\n", 2, "'/'");
+	transport_bad("[Transport]\nWebSocketPath = /a b\n", 2, "blank");
+	transport_bad("[Transport]\nTlsCertificate = /c.pem\n", 2, "TlsKey");
+	transport_bad("[Transport]\n\nTlsKey = /k.pem\n", 3, "TlsCertificate");
+	transport_bad("[Transport]\nMaxConnections = 0\n", 2, "MaxConnections");
+	transport_bad("[Transport]\nMaxConnectionsPerSource = many\n", 2, "many");
+	transport_bad("[Transport]\nHandshakeTimeout = 1h\n", 2, "HandshakeTimeout");
+	transport_bad("[Transport]\nQueueBytes = 1K\n", 2, "QueueBytes");
+	transport_bad("[Transport]\nAdvertise = ws://198.51.100.1:80\n", 2, "tcp, tls or wss");
+	transport_bad("[Transport]\nAdvertise = udp://198.51.100.1:51821\n", 2, "tcp, tls or wss");
+	transport_bad("[Transport]\nAdvertise = tcp://relay.example.org:443\n", 2, "IP address");
+	transport_bad("[Transport]\nAdvertise = tls://relay.onion:443\n", 2, "IP address");
+	transport_bad("[Transport]\nAdvertise = tcp://0.0.0.0:443\n", 2, "specific");
+	transport_bad("[Transport]\nAdvertise = tcp://198.51.100.1\n", 2, "URL");
+	transport_bad("[Transport]\nAdvertise = gopher://x:1\n", 2, "URL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +548,10 @@ int main(void)
 	    cmocka_unit_test(test_network_keys),
 	    cmocka_unit_test(test_descriptor_lifetime),
 	    cmocka_unit_test(test_identity_path),
+	    cmocka_unit_test(test_transport_defaults),
+	    cmocka_unit_test(test_transport_keys),
+	    cmocka_unit_test(test_transport_wss_literal),
+	    cmocka_unit_test(test_transport_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
