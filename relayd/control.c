@@ -157,22 +157,14 @@ static void control_send_error(struct relay *r, struct link *l, const struct add
 	}
 }
 
-/*
- * Mode-mismatch notices (PROTOCOL.md §5.2) at most once a second per session. The stamp lives
- * in a small table indexed by the sid's first bytes (sids are uniformly random): two sessions
- * that share a slot share the budget, which only errs towards fewer notices.
- */
-#define CONTROL_NOTICE_SLOTS 256
-#define CONTROL_NOTICE_MS    1000
+/* Mode-mismatch notices (PROTOCOL.md §5.2) at most once a second per session. */
+#define CONTROL_NOTICE_MS 1000
 
-static bool control_notice_due(const uint8_t sid[16], uint64_t now)
+static bool control_notice_due(struct session *s, uint64_t now)
 {
-	static uint64_t sent_ms[CONTROL_NOTICE_SLOTS];
-	uint64_t *t = &sent_ms[(sid[0] | (unsigned)sid[1] << 8) % CONTROL_NOTICE_SLOTS];
-
-	if (*t && now - *t < CONTROL_NOTICE_MS)
+	if (s->notice_ms && now - s->notice_ms < CONTROL_NOTICE_MS)
 		return false;
-	*t = now ? now : 1;
+	s->notice_ms = now ? now : 1;
 	return true;
 }
 
@@ -195,7 +187,7 @@ static void control_mismatch_notice(struct relay *r, struct link *l, const struc
 		return;
 	to = s->m[0].link;
 	if (!to || to == l || !sodium_memcmp(s->m[0].client_pub, l->client_pub, 32) ||
-	    !control_notice_due(s->sid, ev_now_ms(r->loop)))
+	    !control_notice_due(s, ev_now_ms(r->loop)))
 		return;
 	memcpy(m.sid, s->sid, 16);
 	snprintf(m.text, room < sizeof(m.text) ? room + 1 : sizeof(m.text), "%s",

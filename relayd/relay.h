@@ -146,6 +146,7 @@ struct session {
 	uint64_t drops_ms; /* when it was read */
 	uint16_t port;
 	uint64_t created_ms, paired_ms, last_rx_ms;
+	uint64_t notice_ms; /* the last mode-mismatch notice to its waiting member (§5.2) */
 	uint64_t bytes;
 	struct tbucket bandwidth;
 	bool limited; /* seed-004 circuit limits apply */
