@@ -78,6 +78,19 @@ static const char *const config_keys[] = {
     "Transport.HandshakeTimeout",
     "Transport.QueueBytes",
     "Transport.Advertise",
+    "Libp2p.Listen",
+    "Libp2p.MaxReservations",
+    "Libp2p.MaxReservationsPerPeer",
+    "Libp2p.MaxReservationsPerSource",
+    "Libp2p.MaxCircuits",
+    "Libp2p.MaxCircuitsPerPeer",
+    "Libp2p.CircuitDuration",
+    "Libp2p.CircuitBytes",
+    "Libp2p.ReservationTTL",
+    "Libp2p.MaxConnections",
+    "Libp2p.MaxConnectionsPerSource",
+    "Libp2p.HandshakeTimeout",
+    "Libp2p.MaxStreams",
     NULL,
 };
 
@@ -136,6 +149,23 @@ void config_defaults(struct relayd_config *c)
 	c->transport.max_per_source = 16;
 	c->transport.handshake_timeout_s = 10;
 	c->transport.queue_bytes = 64 * 1024;
+	/*
+	 * libp2p Circuit Relay v2: off unless [Libp2p] Listen names an address. Seed 004's
+	 * limits; CircuitBytes is 100 MB as that seed writes it (decimal), where [Limits] has
+	 * 100 MiB; a source gets room for several peers behind one NAT address.
+	 */
+	c->libp2p.max_reservations = 1024;
+	c->libp2p.max_reservations_per_peer = 3;
+	c->libp2p.max_reservations_per_source = 16;
+	c->libp2p.max_circuits = 512;
+	c->libp2p.max_circuits_per_peer = 5;
+	c->libp2p.circuit_duration_s = 3600;
+	c->libp2p.circuit_bytes = 100000000;
+	c->libp2p.reservation_ttl_s = 3600;
+	c->libp2p.max_connections = 2048;
+	c->libp2p.max_connections_per_source = 64;
+	c->libp2p.handshake_timeout_s = 10;
+	c->libp2p.max_streams = 64;
 }
 
 const char *config_auth_name(enum auth_mode m)
@@ -714,7 +744,8 @@ int config_load(struct relayd_config *c, const char *path, bool must_exist, char
 	    (r = config_limits(&c->limits, f, err, errlen)) < 0 ||
 	    (r = config_network(&c->net, f, err, errlen)) < 0 ||
 	    (r = config_dht(c, f, err, errlen)) < 0 ||
-	    (r = config_transport(&c->transport, f, err, errlen)) < 0)
+	    (r = config_transport(&c->transport, f, err, errlen)) < 0 ||
+	    (r = config_libp2p(&c->libp2p, f, err, errlen)) < 0)
 		goto out;
 	c->net.on =
 	    c->net.network == 1 ||

@@ -105,6 +105,34 @@ struct conf;
  */
 int config_transport(struct transport_config *t, const struct conf *f, char *err, size_t errlen);
 
+/* [Libp2p]: the libp2p Circuit Relay v2 listener (wgrelayd.conf(5) "LIBP2P", docs/LIBP2P.md). */
+struct libp2p_config {
+	struct addr listen;                   /* len 0: off (the default) */
+	uint64_t max_reservations;            /* in all */
+	uint64_t max_reservations_per_peer;   /* one peer id over several connections */
+	uint64_t max_reservations_per_source; /* per IPv4 address / IPv6 /64 (peers behind a NAT) */
+	uint64_t max_circuits;                /* in all */
+	uint64_t max_circuits_per_peer;       /* counted at both ends */
+	uint64_t circuit_duration_s;          /* 0: no limit (none sent) */
+	uint64_t circuit_bytes;               /* 0: no limit (none sent) */
+	uint64_t reservation_ttl_s;           /* a reservation's life from its (re)newal */
+	uint64_t max_connections;             /* libp2p TCP connections in all */
+	uint64_t max_connections_per_source;  /* per IPv4 address / IPv6 /64 */
+	uint64_t handshake_timeout_s;         /* accept to yamux up */
+	uint64_t max_streams;                 /* yamux streams per connection */
+};
+
+/*
+ * Apply [Libp2p] of f over l (config_libp2p.c); the defaults are config_defaults'.
+ * 0, or -EINVAL / -ERANGE with err = "FILE:LINE: message 'token' for Key".
+ */
+int config_libp2p(struct libp2p_config *l, const struct conf *f, char *err, size_t errlen);
+/*
+ * A Listen value (also --libp2p-listen): ADDR:PORT, or "off" (a zero address). 0, -EINVAL
+ * bad syntax or port, -EADDRNOTAVAIL a multicast or broadcast address.
+ */
+int config_libp2p_listen(struct addr *a, const char *s);
+
 struct relayd_config {
 	struct addr listen[CONFIG_MAX_LISTEN];
 	int n_listen;
@@ -127,6 +155,7 @@ struct relayd_config {
 	unsigned busy_poll_us; /* spin this long after traffic before sleeping; 0 off */
 	struct net_config net;
 	struct transport_config transport;
+	struct libp2p_config libp2p;
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -16,7 +16,10 @@
 #include <sodium.h>
 
 #include "conf.h"
+#include "identity.h"
 #include "key.h"
+#include "libp2p.h"
+#include "peerid.h"
 #include "relay.h"
 #include "version.h"
 #include "worker.h"
@@ -51,6 +54,10 @@ static void usage(FILE *f)
 	       "      --show-descriptor    print the relay's descriptor (from config and keys) and "
 	       "exit\n"
 	       "      --json               with --show-descriptor: one JSON object\n"
+	       "      --libp2p-listen ADDR:PORT|off  libp2p Circuit Relay v2 listener (TCP;\n"
+	       "                           overrides [Libp2p] Listen; default off)\n"
+	       "      --show-peer-id       print the relay's libp2p peer id (from its identity,\n"
+	       "                           created if missing) and exit\n"
 	       "  -V, --version            print the version and exit\n"
 	       "  -h, --help               this text\n");
 }
@@ -74,6 +81,8 @@ enum {
 	OPT_STATE_DIR,
 	OPT_WORKERS,
 	OPT_VERSION,
+	OPT_LIBP2P_LISTEN,
+	OPT_SHOW_PEERID,
 };
 
 static const struct option options[] = {
@@ -98,6 +107,8 @@ static const struct option options[] = {
     {"show-descriptor", no_argument, NULL, OPT_SHOW_DESC},
     {"json", no_argument, NULL, OPT_JSON},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    {"libp2p-listen", required_argument, NULL, OPT_LIBP2P_LISTEN},
+    {"show-peer-id", no_argument, NULL, OPT_SHOW_PEERID},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
@@ -195,8 +206,14 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 			break;
 		}
 		case OPT_SHOW_PUBKEY:
-		case OPT_SHOW_DESC: /* both print and exit: no allowlist needed */
+		case OPT_SHOW_DESC: /* these print and exit: no allowlist needed */
+		case OPT_SHOW_PEERID:
 			*show_pub = true;
+			break;
+		case OPT_LIBP2P_LISTEN:
+			if (config_libp2p_listen(&c->libp2p.listen, optarg) < 0)
+				fatalx("--libp2p-listen: bad address '%s' (ADDR:PORT or off)",
+				       optarg);
 			break;
 		case OPT_JSON:
 			break;
@@ -269,6 +286,34 @@ static int load_all(struct loaded *l, bool *show_pub, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * --show-peer-id: the libp2p peer id is the identity multihash of the relay's Ed25519 identity
+ * (the one descriptors are signed with), so the identity is made here when missing, as the
+ * relay would make it at start. The id is the line's last token, for scripts.
+ */
+static int show_peer_id(const struct relayd_config *c, char *err, size_t errlen)
+{
+	struct identity id;
+	struct peerid pid;
+	char path[512], text[PEERID_STR_MAX];
+	int e;
+
+	if (config_identity_path(c, path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "identity file path too long");
+		return -ENAMETOOLONG;
+	}
+	if ((e = identity_load_or_create(&id, path, NULL, err, errlen)) < 0)
+		return e;
+	peerid_from_ed25519(id.pk, &pid);
+	identity_wipe(&id);
+	if ((e = peerid_format(&pid, text, sizeof(text))) < 0) {
+		snprintf(err, errlen, "peer id too long to print");
+		return e;
+	}
+	printf("peer id: %s\n", text);
+	return 0;
+}
+
 static void sd_notify_msg(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
@@ -311,6 +356,7 @@ static void on_sleep(struct ev_loop *loop, void *arg)
 {
 	(void)loop;
 	streams_flush(arg);
+	libp2p_flush(arg);
 	relay_unlock(arg);
 }
 
@@ -364,6 +410,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 
 	control_expire_links(r, now);
 	session_expire(r, now);
+	libp2p_tick(r, now);
 	/* By the clock, not by counting ticks: a late tick must not skip a stats line. */
 	if (now >= r->next_stats_ms) {
 		stats_log(r);
@@ -389,7 +436,8 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 		exit_status = 1;
 	/* After the save: the ERROR(shutdown) above is on its way, links end with their streams. */
 	streams_close(r);
-	stats_log(r);
+	stats_log(r); /* with the libp2p totals, before they go */
+	libp2p_close(r);
 	ev_stop(loop);
 }
 
@@ -435,6 +483,9 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 		log_warnx(fmt, "[Network]");
 	if (memcmp(&run->transport, &c->transport, sizeof(run->transport)))
 		log_warnx(fmt, "[Transport]");
+	if (run->libp2p.listen.len != c->libp2p.listen.len ||
+	    (c->libp2p.listen.len && !addr_equal(&run->libp2p.listen, &c->libp2p.listen)))
+		log_warnx(fmt, "[Libp2p] Listen");
 }
 
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
@@ -470,6 +521,9 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	r->cfg.policy = l.c.policy;
 	r->cfg.mode_direct = l.c.mode_direct;
 	r->cfg.mode_sealed = l.c.mode_sealed;
+	/* [Libp2p] limits apply to later requests and connections; the listener stays. */
+	l.c.libp2p.listen = r->cfg.libp2p.listen;
+	r->cfg.libp2p = l.c.libp2p;
 	free(r->allowed_keys);
 	r->allowed_keys = l.keys;
 	r->n_allowed = l.n_keys;
@@ -489,7 +543,7 @@ int main(int argc, char **argv)
 	char err[CONF_ERRLEN];
 	uint8_t priv[32];
 	char pub64[KEY_B64_STRLEN];
-	bool show_pub = false, show_desc = false, json = false, created;
+	bool show_pub = false, show_desc = false, show_peer = false, json = false, created;
 	int o, debug = 0;
 
 	main_argc = argc;
@@ -507,6 +561,8 @@ int main(int argc, char **argv)
 			show_pub = true;
 		} else if (o == OPT_SHOW_DESC) {
 			show_desc = show_pub = true;
+		} else if (o == OPT_SHOW_PEERID) {
+			show_peer = show_pub = true;
 		} else if (o == OPT_JSON) {
 			json = true;
 		} else if (o == '?') {
@@ -531,6 +587,11 @@ int main(int argc, char **argv)
 	r->n_allowed = loaded.n_keys;
 	if (show_desc) {
 		if (network_show_descriptor(&r->cfg, json, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		return 0;
+	}
+	if (show_peer) {
+		if (show_peer_id(&r->cfg, err, sizeof(err)) < 0)
 			fatalx("%s", err);
 		return 0;
 	}
@@ -574,6 +635,11 @@ int main(int argc, char **argv)
 	if ((o = streams_open(r)) < 0) {
 		errno = -o;
 		fatal("stream listeners ([Transport])");
+	}
+	/* Before privileges drop, as the stream listeners: the identity file, a low port. */
+	if ((o = libp2p_open(r)) < 0) {
+		errno = -o;
+		fatal("libp2p listener ([Libp2p])");
 	}
 	state_load(r); /* it says what it could not restore, and why */
 	/* After the control sockets (relay links use them), before privileges drop (identity). */

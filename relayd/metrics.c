@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "libp2p.h"
 #include "relay.h"
 #include "version.h"
 #include "worker.h"
@@ -144,6 +145,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	       ((ev_clock_ms() - r->started_ms) / 1000));
 	n += network_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);
+	n += libp2p_metrics(r, out + n, cap - n);
 #undef SCALAR
 #undef PUT
 	return n;

@@ -46,6 +46,7 @@ struct direct_io;
 struct rpeer;        /* a relay link, ours or inbound (network.h) */
 struct network;      /* the relay network part: identity, descriptor, store, links (network.h) */
 struct streams;      /* the stream listeners and their connections (streams.c) */
+struct p2p;          /* the libp2p listener, its connections and circuits (libp2p.h) */
 struct tconn_client; /* transport/tconn.h: what a dialled stream speaks */
 
 /*
@@ -193,6 +194,7 @@ struct relay {
 	struct direct_io *io;    /* direct reads on the control loop (no workers) */
 	struct network *net;     /* NULL: the relay network is off */
 	struct streams *streams; /* NULL: no [Transport] Listen */
+	struct p2p *p2p;         /* NULL: no [Libp2p] Listen (libp2p.h) */
 };
 
 /* quota.c */

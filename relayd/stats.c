@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "libp2p.h"
 #include "relay.h"
 #include "stats.h"
 
@@ -32,17 +33,19 @@ const char *stats_drop_name(enum drop_reason r)
 void stats_log(const struct relay *r)
 {
 	uint64_t drops = 0;
+	char p2p[160] = "";
 
 	for (int i = 0; i < DROP_MAX; i++)
 		drops += r->st.drops[i];
 	log_info("stats: uptime %llus, active circuits %llu, reservations %llu, links %zu, "
 	         "relayed %.1f MB (direct %llu pkts, sealed %llu pkts), dropped %llu, "
-	         "events suppressed %llu",
+	         "events suppressed %llu%s",
 	         (unsigned long long)((ev_now_ms(r->loop) - r->started_ms) / 1000),
 	         (unsigned long long)r->circuits, (unsigned long long)r->reservations, r->links.n,
 	         (double)(r->st.bytes[0] + r->st.bytes[1]) / 1e6, (unsigned long long)r->st.pkts[0],
 	         (unsigned long long)r->st.pkts[1], (unsigned long long)drops,
-	         (unsigned long long)r->events_suppressed);
+	         (unsigned long long)r->events_suppressed,
+	         libp2p_stats(r, p2p, sizeof(p2p)) ? p2p : "");
 }
 
 /*
@@ -62,38 +65,55 @@ void stats_budget_init(struct log_budget *b, uint64_t now_ms, bool relay_wide)
 	b->suppressed = 0;
 }
 
-void stats_event(struct relay *r, struct link *l, const char *what, const uint8_t *sid,
-                 const char *fmt, ...)
+/* One event line paid for from b (NULL: only the relay's budget) and from the relay's. */
+static void stats_vevent(struct relay *r, struct log_budget *b, const char *what,
+                         const uint8_t *sid, const char *fmt, va_list ap)
 {
 	uint64_t now = ev_now_ms(r->loop), suppressed;
 	char detail[256] = "", more[64] = "";
-	va_list ap;
 
-	if ((l && !tbucket_take(&l->log.tb, STATS_COST, now)) ||
+	if ((b && !tbucket_take(&b->tb, STATS_COST, now)) ||
 	    !tbucket_take(&r->log.tb, STATS_COST, now)) {
-		if (l)
-			l->log.suppressed++;
+		if (b)
+			b->suppressed++;
 		r->log.suppressed++;
 		r->events_suppressed++;
 		return;
 	}
 	/* A link's line reports the link's suppressed lines; the stats line reports the total. */
-	suppressed = l ? l->log.suppressed : r->log.suppressed;
+	suppressed = b ? b->suppressed : r->log.suppressed;
 	if (suppressed)
 		snprintf(more, sizeof(more), " (%llu similar lines suppressed)",
 		         (unsigned long long)suppressed);
-	if (l)
-		l->log.suppressed = 0;
+	if (b)
+		b->suppressed = 0;
 	else
 		r->log.suppressed = 0;
-	if (fmt) {
-		va_start(ap, fmt);
+	if (fmt)
 		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-	}
 	if (sid)
 		log_info("event: %s sid=%02x%02x%02x%02x %s%s", what, sid[0], sid[1], sid[2],
 		         sid[3], detail, more);
 	else
 		log_info("event: %s %s%s", what, detail, more);
+}
+
+void stats_event(struct relay *r, struct link *l, const char *what, const uint8_t *sid,
+                 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	stats_vevent(r, l ? &l->log : NULL, what, sid, fmt, ap);
+	va_end(ap);
+}
+
+void stats_event_budget(struct relay *r, struct log_budget *b, const char *what, const char *fmt,
+                        ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	stats_vevent(r, b, what, NULL, fmt, ap);
+	va_end(ap);
 }

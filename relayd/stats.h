@@ -47,6 +47,10 @@ void stats_log(const struct relay *r);
  */
 void stats_event(struct relay *r, struct link *l, const char *what, const uint8_t *sid,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* stats_event for events of other origins (libp2p connections): paid for from budget b
+   (NULL: only the relay's) and the relay's; no sid. */
+void stats_event_budget(struct relay *r, struct log_budget *b, const char *what, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 /* A fresh budget: STATS_LINK_LINES lines, then one per STATS_LINK_EVERY_S seconds. */
 void stats_budget_init(struct log_budget *b, uint64_t now_ms, bool relay_wide);
 

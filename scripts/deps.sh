@@ -7,7 +7,7 @@ libcmocka-dev clang libclang-rt-14-dev clang-format wireguard-tools wireguard-go
 iproute2 iputils-ping iperf3 qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
 mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
 systemd shellcheck curl lintian python3 jq openssl python3-libtorrent
-libssl-dev libwslay-dev tinyproxy microsocks nginx tor"
+libssl-dev libwslay-dev tinyproxy microsocks nginx tor nodejs"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -16,7 +16,38 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && { echo "deps: all present"; exit 0; }
+# Debian's npm, unless an npm is there already: a Node.js from elsewhere (NodeSource's nodejs
+# package) brings its own and conflicts with Debian's.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# tests/libp2p: the js-libp2p nodes of the interop scenario and bench, at the versions its
+# package-lock.json pins. npm ci runs only when node_modules is missing or older than the lock
+# file, and is skipped (those tests then skip) when the registry cannot be reached, so the
+# rest works offline.
+libp2p_npm() {
+	dir=$(dirname "$0")/../tests/libp2p
+	lock="$dir/package-lock.json"
+	[ -f "$lock" ] || return 0
+	if [ -d "$dir/node_modules" ] && [ -z "$(find "$lock" -newer "$dir/node_modules")" ]; then
+		return 0
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "deps: no npm; npm ci in tests/libp2p skipped (the libp2p tests skip without it)" >&2
+		return 0
+	fi
+	if ! npm ping --fetch-timeout=10000 --fetch-retries=0 >/dev/null 2>&1; then
+		echo "deps: npm registry unreachable; npm ci in tests/libp2p skipped (the libp2p tests skip without it)" >&2
+		return 0
+	fi
+	echo "deps: npm ci in tests/libp2p"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+	# npm ci may leave the directory's time older than a lock file edited meanwhile
+	touch "$dir/node_modules"
+}
+[ -z "$missing" ] && {
+	echo "deps: all present"
+	libp2p_npm || exit 1
+	exit 0
+}
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing:$missing (run 'make deps' as root)" >&2
 	exit 1
@@ -46,3 +77,4 @@ if command -v systemctl >/dev/null 2>&1; then
 		systemctl disable --now "$s" >/dev/null 2>&1 || true
 	done
 fi
+libp2p_npm || exit 1

@@ -359,7 +359,7 @@ completion)
 	if [ -x "$exe" ]; then
 		offered=$(bash -c "source '$f'; COMP_WORDS=(wgrelayd -); COMP_CWORD=1; _wgrelayd;
 			echo \" \${COMPREPLY[*]} \"")
-		for o in $("$exe" --help 2>&1 | grep -oE -- '(^|[ ,])--?[a-zA-Z][a-z-]*' | tr -d ' ,' | sort -u); do
+		for o in $("$exe" --help 2>&1 | grep -oE -- '(^|[ ,])--?[a-zA-Z][a-z0-9-]*' | tr -d ' ,' | sort -u); do
 			[[ $offered == *" $o "* ]] && ok || bad "wgrelayd completion lacks $o"
 		done
 	fi
@@ -368,7 +368,7 @@ completion)
 		offered=$(bash -c "source '$f'; COMP_WORDS=(wgrelay -); COMP_CWORD=1; _wgrelay;
 			echo \" \${COMPREPLY[*]} \"")
 		for o in $("$exe" --help 2>&1 | sed -n '/^Global options/,$p' |
-			grep -oE -- '^ +--?[a-zA-Z][a-z-]*' | tr -d ' ' | sort -u) --version; do
+			grep -oE -- '^ +--?[a-zA-Z][a-z0-9-]*' | tr -d ' ' | sort -u) --version; do
 			[[ $offered == *" $o "* ]] && ok || bad "wgrelay completion lacks $o"
 		done
 	fi

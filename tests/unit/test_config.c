@@ -1,5 +1,5 @@
 /*
- * wgrelayd config: embedded defaults, keys applied ([Network] and [Transport] included), and
+ * wgrelayd config: embedded defaults, keys applied ([Network], [Transport], [Libp2p]), and
  * errors as "file:line: message".
  */
 #include <errno.h>
@@ -265,6 +265,7 @@ static void test_example_matches_defaults(void **state)
 	assert_memory_equal(&c.net, &d.net, sizeof(c.net));
 	assert_string_equal(c.metrics, d.metrics);
 	assert_int_equal(c.stats_interval_s, d.stats_interval_s);
+	assert_memory_equal(&c.libp2p, &d.libp2p, sizeof(c.libp2p));
 }
 
 /* [Network] defaults: off until a Peer or Advertise line (or Network = on) says otherwise. */
@@ -534,6 +535,129 @@ static void test_transport_errors(void **state)
 	transport_bad("[Transport]\nAdvertise = gopher://x:1\n", 2, "URL");
 }
 
+/* [Libp2p]: off by default, with seed 004's limits. */
+static void test_libp2p_defaults(void **state)
+{
+	struct relayd_config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.libp2p.listen.len, 0);
+	assert_int_equal(c.libp2p.max_reservations, 1024);
+	assert_int_equal(c.libp2p.max_reservations_per_peer, 3);
+	assert_int_equal(c.libp2p.max_reservations_per_source, 16);
+	assert_int_equal(c.libp2p.max_circuits, 512);
+	assert_int_equal(c.libp2p.max_circuits_per_peer, 5);
+	assert_int_equal(c.libp2p.circuit_duration_s, 3600);
+	assert_int_equal(c.libp2p.circuit_bytes, 100000000);
+	assert_int_equal(c.libp2p.reservation_ttl_s, 3600);
+	assert_int_equal(c.libp2p.max_connections, 2048);
+	assert_int_equal(c.libp2p.max_connections_per_source, 64);
+	assert_int_equal(c.libp2p.handshake_timeout_s, 10);
+	assert_int_equal(c.libp2p.max_streams, 64);
+}
+
+static void test_libp2p_keys(void **state)
+{
+	struct relayd_config c, d;
+	char err[512], a[ADDR_STRLEN];
+
+	(void)state;
+	/* Keys spelled in other cases, sizes and durations with units. */
+	if (load(&c,
+	         "[Libp2p]\nListen = 0.0.0.0:4001\nListen = [2001:db8::5]:4002\n"
+	         "MaxReservations = 2\nMaxReservationsPerPeer = 1\nmaxreservationspersource = 7\n"
+	         "MaxCircuits = 9\nMaxCircuitsPerPeer = 6\nCircuitDuration = 2m\n"
+	         "CircuitBytes = 10M\nReservationTTL = 1h\nMaxConnections = 100\n"
+	         "MaxConnectionsPerSource = 4\nHandshakeTimeout = 30\nMaxStreams = 128\n",
+	         err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(addr_format(&c.libp2p.listen, a, sizeof(a)), "[2001:db8::5]:4002");
+	assert_int_equal(c.libp2p.max_reservations, 2);
+	assert_int_equal(c.libp2p.max_reservations_per_peer, 1);
+	assert_int_equal(c.libp2p.max_reservations_per_source, 7);
+	assert_int_equal(c.libp2p.max_circuits, 9);
+	assert_int_equal(c.libp2p.max_circuits_per_peer, 6);
+	assert_int_equal(c.libp2p.circuit_duration_s, 120);
+	assert_int_equal(c.libp2p.circuit_bytes, 10 << 20);
+	assert_int_equal(c.libp2p.reservation_ttl_s, 3600);
+	assert_int_equal(c.libp2p.max_connections, 100);
+	assert_int_equal(c.libp2p.max_connections_per_source, 4);
+	assert_int_equal(c.libp2p.handshake_timeout_s, 30);
+	assert_int_equal(c.libp2p.max_streams, 128);
+	/* No limits: CircuitDuration and CircuitBytes 0; Listen off. */
+	if (load(&c, "[Libp2p]\nCircuitDuration = 0\nCircuitBytes = 0\nListen = off\n", err,
+	         sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.libp2p.circuit_duration_s, 0);
+	assert_int_equal(c.libp2p.circuit_bytes, 0);
+	assert_int_equal(c.libp2p.listen.len, 0);
+	/* Other sections leave [Libp2p] at its defaults. */
+	assert_int_equal(load(&c, "[Limits]\nMaxCircuits = 3\n", err, sizeof(err)), 0);
+	config_defaults(&d);
+	assert_memory_equal(&c.libp2p, &d.libp2p, sizeof(c.libp2p));
+	/* The listen parser --libp2p-listen shares. */
+	assert_int_equal(config_libp2p_listen(&c.libp2p.listen, "127.0.0.1:4001"), 0);
+	assert_int_equal(addr_port(&c.libp2p.listen), 4001);
+	assert_int_equal(config_libp2p_listen(&c.libp2p.listen, "127.0.0.1"), -EINVAL);
+	assert_int_equal(config_libp2p_listen(&c.libp2p.listen, "224.0.0.1:1"), -EADDRNOTAVAIL);
+	assert_int_equal(addr_port(&c.libp2p.listen), 4001); /* a failure changes nothing */
+	assert_int_equal(config_libp2p_listen(&c.libp2p.listen, "off"), 0);
+	assert_int_equal(c.libp2p.listen.len, 0);
+}
+
+/* A file of only a [Libp2p] section is a whole config: every other setting its default. */
+static void test_libp2p_only(void **state)
+{
+	struct relayd_config c, d;
+	char err[512];
+
+	(void)state;
+	if (load(&c, "# libp2p relay only\n[Libp2p]\nListen = 0.0.0.0:4001\n", err, sizeof(err)) !=
+	    0)
+		fail_msg("%s", err);
+	assert_int_equal(addr_port(&c.libp2p.listen), 4001);
+	if (load(&c, "[Libp2p]\n", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	config_defaults(&d);
+	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+static void test_libp2p_errors(void **state)
+{
+	(void)state;
+	/* The positive control: the same text without the bad line loads. */
+	{
+		struct relayd_config c;
+		char err[512];
+
+		assert_int_equal(load(&c, "[Libp2p]\nListen = 127.0.0.1:4001\n", err, sizeof(err)),
+		                 0);
+	}
+	transport_bad("[Libp2p]\nListen = 127.0.0.1:4001\nPort = 4001\n", 3, "Port");
+	transport_bad("[LibP2P]\nMaxPeers = 4\n", 2, "MaxPeers");
+	transport_bad("[Libp2p]\nListen = 127.0.0.1\n", 2, "'127.0.0.1' for Listen");
+	transport_bad("[Libp2p]\nListen = 127.0.0.1:0\n", 2, "127.0.0.1:0");
+	transport_bad("[Libp2p]\nListen = relay.example.org:4001\n", 2, "relay.example.org");
+	transport_bad("[Libp2p]\n\nListen = 255.255.255.255:4001\n", 3, "unicast");
+	transport_bad("[Libp2p]\nMaxReservations = lots\n", 2, "'lots'");
+	transport_bad("[Libp2p]\nMaxReservations = 1000001\n", 2, "MaxReservations");
+	transport_bad("[Libp2p]\nMaxReservationsPerPeer = -1\n", 2, "MaxReservationsPerPeer");
+	transport_bad("[Libp2p]\nMaxReservationsPerSource = 1x\n", 2, "'1x'");
+	transport_bad("[Libp2p]\nMaxCircuits = 2000000\n", 2, "MaxCircuits");
+	transport_bad("[Libp2p]\nMaxCircuitsPerPeer = five\n", 2, "'five'");
+	transport_bad("[Libp2p]\nCircuitDuration = 366d\n", 2, "CircuitDuration");
+	transport_bad("[Libp2p]\nCircuitBytes = 1T\n", 2, "'1T'");
+	transport_bad("[Libp2p]\nReservationTTL = 5\n", 2, "ReservationTTL");
+	transport_bad("[Libp2p]\nReservationTTL = 8d\n", 2, "ReservationTTL");
+	transport_bad("[Libp2p]\nMaxConnections = 0\n", 2, "MaxConnections");
+	transport_bad("[Libp2p]\nMaxConnectionsPerSource = 0\n", 2, "MaxConnectionsPerSource");
+	transport_bad("[Libp2p]\nHandshakeTimeout = 0\n", 2, "HandshakeTimeout");
+	transport_bad("[Libp2p]\nHandshakeTimeout = 10m\n", 2, "HandshakeTimeout");
+	transport_bad("[Libp2p]\nMaxStreams = 2\n", 2, "MaxStreams");
+	transport_bad("[Libp2p]\nMaxStreams = 5000\n", 2, "MaxStreams");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +676,10 @@ int main(void)
 	    cmocka_unit_test(test_transport_keys),
 	    cmocka_unit_test(test_transport_wss_literal),
 	    cmocka_unit_test(test_transport_errors),
+	    cmocka_unit_test(test_libp2p_defaults),
+	    cmocka_unit_test(test_libp2p_keys),
+	    cmocka_unit_test(test_libp2p_only),
+	    cmocka_unit_test(test_libp2p_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
