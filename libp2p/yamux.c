@@ -24,6 +24,7 @@ struct ystream {
 	struct yamux_stream s; /* first: the public part */
 	struct ystream *next;  /* closing queue */
 	bool dead;             /* out of the table, on_close pending or running */
+	uint32_t recv_max;     /* the receive window in all: YAMUX_WINDOW until yamux_grow */
 };
 
 struct yamux {
@@ -259,6 +260,7 @@ static struct ystream *yamux_stream_new(struct yamux *y, uint32_t id, bool ours)
 	s->s.id = id;
 	s->s.send_window = YAMUX_WINDOW;
 	s->s.recv_window = YAMUX_WINDOW;
+	s->recv_max = YAMUX_WINDOW;
 	s->s.opened_by_us = ours;
 	yamux_insert(y, s);
 	return s;
@@ -305,7 +307,7 @@ void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n)
 {
 	struct ystream *s = ys(st);
 	/* What the peer sent that was not yet consumed: consuming more is the owner's bug. */
-	uint32_t held = YAMUX_WINDOW - st->recv_window - st->recv_unacked;
+	uint32_t held = s->recv_max - st->recv_window - st->recv_unacked;
 
 	if (s->dead || st->reset)
 		return;
@@ -318,6 +320,24 @@ void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n)
 	yamux_emit(y, YAMUX_T_WINDOW, yamux_ack_flag(s), st->id, st->recv_unacked);
 	st->recv_window += st->recv_unacked;
 	st->recv_unacked = 0;
+}
+
+uint32_t yamux_grow(struct yamux *y, struct yamux_stream *st, uint32_t max)
+{
+	struct ystream *s = ys(st);
+	uint32_t extra;
+
+	if (max > YAMUX_MAX_WINDOW)
+		max = YAMUX_MAX_WINDOW;
+	if (s->dead || st->reset || st->remote_fin || max <= s->recv_max)
+		return 0;
+	/* Granted with what was consumed and not yet given back: one update for both. */
+	extra = max - s->recv_max;
+	s->recv_max = max;
+	yamux_emit(y, YAMUX_T_WINDOW, yamux_ack_flag(s), st->id, st->recv_unacked + extra);
+	st->recv_window += st->recv_unacked + extra;
+	st->recv_unacked = 0;
+	return extra;
 }
 
 void yamux_fin(struct yamux *y, struct yamux_stream *st)
@@ -447,8 +467,8 @@ static int yamux_in_stream(struct yamux *y, const struct yamux_hdr *h)
 	bool data = h->type == YAMUX_T_DATA;
 	int err = 0;
 
-	/* No window we grant exceeds YAMUX_WINDOW, whichever stream it is for. */
-	if (data && h->length > YAMUX_WINDOW)
+	/* No window we grant exceeds YAMUX_MAX_WINDOW, whichever stream it is for. */
+	if (data && h->length > YAMUX_MAX_WINDOW)
 		return -EPROTO;
 	if (h->flags & YAMUX_F_SYN) {
 		if (yamux_find(y, id))

@@ -19,6 +19,8 @@
 #define YAMUX_HDR_LEN 12
 /* Every stream's initial window in both directions (libp2p yamux spec). */
 #define YAMUX_WINDOW (256u * 1024)
+/* The most a stream's receive window may grow to (yamux_grow): js-libp2p's own ceiling. */
+#define YAMUX_MAX_WINDOW (16u * 1024 * 1024)
 
 enum { YAMUX_T_DATA, YAMUX_T_WINDOW, YAMUX_T_PING, YAMUX_T_GOAWAY };
 enum { YAMUX_F_SYN = 1, YAMUX_F_ACK = 2, YAMUX_F_FIN = 4, YAMUX_F_RST = 8 };
@@ -97,6 +99,13 @@ ssize_t yamux_send(struct yamux *y, struct yamux_stream *st, const uint8_t *p, s
  * total reaches half the window (so the peer can keep sending).
  */
 void yamux_consume(struct yamux *y, struct yamux_stream *st, size_t n);
+/*
+ * Let st's receive window grow to max bytes (clamped to YAMUX_WINDOW .. YAMUX_MAX_WINDOW): the
+ * extra is granted at once in a WINDOW_UPDATE, so a fast peer keeps more bytes in flight over
+ * a long or bursty path. The owner must then be able to hold max unconsumed bytes of st.
+ * Returns the bytes added (0 when the window was that large already, or st is closing).
+ */
+uint32_t yamux_grow(struct yamux *y, struct yamux_stream *st, uint32_t max);
 
 /* Half-close (FIN): no more sends on st. Once the peer's FIN came too, on_close follows. */
 void yamux_fin(struct yamux *y, struct yamux_stream *st);

@@ -102,43 +102,6 @@ void p2p_dirty(struct p2p *p, struct pconn *c)
 	p->dirty[p->ndirty++] = c;
 }
 
-/* The source entry of a (counted by the caller), created when missing; NULL: refuse. */
-static struct p2p_source *p2p_source(struct p2p *p, const struct addr *a)
-{
-	uint8_t id[9] = {0};
-	struct p2p_source *src;
-	uint64_t h;
-
-	if (addr_family(a) == AF_INET) {
-		id[0] = 4;
-		memcpy(id + 1, &a->in.sin_addr, 4);
-	} else {
-		id[0] = 6;
-		memcpy(id + 1, a->in6.sin6_addr.s6_addr, 8);
-	}
-	h = table_key16(&p->sources, id, sizeof(id));
-	if ((src = table_get(&p->sources, h)))
-		/* The hash is keyed: a collision is chance, and then over the limit, not shared. */
-		return memcmp(src->id, id, sizeof(id)) ? NULL : src;
-	if (!(src = calloc(1, sizeof(*src))))
-		return NULL;
-	memcpy(src->id, id, sizeof(id));
-	src->hash = h;
-	if (table_put(&p->sources, h, src) < 0) {
-		free(src);
-		return NULL;
-	}
-	return src;
-}
-
-static void p2p_source_put(struct p2p *p, struct p2p_source *src)
-{
-	if (src && --src->n == 0) {
-		table_del(&p->sources, src->hash);
-		free(src);
-	}
-}
-
 void p2p_conn_forget(struct p2p *p, struct pconn *c)
 {
 	if (c->dirty) {
@@ -150,7 +113,7 @@ void p2p_conn_forget(struct p2p *p, struct pconn *c)
 	p->list[c->pos]->pos = c->pos;
 	p->by_fd[c->fd] = NULL;
 	table_del(&p->by_id, c->id);
-	p2p_source_put(p, c->src);
+	srccount_put(&p->sources, c->src);
 }
 
 /* Room for fd in the fd-indexed table and one more connection in the lists; 0 or -ENOMEM. */
@@ -193,7 +156,7 @@ static void p2p_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg
 	for (int k = 0; k < P2P_ACCEPTS; k++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct p2p_source *src;
+		struct srccount *src;
 		struct addr peer;
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -220,14 +183,15 @@ static void p2p_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg
 			p2p_refused(p, P2P_REF_LIMIT, &peer);
 			continue;
 		}
-		if (!(src = p2p_source(p, &peer)) || src->n >= l->max_connections_per_source) {
+		if (!(src = srccount_get(&p->sources, &peer)) ||
+		    src->n >= l->max_connections_per_source) {
 			close(fd);
 			p2p_refused(p, P2P_REF_SOURCE, &peer);
 			continue;
 		}
 		src->n++;
 		if (pconn_accept(p, fd, &peer, src) < 0)
-			p2p_source_put(p, src);
+			srccount_put(&p->sources, src);
 	}
 }
 

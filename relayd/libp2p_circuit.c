@@ -77,10 +77,17 @@ static void circ_end(struct pcirc *circ)
 	resv_circuit_end(p->resv, &circ->src, &circ->dst);
 	proto_peer_str(&circ->src, s, sizeof(s));
 	proto_peer_str(&circ->dst, d, sizeof(d));
-	if (hop)
+	/* The streams stay attached until now: their grown windows go back to the budget. */
+	if (hop) {
+		p->window_extra -= hop->grown;
+		hop->grown = 0;
 		hop->circ = NULL;
-	if (stop)
+	}
+	if (stop) {
+		p->window_extra -= stop->grown;
+		stop->grown = 0;
 		stop->circ = NULL;
+	}
 	if (circ->spliced) {
 		p->n_circs--;
 		p->circ_closed[why]++;
@@ -221,11 +228,22 @@ static void splice_input(struct pstream *x, const uint8_t *data, size_t len)
 		data += k;
 		len -= (size_t)k;
 	}
-	if (pbuf_add(&x->buf, data, len, YAMUX_WINDOW) < 0) {
+	if (pbuf_add(&x->buf, data, len, YAMUX_WINDOW + x->grown) < 0) {
 		circuit_kill(circ, P2P_CEND_RESET);
 		return;
 	}
 	pump(x);
+}
+
+/* A wider receive window for a spliced stream while the relay-wide budget lasts. */
+static void splice_grow(struct pstream *ps)
+{
+	struct p2p *p = ps->circ->p;
+
+	if (!ps->st || p->window_extra + P2P_CIRCUIT_WINDOW > P2P_WINDOW_BUDGET)
+		return;
+	ps->grown = yamux_grow(ps->c->y, ps->st, P2P_CIRCUIT_WINDOW);
+	p->window_extra += ps->grown;
 }
 
 /* The target answered OK: tell the source, splice the two streams. */
@@ -259,6 +277,8 @@ static void splice_start(struct pcirc *circ)
 	p2p_event(p, hop->c, "libp2p circuit accepted", "src=%s dst=%s",
 	          proto_peer_str(&circ->src, s, sizeof(s)),
 	          proto_peer_str(&circ->dst, d, sizeof(d)));
+	splice_grow(hop);
+	splice_grow(stop);
 	pump(hop);  /* what the source sent early */
 	pump(stop); /* what the target sent after its OK */
 }

@@ -519,7 +519,7 @@ void pconn_flush(struct pconn *c)
 	pconn_want(c);
 }
 
-int pconn_accept(struct p2p *p, int fd, const struct addr *peer, struct p2p_source *src)
+int pconn_accept(struct p2p *p, int fd, const struct addr *peer, struct srccount *src)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);

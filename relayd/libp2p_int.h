@@ -17,6 +17,7 @@
 
 #include "identity.h"
 #include "libp2p.h"
+#include "srccount.h"
 #include "mss.h"
 #include "p2pmsg.h"
 #include "pb.h"
@@ -37,6 +38,15 @@
    reading pauses; past P2P_QUEUE_HARD (control frames only get there) it is closed. */
 #define P2P_QUEUE      (512u * 1024)
 #define P2P_QUEUE_HARD (P2P_QUEUE + 256u * 1024)
+/*
+ * A spliced stream's receive window grows from yamux's 256 KiB to this, so a source is not
+ * held to 256 KiB in flight (js-libp2p grows its own windows to 16 MiB): about 0.7x of
+ * js-libp2p's relay's stream throughput instead of 0.5x (docs/BENCHMARKS.md). What is held
+ * for a stuck partner is bounded by the window, so the growth comes from a relay-wide budget:
+ * past it, streams keep 256 KiB.
+ */
+#define P2P_CIRCUIT_WINDOW (2u * 1024 * 1024)
+#define P2P_WINDOW_BUDGET  (64ull * 1024 * 1024)
 /* A STOP stream has this long to answer before the circuit fails (CONNECTION_FAILED). */
 #define P2P_STOP_TIMEOUT_MS 20000
 
@@ -80,12 +90,6 @@ enum p2p_req { P2P_REQ_RESERVE, P2P_REQ_CONNECT, P2P_REQ_OTHER, P2P_REQ_MAX };
 enum p2p_skind { P2P_S_IDENTIFY, P2P_S_PING, P2P_S_HOP, P2P_S_STOP, P2P_S_MAX };
 
 /* What one source (IPv4 address or IPv6 /64) holds. */
-struct p2p_source {
-	uint8_t id[9];
-	uint64_t hash;
-	uint32_t n;
-};
-
 /* A byte buffer that grows (doubling) up to a bound given at each append. */
 struct pbuf {
 	uint8_t *p;
@@ -107,7 +111,7 @@ struct pconn {
 	int fd;
 	uint64_t id; /* unique for the process's life: the reservation table's conn_id */
 	size_t pos;  /* index in p->list */
-	struct p2p_source *src;
+	struct srccount *src;
 	struct addr peer, local; /* unmapped */
 	uint64_t accepted_ms;
 	uint8_t state;   /* enum pconn_state */
@@ -171,6 +175,7 @@ struct p2p {
 	uint64_t circ_accepted, circ_closed[P2P_CEND_MAX];
 	uint64_t denied[P2P_REQ_MAX][8]; /* by request and status index (p2p_status_idx) */
 	uint64_t relayed_bytes;
+	uint64_t window_extra; /* receive window grown on spliced streams, all together */
 	uint64_t pings;
 };
 
@@ -201,7 +206,7 @@ void pbuf_free(struct pbuf *b);
 /* libp2p_conn.c */
 /* Take accepted socket fd from peer (its source place already counted in src, which the
    caller gives back on failure): 0, or -errno with fd closed. The lists have room. */
-int pconn_accept(struct p2p *p, int fd, const struct addr *peer, struct p2p_source *src);
+int pconn_accept(struct p2p *p, int fd, const struct addr *peer, struct srccount *src);
 /* Plaintext for the peer (yamux frames): encrypted in Noise messages as they fill. */
 void pconn_write(struct pconn *c, const uint8_t *p, size_t n);
 /* Ciphertext bytes c can still queue before it counts as full (0: full). */
@@ -239,6 +244,7 @@ struct pstream {
 	struct mss mss;
 	struct pbuf buf; /* received, not used yet (not consumed unless a message's bytes) */
 	struct pcirc *circ;
+	uint32_t grown; /* (splice) receive window added by yamux_grow, in p2p.window_extra */
 };
 
 struct pcirc {

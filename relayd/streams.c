@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "srccount.h"
 #include "tconn.h"
 #include "tls.h"
 
@@ -58,18 +59,12 @@ static const char *const streams_refusal_names[REFUSED_MAX] = {
 };
 
 /* What one source (family and IPv4 address or IPv6 /64) holds. */
-struct ssource {
-	uint8_t id[9];
-	uint64_t hash;
-	uint32_t n;
-};
-
 struct sconn {
 	struct relay *r;
 	struct tconn *c;
 	int fd;
 	size_t pos; /* index in streams.list */
-	struct ssource *src;
+	struct srccount *src;
 	struct addr peer; /* unmapped: what the control path sees as the frames' source */
 	uint64_t accepted_ms;
 	uint64_t idle_ms; /* the last record, or the last check that found a link on it */
@@ -105,43 +100,6 @@ struct streams {
 };
 
 static struct log_ratelimit streams_rl = LOG_RATELIMIT_INIT(10000);
-
-/* The source entry of a (counted by the caller), created when missing; NULL: refuse. */
-static struct ssource *streams_source(struct streams *s, const struct addr *a)
-{
-	uint8_t id[9] = {0};
-	struct ssource *src;
-	uint64_t h;
-
-	if (addr_family(a) == AF_INET) {
-		id[0] = 4;
-		memcpy(id + 1, &a->in.sin_addr, 4);
-	} else {
-		id[0] = 6;
-		memcpy(id + 1, a->in6.sin6_addr.s6_addr, 8);
-	}
-	h = table_key16(&s->sources, id, sizeof(id));
-	if ((src = table_get(&s->sources, h)))
-		/* The hash is keyed: a collision is chance, and then over the limit, not shared. */
-		return memcmp(src->id, id, sizeof(id)) ? NULL : src;
-	if (!(src = calloc(1, sizeof(*src))))
-		return NULL;
-	memcpy(src->id, id, sizeof(id));
-	src->hash = h;
-	if (table_put(&s->sources, h, src) < 0) {
-		free(src);
-		return NULL;
-	}
-	return src;
-}
-
-static void streams_source_put(struct streams *s, struct ssource *src)
-{
-	if (src && --src->n == 0) {
-		table_del(&s->sources, src->hash);
-		free(src);
-	}
-}
 
 static void streams_refused(struct streams *s, enum streams_refusal why, const struct addr *peer)
 {
@@ -206,7 +164,7 @@ static void streams_end(struct relay *r, struct sconn *sc, const char *why, bool
 	s->list[sc->pos]->pos = sc->pos;
 	if (sc->kind)
 		s->open[sc->kind]--;
-	streams_source_put(s, sc->src);
+	srccount_put(&s->sources, sc->src);
 	tconn_free(sc->c);
 	free(sc);
 	if (notify)
@@ -319,7 +277,7 @@ static int streams_room(struct streams *s, int fd)
 }
 
 /* Take accepted socket fd from peer (a place at its source is already counted in src). */
-static void streams_add(struct relay *r, int fd, const struct addr *peer, struct ssource *src)
+static void streams_add(struct relay *r, int fd, const struct addr *peer, struct srccount *src)
 {
 	struct streams *s = r->streams;
 	uint64_t now = ev_now_ms(r->loop);
@@ -328,11 +286,11 @@ static void streams_add(struct relay *r, int fd, const struct addr *peer, struct
 
 	if (streams_room(s, fd) < 0 || !(sc = calloc(1, sizeof(*sc)))) {
 		close(fd);
-		streams_source_put(s, src);
+		srccount_put(&s->sources, src);
 		return;
 	}
 	if (tconn_accept(&c, fd, &s->srv, now) < 0) { /* it closed fd */
-		streams_source_put(s, src);
+		srccount_put(&s->sources, src);
 		free(sc);
 		return;
 	}
@@ -340,7 +298,7 @@ static void streams_add(struct relay *r, int fd, const struct addr *peer, struct
 	sc->events = tconn_events(c);
 	if (ev_add_io(r->loop, fd, sc->events, streams_io, r) < 0) {
 		tconn_free(c);
-		streams_source_put(s, src);
+		srccount_put(&s->sources, src);
 		free(sc);
 		return;
 	}
@@ -388,7 +346,7 @@ static void streams_accept(struct ev_loop *loop, int lfd, unsigned events, void 
 	for (int k = 0; k < STREAMS_ACCEPTS; k++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct ssource *src;
+		struct srccount *src;
 		struct addr peer;
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -410,7 +368,7 @@ static void streams_accept(struct ev_loop *loop, int lfd, unsigned events, void 
 			streams_refused(s, REFUSED_LIMIT, &peer);
 			continue;
 		}
-		if (!(src = streams_source(s, &peer)) || src->n >= t->max_per_source) {
+		if (!(src = srccount_get(&s->sources, &peer)) || src->n >= t->max_per_source) {
 			close(fd);
 			streams_refused(s, REFUSED_SOURCE, &peer);
 			continue;

@@ -372,6 +372,32 @@ static void test_window_stall(void **state)
 	assert_int_equal(p->s.st[0]->recv_window, YAMUX_WINDOW);
 }
 
+/* A grown receive window: the sender may have that much in flight, and not a byte more. */
+static void test_window_grow(void **state)
+{
+	struct pair *p = *state;
+	static uint8_t buf[4 * YAMUX_WINDOW + 100];
+	struct yamux_stream *a;
+
+	p->s.consume = false;
+	a = yamux_open(p->c.y);
+	assert_int_equal(yamux_send(p->c.y, a, buf, 100), 100);
+	pump(p);
+	assert_int_equal(yamux_grow(p->s.y, p->s.st[0], 4 * YAMUX_WINDOW), 3 * YAMUX_WINDOW);
+	assert_int_equal(yamux_grow(p->s.y, p->s.st[0], 2 * YAMUX_WINDOW), 0); /* never shrinks */
+	pump(p);
+	assert_int_equal(a->send_window, 4 * YAMUX_WINDOW - 100);
+	assert_int_equal(yamux_send(p->c.y, a, buf, sizeof(buf)), 4 * YAMUX_WINDOW - 100);
+	assert_int_equal(yamux_send(p->c.y, a, buf, 1), 0);
+	pump(p);
+	assert_int_equal(p->s.rx_len, 4 * YAMUX_WINDOW);
+	assert_int_equal(p->s.st[0]->recv_window, 0);
+	/* Consuming everything gives the whole grown window back. */
+	yamux_consume(p->s.y, p->s.st[0], 4 * YAMUX_WINDOW);
+	pump(p);
+	assert_int_equal(a->send_window, 4 * YAMUX_WINDOW);
+}
+
 /* Sending past the granted window is a protocol error, at the header already. */
 static void test_window_overrun(void **state)
 {
@@ -399,7 +425,8 @@ static void test_frame_too_big(void **state)
 	struct pair *p = *state;
 	uint8_t b[24];
 
-	frame(b, YAMUX_T_DATA, YAMUX_F_SYN, 1, YAMUX_WINDOW + 1);
+	/* Over every window the relay ever grants, before any stream lookup. */
+	frame(b, YAMUX_T_DATA, YAMUX_F_SYN, 1, YAMUX_MAX_WINDOW + 1);
 	assert_int_equal(yamux_input(p->s.y, b, YAMUX_HDR_LEN), -EPROTO);
 	assert_int_equal(p->s.nopen, 0);
 }
@@ -697,6 +724,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hdr),
+	    cmocka_unit_test_setup_teardown(test_window_grow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bytewise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_payload, setup, teardown),
