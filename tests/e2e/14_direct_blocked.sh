@@ -12,7 +12,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 world_pair cone cone 2 || exit 1
 echo "world $W: a, b behind cone NATs (direct works), relays r1 r2"
 world_traffic 150
-world_wait 30 world_ping a b 1 1 || { bad "no direct ping"; world_dumplogs; exit 1; }
+world_wait 60 world_ping a b 1 1 || { bad "no direct ping"; world_dumplogs; exit 1; }
 sleep 8
 world_relayed_via a b >/dev/null && { bad "relayed although direct works"; world_dumplogs; exit 1; }
 echo "check: direct path blocked at a's router; relayed ping within 60 s"
