@@ -501,6 +501,13 @@ static void demote(struct linkplan *p, struct ent *e, uint64_t now)
 	p->st.demoted++;
 }
 
+enum linkplan_down linkplan_down_for_close(const char *reason)
+{
+	return strcmp(reason, "no-room") == 0 || strcmp(reason, "misbehaved") == 0
+	           ? LINKPLAN_REFUSED
+	           : LINKPLAN_CLOSED;
+}
+
 void linkplan_outcome(struct linkplan *p, struct ent *e, uint64_t now, enum linkplan_down how)
 {
 	switch (how) {

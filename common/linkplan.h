@@ -137,6 +137,15 @@ enum linkplan_down {
 };
 
 /*
+ * How an ERROR(link-closed) from the peer ends the link, by the reason its text names
+ * (PROTOCOL.md §10.2): "no-room" and "misbehaved" are refusals (the backoff grows); the
+ * others ("duplicate", "surplus", "swap", "timeout", "expired", "handshake", or a reason this
+ * version does not know) are an orderly close: a dial race or the peer's own housekeeping is
+ * no reason to wait longer before dialling again.
+ */
+enum linkplan_down linkplan_down_for_close(const char *reason);
+
+/*
  * A link with this candidate is up (handshake done and HELLO verified), ours or an inbound one.
  * The candidate must have been added first. An inbound link from an UNTRUSTED candidate is
  * closed by the next decide. Returns 0 (also when already up), -ENOENT or -ENOMEM.

@@ -649,9 +649,10 @@ out:
 
 void netlinks_error(struct network *n, struct link *l, const struct ctrl_msg *m)
 {
-	enum linkplan_down how = m->code == PROTO_ERR_SHUTDOWN      ? LINKPLAN_CLOSED
-	                         : m->code == PROTO_ERR_LINK_CLOSED ? LINKPLAN_REFUSED
-	                                                            : LINKPLAN_FAILED;
+	enum linkplan_down how = m->code == PROTO_ERR_SHUTDOWN ? LINKPLAN_CLOSED
+	                         : m->code == PROTO_ERR_LINK_CLOSED
+	                             ? linkplan_down_for_close(m->text)
+	                             : LINKPLAN_FAILED;
 	char why[CTRL_TEXT_MAX + 32];
 
 	snprintf(why, sizeof(why), "%s from the peer: %s", proto_error_name(m->code), m->text);

@@ -950,6 +950,51 @@ static void test_names(void **state)
 	assert_string_equal(linkplan_state_name(9), "unknown");
 }
 
+/*
+ * ERROR(link-closed) reasons: a dial race ("duplicate") or the peer's housekeeping is an
+ * orderly close, so the wait stays at ReconnectInterval however often it happens; "no-room"
+ * is a refusal and grows it.
+ */
+static void test_close_reasons(void **state)
+{
+	struct fx *f = *state;
+	struct linkplan_info info;
+	struct linkplan_stats st;
+	struct linkplan *p;
+	uint64_t now = 0, wait_closed = 0, wait_refused = 0;
+	const char *closed[] = {"duplicate", "surplus",           "swap", "timeout", "expired",
+	                        "handshake", "some-future-reason"};
+
+	for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++)
+		assert_int_equal(linkplan_down_for_close(closed[i]), LINKPLAN_CLOSED);
+	assert_int_equal(linkplan_down_for_close("no-room"), LINKPLAN_REFUSED);
+	assert_int_equal(linkplan_down_for_close("misbehaved"), LINKPLAN_REFUSED);
+
+	f->cfg.min_links = 1;
+	p = fx_plan(f, 9);
+	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
+	for (int k = 0; k < 4; k++) {
+		expect_one(f, now, 0, 0, 1);
+		down(p, 1, now, linkplan_down_for_close("duplicate"));
+		assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
+		wait_closed = info.next_try_ms - now;
+		now = info.next_try_ms;
+	}
+	assert_true(wait_closed <= S(30));
+	linkplan_get_stats(p, &st);
+	assert_int_equal(st.refused, 0);
+	for (int k = 0; k < 4; k++) {
+		expect_one(f, now, 0, 0, 1);
+		down(p, 1, now, linkplan_down_for_close("no-room"));
+		assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
+		wait_refused = info.next_try_ms - now;
+		now = info.next_try_ms;
+	}
+	assert_true(wait_refused > S(30));
+	linkplan_get_stats(p, &st);
+	assert_int_equal(st.refused, 4);
+}
+
 /* A test on a fresh struct fx in *state. */
 #define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
@@ -978,6 +1023,7 @@ int main(void)
 	    FX_TEST(test_eviction_after_raise),
 	    cmocka_unit_test(test_small_network),
 	    cmocka_unit_test(test_names),
+	    FX_TEST(test_close_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
