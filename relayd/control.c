@@ -513,6 +513,13 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 		r->st.drops[DROP_MALFORMED]++;
 		return;
 	}
+	/* A §10 request to a relay that is in no relay network: say so, not "malformed". */
+	if (!r->net && pt[0] >= CTRL_HELLO && pt[0] <= CTRL_HEARTBEAT_ACK) {
+		control_link_seen(r, l, src, len);
+		control_send_error(r, l, src, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,
+		                   "this relay is in no relay network ([Network] is off)");
+		return;
+	}
 	if (ctrl_decode(pt, (size_t)n, &req) < 0) {
 		control_link_seen(r, l, src, len);
 		control_send_error(r, l, src, (size_t)n, PROTO_ERR_BAD_REQUEST, NULL,

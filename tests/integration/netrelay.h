@@ -32,7 +32,8 @@ bool nrelay_pinged(const struct nrelay *x);
 /*
  * Start x listening on 127.0.0.1:port with a key of its own, session ports slot * nports
  * above this process's base, ReconnectInterval 1 and the lines network in [Network]; returns
- * once it answers a PING, with x->pub and x->id (the identity it created) filled in.
+ * once it answers a PING, with x->pub and x->id (the identity it created; zero when network
+ * holds "Network = off") filled in.
  */
 void nrelay_start(struct nrelay *x, uint16_t port, int slot, int nports, const char *network);
 /* SIGTERM (SIGKILL after 5 s), then its directory removed: 0 after a clean exit, else -1. */

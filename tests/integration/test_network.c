@@ -250,6 +250,34 @@ static void test_discover_paging(void **state)
 	assert_true(nrelay_metric(&A, "wgrelayd_network_discover_total") >= 4);
 }
 
+/* A relay with [Network] off answers DISCOVER with an error that says so. */
+static void test_discover_network_off(void **state)
+{
+	struct ctrl_discover q = {.max = 8};
+	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
+	struct ctrl_msg m;
+	struct nrelay D;
+	struct tclient c;
+	int k;
+
+	(void)state;
+	nrelay_start(&D, free_port(), 9, 10, "Network = off\n");
+	nclient(&c, &D);
+	k = ctrl_encode_discover(&q, pt, sizeof(pt));
+	assert_int_equal(k, PROTO_CTRL_REQ_MIN);
+	send_raw(&c, pt, (size_t)k);
+	k = recv_raw(&c, pt, sizeof(pt), T_MS);
+	assert_true(k > 0);
+	assert_int_equal(ctrl_decode(pt, (size_t)k, &m), 0);
+	assert_int_equal(m.type, CTRL_ERROR);
+	assert_int_equal(m.code, PROTO_ERR_BAD_REQUEST);
+	assert_non_null(strstr(m.text, "no relay network"));
+	/* §7: no answer larger than the request */
+	assert_true((size_t)k <= PROTO_CTRL_REQ_MIN);
+	tclient_close(&c);
+	assert_int_equal(nrelay_stop(&D), 0);
+}
+
 static void test_desc_req(void **state)
 {
 	uint8_t req[PROTO_DESC_REQ_LEN + 1], buf[2048];
@@ -400,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_gossip_through_b),
 	    cmocka_unit_test(test_discover_paging),
 	    cmocka_unit_test(test_desc_req),
+	    cmocka_unit_test(test_discover_network_off),
 	    cmocka_unit_test(test_hello_wrong_noise_key),
 	    cmocka_unit_test(test_forged_descriptor),
 	    cmocka_unit_test(test_reload_resigns),
