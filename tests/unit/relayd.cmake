@@ -23,3 +23,6 @@ if(TARGET wgrtransport AND TARGET wgr_netrelay)
                   LINK_LIBRARIES wgr_netrelay Threads::Threads LABELS integration TIMEOUT 180)
   add_dependencies(test_stream_links wgrelayd)
 endif()
+# discover_select: DISCOVER's order, filters and cursor on a store filled by hand.
+add_cmocka_test(test_discover_select SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_discover_select.c
+                LINK_LIBRARIES wgrelayd_core)
