@@ -38,9 +38,13 @@ void descreq_resp(struct network *n, const uint8_t *p, size_t len, const struct 
 	const uint8_t *dp;
 	size_t dl;
 
-	/* Only the configured peers are asked; anything else is unsolicited. */
+	/*
+	 * Only the configured peers are asked, and only until they answer: anything else is
+	 * unsolicited (a later identity change is learnt from a handshake, never from a datagram
+	 * whose source could be forged).
+	 */
 	for (int i = 0; i < n->n_cfg && !cp; i++)
-		if (addr_equal(&n->cfg[i].c.addr, src))
+		if (!n->cfg[i].known && addr_equal(&n->cfg[i].c.addr, src))
 			cp = &n->cfg[i];
 	if (!cp || frame_decode_desc_resp(p, len, &dp, &dl) < 0) {
 		n->st.refused[cp ? NET_REF_MALFORMED : NET_REF_UNSOLICITED]++;
@@ -49,8 +53,7 @@ void descreq_resp(struct network *n, const uint8_t *p, size_t len, const struct 
 	/* The Peer line names the key: a descriptor naming another is not that relay's. */
 	if (net_desc_check(n, dp, dl, cp->c.key, &dd) != 0)
 		return;
-	cp->known = true;
-	memcpy(cp->identity, dd->d.identity, 32);
+	net_cfg_learn(n, cp->c.key, dd->d.identity);
 	/* A candidate even when the store held this descriptor already (the offer is then stale). */
 	if (memcmp(dd->d.identity, n->id.pk, 32))
 		net_candidate(n, &dd->d, LINKPLAN_CONFIGURED);

@@ -580,6 +580,8 @@ static void netlinks_inbound(struct network *n, struct link *l, const struct dst
 	struct rpeer *rp;
 	uint64_t now = ev_now_ms(n->r->loop);
 
+	/* The handshake proved the key: a Peer line's relay is known by this identity now. */
+	net_cfg_learn(n, l->client_pub, dd->d.identity);
 	net_candidate(n, &dd->d, net_class(n, dd->d.identity, dd->d.noise));
 	if (linkplan_get(n->plan, dd->d.identity, now, &info) < 0 ||
 	    !(rp = netlinks_new(n, false, dd->d.identity, dd->d.noise, &l->addr))) {
@@ -625,6 +627,21 @@ void netlinks_hello(struct network *n, struct link *l, const uint8_t *pt, size_t
 	if (!memcmp(dd->d.identity, n->id.pk, 32)) {
 		n->st.refused[NET_REF_SELF]++;
 		netlinks_refuse(n, l, net_refusal_name(NET_REF_SELF), false);
+		goto out;
+	}
+	if (rp && memcmp(rp->identity, dd->d.identity, 32) && rp->initiator &&
+	    (net_cfg_learn(n, l->client_pub, dd->d.identity) ||
+	     net_class(n, dd->d.identity, dd->d.noise) == LINKPLAN_CONFIGURED)) {
+		/*
+		 * A Peer line's relay (the handshake proved its key) has a new identity: the link
+		 * dialled under the old one closes, the new one becomes the configured candidate.
+		 */
+		netlinks_send_error(n, l, PROTO_ERR_LINK_CLOSED, "identity");
+		linkplan_remove(n->plan, rp->identity);
+		netlinks_drop(n, rp, false, LINKPLAN_CLOSED, "identity changed");
+		net_candidate(n, &dd->d, LINKPLAN_CONFIGURED);
+		net_offer(n, NULL, dp, dl);
+		net_plan(n);
 		goto out;
 	}
 	if (rp && memcmp(rp->identity, dd->d.identity, 32)) {

@@ -179,12 +179,40 @@ uint8_t net_class(const struct network *n, const uint8_t identity[32], const uin
 	const struct net_config *c = &n->r->cfg.net;
 
 	for (int i = 0; i < n->n_cfg; i++)
-		if (!memcmp(n->cfg[i].c.key, noise, 32))
+		if (n->cfg[i].known && !memcmp(n->cfg[i].c.key, noise, 32) &&
+		    !memcmp(n->cfg[i].identity, identity, 32))
 			return LINKPLAN_CONFIGURED;
 	for (int i = 0; i < c->n_trusted; i++)
 		if (!memcmp(c->trusted[i], identity, 32))
 			return LINKPLAN_TRUSTED;
 	return LINKPLAN_DISCOVERED;
+}
+
+bool net_cfg_learn(struct network *n, const uint8_t noise[32], const uint8_t identity[32])
+{
+	char a[ADDR_STRLEN], old[KEY_B64_STRLEN], now[KEY_B64_STRLEN];
+	bool changed = false;
+
+	for (int i = 0; i < n->n_cfg; i++) {
+		struct cfgpeer *cp = &n->cfg[i];
+
+		if (memcmp(cp->c.key, noise, 32) ||
+		    (cp->known && !memcmp(cp->identity, identity, 32)))
+			continue;
+		if (cp->known) {
+			key_to_base64(old, cp->identity);
+			key_to_base64(now, identity);
+			log_info(
+			    "relay peer %s: identity %.8s... is now %.8s...: the old one leaves "
+			    "the plan",
+			    addr_format(&cp->c.addr, a, sizeof(a)), old, now);
+			linkplan_remove(n->plan, cp->identity);
+		}
+		memcpy(cp->identity, identity, 32);
+		cp->known = true;
+		changed = true;
+	}
+	return changed;
 }
 
 int net_candidate(struct network *n, const struct descriptor *d, uint8_t cls)

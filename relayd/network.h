@@ -166,8 +166,19 @@ int net_offer(struct network *n, struct rpeer *rp, const uint8_t *desc, size_t l
 void net_pump(struct network *n);
 /* Run the plan's decisions now. */
 void net_plan(struct network *n);
-/* The linkplan class the operator gives a relay of this identity and Noise key. */
+/*
+ * The linkplan class the operator gives a relay of this identity and Noise key: CONFIGURED only
+ * for the identity learnt for a Peer line's key (net_cfg_learn), so a descriptor that merely
+ * claims a configured key is not one.
+ */
 uint8_t net_class(const struct network *n, const uint8_t identity[32], const uint8_t noise[32]);
+/*
+ * The relay of a Peer line's Noise key proved it holds that key (DESC_RESP to our request, or a
+ * handshake) and names identity: remember it. When the line had another identity, that one
+ * leaves the plan (the relay changed identity) and is logged. Returns true when the line had
+ * no identity or another one; false when nothing changed or noise is no Peer line's key.
+ */
+bool net_cfg_learn(struct network *n, const uint8_t noise[32], const uint8_t identity[32]);
 /* Add (or refresh) the relay of descriptor d as a candidate of class cls; 0 or -errno. */
 int net_candidate(struct network *n, const struct descriptor *d, uint8_t cls);
 /* Seal pt on rp's link; counted and reported to the plan as sent. */

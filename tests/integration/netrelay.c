@@ -98,9 +98,8 @@ void nrelay_start(struct nrelay *x, uint16_t port, int slot, int nports, const c
 	identity_wipe(&id);
 }
 
-int nrelay_stop(struct nrelay *x)
+int nrelay_halt(struct nrelay *x)
 {
-	char cmd[128];
 	int status = 0, clean = 1;
 
 	if (x->pid > 0) {
@@ -116,6 +115,14 @@ int nrelay_stop(struct nrelay *x)
 		clean = w == x->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		x->pid = 0;
 	}
+	return clean ? 0 : -1;
+}
+
+int nrelay_stop(struct nrelay *x)
+{
+	char cmd[128];
+	int clean = nrelay_halt(x) == 0;
+
 	if (x->dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
 		if (system(cmd) != 0)

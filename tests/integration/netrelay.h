@@ -36,6 +36,9 @@ bool nrelay_pinged(const struct nrelay *x);
  * holds "Network = off") filled in.
  */
 void nrelay_start(struct nrelay *x, uint16_t port, int slot, int nports, const char *network);
+/* SIGTERM (SIGKILL after 5 s); the directory stays (nrelay_exec starts it again). 0 after a
+ * clean exit, else -1. */
+int nrelay_halt(struct nrelay *x);
 /* SIGTERM (SIGKILL after 5 s), then its directory removed: 0 after a clean exit, else -1. */
 int nrelay_stop(struct nrelay *x);
 /* A metric of x's, -1 when absent or the scrape failed. */

@@ -29,6 +29,8 @@
 #define POLL_TIMES 100
 
 static struct nrelay A, B, C;
+/* Started by single tests; stopped by the group's teardown too when a test failed midway. */
+static struct nrelay D, F, G;
 
 /* Poll until x's metric reaches want; its last value. */
 static long long wait_metric(const struct nrelay *x, const char *name, long long want)
@@ -61,6 +63,9 @@ static int group_teardown(void **state)
 	e |= nrelay_stop(&A);
 	e |= nrelay_stop(&B);
 	e |= nrelay_stop(&C);
+	for (struct nrelay *x = &D; x; x = x == &D ? &F : x == &F ? &G : NULL)
+		if (x->pid > 0)
+			e |= nrelay_stop(x);
 	return e;
 }
 
@@ -256,7 +261,6 @@ static void test_discover_network_off(void **state)
 	struct ctrl_discover q = {.max = 8};
 	uint8_t pt[PROTO_MAX_CTRL_PLAIN];
 	struct ctrl_msg m;
-	struct nrelay D;
 	struct tclient c;
 	int k;
 
@@ -276,6 +280,51 @@ static void test_discover_network_off(void **state)
 	assert_true((size_t)k <= PROTO_CTRL_REQ_MIN);
 	tclient_close(&c);
 	assert_int_equal(nrelay_stop(&D), 0);
+}
+
+/*
+ * A Peer line's relay comes back with the same Noise key and a new identity: the link is made
+ * again under the new one and the old identity leaves the plan (one candidate, not two).
+ */
+static void test_peer_identity_change(void **state)
+{
+	char peer[160], b64[KEY_B64_STRLEN], idpath[96], log[16384];
+	uint8_t old_id[32];
+	struct identity id;
+
+	(void)state;
+	nrelay_start(&F, free_port(), 7, 10, "Network = on\n");
+	key_to_base64(b64, F.pub);
+	snprintf(peer, sizeof(peer), "Network = on\nPeer = %s %s\nMinLinks = 1\nMaxLinks = 1\n",
+	         F.addr, b64);
+	nrelay_start(&G, free_port(), 8, 10, peer);
+	assert_int_equal(wait_metric(&G, "wgrelayd_network_links", 1), 1);
+	assert_int_equal(nrelay_metric(&G, "wgrelayd_network_candidates"), 1);
+	memcpy(old_id, F.id, 32);
+
+	/* F again: same key file, port and config, its identity file gone. */
+	assert_int_equal(nrelay_halt(&F), 0);
+	snprintf(idpath, sizeof(idpath), "%s/identity", F.dir);
+	assert_int_equal(unlink(idpath), 0);
+	nrelay_exec(&F);
+	assert_true(nrelay_pinged(&F));
+	assert_int_equal(identity_load(&id, idpath, log, sizeof(log)), 0);
+	assert_memory_not_equal(id.pk, old_id, 32);
+	identity_wipe(&id);
+
+	/* G links with the new identity and forgets the old: one candidate again. */
+	for (int i = 0; i < POLL_TIMES * 3; i++) {
+		nrelay_log(&G, log, sizeof(log));
+		if (nrelay_metric(&G, "wgrelayd_network_links") == 1 &&
+		    nrelay_metric(&G, "wgrelayd_network_candidates") == 1 && strstr(log, "is now"))
+			break;
+		usleep(NRELAY_POLL_MS * 1000);
+	}
+	assert_non_null(strstr(log, "is now"));
+	assert_int_equal(nrelay_metric(&G, "wgrelayd_network_links"), 1);
+	assert_int_equal(nrelay_metric(&G, "wgrelayd_network_candidates"), 1);
+	assert_int_equal(nrelay_stop(&G), 0);
+	assert_int_equal(nrelay_stop(&F), 0);
 }
 
 static void test_desc_req(void **state)
@@ -429,6 +478,7 @@ int main(void)
 	    cmocka_unit_test(test_discover_paging),
 	    cmocka_unit_test(test_desc_req),
 	    cmocka_unit_test(test_discover_network_off),
+	    cmocka_unit_test(test_peer_identity_change),
 	    cmocka_unit_test(test_hello_wrong_noise_key),
 	    cmocka_unit_test(test_forged_descriptor),
 	    cmocka_unit_test(test_reload_resigns),
