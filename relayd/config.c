@@ -91,6 +91,7 @@ static const char *const config_keys[] = {
     "Libp2p.MaxConnectionsPerSource",
     "Libp2p.HandshakeTimeout",
     "Libp2p.MaxStreams",
+    "Libp2p.IdleTimeout",
     NULL,
 };
 
@@ -166,6 +167,7 @@ void config_defaults(struct relayd_config *c)
 	c->libp2p.max_connections_per_source = 64;
 	c->libp2p.handshake_timeout_s = 10;
 	c->libp2p.max_streams = 64;
+	c->libp2p.idle_timeout_s = 120;
 }
 
 const char *config_auth_name(enum auth_mode m)

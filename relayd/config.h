@@ -120,6 +120,7 @@ struct libp2p_config {
 	uint64_t max_connections_per_source;  /* per IPv4 address / IPv6 /64 */
 	uint64_t handshake_timeout_s;         /* accept to yamux up */
 	uint64_t max_streams;                 /* yamux streams per connection */
+	uint64_t idle_timeout_s;              /* idle this long: closed (0: never) */
 };
 
 /*

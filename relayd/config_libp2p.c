@@ -85,6 +85,7 @@ int config_libp2p(struct libp2p_config *l, const struct conf *f, char *err, size
 	     DURATION},
 	    /* A connection needs a few streams of its own (identify, hop, ping) besides circuits. */
 	    {"MaxStreams", offsetof(struct libp2p_config, max_streams), 4, 4096, NUM},
+	    {"IdleTimeout", offsetof(struct libp2p_config, idle_timeout_s), 0, 86400, DURATION},
 	};
 	int r;
 

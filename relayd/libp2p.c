@@ -32,7 +32,7 @@
 
 static const char *const p2p_refusal_names[P2P_REF_MAX] = {
     "limit",    "source",  "timeout", "negotiation", "noise",
-    "key_type", "decrypt", "yamux",   "overflow",
+    "key_type", "decrypt", "yamux",   "overflow",    "idle",
 };
 static const char *const p2p_sref_names[P2P_SREF_MAXV] = {"max_streams", "protocol", "message"};
 static const char *const p2p_cend_names[P2P_CEND_MAX] = {
@@ -364,6 +364,23 @@ static void p2p_expired(void *arg, const struct peerid *peer)
 	p2p_event(p, NULL, "libp2p reservation timed out", "peer=%s", s);
 }
 
+/*
+ * An up connection that has held no reservation and carried no circuit for IdleTimeout only
+ * costs the relay memory and a descriptor: pings and identify do not keep it (js-libp2p pings
+ * every few seconds on its own).
+ */
+static bool libp2p_idle(struct pconn *c, uint64_t now_ms)
+{
+	uint64_t idle = c->p->r->cfg.libp2p.idle_timeout_s * 1000;
+	bool busy = c->resv_until_s > p2p_unix_now();
+
+	for (struct pstream *ps = c->streams; ps && !busy; ps = ps->next)
+		busy = ps->circ != NULL;
+	if (busy || !c->busy_ms)
+		c->busy_ms = now_ms;
+	return idle && now_ms - c->busy_ms >= idle;
+}
+
 void libp2p_tick(struct relay *r, uint64_t now_ms)
 {
 	struct p2p *p = r->p2p;
@@ -388,6 +405,9 @@ void libp2p_tick(struct relay *r, uint64_t now_ms)
 		if (c->state != PC_OPEN && now_ms - c->accepted_ms >= hs) {
 			p2p_refused(p, P2P_REF_TIMEOUT, &c->peer);
 			pconn_end(c, "handshake timeout");
+		} else if (c->state == PC_OPEN && libp2p_idle(c, now_ms)) {
+			p2p_refused(p, P2P_REF_IDLE, &c->peer);
+			pconn_end(c, "idle");
 		}
 	}
 	circuit_tick(p, now_ms);

@@ -61,6 +61,7 @@ enum p2p_refusal {
 	P2P_REF_DECRYPT,  /* a transport message failed to decrypt */
 	P2P_REF_YAMUX,    /* yamux protocol violation */
 	P2P_REF_OVERFLOW, /* output queue past P2P_QUEUE_HARD: the peer does not read */
+	P2P_REF_IDLE,     /* up, but no reservation and no circuit for IdleTimeout */
 	P2P_REF_MAX,
 };
 
@@ -114,8 +115,11 @@ struct pconn {
 	struct srccount *src;
 	struct addr peer, local; /* unmapped */
 	uint64_t accepted_ms;
-	uint8_t state;   /* enum pconn_state */
-	uint8_t hs_step; /* Noise messages read: 0, then 1 after ours went */
+	/* The last tick it held a reservation or a circuit (accepted_ms until then): IdleTimeout. */
+	uint64_t busy_ms;
+	uint64_t resv_until_s; /* expiry of the last reservation made on it (Unix seconds) */
+	uint8_t state;         /* enum pconn_state */
+	uint8_t hs_step;       /* Noise messages read: 0, then 1 after ours went */
 	unsigned events;
 	struct mss mss;
 	struct xxn_hs *hs; /* during the handshake only */

@@ -214,6 +214,7 @@ static void hop_reserve(struct pstream *ps)
 		proto_refuse(ps, P2P_REQ_RESERVE, st, NULL);
 		return;
 	}
+	c->resv_until_s = expire;
 	m.resv.has = true;
 	m.resv.expire = expire;
 	if ((n = multiaddr_from_addr(&c->local, &p->pid, ma, sizeof(ma))) > 0) {

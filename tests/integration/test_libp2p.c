@@ -630,6 +630,13 @@ static int start_small(void **state)
 	return 0;
 }
 
+static int start_idle(void **state)
+{
+	(void)state;
+	start_relay("IdleTimeout = 2\n");
+	return 0;
+}
+
 static int stop(void **state)
 {
 	char cmd[128];
@@ -937,6 +944,38 @@ static void test_garbage(void **state)
 	assert_int_equal(scrape("wgrelayd_libp2p_connections"), 2);
 }
 
+/*
+ * IdleTimeout 2 s: a connection that only identifies and pings is closed after it; one that
+ * holds a reservation, and one that carries a circuit, stay.
+ */
+static void test_idle(void **state)
+{
+	struct tnode *a = node_new(), *b = node_new(), *c = node_new(), *d = node_new();
+	struct tstream *sa, *sb, *id = ts_open(c, "/ipfs/id/1.0.0");
+	uint64_t t0 = now_ms();
+
+	(void)state;
+	assert_int_equal(reserve(a, NULL), RS_OK);
+	circuit(a, b, &sa, &sb, NULL, NULL);
+	WAIT_FOR(id->agreed, T_MS);
+	/* c opens a ping stream every second meanwhile: traffic alone does not keep it. */
+	for (uint64_t next = 0; !c->dead && now_ms() - t0 < 6000;) {
+		if (now_ms() >= next) {
+			ts_open(c, "/ipfs/ping/1.0.0");
+			next = now_ms() + 1000;
+		}
+		pump(100);
+	}
+	assert_true(c->dead || closed_within(c->fd, 1000));
+	assert_true(now_ms() - t0 >= 1900);
+	/* d was never even used: closed too. */
+	assert_true(d->dead || closed_within(d->fd, 3000));
+	assert_int_equal(scrape("wgrelayd_libp2p_refused_total{reason=\"idle\"}"), 2);
+	/* a (reservation) and b (circuit) are still there: the circuit carries data. */
+	exchange(sa, sb, 100000);
+	assert_int_equal(scrape("wgrelayd_libp2p_connections"), 2);
+}
+
 static void test_limits(void **state)
 {
 	struct tnode *a = node_new(), *b = node_new();
@@ -1051,6 +1090,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusals, start_limits, stop),
 	    cmocka_unit_test_setup_teardown(test_garbage, start_default, stop),
 	    cmocka_unit_test_setup_teardown(test_limits, start_small, stop),
+	    cmocka_unit_test_setup_teardown(test_idle, start_idle, stop),
 	};
 
 	if (sodium_init() < 0)

@@ -555,6 +555,7 @@ static void test_libp2p_defaults(void **state)
 	assert_int_equal(c.libp2p.max_connections_per_source, 64);
 	assert_int_equal(c.libp2p.handshake_timeout_s, 10);
 	assert_int_equal(c.libp2p.max_streams, 64);
+	assert_int_equal(c.libp2p.idle_timeout_s, 120);
 }
 
 static void test_libp2p_keys(void **state)
@@ -569,7 +570,8 @@ static void test_libp2p_keys(void **state)
 	         "MaxReservations = 2\nMaxReservationsPerPeer = 1\nmaxreservationspersource = 7\n"
 	         "MaxCircuits = 9\nMaxCircuitsPerPeer = 6\nCircuitDuration = 2m\n"
 	         "CircuitBytes = 10M\nReservationTTL = 1h\nMaxConnections = 100\n"
-	         "MaxConnectionsPerSource = 4\nHandshakeTimeout = 30\nMaxStreams = 128\n",
+	         "MaxConnectionsPerSource = 4\nHandshakeTimeout = 30\nMaxStreams = 128\n"
+	         "IdleTimeout = 5m\n",
 	         err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_string_equal(addr_format(&c.libp2p.listen, a, sizeof(a)), "[2001:db8::5]:4002");
@@ -585,6 +587,7 @@ static void test_libp2p_keys(void **state)
 	assert_int_equal(c.libp2p.max_connections_per_source, 4);
 	assert_int_equal(c.libp2p.handshake_timeout_s, 30);
 	assert_int_equal(c.libp2p.max_streams, 128);
+	assert_int_equal(c.libp2p.idle_timeout_s, 300);
 	/* No limits: CircuitDuration and CircuitBytes 0; Listen off. */
 	if (load(&c, "[Libp2p]\nCircuitDuration = 0\nCircuitBytes = 0\nListen = off\n", err,
 	         sizeof(err)) != 0)
@@ -656,6 +659,7 @@ static void test_libp2p_errors(void **state)
 	transport_bad("[Libp2p]\nHandshakeTimeout = 10m\n", 2, "HandshakeTimeout");
 	transport_bad("[Libp2p]\nMaxStreams = 2\n", 2, "MaxStreams");
 	transport_bad("[Libp2p]\nMaxStreams = 5000\n", 2, "MaxStreams");
+	transport_bad("[Libp2p]\nIdleTimeout = 2d\n", 2, "IdleTimeout");
 }
 
 int main(void)
