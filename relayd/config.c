@@ -27,6 +27,8 @@ static const char *const config_keys[] = {
     "Relay.Workers",
     "Relay.Coalesce",
     "Relay.BusyPoll",
+    "Relay.Xdp",
+    "Relay.XdpInterface",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -307,6 +309,59 @@ static int config_modes(struct relayd_config *c, const struct conf *f, const str
 	return 0;
 }
 
+int config_parse_xdp(const char *s, enum xdp_mode *m)
+{
+	char low[8];
+	size_t i;
+
+	for (i = 0; s[i] && i < sizeof(low) - 1; i++)
+		low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+	if (s[i])
+		return -EINVAL;
+	low[i] = '\0';
+	return xdp_mode_parse(low, m);
+}
+
+/*
+ * A name the kernel takes for an interface (its dev_valid_name): 1 to 15 bytes, not "." or
+ * "..", no '/', ':' or blank; printable ASCII and no '%' (a name template, never a device's).
+ */
+static bool config_ifname_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= CONFIG_IFNAME_LEN || !strcmp(v, ".") || !strcmp(v, ".."))
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p <= 0x20 || *p > 0x7e || *p == '/' || *p == ':' || *p == '%')
+			return false;
+	return true;
+}
+
+/* Xdp and XdpInterface (read at start only; fastpath.c). Interface lines replace the default
+ * (none: every interface that is up and not loopback), like Listen. */
+static int config_xdp(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
+{
+	const struct conf_entry *e = NULL;
+
+	if ((e = conf_last(f, "Relay", "Xdp")) && config_parse_xdp(e->value, &c->xdp) < 0)
+		return config_err(err, errlen, f, e, "unknown mode (off, auto, native, generic)");
+	e = NULL;
+	if (conf_last(f, "Relay", "XdpInterface"))
+		c->n_xdp_if = 0;
+	while ((e = conf_next(f, "Relay", "XdpInterface", e))) {
+		if (c->n_xdp_if == CONFIG_MAX_XDP_IF)
+			return config_err(err, errlen, f, e, "too many interfaces at");
+		if (!config_ifname_ok(e->value))
+			return config_err(err, errlen, f, e, "bad interface name");
+		for (int i = 0; i < c->n_xdp_if; i++)
+			if (!strcmp(c->xdp_if[i], e->value))
+				return config_err(err, errlen, f, e, "interface named twice");
+		strcpy(c->xdp_if[c->n_xdp_if++], e->value);
+	}
+	return 0;
+}
+
 static int config_relay(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)
 {
 	const struct conf_entry *e = NULL;
@@ -376,7 +431,7 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	                           errlen)) < 0 &&
 	    r != -ENOENT)
 		return r;
-	return 0;
+	return config_xdp(c, f, err, errlen);
 }
 
 static int config_auth(struct relayd_config *c, const struct conf *f, char *err, size_t errlen)

@@ -10,11 +10,16 @@
 #include "descriptor.h"
 #include "policy.h"
 #include "turl.h"
+#include "xdp.h"
 
 #define CONFIG_MAX_LISTEN   8
 #define CONFIG_MAX_SECRETS  8
 #define CONFIG_DEFAULT_PATH "/etc/wgrelay/wgrelayd.conf"
 #define CONFIG_DEFAULT_KEY  "/var/lib/wgrelay/wgrelayd.key"
+
+/* [Relay] XdpInterface lines, and the longest name the kernel takes (IFNAMSIZ with its NUL). */
+#define CONFIG_MAX_XDP_IF 8
+#define CONFIG_IFNAME_LEN 16
 
 enum auth_mode {
 	AUTH_OPEN,
@@ -154,6 +159,9 @@ struct relayd_config {
 	int workers;   /* direct-mode threads; 0: the control thread forwards; -1: one per CPU */
 	bool coalesce; /* UDP GRO in, UDP_SEGMENT out on session sockets */
 	unsigned busy_poll_us; /* spin this long after traffic before sleeping; 0 off */
+	enum xdp_mode xdp;     /* the XDP fast path of direct mode (fastpath.c); off by default */
+	char xdp_if[CONFIG_MAX_XDP_IF][CONFIG_IFNAME_LEN]; /* where; none: every up interface */
+	int n_xdp_if;
 	struct net_config net;
 	struct transport_config transport;
 	struct libp2p_config libp2p;
@@ -181,6 +189,8 @@ int config_load(struct relayd_config *c, const char *path, bool must_exist, char
  */
 int config_load_allowlist(const char *path, uint8_t (**keys)[32], size_t *n, char *err,
                           size_t errlen);
+/* An Xdp value (also --xdp): off, auto, native or generic, any case; 0 or -EINVAL. */
+int config_parse_xdp(const char *s, enum xdp_mode *m);
 /* Parse "LO-HI"; 0 or -EINVAL/-ERANGE. */
 int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi);
 const char *config_auth_name(enum auth_mode m);

@@ -126,6 +126,8 @@ void direct_release(struct relay *r, struct session *s)
 	struct worker *w = s->worker;
 	int fd = s->fd;
 
+	/* Out of the kernel's map before the port can serve another session. */
+	fastpath_remove(r, s);
 	if (fd >= 0)
 		table_del(&r->ports, s->port);
 	if (w && fd >= 0) {
@@ -194,19 +196,27 @@ static void direct_announce(struct relay *r, struct session *s, int from)
 /*
  * May member x's proven address become src? Always the first time; later only once its
  * proven address has been silent for RELAY_MEMBER_ACTIVE_MS (a member that is talking is
- * where it is: nobody takes its session over meanwhile).
+ * where it is: nobody takes its session over meanwhile). Its datagrams the XDP path forwarded
+ * since the last read back count too: they are read now, before the answer.
  */
-static bool direct_may_prove(const struct member *x, const struct addr *src, uint64_t now)
+static bool direct_may_prove(struct relay *r, struct session *s, const struct member *x,
+                             const struct addr *src, uint64_t now)
 {
-	return !x->has_conf || addr_equal(&x->conf, src) ||
-	       now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS;
+	if (!x->has_conf || addr_equal(&x->conf, src))
+		return true;
+	if (now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS)
+		fastpath_refresh(r, s, now);
+	return now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS;
 }
 
-static void direct_prove(struct member *x, const struct addr *src, uint64_t now)
+/* x's proven address is src from now on: the XDP path forwards to and from it (fastpath.c). */
+static void direct_prove(struct relay *r, struct session *s, struct member *x,
+                         const struct addr *src, uint64_t now)
 {
 	x->conf = *src;
 	x->has_conf = true;
 	x->conf_rx_ms = now;
+	fastpath_update(r, s, now);
 }
 
 /*
@@ -275,11 +285,11 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 		}
 		if (t == WG_MSG_COOKIE)
 			return &y->cand;
-		if (!direct_may_prove(x, src, now)) {
+		if (!direct_may_prove(r, s, x, src, now)) {
 			r->st.drops[DROP_UNPROVEN]++;
 			return NULL;
 		}
-		direct_prove(x, src, now);
+		direct_prove(r, s, x, src, now);
 		y->resp_dst = y->cand;
 		y->has_resp_dst = true;
 		y->resp_index = sender;
@@ -292,11 +302,11 @@ static const struct addr *direct_route(struct relay *r, struct session *s, const
 			r->st.drops[DROP_UNCONFIRMED]++;
 			return NULL;
 		}
-		if (!direct_may_prove(x, src, now)) {
+		if (!direct_may_prove(r, s, x, src, now)) {
 			r->st.drops[DROP_UNPROVEN]++;
 			return NULL;
 		}
-		direct_prove(x, src, now);
+		direct_prove(r, s, x, src, now);
 		x->has_resp_dst = false;
 		break;
 	}
@@ -491,6 +501,8 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	r->st.drops[DROP_SOCKET_FULL] += kdrops;
+	/* Rare for an installed session (the kernel forwards its data): its bytes first. */
+	fastpath_refresh(r, s, now);
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &io->rx[i].msg_hdr;
 		size_t len = io->rx[i].msg_len, seg = direct_gro_size(h);

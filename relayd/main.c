@@ -50,6 +50,9 @@ static void usage(FILE *f)
 	       "      --workers N|auto     direct-mode forwarding threads (default auto: one per "
 	       "CPU;\n"
 	       "                           0: the control thread forwards too)\n"
+	       "      --xdp MODE           XDP fast path of direct mode: off, auto, native or "
+	       "generic\n"
+	       "                           (overrides [Relay] Xdp; default off)\n"
 	       "      --show-public-key    print the relay's public key and exit\n"
 	       "      --show-descriptor    print the relay's descriptor (from config and keys) and "
 	       "exit\n"
@@ -83,6 +86,7 @@ enum {
 	OPT_VERSION,
 	OPT_LIBP2P_LISTEN,
 	OPT_SHOW_PEERID,
+	OPT_XDP,
 };
 
 static const struct option options[] = {
@@ -109,6 +113,7 @@ static const struct option options[] = {
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"libp2p-listen", required_argument, NULL, OPT_LIBP2P_LISTEN},
     {"show-peer-id", no_argument, NULL, OPT_SHOW_PEERID},
+    {"xdp", required_argument, NULL, OPT_XDP},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
@@ -225,6 +230,11 @@ static int apply_flags(struct relayd_config *c, int argc, char **argv, bool *sho
 				       CONFIG_MAX_WORKERS);
 			else
 				c->workers = (int)v;
+			break;
+		case OPT_XDP:
+			if (config_parse_xdp(optarg, &c->xdp) < 0)
+				fatalx("--xdp: unknown mode '%s' (off, auto, native, generic)",
+				       optarg);
 			break;
 		default:
 			usage(stderr);
@@ -409,6 +419,8 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	uint64_t now = ev_now_ms(loop);
 
 	control_expire_links(r, now);
+	/* Before expiry: what the kernel forwarded is traffic the idle check must see. */
+	fastpath_tick(r, now);
 	session_expire(r, now);
 	libp2p_tick(r, now);
 	/* By the clock, not by counting ticks: a late tick must not skip a stats line. */
@@ -486,6 +498,11 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 	if (run->libp2p.listen.len != c->libp2p.listen.len ||
 	    (c->libp2p.listen.len && !addr_equal(&run->libp2p.listen, &c->libp2p.listen)))
 		log_warnx(fmt, "[Libp2p] Listen");
+	if (run->xdp != c->xdp)
+		log_warnx(fmt, "Xdp");
+	if (run->n_xdp_if != c->n_xdp_if ||
+	    memcmp(run->xdp_if, c->xdp_if, sizeof(run->xdp_if[0]) * (size_t)c->n_xdp_if))
+		log_warnx(fmt, "XdpInterface");
 }
 
 static void on_hup(struct ev_loop *loop, int signo, void *arg)
@@ -511,6 +528,12 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 		return;
 	}
 	warn_restart_keys(&r->cfg, &l.c);
+	/* The program was loaded with these; it keeps them until a restart. */
+	if (r->xdp && l.c.limits.max_packet != r->cfg.limits.max_packet)
+		log_warnx("reload: MaxPacket changed; the XDP path keeps %llu until a restart",
+		          (unsigned long long)r->cfg.limits.max_packet);
+	if (r->cfg.xdp != XDP_MODE_OFF && !r->cfg.mode_direct && l.c.mode_direct)
+		log_warnx("reload: Modes now has direct; the XDP path is loaded only at a restart");
 	config_present = l.file_present;
 	r->cfg.auth = l.c.auth;
 	memcpy(r->cfg.allowed_keys_file, l.c.allowed_keys_file, sizeof(l.c.allowed_keys_file));
@@ -528,6 +551,8 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	r->allowed_keys = l.keys;
 	r->n_allowed = l.n_keys;
 	ratelimit_set(r->rl, l.c.limits.source_rate, l.c.limits.source_burst);
+	/* Limits and policy decide what the XDP path may forward: every session again. */
+	fastpath_reload(r);
 	if (r->cfg.auth == AUTH_KEYS)
 		log_info("allowed keys: %zu from %s", r->n_allowed, r->cfg.allowed_keys_file);
 	log_info("reloaded: auth %s, max circuits %llu, max reservations %llu",
@@ -652,7 +677,16 @@ int main(int argc, char **argv)
 		errno = -o;
 		log_warn("metrics address %s, metrics disabled", r->cfg.metrics);
 	}
+	/*
+	 * Loading and attaching needs CAP_BPF and CAP_NET_ADMIN, so before privileges drop; last,
+	 * so no failure above leaves a program attached; after state_load, whose sessions it
+	 * installs.
+	 */
+	if ((o = fastpath_open(r, err, sizeof(err))) < 0)
+		fatalx("%s", err);
 	drop_privileges(r->cfg.user);
+	if ((o = fastpath_after_drop(r, err, sizeof(err))) < 0)
+		fatalx("%s", err);
 	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu, "
 	         "%u forwarding thread(s)",
 	         config_auth_name(r->cfg.auth), r->cfg.mode_direct ? " direct" : "",
@@ -669,6 +703,7 @@ int main(int argc, char **argv)
 	ev_timer_start(r->loop, &r->tick, 1000);
 	sd_notify_msg("READY=1");
 	ev_run(r->loop);
+	fastpath_close(r);
 	if (exit_status)
 		fatalx("state: the direct sessions were not saved to %s.sessions (see above); they "
 		       "will not be restored",

@@ -101,6 +101,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	    "# TYPE wgrelayd_build_info gauge\n"
 	    "wgrelayd_build_info{version=\"%s\"} 1\n",
 	    WGR_VERSION);
+	/* The XDP path's datagrams are in these as read back (fastpath.c, once a second). */
 	PUT("# HELP wgrelayd_packets_forwarded_total Datagrams forwarded between members.\n"
 	    "# TYPE wgrelayd_packets_forwarded_total counter\n");
 	for (int m = 0; m < 2; m++)
@@ -143,6 +144,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	       conns_dropped);
 	SCALAR("wgrelayd_uptime_seconds", "gauge", "Seconds since the relay started.",
 	       ((ev_clock_ms() - r->started_ms) / 1000));
+	n += fastpath_metrics(r, out + n, cap - n);
 	n += network_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);
 	n += libp2p_metrics(r, out + n, cap - n);

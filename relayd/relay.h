@@ -154,6 +154,12 @@ struct session {
 	bool circuit;
 	struct worker *worker; /* direct mode: the thread that reads fd (NULL: the control loop) */
 	bool dead;             /* closed; its worker frees it after its current batch */
+	/*
+	 * fastpath.c: installed in the XDP path's map, and its figures for the session as last
+	 * read back (the kernel counts from the install on; a removal zeroes them).
+	 */
+	bool xdp_on;
+	uint64_t xdp_pkts, xdp_bytes, xdp_last_ns[2];
 };
 
 struct relay {
@@ -195,6 +201,11 @@ struct relay {
 	struct network *net;     /* NULL: the relay network is off */
 	struct streams *streams; /* NULL: no [Transport] Listen */
 	struct p2p *p2p;         /* NULL: no [Libp2p] Listen (libp2p.h) */
+	/* fastpath.c: the XDP path; NULL: user space forwards every datagram */
+	struct xdp_path *xdp;
+	size_t xdp_sessions;     /* installed in its map (a set that failed is not) */
+	uint64_t xdp_set_failed; /* sets that failed */
+	uint64_t xdp_fail_logged_ms;
 };
 
 /* quota.c */
@@ -365,5 +376,52 @@ int admit_check(struct relay *r, struct link *l, const struct ctrl_msg *bind, ui
 bool admit_client_allowed(struct relay *r, const uint8_t pub[32]);
 int admit_token_verify(const struct relayd_config *c, const char *user, const char *password,
                        uint64_t now_s);
+
+/* fastpath.c */
+/*
+ * Direct sessions in the XDP fast path (xdp.h, docs/XDP.md). A session is installed while
+ * both members have a proven address of one family that policy allows and that is on their
+ * link's IP, and no per-circuit bandwidth cap applies (user space meters it). Every entry
+ * point is a no-op while r->xdp is NULL; all run under the relay lock.
+ */
+/*
+ * Load and attach the path as [Relay] Xdp says, then install the sessions that qualify (the
+ * restored ones). Off, or auto that fails (one warning line with why): 0 and r->xdp NULL.
+ * native or generic that fail: -errno with err = why.
+ */
+int fastpath_open(struct relay *r, char *err, size_t errlen);
+/*
+ * After privileges drop: map updates need none since Linux 5.19, but CAP_BPF before it. When
+ * the maps refuse, the path is closed; auto: a warning, 0; native, generic: -errno, err = why.
+ */
+int fastpath_after_drop(struct relay *r, char *err, size_t errlen);
+/* Detach and free the path (at exit). */
+void fastpath_close(struct relay *r);
+/*
+ * s changed in what decides its install (a member's proven address, its link's IP, the
+ * limits): install, update or remove it, after reading back what the kernel forwarded (so
+ * conf_rx_ms is fresh; now_ms: the caller's clock, the latest time that may be set).
+ */
+void fastpath_update(struct relay *r, struct session *s, uint64_t now_ms);
+/*
+ * Read back what the kernel forwarded for s now, not at the next tick: before user space
+ * forwards any of s's datagrams itself (they came up: budget spent, no route), so its byte
+ * limit counts them, and before it decides whether a member is silent.
+ */
+void fastpath_refresh(struct relay *r, struct session *s, uint64_t now_ms);
+/* s is closing or losing a member: take it out of the map (its last figures counted first). */
+void fastpath_remove(struct relay *r, struct session *s);
+/* After a reload (limits, policy): fastpath_update for every direct session. */
+void fastpath_reload(struct relay *r);
+/*
+ * Once a second: what the kernel forwarded per session goes into the session's bytes and the
+ * direct-mode counters, a member it forwarded from counts as active (idle expiry, §5.5), and
+ * limited sessions past CircuitBytes close.
+ */
+void fastpath_tick(struct relay *r, uint64_t now_ms);
+/* The wgrelayd_xdp_* Prometheus lines into out; the length written. */
+size_t fastpath_metrics(const struct relay *r, char *out, size_t cap);
+/* " xdp=N" (installed sessions) for the stats line while the path is open, else "". */
+const char *fastpath_stats(const struct relay *r, char *buf, size_t cap);
 
 #endif

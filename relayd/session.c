@@ -66,6 +66,13 @@ struct member *session_link_member(struct relay *r, struct link *l, int i)
 	return NULL;
 }
 
+/* A member's link IP changed: the XDP path follows what direct_member accepts. */
+static void session_link_ip(struct relay *r, struct member *m, const struct addr *ip)
+{
+	m->link_ip = *ip;
+	fastpath_update(r, table_get(&r->handles, m->handle), ev_now_ms(r->loop));
+}
+
 void session_link_adopt(struct relay *r, struct link *old, struct link *l)
 {
 	for (int i = 0; i < old->nbinds; i++) {
@@ -73,7 +80,7 @@ void session_link_adopt(struct relay *r, struct link *old, struct link *l)
 
 		if (m) {
 			m->link = l;
-			m->link_ip = l->addr;
+			session_link_ip(r, m, &l->addr);
 			link_attach(l, m->handle);
 		}
 	}
@@ -88,7 +95,7 @@ void session_link_roam(struct relay *r, struct link *l)
 		struct member *m = session_link_member(r, l, i);
 
 		if (m)
-			m->link_ip = l->addr;
+			session_link_ip(r, m, &l->addr);
 	}
 }
 
@@ -283,6 +290,8 @@ int session_bind(struct relay *r, struct link *l, const struct ctrl_msg *req,
 			m->link = l;
 			m->link_ip = l->addr;
 			session_relax(r, s);
+			/* Its link IP and the circuit limits may have changed. */
+			fastpath_update(r, s, ev_now_ms(r->loop));
 			session_fill_bound(s, m, reply);
 			/* Helpers renew every few minutes: not worth a line at the default level. */
 			log_debug("event: reservation renewed sid=%02x%02x%02x%02x handle=%08x",
@@ -421,7 +430,8 @@ static void session_leave(struct relay *r, struct session *s, int i, struct link
 		session_close_by(r, s, "unbound", who);
 		return;
 	}
-	/* The circuit ends; the other member waits again. */
+	/* The circuit ends; the other member waits again (and no longer hears the one leaving). */
+	fastpath_remove(r, s);
 	r->circuits--;
 	stats_event(r, who, "circuit closed", s->sid, "(unbound) %.1f MB", (double)s->bytes / 1e6);
 	session_charge(&s->m[1 - i], 0, -1);

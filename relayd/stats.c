@@ -33,19 +33,19 @@ const char *stats_drop_name(enum drop_reason r)
 void stats_log(const struct relay *r)
 {
 	uint64_t drops = 0;
-	char p2p[160] = "";
+	char p2p[160] = "", xdp[32];
 
 	for (int i = 0; i < DROP_MAX; i++)
 		drops += r->st.drops[i];
 	log_info("stats: uptime %llus, active circuits %llu, reservations %llu, links %zu, "
 	         "relayed %.1f MB (direct %llu pkts, sealed %llu pkts), dropped %llu, "
-	         "events suppressed %llu%s",
+	         "events suppressed %llu%s%s",
 	         (unsigned long long)((ev_now_ms(r->loop) - r->started_ms) / 1000),
 	         (unsigned long long)r->circuits, (unsigned long long)r->reservations, r->links.n,
 	         (double)(r->st.bytes[0] + r->st.bytes[1]) / 1e6, (unsigned long long)r->st.pkts[0],
 	         (unsigned long long)r->st.pkts[1], (unsigned long long)drops,
 	         (unsigned long long)r->events_suppressed,
-	         libp2p_stats(r, p2p, sizeof(p2p)) ? p2p : "");
+	         libp2p_stats(r, p2p, sizeof(p2p)) ? p2p : "", fastpath_stats(r, xdp, sizeof(xdp)));
 }
 
 /*

@@ -13,3 +13,9 @@ endforeach()
 # The narrated client of the local demo (scripts/demo-local.sh).
 add_executable(wgrelay-demo-local ${CMAKE_CURRENT_LIST_DIR}/demo_local.c)
 target_link_libraries(wgrelay-demo-local PRIVATE wgr_tclient)
+# xdp
+# The XDP fast path in a network namespace of the test's own (root, BPF and a build with
+# WGR_XDP; skipped with 77 otherwise).
+add_cmocka_test(test_xdp SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_xdp.c
+                LINK_LIBRARIES wgrelayd_core LABELS integration TIMEOUT 120)
+set_tests_properties(test_xdp PROPERTIES SKIP_RETURN_CODE 77)

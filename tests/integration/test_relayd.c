@@ -1196,6 +1196,116 @@ static void test_kernel_drops_counted(void **state)
 	close(fd);
 }
 
+/*
+ * The XDP fast path where it cannot load. The interface named does not exist, so neither a
+ * build without XDP nor one with it (as root or not) can attach, and no real interface is
+ * ever touched: Xdp = auto starts, says why once and forwards in user space; native (here
+ * from --xdp, over the file's auto) refuses to start and says why.
+ */
+static int xdp_run_to_exit(const char *conf, const char *flag_mode, char *out, size_t cap)
+{
+	char dir[] = "/tmp/wgr-xdp-XXXXXX", key[64], log[64], cmd[96], listen[32], range[32];
+	const char *bin_dir = getenv("WGR_BINARY_DIR");
+	char bin[512];
+	int status = -1;
+	pid_t pid, w = 0;
+	FILE *f;
+	size_t n = 0;
+
+	assert_non_null(bin_dir);
+	assert_non_null(mkdtemp(dir));
+	snprintf(bin, sizeof(bin), "%s/relayd/wgrelayd", bin_dir);
+	snprintf(key, sizeof(key), "%s/key", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", free_port());
+	snprintf(range, sizeof(range), "%d-%d", 20000 + (int)(getpid() % 200) * 100,
+	         20099 + (int)(getpid() % 200) * 100);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (lfd >= 0)
+			dup2(lfd, 2);
+		execl(bin, bin, "--key-file", key, "--listen", listen, "--port-range", range, "-c",
+		      conf, "--metrics", "off", "--xdp", flag_mode, (char *)NULL);
+		_exit(127);
+	}
+	/* Refusing takes no network wait: 5 s is far more than it needs. */
+	for (int i = 0; i < 250 && (w = waitpid(pid, &status, WNOHANG)) == 0; i++)
+		usleep(20000);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	f = fopen(log, "re");
+	if (f) {
+		n = fread(out, 1, cap - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(w, pid); /* it exited by itself */
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_xdp_unavailable(void **state)
+{
+	char dir[] = "/tmp/wgr-xdpc-XXXXXX", conf[64], maddr[32], text[16384], log[16384];
+	uint8_t pkt[2048], buf[2048];
+	int wa = tclient_udp(), wb = tclient_udp();
+	struct tclient a, b;
+	struct addr port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/x.conf", dir);
+	write_file(conf, "[Relay]\nXdp = auto\nXdpInterface = wgrnoxdp0\n"
+	                 "XdpInterface = wgrnoxdp1\n");
+	/* native: no start, the reason on stderr; positive control: auto from the flag starts. */
+	assert_int_equal(xdp_run_to_exit(conf, "native", log, sizeof(log)), 1);
+	assert_non_null(strstr(log, "Xdp = native: "));
+	assert_null(strstr(log, "metrics on"));
+	assert_int_equal(xdp_run_to_exit(conf, "bogus", log, sizeof(log)), 1);
+	assert_non_null(strstr(log, "--xdp: unknown mode 'bogus'"));
+	/* auto: one warning with why, then direct mode as ever. */
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", free_port());
+	relay_start("--allow-loopback", "-c", conf, "--metrics", maddr, NULL);
+	direct_pair(&a, &b, wa, wb, &port, NULL);
+	for (uint64_t i = 0; i < 5; i++) {
+		tclient_sendto(wa, pkt, tclient_wg_data(pkt, 1000, 0x2222, i + 1), &port);
+		assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, T_MS), 1000);
+	}
+	assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
+	assert_int_equal(metric(text, "wgrelayd_xdp_attached"), 0);
+	assert_int_equal(metric(text, "wgrelayd_xdp_sessions"), 0);
+	assert_int_equal(metric(text, "wgrelayd_xdp_packets_total"), 0);
+	assert_int_equal(metric(text, "wgrelayd_xdp_passed_total{reason=\"fib\"}"), 0);
+	/* init, response, the confirming keepalive, five datagrams: all in user space */
+	assert_int_equal(metric(text, "wgrelayd_packets_forwarded_total{mode=\"direct\"}"), 8);
+	relay_log(log, sizeof(log));
+	assert_int_equal(count_lines(log, "xdp: auto: not in use ("), 1);
+	assert_non_null(strstr(log, "direct sessions are forwarded in user space"));
+	/* A reload cannot change either key: it says so, and the relay runs on. */
+	write_file(conf, "[Relay]\nXdp = generic\nXdpInterface = wgrnoxdp0\n");
+	kill(R.pid, SIGHUP);
+	for (int i = 0; i < 100 && !strstr(log, "XdpInterface changed"); i++) {
+		usleep(20000);
+		relay_log(log, sizeof(log));
+	}
+	assert_int_equal(count_lines(log, "reload: Xdp changed"), 1);
+	assert_int_equal(count_lines(log, "reload: XdpInterface changed"), 1);
+	unlink(conf);
+	rmdir(dir);
+	tclient_sendto(wa, pkt, tclient_wg_data(pkt, 1000, 0x2222, 99), &port);
+	assert_int_equal(tclient_recvfrom(wb, buf, sizeof(buf), NULL, T_MS), 1000);
+	close(wa);
+	close(wb);
+	tclient_close(&a);
+	tclient_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1219,6 +1329,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kernel_drops_counted, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_workers_and_gro, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_byte_limit, relay_stop),
+	    cmocka_unit_test_teardown(test_xdp_unavailable, relay_stop),
 	};
 
 	if (sodium_init() < 0)

@@ -26,3 +26,8 @@ endif()
 # discover_select: DISCOVER's order, filters and cursor on a store filled by hand.
 add_cmocka_test(test_discover_select SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_discover_select.c
                 LINK_LIBRARIES wgrelayd_core)
+# fastpath
+# The XDP fast path's policy in wgrelayd (fastpath.c) over an in-memory fake of xdp.h: the
+# test defines every xdp.h function, so xdp.c is never taken from the library.
+add_cmocka_test(test_fastpath SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fastpath.c
+                LINK_LIBRARIES wgrelayd_core)

@@ -266,6 +266,8 @@ static void test_example_matches_defaults(void **state)
 	assert_string_equal(c.metrics, d.metrics);
 	assert_int_equal(c.stats_interval_s, d.stats_interval_s);
 	assert_memory_equal(&c.libp2p, &d.libp2p, sizeof(c.libp2p));
+	assert_int_equal(c.xdp, d.xdp);
+	assert_int_equal(c.n_xdp_if, d.n_xdp_if);
 }
 
 /* [Network] defaults: off until a Peer or Advertise line (or Network = on) says otherwise. */
@@ -662,6 +664,70 @@ static void test_libp2p_errors(void **state)
 	transport_bad("[Libp2p]\nIdleTimeout = 2d\n", 2, "IdleTimeout");
 }
 
+/* [Relay] Xdp and XdpInterface: off by default; modes in any case; interface names checked. */
+static void test_xdp_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *token;
+	} bad[] = {
+	    {"[Relay]\nXdp = turbo\n", 2, "'turbo'"},
+	    {"[Relay]\nXdp = nativeX\n", 2, "'nativeX'"},
+	    {"[Relay]\n\nXdp = on\n", 3, "'on'"},
+	    {"[Relay]\nXdpInterface = eth0/1\n", 2, "'eth0/1'"},
+	    {"[Relay]\nXdpInterface = a:b\n", 2, "'a:b'"},
+	    {"[Relay]\nXdpInterface = ..\n", 2, "'..'"},
+	    {"[Relay]\nXdpInterface = .\n", 2, "'.'"},
+	    {"[Relay]\nXdpInterface = eth%d\n", 2, "'eth%d'"},
+	    {"[Relay]\nXdpInterface = two words\n", 2, "'two words'"},
+	    /* 16 characters: one more than the kernel's IFNAMSIZ holds */
+	    {"[Relay]\nXdpInterface = abcdefghijklmnop\n", 2, "abcdefghijklmnop"},
+	    {"[Relay]\nXdpInterface = eth0\nXdpInterface = eth1\nXdpInterface = eth0\n", 4,
+	     "interface named twice 'eth0'"},
+	    {"[Relay]\nXdpInterface = i0\nXdpInterface = i1\nXdpInterface = i2\n"
+	     "XdpInterface = i3\nXdpInterface = i4\nXdpInterface = i5\nXdpInterface = i6\n"
+	     "XdpInterface = i7\nXdpInterface = i8\n",
+	     10, "too many interfaces at 'i8'"},
+	};
+	struct relayd_config c;
+	char err[512], want[128];
+	enum xdp_mode m;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.xdp, XDP_MODE_OFF);
+	assert_int_equal(c.n_xdp_if, 0);
+	assert_int_equal(load(&c, "[Relay]\nXdp = Auto\n", err, sizeof(err)), 0);
+	assert_int_equal(c.xdp, XDP_MODE_AUTO);
+	assert_int_equal(load(&c, "[Relay]\nXdp = native\n", err, sizeof(err)), 0);
+	assert_int_equal(c.xdp, XDP_MODE_NATIVE);
+	assert_int_equal(load(&c, "[Relay]\nXdp = GENERIC\nXdp = off\n", err, sizeof(err)), 0);
+	assert_int_equal(c.xdp, XDP_MODE_OFF); /* the last line wins, as for every key */
+	assert_int_equal(load(&c,
+	                      "[Relay]\nXdp = generic\nXdpInterface = veth0\n"
+	                      "XdpInterface = wg-relay.15ch\nXdpInterface = 0123456789abcde\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(c.xdp, XDP_MODE_GENERIC);
+	assert_int_equal(c.n_xdp_if, 3);
+	assert_string_equal(c.xdp_if[0], "veth0");
+	assert_string_equal(c.xdp_if[1], "wg-relay.15ch");
+	assert_string_equal(c.xdp_if[2], "0123456789abcde");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(load(&c, bad[i].text, err, sizeof(err)), 0);
+		snprintf(want, sizeof(want), "%s:%d:", path, bad[i].line);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, bad[i].token))
+			fail_msg("case %zu: error '%s' lacks '%s' or '%s'", i, err, want,
+			         bad[i].token);
+	}
+	/* The flag's parser is the key's. */
+	assert_int_equal(config_parse_xdp("NATIVE", &m), 0);
+	assert_int_equal(m, XDP_MODE_NATIVE);
+	assert_int_equal(config_parse_xdp("", &m), -EINVAL);
+	assert_int_equal(config_parse_xdp("generic-ish", &m), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +750,7 @@ int main(void)
 	    cmocka_unit_test(test_libp2p_keys),
 	    cmocka_unit_test(test_libp2p_only),
 	    cmocka_unit_test(test_libp2p_errors),
+	    cmocka_unit_test(test_xdp_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
