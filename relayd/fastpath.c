@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "promtext.h"
 #include "relay.h"
 #include "xdp.h"
 
@@ -264,16 +265,6 @@ size_t fastpath_metrics(const struct relay *r, char *out, size_t cap)
 	passed[2] = k.pass_unknown_source;
 	passed[3] = k.pass_budget;
 	passed[4] = k.pass_fib;
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                  \
-		if (w_ < 0 || (size_t)w_ >= cap - n)                                               \
-			return n;                                                                  \
-		n += (size_t)w_;                                                                   \
-	} while (0)
-#define SCALAR(name, type, help, value)                                                            \
-	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
-	    (unsigned long long)(value))
 	SCALAR("wgrelayd_xdp_attached", "gauge", "1 while the XDP fast path is attached.",
 	       r->xdp != NULL);
 	SCALAR("wgrelayd_xdp_sessions", "gauge", "Direct sessions installed in the XDP path.",
@@ -292,8 +283,6 @@ size_t fastpath_metrics(const struct relay *r, char *out, size_t cap)
 	SCALAR("wgrelayd_xdp_install_failed_total", "counter",
 	       "Direct sessions the XDP path refused (forwarded in user space).",
 	       r->xdp_set_failed);
-#undef SCALAR
-#undef PUT
 	return n;
 }
 

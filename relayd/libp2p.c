@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "promtext.h"
 #include "identity.h"
 #include "libp2p_int.h"
 #include "multiaddr.h"
@@ -440,16 +441,6 @@ size_t libp2p_metrics(const struct relay *r, char *out, size_t cap)
 
 	if (!p)
 		return 0;
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                  \
-		if (w_ < 0 || (size_t)w_ >= cap - n)                                               \
-			return n;                                                                  \
-		n += (size_t)w_;                                                                   \
-	} while (0)
-#define SCALAR(name, type, help, value)                                                            \
-	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
-	    (unsigned long long)(value))
 	SCALAR("wgrelayd_libp2p_connections", "gauge",
 	       "libp2p connections up (Noise and yamux done): the connected peers.", p->n_open);
 	SCALAR("wgrelayd_libp2p_handshaking", "gauge",
@@ -498,7 +489,5 @@ size_t libp2p_metrics(const struct relay *r, char *out, size_t cap)
 	       "Bytes relayed through circuits, both directions.", p->relayed_bytes);
 	SCALAR("wgrelayd_libp2p_pings_total", "counter", "Ping payloads echoed (32 bytes each).",
 	       p->pings);
-#undef SCALAR
-#undef PUT
 	return n;
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "promtext.h"
 #include "libp2p.h"
 #include "relay.h"
 #include "version.h"
@@ -86,17 +87,6 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	static const char *const modes[2] = {"direct", "sealed"};
 	size_t n = 0;
 
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                  \
-		if (w_ < 0 || (size_t)w_ >= cap - n)                                               \
-			return n;                                                                  \
-		n += (size_t)w_;                                                                   \
-	} while (0)
-/* One counter or gauge: its help, its type and its value. */
-#define SCALAR(name, type, help, value)                                                            \
-	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
-	    (unsigned long long)(value))
 	PUT("# HELP wgrelayd_build_info The running version; always 1.\n"
 	    "# TYPE wgrelayd_build_info gauge\n"
 	    "wgrelayd_build_info{version=\"%s\"} 1\n",
@@ -148,8 +138,6 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	n += network_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);
 	n += libp2p_metrics(r, out + n, cap - n);
-#undef SCALAR
-#undef PUT
 	return n;
 }
 

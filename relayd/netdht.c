@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "promtext.h"
 #include "dht.h"
 #include "dhtio.h"
 #include "key.h"
@@ -539,28 +540,18 @@ bool netdht_desc_resp(struct network *n, const uint8_t *p, size_t len, const str
 	return true;
 }
 
-size_t netdht_metrics(const struct network *n, char *out, size_t cap)
+size_t netdht_metrics(const struct network *net, char *out, size_t cap)
 {
-	const struct netdht *h = n->dht;
+	const struct netdht *h = net->dht;
 	const struct dht_stats *s;
-	size_t len = 0;
+	size_t n = 0;
 
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + len, cap - len, __VA_ARGS__);                              \
-		if (w_ < 0 || (size_t)w_ >= cap - len)                                             \
-			return len;                                                                \
-		len += (size_t)w_;                                                                 \
-	} while (0)
-#define HEAD(name, type, help) PUT("# HELP " name " " help "\n# TYPE " name " " type "\n")
-#define SCALAR(name, type, help, value)                                                            \
-	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
-	    (unsigned long long)(value))
+#define HEAD(name, type, help)    PUT("# HELP " name " " help "\n# TYPE " name " " type "\n")
 #define LINE(name, labels, value) PUT(name "{" labels "} %llu\n", (unsigned long long)(value))
 	SCALAR("wgrelayd_dht_enabled", "gauge", "1 when the DHT node runs ([Network] Dht).",
 	       h != NULL);
 	if (!h)
-		return len;
+		return n;
 	s = dht_get_stats(h->d);
 	HEAD("wgrelayd_dht_datagrams_total", "counter", "DHT datagrams, by direction.");
 	LINE("wgrelayd_dht_datagrams_total", "direction=\"in\"", s->rx);
@@ -628,8 +619,6 @@ size_t netdht_metrics(const struct network *n, char *out, size_t cap)
 	SCALAR("wgrelayd_dht_relays_found_total", "counter",
 	       "Relays that entered the store through the DHT.", h->st.found);
 #undef LINE
-#undef SCALAR
 #undef HEAD
-#undef PUT
-	return len;
+	return n;
 }

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "promtext.h"
 #include "network.h"
 
 /* Descriptor refusals of gossip and of our own checks, summed per label. */
@@ -25,66 +26,56 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 {
 	static const char *const kinds[GOSSIP_K_MAX] = {"ihave", "want", "desc", "digest",
 	                                                "bucket"};
-	const struct network *n = r->net;
+	const struct network *net = r->net;
 	const struct gossip_stats *gs;
 	struct linkplan_stats ps;
-	size_t len = 0;
+	size_t n = 0;
 
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + len, cap - len, __VA_ARGS__);                              \
-		if (w_ < 0 || (size_t)w_ >= cap - len)                                             \
-			return len;                                                                \
-		len += (size_t)w_;                                                                 \
-	} while (0)
-#define SCALAR(name, type, help, value)                                                            \
-	PUT("# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",                 \
-	    (unsigned long long)(value))
-	SCALAR("wgrelayd_network_enabled", "gauge", "1 when the relay network is on.", n != NULL);
-	if (!n)
-		return len;
-	len += netdht_metrics(n, out + len, cap - len);
-	gs = gossip_stats(n->g);
-	linkplan_get_stats(n->plan, &ps);
+	SCALAR("wgrelayd_network_enabled", "gauge", "1 when the relay network is on.", net != NULL);
+	if (!net)
+		return n;
+	n += netdht_metrics(net, out + n, cap - n);
+	gs = gossip_stats(net->g);
+	linkplan_get_stats(net->plan, &ps);
 	SCALAR("wgrelayd_network_links", "gauge", "Relay links up (HELLO verified both ways).",
-	       linkplan_count_up(n->plan));
+	       linkplan_count_up(net->plan));
 	SCALAR("wgrelayd_network_links_connecting", "gauge",
 	       "Relay links being made (handshake or HELLO in flight).",
-	       linkplan_count_connecting(n->plan));
+	       linkplan_count_connecting(net->plan));
 	SCALAR("wgrelayd_network_candidates", "gauge", "Relays the link plan knows.",
-	       linkplan_count(n->plan));
+	       linkplan_count(net->plan));
 	SCALAR("wgrelayd_network_links_up_total", "counter", "Relay links that came up.",
-	       n->st.links_up);
+	       net->st.links_up);
 	SCALAR("wgrelayd_network_links_down_total", "counter", "Relay links that went down.",
-	       n->st.links_down);
+	       net->st.links_down);
 	SCALAR("wgrelayd_network_link_failures_total", "counter",
 	       "Relay link handshakes or links that failed or timed out.", ps.failures);
 	SCALAR("wgrelayd_network_rekeys_total", "counter", "Rekeys of our relay links.",
-	       n->st.rekeys);
+	       net->st.rekeys);
 	SCALAR("wgrelayd_network_store_descriptors", "gauge", "Descriptors in the store.",
-	       dstore_count(gossip_store(n->g)));
+	       dstore_count(gossip_store(net->g)));
 	SCALAR("wgrelayd_network_store_capacity", "gauge", "Descriptors the store holds at most.",
-	       dstore_capacity(gossip_store(n->g)));
+	       dstore_capacity(gossip_store(net->g)));
 	SCALAR("wgrelayd_network_descriptors_accepted_total", "counter",
 	       "Descriptors stored (new relays and newer descriptors).",
 	       gs->accepted_new + gs->accepted_updated);
 	SCALAR("wgrelayd_network_publishes_total", "counter",
-	       "Own descriptors signed and published.", n->st.publishes);
+	       "Own descriptors signed and published.", net->st.publishes);
 	SCALAR("wgrelayd_network_own_seq", "gauge", "The seq of the relay's own descriptor.",
-	       n->d.seq);
+	       net->d.seq);
 	SCALAR("wgrelayd_network_desc_requests_total", "counter", "DESC_REQ frames answered.",
-	       n->st.desc_requests);
+	       net->st.desc_requests);
 	SCALAR("wgrelayd_network_discover_total", "counter", "DISCOVER requests answered.",
-	       n->st.discover);
+	       net->st.discover);
 	SCALAR("wgrelayd_network_discover_limited_total", "counter",
-	       "DISCOVER requests dropped by a rate limit.", n->st.discover_limited);
+	       "DISCOVER requests dropped by a rate limit.", net->st.discover_limited);
 	SCALAR("wgrelayd_network_discover_descriptors_total", "counter",
-	       "Descriptors sent in answer to DISCOVER.", n->st.discover_desc);
+	       "Descriptors sent in answer to DISCOVER.", net->st.discover_desc);
 	PUT("# HELP wgrelayd_network_refused_total Relay-network input refused, by reason.\n"
 	    "# TYPE wgrelayd_network_refused_total counter\n");
 	for (int e = 1; e < DESC_E_MAX; e++)
 		PUT("wgrelayd_network_refused_total{reason=\"%s\"} %llu\n", desc_err_name(e),
-		    (unsigned long long)netmetrics_desc_refused(n, gs, e));
+		    (unsigned long long)netmetrics_desc_refused(net, gs, e));
 	PUT("wgrelayd_network_refused_total{reason=\"stale\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"store-full\"} %llu\n"
 	    "wgrelayd_network_refused_total{reason=\"prefix-full\"} %llu\n"
@@ -94,18 +85,19 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 	    "wgrelayd_network_refused_total{reason=\"unsolicited-bucket\"} %llu\n",
 	    (unsigned long long)gs->stale, (unsigned long long)gs->store_full,
 	    /* the store counts these itself (gossip takes them as any other refusal) */
-	    (unsigned long long)dstore_stats(gossip_store(n->g))->inserted[DSTORE_PREFIX_FULL],
+	    (unsigned long long)dstore_stats(gossip_store(net->g))->inserted[DSTORE_PREFIX_FULL],
 	    (unsigned long long)gs->rate_limited, (unsigned long long)gs->unknown_link,
 	    (unsigned long long)gs->malformed, (unsigned long long)gs->unsolicited);
 	for (int i = 0; i < NET_REF_MAX; i++)
 		PUT("wgrelayd_network_refused_total{reason=\"%s\"} %llu\n", net_refusal_name(i),
-		    (unsigned long long)n->st.refused[i]);
+		    (unsigned long long)net->st.refused[i]);
 	PUT("# HELP wgrelayd_network_gossip_messages_total Gossip messages, by direction and "
 	    "type.\n"
 	    "# TYPE wgrelayd_network_gossip_messages_total counter\n");
 	for (int k = 0; k < GOSSIP_K_MAX; k++)
 		PUT("wgrelayd_network_gossip_messages_total{direction=\"in\",type=\"%s\"} %llu\n"
-		    "wgrelayd_network_gossip_messages_total{direction=\"out\",type=\"%s\"} %llu\n",
+		    "wgrelayd_network_gossip_messages_total{direction=\"out\",type=\"%s\"} "
+		    "%llu\n",
 		    kinds[k], (unsigned long long)gs->msgs_in[k], kinds[k],
 		    (unsigned long long)gs->msgs_out[k]);
 	PUT("# HELP wgrelayd_network_gossip_bytes_total Gossip plaintext bytes, by direction and "
@@ -118,11 +110,9 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 		    (unsigned long long)gs->bytes_out[k]);
 	SCALAR("wgrelayd_network_ctrl_bytes_in_total", "counter",
 	       "Control-message bytes received on relay links (gossip, HELLO, heartbeats).",
-	       n->st.ctrl_bytes_in);
+	       net->st.ctrl_bytes_in);
 	SCALAR("wgrelayd_network_ctrl_bytes_out_total", "counter",
 	       "Control-message bytes sent on relay links (gossip, HELLO, heartbeats).",
-	       n->st.ctrl_bytes_out);
-#undef SCALAR
-#undef PUT
-	return len;
+	       net->st.ctrl_bytes_out);
+	return n;
 }

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "promtext.h"
 #include "relay.h"
 #include "srccount.h"
 #include "tconn.h"
@@ -648,13 +649,6 @@ size_t streams_metrics(const struct relay *r, char *out, size_t cap)
 	const struct streams *s = r->streams ? r->streams : &none;
 	size_t n = 0;
 
-#define PUT(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                  \
-		if (w_ < 0 || (size_t)w_ >= cap - n)                                               \
-			return n;                                                                  \
-		n += (size_t)w_;                                                                   \
-	} while (0)
 	PUT("# HELP wgrelayd_stream_connections Open stream connections, by transport.\n"
 	    "# TYPE wgrelayd_stream_connections gauge\n");
 	for (uint8_t k = TURL_TCP; k < STREAMS_NKIND; k++)
@@ -697,6 +691,5 @@ size_t streams_metrics(const struct relay *r, char *out, size_t cap)
 	    "# TYPE wgrelayd_stream_dial_failures_total counter\n"
 	    "wgrelayd_stream_dial_failures_total %llu\n",
 	    (unsigned long long)s->dial_failed);
-#undef PUT
 	return n + network_carrier_metrics(r, out + n, cap - n);
 }
