@@ -9,6 +9,9 @@
  *           process has the per-hop keys): A seals WireGuard-shaped payloads of --size bytes
  *           carrying the probe mark, paced (--rate) or not, B counts what the relay resealed to it
  *           and, with --open, opens each frame to read the mark (one-way delay).
+ * --netns-a / --netns-b PATH make that member's links inside another network namespace, bound
+ * to its wildcard address (not loopback), so that each link's source IP is that member's own
+ * (bench/veth.sh: the relay learns a member's address from its link's IP).
  * Prints the generator's JSON on stdout and the receiver's to --sink-out (sealed), like
  * wgr-bench-gen and wgr-bench-sink.
  */
@@ -53,6 +56,7 @@ struct member {
 	uint8_t (*sid)[16];
 	uint32_t *ha, *hb;
 	uint16_t *port;
+	const char *netns_a, *netns_b; /* NULL: links on loopback in this namespace */
 	/* sealed run */
 	size_t size;
 	double rate, seconds, warmup;
@@ -86,15 +90,15 @@ static int member_recv(struct link *l, uint8_t *buf, size_t cap, int timeout_ms)
 }
 
 /* Handshake a new client identity with the relay; 0 or -ETIMEDOUT / a frame error. */
-static int member_link_up(struct member *m, struct link *l)
+static int member_link_up(struct member *m, struct link *l, const char *netns)
 {
 	struct sockaddr_in lo = {.sin_family = AF_INET};
 	uint8_t init[PROTO_HS_INIT_LEN], buf[2048];
 	struct addr observed;
 	int tries, n, r = -ETIMEDOUT;
 
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l->fd = util_udp_socket(&lo, 16 << 20);
+	lo.sin_addr.s_addr = htonl(netns ? INADDR_ANY : INADDR_LOOPBACK);
+	l->fd = util_udp_socket_in(netns, &lo, 16 << 20);
 	if (l->fd < 0)
 		return l->fd;
 	key_generate_private(l->priv);
@@ -410,18 +414,30 @@ static void member_usage(void)
 	    "usage: wgr-bench-member --relay IP:PORT --relay-pub BASE64 [--mode direct|sealed]\n"
 	    "  [--sessions N] direct: --ports-out FILE [--ready FILE] [--hold S]\n"
 	    "  sealed: [--size B] [--rate PPS] [--duration S] [--open] [--sink-out FILE]\n"
-	    "          [--hist FILE] [--warmup S]\n");
+	    "          [--hist FILE] [--warmup S]\n"
+	    "  [--netns-a PATH] [--netns-b PATH]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"relay", 1, 0, 'r'},    {"relay-pub", 1, 0, 'k'}, {"mode", 1, 0, 'm'},
-	    {"sessions", 1, 0, 'n'}, {"ports-out", 1, 0, 'p'}, {"ready", 1, 0, 'R'},
-	    {"hold", 1, 0, 'H'},     {"size", 1, 0, 's'},      {"rate", 1, 0, 'a'},
-	    {"duration", 1, 0, 't'}, {"open", 0, 0, 'o'},      {"sink-out", 1, 0, 'S'},
-	    {"hist", 1, 0, 'h'},     {"warmup", 1, 0, 'w'},    {0, 0, 0, 0}};
+	static const struct option opts[] = {{"relay", 1, 0, 'r'},
+	                                     {"relay-pub", 1, 0, 'k'},
+	                                     {"mode", 1, 0, 'm'},
+	                                     {"sessions", 1, 0, 'n'},
+	                                     {"ports-out", 1, 0, 'p'},
+	                                     {"ready", 1, 0, 'R'},
+	                                     {"hold", 1, 0, 'H'},
+	                                     {"size", 1, 0, 's'},
+	                                     {"rate", 1, 0, 'a'},
+	                                     {"duration", 1, 0, 't'},
+	                                     {"open", 0, 0, 'o'},
+	                                     {"sink-out", 1, 0, 'S'},
+	                                     {"hist", 1, 0, 'h'},
+	                                     {"warmup", 1, 0, 'w'},
+	                                     {"netns-a", 1, 0, 'A'},
+	                                     {"netns-b", 1, 0, 'B'},
+	                                     {0, 0, 0, 0}};
 	struct member *m = calloc(1, sizeof(*m));
 	const char *ports_out = NULL, *ready = NULL, *sink_out = NULL, *hist = NULL;
 	int have_relay = 0, have_key = 0, c, r;
@@ -483,6 +499,12 @@ int main(int argc, char **argv)
 		case 'w':
 			m->warmup = util_arg_num("--warmup", optarg);
 			break;
+		case 'A':
+			m->netns_a = optarg;
+			break;
+		case 'B':
+			m->netns_b = optarg;
+			break;
 		default:
 			member_usage();
 		}
@@ -514,8 +536,8 @@ int main(int argc, char **argv)
 		unsigned count =
 		    m->n - first < MEMBER_BINDS_PER_LINK ? m->n - first : MEMBER_BINDS_PER_LINK;
 
-		if ((r = member_link_up(m, &m->a[i])) < 0 ||
-		    (r = member_link_up(m, &m->b[i])) < 0) {
+		if ((r = member_link_up(m, &m->a[i], m->netns_a)) < 0 ||
+		    (r = member_link_up(m, &m->b[i], m->netns_b)) < 0) {
 			fprintf(stderr, "member: link handshake failed: %s\n",
 			        r < -1000 ? frame_strerror(r) : strerror(-r));
 			return 1;

@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -64,6 +66,31 @@ int util_udp_socket(const struct sockaddr_in *a, int bufsz)
 		close(fd);
 		return err;
 	}
+	return fd;
+}
+
+int util_udp_socket_in(const char *netns, const struct sockaddr_in *a, int bufsz)
+{
+	int self, ns, fd;
+
+	if (!netns)
+		return util_udp_socket(a, bufsz);
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	ns = open(netns, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+		fd = -errno;
+		goto out;
+	}
+	fd = util_udp_socket(a, bufsz);
+	/* Not being able to return would leave every later socket in the wrong namespace. */
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort();
+out:
+	if (ns >= 0)
+		close(ns);
+	close(self);
 	return fd;
 }
 

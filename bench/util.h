@@ -27,6 +27,10 @@ int util_parse_addr(const char *s, struct sockaddr_in *out);
 /* A UDP socket bound to a (port 0: any), buffers of bufsz bytes (forced past rmem_max when
  * root); returns the fd or -errno. */
 int util_udp_socket(const struct sockaddr_in *a, int bufsz);
+/* The same, made inside the network namespace at path netns (e.g. /run/netns/NAME; NULL: this
+ * one): a socket keeps the namespace it was made in, so one process can hold a member in each
+ * of two namespaces (bench/veth.sh). The calling thread is back in its own namespace after. */
+int util_udp_socket_in(const char *netns, const struct sockaddr_in *a, int bufsz);
 /* Write / read the probe mark at p (caller guarantees UTIL_MARK_OFF + UTIL_MARK_LEN bytes). */
 void util_mark_put(uint8_t *p, uint32_t flow, uint64_t seq, uint64_t t_ns);
 int util_mark_get(const uint8_t *p, uint32_t *flow, uint64_t *seq, uint64_t *t_ns);

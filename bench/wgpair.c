@@ -6,6 +6,7 @@
  * index. The relay has then seen a complete handshake pass and forwards data between the two
  * addresses. B's sender index for session i is --index + i, the receiver index the generator
  * puts in its type-4 packets (wgr-bench-gen --mode wg --wg-index). Retries, bounded in time.
+ * --netns-a / --netns-b PATH bind that member inside another network namespace (bench/veth.sh).
  * Prints one JSON object: sessions confirmed (A got the response) out of those asked.
  */
 #include "util.h"
@@ -116,10 +117,11 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"a", 1, 0, 'a'},       {"b", 1, 0, 'b'},
 	                                     {"ports", 1, 0, 'p'},   {"index", 1, 0, 'i'},
-	                                     {"timeout", 1, 0, 't'}, {0, 0, 0, 0}};
+	                                     {"timeout", 1, 0, 't'}, {"netns-a", 1, 0, 'A'},
+	                                     {"netns-b", 1, 0, 'B'}, {0, 0, 0, 0}};
 	struct pair pr = {.fa = -1, .fb = -1};
 	struct sockaddr_in a, b;
-	const char *ports = NULL;
+	const char *ports = NULL, *netns_a = NULL, *netns_b = NULL;
 	double timeout = 10;
 	int got = 0, c, r;
 	unsigned left = 1, i, ok = 0;
@@ -142,13 +144,19 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = util_arg_num("--timeout", optarg);
 			break;
+		case 'A':
+			netns_a = optarg;
+			break;
+		case 'B':
+			netns_b = optarg;
+			break;
 		default:
 			got = 0;
 		}
 	}
 	if (got != 3 || !ports) {
 		fprintf(stderr, "usage: wgr-bench-wgpair --a IP:PORT --b IP:PORT --ports FILE "
-		                "[--index N] [--timeout S]\n");
+		                "[--index N] [--timeout S] [--netns-a PATH] [--netns-b PATH]\n");
 		return 2;
 	}
 	r = util_read_addrs(ports, &pr.ports, &pr.n);
@@ -157,8 +165,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pr.done = calloc(pr.n, 1);
-	pr.fa = util_udp_socket(&a, 16 << 20);
-	pr.fb = util_udp_socket(&b, 16 << 20);
+	pr.fa = util_udp_socket_in(netns_a, &a, 16 << 20);
+	pr.fb = util_udp_socket_in(netns_b, &b, 16 << 20);
 	if (!pr.done || pr.fa < 0 || pr.fb < 0) {
 		fprintf(stderr, "wgpair: cannot bind the member sockets\n");
 		return 1;

@@ -4,7 +4,7 @@
 set -eu
 PKGS="cmake make gcc pkg-config libmnl-dev libsodium-dev libmaxminddb-dev libsqlite3-dev
 libcmocka-dev libbpf-dev clang libclang-rt-14-dev clang-format wireguard-tools wireguard-go nftables
-iptables iproute2 iputils-ping iperf3 qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
+iptables iproute2 iputils-ping iperf3 ethtool qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
 mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
 systemd shellcheck curl lintian python3 jq openssl python3-libtorrent
 libssl-dev libwslay-dev tinyproxy microsocks nginx tor nodejs"

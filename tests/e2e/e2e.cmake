@@ -32,3 +32,9 @@ endif()
 if(TEST e2e_21_tor)
   set_tests_properties(e2e_21_tor PROPERTIES TIMEOUT 600)
 endif()
+# xdp
+# The XDP fast path with real WireGuard: a roam waits out the member's 15 s of silence and a
+# WireGuard re-handshake, then a byte limit is run out.
+if(TEST e2e_23_xdp)
+  set_tests_properties(e2e_23_xdp PROPERTIES TIMEOUT 360)
+endif()
