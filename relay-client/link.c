@@ -10,6 +10,7 @@
 
 #include "frame.h"
 #include "handshake.h"
+#include "linkio.h"
 #include "log.h"
 #include "proto.h"
 #include "seal.h"
@@ -24,8 +25,12 @@ struct link_priv {
 	size_t rx_hint;                /* the binding the last DATA frame was for */
 	struct log_ratelimit error_rl; /* ERROR lines: the relay must not fill our log */
 	int64_t chal_answered_ms;      /* last CHALLENGE answered, 0 none */
-	uint8_t *rxbuf; /* PROTO_MAX_FRAME bytes, not secret: DATA carries WireGuard ciphertext */
-	bool was_down;  /* marked down since it was last up: its next handshake is news */
+	struct linkio *io;             /* batched UDP I/O */
+	bool data_pending;             /* on_data ran since the last on_data_end */
+	bool tx_open;                  /* link_tx_begin: DATA frames queue in io */
+	size_t tx_failed;              /* queued frames that did not go since link_tx_begin */
+	int64_t tx_now_ms;             /* the clock of the last frame queued */
+	bool was_down;           /* marked down since it was last up: its next handshake is news */
 	int64_t urgent_until_ms; /* link_ping_now: retry a missed PING every second until */
 	int64_t io_now_ms;       /* the clock of the tconn_io call under way (stream_frame) */
 	uint64_t probe_nonce;    /* the UDP probe's PING while on a stream, 0 none */
@@ -58,8 +63,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	}
 	memset(l->priv, 0, sizeof(*l->priv));
 	l->priv->error_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000);
-	l->priv->rxbuf = malloc(PROTO_MAX_FRAME);
-	if (!l->priv->rxbuf) {
+	if (linkio_new(&l->priv->io) < 0) {
 		sodium_free(l->priv);
 		free(l);
 		return -ENOMEM;
@@ -71,7 +75,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	l->fd = socket(addr_family(&l->relay), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
 		int e = -errno;
-		free(l->priv->rxbuf);
+		linkio_free(l->priv->io);
 		sodium_free(l->priv);
 		free(l);
 		return e;
@@ -83,7 +87,7 @@ int link_new(struct link **out, const uint8_t relay_pub[32], const struct addr *
 	if (connect(l->fd, &l->relay.sa, l->relay.len) < 0) {
 		int e = -errno;
 		close(l->fd);
-		free(l->priv->rxbuf);
+		linkio_free(l->priv->io);
 		sodium_free(l->priv);
 		free(l);
 		return e;
@@ -169,7 +173,7 @@ static void link_destroy(struct link *l, bool unbind)
 	tconn_free(l->tc);
 	token_free(l->token);
 	link_keys_clear(&l->priv->keys);
-	free(l->priv->rxbuf);
+	linkio_free(l->priv->io);
 	sodium_free(l->priv);
 	free(l);
 }
@@ -498,7 +502,37 @@ static int data_input(struct link *l, uint8_t *frame, size_t len, int64_t now_ms
 	if (!l->on_data || !b->user)
 		return -ENOENT;
 	l->on_data(l, b, frame + PROTO_SEALED_HDR_LEN, (size_t)n, now_ms);
+	l->priv->data_pending = true;
 	return 0;
+}
+
+/* The queued frames out (linkio_send), the failures kept for link_tx_flush. */
+static void tx_send(struct link *l)
+{
+	bool sent;
+
+	l->priv->tx_failed += linkio_send(l->priv->io, l->fd, &l->relay, &sent);
+	if (sent)
+		l->last_tx_ms = l->priv->tx_now_ms;
+}
+
+void link_tx_begin(struct link *l)
+{
+	l->priv->tx_open = true;
+}
+
+size_t link_tx_flush(struct link *l)
+{
+	struct link_priv *p = l->priv;
+	size_t failed;
+
+	if (!p->tx_open)
+		return 0;
+	tx_send(l);
+	failed = p->tx_failed;
+	p->tx_failed = 0;
+	p->tx_open = false;
+	return failed;
 }
 
 int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms)
@@ -510,6 +544,13 @@ int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t l
 	if (len == 0 || len > PROTO_MAX_FRAME - PROTO_SEALED_OVERHEAD)
 		return -EMSGSIZE;
 	size_t f = seal_data_sk(frame, len, b->handle, b->tx_counter++, sealed_keys(l, b)->send);
+	if (l->priv->tx_open && !l->tc) {
+		if (linkio_queued(l->priv->io) == LINK_BATCH)
+			tx_send(l);
+		linkio_queue(l->priv->io, frame, f, b);
+		l->priv->tx_now_ms = now_ms;
+		return 0;
+	}
 	int rc = carry(l, frame, f, true);
 	if (rc < 0)
 		return rc;
@@ -613,15 +654,25 @@ static void link_input(struct link *l, uint8_t *buf, ssize_t n, int64_t now_ms)
 	l->dropped++;
 }
 
+/* Datagrams handed to on_data since the last call leave now (their buffers are still ours). */
+static void data_end(struct link *l, int64_t now_ms)
+{
+	if (!l->priv->data_pending)
+		return;
+	l->priv->data_pending = false;
+	if (l->on_data_end)
+		l->on_data_end(l, now_ms);
+}
+
 void link_readable(struct link *l, int64_t now_ms)
 {
-	uint8_t *buf = l->priv->rxbuf;
 	struct frame_pong pong;
+	int got = linkio_recv(l->priv->io, l->fd);
 
-	for (int k = 0; k < 64; k++) {
-		ssize_t n = recv(l->fd, buf, PROTO_MAX_FRAME, 0);
-		if (n < 0)
-			return;
+	for (int k = 0; k < got; k++) {
+		size_t len;
+		uint8_t *buf = linkio_rx(l->priv->io, k, &len);
+		ssize_t n = (ssize_t)len;
 		if (!l->tc) {
 			link_input(l, buf, n, now_ms);
 			continue;
@@ -636,14 +687,17 @@ void link_readable(struct link *l, int64_t now_ms)
 		}
 		l->dropped++;
 	}
+	data_end(l, now_ms);
 }
 
+/* A stream's record is ours only during the call: its datagram leaves before it returns. */
 static void stream_frame(void *arg, struct tconn *c, uint8_t *frame, size_t len)
 {
 	struct link *l = arg;
 
 	(void)c;
 	link_input(l, frame, (ssize_t)len, l->priv->io_now_ms);
+	data_end(l, l->priv->io_now_ms);
 }
 
 int link_stream_start(struct link *l, const struct tconn_client *cl, const struct addr *to,

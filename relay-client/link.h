@@ -17,6 +17,8 @@
 #include "seal.h"
 
 #define LINK_MAX_BINDS 256
+/* Frames link_readable reads per system call, and frames a send batch holds (link_tx_begin). */
+#define LINK_BATCH 64
 
 enum link_state { LINK_DOWN, LINK_HANDSHAKE, LINK_UP };
 
@@ -47,9 +49,14 @@ struct link;
 struct token_state;
 struct tconn;
 struct tconn_client;
-/* A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. */
+/*
+ * A DATA frame for binding b opened: dgram (len bytes) is the datagram it carried. dgram stays
+ * valid until the link's on_data_end returns, so a batch of datagrams can leave together.
+ */
 typedef void (*link_data_fn)(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
                              int64_t now_ms);
+/* The end of a batch of frames that called on_data at least once (one read, one stream record). */
+typedef void (*link_data_end_fn)(struct link *l, int64_t now_ms);
 /*
  * A CTRL frame opened carrying a control message the link does not handle itself (the replies
  * to DISCOVER: DESC, DISCOVERED): msg (len bytes, padding included) as it came, for discover.h.
@@ -78,8 +85,9 @@ struct link {
 	uint64_t dropped;      /* malformed, unauthentic or unexpected frames */
 	uint64_t data_dropped; /* of those, DATA frames (no binding, replayed, not authentic) */
 	link_data_fn on_data;  /* sealed bindings' datagrams; NULL: dropped */
-	link_ctrl_fn on_ctrl;  /* discovery replies; NULL: dropped */
-	void *ctrl_arg;        /* the caller's, for on_ctrl */
+	link_data_end_fn on_data_end; /* after on_data's batch; NULL: none */
+	link_ctrl_fn on_ctrl;         /* discovery replies; NULL: dropped */
+	void *ctrl_arg;               /* the caller's, for on_ctrl */
 	/*
 	 * The relay's token-mode credential source (token.h), NULL none; owned by the link
 	 * (link_free frees it). Its BINDs carry the credential; an ERROR auth-denied or
@@ -125,8 +133,9 @@ void link_tick(struct link *l, int64_t now_ms);
  */
 void link_ping_now(struct link *l, int64_t now_ms);
 /*
- * Read and handle every pending datagram of fd. While on a stream only the PONG of a UDP probe
- * counts (udp_answered); the rest is dropped.
+ * Read (up to LINK_BATCH a call, one recvmmsg) and handle the pending datagrams of fd, then
+ * on_data_end. While on a stream only the PONG of a UDP probe counts (udp_answered); the rest
+ * is dropped.
  */
 void link_readable(struct link *l, int64_t now_ms);
 /*
@@ -147,6 +156,19 @@ void link_unbind(struct link *l, const uint8_t sid[16], int64_t now_ms);
  * allocation. 0, -ENOTCONN (no link keys, b not bound or waiting), -EMSGSIZE, or -errno.
  */
 int link_send_data(struct link *l, struct link_bind *b, uint8_t *frame, size_t len, int64_t now_ms);
+/*
+ * Open a send batch: until link_tx_flush, link_send_data on UDP seals and queues its frame
+ * (which the caller leaves untouched until then) and returns 0; on a stream it sends as
+ * always. Opening an open batch does nothing.
+ */
+void link_tx_begin(struct link *l);
+/*
+ * Send what the batch queued and close it: one sendmmsg as a rule, each run of frames of one
+ * size a UDP_SEGMENT (GSO) message where the kernel and route allow it (else a frame each).
+ * Returns how many of the frames queued since link_tx_begin did not go (socket buffer full,
+ * an error): each was counted as sent by the link_send_data that queued it. No batch: 0.
+ */
+size_t link_tx_flush(struct link *l);
 /*
  * Seal the control message msg (len bytes, encoded by the caller: a DISCOVER) into a CTRL frame
  * and send it. Only on an authenticated link: 0, -ENOTCONN (not up), -EMSGSIZE, or -errno.

@@ -14,6 +14,7 @@
 /* A port registered under its fd; gen: the last sync that found it. */
 struct portset_slot {
 	struct sealed_port *port;
+	uint64_t serial; /* port's: a port freed and another at its address on its fd differ */
 	unsigned gen;
 };
 
@@ -22,7 +23,7 @@ struct portset {
 	struct portset_slot *slot; /* indexed by fd */
 	size_t n_slot;
 	unsigned gen;
-	uint8_t *buf; /* one sealed datagram, PROTO_MAX_FRAME bytes */
+	uint8_t *buf; /* a batch of sealed datagrams, SEALED_SCRATCH bytes */
 };
 
 int portset_new(struct portset **out, struct ev_loop *loop)
@@ -31,7 +32,7 @@ int portset_new(struct portset **out, struct ev_loop *loop)
 
 	if (!ps)
 		return -ENOMEM;
-	ps->buf = malloc(PROTO_MAX_FRAME);
+	ps->buf = malloc(SEALED_SCRATCH);
 	if (!ps->buf) {
 		free(ps);
 		return -ENOMEM;
@@ -72,7 +73,7 @@ static void portset_readable(struct ev_loop *loop, int fd, unsigned events, void
 
 	(void)events;
 	if (sp)
-		sealed_port_readable(sp, ps->buf, PROTO_MAX_FRAME, (int64_t)ev_now_ms(loop));
+		sealed_port_readable(sp, ps->buf, SEALED_SCRATCH, (int64_t)ev_now_ms(loop));
 }
 
 /* Room in the fd-indexed table for fd. */
@@ -99,11 +100,13 @@ static void portset_add(struct portset *ps, struct sealed_port *sp)
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60000);
 	int rc = portset_room(ps, sp->fd);
 
-	if (rc == 0 && ps->slot[sp->fd].port != sp) {
+	if (rc == 0 && (ps->slot[sp->fd].port != sp || ps->slot[sp->fd].serial != sp->serial)) {
 		portset_release(ps, sp->fd);
 		rc = ev_add_io(ps->loop, sp->fd, EV_READ, portset_readable, ps);
-		if (rc == 0)
+		if (rc == 0) {
 			ps->slot[sp->fd].port = sp;
+			ps->slot[sp->fd].serial = sp->serial;
+		}
 	}
 	/* Not registered: tried again at the next sync. */
 	if (rc < 0) {

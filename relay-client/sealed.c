@@ -13,6 +13,15 @@
 /* Room for bursts: WireGuard hands over a whole window of full-size datagrams at once. */
 #define SEALED_SOCKBUF (2 << 20)
 
+/*
+ * Ports with datagrams queued for WireGuard. The helper is one thread and every link batch
+ * ends in sealed_flush, so the list is empty whenever a handler returns; a link batch may
+ * reach several ports, hence a list rather than one port.
+ */
+static struct sealed_port *sealed_pending;
+/* The last port's serial (sealed_port.serial). */
+static uint64_t sealed_serial;
+
 int sealed_port_new(struct sealed_port **out)
 {
 	struct sealed_port *sp = calloc(1, sizeof(*sp));
@@ -39,6 +48,7 @@ int sealed_port_new(struct sealed_port **out)
 		return e;
 	}
 	addr_from_sockaddr(&sp->local, (struct sockaddr *)&ss, len);
+	sp->serial = ++sealed_serial;
 	*out = sp;
 	return 0;
 }
@@ -47,6 +57,11 @@ void sealed_port_free(struct sealed_port *sp)
 {
 	if (!sp)
 		return;
+	for (struct sealed_port **p = &sealed_pending; *p; p = &(*p)->out_next)
+		if (*p == sp) {
+			*p = sp->out_next;
+			break;
+		}
 	close(sp->fd);
 	free(sp);
 }
@@ -82,48 +97,115 @@ static bool still(const struct link *l, const struct link_bind *b, const uint8_t
 	return l && b && b->in_use && memcmp(b->sid, sid, 16) == 0;
 }
 
+/*
+ * One datagram from WireGuard (its frame at frame, the datagram n bytes after the header) sealed
+ * on the route, else on the binding the last frame came in on, and counted. Queued when the
+ * link's batch is open: failures of the flush are counted by the caller.
+ */
+static void port_carry(struct sealed_port *sp, uint8_t *frame, size_t n, int64_t now_ms)
+{
+	int rc = -ENOTCONN;
+	bool tx = still(sp->tx_link, sp->tx_bind, sp->tx_sid);
+
+	if (tx)
+		rc = link_send_data(sp->tx_link, sp->tx_bind, frame, n, now_ms);
+	/*
+	 * No route yet, or it cannot carry: answer through the binding the far side's frames come
+	 * in on. A passive side's WireGuard answers the first frame at once, before the helper's
+	 * next tick has chosen a route.
+	 */
+	if (rc == -ENOTCONN && still(sp->rx_link, sp->rx_bind, sp->rx_sid) &&
+	    (!tx || sp->rx_bind != sp->tx_bind))
+		rc = link_send_data(sp->rx_link, sp->rx_bind, frame, n, now_ms);
+	if (rc == 0)
+		sp->from_wg++;
+	else if (rc == -ENOTCONN)
+		sp->drop_route++;
+	else if (rc == -EMSGSIZE)
+		sp->drop_size++;
+	else
+		sp->drop_send++;
+}
+
 void sealed_port_readable(struct sealed_port *sp, uint8_t *buf, size_t cap, int64_t now_ms)
 {
-	uint8_t *dgram = buf + PROTO_SEALED_HDR_LEN;
-	size_t room = cap - PROTO_SEALED_OVERHEAD;
-	struct sockaddr_storage ss;
-	struct addr from;
+	struct mmsghdr mh[SEALED_BATCH];
+	struct iovec iov[SEALED_BATCH];
+	struct sockaddr_in from[SEALED_BATCH];
+	size_t stride = cap < PROTO_MAX_FRAME ? cap : PROTO_MAX_FRAME;
+	unsigned nb = 0;
+	struct addr a;
 
-	for (int k = 0; k < SEALED_BATCH; k++) {
-		socklen_t slen = sizeof(ss);
-		ssize_t n = recvfrom(sp->fd, dgram, room, MSG_TRUNC, (struct sockaddr *)&ss, &slen);
-		if (n < 0)
-			return;
-		addr_from_sockaddr(&from, (struct sockaddr *)&ss, slen);
-		if (!sp->wg.len || !addr_equal(&from, &sp->wg)) {
+	if (stride <= PROTO_SEALED_OVERHEAD)
+		return;
+	for (; nb < SEALED_BATCH && (nb + 1) * stride <= cap; nb++) {
+		iov[nb].iov_base = buf + nb * stride + PROTO_SEALED_HDR_LEN;
+		iov[nb].iov_len = stride - PROTO_SEALED_OVERHEAD;
+		mh[nb].msg_hdr = (struct msghdr){.msg_name = &from[nb],
+		                                 .msg_namelen = sizeof(from[nb]),
+		                                 .msg_iov = &iov[nb],
+		                                 .msg_iovlen = 1};
+	}
+	int got = recvmmsg(sp->fd, mh, nb, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return;
+	/* The frames queue on the links (at most the two below) and leave in one call each. */
+	struct link *txl = still(sp->tx_link, sp->tx_bind, sp->tx_sid) ? sp->tx_link : NULL;
+	struct link *rxl = still(sp->rx_link, sp->rx_bind, sp->rx_sid) ? sp->rx_link : NULL;
+	if (txl)
+		link_tx_begin(txl);
+	if (rxl)
+		link_tx_begin(rxl);
+	for (int k = 0; k < got; k++) {
+		const struct msghdr *h = &mh[k].msg_hdr;
+		addr_from_sockaddr(&a, (const struct sockaddr *)&from[k], h->msg_namelen);
+		if (!sp->wg.len || !addr_equal(&a, &sp->wg)) {
 			sp->drop_source++;
 			continue;
 		}
-		if (n == 0 || (size_t)n > room) {
+		if (mh[k].msg_len == 0 || (h->msg_flags & MSG_TRUNC)) {
 			sp->drop_size++;
 			continue;
 		}
-		int rc = -ENOTCONN;
-		bool tx = still(sp->tx_link, sp->tx_bind, sp->tx_sid);
-		if (tx)
-			rc = link_send_data(sp->tx_link, sp->tx_bind, buf, (size_t)n, now_ms);
-		/*
-		 * No route yet, or it cannot carry: answer through the binding the far side's
-		 * frames come in on. A passive side's WireGuard answers the first frame at once,
-		 * before the helper's next tick has chosen a route.
-		 */
-		if (rc == -ENOTCONN && still(sp->rx_link, sp->rx_bind, sp->rx_sid) &&
-		    (!tx || sp->rx_bind != sp->tx_bind))
-			rc = link_send_data(sp->rx_link, sp->rx_bind, buf, (size_t)n, now_ms);
-		if (rc == 0)
-			sp->from_wg++;
-		else if (rc == -ENOTCONN)
-			sp->drop_route++;
-		else if (rc == -EMSGSIZE)
-			sp->drop_size++;
-		else
-			sp->drop_send++;
+		port_carry(sp, buf + (size_t)k * stride, mh[k].msg_len, now_ms);
 	}
+	size_t failed = txl ? link_tx_flush(txl) : 0;
+	if (rxl && rxl != txl)
+		failed += link_tx_flush(rxl);
+	/* Counted as carried when queued: what the flush could not send was not. */
+	sp->from_wg -= failed;
+	sp->drop_send += failed;
+}
+
+/*
+ * The port's queue to WireGuard in as few sendmmsg calls as the socket allows: a datagram it
+ * refuses is counted and skipped, a full buffer fails the rest (each would be refused too).
+ */
+static void port_flush(struct sealed_port *sp)
+{
+	struct mmsghdr mh[SEALED_BATCH];
+	unsigned i = 0;
+
+	for (unsigned k = 0; k < sp->n_out; k++)
+		mh[k].msg_hdr = (struct msghdr){.msg_name = &sp->wg.sa,
+		                                .msg_namelen = sp->wg.len,
+		                                .msg_iov = &sp->out[k],
+		                                .msg_iovlen = 1};
+	while (i < sp->n_out) {
+		int r = sendmmsg(sp->fd, mh + i, sp->n_out - i, 0);
+		if (r > 0) {
+			sp->to_wg += (unsigned)r;
+			i += (unsigned)r;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			sp->drop_send += sp->n_out - i;
+			break;
+		}
+		sp->drop_send++;
+		i++;
+	}
+	sp->n_out = 0;
 }
 
 void sealed_deliver(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
@@ -144,11 +226,28 @@ void sealed_deliver(struct link *l, struct link_bind *b, const uint8_t *dgram, s
 		sp->drop_route++;
 		return;
 	}
-	if (sendto(sp->fd, dgram, len, 0, &sp->wg.sa, sp->wg.len) < 0) {
-		sp->drop_send++;
-		return;
+	if (sp->n_out == SEALED_BATCH)
+		port_flush(sp);
+	sp->out[sp->n_out].iov_base = (void *)(uintptr_t)dgram; /* only read: sendmmsg's iovec */
+	sp->out[sp->n_out++].iov_len = len;
+	if (!sp->out_listed) {
+		sp->out_listed = true;
+		sp->out_next = sealed_pending;
+		sealed_pending = sp;
 	}
-	sp->to_wg++;
+}
+
+void sealed_flush(struct link *l, int64_t now_ms)
+{
+	(void)l;
+	(void)now_ms;
+	while (sealed_pending) {
+		struct sealed_port *sp = sealed_pending;
+		sealed_pending = sp->out_next;
+		sp->out_next = NULL;
+		sp->out_listed = false;
+		port_flush(sp);
+	}
 }
 
 bool sealed_port_rx_moved(const struct sealed_port *sp, uint64_t min_streak)

@@ -3,7 +3,9 @@
  * per peer, which WireGuard's endpoint points at while the peer is relayed. What WireGuard
  * sends there goes out sealed on a relay link; what a link opens for the peer's binding is
  * sent from there to WireGuard's listen port, so WireGuard roams onto the socket by itself.
- * No allocation per packet; bad or foreign datagrams are dropped and counted.
+ * Both ways in batches: one recvmmsg and one sendmmsg per wake-up, each datagram sealed or
+ * opened once in place. No allocation per packet; bad or foreign datagrams are dropped and
+ * counted. One thread: sealed_deliver's queue is emptied by sealed_flush before anything else.
  */
 #ifndef WGR_SEALED_H
 #define WGR_SEALED_H
@@ -11,15 +13,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "addr.h"
 #include "link.h"
+#include "proto.h"
 
-/* Datagrams read per socket and wake-up, as link_readable does. */
-#define SEALED_BATCH 64
+/* Datagrams read per socket and wake-up, and queued per port for WireGuard, as the links do. */
+#define SEALED_BATCH LINK_BATCH
+/* Scratch for a whole batch of sealed_port_readable: a frame's room per datagram. */
+#define SEALED_SCRATCH ((size_t)SEALED_BATCH * PROTO_MAX_FRAME)
 
 struct sealed_port {
 	int fd;
+	/* unique in the process: a new port at a freed one's address, on its fd, is not it */
+	uint64_t serial;
 	struct addr local; /* 127.0.0.1:port: WireGuard's endpoint for the peer while relayed */
 	struct addr wg;    /* 127.0.0.1:listen port: the only source accepted, where frames go */
 	/* where WireGuard's datagrams go (sealed_port_route); NULL: back where frames come from */
@@ -38,24 +46,39 @@ struct sealed_port {
 	uint64_t drop_route;     /* no paired binding to send on */
 	uint64_t drop_send;      /* a socket send failed (buffer full, no route) */
 	uint64_t drop_size;      /* too large for a frame */
+	/* datagrams for WireGuard queued by sealed_deliver, in the links' buffers, until sealed_flush */
+	struct iovec out[SEALED_BATCH];
+	unsigned n_out;
+	struct sealed_port *out_next; /* the list of ports with a queue (sealed.c) */
+	bool out_listed;
 };
 
 /* A socket on 127.0.0.1, ephemeral port (a new one every time). 0 or -errno. */
 int sealed_port_new(struct sealed_port **out);
-/* NULL ok. The caller clears every binding's user that points at it first. */
+/* NULL ok. The caller clears every binding's user that points at it first; a queue is dropped. */
 void sealed_port_free(struct sealed_port *sp);
 /* WireGuard's listen port; 0 (unknown) drops everything both ways. */
 void sealed_port_set_wg(struct sealed_port *sp, uint16_t listen_port);
 /* Send WireGuard's datagrams on binding b of link l from now on (NULL, NULL: no choice). */
 void sealed_port_route(struct sealed_port *sp, struct link *l, struct link_bind *b);
 /*
- * Read up to SEALED_BATCH datagrams and send each sealed on the route (else on the binding the
- * last frame came in on). buf is scratch of cap bytes (PROTO_MAX_FRAME).
+ * Read up to SEALED_BATCH datagrams (one recvmmsg) and send each sealed on the route (else on
+ * the binding the last frame came in on), the batch in one sendmmsg per link. buf is scratch
+ * of cap bytes: SEALED_SCRATCH for whole batches, PROTO_MAX_FRAME per datagram (a smaller cap
+ * reads one datagram of at most cap - PROTO_SEALED_OVERHEAD bytes).
  */
 void sealed_port_readable(struct sealed_port *sp, uint8_t *buf, size_t cap, int64_t now_ms);
-/* A link_data_fn: b->user is the peer's sealed_port; sends dgram to WireGuard. */
+/*
+ * A link_data_fn: b->user is the peer's sealed_port; queues dgram for WireGuard (dgram stays
+ * untouched until sealed_flush, as on_data's contract says). A full queue goes at once.
+ */
 void sealed_deliver(struct link *l, struct link_bind *b, const uint8_t *dgram, size_t len,
                     int64_t now_ms);
+/*
+ * A link_data_end_fn: every queue sealed_deliver filled goes to WireGuard, one sendmmsg per
+ * port (to_wg counts what went, drop_send what the socket refused). l may be NULL.
+ */
+void sealed_flush(struct link *l, int64_t now_ms);
 /*
  * The far side's frames now come in through another binding than the one we send on, the
  * change began after our last route change and has lasted min_streak frames: it moved.

@@ -244,6 +244,7 @@ static void add_relay(struct watch *w, struct registry_entry *e, size_t slot)
 	sr->info = e->info;
 	sr->link = l;
 	sr->link->on_data = sealed_deliver;
+	sr->link->on_data_end = sealed_flush;
 	sr->link->on_ctrl = on_link_ctrl;
 	sr->link->ctrl_arg = w;
 	refresh_sched_reset(&w->disc, slot);

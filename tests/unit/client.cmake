@@ -50,3 +50,8 @@ if(TARGET wgrelay_core AND TARGET wgrtransport)
     endif()
   endforeach()
 endif()
+# sealed
+# test_sealed wraps sendmmsg to make a batch fail part way (a refused datagram, a full buffer).
+if(TARGET test_sealed)
+  target_link_options(test_sealed PRIVATE "-Wl,--wrap=sendmmsg")
+endif()

@@ -1,7 +1,8 @@
 /*
  * test_sealed.c: the helper's sealed mode (relay-client/link.c DATA frames, sealed.c local
  * ports) against a fake relay on loopback that speaks the real handshake and frames
- * (common/), and a fake WireGuard socket.
+ * (common/), and a fake WireGuard socket. sendmmsg is wrapped (-Wl,--wrap): the real one,
+ * counted, unless a test arms a fault after a number of messages.
  */
 #include <errno.h>
 #include <poll.h>
@@ -34,6 +35,31 @@ struct frelay {
 	struct link_keys keys;
 	uint64_t data_counter;
 };
+
+int __real_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+int __wrap_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+
+static unsigned mmsg_calls;  /* sendmmsg calls made */
+static unsigned mmsg_last_n; /* messages the last call was given */
+static int fault_after = -1; /* messages that still go before a call fails once; -1 none */
+static int fault_errno;
+
+int __wrap_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	mmsg_calls++;
+	mmsg_last_n = n;
+	if (fault_after == 0) {
+		fault_after = -1;
+		errno = fault_errno;
+		return -1;
+	}
+	if (fault_after > 0 && n > (unsigned)fault_after)
+		n = (unsigned)fault_after; /* a short count, as the kernel gives before an error */
+	int r = __real_sendmmsg(fd, v, n, flags);
+	if (fault_after > 0 && r > 0)
+		fault_after -= r;
+	return r;
+}
 
 static const uint8_t sid[16] = {0x5e, 0xa1, 0xed, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 static int64_t now_ms = 1000000;
@@ -403,6 +429,7 @@ static void test_port_both_ways(void **state)
 	assert_int_equal(addr_family(&sp->local), AF_INET);
 	assert_true(addr_port(&sp->local) != 0);
 	l->on_data = sealed_deliver;
+	l->on_data_end = sealed_flush;
 	b->user = sp;
 	sealed_port_set_wg(sp, addr_port(&wg));
 	sealed_port_route(sp, l, b);
@@ -459,6 +486,280 @@ static void test_port_both_ways(void **state)
 	close(wfd);
 	close(ofd);
 	link_down(l, &r);
+}
+
+/* A port with a paired binding on a fresh fake relay, and a fake WireGuard (wfd) it accepts. */
+struct batch_rig {
+	struct frelay r;
+	struct link *l;
+	struct link_bind *b;
+	struct sealed_port *sp;
+	struct addr wg;
+	int wfd;
+	struct replay rp; /* the relay's window for what the helper sends */
+	uint8_t *scratch; /* SEALED_SCRATCH */
+};
+
+static void rig_up(struct batch_rig *g)
+{
+	fault_after = -1; /* no fault left armed by a test that failed */
+	g->l = link_up(&g->r);
+	g->b = bind_paired(g->l, &g->r, 0x5555);
+	assert_int_equal(sealed_port_new(&g->sp), 0);
+	g->wfd = udp_on_loopback(&g->wg);
+	g->l->on_data = sealed_deliver;
+	g->l->on_data_end = sealed_flush;
+	g->b->user = g->sp;
+	sealed_port_set_wg(g->sp, addr_port(&g->wg));
+	sealed_port_route(g->sp, g->l, g->b);
+	replay_init(&g->rp);
+	g->scratch = malloc(SEALED_SCRATCH);
+	assert_non_null(g->scratch);
+}
+
+static void rig_down(struct batch_rig *g)
+{
+	g->b->user = NULL;
+	sealed_port_free(g->sp);
+	close(g->wfd);
+	free(g->scratch);
+	link_down(g->l, &g->r);
+}
+
+/*
+ * WireGuard's datagram i of a burst: "wg <i>" padded to 100 bytes, or, growing, to 8 + i bytes
+ * (no two of one size: each frame is a message of its own, no GSO run).
+ */
+static size_t wg_msg(char *out, int i, bool grow)
+{
+	size_t len = grow ? 8 + (size_t)i : 100;
+	int n = snprintf(out, len, "wg %d", i);
+
+	memset(out + n, '.', len - (size_t)n);
+	return len;
+}
+
+/* WireGuard sends n datagrams at once; the port reads them in one wake-up. */
+static void rig_wg_burst(struct batch_rig *g, int n, bool grow)
+{
+	char msg[256];
+
+	for (int i = 0; i < n; i++) {
+		size_t len = wg_msg(msg, i, grow);
+		assert_int_equal(sendto(g->wfd, msg, len, 0, &g->sp->local.sa, g->sp->local.len),
+		                 (ssize_t)len);
+	}
+	usleep(20000); /* loopback has delivered them all; the call below must take them at once */
+	sealed_port_readable(g->sp, g->scratch, SEALED_SCRATCH, now_ms);
+}
+
+/* The relay's next DATA frame opens and carries WireGuard's datagram i. */
+static void rig_relay_expect(struct batch_rig *g, int i, bool grow)
+{
+	uint8_t buf[2048];
+	char want[256];
+	int n = relay_next_data(&g->r, buf, sizeof(buf));
+	size_t len = wg_msg(want, i, grow);
+
+	assert_true(n > 0);
+	assert_int_equal(seal_open_data(buf, (size_t)n, sid, g->r.keys.data_recv, &g->rp), len);
+	assert_memory_equal(buf + PROTO_SEALED_HDR_LEN, want, len);
+}
+
+/* The relay sends n frames "relay <i>" at once; the link reads them in one wake-up. */
+static void rig_relay_burst(struct batch_rig *g, int n)
+{
+	uint8_t frame[2048];
+	char msg[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(msg, sizeof(msg), "relay %d", i);
+		relay_send(&g->r, frame, relay_data(&g->r, frame, 0x5555, msg));
+	}
+	usleep(20000);
+	link_readable(g->l, now_ms);
+}
+
+/* WireGuard's next datagram is "relay <i>", from the port. */
+static void rig_wg_expect(struct batch_rig *g, int i)
+{
+	uint8_t buf[2048];
+	char want[32];
+	struct addr from;
+	int n = recv_wait(g->wfd, buf, sizeof(buf), &from);
+	int len = snprintf(want, sizeof(want), "relay %d", i);
+
+	assert_int_equal(n, len);
+	assert_memory_equal(buf, want, (size_t)len);
+	assert_true(addr_equal(&from, &g->sp->local));
+}
+
+/*
+ * A burst both ways is read with one call and sent with one sendmmsg, each in order; towards
+ * the relay, frames of one size go as one GSO message.
+ */
+static void test_batch_in_order(void **state)
+{
+	struct batch_rig g;
+	enum { N = 48 };
+
+	(void)state;
+	rig_up(&g);
+	unsigned calls = mmsg_calls;
+	rig_wg_burst(&g, N, false);
+	assert_int_equal(g.sp->from_wg, N);
+	assert_int_equal(g.b->tx_frames, N);
+	assert_int_equal(mmsg_calls - calls, 1);
+	assert_int_equal(mmsg_last_n, 1); /* one run: 48 frames of 132 bytes */
+	for (int i = 0; i < N; i++)
+		rig_relay_expect(&g, i, false);
+	/* More than a batch: the rest waits for the next wake-up, nothing lost. */
+	rig_wg_burst(&g, SEALED_BATCH + 3, true);
+	assert_int_equal(g.sp->from_wg, N + SEALED_BATCH);
+	assert_int_equal(mmsg_last_n, SEALED_BATCH); /* growing: a message each */
+	sealed_port_readable(g.sp, g.scratch, SEALED_SCRATCH, now_ms);
+	assert_int_equal(g.sp->from_wg, N + SEALED_BATCH + 3);
+	for (int i = 0; i < SEALED_BATCH + 3; i++)
+		rig_relay_expect(&g, i, true);
+
+	calls = mmsg_calls;
+	rig_relay_burst(&g, N);
+	assert_int_equal(g.sp->to_wg, N);
+	assert_int_equal(mmsg_calls - calls, 1);
+	for (int i = 0; i < N; i++)
+		rig_wg_expect(&g, i);
+	assert_int_equal(g.sp->drop_send + g.sp->drop_route + g.sp->drop_size, 0);
+	rig_down(&g);
+}
+
+/*
+ * A datagram the socket refuses mid-batch is counted and the rest still go; a full buffer
+ * (EAGAIN) fails the rest of the batch, counted each.
+ */
+static void test_batch_failures_counted(void **state)
+{
+	struct batch_rig g;
+
+	(void)state;
+	rig_up(&g);
+	/* Towards the relay: the fifth of ten refused. */
+	fault_after = 4;
+	fault_errno = ECONNREFUSED;
+	rig_wg_burst(&g, 10, true);
+	assert_int_equal(fault_after, -1); /* the fault fired */
+	assert_int_equal(g.sp->from_wg, 9);
+	assert_int_equal(g.sp->drop_send, 1);
+	assert_int_equal(g.b->tx_frames, 9);
+	for (int i = 0; i < 10; i++)
+		if (i != 4)
+			rig_relay_expect(&g, i, true);
+	/* ...a full buffer after four: six counted. */
+	fault_after = 4;
+	fault_errno = EAGAIN;
+	rig_wg_burst(&g, 10, true);
+	assert_int_equal(g.sp->from_wg, 13);
+	assert_int_equal(g.sp->drop_send, 7);
+	assert_int_equal(g.b->tx_frames, 13);
+	for (int i = 0; i < 4; i++)
+		rig_relay_expect(&g, i, true);
+	/* ...a GSO run refused (not for segmenting): each of its frames counted. */
+	fault_after = 0;
+	fault_errno = ENETUNREACH;
+	rig_wg_burst(&g, 10, false);
+	assert_int_equal(g.sp->from_wg, 13);
+	assert_int_equal(g.sp->drop_send, 17);
+	assert_int_equal(g.b->tx_frames, 13);
+	assert_true(quiet(g.r.fd));
+
+	/* Towards WireGuard: the same two. */
+	fault_after = 2;
+	fault_errno = EPERM;
+	rig_relay_burst(&g, 8);
+	assert_int_equal(g.sp->to_wg, 7);
+	assert_int_equal(g.sp->drop_send, 18);
+	for (int i = 0; i < 8; i++)
+		if (i != 2)
+			rig_wg_expect(&g, i);
+	fault_after = 0;
+	fault_errno = EWOULDBLOCK;
+	rig_relay_burst(&g, 8);
+	assert_int_equal(g.sp->to_wg, 7);
+	assert_int_equal(g.sp->drop_send, 26);
+	assert_true(quiet(g.wfd));
+	/* Positive control: with no fault the next burst goes. */
+	rig_relay_burst(&g, 3);
+	assert_int_equal(g.sp->to_wg, 10);
+	for (int i = 0; i < 3; i++)
+		rig_wg_expect(&g, i);
+	rig_down(&g);
+}
+
+/*
+ * A kernel that cannot segment (EIO: no checksum offload) refuses the GSO message: the run
+ * goes again a frame a message, nothing lost, and the link sends no GSO after that.
+ */
+static void test_gso_fallback(void **state)
+{
+	struct batch_rig g;
+
+	(void)state;
+	rig_up(&g);
+	fault_after = 0;
+	fault_errno = EIO;
+	rig_wg_burst(&g, 12, false);
+	assert_int_equal(fault_after, -1);
+	assert_int_equal(mmsg_last_n, 12);
+	assert_int_equal(g.sp->from_wg, 12);
+	assert_int_equal(g.sp->drop_send, 0);
+	for (int i = 0; i < 12; i++)
+		rig_relay_expect(&g, i, false);
+	rig_wg_burst(&g, 5, false);
+	assert_int_equal(mmsg_last_n, 5);
+	for (int i = 0; i < 5; i++)
+		rig_relay_expect(&g, i, false);
+	assert_int_equal(g.b->tx_frames, 17);
+	rig_down(&g);
+}
+
+/*
+ * sealed_deliver called past a batch without a flush sends the full queue itself; a port
+ * freed with a queue leaves none behind for sealed_flush.
+ */
+static void test_deliver_queue_bounds(void **state)
+{
+	static struct link l1;
+	struct link_bind b1 = {.in_use = true};
+	struct sealed_port *sp, *gone;
+	struct addr wg;
+	uint8_t d[SEALED_BATCH + 1][8], buf[64];
+	int wfd = udp_on_loopback(&wg);
+
+	(void)state;
+	assert_int_equal(sealed_port_new(&sp), 0);
+	assert_int_equal(sealed_port_new(&gone), 0);
+	sealed_port_set_wg(sp, addr_port(&wg));
+	sealed_port_set_wg(gone, addr_port(&wg));
+	b1.user = gone;
+	sealed_deliver(&l1, &b1, (const uint8_t *)"gone", 4, 0);
+	sealed_port_free(gone);
+	b1.user = sp;
+	for (int i = 0; i <= SEALED_BATCH; i++) {
+		snprintf((char *)d[i], sizeof(d[i]), "d%d", i);
+		sealed_deliver(&l1, &b1, d[i], strlen((char *)d[i]), 0);
+	}
+	assert_int_equal(sp->to_wg, SEALED_BATCH);
+	sealed_flush(&l1, 0);
+	assert_int_equal(sp->to_wg, SEALED_BATCH + 1);
+	for (int i = 0; i <= SEALED_BATCH; i++) {
+		int n = recv_wait(wfd, buf, sizeof(buf), NULL);
+		assert_int_equal(n, (int)strlen((char *)d[i]));
+		assert_memory_equal(buf, d[i], (size_t)n);
+	}
+	assert_true(quiet(wfd)); /* nothing of the freed port's */
+	sealed_flush(NULL, 0);   /* an empty flush */
+	assert_int_equal(sp->drop_send, 0);
+	sealed_port_free(sp);
+	close(wfd);
 }
 
 /* The far side moved: frames through another binding, begun after our own last change. */
@@ -564,6 +865,10 @@ int main(void)
 	    cmocka_unit_test(test_mode_change_and_refusal),
 	    cmocka_unit_test(test_port_both_ways),
 	    cmocka_unit_test(test_rx_moved),
+	    cmocka_unit_test(test_batch_in_order),
+	    cmocka_unit_test(test_batch_failures_counted),
+	    cmocka_unit_test(test_gso_fallback),
+	    cmocka_unit_test(test_deliver_queue_bounds),
 	    cmocka_unit_test(test_challenge_and_error_flood),
 	};
 	if (sodium_init() < 0)
