@@ -74,6 +74,15 @@ void ev_set_busy_poll(struct ev_loop *loop, unsigned us);
 uint64_t ev_now_ms(const struct ev_loop *loop);
 /* Monotonic milliseconds read now. */
 uint64_t ev_clock_ms(void);
+/*
+ * Milliseconds from then to now, 0 when then is later. Each loop caches its own clock, so a
+ * time another thread's loop stamped can be a little ahead of this one's now: without the
+ * floor the difference would wrap to about 584 million years.
+ */
+static inline uint64_t ev_since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
 
 /* Run until ev_stop(); returns 0 or -errno from epoll. */
 int ev_run(struct ev_loop *loop);

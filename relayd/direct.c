@@ -204,9 +204,10 @@ static bool direct_may_prove(struct relay *r, struct session *s, const struct me
 {
 	if (!x->has_conf || addr_equal(&x->conf, src))
 		return true;
-	if (now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS)
+	/* conf_rx_ms may come from the control thread's read back, stamped by its clock. */
+	if (ev_since(now, x->conf_rx_ms) >= RELAY_MEMBER_ACTIVE_MS)
 		fastpath_refresh(r, s, now);
-	return now - x->conf_rx_ms >= RELAY_MEMBER_ACTIVE_MS;
+	return ev_since(now, x->conf_rx_ms) >= RELAY_MEMBER_ACTIVE_MS;
 }
 
 /* x's proven address is src from now on: the XDP path forwards to and from it (fastpath.c). */

@@ -485,12 +485,13 @@ void session_expire(struct relay *r, uint64_t now_ms)
 	while ((s = table_next(&r->sessions, &pos))) {
 		bool linked = (s->n > 0 && s->m[0].link) || (s->n > 1 && s->m[1].link);
 
+		/* Forwarding threads stamp last_rx_ms with their own loops' clocks (ev_since). */
 		if (s->circuit && s->limited && lim->circuit_duration_s &&
-		    now_ms - s->paired_ms >= lim->circuit_duration_s * 1000) {
+		    ev_since(now_ms, s->paired_ms) >= lim->circuit_duration_s * 1000) {
 			session_close_limit(r, s, "duration limit");
 			continue;
 		}
-		if (!linked && now_ms - s->last_rx_ms >= lim->idle_timeout_s * 1000)
+		if (!linked && ev_since(now_ms, s->last_rx_ms) >= lim->idle_timeout_s * 1000)
 			session_close(r, s, "idle");
 	}
 }

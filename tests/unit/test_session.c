@@ -228,6 +228,35 @@ static void test_expiry(void **state)
 }
 
 /*
+ * A forwarding thread's clock can be a little ahead of the control thread's: a session whose
+ * last datagram it stamped after the tick's now is not idle (the difference must not wrap).
+ */
+static void test_expiry_clock_ahead(void **state)
+{
+	struct relay *r = relay();
+	struct link a;
+	struct ctrl_msg req, rep;
+	struct session *s;
+	uint8_t sid[16];
+	uint64_t t;
+
+	(void)state;
+	link_init(r, &a, 1, "198.51.100.1:1000");
+	randombytes_buf(sid, 16);
+	req = bindreq(sid);
+	assert_int_equal(session_bind(r, &a, &req, &rep), 0);
+	link_gone(r, &a);
+	s = session_find(r, sid);
+	t = s->created_ms + 10000;
+	s->last_rx_ms = t + 3;
+	session_expire(r, t);
+	assert_non_null(session_find(r, sid));
+	session_expire(r, t + 3 + r->cfg.limits.idle_timeout_s * 1000);
+	assert_null(session_find(r, sid));
+	relay_free(r);
+}
+
+/*
  * What a key holds survives its link: a client whose link expired cannot start again from
  * zero with a new link (6 reservations for a limit of 3 before).
  */
@@ -319,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_pair_full_rebind_unbind),
 	    cmocka_unit_test(test_circuit_limits),
 	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_expiry_clock_ahead),
 	    cmocka_unit_test(test_key_counts_survive_link),
 	    cmocka_unit_test(test_source_caps),
 	};
