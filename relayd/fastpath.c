@@ -55,12 +55,11 @@ static bool fastpath_eligible(const struct relay *r, const struct session *s, ui
  * as ev's, so a member's last datagram keeps its own time, but never later than the caller's
  * now (its loop's cached clock, which the caller subtracts from). now 0: leave times alone.
  */
-static void fastpath_sync(struct relay *r, struct session *s, uint64_t now)
+static void fastpath_apply(struct relay *r, struct session *s, const struct xdp_session_stats *sp,
+                           uint64_t now)
 {
-	struct xdp_session_stats st;
+	struct xdp_session_stats st = *sp;
 
-	if (xdp_session_read(r->xdp, s->port, &st) < 0)
-		return;
 	/* The kernel's figures only grow while installed; a smaller one is not ours to count. */
 	if (st.pkts >= s->xdp_pkts && st.bytes >= s->xdp_bytes) {
 		uint64_t db = st.bytes - s->xdp_bytes;
@@ -84,6 +83,14 @@ static void fastpath_sync(struct relay *r, struct session *s, uint64_t now)
 		if (s->last_rx_ms < ms)
 			s->last_rx_ms = ms;
 	}
+}
+
+static void fastpath_sync(struct relay *r, struct session *s, uint64_t now)
+{
+	struct xdp_session_stats st;
+
+	if (xdp_session_read(r->xdp, s->port, &st) == 0)
+		fastpath_apply(r, s, &st, now);
 }
 
 void fastpath_refresh(struct relay *r, struct session *s, uint64_t now_ms)
@@ -156,18 +163,36 @@ void fastpath_reload(struct relay *r)
 		fastpath_update(r, s, ev_now_ms(r->loop));
 }
 
+struct fastpath_read {
+	struct relay *r;
+	uint64_t now;
+};
+
+static void fastpath_read_one(void *arg, uint16_t port, const struct xdp_session_stats *st)
+{
+	struct fastpath_read *fr = arg;
+	struct session *s = table_get(&fr->r->ports, port);
+
+	if (s && s->xdp_on)
+		fastpath_apply(fr->r, s, st, fr->now);
+}
+
 void fastpath_tick(struct relay *r, uint64_t now_ms)
 {
 	const struct limits *lim = &r->cfg.limits;
+	struct fastpath_read fr = {r, now_ms};
 	size_t pos = 0;
 	struct session *s;
+	/* All sessions in a few system calls; session by session on kernels without batches. */
+	bool each = !r->xdp || xdp_sessions_read_all(r->xdp, fastpath_read_one, &fr) < 0;
 
 	if (!r->xdp)
 		return;
 	while ((s = table_next(&r->sessions, &pos))) {
 		if (!s->xdp_on)
 			continue;
-		fastpath_sync(r, s, now_ms);
+		if (each)
+			fastpath_sync(r, s, now_ms);
 		/*
 		 * The kernel stops at the budget, but user space may have forwarded some of the
 		 * session's datagrams meanwhile (those that went up): the limit holds here.

@@ -549,6 +549,41 @@ int xdp_session_read(struct xdp_path *x, uint16_t port, struct xdp_session_stats
 	return 0;
 }
 
+/* Sessions a batch read asks the kernel for at once. */
+#define XDP_READ_BATCH 256
+
+int xdp_sessions_read_all(struct xdp_path *x, xdp_stats_fn fn, void *arg)
+{
+	uint32_t keys[XDP_READ_BATCH], token = 0;
+	struct xdp_fast_stats v[XDP_READ_BATCH];
+	bool first = true;
+
+	if (!x)
+		return -EINVAL;
+	for (;;) {
+		__u32 count = XDP_READ_BATCH;
+		int rc = bpf_map_lookup_batch(x->stats_fd, first ? NULL : &token, &token, keys, v,
+		                              &count, NULL);
+		int e = rc < 0 ? errno : 0;
+
+		/* The last batch comes with ENOENT, and may still hold entries. */
+		if (rc < 0 && e != ENOENT)
+			return e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP ? -EOPNOTSUPP : -e;
+		for (__u32 i = 0; i < count; i++) {
+			struct xdp_session_stats st = {
+			    .pkts = v[i].pkts,
+			    .bytes = v[i].bytes,
+			    .last_ns = {v[i].last_ns[0], v[i].last_ns[1]}};
+
+			if (keys[i] <= UINT16_MAX)
+				fn(arg, (uint16_t)keys[i], &st);
+		}
+		if (e == ENOENT)
+			return 0;
+		first = false;
+	}
+}
+
 int xdp_counters_read(struct xdp_path *x, struct xdp_counters *c)
 {
 	struct xdp_fast_counters *v;
@@ -635,6 +670,12 @@ int xdp_session_read(struct xdp_path *x, uint16_t port, struct xdp_session_stats
 	(void)x, (void)port;
 	memset(st, 0, sizeof(*st));
 	return -ENOENT;
+}
+
+int xdp_sessions_read_all(struct xdp_path *x, xdp_stats_fn fn, void *arg)
+{
+	(void)x, (void)fn, (void)arg;
+	return -EOPNOTSUPP;
 }
 
 int xdp_counters_read(struct xdp_path *x, struct xdp_counters *c)

@@ -70,6 +70,15 @@ int xdp_session_del(struct xdp_path *x, uint16_t port);
 int xdp_session_read(struct xdp_path *x, uint16_t port, struct xdp_session_stats *st);
 /* 0 or -errno. */
 int xdp_counters_read(struct xdp_path *x, struct xdp_counters *c);
+/* What xdp_sessions_read_all gives for each installed session. */
+typedef void (*xdp_stats_fn)(void *arg, uint16_t port, const struct xdp_session_stats *st);
+/*
+ * Every installed session's figures, fn called for each (in no particular order; fn must not
+ * install or remove sessions). A few system calls for all of them, where xdp_session_read
+ * costs one a session. 0, or -errno: -EOPNOTSUPP when the kernel cannot read the map in
+ * batches (before Linux 5.6), and the caller reads session by session instead.
+ */
+int xdp_sessions_read_all(struct xdp_path *x, xdp_stats_fn fn, void *arg);
 /*
  * Added for tests (the API above is unchanged): the loaded program's file descriptor, to run
  * it on hand-built packets with bpf_prog_test_run_opts; owned by x. -errno without a path.

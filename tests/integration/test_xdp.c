@@ -687,6 +687,62 @@ static void test_stats_del(void **state)
 	assert_int_equal(xdp_session_del(X, port), -ENOENT);
 }
 
+/* What xdp_sessions_read_all saw: per port, how often and what. */
+struct seen {
+	unsigned times[PORT_HI - PORT_LO + 1];
+	struct xdp_session_stats st[PORT_HI - PORT_LO + 1];
+	unsigned outside;
+};
+
+static void seen_one(void *arg, uint16_t port, const struct xdp_session_stats *st)
+{
+	struct seen *sn = arg;
+
+	if (port < PORT_LO || port > PORT_HI) {
+		sn->outside++;
+		return;
+	}
+	sn->times[port - PORT_LO]++;
+	sn->st[port - PORT_LO] = *st;
+}
+
+/* The batched read gives every installed session once, with what a single read gives. */
+static void test_read_all(void **state)
+{
+	static struct seen sn;
+	struct xdp_session_stats st;
+	struct frame in, out;
+
+	(void)state;
+	for (uint16_t port = PORT_HI - 39; port <= PORT_HI; port++) {
+		session(port, A4, B4, UINT64_MAX);
+		frame_data(&in, A4, APORT, RELAY4, port, 100 + port % 7, 4);
+		for (int i = 0; i < port % 5; i++)
+			assert_int_equal(run(&in, &out), XDP_TX);
+	}
+	memset(&sn, 0, sizeof(sn));
+	assert_int_equal(xdp_sessions_read_all(X, seen_one, &sn), 0);
+	assert_int_equal(sn.outside, 0);
+	for (uint16_t port = PORT_LO; port <= PORT_HI; port++) {
+		bool on = xdp_session_read(X, port, &st) == 0;
+
+		assert_int_equal(sn.times[port - PORT_LO], on ? 1 : 0);
+		if (on)
+			assert_memory_equal(&sn.st[port - PORT_LO], &st, sizeof(st));
+	}
+	for (uint16_t port = PORT_HI - 39; port <= PORT_HI; port++) {
+		assert_int_equal(sn.times[port - PORT_LO], 1);
+		assert_int_equal(sn.st[port - PORT_LO].pkts, port % 5);
+		assert_int_equal(sn.st[port - PORT_LO].bytes,
+		                 (uint64_t)(port % 5) * (100 + port % 7));
+		assert_int_equal(xdp_session_del(X, port), 0);
+	}
+	memset(&sn, 0, sizeof(sn));
+	assert_int_equal(xdp_sessions_read_all(X, seen_one, &sn), 0);
+	for (uint16_t port = PORT_HI - 39; port <= PORT_HI; port++)
+		assert_int_equal(sn.times[port - PORT_LO], 0);
+}
+
 static void test_session_set_errors(void **state)
 {
 	struct addr a4, b6, m;
@@ -1024,6 +1080,7 @@ int main(void)
 	    cmocka_unit_test(test_fib),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_stats_del),
+	    cmocka_unit_test(test_read_all),
 	    cmocka_unit_test(test_session_set_errors),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_no_permission),

@@ -39,6 +39,8 @@ static int fake_open_err;  /* what xdp_path_open returns */
 static int fake_set_err;   /* what xdp_session_set returns */
 static unsigned fake_sets; /* calls of xdp_session_set that succeeded */
 static int fake_read_err;  /* what xdp_counters_read returns */
+static int fake_batch_err; /* what xdp_sessions_read_all returns (its callbacks: none) */
+static unsigned fake_batch_calls, fake_reads; /* read_all calls; single session reads */
 static struct xdp_counters fake_counters;
 
 int xdp_supported(void)
@@ -117,9 +119,22 @@ int xdp_session_del(struct xdp_path *x, uint16_t port)
 int xdp_session_read(struct xdp_path *x, uint16_t port, struct xdp_session_stats *st)
 {
 	assert_ptr_equal(x, &fake_path);
+	fake_reads++;
 	if (!fake[port].on)
 		return -ENOENT;
 	*st = fake[port].st;
+	return 0;
+}
+
+int xdp_sessions_read_all(struct xdp_path *x, xdp_stats_fn fn, void *arg)
+{
+	assert_ptr_equal(x, &fake_path);
+	fake_batch_calls++;
+	if (fake_batch_err)
+		return fake_batch_err;
+	for (unsigned port = 0; port < 65536; port++)
+		if (fake[port].on)
+			fn(arg, (uint16_t)port, &fake[port].st);
 	return 0;
 }
 
@@ -312,7 +327,11 @@ static void test_family_and_failures(void **state)
 	relay_free(r);
 }
 
-static void test_read_back(void **state)
+/*
+ * The read back, with the kernel's batched read (batch) or session by session (a kernel
+ * without batches): the same figures either way, and only one of the two ways used.
+ */
+static void read_back(bool batch)
 {
 	struct relay *r = relay();
 	struct link a, b;
@@ -321,7 +340,8 @@ static void test_read_back(void **state)
 	char why[256], text[8192], line[64];
 	uint16_t port;
 
-	(void)state;
+	fake_batch_err = batch ? 0 : -EOPNOTSUPP;
+	fake_batch_calls = fake_reads = 0;
 	link_init(r, &a, 1, "198.51.100.1:1000");
 	link_init(r, &b, 2, "203.0.113.2:2000");
 	r->cfg.limits.circuit_bytes = 100000;
@@ -344,6 +364,8 @@ static void test_read_back(void **state)
 	assert_int_equal(s->bytes, 14000);
 	assert_int_equal(r->st.pkts[0] - pkts0, 10);
 	assert_int_equal(r->st.bytes[0] - bytes0, 14000);
+	assert_int_equal(fake_batch_calls, 2);
+	assert_int_equal(fake_reads, batch ? 0 : 2);
 	assert_int_equal(s->m[0].conf_rx_ms, now - 2000);
 	assert_int_equal(s->m[1].conf_rx_ms, 5);
 	assert_int_equal(s->last_rx_ms, now - 2000);
@@ -372,6 +394,19 @@ static void test_read_back(void **state)
 	assert_int_equal(r->xdp_sessions, 0);
 	assert_int_equal(r->st.bytes[0] - bytes0, 100001);
 	relay_free(r);
+	fake_batch_err = 0;
+}
+
+static void test_read_back(void **state)
+{
+	(void)state;
+	read_back(true);
+}
+
+static void test_read_back_each(void **state)
+{
+	(void)state;
+	read_back(false);
 }
 
 static void test_open_policy(void **state)
@@ -422,9 +457,8 @@ static void test_open_policy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_install_rules),
-	    cmocka_unit_test(test_family_and_failures),
-	    cmocka_unit_test(test_read_back),
+	    cmocka_unit_test(test_install_rules), cmocka_unit_test(test_family_and_failures),
+	    cmocka_unit_test(test_read_back),     cmocka_unit_test(test_read_back_each),
 	    cmocka_unit_test(test_open_policy),
 	};
 
