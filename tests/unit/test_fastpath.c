@@ -182,6 +182,10 @@ static void relay_free(struct relay *r)
 	table_free(&r->handles);
 	table_free(&r->ports);
 	table_free(&r->clients);
+	/* The tests' links are never closed: what they are charged to goes with the relay. */
+	pos = 0;
+	for (struct quota *q; (q = table_next(&r->quotas, &pos));)
+		free(q);
 	table_free(&r->quotas);
 	free(r->io);
 	ev_free(r->loop);
