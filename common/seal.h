@@ -51,6 +51,7 @@ void seal_session_update(struct seal_session *s, uint64_t gen, const uint8_t sen
                          const uint8_t recv_key[32], const uint8_t sid[16]);
 size_t seal_data_sk(uint8_t *frame, size_t len, uint32_t handle, uint64_t counter,
                     const uint8_t session_key[32]);
+/* rp NULL: no replay check here (the caller checks the counter and accepts it itself). */
 int seal_open_data_sk(uint8_t *frame, size_t len, const uint8_t session_key[32], struct replay *rp);
 
 #endif

@@ -48,11 +48,15 @@ static bool control_dest(struct relay *r, int fd, const struct addr *to, struct 
 		return false;
 	}
 	*out = *to;
-	/* The socket's family was recorded at bind time: no system call per packet. */
-	for (int i = 0; i < r->n_ctl; i++)
-		if (r->ctl_fd[i] == fd && r->ctl_v6[i])
-			addr_to_v6mapped(out, to);
+	if (control_fd_v6(r, fd))
+		addr_to_v6mapped(out, to);
 	return true;
+}
+
+bool control_fd_v6(const struct relay *r, int fd)
+{
+	/* The socket's family was recorded at bind time: no system call per packet. */
+	return fd >= 0 && fd < r->ctl_fd_lim && r->ctl_v6_fd[fd];
 }
 
 void control_sendto(struct relay *r, int fd, const void *p, size_t len, const struct addr *to)
@@ -245,8 +249,8 @@ int control_fd_for(const struct relay *r, const struct addr *a)
 	bool v6 = addr_family(a) == AF_INET6;
 
 	for (int i = 0; i < r->n_ctl; i++)
-		if (r->ctl_v6[i] == v6)
-			return r->ctl_fd[i];
+		if (r->ctl[i].v6 == v6)
+			return r->ctl[i].fd;
 	return -1;
 }
 
@@ -597,26 +601,25 @@ void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct a
 	}
 }
 
-/* The kernel's drops on control socket fd since its counter was last read (RELAY_DROPS_READ_MS). */
-static void control_kernel_drops(struct relay *r, int fd, bool full)
+/* The kernel's drops on control socket cs since its counter was last read (RELAY_DROPS_READ_MS). */
+static void control_kernel_drops(struct relay *r, struct ctl_sock *cs, bool full)
 {
 	uint64_t now = ev_now_ms(r->loop);
 
-	for (int i = 0; i < r->n_ctl; i++)
-		if (r->ctl_fd[i] == fd &&
-		    (full || now - r->ctl_drops_ms[i] >= RELAY_DROPS_READ_MS)) {
-			uint32_t count = r->ctl_drops[i];
+	if (full || now - cs->drops_ms >= RELAY_DROPS_READ_MS) {
+		uint32_t count = cs->drops;
 
-			r->ctl_drops_ms[i] = now;
-			sock_drops(fd, &count);
-			r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(count - r->ctl_drops[i]);
-			r->ctl_drops[i] = count;
-		}
+		cs->drops_ms = now;
+		sock_drops(cs->fd, &count);
+		r->st.drops[DROP_SOCKET_FULL] += (uint32_t)(count - cs->drops);
+		cs->drops = count;
+	}
 }
 
 static void control_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct relay *r = arg;
+	struct ctl_sock *cs = arg;
+	struct relay *r = cs->r;
 
 	(void)loop;
 	(void)events;
@@ -634,7 +637,7 @@ static void control_read(struct ev_loop *loop, int fd, unsigned events, void *ar
 		}
 		n = recvmmsg(fd, control_io.rx, CONTROL_BATCH, MSG_DONTWAIT, NULL);
 		if (n > 0)
-			control_kernel_drops(r, fd, n == CONTROL_BATCH);
+			control_kernel_drops(r, cs, n == CONTROL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct addr src;
 
@@ -653,42 +656,116 @@ static void control_read(struct ev_loop *loop, int fd, unsigned events, void *ar
 	}
 }
 
+/*
+ * A control socket for a (port: its port, or 0 for one from the kernel), in a SO_REUSEPORT
+ * group when group is set; the socket, or -errno.
+ */
+static int control_socket(const struct addr *a, uint16_t port, bool group)
+{
+	int fd = socket(addr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	struct addr b = *a;
+
+	if (fd < 0)
+		return -errno;
+	if (addr_family(a) == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* Sealed mode carries whole WireGuard windows here: room for their bursts. */
+	sock_buffers(fd, CONTROL_SOCKBUF);
+	addr_set_port(&b, port);
+	if ((group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    bind(fd, &b.sa, b.len) < 0) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/*
+ * The sockets of Listen address a: one read by the control loop, or one per worker in a
+ * SO_REUSEPORT group (the kernel steers each client's address and port to one of them, so
+ * a link's frames stay in order). A first socket bound without SO_REUSEPORT proves the port
+ * free, so a second relay started on it fails as it would without workers, instead of
+ * joining the group and taking part of the traffic. 0, or -errno.
+ */
+static int control_open_listen(struct relay *r, const struct addr *a)
+{
+	unsigned n = r->n_workers ? r->n_workers : 1;
+	uint16_t port = addr_port(a);
+	int fd;
+
+	if (r->n_workers && port) {
+		if ((fd = control_socket(a, port, false)) < 0)
+			return fd;
+		close(fd);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct ctl_sock *cs = &r->ctl[r->n_ctl];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if ((fd = control_socket(a, port, r->n_workers > 0)) < 0)
+			return fd;
+		/* Port 0: the kernel's choice for the first, the others join it there. */
+		if (!port && getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			struct addr got;
+
+			addr_from_sockaddr(&got, (struct sockaddr *)&ss, len);
+			port = addr_port(&got);
+		}
+		*cs = (struct ctl_sock){.fd = fd, .v6 = addr_family(a) == AF_INET6, .r = r};
+		r->n_ctl++;
+		if (r->n_workers) {
+			cs->w = &r->workers[i];
+			if (ctlworker_attach(r, cs) < 0)
+				return -ENOMEM;
+		} else if (ev_add_io(r->loop, fd, EV_READ, control_read, cs) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int control_open(struct relay *r)
 {
+	unsigned per = r->n_workers ? r->n_workers : 1;
+	int maxfd = -1;
+
+	r->ctl = calloc((size_t)r->cfg.n_listen * per, sizeof(*r->ctl));
+	if (!r->ctl)
+		return -ENOMEM;
 	for (int i = 0; i < r->cfg.n_listen; i++) {
 		const struct addr *a = &r->cfg.listen[i];
 		char s[ADDR_STRLEN];
-		int fd = socket(addr_family(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
-		    one = 1;
+		int first = r->n_ctl, e;
 
 		addr_format(a, s, sizeof(s));
-		if (fd < 0) {
-			log_warn("control: socket for %s", s);
-			continue;
-		}
-		if (addr_family(a) == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		/* Sealed mode carries whole WireGuard windows here: room for their bursts. */
-		sock_buffers(fd, CONTROL_SOCKBUF);
-		if (bind(fd, &a->sa, a->len) < 0 ||
-		    ev_add_io(r->loop, fd, EV_READ, control_read, r) < 0) {
-			int err = errno;
-
-			close(fd);
+		if ((e = control_open_listen(r, a)) < 0) {
+			while (r->n_ctl > first)
+				close(r->ctl[--r->n_ctl].fd);
 			/* A host without IPv6 still serves IPv4 (and the other way round). */
-			if (err == EAFNOSUPPORT || err == EADDRNOTAVAIL) {
+			if (e == -EAFNOSUPPORT || e == -EADDRNOTAVAIL) {
 				log_warnx("control: %s not available here, skipped", s);
 				continue;
 			}
-			errno = err;
+			errno = -e;
 			log_warn("control: bind %s", s);
-			return -err;
+			return e;
 		}
-		r->ctl_v6[r->n_ctl] = addr_family(a) == AF_INET6;
-		r->ctl_fd[r->n_ctl++] = fd;
-		log_info("listening on %s", s);
+		if (r->n_workers)
+			log_info("listening on %s (%u sockets, one per worker)", s, per);
+		else
+			log_info("listening on %s", s);
 	}
-	return r->n_ctl ? 0 : -EADDRNOTAVAIL;
+	for (int i = 0; i < r->n_ctl; i++)
+		maxfd = r->ctl[i].fd > maxfd ? r->ctl[i].fd : maxfd;
+	if (!r->n_ctl || !(r->ctl_v6_fd = calloc((size_t)maxfd + 1, sizeof(bool))))
+		return r->n_ctl ? -ENOMEM : -EADDRNOTAVAIL;
+	r->ctl_fd_lim = maxfd + 1;
+	for (int i = 0; i < r->n_ctl; i++)
+		r->ctl_v6_fd[r->ctl[i].fd] = r->ctl[i].v6;
+	return 0;
 }
 
 void control_expire_links(struct relay *r, uint64_t now_ms)

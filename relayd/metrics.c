@@ -134,6 +134,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	       conns_dropped);
 	SCALAR("wgrelayd_uptime_seconds", "gauge", "Seconds since the relay started.",
 	       ((ev_clock_ms() - r->started_ms) / 1000));
+	n += ctlworker_metrics(r, out + n, cap - n);
 	n += fastpath_metrics(r, out + n, cap - n);
 	n += network_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);

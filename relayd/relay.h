@@ -70,6 +70,16 @@ struct log_budget {
 	uint64_t suppressed;
 };
 
+/* A control socket (control.c) and, with workers, the worker that reads it (ctlworker.c). */
+struct ctl_sock {
+	int fd;
+	bool v6;
+	uint32_t drops;    /* the kernel's drop count last read (sock_drops) */
+	uint64_t drops_ms; /* when it was read */
+	struct worker *w;  /* NULL: read by the control loop */
+	struct relay *r;
+};
+
 struct link {
 	uint32_t index; /* ours: clients put it in CTRL and DATA frames' index field */
 	/*
@@ -165,11 +175,15 @@ struct session {
 struct relay {
 	struct relayd_config cfg;
 	struct ev_loop *loop;
-	int ctl_fd[CONFIG_MAX_LISTEN];
-	bool ctl_v6[CONFIG_MAX_LISTEN];        /* IPv6 socket: IPv4 peers need the v4-mapped form */
-	uint32_t ctl_drops[CONFIG_MAX_LISTEN]; /* the kernel's drop count last read per socket */
-	uint64_t ctl_drops_ms[CONFIG_MAX_LISTEN]; /* when it was read */
+	/*
+	 * The control sockets: one per Listen address read by the control loop, or, with
+	 * workers, one per Listen address and worker (a SO_REUSEPORT group per address).
+	 */
+	struct ctl_sock *ctl;
 	int n_ctl;
+	/* ctl_v6_fd[fd]: fd is an IPv6 control socket (its peers need the v4-mapped form) */
+	bool *ctl_v6_fd;
+	int ctl_fd_lim; /* ctl_v6_fd's length: one more than the largest control socket */
 	struct hs_relay hs;
 	struct ratelimit *rl;
 	struct table links;    /* index -> struct link */
@@ -242,6 +256,8 @@ void control_send_raw(struct relay *r, struct link *l, const uint8_t *pt, size_t
 void control_link_close(struct relay *r, struct link *l);
 /* The control socket to reach a's family from; -1 when the relay has none. */
 int control_fd_for(const struct relay *r, const struct addr *a);
+/* Whether control socket fd is an IPv6 one (its IPv4 peers need the v4-mapped form). */
+bool control_fd_v6(const struct relay *r, int fd);
 
 /* Send m to dst: the answer to a request goes where the request came from (§7 bounds it). */
 void control_send_ctrl_to(struct relay *r, struct link *l, const struct ctrl_msg *m,
@@ -293,6 +309,49 @@ int state_load(struct relay *r);
 
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);
+/*
+ * Sealed DATA on a worker (ctlworker.c), in three steps so that the crypto runs outside the
+ * relay lock: sealed_plan (lock held) checks the frame and copies what opening and resealing
+ * need into j; sealed_crypt (no lock) opens and reseals j's frame in place; sealed_commit
+ * (lock held) checks the session and both links are still the ones planned with, accepts the
+ * counter into the replay window and charges the session.
+ */
+struct sealed_job {
+	uint8_t *frame;
+	size_t len;
+	struct addr src;
+	uint32_t handle;
+	uint64_t counter;
+	uint64_t x_gen, y_gen;      /* the sender's and the receiver's link, as planned */
+	uint8_t rkey[32], skey[32]; /* session keys: open with rkey, reseal with skey */
+	uint32_t y_handle;
+	uint64_t y_counter;
+	int y_fd;
+	struct addr dst;
+	int n;       /* the payload's length once opened; < 0: failed (FRAME_E*) */
+	size_t flen; /* the resealed frame's length */
+};
+enum sealed_plan_result {
+	SEALED_DROP,    /* dropped and counted */
+	SEALED_CRYPT,   /* go on: sealed_crypt, then sealed_commit */
+	SEALED_CONTROL, /* the control thread must take this frame as it is (control_frame) */
+};
+/* worker: the frame came to a worker's socket (SEALED_CONTROL is possible). */
+enum sealed_plan_result sealed_plan(struct relay *r, struct sealed_job *j, bool worker);
+void sealed_crypt(struct sealed_job *j);
+/* True: j's frame goes to j->dst on j->y_fd (counted as forwarded); false: dropped, counted. */
+bool sealed_commit(struct relay *r, struct sealed_job *j, uint64_t now_ms);
+
+/*
+ * ctlworker.c: a worker's control sockets. The worker reads them, forwards sealed DATA itself
+ * and hands every other frame to the control thread, which runs control_frame on it with the
+ * worker's socket as fd. Bounded: a full hand-off queue drops (counted as socket_full).
+ */
+/* Hand cs (its worker in cs->w) to the worker and watch its hand-off queue on the control
+ * loop; 0 or -errno. */
+int ctlworker_attach(struct relay *r, struct ctl_sock *cs);
+/* Prometheus lines of the sealed frames each worker forwarded; the length written. */
+size_t ctlworker_metrics(const struct relay *r, char *out, size_t cap);
 
 /*
  * streams.c: the stream listeners of [Transport] (PROTOCOL.md §12). A connection's socket fd

@@ -10,12 +10,14 @@
 #include "relay.h"
 #include "worker.h"
 
-enum { WORKER_ATTACH, WORKER_RETIRE };
+enum { WORKER_ATTACH, WORKER_RETIRE, WORKER_WATCH };
 
 struct worker_cmd {
 	int op;
 	int fd;
 	struct session *s;
+	ev_io_cb cb; /* WORKER_WATCH: the handler and its argument */
+	void *arg;
 };
 
 void relay_lock(struct relay *r)
@@ -30,7 +32,7 @@ void relay_unlock(struct relay *r)
 		pthread_mutex_unlock(&r->mu);
 }
 
-static int worker_post(struct worker *w, int op, struct session *s, int fd)
+static int worker_post(struct worker *w, int op, struct session *s, int fd, ev_io_cb cb, void *arg)
 {
 	uint64_t one = 1;
 
@@ -46,7 +48,7 @@ static int worker_post(struct worker *w, int op, struct session *s, int fd)
 		w->cmds = c;
 		w->capcmds = cap;
 	}
-	w->cmds[w->ncmds++] = (struct worker_cmd){op, fd, s};
+	w->cmds[w->ncmds++] = (struct worker_cmd){op, fd, s, cb, arg};
 	pthread_mutex_unlock(&w->mu);
 	/* The counter only saturates after 2^64-2 posts; a failed write still leaves it > 0. */
 	(void)!write(w->wake_fd, &one, sizeof(one));
@@ -55,12 +57,17 @@ static int worker_post(struct worker *w, int op, struct session *s, int fd)
 
 int worker_attach(struct worker *w, struct session *s)
 {
-	return worker_post(w, WORKER_ATTACH, s, s->fd);
+	return worker_post(w, WORKER_ATTACH, s, s->fd, direct_input, s);
+}
+
+int worker_watch(struct worker *w, int fd, ev_io_cb cb, void *arg)
+{
+	return worker_post(w, WORKER_WATCH, NULL, fd, cb, arg);
 }
 
 void worker_retire(struct worker *w, struct session *s, int fd)
 {
-	if (worker_post(w, WORKER_RETIRE, s, fd) < 0)
+	if (worker_post(w, WORKER_RETIRE, s, fd, NULL, NULL) < 0)
 		log_warnx("worker %u: out of memory: session socket %d left open", w->id, fd);
 }
 
@@ -82,10 +89,9 @@ static void worker_wake(struct ev_loop *loop, int fd, unsigned events, void *arg
 	for (size_t i = 0; i < n; i++) {
 		struct worker_cmd *c = &cmds[i];
 
-		if (c->op == WORKER_ATTACH) {
-			if (ev_add_io(loop, c->fd, EV_READ, direct_input, c->s) < 0)
-				log_warnx("worker %u: cannot watch session socket %d", w->id,
-				          c->fd);
+		if (c->op != WORKER_RETIRE) {
+			if (ev_add_io(loop, c->fd, EV_READ, c->cb, c->arg) < 0)
+				log_warnx("worker %u: cannot watch socket %d", w->id, c->fd);
 			continue;
 		}
 		/* Pending events of this iteration for fd are dropped by ev_del_io. */

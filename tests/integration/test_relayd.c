@@ -1306,6 +1306,108 @@ static void test_xdp_unavailable(void **state)
 	tclient_close(&b);
 }
 
+/* Whether the relay process pid exits by itself within ms; it is killed (and reaped) if not. */
+static bool exits_within(pid_t pid, int ms, int *status)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return false;
+}
+
+/*
+ * Sealed mode on two workers: each reads its own control socket of the SO_REUSEPORT group,
+ * opens and reseals what it reads; handshakes and control messages reach the control thread
+ * through the hand-off queue. 16 pairs (32 client sockets): every frame arrives, resealed,
+ * and both workers forward (the kernel spreads client addresses over the group). A second
+ * relay on the same address fails to start instead of joining the group.
+ */
+static void test_sealed_workers(void **state)
+{
+	enum { PAIRS = 16, FRAMES = 10 };
+	static struct tclient a[PAIRS], b[PAIRS];
+	struct ctrl_msg ma[PAIRS], mb[PAIRS];
+	uint8_t sid[PAIRS][16], frame[256], buf[256];
+	char maddr[32], text[16384], port[24], conf[96];
+	long long w0, w1;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", free_port());
+	/* Every client is 127.0.0.1: the per-source limits must hold 16 circuits (32 members). */
+	snprintf(conf, sizeof(conf), "/tmp/wgr-sealed-workers-%d.conf", getpid());
+	write_file(conf, "[Limits]\nMaxCircuitsPerSource = 64\nMaxReservationsPerSource = 64\n");
+	relay_start("--allow-loopback", "--workers", "2", "--metrics", maddr, "-c", conf, NULL);
+	unlink(conf);
+	for (int i = 0; i < PAIRS; i++) {
+		randombytes_buf(sid[i], 16);
+		client(&a[i]);
+		client(&b[i]);
+		assert_int_equal(
+		    tclient_bind(&a[i], sid[i], PROTO_MODE_SEALED, NULL, NULL, &ma[i], T_MS), 0);
+		assert_int_equal(
+		    tclient_bind(&b[i], sid[i], PROTO_MODE_SEALED, NULL, NULL, &mb[i], T_MS), 0);
+		assert_int_equal(mb[i].state, PROTO_PAIRED);
+		assert_int_equal(tclient_recv_ctrl(&a[i], &ma[i], T_MS), 0); /* paired notice */
+	}
+	for (uint64_t k = 0; k < FRAMES; k++)
+		for (int i = 0; i < PAIRS; i++)
+			for (int dir = 0; dir < 2; dir++) {
+				struct tclient *x = dir ? &b[i] : &a[i], *y = dir ? &a[i] : &b[i];
+				uint32_t h = dir ? mb[i].handle : ma[i].handle;
+				struct replay rp;
+				size_t flen;
+				int n;
+
+				memset(frame + PROTO_SEALED_HDR_LEN, (int)(i * 2 + dir), 100);
+				flen = seal_data(frame, 100, h, k, sid[i], x->keys.data_send);
+				tclient_sendto(x->fd, frame, flen, &R.a);
+				n = tclient_recvfrom(y->fd, buf, sizeof(buf), NULL, T_MS);
+				assert_int_equal(n, (int)flen);
+				replay_init(&rp);
+				assert_int_equal(
+				    seal_open_data(buf, (size_t)n, sid[i], y->keys.data_recv, &rp),
+				    100);
+				assert_int_equal(buf[PROTO_SEALED_HDR_LEN], i * 2 + dir);
+			}
+	assert_true(http_get(maddr, "/metrics", text, sizeof(text)) > 0);
+	w0 = metric(text, "wgrelayd_worker_sealed_packets_total{worker=\"0\"}");
+	w1 = metric(text, "wgrelayd_worker_sealed_packets_total{worker=\"1\"}");
+	assert_int_equal(metric(text, "wgrelayd_packets_forwarded_total{mode=\"sealed\"}"),
+	                 PAIRS * FRAMES * 2);
+	assert_int_equal(w0 + w1, PAIRS * FRAMES * 2);
+	/* 32 sockets all on one worker: a chance of 2^-31 with the kernel's hash. */
+	assert_true(w0 > 0 && w1 > 0);
+
+	/* The same address again: the probe bind fails, the second relay exits. */
+	snprintf(port, sizeof(port), "%d-%d", 30000 + (int)(getpid() % 500) * 10,
+	         30009 + (int)(getpid() % 500) * 10);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char key[160];
+		int null = open("/dev/null", O_WRONLY);
+
+		snprintf(key, sizeof(key), "%s/key2", R.dir);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(R.bin, R.bin, "--key-file", key, "--listen", R.addr, "--port-range", port,
+		      "--workers", "2", "-c", R.empty, "--allow-loopback", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(exits_within(pid, 5000, &status));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 127);
+	for (int i = 0; i < PAIRS; i++) {
+		tclient_close(&a[i]);
+		tclient_close(&b[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1328,6 +1430,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_source_rate_limit, relay_stop),
 	    cmocka_unit_test_teardown(test_kernel_drops_counted, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_workers_and_gro, relay_stop),
+	    cmocka_unit_test_teardown(test_sealed_workers, relay_stop),
 	    cmocka_unit_test_teardown(test_direct_byte_limit, relay_stop),
 	    cmocka_unit_test_teardown(test_xdp_unavailable, relay_stop),
 	};
