@@ -14,6 +14,9 @@
 # rows; the CPU per MB is the relay's own. Prints a table; exit 77 when it cannot run (not
 # root, no namespaces, no node or js-libp2p, wgrelayd without libp2p). RELAYS="js" (or
 # "wgrelayd") measures one row only.
+WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$WGR_SOURCE_DIR/bench/lib.sh"
 BYTES=$((64 * 1024 * 1024))
 REPS=3
 BUILD=""
@@ -28,18 +31,14 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,16p' "$0"
+		bench_usage
 		exit 0
 		;;
 	*) BUILD=$1 ;;
 	esac
 	shift
 done
-WGR_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
-WGR_BINARY_DIR=$(cd "${BUILD:-$WGR_SOURCE_DIR/build}" 2>/dev/null && pwd) || {
-	echo "bench: libp2p: build dir '${BUILD:-$WGR_SOURCE_DIR/build}' missing" >&2
-	exit 1
-}
+WGR_BINARY_DIR=$(bench_build_dir "bench: libp2p" "${BUILD:-$WGR_SOURCE_DIR/build}") || exit 1
 export WGR_SOURCE_DIR WGR_BINARY_DIR
 . "$WGR_SOURCE_DIR/sim/world.sh"
 . "$WGR_SOURCE_DIR/sim/libp2p.sh"
@@ -123,8 +122,7 @@ done
 
 median() # K FIELD: the median of FIELD over relay K's runs
 {
-	awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$WS/runs" | sort -n |
-		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$WS/runs" | bench_median
 }
 echo "libp2p relayed stream: js-libp2p $(node -p "require('$LP_DIR/node_modules/libp2p/package.json').version") at both ends, $BYTES bytes echoed ($((2 * BYTES)) through the relay), median of $REPS"
 echo

@@ -18,17 +18,19 @@
 # bounded queue (about half of it at max rate): that would be the bench's loss, not the relay's.
 set -eu
 
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 QUICK=0
 if [ "${1:-}" = --quick ]; then
 	QUICK=1
 	shift
 fi
 [ $# -eq 2 ] || {
-	sed -n '2,18p' "$0" >&2
+	bench_usage >&2
 	exit 2
 }
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$(cd "$1" && pwd)
+BUILD=$(bench_build_dir "bench: streams" "$1") || exit 1
 OUT=$2
 mkdir -p "$OUT" "$BUILD/bench"
 OUT=$(cd "$OUT" && pwd)
@@ -40,13 +42,7 @@ MET=$((PB + 31))
 STR=$((PB + 32))
 SIZE=1424 # WireGuard-shaped (a multiple of 16), filed under 1420 like the sealed row
 FIXED=${WGR_BENCH_STREAM_RATE:-20000}
-if [ "$QUICK" = 1 ]; then
-	DUR=1
-	REPS=1
-else
-	DUR=3
-	REPS=3
-fi
+bench_durations "$QUICK" 3
 if [ "$(nproc)" -ge 2 ]; then
 	CPU_LOAD=0
 	CPU_SYS=1
@@ -68,31 +64,23 @@ not_run() {
 
 RPID=""
 cleanup() {
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
+	bench_stop "$RPID"
 	RPID=""
-	return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_on_exit cleanup
 
 # --- build ---------------------------------------------------------------------------------------
 [ -x "$BUILD/relayd/wgrelayd" ] || not_run "wgrelayd not built"
 [ -f "$BUILD/transport/libwgrtransport.a" ] ||
 	not_run "libwgrtransport not built (cmake --build BUILD_DIR --target wgrtransport)"
-CC=${CC:-cc}
-CFLAGS="-O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes
-	-Wmissing-prototypes -Wpointer-arith -Wcast-qual"
+bench_cc
 # shellcheck disable=SC2086,SC2046 # CFLAGS and pkg-config's flags are word lists
 $CC $CFLAGS -I"$SRC/common" -I"$SRC/transport" -o "$BIN/wgr-bench-stream" "$SRC/bench/stream.c" \
 	"$SRC/bench/util.c" "$BUILD/transport/libwgrtransport.a" "$BUILD/common/libwgrcommon.a" \
 	-lssl -lcrypto -lwslay -lpthread $(pkg-config --cflags --libs libsodium) 2>>"$LOG" ||
 	not_run "wgr-bench-stream does not build (see log.txt)"
 if [ ! -x "$BIN/wgr-bench-member" ]; then
-	# shellcheck disable=SC2086,SC2046
-	$CC $CFLAGS -I"$SRC/common" -o "$BIN/wgr-bench-member" "$SRC/bench/member.c" \
-		"$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
-		$(pkg-config --cflags --libs libsodium) 2>>"$LOG" ||
-		not_run "wgr-bench-member does not build (see log.txt)"
+	bench_build_member || not_run "wgr-bench-member does not build (see log.txt)"
 fi
 
 # --- the relay -----------------------------------------------------------------------------------
@@ -141,11 +129,6 @@ done
 sleep 0.3
 kill -0 "$RPID" 2>/dev/null || not_run "wgrelayd exited at start (wgrelayd-streams.log: ports taken?)"
 
-cpu_ns() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.0f", ($12 + $13) * 1e9 / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 dropped() {
 	curl -sf "http://127.0.0.1:$MET/metrics" | awk '/^wgrelayd_stream_dropped_total / { print $2 }'
 }
@@ -161,7 +144,7 @@ one() {
 		lat="--open --warmup 0.2"
 	fi
 	d0=$(dropped)
-	c0=$(cpu_ns "$RPID")
+	c0=$(bench_cpu_ns "$RPID")
 	# shellcheck disable=SC2086
 	if [ "$sys" = udp ]; then
 		taskset -c "$CPU_LOAD" "$BIN/wgr-bench-member" --relay "127.0.0.1:$CTL" --relay-pub "$PUB" \
@@ -172,7 +155,7 @@ one() {
 			--relay-pub "$PUB" --size $SIZE --rate $rate --duration $DUR \
 			--sink-out "$D/$name.sink" --rx-fifo $lat >"$D/$name.gen" 2>>"$LOG" || true
 	fi
-	c1=$(cpu_ns "$RPID")
+	c1=$(bench_cpu_ns "$RPID")
 	d1=$(dropped)
 	printf '{"system":"stream-%s","size":1420,"kind":"stream-%s","rep":%s,"rate":%s,"cpu_ns":%s,"stream_dropped":%s,"gen":%s,"sink":%s}\n' \
 		"$sys" "$kind" "$rep" "$rate" "$((c1 - c0))" "$((${d1:-0} - ${d0:-0}))" \

@@ -23,23 +23,22 @@
 # record of CPU 1 during each max-rate run, OUT/*.perf).
 set -eu
 
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 QUICK=0
 BUILD=""
 for arg in "$@"; do
 	case "$arg" in
 	--quick) QUICK=1 ;;
 	-h | --help)
-		sed -n '2,23p' "$0"
+		bench_usage
 		exit 0
 		;;
 	*) BUILD=$arg ;;
 	esac
 done
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$(cd "${BUILD:-$SRC/build}" 2>/dev/null && pwd) || {
-	echo "veth: build dir '${BUILD:-$SRC/build}' missing (run make build)" >&2
-	exit 1
-}
+BUILD=$(bench_build_dir veth "${BUILD:-$SRC/build}") || exit 1
 if [ "$(id -u)" != 0 ]; then
 	echo "veth: needs root (network namespaces)" >&2
 	exit 77
@@ -59,14 +58,7 @@ LOG=$OUT/log.txt
 CPU_LOAD=0
 CPU_SYS=1
 SIZE=1420
-if [ "$QUICK" = 1 ]; then
-	DUR=1
-	REPS=1
-else
-	DUR=2
-	REPS=3
-fi
-
+bench_durations "$QUICK" 2
 
 # Names: one id per run, so a leftover of a killed run never collides.
 ID=wgrv$(printf '%04x' $(($$ % 65536)))
@@ -100,12 +92,7 @@ PIDS=""
 # Every exit: the processes we started (by PID), then whatever still runs in our namespaces,
 # then the namespaces.
 cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null || true
-	done
+	bench_stop "$PIDS"
 	PIDS=""
 	for ns in $NS_G $NS_R $NS_S; do
 		[ -e "/run/netns/$ns" ] || continue
@@ -115,8 +102,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_on_exit cleanup
 
 # (Not for background processes: "$!" of a function run with & is a subshell, not the process;
 # those are started with ip netns exec itself, which becomes the process.)
@@ -125,18 +111,8 @@ in_r() { ip netns exec "$NS_R" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 
 # --- build the tools (as bench/run does) -------------------------------------------------------
-CC=${CC:-cc}
-CFLAGS="-O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes
-	-Wmissing-prototypes -Wpointer-arith -Wcast-qual"
-# shellcheck disable=SC2086
-$CC $CFLAGS -o "$BIN/wgr-bench-gen" "$SRC/bench/gen.c" "$SRC/bench/turn.c" "$SRC/bench/rx.c" \
-	"$SRC/bench/util.c"
-# shellcheck disable=SC2086
-$CC $CFLAGS -o "$BIN/wgr-bench-sink" "$SRC/bench/sink.c" "$SRC/bench/rx.c" "$SRC/bench/util.c"
-# shellcheck disable=SC2086
-$CC $CFLAGS -o "$BIN/wgr-bench-fwd" "$SRC/bench/fwd.c" "$SRC/bench/util.c"
-# shellcheck disable=SC2086
-$CC $CFLAGS -o "$BIN/wgr-bench-wgpair" "$SRC/bench/wgpair.c" "$SRC/bench/util.c"
+bench_cc
+bench_build_tools
 # wgrelayd_build (the member tool), wgrelayd_conf, slab helpers: shared with bench/run.
 . "$SRC/bench/wgrelayd.sh"
 wgrelayd_build
@@ -221,22 +197,12 @@ cpu_busy_ns() {
 		printf "%.0f", ($2 + $3 + $4 + $7 + $8 + $9) * 1e9 / hz }' /proc/stat
 }
 
-# proc_cpu_ns PID: utime+stime of the thread group, in ns (0 when gone or none).
-proc_cpu_ns() {
-	if [ -z "$1" ] || [ "$1" = 0 ]; then
-		echo 0
-		return
-	fi
-	awk -v hz="$HZ" '{ sub(/.*\) /, ""); printf "%.0f", ($12 + $13) * 1e9 / hz }' \
-		"/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 # napi_cpu_ns: CPU time of the relay side's NAPI threads (the relay's receive; for xdp, the
 # program itself), in ns.
 napi_cpu_ns() {
 	t=0
 	for p in $NAPI_PIDS; do
-		t=$((t + $(proc_cpu_ns "$p")))
+		t=$((t + $(bench_cpu_ns "$p")))
 	done
 	echo $t
 }
@@ -249,25 +215,6 @@ relay_sent() {
 		$(cat /sys/class/net/rs/statistics/tx_dropped)))'
 }
 
-wait_file() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
-
-jget() {
-	sed -n "s/.*\"$1\":\"\{0,1\}\([^,}\"]*\).*/\1/p" | head -n 1
-}
-
-gso_segs() {
-	s=$((64000 / $1))
-	[ $s -gt 64 ] && s=64
-	echo $s
-}
-
 SINK_PID=""
 # start_sink NAME BIND [args]: the sink in its namespace on the load CPU.
 start_sink() {
@@ -278,7 +225,7 @@ start_sink() {
 	ip netns exec "$NS_S" taskset -c $CPU_LOAD "$BIN/wgr-bench-sink" --bind "$bind" --duration 60 --idle 0.4 \
 		--ready "$OUT/ready" "$@" >"$OUT/$name.sink" 2>>"$LOG" &
 	SINK_PID=$!
-	wait_file "$OUT/ready" || {
+	bench_wait_file "$OUT/ready" || {
 		log "sink did not start"
 		exit 1
 	}
@@ -351,12 +298,7 @@ pair_up() {
 		>>"$OUT/member.log" 2>&1 &
 	MEMBER_PID=$!
 	PIDS="$PIDS $MEMBER_PID"
-	i=0
-	while [ ! -e "$OUT/member.ready" ] && [ $i -lt 2400 ] && kill -0 "$MEMBER_PID" 2>/dev/null; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -e "$OUT/member.ready" ] || {
+	bench_wait_file "$OUT/member.ready" "$MEMBER_PID" 2400 || {
 		echo "binding $2 sessions failed (member.log)" >"$OUT/$1.status"
 		return 1
 	}
@@ -421,10 +363,7 @@ system_up() {
 }
 
 system_down() {
-	for p in $MEMBER_PID $SYS_PID; do
-		kill "$p" 2>/dev/null || continue
-		wait "$p" 2>/dev/null || true
-	done
+	bench_stop "$MEMBER_PID $SYS_PID"
 	MEMBER_PID=""
 	SYS_PID=""
 	return 0
@@ -452,7 +391,7 @@ one_run() {
 	name=$sys-$kind-$rep
 	wsize=$SIZE
 	case "$path" in direct | direct-gro | xdp | xdp-generic) wsize=$(((SIZE + 15) / 16 * 16)) ;; esac
-	gso="--gso $(gso_segs "$wsize")"
+	gso="--gso $(bench_gso_segs "$wsize")"
 	[ "$kind" = max ] || gso=""
 	rx=$SINK_ADDR
 	sinkopt=""
@@ -485,7 +424,7 @@ one_run() {
 	[ "$kind" = base ] && ppid=""
 	x0=""
 	[ "${path%-generic}" = xdp ] && x0=$(metric wgrelayd_xdp_packets_total)
-	p0=$(proc_cpu_ns "$ppid")
+	p0=$(bench_cpu_ns "$ppid")
 	n0=$(napi_cpu_ns)
 	t0=$(relay_sent)
 	c0=$(cpu_busy_ns)
@@ -502,10 +441,10 @@ one_run() {
 	[ -z "$perf" ] || wait "$perf" || true
 	t1=$(relay_sent)
 	n1=$(napi_cpu_ns)
-	p1=$(proc_cpu_ns "$ppid")
+	p1=$(bench_cpu_ns "$ppid")
 	if [ -n "$fpid" ]; then
 		wait "$fpid" || true
-		p1=$(jget cpu_s <"$OUT/$name.fwd" | awk -v p0="$p0" '{ printf "%.0f", $1 * 1e9 + p0 }')
+		p1=$(bench_jget cpu_s <"$OUT/$name.fwd" | awk -v p0="$p0" '{ printf "%.0f", $1 * 1e9 + p0 }')
 	fi
 	xdp=null
 	[ "${path%-generic}" = xdp ] && xdp=$(($(metric wgrelayd_xdp_packets_total) - ${x0:-0}))
@@ -515,7 +454,7 @@ one_run() {
 		"$(cat "$OUT/$name.gen" 2>/dev/null || echo '{}')" \
 		"$(cat "$OUT/$name.sink" 2>/dev/null || echo '{}')" >>"$OUT/runs.jsonl"
 	s=$(cat "$OUT/$name.sink")
-	log "$sys $kind #$rep: $(echo "$s" | jget pps) pps at the sink, p50 $(echo "$s" | jget lat_p50_us) us," \
+	log "$sys $kind #$rep: $(echo "$s" | bench_jget pps) pps at the sink, p50 $(echo "$s" | bench_jget lat_p50_us) us," \
 		"sent $((t1 - t0)), relay cpu $(((p1 - p0 + n1 - n0) / 1000000)) ms (napi $(((n1 - n0) / 1000000)))," \
 		"cpu$CPU_SYS $(((c1 - c0) / 1000000)) ms${x0:+, in XDP $xdp}"
 }
@@ -613,7 +552,7 @@ xdp_scale() {
 			system_down
 			break
 		fi
-		r0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SYS_PID/status")
+		r0=$(rss_kb "$SYS_PID")
 		if ! pair_up "scale-$n" "$n"; then
 			echo "| $n | not run: $(cat "$OUT/scale-$n.status") | | | | | | |" >>"$OUT/scale.md"
 			system_down
@@ -621,35 +560,35 @@ xdp_scale() {
 		fi
 		prime "scale-$n" "$n"
 		k1=$(slab_kb)
-		r1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SYS_PID/status")
+		r1=$(rss_kb "$SYS_PID")
 		ml=$(map_memlock "$SYS_PID")
 		inst=$(metric wgrelayd_xdp_sessions)
 		x0=$(metric wgrelayd_xdp_packets_total)
 		t0=$(relay_sent)
 		n0=$(napi_cpu_ns)
-		p0=$(proc_cpu_ns "$SYS_PID")
+		p0=$(bench_cpu_ns "$SYS_PID")
 		start_sink "scale-$n" "$WGR_B" --gro
 		in_g taskset -c $CPU_LOAD "$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" \
 			--dst-file "$OUT/scale-$n.ports" --wg-index $WGR_INDEX --size 1424 \
-			--duration "$DUR" --rate 0 --gso "$(gso_segs 1424)" >"$OUT/scale-$n.gen" 2>>"$LOG" || true
+			--duration "$DUR" --rate 0 --gso "$(bench_gso_segs 1424)" >"$OUT/scale-$n.gen" 2>>"$LOG" || true
 		wait "$SINK_PID" || true
 		x1=$(metric wgrelayd_xdp_packets_total)
 		t1=$(relay_sent)
 		n1=$(napi_cpu_ns)
-		p1=$(proc_cpu_ns "$SYS_PID")
+		p1=$(bench_cpu_ns "$SYS_PID")
 		s=$(cat "$OUT/scale-$n.sink")
 		printf '{"system":"scale-xdp","size":1420,"kind":"sessions","sessions":%s,"installed":%s,"slab_kb":%s,"memlock":%s,"rss_kb":%s,"rss_kb_before":%s,"sent":%s,"napi_ns":%s,"proc_ns":%s,"xdp_pkts":%s,"pair":%s,"sink":%s}\n' \
 			"$n" "${inst:-0}" "$((k1 - k0))" "${ml:-0}" "$r1" "$r0" "$((t1 - t0))" "$((n1 - n0))" \
 			"$((p1 - p0))" "$((${x1:-0} - ${x0:-0}))" \
 			"$(cat "$OUT/scale-$n.pair")" "$s" >>"$OUT/runs.jsonl"
 		awk -v n="$n" -v inst="${inst:-0}" -v k="$((k1 - k0))" -v ml="${ml:-0}" -v r0="$r0" -v r1="$r1" \
-			-v pps="$(echo "$s" | jget pps)" -v x="$((${x1:-0} - ${x0:-0}))" -v sent="$((t1 - t0))" \
-			-v win="$(echo "$s" | jget window_s)" -v cpu="$((n1 - n0 + p1 - p0))" \
+			-v pps="$(echo "$s" | bench_jget pps)" -v x="$((${x1:-0} - ${x0:-0}))" -v sent="$((t1 - t0))" \
+			-v win="$(echo "$s" | bench_jget window_s)" -v cpu="$((n1 - n0 + p1 - p0))" \
 			'BEGIN { printf "| %d (%d in the map) | %.0f | %.0f | %.0f%% | %.2f | %.0f | %.0f (%.0f) | %.0f |\n", n, inst,
 				(win > 0 ? sent / win / 1000 : 0), pps / 1000, (sent > 0 ? 100 * x / sent : 0),
 				(sent > 0 ? cpu / sent / 1000 : 0),
 				k * 1024 / n, ml / 1024, ml / n, (r1 - r0) * 1024 / n }' >>"$OUT/scale.md"
-		log "scale $n: $(echo "$s" | jget pps) pps, $inst installed"
+		log "scale $n: $(echo "$s" | bench_jget pps) pps, $inst installed"
 		system_down
 	done
 	{

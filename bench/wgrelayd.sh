@@ -14,6 +14,9 @@
 # When wgrelayd or the client cannot be built, the wgrelayd systems are skipped and the reason
 # goes to OUT/wgrelayd.status (the report prints it).
 
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
+
 WGRELAYD=$BUILD/relayd/wgrelayd
 WGR_STATUS=""
 WGR_PID=""
@@ -39,10 +42,7 @@ wgrelayd_build() {
 		WGR_STATUS="bench client (bench/member.c) not written yet: waits for the protocol in common/"
 		return 0
 	fi
-	# shellcheck disable=SC2086,SC2046 # CFLAGS and pkg-config's flags are word lists
-	if ! $CC $CFLAGS -I"$SRC/common" -o "$BIN/wgr-bench-member" "$SRC/bench/member.c" \
-		"$SRC/bench/util.c" "$BUILD/common/libwgrcommon.a" \
-		$(pkg-config --cflags --libs libsodium) 2>>"$LOG"; then
+	if ! bench_build_member; then
 		WGR_STATUS="bench client does not build against common/ (see log.txt)"
 	fi
 	return 0
@@ -134,19 +134,12 @@ member_hold() {
 		--ready "$OUT/member.ready" --hold 600 >>"$OUT/member.log" 2>&1 &
 	MEMBER_PID=$!
 	PIDS="$PIDS $MEMBER_PID"
-	i=0
-	while [ ! -e "$OUT/member.ready" ] && [ $i -lt 1200 ] && kill -0 "$MEMBER_PID" 2>/dev/null; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -e "$OUT/member.ready" ]
+	bench_wait_file "$OUT/member.ready" "$MEMBER_PID" 1200
 }
 
 MEMBER_PIDS=""
 member_release() {
-	for p in $MEMBER_PID $MEMBER_PIDS; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
+	bench_stop "$MEMBER_PID $MEMBER_PIDS"
 	MEMBER_PID=""
 	MEMBER_PIDS=""
 	return 0
@@ -199,7 +192,7 @@ wgrelayd_scale() {
 		"$BIN/wgr-bench-sockmem" --count 10000 >"$OUT/sockmem.json" 2>>"$LOG" || true
 		echo "Kernel memory of one direct-mode session's socket (a bound UDP socket registered" \
 			"with epoll, slab caches UDP, sock_inode_cache, filp, dentry, eventpoll):" \
-			"$(jget bytes_per_socket <"$OUT/sockmem.json") bytes (wgr-bench-sockmem, 10000 sockets)."
+			"$(bench_jget bytes_per_socket <"$OUT/sockmem.json") bytes (wgr-bench-sockmem, 10000 sockets)."
 		echo
 	} >"$OUT/scale.md"
 	if [ -n "$WGR_STATUS" ]; then
@@ -240,7 +233,7 @@ wgrelayd_scale() {
 		s=$(cat "$OUT/scale-$n.sink")
 		printf '{"system":"scale-direct","size":1420,"kind":"sessions","sessions":%s,"rss_kb":%s,"rss_kb_before":%s,"slab_bytes":%s,"pair":%s,"sink":%s}\n' \
 			"$n" "$r1" "$r0" "$((k1 - k0))" "$(cat "$OUT/scale-$n.pair")" "$s" >>"$OUT/runs.jsonl"
-		awk -v n=$n -v r0="$r0" -v r1="$r1" -v k="$((k1 - k0))" -v pps="$(echo "$s" | jget pps)" \
+		awk -v n=$n -v r0="$r0" -v r1="$r1" -v k="$((k1 - k0))" -v pps="$(echo "$s" | bench_jget pps)" \
 			'BEGIN { ks = k < 0 ? "n/a (the caches shrank meanwhile)" : sprintf("%.0f", k / n)
 				printf "| %d | %.1f | %.0f | %s | %.0f |\n", n, r1 / 1024, (r1 - r0) * 1024 / n, ks, pps / 1000 }' \
 			>>"$OUT/scale.md"
@@ -293,7 +286,7 @@ wgrelayd_threads() {
 			start_sink "threads-$w" --gro
 			"$BIN/wgr-bench-gen" --mode wg --bind "$WGR_A" --dst-file "$OUT/threads-$w.ports" \
 				--wg-index "$WGR_INDEX" --size 1424 --duration "$DUR" --rate 0 \
-				--gso "$(gso_segs 1424)" >"$OUT/threads-$w.gen" 2>>"$LOG" || true
+				--gso "$(bench_gso_segs 1424)" >"$OUT/threads-$w.gen" 2>>"$LOG" || true
 			wait "$SINK_PID" || true
 			thread_cpu "$tpid" | sort >"$OUT/threads-$w.cpu1"
 			s=$(cat "$OUT/threads-$w.sink")
@@ -301,11 +294,11 @@ wgrelayd_threads() {
 				awk -v hz="$(getconf CLK_TCK)" '{ printf "%s%.2f", (NR > 1 ? ", " : ""), ($3 - $2) / hz }')
 			printf '{"system":"threads-direct","size":1420,"kind":"threads","workers":%s,"sink":%s}\n' \
 				"$w" "$s" >>"$OUT/runs.jsonl"
-			awk -v w="$w" -v pps="$(echo "$s" | jget pps)" -v c="$cpus" \
+			awk -v w="$w" -v pps="$(echo "$s" | bench_jget pps)" -v c="$cpus" \
 				'BEGIN { printf "| %d | %.0f | %s |\n", w, pps / 1000, c }' >>"$OUT/threads.md"
 		fi
 		member_release
-		kill "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null
+		bench_stop "$tpid"
 	done
 	echo >>"$OUT/threads.md"
 }

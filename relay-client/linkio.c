@@ -18,9 +18,19 @@
 /* Frames per UDP_SEGMENT message (the kernel's UDP_MAX_SEGMENTS) and bytes (within an IP datagram). */
 #define LINKIO_GSO_SEGS  64
 #define LINKIO_GSO_BYTES 60000
+/*
+ * A receive slot holds the largest datagram a link carries: a relay forwards DATA up to its
+ * MaxPacket, which jumbo-frame relays raise to 65527 and the helper cannot know, so a smaller
+ * slot would cut such frames (and their tag with them). GRO plays no part: link sockets do not
+ * set UDP_GRO, a slot never holds coalesced datagrams. Slots start on 64 KiB boundaries, whole
+ * pages, so a small datagram makes one page of its slot resident rather than two across a page
+ * boundary (64 datagrams of 1504 bytes: 64 pages, where slots packed at 65535 bytes took 111).
+ */
+#define LINKIO_SLOT 65536
+_Static_assert(LINKIO_SLOT >= PROTO_MAX_FRAME, "a slot holds the largest frame");
 
 struct linkio {
-	/* LINK_BATCH * PROTO_MAX_FRAME, not secret (DATA carries ciphertext): virtual memory, a
+	/* LINK_BATCH * LINKIO_SLOT, not secret (DATA carries ciphertext): virtual memory, a
 	 * slot's pages are touched only as far as the datagrams in it reach */
 	uint8_t *rxbuf;
 	struct mmsghdr rx[LINK_BATCH];
@@ -41,16 +51,18 @@ struct linkio {
 int linkio_new(struct linkio **out)
 {
 	struct linkio *io = calloc(1, sizeof(*io));
+	void *p;
 
 	if (!io)
 		return -ENOMEM;
-	io->rxbuf = malloc((size_t)LINK_BATCH * PROTO_MAX_FRAME);
-	if (!io->rxbuf) {
+	/* Aligned to the slot size: page-aligned slots for any page size up to 64 KiB. */
+	if (posix_memalign(&p, LINKIO_SLOT, (size_t)LINK_BATCH * LINKIO_SLOT)) {
 		free(io);
 		return -ENOMEM;
 	}
+	io->rxbuf = p;
 	for (size_t i = 0; i < LINK_BATCH; i++) {
-		io->rx_iov[i].iov_base = io->rxbuf + i * PROTO_MAX_FRAME;
+		io->rx_iov[i].iov_base = io->rxbuf + i * LINKIO_SLOT;
 		io->rx_iov[i].iov_len = PROTO_MAX_FRAME;
 		io->rx[i].msg_hdr.msg_iov = &io->rx_iov[i];
 		io->rx[i].msg_hdr.msg_iovlen = 1;

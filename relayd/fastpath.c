@@ -163,41 +163,77 @@ void fastpath_reload(struct relay *r)
 		fastpath_update(r, s, ev_now_ms(r->loop));
 }
 
+/*
+ * Sessions found past their byte limit in one read back, closed after it (the read must not
+ * remove sessions). More in one second is rare: the tick then walks the installed ones.
+ */
+#define FASTPATH_OVER_MAX 64
+
 struct fastpath_read {
 	struct relay *r;
 	uint64_t now;
+	uint16_t over[FASTPATH_OVER_MAX]; /* ports of sessions past their byte limit */
+	size_t n_over;
+	bool overflow; /* more than over holds */
 };
+
+/*
+ * The kernel stops at the budget, but user space may have forwarded some of the session's
+ * datagrams meanwhile (those that went up): the limit holds here.
+ */
+static bool fastpath_over(const struct relay *r, const struct session *s)
+{
+	const struct limits *lim = &r->cfg.limits;
+
+	return s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes;
+}
 
 static void fastpath_read_one(void *arg, uint16_t port, const struct xdp_session_stats *st)
 {
 	struct fastpath_read *fr = arg;
 	struct session *s = table_get(&fr->r->ports, port);
 
-	if (s && s->xdp_on)
-		fastpath_apply(fr->r, s, st, fr->now);
+	if (!s || !s->xdp_on)
+		return;
+	fastpath_apply(fr->r, s, st, fr->now);
+	if (!fastpath_over(fr->r, s))
+		return;
+	if (fr->n_over < FASTPATH_OVER_MAX)
+		fr->over[fr->n_over++] = port;
+	else
+		fr->overflow = true;
 }
 
+/*
+ * Only the installed sessions are visited: the batched read gives exactly those (each has its
+ * stats entry from xdp_session_set to xdp_session_del), so the session table is walked only
+ * on kernels without batched reads, or when more sessions than over holds reach their limit.
+ */
 void fastpath_tick(struct relay *r, uint64_t now_ms)
 {
-	const struct limits *lim = &r->cfg.limits;
-	struct fastpath_read fr = {r, now_ms};
+	struct fastpath_read fr = {.r = r, .now = now_ms};
 	size_t pos = 0;
 	struct session *s;
-	/* All sessions in a few system calls; session by session on kernels without batches. */
-	bool each = !r->xdp || xdp_sessions_read_all(r->xdp, fastpath_read_one, &fr) < 0;
+	bool each;
 
 	if (!r->xdp)
 		return;
+	/* All sessions in a few system calls; session by session on kernels without batches. */
+	each = xdp_sessions_read_all(r->xdp, fastpath_read_one, &fr) < 0;
+	if (!each && !fr.overflow) {
+		for (size_t i = 0; i < fr.n_over; i++) {
+			s = table_get(&r->ports, fr.over[i]);
+			if (s && s->xdp_on && fastpath_over(r, s))
+				session_close_limit(r, s, "byte limit");
+		}
+		return;
+	}
 	while ((s = table_next(&r->sessions, &pos))) {
 		if (!s->xdp_on)
 			continue;
 		if (each)
 			fastpath_sync(r, s, now_ms);
-		/*
-		 * The kernel stops at the budget, but user space may have forwarded some of the
-		 * session's datagrams meanwhile (those that went up): the limit holds here.
-		 */
-		if (s->limited && lim->circuit_bytes && s->bytes > lim->circuit_bytes)
+		if (fastpath_over(r, s))
 			session_close_limit(r, s, "byte limit");
 	}
 }

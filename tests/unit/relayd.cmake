@@ -30,4 +30,9 @@ add_cmocka_test(test_discover_select SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_disc
 # The XDP fast path's policy in wgrelayd (fastpath.c) over an in-memory fake of xdp.h: the
 # test defines every xdp.h function, so xdp.c is never taken from the library.
 add_cmocka_test(test_fastpath SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fastpath.c
-                LINK_LIBRARIES wgrelayd_core)
+                ${CMAKE_CURRENT_LIST_DIR}/relay_fixture.c LINK_LIBRARIES wgrelayd_core)
+# relay_fixture
+# test_session (added in the list above) builds its relay with the shared fixture too.
+if(TARGET test_session)
+  target_sources(test_session PRIVATE ${CMAKE_CURRENT_LIST_DIR}/relay_fixture.c)
+endif()

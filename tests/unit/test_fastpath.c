@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "relay.h"
+#include "relay_fixture.h"
 #include "xdp.h"
 
 /* The fake path: one entry per port, as the program's session map. */
@@ -145,23 +146,15 @@ int xdp_counters_read(struct xdp_path *x, struct xdp_counters *c)
 	return fake_read_err;
 }
 
+/* The fixture's relay, as the tests here want it, and the fake map emptied. */
 static struct relay *relay(void)
 {
-	struct relay *r = calloc(1, sizeof(*r));
+	struct relay *r = relay_fixture_new();
 
-	assert_non_null(r);
-	config_defaults(&r->cfg);
 	r->cfg.policy.allow_private = true; /* the members are in documentation ranges */
 	r->cfg.port_lo = 20000 + (uint16_t)(getpid() % 200) * 100;
 	r->cfg.port_hi = r->cfg.port_lo + 99;
 	r->cfg.xdp = XDP_MODE_AUTO;
-	assert_int_equal(ev_new(&r->loop), 0);
-	assert_int_equal(table_init(&r->links, 8), 0);
-	assert_int_equal(table_init(&r->sessions, 8), 0);
-	assert_int_equal(table_init(&r->handles, 8), 0);
-	assert_int_equal(table_init(&r->ports, 8), 0);
-	assert_int_equal(table_init(&r->clients, 8), 0);
-	assert_int_equal(table_init(&r->quotas, 8), 0);
 	memset(fake, 0, sizeof(fake));
 	fake_open_err = fake_set_err = fake_read_err = 0;
 	fake_sets = 0;
@@ -170,38 +163,11 @@ static struct relay *relay(void)
 
 static void relay_free(struct relay *r)
 {
-	struct session *s;
-	size_t pos = 0;
-
-	while ((s = table_next(&r->sessions, &pos)))
-		session_close(r, s, "test end");
+	relay_fixture_close_sessions(r);
 	assert_int_equal(r->xdp_sessions, 0);
 	fastpath_close(r);
-	table_free(&r->links);
-	table_free(&r->sessions);
-	table_free(&r->handles);
-	table_free(&r->ports);
-	table_free(&r->clients);
 	/* The tests' links are never closed: what they are charged to goes with the relay. */
-	pos = 0;
-	for (struct quota *q; (q = table_next(&r->quotas, &pos));)
-		free(q);
-	table_free(&r->quotas);
-	free(r->io);
-	ev_free(r->loop);
-	free(r);
-}
-
-static void link_init(struct relay *r, struct link *l, uint8_t keybyte, const char *ip)
-{
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	memset(l->client_pub, keybyte, 32);
-	assert_int_equal(addr_parse(&l->addr, ip, 0), 0);
-	assert_non_null(l->qkey = quota_key(r, l->client_pub));
-	assert_non_null(l->qsrc = quota_source(r, &l->addr));
-	l->qkey->links++;
-	l->qsrc->links++;
+	relay_fixture_free(r);
 }
 
 /* A direct session of a and b (unauthenticated: limited), neither member proven yet. */
@@ -235,8 +201,8 @@ static void test_install_rules(void **state)
 	char why[256];
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
 	assert_int_equal(fastpath_open(r, why, sizeof(why)), 0);
 	assert_non_null(r->xdp);
 	s = pair(r, &a, &b);
@@ -299,10 +265,10 @@ static void test_family_and_failures(void **state)
 	char why[256];
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "[2001:db8::2]:2000");
-	link_init(r, &c, 3, "198.51.100.3:1000");
-	link_init(r, &d, 4, "198.51.100.4:1000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "[2001:db8::2]:2000");
+	relay_fixture_link_init(r, &c, 3, "198.51.100.3:1000");
+	relay_fixture_link_init(r, &d, 4, "198.51.100.4:1000");
 	assert_int_equal(fastpath_open(r, why, sizeof(why)), 0);
 	/* An IPv4 and an IPv6 member: user space (it sends v4-mapped), never the kernel. */
 	s = pair(r, &a, &b);
@@ -346,8 +312,8 @@ static void read_back(bool batch)
 
 	fake_batch_err = batch ? 0 : -EOPNOTSUPP;
 	fake_batch_calls = fake_reads = 0;
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
 	r->cfg.limits.circuit_bytes = 100000;
 	assert_int_equal(fastpath_open(r, why, sizeof(why)), 0);
 	s = pair(r, &a, &b);
@@ -413,6 +379,62 @@ static void test_read_back_each(void **state)
 	read_back(false);
 }
 
+/*
+ * Sessions past their byte limit are closed at the tick from the batched read alone, however
+ * many at once (more than the tick keeps a list of: it walks the installed ones then), and
+ * only those: the sessions under the limit stay installed.
+ */
+static void over_limit(int n_over)
+{
+	enum { N = 70 };
+	struct relay *r = relay();
+	static struct link a[N], b[N];
+	struct session *s[N];
+	uint16_t port[N];
+	char why[256], ip[32];
+
+	fake_batch_calls = fake_reads = 0;
+	r->cfg.limits.circuit_bytes = 100000;
+	assert_int_equal(fastpath_open(r, why, sizeof(why)), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d:1000", i + 1);
+		relay_fixture_link_init(r, &a[i], (uint8_t)(i + 1), ip);
+		snprintf(ip, sizeof(ip), "203.0.113.%d:2000", i + 1);
+		relay_fixture_link_init(r, &b[i], (uint8_t)(i + 101), ip);
+		s[i] = pair(r, &a[i], &b[i]);
+		snprintf(ip, sizeof(ip), "198.51.100.%d:51820", i + 1);
+		prove(r, s[i], 0, ip);
+		snprintf(ip, sizeof(ip), "203.0.113.%d:51820", i + 1);
+		prove(r, s[i], 1, ip);
+		port[i] = s[i]->port;
+	}
+	assert_int_equal(r->xdp_sessions, N);
+	for (int i = 0; i < N; i++) {
+		fake[port[i]].st.pkts = 1;
+		fake[port[i]].st.bytes = i < n_over ? 100001 : 99999;
+	}
+	fastpath_tick(r, ev_now_ms(r->loop));
+	assert_int_equal(fake_batch_calls, 1);
+	assert_int_equal(fake_reads, n_over); /* the last read of each session closed, no more */
+	assert_int_equal(r->sessions.n, N - n_over);
+	assert_int_equal(r->xdp_sessions, N - n_over);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(fake[port[i]].on, i >= n_over);
+	relay_free(r);
+}
+
+static void test_over_limit_few(void **state)
+{
+	(void)state;
+	over_limit(3);
+}
+
+static void test_over_limit_many(void **state)
+{
+	(void)state;
+	over_limit(70);
+}
+
 static void test_open_policy(void **state)
 {
 	struct relay *r = relay();
@@ -461,9 +483,10 @@ static void test_open_policy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_install_rules), cmocka_unit_test(test_family_and_failures),
-	    cmocka_unit_test(test_read_back),     cmocka_unit_test(test_read_back_each),
-	    cmocka_unit_test(test_open_policy),
+	    cmocka_unit_test(test_install_rules),   cmocka_unit_test(test_family_and_failures),
+	    cmocka_unit_test(test_read_back),       cmocka_unit_test(test_read_back_each),
+	    cmocka_unit_test(test_open_policy),     cmocka_unit_test(test_over_limit_few),
+	    cmocka_unit_test(test_over_limit_many),
 	};
 
 	if (sodium_init() < 0)

@@ -14,64 +14,7 @@
 #include <sodium.h>
 
 #include "relay.h"
-
-static struct relay *relay(void)
-{
-	struct relay *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	config_defaults(&r->cfg);
-	assert_int_equal(ev_new(&r->loop), 0);
-	assert_int_equal(table_init(&r->links, 8), 0);
-	assert_int_equal(table_init(&r->sessions, 8), 0);
-	assert_int_equal(table_init(&r->handles, 8), 0);
-	assert_int_equal(table_init(&r->ports, 8), 0);
-	assert_int_equal(table_init(&r->clients, 8), 0);
-	assert_int_equal(table_init(&r->quotas, 8), 0);
-	return r;
-}
-
-static void relay_free(struct relay *r)
-{
-	struct session *s;
-	size_t pos = 0;
-
-	while ((s = table_next(&r->sessions, &pos)))
-		session_close(r, s, "test end");
-	table_free(&r->links);
-	table_free(&r->sessions);
-	table_free(&r->handles);
-	table_free(&r->ports);
-	table_free(&r->clients);
-	assert_int_equal(r->quotas.n, 0); /* every charge was given back */
-	table_free(&r->quotas);
-	ev_free(r->loop);
-	free(r);
-}
-
-/* A link as control.c makes one: charged to its key and source. */
-static void link_init(struct relay *r, struct link *l, uint8_t keybyte, const char *ip)
-{
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	memset(l->client_pub, keybyte, 32);
-	assert_int_equal(addr_parse(&l->addr, ip, 0), 0);
-	assert_non_null(l->qkey = quota_key(r, l->client_pub));
-	assert_non_null(l->qsrc = quota_source(r, &l->addr));
-	l->qkey->links++;
-	l->qsrc->links++;
-}
-
-/* The link goes (control_link_free without the link table). */
-static void link_gone(struct relay *r, struct link *l)
-{
-	session_link_gone(r, l);
-	l->qkey->links--;
-	l->qsrc->links--;
-	quota_release(r, l->qkey);
-	quota_release(r, l->qsrc);
-	l->qkey = l->qsrc = NULL;
-}
+#include "relay_fixture.h"
 
 static struct ctrl_msg bindreq(const uint8_t sid[16])
 {
@@ -83,7 +26,7 @@ static struct ctrl_msg bindreq(const uint8_t sid[16])
 
 static void test_pair_full_rebind_unbind(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link a, b, c, a2;
 	struct ctrl_msg req, ra, rb, rc;
 	uint8_t sid[16];
@@ -92,10 +35,11 @@ static void test_pair_full_rebind_unbind(void **state)
 	(void)state;
 	randombytes_buf(sid, sizeof(sid));
 	req = bindreq(sid);
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "203.0.113.2:2000");
-	link_init(r, &c, 3, "192.0.2.3:3000");
-	link_init(r, &a2, 1, "198.51.100.9:1001"); /* the same client key on a new link */
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &c, 3, "192.0.2.3:3000");
+	relay_fixture_link_init(r, &a2, 1,
+	                        "198.51.100.9:1001"); /* the same client key on a new link */
 	assert_null(session_find(r, sid));
 	assert_int_equal(session_bind(r, &a, &req, &ra), 0);
 	assert_int_equal(ra.type, CTRL_BOUND);
@@ -151,23 +95,23 @@ static void test_pair_full_rebind_unbind(void **state)
 	assert_null(session_find(r, sid));
 	assert_int_equal(r->reservations, 0);
 	assert_int_equal(a.qkey->reservations + a.qkey->circuits + b.qsrc->circuits, 0);
-	link_gone(r, &a);
-	link_gone(r, &a2);
-	link_gone(r, &b);
-	link_gone(r, &c);
-	relay_free(r);
+	relay_fixture_link_gone(r, &a);
+	relay_fixture_link_gone(r, &a2);
+	relay_fixture_link_gone(r, &b);
+	relay_fixture_link_gone(r, &c);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 static void test_circuit_limits(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link a, b;
 	struct ctrl_msg req, rep;
 	uint8_t sid[16];
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
 	r->cfg.limits.max_circuits_per_client = 2;
 	for (int i = 0; i < 3; i++) {
 		randombytes_buf(sid, sizeof(sid));
@@ -186,22 +130,22 @@ static void test_circuit_limits(void **state)
 	req = bindreq(sid);
 	assert_int_equal(session_bind(r, &a, &req, &rep), 0);
 	assert_int_equal(session_bind(r, &b, &req, &rep), PROTO_ERR_LIMIT_CIRCUITS);
-	link_gone(r, &a);
-	link_gone(r, &b);
-	relay_free(r);
+	relay_fixture_link_gone(r, &a);
+	relay_fixture_link_gone(r, &b);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 static void test_expiry(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link a, b;
 	struct ctrl_msg req, rep;
 	uint8_t s1[16], s2[16];
 	uint64_t t0;
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
-	link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
 	randombytes_buf(s1, 16);
 	randombytes_buf(s2, 16);
 	req = bindreq(s1);
@@ -213,7 +157,7 @@ static void test_expiry(void **state)
 	/* A linked session does not idle out; without links it does. */
 	session_expire(r, t0 + r->cfg.limits.idle_timeout_s * 1000 + 1);
 	assert_non_null(session_find(r, s2));
-	link_gone(r, &a);
+	relay_fixture_link_gone(r, &a);
 	assert_null(session_find(r, s2)->m[0].link);
 	session_expire(r, t0 + r->cfg.limits.idle_timeout_s * 1000 + 1);
 	assert_null(session_find(r, s2));
@@ -223,8 +167,8 @@ static void test_expiry(void **state)
 	assert_null(session_find(r, s1));
 	assert_int_equal(r->circuits, 0);
 	assert_int_equal(r->reservations, 0);
-	link_gone(r, &b);
-	relay_free(r);
+	relay_fixture_link_gone(r, &b);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 /*
@@ -233,7 +177,7 @@ static void test_expiry(void **state)
  */
 static void test_expiry_clock_ahead(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link a;
 	struct ctrl_msg req, rep;
 	struct session *s;
@@ -241,11 +185,11 @@ static void test_expiry_clock_ahead(void **state)
 	uint64_t t;
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
 	randombytes_buf(sid, 16);
 	req = bindreq(sid);
 	assert_int_equal(session_bind(r, &a, &req, &rep), 0);
-	link_gone(r, &a);
+	relay_fixture_link_gone(r, &a);
 	s = session_find(r, sid);
 	t = s->created_ms + 10000;
 	s->last_rx_ms = t + 3;
@@ -253,7 +197,7 @@ static void test_expiry_clock_ahead(void **state)
 	assert_non_null(session_find(r, sid));
 	session_expire(r, t + 3 + r->cfg.limits.idle_timeout_s * 1000);
 	assert_null(session_find(r, sid));
-	relay_free(r);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 /*
@@ -262,13 +206,13 @@ static void test_expiry_clock_ahead(void **state)
  */
 static void test_key_counts_survive_link(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link a, a2, b;
 	struct ctrl_msg req, rep, first;
 	uint8_t sid[16];
 
 	(void)state;
-	link_init(r, &a, 1, "198.51.100.1:1000");
+	relay_fixture_link_init(r, &a, 1, "198.51.100.1:1000");
 	for (int i = 0; i < 4; i++) {
 		randombytes_buf(sid, sizeof(sid));
 		req = bindreq(sid);
@@ -277,8 +221,8 @@ static void test_key_counts_survive_link(void **state)
 		assert_int_equal(session_bind(r, &a, &req, &rep),
 		                 i < 3 ? 0 : PROTO_ERR_LIMIT_RESERVATIONS);
 	}
-	link_gone(r, &a); /* expired: the memberships live on without it */
-	link_init(r, &a2, 1, "198.51.100.1:1001");
+	relay_fixture_link_gone(r, &a); /* expired: the memberships live on without it */
+	relay_fixture_link_init(r, &a2, 1, "198.51.100.1:1001");
 	assert_int_equal(a2.qkey->reservations, 3);
 	randombytes_buf(sid, sizeof(sid));
 	req = bindreq(sid);
@@ -289,19 +233,19 @@ static void test_key_counts_survive_link(void **state)
 	assert_int_equal(r->reservations, 3);
 	/* The relay's total holds for every key. */
 	r->cfg.limits.max_reservations = 3;
-	link_init(r, &b, 2, "203.0.113.2:2000");
+	relay_fixture_link_init(r, &b, 2, "203.0.113.2:2000");
 	randombytes_buf(sid, sizeof(sid));
 	req = bindreq(sid);
 	assert_int_equal(session_bind(r, &b, &req, &rep), PROTO_ERR_LIMIT_RESERVATIONS);
-	link_gone(r, &b);
-	link_gone(r, &a2);
-	relay_free(r);
+	relay_fixture_link_gone(r, &b);
+	relay_fixture_link_gone(r, &a2);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 /* Throw-away keys from one address run into the per-source caps. */
 static void test_source_caps(void **state)
 {
-	struct relay *r = relay();
+	struct relay *r = relay_fixture_new();
 	struct link l[40], v6a, v6b, other;
 	struct ctrl_msg req, rep;
 	uint8_t sid[16];
@@ -311,7 +255,7 @@ static void test_source_caps(void **state)
 	r->cfg.limits.max_reservations_per_source = 8;
 	r->cfg.limits.max_circuits_per_source = 2;
 	for (int i = 0; i < 40; i++) {
-		link_init(r, &l[i], (uint8_t)(10 + i), "192.0.2.77:4000");
+		relay_fixture_link_init(r, &l[i], (uint8_t)(10 + i), "192.0.2.77:4000");
 		randombytes_buf(sid, sizeof(sid));
 		req = bindreq(sid);
 		ok += session_bind(r, &l[i], &req, &rep) == 0;
@@ -320,10 +264,10 @@ static void test_source_caps(void **state)
 	assert_int_equal(l[0].qsrc->reservations, 8);
 	assert_int_equal(l[0].qsrc->links, 40);
 	/* One /64 is one source; another address is not held back by this one. */
-	link_init(r, &v6a, 90, "[2001:db8:1:2::1]:5000");
-	link_init(r, &v6b, 91, "[2001:db8:1:2:ffff::9]:5000");
+	relay_fixture_link_init(r, &v6a, 90, "[2001:db8:1:2::1]:5000");
+	relay_fixture_link_init(r, &v6b, 91, "[2001:db8:1:2:ffff::9]:5000");
 	assert_ptr_equal(v6a.qsrc, v6b.qsrc);
-	link_init(r, &other, 92, "203.0.113.8:5000");
+	relay_fixture_link_init(r, &other, 92, "203.0.113.8:5000");
 	assert_ptr_not_equal(other.qsrc, l[0].qsrc);
 	/* Circuits: the waiting member's source pays too. */
 	for (int i = 0; i < 3; i++) {
@@ -335,11 +279,11 @@ static void test_source_caps(void **state)
 	}
 	assert_int_equal(v6a.qsrc->circuits, 2);
 	for (int i = 0; i < 40; i++)
-		link_gone(r, &l[i]);
-	link_gone(r, &v6a);
-	link_gone(r, &v6b);
-	link_gone(r, &other);
-	relay_free(r);
+		relay_fixture_link_gone(r, &l[i]);
+	relay_fixture_link_gone(r, &v6a);
+	relay_fixture_link_gone(r, &v6b);
+	relay_fixture_link_gone(r, &other);
+	assert_int_equal(relay_fixture_free(r), 0); /* every charge was given back */
 }
 
 int main(void)
