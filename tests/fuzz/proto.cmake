@@ -5,3 +5,5 @@ add_fuzz_target(fuzz_handshake SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_handshake.
 # Writes the seed corpora above: mkseeds tests/fuzz/corpus
 add_executable(fuzz_mkseeds ${CMAKE_CURRENT_LIST_DIR}/mkseeds.c)
 target_link_libraries(fuzz_mkseeds PRIVATE wgrcommon)
+# onion
+add_fuzz_target(fuzz_onion SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_onion.c LINK_LIBRARIES wgrcommon)
