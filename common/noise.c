@@ -6,8 +6,9 @@
 
 #include "noise.h"
 
-#define NOISE_PROTOCOL_NAME "Noise_IK_25519_ChaChaPoly_BLAKE2b"
-#define BLAKE2B_BLOCKLEN    128
+#define NOISE_PROTOCOL_NAME    "Noise_IK_25519_ChaChaPoly_BLAKE2b"
+#define NOISE_NK_PROTOCOL_NAME "Noise_NK_25519_ChaChaPoly_BLAKE2b"
+#define BLAKE2B_BLOCKLEN       128
 
 void noise_hmac(uint8_t out[NOISE_HASHLEN], const uint8_t *key, size_t keylen, const uint8_t *data,
                 size_t len)
@@ -148,23 +149,41 @@ static int noise_decrypt_and_hash(struct noise_hs *hs, const uint8_t *ct, size_t
 	return 0;
 }
 
-void noise_hs_init(struct noise_hs *hs, enum noise_role role, const uint8_t *prologue,
-                   size_t prologue_len, const uint8_t s_priv[NOISE_DHLEN], const uint8_t *rs)
+static void noise_hs_start(struct noise_hs *hs, const char *name, enum noise_role role,
+                           const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
+                           const uint8_t *rs)
 {
 	memset(hs, 0, sizeof(*hs));
 	hs->role = role;
-	memcpy(hs->h, NOISE_PROTOCOL_NAME, sizeof(NOISE_PROTOCOL_NAME) - 1);
+	/* Protocol names are shorter than HASHLEN: h is the name, zero padded. */
+	memcpy(hs->h, name, strlen(name));
 	memcpy(hs->ck, hs->h, NOISE_HASHLEN);
 	noise_mix_hash(hs, prologue, prologue_len);
-	memcpy(hs->s_priv, s_priv, NOISE_DHLEN);
-	crypto_scalarmult_base(hs->s_pub, hs->s_priv);
-	/* IK pre-message: <- s */
+	if (s_priv) {
+		memcpy(hs->s_priv, s_priv, NOISE_DHLEN);
+		crypto_scalarmult_base(hs->s_pub, hs->s_priv);
+	}
+	/* IK and NK pre-message: <- s */
 	if (role == NOISE_INITIATOR) {
 		memcpy(hs->rs, rs, NOISE_DHLEN);
 		noise_mix_hash(hs, hs->rs, NOISE_DHLEN);
 	} else {
 		noise_mix_hash(hs, hs->s_pub, NOISE_DHLEN);
 	}
+}
+
+void noise_hs_init(struct noise_hs *hs, enum noise_role role, const uint8_t *prologue,
+                   size_t prologue_len, const uint8_t s_priv[NOISE_DHLEN], const uint8_t *rs)
+{
+	noise_hs_start(hs, NOISE_PROTOCOL_NAME, role, prologue, prologue_len, s_priv, rs);
+}
+
+void noise_hs_init_nk(struct noise_hs *hs, enum noise_role role, const uint8_t *prologue,
+                      size_t prologue_len, const uint8_t *s_priv, const uint8_t *rs)
+{
+	noise_hs_start(hs, NOISE_NK_PROTOCOL_NAME, role, prologue, prologue_len,
+	               role == NOISE_RESPONDER ? s_priv : NULL, rs);
+	hs->nk = true;
 }
 
 void noise_hs_set_ephemeral(struct noise_hs *hs, const uint8_t e_priv[NOISE_DHLEN])
@@ -192,9 +211,11 @@ int noise_write_msg1(struct noise_hs *hs, const uint8_t *payload, size_t len, ui
 {
 	uint8_t *p = out;
 
+	size_t want = hs->nk ? NOISE_NK_MSG1_LEN(len) : NOISE_MSG1_LEN(len);
+
 	if (hs->role != NOISE_INITIATOR || hs->step != 0)
 		return -EINVAL;
-	if (cap < NOISE_MSG1_LEN(len))
+	if (cap < want)
 		return -ENOBUFS;
 	noise_ephemeral(hs);
 	memcpy(p, hs->e_pub, NOISE_DHLEN); /* e */
@@ -202,13 +223,15 @@ int noise_write_msg1(struct noise_hs *hs, const uint8_t *payload, size_t len, ui
 	p += NOISE_DHLEN;
 	if (noise_mix_dh(hs, hs->e_priv, hs->rs) < 0) /* es */
 		return -EINVAL;
-	noise_encrypt_and_hash(hs, hs->s_pub, NOISE_DHLEN, p); /* s */
-	p += NOISE_DHLEN + NOISE_TAGLEN;
-	if (noise_mix_dh(hs, hs->s_priv, hs->rs) < 0) /* ss */
-		return -EINVAL;
+	if (!hs->nk) {
+		noise_encrypt_and_hash(hs, hs->s_pub, NOISE_DHLEN, p); /* s */
+		p += NOISE_DHLEN + NOISE_TAGLEN;
+		if (noise_mix_dh(hs, hs->s_priv, hs->rs) < 0) /* ss */
+			return -EINVAL;
+	}
 	noise_encrypt_and_hash(hs, payload, len, p);
 	hs->step = 1;
-	return (int)NOISE_MSG1_LEN(len);
+	return (int)want;
 }
 
 int noise_read_msg1(struct noise_hs *hs, const uint8_t *msg, size_t len, uint8_t *payload,
@@ -216,11 +239,13 @@ int noise_read_msg1(struct noise_hs *hs, const uint8_t *msg, size_t len, uint8_t
 {
 	size_t plen;
 
+	size_t min = hs->nk ? NOISE_NK_MSG1_LEN(0) : NOISE_MSG1_LEN(0);
+
 	if (hs->role != NOISE_RESPONDER || hs->step != 0)
 		return -EINVAL;
-	if (len < NOISE_MSG1_LEN(0))
+	if (len < min)
 		return -EBADMSG;
-	plen = len - NOISE_MSG1_LEN(0);
+	plen = len - min;
 	if (plen > cap)
 		return -ENOBUFS;
 	memcpy(hs->re, msg, NOISE_DHLEN); /* e */
@@ -228,11 +253,13 @@ int noise_read_msg1(struct noise_hs *hs, const uint8_t *msg, size_t len, uint8_t
 	msg += NOISE_DHLEN;
 	if (noise_mix_dh(hs, hs->s_priv, hs->re) < 0) /* es */
 		return -EBADMSG;
-	if (noise_decrypt_and_hash(hs, msg, NOISE_DHLEN + NOISE_TAGLEN, hs->rs) < 0) /* s */
-		return -EBADMSG;
-	msg += NOISE_DHLEN + NOISE_TAGLEN;
-	if (noise_mix_dh(hs, hs->s_priv, hs->rs) < 0) /* ss */
-		return -EBADMSG;
+	if (!hs->nk) {
+		if (noise_decrypt_and_hash(hs, msg, NOISE_DHLEN + NOISE_TAGLEN, hs->rs) < 0) /* s */
+			return -EBADMSG;
+		msg += NOISE_DHLEN + NOISE_TAGLEN;
+		if (noise_mix_dh(hs, hs->s_priv, hs->rs) < 0) /* ss */
+			return -EBADMSG;
+	}
 	if (noise_decrypt_and_hash(hs, msg, plen + NOISE_TAGLEN, payload) < 0)
 		return -EBADMSG;
 	hs->step = 1;
@@ -254,7 +281,7 @@ int noise_write_msg2(struct noise_hs *hs, const uint8_t *payload, size_t len, ui
 	p += NOISE_DHLEN;
 	if (noise_mix_dh(hs, hs->e_priv, hs->re) < 0) /* ee */
 		return -EINVAL;
-	if (noise_mix_dh(hs, hs->e_priv, hs->rs) < 0) /* se */
+	if (!hs->nk && noise_mix_dh(hs, hs->e_priv, hs->rs) < 0) /* se */
 		return -EINVAL;
 	noise_encrypt_and_hash(hs, payload, len, p);
 	hs->step = 2;
@@ -278,7 +305,7 @@ int noise_read_msg2(struct noise_hs *hs, const uint8_t *msg, size_t len, uint8_t
 	msg += NOISE_DHLEN;
 	if (noise_mix_dh(hs, hs->e_priv, hs->re) < 0) /* ee */
 		return -EBADMSG;
-	if (noise_mix_dh(hs, hs->s_priv, hs->re) < 0) /* se */
+	if (!hs->nk && noise_mix_dh(hs, hs->s_priv, hs->re) < 0) /* se */
 		return -EBADMSG;
 	if (noise_decrypt_and_hash(hs, msg, plen + NOISE_TAGLEN, payload) < 0)
 		return -EBADMSG;

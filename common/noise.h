@@ -1,6 +1,7 @@
 /*
  * noise.h: the Noise_IK_25519_ChaChaPoly_BLAKE2b handshake (Noise spec rev. 34) over
- * libsodium. A generic state machine: the caller chooses prologue and payloads, and tests may
+ * libsodium, and Noise_NK_25519_ChaChaPoly_BLAKE2b (the initiator has no static key: the
+ * one-way authenticated handshake of a circuit's hops). A generic state machine: the caller chooses prologue and payloads, and tests may
  * inject ephemeral keys to run the published vectors. No sockets, no allocation.
  */
 #ifndef WGR_NOISE_H
@@ -34,6 +35,7 @@ struct noise_hs {
 	uint8_t
 	    rs[NOISE_DHLEN]; /* remote static: known to the initiator, learnt by the responder */
 	uint8_t re[NOISE_DHLEN];
+	bool nk; /* the NK pattern: no s and ss in message 1, no se in message 2 */
 };
 
 /*
@@ -42,14 +44,22 @@ struct noise_hs {
  */
 void noise_hs_init(struct noise_hs *hs, enum noise_role role, const uint8_t *prologue,
                    size_t prologue_len, const uint8_t s_priv[NOISE_DHLEN], const uint8_t *rs);
+/*
+ * Start an NK handshake: the initiator passes only rs (the responder's static public key; it
+ * has none of its own, s_priv is ignored), the responder its s_priv and NULL. The same
+ * noise_write_msg1 .. noise_split then run the NK pattern: -> e, es and <- e, ee.
+ */
+void noise_hs_init_nk(struct noise_hs *hs, enum noise_role role, const uint8_t *prologue,
+                      size_t prologue_len, const uint8_t *s_priv, const uint8_t *rs);
 /* Use this ephemeral private key instead of a random one (test vectors only). */
 void noise_hs_set_ephemeral(struct noise_hs *hs, const uint8_t e_priv[NOISE_DHLEN]);
 /* Wipe all key material. */
 void noise_hs_clear(struct noise_hs *hs);
 
 /* Message sizes for a payload of len bytes. */
-#define NOISE_MSG1_LEN(len) (NOISE_DHLEN + NOISE_DHLEN + NOISE_TAGLEN + (len) + NOISE_TAGLEN)
-#define NOISE_MSG2_LEN(len) (NOISE_DHLEN + (len) + NOISE_TAGLEN)
+#define NOISE_MSG1_LEN(len)    (NOISE_DHLEN + NOISE_DHLEN + NOISE_TAGLEN + (len) + NOISE_TAGLEN)
+#define NOISE_MSG2_LEN(len)    (NOISE_DHLEN + (len) + NOISE_TAGLEN)
+#define NOISE_NK_MSG1_LEN(len) (NOISE_DHLEN + (len) + NOISE_TAGLEN)
 
 /*
  * -> e, es, s, ss (initiator) and <- e, ee, se (responder). Writers fill out (cap bytes) and
