@@ -7,3 +7,5 @@ add_executable(fuzz_mkseeds ${CMAKE_CURRENT_LIST_DIR}/mkseeds.c)
 target_link_libraries(fuzz_mkseeds PRIVATE wgrcommon)
 # onion
 add_fuzz_target(fuzz_onion SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_onion.c LINK_LIBRARIES wgrcommon)
+# cell
+add_fuzz_target(fuzz_cell SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_cell.c LINK_LIBRARIES wgrcommon)
