@@ -9,3 +9,5 @@ target_link_libraries(fuzz_mkseeds PRIVATE wgrcommon)
 add_fuzz_target(fuzz_onion SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_onion.c LINK_LIBRARIES wgrcommon)
 # cell
 add_fuzz_target(fuzz_cell SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_cell.c LINK_LIBRARIES wgrcommon)
+# circhs
+add_fuzz_target(fuzz_circhs SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circhs.c LINK_LIBRARIES wgrcommon)
