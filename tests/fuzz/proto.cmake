@@ -11,3 +11,5 @@ add_fuzz_target(fuzz_onion SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_onion.c LINK_L
 add_fuzz_target(fuzz_cell SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_cell.c LINK_LIBRARIES wgrcommon)
 # circhs
 add_fuzz_target(fuzz_circhs SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circhs.c LINK_LIBRARIES wgrcommon)
+# circmsg
+add_fuzz_target(fuzz_circmsg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circmsg.c LINK_LIBRARIES wgrcommon)
