@@ -14,6 +14,13 @@
  * (bench/veth.sh: the relay learns a member's address from its link's IP).
  * Prints the generator's JSON on stdout and the receiver's to --sink-out (sealed), like
  * wgr-bench-gen and wgr-bench-sink.
+ * Sealed with --flows K: K sessions, session i on A link i and B link i (each link its own UDP
+ * socket, so K source ports: a relay with one control socket per worker in a SO_REUSEPORT
+ * group spreads the flows over its workers); A sends one sendmmsg batch per flow in turn, B
+ * counts per flow and in all. --preseal seals every frame before the timed part (the
+ * generator then costs only its system calls): --frames N of them, else rate x duration, at
+ * most MEMBER_PRESEAL_BYTES of frames; the run ends when they are sent. --ready FILE is
+ * touched as the timed part starts.
  */
 #include "frame.h"
 #include "handshake.h"
@@ -29,6 +36,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +44,10 @@
 #define MEMBER_WINDOW 64 /* BINDs in flight */
 /* wgrelayd accepts 16 bindings per link (relayd/relay.h): larger runs open more links. */
 #define MEMBER_BINDS_PER_LINK 16
+/* --flows: at most this many (two links each; the relay's per-source limits must allow them). */
+#define MEMBER_FLOWS_MAX 1024
+/* --preseal: the frames of a run take at most this much memory (the machine is shared). */
+#define MEMBER_PRESEAL_BYTES (1536ull << 20)
 
 struct link {
 	int fd;
@@ -63,6 +75,11 @@ struct member {
 	int open;
 	uint64_t sent, received, unmarked, bad, first_ns, last_ns;
 	struct util_hist hist;
+	/* --flows / --preseal run: flows 0 is the one-session run above */
+	unsigned flows;
+	int preseal;
+	uint64_t frames, send_errors;
+	uint64_t *rx_flow; /* frames B received, per flow */
 };
 
 static volatile sig_atomic_t member_stop;
@@ -407,6 +424,193 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 	return 0;
 }
 
+/* Frame seq of flow f at p (room for m->size + PROTO_SEALED_OVERHEAD): payload, then sealed. */
+static size_t member_flows_frame(struct member *m, uint8_t *p, unsigned f, uint64_t seq,
+                                 uint64_t now)
+{
+	uint8_t *pl = p + PROTO_SEALED_HDR_LEN;
+	uint32_t idx = 1 + f;
+
+	/* A WireGuard type-4 packet inside, as a sealed member would carry. */
+	memset(pl, 0, 16);
+	pl[0] = 4;
+	memcpy(pl + 4, &idx, 4);
+	memcpy(pl + 8, &seq, 8);
+	memset(pl + UTIL_MARK_OFF + UTIL_MARK_LEN, 0, m->size - UTIL_MARK_OFF - UTIL_MARK_LEN);
+	util_mark_put(pl, f, seq, now);
+	return seal_data(p, m->size, m->ha[f], m->a[f].data_ctr++, m->sid[f], m->a[f].k.data_send);
+}
+
+/* One batch from every B link epoll says is readable (ep: B link i registered as i). */
+static void member_flows_rx(struct member *m, int ep, struct mmsghdr *in, struct iovec *riov)
+{
+	struct epoll_event ev[64];
+	int ne = epoll_wait(ep, ev, 64, 0);
+
+	for (int e = 0; e < ne; e++) {
+		unsigned f = ev[e].data.u32;
+		int n;
+
+		for (int i = 0; i < MEMBER_BATCH; i++) {
+			riov[i].iov_len = 2048;
+			in[i].msg_hdr.msg_controllen = 0;
+		}
+		n = recvmmsg(m->b[f].fd, in, MEMBER_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			continue;
+		m->last_ns = util_now_ns();
+		if (!m->first_ns)
+			m->first_ns = m->last_ns;
+		for (int i = 0; i < n; i++) {
+			if (frame_check(riov[i].iov_base, in[i].msg_len) != PROTO_DATA) {
+				m->bad++;
+				continue;
+			}
+			m->received++;
+			m->rx_flow[f]++;
+		}
+	}
+}
+
+/*
+ * Sealed run over m->flows sessions: batch b (MEMBER_BATCH frames) goes to flow b % flows on
+ * that flow's A link; sealed as it goes, or all before the clock starts (--preseal).
+ */
+static int member_flows_blast(struct member *m, const char *sink_out, const char *ready)
+{
+	static uint8_t tx[MEMBER_BATCH][2048], rxb[MEMBER_BATCH * 2048];
+	static struct mmsghdr out[MEMBER_BATCH], in[MEMBER_BATCH];
+	static struct iovec tiov[MEMBER_BATCH], riov[MEMBER_BATCH];
+	size_t stride = m->size + PROTO_SEALED_OVERHEAD;
+	uint64_t total = UINT64_MAX, seq = 0, start, now, end, last, drops = 0;
+	uint8_t *pre = NULL;
+	double elapsed, win, seal_s = 0;
+	int ep, i;
+	FILE *f;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -errno;
+	for (unsigned k = 0; k < m->flows; k++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = k};
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, m->b[k].fd, &ev) < 0) {
+			close(ep);
+			return -errno;
+		}
+	}
+	for (i = 0; i < MEMBER_BATCH; i++) {
+		tiov[i].iov_base = tx[i];
+		out[i].msg_hdr.msg_iov = &tiov[i];
+		out[i].msg_hdr.msg_iovlen = 1;
+		out[i].msg_hdr.msg_name = &m->relay;
+		out[i].msg_hdr.msg_namelen = sizeof(m->relay);
+		riov[i].iov_base = rxb + (size_t)i * 2048;
+		in[i].msg_hdr.msg_iov = &riov[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (m->preseal) {
+		uint64_t cap = MEMBER_PRESEAL_BYTES / stride;
+		uint64_t t0 = util_now_ns();
+
+		total = m->frames     ? m->frames
+		        : m->rate > 0 ? (uint64_t)(m->rate * m->seconds)
+		                      : cap;
+		if (total > cap) {
+			fprintf(stderr,
+			        "member: --preseal: %llu frames capped at %llu (%llu MiB)\n",
+			        (unsigned long long)total, (unsigned long long)cap,
+			        (unsigned long long)(MEMBER_PRESEAL_BYTES >> 20));
+			total = cap;
+		}
+		if (!total || !(pre = malloc(total * stride))) {
+			close(ep);
+			return -ENOMEM;
+		}
+		for (uint64_t s = 0; s < total; s++)
+			member_flows_frame(m, pre + s * stride,
+			                   (unsigned)(s / MEMBER_BATCH % m->flows), s, t0);
+		seal_s = (double)(util_now_ns() - t0) / 1e9;
+	} else if (m->frames) {
+		total = m->frames;
+	}
+	/* For whoever reads the relay's figures over the timed part only. */
+	if (ready && (f = fopen(ready, "w")))
+		fclose(f);
+	start = now = util_now_ns();
+	end = start + (uint64_t)(m->seconds * 1e9);
+	while (now < end && seq < total && !member_stop) {
+		unsigned fl = (unsigned)(seq / MEMBER_BATCH % m->flows);
+		uint64_t n = MEMBER_BATCH - seq % MEMBER_BATCH; /* batches stay aligned */
+		int r;
+
+		if (n > total - seq)
+			n = total - seq;
+		if (m->rate > 0) {
+			uint64_t due = (uint64_t)((double)(now - start) * m->rate / 1e9);
+
+			if (due <= seq) {
+				member_flows_rx(m, ep, in, riov);
+				now = util_now_ns();
+				continue;
+			}
+			n = due - seq < n ? due - seq : n;
+		}
+		for (i = 0; i < (int)n; i++) {
+			if (pre) {
+				tiov[i].iov_base = pre + (seq + (uint64_t)i) * stride;
+				tiov[i].iov_len = stride;
+			} else {
+				tiov[i].iov_base = tx[i];
+				tiov[i].iov_len =
+				    member_flows_frame(m, tx[i], fl, seq + (uint64_t)i, now);
+			}
+		}
+		r = sendmmsg(m->a[fl].fd, out, (unsigned)n, 0);
+		if (r > 0)
+			m->sent += (uint64_t)r;
+		/* What the kernel refused is not sent again (its counter is spent). */
+		m->send_errors += n - (uint64_t)(r > 0 ? r : 0);
+		seq += n;
+		member_flows_rx(m, ep, in, riov);
+		now = util_now_ns();
+	}
+	elapsed = (double)(now - start) / 1e9;
+	end = now;
+	/* Collect what is still in flight: until 0.3 s pass without a frame. */
+	for (;;) {
+		last = m->last_ns > end ? m->last_ns : end;
+		if (util_now_ns() - last > 300000000ull || member_stop)
+			break;
+		member_flows_rx(m, ep, in, riov);
+	}
+	close(ep);
+	free(pre);
+	printf("{\"tool\":\"gen\",\"sent\":%llu,\"seconds\":%.3f,\"pps\":%.0f,\"send_errors\":%llu,"
+	       "\"flows\":%u,\"preseal\":%d,\"frames\":%llu,\"seal_s\":%.3f}\n",
+	       (unsigned long long)m->sent, elapsed, elapsed > 0 ? (double)m->sent / elapsed : 0,
+	       (unsigned long long)m->send_errors, m->flows, m->preseal,
+	       (unsigned long long)(total == UINT64_MAX ? 0 : total), seal_s);
+	for (unsigned k = 0; k < m->flows; k++)
+		drops += util_sock_drops(m->b[k].fd);
+	win = m->last_ns > m->first_ns ? (double)(m->last_ns - m->first_ns) / 1e9 : 0;
+	f = sink_out ? fopen(sink_out, "w") : stdout;
+	if (!f)
+		f = stdout;
+	fprintf(f,
+	        "{\"tool\":\"sink\",\"received\":%llu,\"dropped\":%llu,\"bytes\":%llu,"
+	        "\"unmarked\":0,\"window_s\":%.3f,\"pps\":%.0f,\"not_data\":%llu,\"lat_n\":0,"
+	        "\"flows\":%u,\"per_flow\":[",
+	        (unsigned long long)m->received, (unsigned long long)drops,
+	        (unsigned long long)(m->received * stride), win,
+	        win > 0 ? (double)m->received / win : 0, (unsigned long long)m->bad, m->flows);
+	for (unsigned k = 0; k < m->flows; k++)
+		fprintf(f, "%s%llu", k ? "," : "", (unsigned long long)m->rx_flow[k]);
+	fprintf(f, "]}\n");
+	if (f != stdout)
+		fclose(f);
+	return 0;
+}
+
 static void member_usage(void)
 {
 	fprintf(
@@ -415,34 +619,29 @@ static void member_usage(void)
 	    "  [--sessions N] direct: --ports-out FILE [--ready FILE] [--hold S]\n"
 	    "  sealed: [--size B] [--rate PPS] [--duration S] [--open] [--sink-out FILE]\n"
 	    "          [--hist FILE] [--warmup S]\n"
+	    "          or [--flows K] [--preseal] [--frames N] [--size B] [--rate PPS]\n"
+	    "          [--duration S] [--sink-out FILE] [--ready FILE]\n"
 	    "  [--netns-a PATH] [--netns-b PATH]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"relay", 1, 0, 'r'},
-	                                     {"relay-pub", 1, 0, 'k'},
-	                                     {"mode", 1, 0, 'm'},
-	                                     {"sessions", 1, 0, 'n'},
-	                                     {"ports-out", 1, 0, 'p'},
-	                                     {"ready", 1, 0, 'R'},
-	                                     {"hold", 1, 0, 'H'},
-	                                     {"size", 1, 0, 's'},
-	                                     {"rate", 1, 0, 'a'},
-	                                     {"duration", 1, 0, 't'},
-	                                     {"open", 0, 0, 'o'},
-	                                     {"sink-out", 1, 0, 'S'},
-	                                     {"hist", 1, 0, 'h'},
-	                                     {"warmup", 1, 0, 'w'},
-	                                     {"netns-a", 1, 0, 'A'},
-	                                     {"netns-b", 1, 0, 'B'},
-	                                     {0, 0, 0, 0}};
+	static const struct option opts[] = {{"relay", 1, 0, 'r'},     {"relay-pub", 1, 0, 'k'},
+	                                     {"mode", 1, 0, 'm'},      {"sessions", 1, 0, 'n'},
+	                                     {"ports-out", 1, 0, 'p'}, {"ready", 1, 0, 'R'},
+	                                     {"hold", 1, 0, 'H'},      {"size", 1, 0, 's'},
+	                                     {"rate", 1, 0, 'a'},      {"duration", 1, 0, 't'},
+	                                     {"open", 0, 0, 'o'},      {"sink-out", 1, 0, 'S'},
+	                                     {"hist", 1, 0, 'h'},      {"warmup", 1, 0, 'w'},
+	                                     {"netns-a", 1, 0, 'A'},   {"netns-b", 1, 0, 'B'},
+	                                     {"flows", 1, 0, 'F'},     {"preseal", 0, 0, 'P'},
+	                                     {"frames", 1, 0, 'N'},    {0, 0, 0, 0}};
 	struct member *m = calloc(1, sizeof(*m));
 	const char *ports_out = NULL, *ready = NULL, *sink_out = NULL, *hist = NULL;
 	int have_relay = 0, have_key = 0, c, r;
 	double hold = 600;
-	unsigned i;
+	unsigned i, per_link = MEMBER_BINDS_PER_LINK;
 
 	if (!m || sodium_init() < 0)
 		return 1;
@@ -505,6 +704,17 @@ int main(int argc, char **argv)
 		case 'B':
 			m->netns_b = optarg;
 			break;
+		case 'F':
+			m->flows = (unsigned)util_arg_num("--flows", optarg);
+			if (m->flows < 1 || m->flows > MEMBER_FLOWS_MAX)
+				member_usage();
+			break;
+		case 'P':
+			m->preseal = 1;
+			break;
+		case 'N':
+			m->frames = (uint64_t)util_arg_num("--frames", optarg);
+			break;
 		default:
 			member_usage();
 		}
@@ -513,6 +723,17 @@ int main(int argc, char **argv)
 	    (m->mode == PROTO_MODE_DIRECT && !ports_out) ||
 	    m->size < UTIL_MARK_OFF + UTIL_MARK_LEN || m->size + PROTO_SEALED_OVERHEAD > 2048)
 		member_usage();
+	if (m->flows || m->preseal || m->frames) {
+		/* One session per link pair: each flow its own A and B socket. */
+		if (m->mode != PROTO_MODE_SEALED || m->open || hist)
+			member_usage();
+		if (!m->flows)
+			m->flows = 1;
+		m->n = m->flows;
+		per_link = 1;
+		if (!(m->rx_flow = calloc(m->flows, sizeof(*m->rx_flow))))
+			return 1;
+	}
 	signal(SIGTERM, member_on_signal);
 	signal(SIGINT, member_on_signal);
 	m->sid = calloc(m->n, 16);
@@ -526,15 +747,14 @@ int main(int argc, char **argv)
 		randombytes_buf(m->sid[i], 16);
 		memcpy(m->sid[i], &i, sizeof(i));
 	}
-	m->nl = (m->n + MEMBER_BINDS_PER_LINK - 1) / MEMBER_BINDS_PER_LINK;
+	m->nl = (m->n + per_link - 1) / per_link;
 	m->a = calloc(m->nl, sizeof(*m->a));
 	m->b = calloc(m->nl, sizeof(*m->b));
 	if (!m->a || !m->b)
 		return 1;
 	for (i = 0; i < m->nl; i++) {
-		unsigned first = i * MEMBER_BINDS_PER_LINK;
-		unsigned count =
-		    m->n - first < MEMBER_BINDS_PER_LINK ? m->n - first : MEMBER_BINDS_PER_LINK;
+		unsigned first = i * per_link;
+		unsigned count = m->n - first < per_link ? m->n - first : per_link;
 
 		if ((r = member_link_up(m, &m->a[i], m->netns_a)) < 0 ||
 		    (r = member_link_up(m, &m->b[i], m->netns_b)) < 0) {
@@ -551,6 +771,8 @@ int main(int argc, char **argv)
 	}
 	if (m->mode == PROTO_MODE_DIRECT)
 		r = member_hold(m, ports_out, ready, hold);
+	else if (m->flows)
+		r = member_flows_blast(m, sink_out, ready);
 	else
 		r = member_blast(m, sink_out, hist);
 	for (i = 0; i < m->nl; i++) {
@@ -567,6 +789,7 @@ int main(int argc, char **argv)
 	free(m->ha);
 	free(m->hb);
 	free(m->port);
+	free(m->rx_flow);
 	free(m);
 	return r < 0 ? 1 : 0;
 }
