@@ -1,11 +1,12 @@
 /*
- * test_circsw.c: four circuit switches and two clients wired by an in-memory network with a
- * fake clock. Client A builds S1 -> S2 -> S3 by CREATE and two EXTENDs, client B builds
+ * test_circsw.c: four circuit switches (circsw) and two clients (circbuild) wired by an
+ * in-memory network with a fake clock. Client A builds S1 -> S2 -> S3 by CREATE and two EXTENDs, client B builds
  * S4 -> S3, both ask S3 for the same rendezvous cookie and WireGuard datagrams then cross both
  * ways; a bit flipped by S1 is dropped at S2; replays are dropped; DESTROY, a link going down
  * and an unanswered EXTEND tear circuits down on every switch; CREATEs past the limits are
  * refused.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "circbuild.h"
 #include "circmsg.h"
 #include "circsw.h"
 #include "onion.h"
@@ -31,15 +33,10 @@ static uint64_t rlink(int i, int j)
 
 struct client {
 	int entry; /* the switch its link reaches */
-	uint32_t circ;
-	struct circhs_keys keys[ONION_MAX_HOPS];
-	unsigned n;
-	uint64_t k;
-	struct replay bwd[ONION_MAX_HOPS];
-	/* what came back */
-	int got_hop;
-	struct circmsg got;
-	uint8_t got_data[B];
+	struct circ c;
+	int events[CIRC_EV_DROPPED + 1]; /* how many of each circ_input returned */
+	uint8_t data[B];
+	size_t data_len;
 	bool destroyed;
 };
 
@@ -55,33 +52,31 @@ static struct client *client_at(int sw)
 	return A.entry == sw ? &A : &Bc;
 }
 
-static void client_receive(struct client *c, struct cell *cell)
+/* A cell from the client's link into its entry switch. */
+static void client_cell(struct client *cl, struct cell *cell)
 {
-	int e;
+	circsw_cell(S[cl->entry], CLIENT, false, cell, now);
+}
 
-	if (cell->cmd == CELL_DESTROY) {
-		c->destroyed = true;
-		return;
+static void client_receive(struct client *cl, struct cell *cell)
+{
+	uint8_t obody[B];
+	struct cell out = {.body = obody};
+	const uint8_t *data;
+	size_t len;
+	bool has_out;
+	enum circ_event ev;
+
+	if (cell->cmd == CELL_DESTROY)
+		cl->destroyed = true;
+	ev = circ_input(&cl->c, cell, now, &out, &has_out, &data, &len);
+	cl->events[ev]++;
+	if (ev == CIRC_EV_DATA) {
+		memcpy(cl->data, data, len);
+		cl->data_len = len;
 	}
-	if (cell->cmd == CELL_CREATED) {
-		c->got_hop = 0;
-		memcpy(c->got_data, cell->body, cell->body_len);
-		return;
-	}
-	assert_int_equal(cell->cmd, CELL_BWD);
-	e = onion_unwrap(cell->body, cell->body_len,
-	                 (struct onion_key[]){c->keys[0].bwd, c->keys[1].bwd, c->keys[2].bwd}, c->n,
-	                 cell->k);
-	assert_true(e >= 1);
-	/* The hop's residue, and one window per hop. */
-	assert_int_equal(cell->k % 8, (uint64_t)(e - 1));
-	assert_true(replay_accept(&c->bwd[e - 1], cell->k));
-	c->got_hop = e;
-	assert_int_equal(circmsg_decode(cell->body + 1, onion_room(B, (unsigned)e), &c->got), 0);
-	if (c->got.type == CIRCMSG_DATA) {
-		memcpy(c->got_data, c->got.data, c->got.data_len);
-		c->got.data = c->got_data;
-	}
+	if (has_out)
+		client_cell(cl, &out);
 }
 
 /* Run every switch's actions until none is left. */
@@ -120,69 +115,32 @@ static void pump(void)
 	}
 }
 
-static void client_send(struct client *c, uint8_t cmd, const uint8_t *body)
+/* Send what a circ_* call put in out, then run the network. */
+static void client_send(struct client *cl, struct cell *out)
 {
-	uint8_t copy[B];
-	struct cell cell = {.circ_id = c->circ,
-	                    .cmd = cmd,
-	                    .k = cmd == CELL_FWD ? c->k : 0,
-	                    .body = copy,
-	                    .body_len = B};
-
-	memcpy(copy, body, B);
-	circsw_cell(S[c->entry], CLIENT, false, &cell, now);
+	client_cell(cl, out);
 	pump();
 }
 
-/* A message for hop e of c's circuit. */
-static void client_msg(struct client *c, unsigned e, const struct circmsg *m)
+/* Build cl's circuit through the switches in path (n of them), telescoping. */
+static void build(struct client *cl, const int *path, unsigned n)
 {
-	uint8_t msg[B], body[B];
-	size_t room = onion_room(B, e);
+	struct circ_hop hops[ONION_MAX_HOPS];
+	uint8_t body[B];
+	struct cell out = {.body = body};
 
-	assert_int_equal(circmsg_encode(m, msg, room), 0);
-	assert_int_equal(
-	    onion_wrap(body, B,
-	               (struct onion_key[]){c->keys[0].fwd, c->keys[1].fwd, c->keys[2].fwd}, e,
-	               ++c->k, msg, room),
-	    0);
-	client_send(c, CELL_FWD, body);
-}
-
-/* Build c's circuit through the switches in path (n of them). */
-static void build(struct client *c, const int *path, unsigned n)
-{
-	uint8_t m1[CIRCHS_MSG1_LEN], m2[CIRCHS_MSG2_LEN], body[B];
-	struct circhs hs;
-
-	memset(c, 0, sizeof(*c));
-	c->entry = path[0];
-	randombytes_buf(&c->circ, sizeof(c->circ));
-	c->circ |= 1;
-	for (unsigned d = 0; d < ONION_MAX_HOPS; d++)
-		replay_init(&c->bwd[d]);
-	assert_int_equal(circhs_start(&hs, spub[path[0]], 1, CIRCHS_CLASS_1500, m1), 0);
-	circmsg_put_create(body, B, m1);
-	c->got_hop = -1;
-	client_send(c, CELL_CREATE, body);
-	assert_int_equal(c->got_hop, 0);
-	assert_int_equal(circmsg_get_created(c->got_data, B, m2), 0);
-	assert_int_equal(circhs_finish(&hs, m2, sizeof(m2), &c->keys[0]), 0);
-	c->n = 1;
-	for (unsigned d = 1; d < n; d++) {
-		struct circmsg m = {.type = CIRCMSG_EXTEND};
-
-		m.identity[0] = (uint8_t)path[d];
-		memcpy(m.noise_pub, spub[path[d]], 32);
-		assert_int_equal(circhs_start(&hs, spub[path[d]], d + 1, CIRCHS_CLASS_1500, m.hs),
-		                 0);
-		c->got_hop = -1;
-		client_msg(c, d, &m);
-		assert_int_equal(c->got_hop, (int)d);
-		assert_int_equal(c->got.type, CIRCMSG_EXTENDED);
-		assert_int_equal(circhs_finish(&hs, c->got.hs, CIRCHS_MSG2_LEN, &c->keys[d]), 0);
-		c->n = d + 1;
+	memset(cl, 0, sizeof(*cl));
+	cl->entry = path[0];
+	for (unsigned d = 0; d < n; d++) {
+		memset(hops[d].identity, 0, 32);
+		hops[d].identity[0] = (uint8_t)path[d];
+		memcpy(hops[d].noise_pub, spub[path[d]], 32);
 	}
+	assert_int_equal(circ_start(&cl->c, hops, n, CIRCHS_CLASS_1500, now, &out), 0);
+	client_send(cl, &out);
+	assert_int_equal(cl->events[CIRC_EV_BUILT], 1);
+	assert_int_equal(cl->c.state, CIRC_ESTABLISHED);
+	assert_int_equal(cl->events[CIRC_EV_DROPPED], 0);
 }
 
 static int setup(void **state)
@@ -225,8 +183,8 @@ static size_t circuits(int i)
 static void test_rendezvous_data_and_destroy(void **state)
 {
 	static const int pa[] = {0, 1, 2}, pb[] = {3, 2};
-	struct circmsg rv = {.type = CIRCMSG_RENDEZVOUS}, data = {.type = CIRCMSG_DATA};
-	uint8_t dgram[1300], body[B];
+	uint8_t cookie[CIRCMSG_COOKIE_LEN], dgram[1300], body[B], copy[B];
+	struct cell out = {.body = body};
 
 	(void)state;
 	build(&A, pa, 3);
@@ -234,65 +192,65 @@ static void test_rendezvous_data_and_destroy(void **state)
 	assert_int_equal(circuits(0), 1);
 	assert_int_equal(circuits(2), 2);
 	assert_int_equal(circsw_stats(S[0])->extended, 1);
-	memset(rv.cookie, 0xc0, sizeof(rv.cookie));
-	A.got_hop = Bc.got_hop = -1;
-	client_msg(&A, 3, &rv);
-	assert_int_equal(A.got_hop, -1); /* waiting for the other side */
-	client_msg(&Bc, 2, &rv);
-	assert_int_equal(A.got_hop, 3);
-	assert_int_equal(A.got.type, CIRCMSG_SPLICED);
-	assert_int_equal(Bc.got_hop, 2);
-	assert_int_equal(Bc.got.type, CIRCMSG_SPLICED);
+	memset(cookie, 0xc0, sizeof(cookie));
+	assert_int_equal(circ_rendezvous(&A.c, cookie, now, &out), 0);
+	client_send(&A, &out);
+	assert_int_equal(A.events[CIRC_EV_SPLICED], 0); /* waiting for the other side */
+	assert_int_equal(circ_rendezvous(&Bc.c, cookie, now, &out), 0);
+	client_send(&Bc, &out);
+	assert_int_equal(A.events[CIRC_EV_SPLICED], 1);
+	assert_int_equal(Bc.events[CIRC_EV_SPLICED], 1);
+	/* The largest datagram a 3-hop side carries; the 2-hop side carries more. */
+	assert_int_equal(circ_mtu(&A.c), onion_room(B, 3) - CIRCMSG_DATA_HDR);
+	assert_true(circ_mtu(&Bc.c) > circ_mtu(&A.c));
 
 	for (int i = 0; i < 5; i++) {
+		size_t len = sizeof(dgram) - (size_t)i;
+
 		randombytes_buf(dgram, sizeof(dgram));
-		data.data = dgram;
-		data.data_len = sizeof(dgram) - (size_t)i;
-		Bc.got_hop = -1;
-		client_msg(&A, 3, &data);
-		assert_int_equal(Bc.got_hop, 2);
-		assert_int_equal(Bc.got.type, CIRCMSG_DATA);
-		assert_int_equal(Bc.got.data_len, data.data_len);
-		assert_memory_equal(Bc.got_data, dgram, data.data_len);
-		A.got_hop = -1;
-		client_msg(&Bc, 2, &data);
-		assert_int_equal(A.got_hop, 3);
-		assert_memory_equal(A.got_data, dgram, data.data_len);
+		assert_int_equal(circ_send(&A.c, dgram, len, &out), 0);
+		client_send(&A, &out);
+		assert_int_equal(Bc.events[CIRC_EV_DATA], i + 1);
+		assert_int_equal(Bc.data_len, len);
+		assert_memory_equal(Bc.data, dgram, len);
+		assert_int_equal(circ_send(&Bc.c, dgram, len, &out), 0);
+		client_send(&Bc, &out);
+		assert_int_equal(A.events[CIRC_EV_DATA], i + 1);
+		assert_memory_equal(A.data, dgram, len);
 	}
 	/* S2 passed on A's RENDEZVOUS and DATA for S3 (the EXTEND it got was its own). */
 	assert_int_equal(circsw_stats(S[1])->forwarded, 1 + 5);
+	assert_int_equal(circ_send(&Bc.c, dgram, circ_mtu(&Bc.c) + 1, &out), -EMSGSIZE);
 
 	/* S1 flips a bit of what it passes to S2: S2 drops it, nothing reaches B. */
 	flip_from = 0;
 	flip_to = 1;
-	Bc.got_hop = -1;
-	client_msg(&A, 3, &data);
-	assert_int_equal(Bc.got_hop, -1);
+	assert_int_equal(circ_send(&A.c, dgram, 100, &out), 0);
+	client_send(&A, &out);
+	assert_int_equal(Bc.events[CIRC_EV_DATA], 5);
 	assert_int_equal(circsw_stats(S[1])->drops[CIRCSW_DROP_LAYER], 1);
 
 	/* A cell sent again (same k): dropped at S1. */
-	{
-		uint8_t msg[B];
-		size_t room = onion_room(B, 3);
-
-		assert_int_equal(circmsg_encode(&data, msg, room), 0);
-		assert_int_equal(
-		    onion_wrap(body, B,
-		               (struct onion_key[]){A.keys[0].fwd, A.keys[1].fwd, A.keys[2].fwd}, 3,
-		               ++A.k, msg, room),
-		    0);
-		client_send(&A, CELL_FWD, body);
-		assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_REPLAY], 0);
-		client_send(&A, CELL_FWD, body);
-		assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_REPLAY], 1);
-	}
+	assert_int_equal(circ_send(&A.c, dgram, 100, &out), 0);
+	memcpy(copy, body, B);
+	client_send(&A, &out);
+	assert_int_equal(Bc.events[CIRC_EV_DATA], 6);
+	memcpy(body, copy, B);
+	client_send(&A, &out);
+	assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_REPLAY], 1);
+	assert_int_equal(Bc.events[CIRC_EV_DATA], 6);
+	/* Padding to the last hop: dropped there, and counted. */
+	assert_int_equal(circ_pad(&A.c, &out), 0);
+	client_send(&A, &out);
+	assert_int_equal(circsw_stats(S[2])->drops[CIRCSW_DROP_PADDING], 1);
 
 	/* A tears its circuit down: every switch forgets both circuits, and B is told. */
-	circmsg_put_destroy(body, B, 0);
-	client_send(&A, CELL_DESTROY, body);
+	circ_destroy(&A.c, &out);
+	client_send(&A, &out);
 	for (int i = 0; i < NSW; i++)
 		assert_int_equal(circuits(i), 0);
 	assert_true(Bc.destroyed);
+	assert_int_equal(Bc.c.state, CIRC_DESTROYED);
 }
 
 /* A relay link that goes down takes its circuits with it, on both sides of it. */
@@ -313,26 +271,34 @@ static void test_link_down(void **state)
 /* An EXTEND nobody answers: torn down after extend_ms; a CREATE past the limits: refused. */
 static void test_timeouts_and_limits(void **state)
 {
-	static const int pa[] = {0}, pb[] = {3};
-	struct circmsg ext = {.type = CIRCMSG_EXTEND};
-	uint8_t m1[CIRCHS_MSG1_LEN], body[B];
-	struct circhs hs;
+	static const int pa[] = {0, 1}, pb[] = {3};
+	struct circ_hop hop;
+	uint8_t body[B];
+	struct cell out = {.body = body};
 
 	(void)state;
-	build(&A, pa, 1);
 	connect_answers = false;
-	ext.identity[0] = 1;
-	memcpy(ext.noise_pub, spub[1], 32);
-	assert_int_equal(circhs_start(&hs, spub[1], 2, CIRCHS_CLASS_1500, ext.hs), 0);
-	client_msg(&A, 1, &ext);
-	/* A second EXTEND while one is in flight: refused. */
-	client_msg(&A, 1, &ext);
-	assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_MSG], 1);
+	memset(&A, 0, sizeof(A));
+	A.entry = 0;
+	{
+		struct circ_hop hops[2];
+
+		memset(hops, 0, sizeof(hops));
+		hops[1].identity[0] = 1;
+		memcpy(hops[0].noise_pub, spub[pa[0]], 32);
+		memcpy(hops[1].noise_pub, spub[pa[1]], 32);
+		assert_int_equal(circ_start(&A.c, hops, 2, CIRCHS_CLASS_1500, now, &out), 0);
+	}
+	client_send(&A, &out); /* CREATED comes back, the EXTEND goes out, no link is made */
+	assert_int_equal(A.c.state, CIRC_BUILDING);
+	assert_int_equal(A.c.built, 1);
 	now += 4999;
 	circsw_tick(S[0], now);
 	pump();
+	assert_false(circ_tick(&A.c, now, 5000));
 	assert_int_equal(circuits(0), 1);
 	now += 1;
+	assert_true(circ_tick(&A.c, now, 5000)); /* the client gives up too */
 	circsw_tick(S[0], now);
 	pump();
 	assert_int_equal(circuits(0), 0);
@@ -342,21 +308,28 @@ static void test_timeouts_and_limits(void **state)
 	/* Four circuits per link: the fifth CREATE on B's link is refused. */
 	memset(&Bc, 0, sizeof(Bc));
 	Bc.entry = pb[0];
+	memset(&hop, 0, sizeof(hop));
+	memcpy(hop.noise_pub, spub[3], 32);
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(circhs_start(&hs, spub[3], 1, CIRCHS_CLASS_1500, m1), 0);
-		circmsg_put_create(body, B, m1);
-		Bc.circ = 1000 + (uint32_t)i;
-		Bc.got_hop = -1;
-		client_send(&Bc, CELL_CREATE, body);
-		assert_int_equal(Bc.got_hop, i < 4 ? 0 : -1);
+		int built = Bc.events[CIRC_EV_BUILT];
+
+		assert_int_equal(circ_start(&Bc.c, &hop, 1, CIRCHS_CLASS_1500, now, &out), 0);
+		client_send(&Bc, &out);
+		assert_int_equal(Bc.events[CIRC_EV_BUILT], built + (i < 4));
 	}
 	assert_int_equal(circsw_stats(S[3])->drops[CIRCSW_DROP_FULL], 1);
 	assert_int_equal(circuits(3), 4);
 	/* A CREATE for depth 2 on a client's link: refused (only relays extend). */
-	assert_int_equal(circhs_start(&hs, spub[0], 2, CIRCHS_CLASS_1500, m1), 0);
-	circmsg_put_create(body, B, m1);
-	client_send(&A, CELL_CREATE, body);
-	assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_HS], 1);
+	{
+		uint8_t m1[CIRCHS_MSG1_LEN];
+		struct circhs hs;
+
+		assert_int_equal(circhs_start(&hs, spub[0], 2, CIRCHS_CLASS_1500, m1), 0);
+		circmsg_put_create(body, B, m1);
+		out = (struct cell){.circ_id = 77, .cmd = CELL_CREATE, .body = body, .body_len = B};
+		client_send(&A, &out);
+		assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_HS], 1);
+	}
 }
 
 int main(void)
