@@ -13,3 +13,5 @@ add_fuzz_target(fuzz_cell SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_cell.c LINK_LIB
 add_fuzz_target(fuzz_circhs SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circhs.c LINK_LIBRARIES wgrcommon)
 # circmsg
 add_fuzz_target(fuzz_circmsg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circmsg.c LINK_LIBRARIES wgrcommon)
+# circsw
+add_fuzz_target(fuzz_circsw SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circsw.c LINK_LIBRARIES wgrcommon)
