@@ -562,6 +562,18 @@ static void control_ctrl(struct relay *r, const uint8_t *p, size_t len, const st
 	}
 }
 
+bool control_rate_ok(struct relay *r, int type, const struct addr *src, uint64_t now_ms)
+{
+	/* Unauthenticated requests are rate limited per source; link traffic is not. */
+	if ((type == PROTO_PING || type == PROTO_HS_INIT || type == PROTO_DESC_REQ) &&
+	    !ratelimit_allow(r->rl, src, now_ms)) {
+		r->st.drops[DROP_RATE]++;
+		log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
+		return false;
+	}
+	return true;
+}
+
 void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src)
 {
 	int t = frame_check(p, n);
@@ -570,13 +582,12 @@ void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct a
 		r->st.drops[DROP_MALFORMED]++;
 		return;
 	}
-	/* Unauthenticated requests are rate limited per source; link traffic is not. */
-	if ((t == PROTO_PING || t == PROTO_HS_INIT || t == PROTO_DESC_REQ) &&
-	    !ratelimit_allow(r->rl, src, ev_now_ms(r->loop))) {
-		r->st.drops[DROP_RATE]++;
-		log_warnx_rl(&control_rl, "rate limiting handshakes and probes");
-		return;
-	}
+	if (control_rate_ok(r, t, src, ev_now_ms(r->loop)))
+		control_dispatch(r, fd, t, p, n, src);
+}
+
+void control_dispatch(struct relay *r, int fd, int t, uint8_t *p, size_t n, const struct addr *src)
+{
 	switch (t) {
 	case PROTO_PING:
 		control_ping(r, fd, p, n, src);

@@ -28,7 +28,7 @@
 
 struct cw_frame {
 	uint32_t off, len;
-	int fd;
+	int fd, type; /* type: frame_check's answer (the rate limit already applied) */
 	struct addr src;
 };
 
@@ -59,8 +59,9 @@ struct ctlworker {
 	int wake_fd; /* eventfd on the control loop: frames are waiting */
 };
 
-/* Copy frame p (n bytes, from src to socket fd) into the hand-off queue; false when full. */
-static bool ctlworker_push(struct ctlworker *cw, int fd, const uint8_t *p, size_t n,
+/* Copy frame p (n bytes of type t, from src to socket fd) into the hand-off queue; false when
+ * full. */
+static bool ctlworker_push(struct ctlworker *cw, int fd, int t, const uint8_t *p, size_t n,
                            const struct addr *src)
 {
 	struct cw_queue *q = cw->fill;
@@ -68,12 +69,13 @@ static bool ctlworker_push(struct ctlworker *cw, int fd, const uint8_t *p, size_
 	if (q->n == CW_HANDOFF_MAX || n > CW_HANDOFF_BYTES - q->used)
 		return false;
 	memcpy(q->arena + q->used, p, n);
-	q->f[q->n++] = (struct cw_frame){(uint32_t)q->used, (uint32_t)n, fd, *src};
+	q->f[q->n++] = (struct cw_frame){(uint32_t)q->used, (uint32_t)n, fd, t, *src};
 	q->used += n;
 	return true;
 }
 
-/* The control loop's side: every waiting frame through control_frame, as if read there. */
+/* The control loop's side: every waiting frame handled as if read there (its rate limit was
+ * applied by the worker, before the queue). */
 static void ctlworker_drain(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct worker *w = arg;
@@ -91,8 +93,9 @@ static void ctlworker_drain(struct ev_loop *loop, int fd, unsigned events, void 
 	pthread_mutex_unlock(&cw->mu);
 	/* The control thread holds the relay lock here, as in every handler of its loop. */
 	for (size_t i = 0; i < q->n; i++)
-		control_frame(w->r, q->f[i].fd, q->arena + q->f[i].off, q->f[i].len, &q->f[i].src);
-	/* A resealed frame queued by control_frame points into the arena: out before reuse. */
+		control_dispatch(w->r, q->f[i].fd, q->f[i].type, q->arena + q->f[i].off,
+		                 q->f[i].len, &q->f[i].src);
+	/* A resealed frame queued by control_dispatch points into the arena: out before reuse. */
 	control_flush(w->r);
 	q->n = q->used = 0;
 }
@@ -148,9 +151,9 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 	struct worker *w = cs->w;
 	struct relay *r = w->r;
 	struct ctlworker *cw = w->cw;
-	uint64_t now = ev_now_ms(loop), failed, failed_bytes, malformed = 0, full = 0;
+	uint64_t now = ev_now_ms(loop), failed, failed_bytes, malformed = 0, full = 0, pushed = 0;
 	uint32_t kdrops = 0, seen = cs->drops;
-	int hand[CW_BATCH], nhand = 0, njob = 0, ntx = 0, n;
+	int hand[CW_BATCH], type[CW_BATCH], nhand = 0, njob = 0, ntx = 0, n;
 
 	(void)events;
 	for (int i = 0; i < CW_BATCH; i++) {
@@ -178,7 +181,7 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 			malformed++;
 			continue;
 		}
-		t = frame_check(cw->buf[i], cw->rx[i].msg_len);
+		t = type[i] = frame_check(cw->buf[i], cw->rx[i].msg_len);
 		if (t < 0) {
 			malformed++;
 			continue;
@@ -234,14 +237,19 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 			addr_from_sockaddr(&src, (struct sockaddr *)&cw->src[i],
 			                   cw->rx[i].msg_hdr.msg_namelen);
 			addr_unmap(&src);
-			if (!ctlworker_push(cw, fd, cw->buf[i], cw->rx[i].msg_len, &src))
+			/* A flood from one source is cut here, before it fills the queue. */
+			if (!control_rate_ok(r, type[i], &src, now))
+				continue;
+			if (ctlworker_push(cw, fd, type[i], cw->buf[i], cw->rx[i].msg_len, &src))
+				pushed++;
+			else
 				full++;
 		}
 		pthread_mutex_unlock(&cw->mu);
 		r->st.drops[DROP_SOCKET_FULL] += full;
 	}
 	relay_unlock(r);
-	if (nhand > (int)full) {
+	if (pushed) {
 		uint64_t one = 1;
 
 		/* The counter only saturates after 2^64-2 wakes; a failed write leaves it > 0. */

@@ -247,6 +247,12 @@ void control_flush(struct relay *r);
  * modified in place (a DATA frame is resealed there).
  */
 void control_frame(struct relay *r, int fd, uint8_t *p, size_t n, const struct addr *src);
+/*
+ * control_frame in two parts, for a frame that frame_check passed as type t: whether the
+ * per-source rate limit lets it through (false: dropped, counted), and its handling.
+ */
+bool control_rate_ok(struct relay *r, int type, const struct addr *src, uint64_t now_ms);
+void control_dispatch(struct relay *r, int fd, int t, uint8_t *p, size_t n, const struct addr *src);
 void control_send_ctrl(struct relay *r, struct link *l, const struct ctrl_msg *m);
 void control_notify_shutdown(struct relay *r);
 void control_expire_links(struct relay *r, uint64_t now_ms);
