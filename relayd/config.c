@@ -29,6 +29,7 @@ static const char *const config_keys[] = {
     "Relay.BusyPoll",
     "Relay.Xdp",
     "Relay.XdpInterface",
+    "Relay.SessionSockets",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -322,6 +323,17 @@ int config_parse_xdp(const char *s, enum xdp_mode *m)
 	return xdp_mode_parse(low, m);
 }
 
+int config_parse_session_sockets(const char *s, bool *shared)
+{
+	if (!strcasecmp(s, "each"))
+		*shared = false;
+	else if (!strcasecmp(s, "shared"))
+		*shared = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * A name the kernel takes for an interface (its dev_valid_name): 1 to 15 bytes, not "." or
  * "..", no '/', ':' or blank; printable ASCII and no '%' (a name template, never a device's).
@@ -431,6 +443,9 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	                           errlen)) < 0 &&
 	    r != -ENOENT)
 		return r;
+	if ((e = conf_last(f, "Relay", "SessionSockets")) &&
+	    config_parse_session_sockets(e->value, &c->shared_ports) < 0)
+		return config_err(err, errlen, f, e, "unknown value (each, shared)");
 	return config_xdp(c, f, err, errlen);
 }
 

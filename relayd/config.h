@@ -162,6 +162,11 @@ struct relayd_config {
 	enum xdp_mode xdp;     /* the XDP fast path of direct mode (fastpath.c); off by default */
 	char xdp_if[CONFIG_MAX_XDP_IF][CONFIG_IFNAME_LEN]; /* where; none: every up interface */
 	int n_xdp_if;
+	/*
+	 * SessionSockets: false (each) gives every direct session a UDP socket of its own; true
+	 * (shared) steers the session ports to one SO_REUSEPORT group of sockets (portshare.c).
+	 */
+	bool shared_ports;
 	struct net_config net;
 	struct transport_config transport;
 	struct libp2p_config libp2p;
@@ -191,6 +196,8 @@ int config_load_allowlist(const char *path, uint8_t (**keys)[32], size_t *n, cha
                           size_t errlen);
 /* An Xdp value (also --xdp): off, auto, native or generic, any case; 0 or -EINVAL. */
 int config_parse_xdp(const char *s, enum xdp_mode *m);
+/* A SessionSockets value: each (false) or shared (true), any case; 0 or -EINVAL. */
+int config_parse_session_sockets(const char *s, bool *shared);
 /* Parse "LO-HI"; 0 or -EINVAL/-ERANGE. */
 int config_parse_range(const char *s, uint16_t *lo, uint16_t *hi);
 const char *config_auth_name(enum auth_mode m);

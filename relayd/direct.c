@@ -8,6 +8,10 @@
  * of equal-sized segments. Each segment is checked and routed on its own; the segments that
  * pass leave as one UDP_SEGMENT (GSO) send to the other member, so a run costs two system
  * calls however long it is.
+ *
+ * With SessionSockets = shared (portshare.c) a session has its port but no socket: a thread's
+ * shared socket brings datagrams of many sessions, each named by its destination port, routed
+ * by the same code, and sent through raw sockets one datagram a message.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "portshare.h"
 #include "relay.h"
 #include "sock.h"
 #include "wgcheck.h"
@@ -56,6 +61,12 @@ struct direct_io {
 	uint16_t txseg[DIRECT_TXMAX]; /* GSO segment size, 0: one datagram */
 	unsigned txcount[DIRECT_TXMAX];
 	bool gso_off; /* the kernel refused UDP_SEGMENT once: send one datagram a call */
+	/* SessionSockets = shared: the GRO size and the destination of each datagram */
+	union {
+		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} shcm[DIRECT_BATCH];
+	struct addr txsrc[DIRECT_TXMAX], txdst[DIRECT_TXMAX]; /* a send's ends, unmapped */
 };
 
 struct direct_io *direct_io_new(void)
@@ -82,7 +93,57 @@ static int direct_watch(struct relay *r, struct session *s)
 	return ev_add_io(r->loop, s->fd, EV_READ, direct_input, s);
 }
 
-int direct_open_port(struct relay *r, struct session *s, uint16_t want)
+/*
+ * SessionSockets = shared: a port is the session's when no session of ours has it and nothing
+ * else on the host is bound to it (the steering would take its datagrams). Checked by binding
+ * a probe socket, once per session opened.
+ */
+static bool direct_port_free(uint16_t port)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), off = 0;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* direct_open_port for SessionSockets = shared: a port, steered; no socket. */
+static int direct_open_shared(struct relay *r, struct session *s, uint16_t want)
+{
+	unsigned span = want ? 1 : (unsigned)r->cfg.port_hi - r->cfg.port_lo + 1;
+
+	for (unsigned i = 0; i < span; i++) {
+		uint16_t port =
+		    want ? want : (uint16_t)(r->cfg.port_lo + (r->next_port + i) % span);
+
+		if (table_get(&r->ports, port) || !direct_port_free(port))
+			continue;
+		if (portshare_add(r, port) < 0)
+			break;
+		if (table_put(&r->ports, port, s) < 0) {
+			portshare_del(r, port);
+			break;
+		}
+		s->fd = portshare_fd(r);
+		s->port = port;
+		if (!want)
+			r->next_port = (uint16_t)((r->next_port + i + 1) % span);
+		return 0;
+	}
+	s->fd = -1;
+	if (want)
+		log_warnx("direct: port %u is no longer free", want);
+	else
+		log_warnx("direct: no free port in %u-%u", r->cfg.port_lo, r->cfg.port_hi);
+	return -EADDRINUSE;
+}
+
+static int direct_open_each(struct relay *r, struct session *s, uint16_t want)
 {
 	unsigned span = want ? 1 : (unsigned)r->cfg.port_hi - r->cfg.port_lo + 1;
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0, one = 1;
@@ -121,11 +182,27 @@ int direct_open_port(struct relay *r, struct session *s, uint16_t want)
 	return -EADDRINUSE;
 }
 
+int direct_open_port(struct relay *r, struct session *s, uint16_t want)
+{
+	return r->ps ? direct_open_shared(r, s, want) : direct_open_each(r, s, want);
+}
+
 void direct_release(struct relay *r, struct session *s)
 {
 	struct worker *w = s->worker;
 	int fd = s->fd;
 
+	if (r->ps) {
+		/* Shared sockets: readers use s only under the relay lock, so it goes now. */
+		fastpath_remove(r, s);
+		if (fd >= 0) {
+			portshare_del(r, s->port);
+			table_del(&r->ports, s->port);
+		}
+		sodium_memzero(s, sizeof(*s));
+		free(s);
+		return;
+	}
 	/* Out of the kernel's map before the port can serve another session. */
 	fastpath_remove(r, s);
 	if (fd >= 0)
@@ -472,6 +549,25 @@ static uint32_t direct_kernel_drops(struct session *s, int fd, bool full, uint64
 	return s->drops - seen;
 }
 
+/*
+ * One batch from fd into io (recvmmsg): with room for the GRO segment size, and with shared
+ * (SessionSockets = shared) also for the destination each datagram was sent to.
+ */
+static int direct_recv(struct direct_io *io, int fd, bool shared)
+{
+	for (int i = 0; i < DIRECT_BATCH; i++) {
+		io->rxiov[i] = (struct iovec){io->buf[i], DIRECT_BUFLEN};
+		io->rx[i].msg_hdr = (struct msghdr){
+		    .msg_name = &io->src[i],
+		    .msg_namelen = sizeof(io->src[i]),
+		    .msg_iov = &io->rxiov[i],
+		    .msg_iovlen = 1,
+		    .msg_control = shared ? io->shcm[i].b : io->rxcm[i].b,
+		    .msg_controllen = shared ? sizeof(io->shcm[i].b) : sizeof(io->rxcm[i].b)};
+	}
+	return recvmmsg(fd, io->rx, DIRECT_BATCH, MSG_DONTWAIT, NULL);
+}
+
 void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct session *s = arg;
@@ -483,16 +579,7 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	bool over = false;
 
 	(void)events;
-	for (int i = 0; i < DIRECT_BATCH; i++) {
-		io->rxiov[i] = (struct iovec){io->buf[i], DIRECT_BUFLEN};
-		io->rx[i].msg_hdr = (struct msghdr){.msg_name = &io->src[i],
-		                                    .msg_namelen = sizeof(io->src[i]),
-		                                    .msg_iov = &io->rxiov[i],
-		                                    .msg_iovlen = 1,
-		                                    .msg_control = io->rxcm[i].b,
-		                                    .msg_controllen = sizeof(io->rxcm[i].b)};
-	}
-	n = recvmmsg(fd, io->rx, DIRECT_BATCH, MSG_DONTWAIT, NULL);
+	n = direct_recv(io, fd, false);
 	if (n <= 0)
 		return;
 	kdrops = direct_kernel_drops(s, fd, n == DIRECT_BATCH, now);
@@ -530,5 +617,160 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	/* On a worker, s stays allocated until this worker retires it, after this batch. */
 	if (over && !s->dead)
 		session_close_limit(r, s, "byte limit");
+	relay_unlock(r);
+}
+
+/*
+ * SessionSockets = shared (portshare.c). The destination a datagram was sent to
+ * (IP_ORIGDSTADDR, IPV6_ORIGDSTADDR: its port names the session) and its GRO segment size
+ * (0: one datagram). False when the kernel gave no destination.
+ */
+static bool direct_shared_cmsg(struct msghdr *h, struct addr *local, size_t *seg)
+{
+	bool found = false;
+
+	*seg = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*seg = v > 0 ? (size_t)v : 0;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_ORIGDSTADDR &&
+		           c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
+			memset(local, 0, sizeof(*local));
+			memcpy(&local->in, CMSG_DATA(c), sizeof(struct sockaddr_in));
+			local->len = sizeof(struct sockaddr_in);
+			found = local->in.sin_family == AF_INET;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR &&
+		           c->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in6))) {
+			memset(local, 0, sizeof(*local));
+			memcpy(&local->in6, CMSG_DATA(c), sizeof(struct sockaddr_in6));
+			local->len = sizeof(struct sockaddr_in6);
+			found = local->in6.sin6_family == AF_INET6;
+		}
+	}
+	return found;
+}
+
+/* The member sent to local: datagrams of s to local's family leave from there. */
+static void direct_shared_local(struct session *s, const struct addr *local)
+{
+	if (local->sa.sa_family == AF_INET) {
+		s->ps_local4 = local->in.sin_addr.s_addr;
+		s->ps_has4 = true;
+	} else {
+		memcpy(s->ps_local6, &local->in6.sin6_addr, 16);
+		s->ps_has6 = true;
+	}
+}
+
+/* Where a datagram of s to dst leaves from: s's port, the local address of dst's family. */
+static void direct_shared_src(const struct session *s, const struct addr *dst, struct addr *src)
+{
+	memset(src, 0, sizeof(*src));
+	if (dst->sa.sa_family == AF_INET) {
+		src->in.sin_family = AF_INET;
+		src->in.sin_port = htons(s->port);
+		if (s->ps_has4)
+			src->in.sin_addr.s_addr = s->ps_local4;
+		src->len = sizeof(src->in);
+	} else {
+		src->in6.sin6_family = AF_INET6;
+		src->in6.sin6_port = htons(s->port);
+		if (s->ps_has6)
+			memcpy(&src->in6.sin6_addr, s->ps_local6, 16);
+		src->len = sizeof(src->in6);
+	}
+}
+
+/*
+ * A batch from a shared receive socket holds datagrams of many sessions: each is looked up by
+ * its destination port and routed as on a session socket, all under one hold of the lock (a
+ * session found there cannot be freed meanwhile). A session that crosses its byte limit closes
+ * at once; the rest of its datagrams in the batch find no session.
+ */
+void direct_shared_input(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct portshare_rx *x = arg;
+	struct relay *r = x->r;
+	struct direct_io *io = x->io;
+	struct session *last = NULL;
+	uint64_t now = ev_now_ms(loop);
+	uint32_t kdrops = 0;
+	int n, ntx = 0;
+
+	(void)events;
+	n = direct_recv(io, fd, true);
+	if (n <= 0)
+		return;
+	if (n == DIRECT_BATCH || now - x->drops_ms >= RELAY_DROPS_READ_MS) {
+		uint32_t seen = x->drops;
+
+		x->drops_ms = now;
+		sock_drops(fd, &x->drops);
+		kdrops = x->drops - seen;
+	}
+	relay_lock(r);
+	r->st.drops[DROP_SOCKET_FULL] += kdrops;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &io->rx[i].msg_hdr;
+		size_t len = io->rx[i].msg_len, seg;
+		struct addr src, local;
+		struct session *s;
+		bool over = false;
+		int first = ntx;
+
+		if ((h->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || len == 0 ||
+		    !direct_shared_cmsg(h, &local, &seg)) {
+			r->st.drops[DROP_MALFORMED]++;
+			continue;
+		}
+		s = table_get(&r->ports, addr_port(&local));
+		if (!s) {
+			/* Queued before its session closed (the steering stopped since). */
+			x->no_session++;
+			continue;
+		}
+		addr_from_sockaddr(&src, (struct sockaddr *)&io->src[i], h->msg_namelen);
+		addr_unmap(&src);
+		direct_shared_local(s, &local);
+		if (s != last) {
+			/* As on a session socket: what the XDP path forwarded is counted first. */
+			fastpath_refresh(r, s, now);
+			last = s;
+		}
+		ntx = direct_segments(r, s, io, io->buf[i], len, seg && seg < len ? seg : len, &src,
+		                      now, ntx, &over);
+		for (int k = first; k < ntx; k++) {
+			addr_from_sockaddr(&io->txdst[k], (struct sockaddr *)&io->dst[k],
+			                   sizeof(io->dst[k]));
+			addr_unmap(&io->txdst[k]);
+			direct_shared_src(s, &io->txdst[k], &io->txsrc[k]);
+		}
+		if (over) {
+			session_close_limit(r, s, "byte limit");
+			last = NULL;
+		}
+	}
+	relay_unlock(r);
+	/* Raw sockets cannot segment: every run leaves as its datagrams, one message each. */
+	x->tx.failed = x->tx.failed_bytes = 0;
+	for (int k = 0; k < ntx; k++) {
+		uint8_t *p = io->txiov[k].iov_base;
+		size_t left = io->txiov[k].iov_len, seg = io->txseg[k] ? io->txseg[k] : left;
+
+		for (size_t l; left; p += l, left -= l) {
+			l = left < seg ? left : seg;
+			portshare_tx_add(&x->tx, &io->txsrc[k], &io->txdst[k], p, l);
+		}
+	}
+	portshare_tx_flush(&x->tx);
+	if (!x->tx.failed)
+		return;
+	relay_lock(r);
+	r->st.drops[DROP_SEND] += x->tx.failed;
+	r->st.pkts[0] -= x->tx.failed;
+	r->st.bytes[0] -= x->tx.failed_bytes;
 	relay_unlock(r);
 }

@@ -385,7 +385,8 @@ static void raise_nofile(const struct relayd_config *c)
 	rlim_t want = (rlim_t)(c->port_hi - c->port_lo + 1) + 256;
 	struct rlimit rl;
 
-	if (!c->mode_direct || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	/* SessionSockets = shared: sessions hold no descriptor. */
+	if (!c->mode_direct || c->shared_ports || getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -500,6 +501,8 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 		log_warnx(fmt, "[Libp2p] Listen");
 	if (run->xdp != c->xdp)
 		log_warnx(fmt, "Xdp");
+	if (run->shared_ports != c->shared_ports)
+		log_warnx(fmt, "SessionSockets");
 	if (run->n_xdp_if != c->n_xdp_if ||
 	    memcmp(run->xdp_if, c->xdp_if, sizeof(run->xdp_if[0]) * (size_t)c->n_xdp_if))
 		log_warnx(fmt, "XdpInterface");
@@ -656,6 +659,12 @@ int main(int argc, char **argv)
 	ev_set_after_wake(r->loop, on_wake, r);
 	if (control_open(r) < 0)
 		fatalx("no control address could be bound");
+	/*
+	 * SessionSockets = shared: its program, maps and raw sockets need CAP_BPF, CAP_NET_ADMIN
+	 * and CAP_NET_RAW, so before privileges drop; before state_load, whose sessions take ports.
+	 */
+	if (portshare_open(r, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	/* Before privileges drop: ports like 443, and the certificate's key file. */
 	if ((o = streams_open(r)) < 0) {
 		errno = -o;
@@ -687,6 +696,8 @@ int main(int argc, char **argv)
 	drop_privileges(r->cfg.user);
 	if ((o = fastpath_after_drop(r, err, sizeof(err))) < 0)
 		fatalx("%s", err);
+	if (portshare_after_drop(r, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	log_info("auth %s, modes%s%s, ports %u-%u, max circuits %llu, max reservations %llu, "
 	         "%u forwarding thread(s)",
 	         config_auth_name(r->cfg.auth), r->cfg.mode_direct ? " direct" : "",
@@ -704,6 +715,7 @@ int main(int argc, char **argv)
 	sd_notify_msg("READY=1");
 	ev_run(r->loop);
 	fastpath_close(r);
+	portshare_close(r);
 	if (exit_status)
 		fatalx("state: the direct sessions were not saved to %s.sessions (see above); they "
 		       "will not be restored",

@@ -136,6 +136,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	       ((ev_clock_ms() - r->started_ms) / 1000));
 	n += ctlworker_metrics(r, out + n, cap - n);
 	n += fastpath_metrics(r, out + n, cap - n);
+	n += portshare_metrics(r, out + n, cap - n);
 	n += network_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);
 	n += libp2p_metrics(r, out + n, cap - n);

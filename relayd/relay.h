@@ -170,6 +170,14 @@ struct session {
 	 */
 	bool xdp_on;
 	uint64_t xdp_pkts, xdp_bytes, xdp_last_ns[2];
+	/*
+	 * portshare.c: SessionSockets = shared. fd is then the shared group's first socket (a
+	 * session has its port while fd >= 0; it never closes it); the local address each family's
+	 * member last sent to, where datagrams to that family leave from.
+	 */
+	uint8_t ps_local6[16];
+	uint32_t ps_local4; /* network byte order */
+	bool ps_has4, ps_has6;
 };
 
 struct relay {
@@ -220,6 +228,8 @@ struct relay {
 	size_t xdp_sessions;     /* installed in its map (a set that failed is not) */
 	uint64_t xdp_set_failed; /* sets that failed */
 	uint64_t xdp_fail_logged_ms;
+	/* portshare.c: SessionSockets = shared; NULL: every direct session has its socket */
+	struct portshare *ps;
 };
 
 /* quota.c */
@@ -488,5 +498,29 @@ void fastpath_tick(struct relay *r, uint64_t now_ms);
 size_t fastpath_metrics(const struct relay *r, char *out, size_t cap);
 /* " xdp=N" (installed sessions) for the stats line while the path is open, else "". */
 const char *fastpath_stats(const struct relay *r, char *buf, size_t cap);
+
+/* portshare.c */
+/*
+ * SessionSockets = shared (docs/ARCHITECTURE.md): direct sessions own a port of PortRange but
+ * no socket. A BPF sk_lookup program steers the open session ports to one SO_REUSEPORT group of
+ * UDP sockets (one per worker, or one on the control loop); replies leave through raw sockets
+ * with the session's port and the address the member sent to. portshare.h has the rest.
+ */
+/*
+ * Open it when cfg says shared (nothing otherwise): load and attach the program, open the
+ * receive and raw sockets, hand them to the workers. Needs CAP_BPF (or CAP_SYS_ADMIN),
+ * CAP_NET_ADMIN and CAP_NET_RAW, so before privileges drop. 0, or -errno with err = why.
+ */
+int portshare_open(struct relay *r, char *err, size_t errlen);
+/* After privileges drop: a map update must still work (older kernels need CAP_BPF). */
+int portshare_after_drop(struct relay *r, char *err, size_t errlen);
+/* Detach the program and close what portshare_open made (at exit; NULL-safe). */
+void portshare_close(struct relay *r);
+/* Steer port to the shared sockets from now on (s's port is taken); 0 or -errno. */
+int portshare_add(struct relay *r, uint16_t port);
+/* Stop steering port: datagrams to it meet a closed port again. */
+void portshare_del(struct relay *r, uint16_t port);
+/* Prometheus lines of the shared sockets; the length written (0 when off). */
+size_t portshare_metrics(const struct relay *r, char *out, size_t cap);
 
 #endif

@@ -19,3 +19,13 @@ target_link_libraries(wgrelay-demo-local PRIVATE wgr_tclient)
 add_cmocka_test(test_xdp SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_xdp.c
                 LINK_LIBRARIES wgrelayd_core LABELS integration TIMEOUT 120)
 set_tests_properties(test_xdp PROPERTIES SKIP_RETURN_CODE 77)
+# portshare
+# SessionSockets = shared end to end in a network namespace of the test's own (root and BPF;
+# skipped with 77 otherwise).
+add_cmocka_test(test_portshare SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_portshare.c
+                LINK_LIBRARIES wgr_harness wgrelayd_core LABELS integration TIMEOUT 120)
+add_dependencies(test_portshare wgrelayd)
+set_tests_properties(test_portshare PROPERTIES SKIP_RETURN_CODE 77)
+if(WGR_XDP)
+  target_compile_definitions(test_portshare PRIVATE WGR_HAVE_XDP)
+endif()

@@ -728,6 +728,44 @@ static void test_xdp_keys(void **state)
 	assert_int_equal(config_parse_xdp("generic-ish", &m), -EINVAL);
 }
 
+/* portshare */
+/* [Relay] SessionSockets: each by default (and in the example); shared; errors with file and
+ * line. */
+static void test_session_sockets(void **state)
+{
+	struct relayd_config c;
+	char err[512], want[128], file[512];
+	const char *src = getenv("WGR_SOURCE_DIR");
+	bool shared = true;
+
+	(void)state;
+	config_defaults(&c);
+	assert_false(c.shared_ports);
+	assert_int_equal(load(&c, "[Relay]\nSessionSockets = shared\n", err, sizeof(err)), 0);
+	assert_true(c.shared_ports);
+	assert_int_equal(
+	    load(&c, "[Relay]\nSessionSockets = Shared\nSessionSockets = EACH\n", err, sizeof(err)),
+	    0);
+	assert_false(c.shared_ports); /* the last line wins */
+	assert_int_not_equal(load(&c, "[Relay]\n\nSessionSockets = some\n", err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s:3:", path);
+	if (strncmp(err, want, strlen(want)) || !strstr(err, "'some'") || !strstr(err, "shared"))
+		fail_msg("error '%s' lacks '%s', the token or the choices", err, want);
+	assert_int_not_equal(load(&c, "[Relay]\nSessionSockets =\n", err, sizeof(err)), 0);
+	assert_int_equal(config_parse_session_sockets("sharedx", &shared), -EINVAL);
+	assert_true(shared); /* untouched on error */
+	assert_int_equal(config_parse_session_sockets("each", &shared), 0);
+	assert_false(shared);
+	/* The example states the default. */
+	assert_non_null(src);
+	snprintf(file, sizeof(file), "%s/relayd/wgrelayd.conf.example", src);
+	config_defaults(&c);
+	c.shared_ports = true;
+	if (config_load(&c, file, true, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_false(c.shared_ports);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +789,7 @@ int main(void)
 	    cmocka_unit_test(test_libp2p_only),
 	    cmocka_unit_test(test_libp2p_errors),
 	    cmocka_unit_test(test_xdp_keys),
+	    cmocka_unit_test(test_session_sockets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
