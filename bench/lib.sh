@@ -1,8 +1,8 @@
 # bench/lib.sh: the small pieces the bench scripts share (sourced, not run on its own).
 # shellcheck shell=sh
 #
-# Sourced by bench/veth.sh, bench/streams.sh, bench/libp2p.sh and bench/wgrelayd.sh once they
-# know SRC, the source tree. Definitions only: sourcing it starts nothing, sets no variable and
+# Sourced by bench/veth.sh, bench/streams.sh, bench/libp2p.sh, bench/wgrelayd.sh and
+# bench/sealed-workers.sh once they know SRC, the source tree. Definitions only: sourcing it starts nothing, sets no variable and
 # traps nothing, so a script may source it twice (itself and through bench/wgrelayd.sh).
 #
 # Names start with bench_; variables a function needs of its own start with _b, since sh has
@@ -13,6 +13,43 @@
 # comment), which is its usage text.
 bench_usage() {
 	awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"
+}
+
+# bench_args "$@": the options every bench script takes: --quick (QUICK=1), -h/--help (the
+# usage text, exit 0), and a build directory (BUILD, empty when none is given).
+# shellcheck disable=SC2034 # QUICK and BUILD are the caller's
+bench_args() {
+	QUICK=0
+	BUILD=""
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) QUICK=1 ;;
+		-h | --help)
+			bench_usage
+			exit 0
+			;;
+		*) BUILD=$arg ;;
+		esac
+	done
+}
+
+# bench_limits_lifted: a wgrelayd.conf [Limits] section that lets one load generator (every link
+# from one address) hold as many sessions and circuits as a run needs.
+bench_limits_lifted() {
+	cat <<-EOF
+		[Limits]
+		MaxReservations = 200000
+		MaxReservationsPerClient = 200000
+		MaxReservationsPerSource = 200000
+		MaxCircuits = 100000
+		MaxCircuitsPerClient = 100000
+		MaxCircuitsPerSource = 100000
+		MaxLinksPerSource = 100000
+		CircuitBytes = 0
+		CircuitDuration = 1d
+		SourceRate = 100000
+		SourceBurst = 100000
+	EOF
 }
 
 # bench_build_dir TAG DIR: DIR as an absolute path on stdout. When DIR does not exist: a line

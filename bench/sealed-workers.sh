@@ -34,18 +34,7 @@ set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$SRC/bench/lib.sh"
-QUICK=0
-BUILD=""
-for arg in "$@"; do
-	case "$arg" in
-	--quick) QUICK=1 ;;
-	-h | --help)
-		bench_usage
-		exit 0
-		;;
-	*) BUILD=$arg ;;
-	esac
-done
+bench_args "$@"
 BUILD=$(bench_build_dir sealed-workers "${BUILD:-$SRC/build}") || exit 1
 if [ "$(nproc)" -lt 2 ]; then
 	echo "sealed-workers: needs two CPUs (one per worker)" >&2
@@ -131,19 +120,8 @@ conf() {
 		AllowLoopback = true
 		Metrics = 127.0.0.1:$MET
 		Workers = $1
-		[Limits]
-		MaxReservations = 200000
-		MaxReservationsPerClient = 200000
-		MaxReservationsPerSource = 200000
-		MaxCircuits = 100000
-		MaxCircuitsPerClient = 100000
-		MaxCircuitsPerSource = 100000
-		MaxLinksPerSource = 100000
-		CircuitBytes = 0
-		CircuitDuration = 1d
-		SourceRate = 100000
-		SourceBurst = 100000
 	EOF
+	bench_limits_lifted
 }
 
 # stat_jiffies: "busy total" clock ticks of all CPUs so far (/proc/stat; idle and iowait are

@@ -92,7 +92,8 @@ umask 022
 PUB=$(wg pubkey <"$D/key")
 # Loopback allowed (the test allowance), one forwarding thread, open-mode limits lifted (every
 # run binds a fresh session from 127.0.0.1), the stream port with its defaults (QueueBytes 64K).
-cat >"$D/wgrelayd.conf" <<EOF
+{
+	cat <<EOF
 [Relay]
 Listen = 127.0.0.1:$CTL
 PortRange = $((PB + 40))-$((PB + 59))
@@ -100,21 +101,10 @@ KeyFile = $D/key
 AllowLoopback = true
 Metrics = 127.0.0.1:$MET
 Workers = 1
-[Limits]
-MaxReservations = 200000
-MaxReservationsPerClient = 200000
-MaxReservationsPerSource = 200000
-MaxCircuits = 100000
-MaxCircuitsPerClient = 100000
-MaxCircuitsPerSource = 100000
-MaxLinksPerSource = 100000
-CircuitBytes = 0
-CircuitDuration = 1d
-SourceRate = 100000
-SourceBurst = 100000
-[Transport]
-Listen = 127.0.0.1:$STR
 EOF
+	bench_limits_lifted
+	printf '[Transport]\nListen = 127.0.0.1:%s\n' "$STR"
+} >"$D/wgrelayd.conf"
 taskset -c "$CPU_SYS" "$BUILD/relayd/wgrelayd" -f -c "$D/wgrelayd.conf" >>"$OUT/wgrelayd-streams.log" 2>&1 &
 RPID=$!
 i=0

@@ -26,18 +26,7 @@ set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$SRC/bench/lib.sh"
-QUICK=0
-BUILD=""
-for arg in "$@"; do
-	case "$arg" in
-	--quick) QUICK=1 ;;
-	-h | --help)
-		bench_usage
-		exit 0
-		;;
-	*) BUILD=$arg ;;
-	esac
-done
+bench_args "$@"
 BUILD=$(bench_build_dir veth "${BUILD:-$SRC/build}") || exit 1
 if [ "$(id -u)" != 0 ]; then
 	echo "veth: needs root (network namespaces)" >&2
