@@ -153,7 +153,11 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 	struct ctlworker *cw = w->cw;
 	uint64_t now = ev_now_ms(loop), failed, failed_bytes, malformed = 0, full = 0, pushed = 0;
 	uint32_t kdrops = 0, seen = cs->drops;
-	int hand[CW_BATCH], type[CW_BATCH], nhand = 0, njob = 0, ntx = 0, n;
+	/* Per received datagram: its frame type, its source, and whether the control thread
+	 * takes it. */
+	int type[CW_BATCH], njob = 0, ntx = 0, n;
+	struct addr from[CW_BATCH];
+	bool hand[CW_BATCH], any_hand = false;
 
 	(void)events;
 	for (int i = 0; i < CW_BATCH; i++) {
@@ -174,26 +178,26 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &cw->rx[i].msg_hdr;
-		struct sealed_job *j = &cw->job[njob];
-		int t;
 
+		hand[i] = false;
 		if (h->msg_flags & MSG_TRUNC) {
 			malformed++;
 			continue;
 		}
-		t = type[i] = frame_check(cw->buf[i], cw->rx[i].msg_len);
-		if (t < 0) {
+		type[i] = frame_check(cw->buf[i], cw->rx[i].msg_len);
+		if (type[i] < 0) {
 			malformed++;
 			continue;
 		}
-		j->frame = cw->buf[i];
-		j->len = cw->rx[i].msg_len;
-		addr_from_sockaddr(&j->src, (struct sockaddr *)&cw->src[i], h->msg_namelen);
-		addr_unmap(&j->src);
-		if (t == PROTO_DATA)
-			cw->jobrx[njob++] = i;
-		else
-			hand[nhand++] = i;
+		addr_from_sockaddr(&from[i], (struct sockaddr *)&cw->src[i], h->msg_namelen);
+		addr_unmap(&from[i]);
+		if (type[i] != PROTO_DATA) {
+			hand[i] = any_hand = true;
+			continue;
+		}
+		cw->job[njob] = (struct sealed_job){
+		    .frame = cw->buf[i], .len = cw->rx[i].msg_len, .src = from[i]};
+		cw->jobrx[njob++] = i;
 	}
 
 	relay_lock(r);
@@ -203,7 +207,7 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 		enum sealed_plan_result res = sealed_plan(r, &cw->job[k], true);
 
 		if (res == SEALED_CONTROL)
-			hand[nhand++] = cw->jobrx[k];
+			hand[cw->jobrx[k]] = any_hand = true;
 		/* Not opened: sealed_commit passes it by. */
 		if (res != SEALED_CRYPT)
 			cw->job[k].frame = NULL;
@@ -220,27 +224,17 @@ static void ctlworker_read(struct ev_loop *loop, int fd, unsigned events, void *
 			ctlworker_queue(r, cw, ntx++, k);
 			w->sealed_pkts++;
 		}
-	if (nhand) {
-		/* In the order they arrived: a frame a plan sent back joins the others in place. */
-		for (int k = 1; k < nhand; k++)
-			for (int m = k; m > 0 && hand[m - 1] > hand[m]; m--) {
-				int t = hand[m];
-
-				hand[m] = hand[m - 1];
-				hand[m - 1] = t;
-			}
+	if (any_hand) {
+		/* In the order they arrived, a frame a plan sent back among the others. */
 		pthread_mutex_lock(&cw->mu);
-		for (int k = 0; k < nhand; k++) {
-			int i = hand[k];
-			struct addr src;
-
-			addr_from_sockaddr(&src, (struct sockaddr *)&cw->src[i],
-			                   cw->rx[i].msg_hdr.msg_namelen);
-			addr_unmap(&src);
-			/* A flood from one source is cut here, before it fills the queue. */
-			if (!control_rate_ok(r, type[i], &src, now))
+		for (int i = 0; i < n; i++) {
+			if (!hand[i])
 				continue;
-			if (ctlworker_push(cw, fd, type[i], cw->buf[i], cw->rx[i].msg_len, &src))
+			/* A flood from one source is cut here, before it fills the queue. */
+			if (!control_rate_ok(r, type[i], &from[i], now))
+				continue;
+			if (ctlworker_push(cw, fd, type[i], cw->buf[i], cw->rx[i].msg_len,
+			                   &from[i]))
 				pushed++;
 			else
 				full++;

@@ -76,8 +76,7 @@ static const struct vec *V(const char *name)
 /*
  * One published vector (the current vecs) end to end: both handshake messages byte for byte,
  * the handshake hash, and the first transport message each way after noise_split.
- * nk_pattern: the
- * NK pattern (the initiator has no static key).
+ * nk_pattern: the NK pattern (the initiator has no static key).
  */
 static void run_vector(bool nk_pattern)
 {
