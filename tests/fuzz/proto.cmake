@@ -15,3 +15,5 @@ add_fuzz_target(fuzz_circhs SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circhs.c LINK
 add_fuzz_target(fuzz_circmsg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circmsg.c LINK_LIBRARIES wgrcommon)
 # circsw
 add_fuzz_target(fuzz_circsw SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circsw.c LINK_LIBRARIES wgrcommon)
+# circbuild
+add_fuzz_target(fuzz_circbuild SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circbuild.c LINK_LIBRARIES wgrcommon)
