@@ -291,6 +291,32 @@ static int member_hold(struct member *m, const char *ports_out, const char *read
 	return 0;
 }
 
+/*
+ * The batch buffers both sealed runs share: MEMBER_BATCH frames to send from tx to the relay,
+ * MEMBER_BATCH receive slots of 2048 bytes in rxb (ctl: a control buffer per slot, or NULL).
+ */
+static struct {
+	uint8_t tx[MEMBER_BATCH][2048], rxb[MEMBER_BATCH * 2048];
+	struct mmsghdr out[MEMBER_BATCH], in[MEMBER_BATCH];
+	struct iovec tiov[MEMBER_BATCH], riov[MEMBER_BATCH];
+	char ctl[MEMBER_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+} member_io;
+
+static void member_io_init(struct member *m, bool with_ctl)
+{
+	for (int i = 0; i < MEMBER_BATCH; i++) {
+		member_io.tiov[i].iov_base = member_io.tx[i];
+		member_io.out[i].msg_hdr.msg_iov = &member_io.tiov[i];
+		member_io.out[i].msg_hdr.msg_iovlen = 1;
+		member_io.out[i].msg_hdr.msg_name = &m->relay;
+		member_io.out[i].msg_hdr.msg_namelen = sizeof(m->relay);
+		member_io.riov[i].iov_base = member_io.rxb + (size_t)i * 2048;
+		member_io.in[i].msg_hdr.msg_iov = &member_io.riov[i];
+		member_io.in[i].msg_hdr.msg_iovlen = 1;
+		member_io.in[i].msg_hdr.msg_control = with_ctl ? member_io.ctl[i] : NULL;
+	}
+}
+
 /* Sealed mode: receive what the relay resealed to B (non-blocking). */
 static void member_rx(struct member *m, uint8_t *bufs, struct mmsghdr *msgs, struct iovec *iov,
                       char (*ctl)[CMSG_SPACE(sizeof(uint32_t))], uint64_t lat_from)
@@ -335,10 +361,9 @@ static void member_rx(struct member *m, uint8_t *bufs, struct mmsghdr *msgs, str
 
 static int member_blast(struct member *m, const char *sink_out, const char *hist)
 {
-	static uint8_t tx[MEMBER_BATCH][2048], rxb[MEMBER_BATCH * 2048];
-	static struct mmsghdr out[MEMBER_BATCH], in[MEMBER_BATCH];
-	static struct iovec tiov[MEMBER_BATCH], riov[MEMBER_BATCH];
-	static char ctl[MEMBER_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+	uint8_t(*tx)[2048] = member_io.tx, *rxb = member_io.rxb;
+	struct mmsghdr *out = member_io.out, *in = member_io.in;
+	struct iovec *tiov = member_io.tiov, *riov = member_io.riov;
 	uint64_t start = util_now_ns(), now = start, seq = 0, lat_from;
 	uint64_t end = start + (uint64_t)(m->seconds * 1e9), last;
 	double elapsed, win;
@@ -346,17 +371,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 	FILE *f;
 
 	lat_from = start + (uint64_t)(m->warmup * 1e9);
-	for (i = 0; i < MEMBER_BATCH; i++) {
-		tiov[i].iov_base = tx[i];
-		out[i].msg_hdr.msg_iov = &tiov[i];
-		out[i].msg_hdr.msg_iovlen = 1;
-		out[i].msg_hdr.msg_name = &m->relay;
-		out[i].msg_hdr.msg_namelen = sizeof(m->relay);
-		riov[i].iov_base = rxb + (size_t)i * 2048;
-		in[i].msg_hdr.msg_iov = &riov[i];
-		in[i].msg_hdr.msg_iovlen = 1;
-		in[i].msg_hdr.msg_control = ctl[i];
-	}
+	member_io_init(m, true);
 	while (now < end && !member_stop) {
 		uint64_t n = MEMBER_BATCH;
 		int r;
@@ -365,7 +380,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 			uint64_t due = (uint64_t)((double)(now - start) * m->rate / 1e9);
 
 			if (due <= seq) {
-				member_rx(m, rxb, in, riov, ctl, lat_from);
+				member_rx(m, rxb, in, riov, member_io.ctl, lat_from);
 				now = util_now_ns();
 				continue;
 			}
@@ -387,7 +402,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 		r = sendmmsg(m->a[0].fd, out, (unsigned)n, 0);
 		if (r > 0)
 			m->sent += (uint64_t)r;
-		member_rx(m, rxb, in, riov, ctl, lat_from);
+		member_rx(m, rxb, in, riov, member_io.ctl, lat_from);
 		now = util_now_ns();
 	}
 	elapsed = (double)(now - start) / 1e9;
@@ -396,7 +411,7 @@ static int member_blast(struct member *m, const char *sink_out, const char *hist
 		last = m->last_ns > end ? m->last_ns : end;
 		if (util_now_ns() - last > 300000000ull || member_stop)
 			break;
-		member_rx(m, rxb, in, riov, ctl, lat_from);
+		member_rx(m, rxb, in, riov, member_io.ctl, lat_from);
 	}
 	printf("{\"tool\":\"gen\",\"sent\":%llu,\"seconds\":%.3f,\"pps\":%.0f,\"send_errors\":0}\n",
 	       (unsigned long long)m->sent, elapsed, (double)m->sent / elapsed);
@@ -478,9 +493,9 @@ static void member_flows_rx(struct member *m, int ep, struct mmsghdr *in, struct
  */
 static int member_flows_blast(struct member *m, const char *sink_out, const char *ready)
 {
-	static uint8_t tx[MEMBER_BATCH][2048], rxb[MEMBER_BATCH * 2048];
-	static struct mmsghdr out[MEMBER_BATCH], in[MEMBER_BATCH];
-	static struct iovec tiov[MEMBER_BATCH], riov[MEMBER_BATCH];
+	uint8_t(*tx)[2048] = member_io.tx;
+	struct mmsghdr *out = member_io.out, *in = member_io.in;
+	struct iovec *tiov = member_io.tiov, *riov = member_io.riov;
 	size_t stride = m->size + PROTO_SEALED_OVERHEAD;
 	uint64_t total = UINT64_MAX, seq = 0, start, now, end, last, drops = 0;
 	uint8_t *pre = NULL;
@@ -498,16 +513,7 @@ static int member_flows_blast(struct member *m, const char *sink_out, const char
 			return -errno;
 		}
 	}
-	for (i = 0; i < MEMBER_BATCH; i++) {
-		tiov[i].iov_base = tx[i];
-		out[i].msg_hdr.msg_iov = &tiov[i];
-		out[i].msg_hdr.msg_iovlen = 1;
-		out[i].msg_hdr.msg_name = &m->relay;
-		out[i].msg_hdr.msg_namelen = sizeof(m->relay);
-		riov[i].iov_base = rxb + (size_t)i * 2048;
-		in[i].msg_hdr.msg_iov = &riov[i];
-		in[i].msg_hdr.msg_iovlen = 1;
-	}
+	member_io_init(m, false);
 	if (m->preseal) {
 		uint64_t cap = MEMBER_PRESEAL_BYTES / stride;
 		uint64_t t0 = util_now_ns();
