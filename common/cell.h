@@ -21,7 +21,7 @@
 #include "proto.h"
 #include "replay.h"
 
-#define CELL_FRAME_TYPE 0x0A
+#define CELL_FRAME_TYPE PROTO_CELL
 /* Body sizes: a 1500-byte path (the frame is 1445 bytes, within IPv6's 1452 of UDP payload)
  * and a 1280-byte one (IPv6's minimum MTU: 1225 of its 1232). */
 #define CELL_BODY_1500       1400

@@ -210,6 +210,21 @@ static void circsw_originate(struct circsw *sw, struct circsw_hop *h, const stru
 	sw->st.originated++;
 }
 
+/*
+ * A CREATE refused (over a bound, or its handshake failed): DESTROY answers it at once, so the
+ * hop before (or the client) tears the circuit down instead of waiting for its timeout. One
+ * cell of the same size for one cell: nothing to amplify.
+ */
+static void circsw_refuse(struct circsw *sw, uint64_t link, const struct cell *c, int drop)
+{
+	struct circsw_end to = {.link = link, .circ = c->circ_id};
+	uint8_t body[CELL_BODY_1500];
+
+	sw->st.drops[drop]++;
+	circmsg_put_destroy(body, c->body_len, 0);
+	circsw_send(sw, &to, CELL_DESTROY, 0, body, c->body_len);
+}
+
 static void circsw_create(struct circsw *sw, uint64_t link, bool from_relay, struct cell *c,
                           uint64_t now)
 {
@@ -222,12 +237,8 @@ static void circsw_create(struct circsw *sw, uint64_t link, bool from_relay, str
 		return;
 	}
 	if (sw->nhops >= sw->cfg.max_circuits ||
-	    circsw_link_ends(sw, link) >= sw->cfg.max_per_link) {
-		sw->st.drops[CIRCSW_DROP_FULL]++;
-		return;
-	}
-	if (!(h = calloc(1, sizeof(*h)))) {
-		sw->st.drops[CIRCSW_DROP_FULL]++;
+	    circsw_link_ends(sw, link) >= sw->cfg.max_per_link || !(h = calloc(1, sizeof(*h)))) {
+		circsw_refuse(sw, link, c, CIRCSW_DROP_FULL);
 		return;
 	}
 	/* A client's link starts a circuit; a relay's link extends one (depth 2 and up). */
@@ -239,7 +250,7 @@ static void circsw_create(struct circsw *sw, uint64_t link, bool from_relay, str
 	    !onion_room(c->body_len, depth)) {
 		sodium_memzero(h, sizeof(*h));
 		free(h);
-		sw->st.drops[CIRCSW_DROP_HS]++;
+		circsw_refuse(sw, link, c, CIRCSW_DROP_HS);
 		return;
 	}
 	h->depth = depth;
@@ -250,8 +261,9 @@ static void circsw_create(struct circsw *sw, uint64_t link, bool from_relay, str
 	replay_init(&h->bwd_rp);
 	h->last_ms = now;
 	if (!circsw_end_add(sw, &h->end[END_IN])) {
+		sodium_memzero(h, sizeof(*h));
 		free(h);
-		sw->st.drops[CIRCSW_DROP_FULL]++;
+		circsw_refuse(sw, link, c, CIRCSW_DROP_FULL);
 		return;
 	}
 	h->idx = sw->nhops;

@@ -167,7 +167,7 @@ static int desc_parse_body(struct rbuf *b, struct descriptor *d)
 	if (d->expires_at <= d->issued_at || d->expires_at - d->issued_at > DESC_MAX_LIFETIME_S)
 		return -DESC_E_TIMES;
 	DESC_GET(buf_get_u8(b, &d->modes));
-	if (!d->modes || (d->modes & ~(DESC_MODE_DIRECT | DESC_MODE_SEALED)))
+	if (!(d->modes & DESC_MODES_DATA) || (d->modes & ~DESC_MODES_ALL))
 		return -DESC_E_MODES;
 	DESC_GET(buf_get_u8(b, &d->auth));
 	if (d->auth > DESC_AUTH_TOKEN)

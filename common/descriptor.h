@@ -41,6 +41,10 @@ enum desc_auth { DESC_AUTH_OPEN = 0, DESC_AUTH_KEYS = 1, DESC_AUTH_TOKEN = 2 };
 /* Modes offered: bits of (1 << PROTO_MODE_x). */
 #define DESC_MODE_DIRECT (1u << 1)
 #define DESC_MODE_SEALED (1u << 2)
+/* Not a data mode: the relay is a hop of multi-hop circuits (PROTOCOL.md §13). */
+#define DESC_MODE_CIRCUITS (1u << 3)
+#define DESC_MODES_DATA    (DESC_MODE_DIRECT | DESC_MODE_SEALED)
+#define DESC_MODES_ALL     (DESC_MODES_DATA | DESC_MODE_CIRCUITS)
 
 struct desc_endpoint {
 	uint8_t transport;       /* enum desc_transport */

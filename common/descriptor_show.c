@@ -116,6 +116,28 @@ static void desc_put_b64(struct desc_out *o, const uint8_t *p, size_t n)
 	desc_printf(o, "%s", b64);
 }
 
+/* The mode names of bits, in bit order: "direct, sealed" or, for JSON, "\"direct\",\"sealed\"". */
+static void desc_put_modes(struct desc_out *o, uint8_t bits, bool json)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} names[] = {{DESC_MODE_DIRECT, "direct"},
+	             {DESC_MODE_SEALED, "sealed"},
+	             {DESC_MODE_CIRCUITS, "circuits"}};
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & names[i].bit) {
+			desc_printf(o, json ? "%s\"%s\"" : "%s%s",
+			            first  ? ""
+			            : json ? ","
+			                   : ", ",
+			            names[i].name);
+			first = false;
+		}
+}
+
 int desc_to_json(const struct descriptor *d, char *out, size_t cap)
 {
 	unsigned n = d->n_endpoints < DESC_MAX_ENDPOINTS ? d->n_endpoints : DESC_MAX_ENDPOINTS;
@@ -128,12 +150,11 @@ int desc_to_json(const struct descriptor *d, char *out, size_t cap)
 	desc_put_b64(&o, d->identity, 32);
 	desc_printf(&o, "\",\"noise_key\":\"");
 	desc_put_b64(&o, d->noise, 32);
-	desc_printf(&o, "\",\"seq\":%llu,\"issued_at\":%llu,\"expires_at\":%llu,\"modes\":[%s%s%s]",
+	desc_printf(&o, "\",\"seq\":%llu,\"issued_at\":%llu,\"expires_at\":%llu,\"modes\":[",
 	            (unsigned long long)d->seq, (unsigned long long)d->issued_at,
-	            (unsigned long long)d->expires_at,
-	            d->modes & DESC_MODE_DIRECT ? "\"direct\"" : "",
-	            (d->modes & DESC_MODE_DIRECT) && (d->modes & DESC_MODE_SEALED) ? "," : "",
-	            d->modes & DESC_MODE_SEALED ? "\"sealed\"" : "");
+	            (unsigned long long)d->expires_at);
+	desc_put_modes(&o, d->modes, true);
+	desc_printf(&o, "]");
 	desc_printf(&o, ",\"auth\":\"%s\",\"max_circuits\":%u,\"bandwidth_kbps\":%u",
 	            desc_auth_name(d->auth), d->max_circuits, d->bandwidth_kbps);
 	desc_printf(&o, ",\"load_permille\":%u,\"uptime_s\":%u,\"version\":", d->load_permille,
@@ -203,9 +224,9 @@ int desc_to_text(const struct descriptor *d, char *out, size_t cap)
 	desc_printf(&o, "\nseq        %llu\n", (unsigned long long)d->seq);
 	desc_put_time(&o, "issued", d->issued_at);
 	desc_put_time(&o, "expires", d->expires_at);
-	desc_printf(&o, "modes      %s%s%s\n", d->modes & DESC_MODE_DIRECT ? "direct" : "",
-	            (d->modes & DESC_MODE_DIRECT) && (d->modes & DESC_MODE_SEALED) ? ", " : "",
-	            d->modes & DESC_MODE_SEALED ? "sealed" : "");
+	desc_printf(&o, "modes      ");
+	desc_put_modes(&o, d->modes, false);
+	desc_printf(&o, "\n");
 	desc_printf(&o, "auth       %s\ncircuits   %u max, load %u.%u%%\n", desc_auth_name(d->auth),
 	            d->max_circuits, d->load_permille / 10, d->load_permille % 10);
 	if (d->bandwidth_kbps)

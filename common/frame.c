@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cell.h"
 #include "descriptor.h"
 #include "frame.h"
 #include "noise.h"
@@ -78,6 +79,10 @@ int frame_check(const uint8_t *p, size_t len)
 	case PROTO_DESC_RESP:
 		min = PROTO_HDR_LEN + 1;
 		max = PROTO_HDR_LEN + DESC_MAX_LEN;
+		break;
+	case PROTO_CELL: /* one of the class sizes exactly: cell_open checks which */
+		min = CELL_FRAME_LEN(CELL_BODY_1280);
+		max = CELL_FRAME_LEN(CELL_BODY_1500);
 		break;
 	default:
 		return FRAME_ETYPE;
@@ -311,8 +316,7 @@ int ctrl_decode_discover(const uint8_t *p, size_t len, struct ctrl_discover *d)
 	if ((d->flags & PROTO_DISCOVER_NEAR) && (d->lat_e6 < -90000000 || d->lat_e6 > 90000000 ||
 	                                         d->lon_e6 < -180000000 || d->lon_e6 > 180000000))
 		return FRAME_EFIELD;
-	if ((d->flags & PROTO_DISCOVER_MODES) &&
-	    (!d->modes || (d->modes & ~(DESC_MODE_DIRECT | DESC_MODE_SEALED))))
+	if ((d->flags & PROTO_DISCOVER_MODES) && (!d->modes || (d->modes & ~DESC_MODES_ALL)))
 		return FRAME_EFIELD;
 	return ctrl_check_tail(p, len, b.pos);
 }

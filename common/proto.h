@@ -21,6 +21,7 @@ enum proto_type {
 	PROTO_DATA = 0x07,
 	PROTO_DESC_REQ = 0x08,  /* §10.1: "send me your descriptor", no link needed */
 	PROTO_DESC_RESP = 0x09, /* §10.1: the relay's own descriptor */
+	PROTO_CELL = 0x0A,      /* §13.1: a circuit's cell on a link (cell.h) */
 };
 
 /* §3 Probe. */

@@ -30,6 +30,7 @@ static const char *const config_keys[] = {
     "Relay.Xdp",
     "Relay.XdpInterface",
     "Relay.SessionSockets",
+    "Relay.Circuits",
     "Auth.Mode",
     "Auth.AllowedKeys",
     "Auth.Secret",
@@ -50,6 +51,8 @@ static const char *const config_keys[] = {
     "Limits.MaxReservationsPerSource",
     "Limits.MaxCircuitsPerSource",
     "Limits.MaxPacket",
+    "Limits.MaxCircuitHops",
+    "Limits.MaxCircuitHopsPerLink",
     "Network.Network",
     "Network.Peer",
     "Network.Trusted",
@@ -130,6 +133,8 @@ void config_defaults(struct relayd_config *c)
 	 * and tag) = 1440. Over IPv6 the same path carries 1452. Jumbo-frame users raise it.
 	 */
 	c->limits.max_packet = 1472;
+	c->limits.max_circuit_hops = 4096;
+	c->limits.max_circuit_hops_per_link = 64;
 	snprintf(c->key_file, sizeof(c->key_file), "%s", CONFIG_DEFAULT_KEY);
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
 	c->stats_interval_s = 60;
@@ -443,6 +448,9 @@ static int config_relay(struct relayd_config *c, const struct conf *f, char *err
 	                           errlen)) < 0 &&
 	    r != -ENOENT)
 		return r;
+	if ((r = conf_get_bool(f, "Relay", "Circuits", &c->circuits, err, errlen)) < 0 &&
+	    r != -ENOENT)
+		return r;
 	if ((e = conf_last(f, "Relay", "SessionSockets")) &&
 	    config_parse_session_sockets(e->value, &c->shared_ports) < 0)
 		return config_err(err, errlen, f, e, "unknown value (each, shared)");
@@ -508,6 +516,8 @@ static int config_limits(struct limits *l, const struct conf *f, char *err, size
 	    {"MaxLinksPerSource", offsetof(struct limits, max_links_per_source), 0},
 	    {"MaxReservationsPerSource", offsetof(struct limits, max_reservations_per_source), 0},
 	    {"MaxCircuitsPerSource", offsetof(struct limits, max_circuits_per_source), 0},
+	    {"MaxCircuitHops", offsetof(struct limits, max_circuit_hops), 0},
+	    {"MaxCircuitHopsPerLink", offsetof(struct limits, max_circuit_hops_per_link), 0},
 	};
 	int r;
 

@@ -38,7 +38,9 @@ struct limits {
 	uint64_t max_links;                 /* links in all; unbound ones are evicted first */
 	/* per source (IPv4 address, IPv6 /64) */
 	uint64_t max_links_per_source, max_reservations_per_source, max_circuits_per_source;
-	uint64_t max_packet;      /* largest WireGuard datagram forwarded (UDP payload bytes) */
+	uint64_t max_packet; /* largest WireGuard datagram forwarded (UDP payload bytes) */
+	/* multi-hop circuits (circuits.c): hops held in all, circuit ends on one link */
+	uint64_t max_circuit_hops, max_circuit_hops_per_link;
 	bool limit_authenticated; /* apply duration/bytes to keys/token clients too */
 };
 
@@ -167,6 +169,7 @@ struct relayd_config {
 	 * (shared) steers the session ports to one SO_REUSEPORT group of sockets (portshare.c).
 	 */
 	bool shared_ports;
+	bool circuits; /* multi-hop circuits (PROTOCOL.md §13, circuits.c); off by default */
 	struct net_config net;
 	struct transport_config transport;
 	struct libp2p_config libp2p;

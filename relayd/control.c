@@ -226,6 +226,7 @@ static void control_ping(struct relay *r, int fd, const uint8_t *p, size_t len,
 static void control_link_free(struct relay *r, struct link *l)
 {
 	network_link_gone(r, l);
+	circuits_link_gone(r, l);
 	if (table_get(&r->clients, table_key16(&r->clients, l->client_pub, 32)) == l)
 		table_del(&r->clients, table_key16(&r->clients, l->client_pub, 32));
 	table_del(&r->links, l->index);
@@ -283,6 +284,7 @@ static void control_link_proven(struct relay *r, struct link *l)
 		/* A relay link's rekey (or its peer's restart): the relay link carries on. */
 		if (old->rp)
 			network_link_replaced(r, old, l);
+		circuits_link_replaced(r, old, l);
 		control_link_free(r, old);
 	}
 }
@@ -600,6 +602,9 @@ void control_dispatch(struct relay *r, int fd, int t, uint8_t *p, size_t n, cons
 		break;
 	case PROTO_DATA:
 		sealed_forward(r, p, n, src);
+		break;
+	case PROTO_CELL:
+		circuits_frame(r, p, n, src);
 		break;
 	case PROTO_HS_RESP: /* to our own relay links' handshakes (§10.2) */
 	case PROTO_COOKIE:

@@ -423,6 +423,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	/* Before expiry: what the kernel forwarded is traffic the idle check must see. */
 	fastpath_tick(r, now);
 	session_expire(r, now);
+	circuits_tick(r, now);
 	libp2p_tick(r, now);
 	/* By the clock, not by counting ticks: a late tick must not skip a stats line. */
 	if (now >= r->next_stats_ms) {
@@ -444,6 +445,7 @@ static void on_term(struct ev_loop *loop, int signo, void *arg)
 	log_info("signal %d: telling %zu linked clients, then exiting", signo, r->links.n);
 	sd_notify_msg("STOPPING=1");
 	control_notify_shutdown(r);
+	circuits_close(r);
 	network_close(r);
 	if (state_save(r) < 0)
 		exit_status = 1;
@@ -503,6 +505,11 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 		log_warnx(fmt, "Xdp");
 	if (run->shared_ports != c->shared_ports)
 		log_warnx(fmt, "SessionSockets");
+	if (run->circuits != c->circuits)
+		log_warnx(fmt, "Circuits");
+	if (run->limits.max_circuit_hops != c->limits.max_circuit_hops ||
+	    run->limits.max_circuit_hops_per_link != c->limits.max_circuit_hops_per_link)
+		log_warnx(fmt, "MaxCircuitHops and MaxCircuitHopsPerLink");
 	if (run->n_xdp_if != c->n_xdp_if ||
 	    memcmp(run->xdp_if, c->xdp_if, sizeof(run->xdp_if[0]) * (size_t)c->n_xdp_if))
 		log_warnx(fmt, "XdpInterface");
@@ -543,6 +550,9 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	memcpy(r->cfg.secrets, l.c.secrets, sizeof(l.c.secrets));
 	r->cfg.n_secrets = l.c.n_secrets;
 	r->cfg.token_max_lifetime_s = l.c.token_max_lifetime_s;
+	/* The circuit switch keeps the bounds it was made with (warned above). */
+	l.c.limits.max_circuit_hops = r->cfg.limits.max_circuit_hops;
+	l.c.limits.max_circuit_hops_per_link = r->cfg.limits.max_circuit_hops_per_link;
 	r->cfg.limits = l.c.limits;
 	r->cfg.policy = l.c.policy;
 	r->cfg.mode_direct = l.c.mode_direct;
@@ -680,6 +690,10 @@ int main(int argc, char **argv)
 	if ((o = network_open(r)) < 0) {
 		errno = -o;
 		fatal("relay network");
+	}
+	if ((o = circuits_open(r)) < 0) {
+		errno = -o;
+		fatal("circuits");
 	}
 	/* Metrics are for watching, not for relaying: a taken port must not stop the relay. */
 	if ((o = metrics_open(r)) < 0) {

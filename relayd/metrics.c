@@ -138,6 +138,7 @@ size_t metrics_render(const struct relay *r, char *out, size_t cap)
 	n += fastpath_metrics(r, out + n, cap - n);
 	n += portshare_metrics(r, out + n, cap - n);
 	n += network_metrics(r, out + n, cap - n);
+	n += circuits_metrics(r, out + n, cap - n);
 	n += streams_metrics(r, out + n, cap - n);
 	n += libp2p_metrics(r, out + n, cap - n);
 	return n;

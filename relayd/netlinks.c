@@ -522,6 +522,7 @@ void netlinks_hs_resp(struct network *n, int fd, const uint8_t *p, size_t len,
 		struct link *old = rp->link;
 
 		old->rp = NULL;
+		circuits_link_replaced(r, old, l);
 		control_link_close(r, old);
 		rp->link = l;
 		l->rp = rp;

@@ -68,7 +68,8 @@ static int net_endpoints(const struct relayd_config *c, struct descriptor *d)
 static uint8_t net_modes(const struct relayd_config *c)
 {
 	return (uint8_t)((c->mode_direct ? DESC_MODE_DIRECT : 0) |
-	                 (c->mode_sealed ? DESC_MODE_SEALED : 0));
+	                 (c->mode_sealed ? DESC_MODE_SEALED : 0) |
+	                 (c->circuits ? DESC_MODE_CIRCUITS : 0));
 }
 
 static uint8_t net_auth(const struct relayd_config *c)

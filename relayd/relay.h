@@ -48,6 +48,8 @@ struct network;      /* the relay network part: identity, descriptor, store, lin
 struct streams;      /* the stream listeners and their connections (streams.c) */
 struct p2p;          /* the libp2p listener, its connections and circuits (libp2p.h) */
 struct tconn_client; /* transport/tconn.h: what a dialled stream speaks */
+struct link_cells;   /* a link's cell keys and window (circuits.c) */
+struct circuits;     /* multi-hop circuits: the switch and its links (circuits.c) */
 
 /*
  * What one client key or one source (IPv4 /32, IPv6 /64) holds (quota.c). Kept while anything
@@ -114,7 +116,8 @@ struct link {
 	 * never evicted for room and never expired here: the network part times it out.
 	 */
 	struct rpeer *rp;
-	struct tbucket discover; /* DISCOVER requests (§10.4); set up at the first one */
+	struct link_cells *cells; /* circuits.c: NULL until the link carries a cell */
+	struct tbucket discover;  /* DISCOVER requests (§10.4); set up at the first one */
 	bool discover_init;
 };
 
@@ -230,6 +233,7 @@ struct relay {
 	uint64_t xdp_fail_logged_ms;
 	/* portshare.c: SessionSockets = shared; NULL: every direct session has its socket */
 	struct portshare *ps;
+	struct circuits *circ; /* NULL: Circuits = off */
 };
 
 /* quota.c */
@@ -322,6 +326,20 @@ void direct_input(struct ev_loop *loop, int fd, unsigned events, void *arg);
 /* state.c: direct sessions survive a restart (KEYFILE.sessions, mode 0600). */
 int state_save(struct relay *r);
 int state_load(struct relay *r);
+
+/*
+ * circuits.c: multi-hop circuits (PROTOCOL.md §13), when Circuits = on. circuits_open makes
+ * the switch (0 or -errno; nothing when off); circuits_frame takes a CELL frame from src (a
+ * drop, counted, when off). A link's circuits follow it to the link that replaces it (a rekey)
+ * and end when it goes (circuits_link_gone, from control.c's link free).
+ */
+int circuits_open(struct relay *r);
+void circuits_close(struct relay *r);
+void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *src);
+void circuits_link_replaced(struct relay *r, struct link *old, struct link *l);
+void circuits_link_gone(struct relay *r, struct link *l);
+void circuits_tick(struct relay *r, uint64_t now_ms);
+size_t circuits_metrics(const struct relay *r, char *out, size_t cap);
 
 /* sealed.c */
 void sealed_forward(struct relay *r, uint8_t *frame, size_t len, const struct addr *src);

@@ -20,3 +20,8 @@ endif()
 add_cmocka_test(test_netdht SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_netdht.c
                 LINK_LIBRARIES wgr_netrelay LABELS integration TIMEOUT 150)
 add_dependencies(test_netdht wgrelayd)
+# wgrelayd's circuits (relayd/circuits.c, PROTOCOL.md §13): three relays in a full mesh with
+# Circuits = on and test clients building circuits through them with common/circbuild.c.
+add_cmocka_test(test_circuits SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_circuits.c
+                LINK_LIBRARIES wgr_netrelay LABELS integration TIMEOUT 120)
+add_dependencies(test_circuits wgrelayd)

@@ -160,3 +160,13 @@ size_t nrelay_log(const struct nrelay *x, char *out, size_t cap)
 	out[n] = '\0';
 	return n;
 }
+
+void nrelay_start_extra(struct nrelay *x, uint16_t port, int slot, int nports, const char *network,
+                        const char *extra)
+{
+	char text[1536];
+	int n = snprintf(text, sizeof(text), "%s\n%s", network, extra);
+
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	nrelay_start(x, port, slot, nports, text);
+}

@@ -36,6 +36,12 @@ bool nrelay_pinged(const struct nrelay *x);
  * holds "Network = off") filled in.
  */
 void nrelay_start(struct nrelay *x, uint16_t port, int slot, int nports, const char *network);
+/*
+ * nrelay_start with more configuration after the [Network] lines: extra holds whole sections
+ * of its own ("[Relay]\nCircuits = on\n[Limits]\n..."; a section may appear twice, conf.h).
+ */
+void nrelay_start_extra(struct nrelay *x, uint16_t port, int slot, int nports, const char *network,
+                        const char *extra);
 /* SIGTERM (SIGKILL after 5 s); the directory stays (nrelay_exec starts it again). 0 after a
  * clean exit, else -1. */
 int nrelay_halt(struct nrelay *x);

@@ -319,6 +319,9 @@ static void test_timeouts_and_limits(void **state)
 	}
 	assert_int_equal(circsw_stats(S[3])->drops[CIRCSW_DROP_FULL], 1);
 	assert_int_equal(circuits(3), 4);
+	/* The refusal is a DESTROY at once, not a wait for the client's timeout. */
+	assert_int_equal(Bc.events[CIRC_EV_DESTROYED], 1);
+	assert_int_equal(Bc.c.state, CIRC_DESTROYED);
 	/* A CREATE for depth 2 on a client's link: refused (only relays extend). */
 	{
 		uint8_t m1[CIRCHS_MSG1_LEN];
@@ -327,8 +330,10 @@ static void test_timeouts_and_limits(void **state)
 		assert_int_equal(circhs_start(&hs, spub[0], 2, CIRCHS_CLASS_1500, m1), 0);
 		circmsg_put_create(body, B, m1);
 		out = (struct cell){.circ_id = 77, .cmd = CELL_CREATE, .body = body, .body_len = B};
+		A.destroyed = false;
 		client_send(&A, &out);
 		assert_int_equal(circsw_stats(S[0])->drops[CIRCSW_DROP_HS], 1);
+		assert_true(A.destroyed); /* answered with DESTROY for circuit 77 */
 	}
 }
 

@@ -728,6 +728,44 @@ static void test_xdp_keys(void **state)
 	assert_int_equal(config_parse_xdp("generic-ish", &m), -EINVAL);
 }
 
+/* [Relay] Circuits and its limits: off, 4096 and 64 by default (and in the example); errors
+ * with file and line. */
+static void test_circuits(void **state)
+{
+	struct relayd_config c;
+	char err[512], want[128], file[512];
+	const char *src = getenv("WGR_SOURCE_DIR");
+
+	(void)state;
+	config_defaults(&c);
+	assert_false(c.circuits);
+	assert_int_equal(c.limits.max_circuit_hops, 4096);
+	assert_int_equal(c.limits.max_circuit_hops_per_link, 64);
+	assert_int_equal(load(&c,
+	                      "[Relay]\nCircuits = on\n[Limits]\nMaxCircuitHops = 10\n"
+	                      "MaxCircuitHopsPerLink = 2\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_true(c.circuits);
+	assert_int_equal(c.limits.max_circuit_hops, 10);
+	assert_int_equal(c.limits.max_circuit_hops_per_link, 2);
+	assert_int_not_equal(load(&c, "[Relay]\n\nCircuits = maybe\n", err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s:3:", path);
+	if (strncmp(err, want, strlen(want)) || !strstr(err, "maybe"))
+		fail_msg("error '%s' lacks '%s' or the token", err, want);
+	assert_int_not_equal(load(&c, "[Limits]\nMaxCircuitHops = lots\n", err, sizeof(err)), 0);
+	assert_non_null(src);
+	snprintf(file, sizeof(file), "%s/relayd/wgrelayd.conf.example", src);
+	config_defaults(&c);
+	c.circuits = true;
+	c.limits.max_circuit_hops = 1;
+	if (config_load(&c, file, true, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_false(c.circuits);
+	assert_int_equal(c.limits.max_circuit_hops, 4096);
+	assert_int_equal(c.limits.max_circuit_hops_per_link, 64);
+}
+
 /* portshare */
 /* [Relay] SessionSockets: each by default (and in the example); shared; errors with file and
  * line. */
@@ -790,6 +828,7 @@ int main(void)
 	    cmocka_unit_test(test_libp2p_errors),
 	    cmocka_unit_test(test_xdp_keys),
 	    cmocka_unit_test(test_session_sockets),
+	    cmocka_unit_test(test_circuits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

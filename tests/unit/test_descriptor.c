@@ -287,7 +287,8 @@ static void test_each_error(void **state)
 	    {"expires = issued", O_EXPIRES, 8, "\0\0\0\0\x65\x53\xf1\x00", DESC_E_TIMES},
 	    {"lifetime too long", O_EXPIRES, 8, "\0\0\0\0\x65\x5d\x2b\x81", DESC_E_TIMES},
 	    {"no mode", O_MODES, 1, "\0", DESC_E_MODES},
-	    {"unknown mode", O_MODES, 1, "\x08", DESC_E_MODES},
+	    {"circuits without a data mode", O_MODES, 1, "\x08", DESC_E_MODES},
+	    {"unknown mode", O_MODES, 1, "\x12", DESC_E_MODES},
 	    {"auth", O_AUTH, 1, "\x03", DESC_E_AUTH},
 	    {"load", O_LOAD, 2, "\x03\xe9", DESC_E_LOAD},
 	    {"version too long", O_VSTR, 1, "\x40", DESC_E_STRING},
@@ -367,6 +368,7 @@ static void test_encode_refuses(void **state)
 	REFUSES(d.expires_at = d.issued_at, DESC_E_TIMES);
 	REFUSES(d.expires_at = d.issued_at + DESC_MAX_LIFETIME_S + 1, DESC_E_TIMES);
 	REFUSES(d.modes = 0, DESC_E_MODES);
+	REFUSES(d.modes = DESC_MODE_CIRCUITS, DESC_E_MODES);
 	REFUSES(d.auth = 9, DESC_E_AUTH);
 	REFUSES(d.load_permille = 1001, DESC_E_LOAD);
 	REFUSES(memset(d.version, 'v', sizeof(d.version)), DESC_E_STRING);
@@ -390,7 +392,7 @@ static void test_encode_refuses(void **state)
 	d.load_permille = 1000;
 	d.lat_e6 = -90000000;
 	d.lon_e6 = 180000000;
-	d.modes = DESC_MODE_SEALED;
+	d.modes = DESC_MODE_SEALED | DESC_MODE_CIRCUITS;
 	d.auth = DESC_AUTH_TOKEN;
 	assert_true(desc_sign(&d, id.sk, p, sizeof(p)) > 0);
 }
@@ -478,7 +480,7 @@ static void assert_json_shape(const char *s)
 static void test_json_text(void **state)
 {
 	uint8_t p[DESC_MAX_LEN];
-	char out[4096], b64[KEY_B64_STRLEN], want[128];
+	char out[4096], modes[4096], b64[KEY_B64_STRLEN], want[128];
 	struct descriptor d, back;
 	size_t len;
 	int n, m;
@@ -527,6 +529,14 @@ static void test_json_text(void **state)
 	assert_non_null(strstr(out, b64));
 	assert_non_null(strstr(out, "issued     1700000000 (2023-11-14 22:13:20Z)\n"));
 	assert_non_null(strstr(out, "location   52.520008, -13.404954\n"));
+	assert_non_null(strstr(out, "modes      direct, sealed\n"));
+	/* The circuits bit is shown after the data modes, in both forms. */
+	back = d;
+	back.modes = DESC_MODE_SEALED | DESC_MODE_CIRCUITS;
+	assert_true(desc_to_text(&back, modes, sizeof(modes)) > 0);
+	assert_non_null(strstr(modes, "modes      sealed, circuits\n"));
+	assert_true(desc_to_json(&back, modes, sizeof(modes)) > 0);
+	assert_non_null(strstr(modes, "\"modes\":[\"sealed\",\"circuits\"],"));
 	assert_non_null(strstr(out, "endpoint   wss wss://relay.example.org:443/wgrelay\n"));
 	assert_non_null(strstr(out, "endpoint   onion " ONION ":443\n"));
 	assert_non_null(strstr(out, "endpoint   tcp [2001:db8::7]:443\n"));

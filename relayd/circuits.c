@@ -1,0 +1,379 @@
+/*
+ * circuits.c: multi-hop circuits (PROTOCOL.md §13) in wgrelayd, `[Relay] Circuits = on`. The
+ * switch (common/circsw.c) decides; this file does its I/O: it opens CELL frames on the
+ * relay's links (client links and relay links alike), seals the cells the switch sends, and
+ * answers its CONNECTs with the relay link the network part (network.h) already has up.
+ *
+ * The switch knows a link by a 64-bit id of ours, its "end", which outlives the link's keys:
+ * a client's rekey (a new link of the same key, control.c) or a relay link's rekey moves the
+ * end onto the new link, so circuits survive rekeys; a link that goes away for good takes its
+ * circuits down (DESTROY to their other sides).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cell.h"
+#include "circmsg.h"
+#include "circsw.h"
+#include "network.h"
+#include "promtext.h"
+#include "relay.h"
+
+/* An EXTEND's CREATED, a rendezvous cookie's second circuit, a silent circuit: how long. */
+#define CIRCUITS_EXTEND_MS     10000
+#define CIRCUITS_RENDEZVOUS_MS 60000
+#define CIRCUITS_IDLE_MS       PROTO_LINK_EXPIRE_MS
+/* CREATEs (a Diffie-Hellman each) per client link: this many a second, this burst. */
+#define CIRCUITS_CREATE_RATE  10
+#define CIRCUITS_CREATE_BURST 20
+/* CONNECTs answered after one drain of the switch (one per cell in practice). */
+#define CIRCUITS_CONNECTS 64
+
+/* A link's cell state (one per link that carried or was chosen for a cell). */
+struct link_cells {
+	uint64_t end;                       /* the switch's id of the link */
+	uint8_t send_key[32], recv_key[32]; /* cell_derive_key of the link's data keys */
+	uint64_t send_counter;
+	struct replay rp;
+	struct tbucket creates;
+};
+
+struct circuits {
+	struct circsw *sw;
+	struct table ends; /* end -> struct link */
+	uint64_t next_end;
+	struct circsw_act act; /* the action being carried out (1.4 KB: not on the stack) */
+	/* what the switch does not count */
+	uint64_t drop_frame, drop_rate, drop_connect, drop_nolink, cells_in, cells_out;
+};
+
+int circuits_open(struct relay *r)
+{
+	struct circsw_cfg cfg = {
+	    .max_circuits = r->cfg.limits.max_circuit_hops,
+	    .max_per_link = r->cfg.limits.max_circuit_hops_per_link,
+	    .extend_ms = CIRCUITS_EXTEND_MS,
+	    .rendezvous_ms = CIRCUITS_RENDEZVOUS_MS,
+	    .idle_ms = CIRCUITS_IDLE_MS,
+	};
+	struct circuits *cs;
+	int rc;
+
+	if (!r->cfg.circuits)
+		return 0;
+	if (!(cs = calloc(1, sizeof(*cs))))
+		return -ENOMEM;
+	memcpy(cfg.noise_priv, r->hs.priv, 32);
+	rc = circsw_new(&cs->sw, &cfg);
+	sodium_memzero(cfg.noise_priv, sizeof(cfg.noise_priv));
+	if (rc < 0 || table_init(&cs->ends, 64) < 0) {
+		circsw_free(cs->sw);
+		free(cs);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	r->circ = cs;
+	log_info("circuits on: at most %llu circuit hops, %llu per link",
+	         (unsigned long long)cfg.max_circuits, (unsigned long long)cfg.max_per_link);
+	return 0;
+}
+
+void circuits_close(struct relay *r)
+{
+	struct circuits *cs = r->circ;
+	size_t pos = 0;
+	struct link *l;
+
+	if (!cs)
+		return;
+	/* The links stay (control.c frees them); their cell state goes with the switch. */
+	while ((l = table_next(&cs->ends, &pos)))
+		if (l->cells)
+			l->cells->end = 0;
+	r->circ = NULL;
+	table_free(&cs->ends);
+	circsw_free(cs->sw);
+	sodium_memzero(&cs->act, sizeof(cs->act));
+	free(cs);
+}
+
+static void circuits_cells_keys(struct link_cells *lc, const struct link *l)
+{
+	cell_derive_key(lc->send_key, l->keys.data_send);
+	cell_derive_key(lc->recv_key, l->keys.data_recv);
+	lc->send_counter = 0;
+	replay_init(&lc->rp);
+}
+
+/* l's cell state, made (with a new end) if it has none; NULL when out of memory. */
+static struct link_cells *circuits_cells(struct relay *r, struct link *l)
+{
+	struct circuits *cs = r->circ;
+	struct link_cells *lc = l->cells;
+
+	if (lc)
+		return lc;
+	if (!(lc = calloc(1, sizeof(*lc))))
+		return NULL;
+	lc->end = ++cs->next_end;
+	if (table_put(&cs->ends, lc->end, l) < 0) {
+		free(lc);
+		return NULL;
+	}
+	circuits_cells_keys(lc, l);
+	tbucket_init(&lc->creates, CIRCUITS_CREATE_RATE, CIRCUITS_CREATE_BURST, ev_now_ms(r->loop));
+	l->cells = lc;
+	return lc;
+}
+
+/* Seal cell c on l (which has cell state) and send it. */
+static void circuits_seal_send(struct relay *r, struct link *l, const struct cell *c)
+{
+	uint8_t frame[CELL_FRAME_LEN(CELL_BODY_1500)];
+	int len = cell_seal(frame, sizeof(frame), l->keys.remote_index, l->cells->send_counter++,
+	                    l->cells->send_key, c);
+
+	if (len < 0) {
+		r->circ->drop_nolink++;
+		return;
+	}
+	r->circ->cells_out++;
+	control_sendto(r, l->fd, frame, (size_t)len, &l->addr);
+}
+
+/* Send the switch's cell on its link. */
+static void circuits_send(struct relay *r, const struct circsw_act *a)
+{
+	struct link *l = table_get(&r->circ->ends, a->link);
+
+	if (!l || !l->cells) {
+		r->circ->drop_nolink++;
+		return;
+	}
+	circuits_seal_send(r, l, &a->cell);
+}
+
+/*
+ * The end of the relay link to the relay of identity whose Noise key is noise: one that is up
+ * now (the descriptor it proved names that key), or 0. No link is made for a circuit yet.
+ */
+static uint64_t circuits_connect(struct relay *r, const uint8_t identity[32],
+                                 const uint8_t noise[32])
+{
+	struct rpeer *rp = r->net ? netlinks_find(r->net, identity, true) : NULL;
+	struct link_cells *lc;
+
+	if (!rp || !rp->link || sodium_memcmp(rp->noise, noise, 32) != 0 ||
+	    !(lc = circuits_cells(r, rp->link)))
+		return 0;
+	return lc->end;
+}
+
+/* Carry out what the switch queued: cells to send, CONNECTs to answer (which queue more). */
+static void circuits_pump(struct relay *r)
+{
+	struct circuits *cs = r->circ;
+	uint64_t reqs[CIRCUITS_CONNECTS], ends[CIRCUITS_CONNECTS];
+	uint64_t now = ev_now_ms(r->loop);
+
+	/* An answer to a CONNECT queues one CREATE or one DESTROY, never another CONNECT. */
+	for (int round = 0; round < 2; round++) {
+		size_t nc = 0;
+
+		while (circsw_next(cs->sw, &cs->act)) {
+			if (cs->act.type == CIRCSW_SEND) {
+				circuits_send(r, &cs->act);
+				continue;
+			}
+			ends[nc] = circuits_connect(r, cs->act.identity, cs->act.noise_pub);
+			reqs[nc] = cs->act.req;
+			if (!ends[nc])
+				cs->drop_connect++;
+			if (nc + 1 < CIRCUITS_CONNECTS)
+				nc++;
+			else /* never reached: one CONNECT per cell; fail the rest */
+				circsw_connected(cs->sw, reqs[nc], 0, now);
+		}
+		if (!nc)
+			return;
+		for (size_t i = 0; i < nc; i++)
+			circsw_connected(cs->sw, reqs[i], ends[i], now);
+	}
+}
+
+void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *src)
+{
+	struct circuits *cs = r->circ;
+	uint64_t now = ev_now_ms(r->loop), counter;
+	struct link_cells *lc;
+	uint8_t key[32];
+	struct cell c;
+	struct link *l;
+	uint32_t index;
+	int rc;
+
+	if (!cs) { /* Circuits = off: a frame this relay does not speak */
+		r->st.drops[DROP_MALFORMED]++;
+		return;
+	}
+	cell_link_fields(p, &index, &counter);
+	if (!(l = table_get(&r->links, index))) {
+		r->st.drops[DROP_UNKNOWN_LINK]++;
+		return;
+	}
+	/* A link's cell state is made only once a cell of it proved authentic. */
+	if (!(lc = l->cells))
+		cell_derive_key(key, l->keys.data_recv);
+	rc = cell_open(p, n, lc ? lc->recv_key : key, lc ? &lc->rp : NULL, &c);
+	sodium_memzero(key, sizeof(key));
+	if (rc < 0) {
+		cs->drop_frame++;
+		return;
+	}
+	if (!lc) {
+		if (!(lc = circuits_cells(r, l))) {
+			cs->drop_frame++;
+			return;
+		}
+		replay_accept(&lc->rp, counter);
+	}
+	cs->cells_in++;
+	l->last_rx_ms = now;
+	/* May prove l, which then takes its key's earlier link's end over (circuits_link_replaced). */
+	control_link_seen(r, l, src, n);
+	/*
+	 * A client's CREATEs cost a Diffie-Hellman each: limited per link. Not a relay link's: it
+	 * carries the EXTENDs of every client of the relay before, each limited there.
+	 */
+	if (c.cmd == CELL_CREATE && !l->rp && !tbucket_take(&l->cells->creates, 1, now)) {
+		uint8_t body[CELL_BODY_1500];
+		struct cell d = {.circ_id = c.circ_id,
+		                 .cmd = CELL_DESTROY,
+		                 .body = body,
+		                 .body_len = c.body_len};
+
+		cs->drop_rate++;
+		/* Said at once (one cell for one), as the switch answers a CREATE it refuses. */
+		circmsg_put_destroy(body, c.body_len, 0);
+		circuits_seal_send(r, l, &d);
+		return;
+	}
+	circsw_cell(cs->sw, l->cells->end, l->rp != NULL, &c, now);
+	circuits_pump(r);
+}
+
+void circuits_link_replaced(struct relay *r, struct link *old, struct link *l)
+{
+	struct circuits *cs = r->circ;
+	struct link_cells *lc = old->cells;
+
+	if (!lc)
+		return;
+	old->cells = NULL;
+	if (!cs || !lc->end) {
+		sodium_memzero(lc, sizeof(*lc));
+		free(lc);
+		return;
+	}
+	if (l->cells) {
+		/* l opened a cell of its own already: it keeps its keys and window, takes the end. */
+		if (l->cells->end && table_get(&cs->ends, l->cells->end) == l) {
+			table_del(&cs->ends, l->cells->end);
+			circsw_link_down(cs->sw,
+			                 l->cells->end); /* none in practice: said, not lost */
+		}
+		l->cells->end = lc->end;
+		sodium_memzero(lc, sizeof(*lc));
+		free(lc);
+	} else {
+		l->cells = lc;
+		circuits_cells_keys(lc, l);
+	}
+	if (table_put(&cs->ends, l->cells->end, l) < 0) {
+		/* No room to move it: the old link's circuits end with it. */
+		circsw_link_down(cs->sw, l->cells->end);
+		table_del(&cs->ends, l->cells->end);
+		l->cells->end = 0;
+		circuits_pump(r);
+	}
+}
+
+void circuits_link_gone(struct relay *r, struct link *l)
+{
+	struct circuits *cs = r->circ;
+	struct link_cells *lc = l->cells;
+
+	if (!lc)
+		return;
+	l->cells = NULL;
+	if (cs && lc->end && table_get(&cs->ends, lc->end) == l) {
+		table_del(&cs->ends, lc->end);
+		circsw_link_down(cs->sw, lc->end);
+		circuits_pump(r);
+	}
+	sodium_memzero(lc, sizeof(*lc));
+	free(lc);
+}
+
+void circuits_tick(struct relay *r, uint64_t now_ms)
+{
+	if (!r->circ)
+		return;
+	circsw_tick(r->circ->sw, now_ms);
+	circuits_pump(r);
+}
+
+size_t circuits_metrics(const struct relay *r, char *out, size_t cap)
+{
+	static const char *const drops[CIRCSW_DROP_MAX] = {
+	    [CIRCSW_DROP_UNKNOWN] = "unknown", [CIRCSW_DROP_LAYER] = "layer",
+	    [CIRCSW_DROP_REPLAY] = "replay",   [CIRCSW_DROP_MSG] = "message",
+	    [CIRCSW_DROP_HS] = "handshake",    [CIRCSW_DROP_FULL] = "full",
+	    [CIRCSW_DROP_PADDING] = "padding",
+	};
+	const struct circuits *cs = r->circ;
+	const struct circsw_stats *st;
+	size_t n = 0;
+
+	SCALAR("wgrelayd_circuit_enabled", "gauge", "1 when multi-hop circuits are on.",
+	       cs != NULL);
+	if (!cs)
+		return n;
+	st = circsw_stats(cs->sw);
+	SCALAR("wgrelayd_circuit_hops", "gauge", "Multi-hop circuits this relay is a hop of.",
+	       st->circuits);
+	PUT("# HELP wgrelayd_circuit_events_total Multi-hop circuit hops created, extended, "
+	    "spliced at a rendezvous, destroyed.\n"
+	    "# TYPE wgrelayd_circuit_events_total counter\n"
+	    "wgrelayd_circuit_events_total{event=\"created\"} %llu\n"
+	    "wgrelayd_circuit_events_total{event=\"extended\"} %llu\n"
+	    "wgrelayd_circuit_events_total{event=\"spliced\"} %llu\n"
+	    "wgrelayd_circuit_events_total{event=\"destroyed\"} %llu\n",
+	    (unsigned long long)st->created, (unsigned long long)st->extended,
+	    (unsigned long long)st->spliced, (unsigned long long)st->destroyed);
+	PUT("# HELP wgrelayd_circuit_cells_total Cells passed on away from a circuit's builder "
+	    "(forward), towards it (backward), made here (originated).\n"
+	    "# TYPE wgrelayd_circuit_cells_total counter\n"
+	    "wgrelayd_circuit_cells_total{dir=\"forward\"} %llu\n"
+	    "wgrelayd_circuit_cells_total{dir=\"backward\"} %llu\n"
+	    "wgrelayd_circuit_cells_total{dir=\"originated\"} %llu\n",
+	    (unsigned long long)st->forwarded, (unsigned long long)st->backward,
+	    (unsigned long long)st->originated);
+	SCALAR("wgrelayd_circuit_frames_total", "counter", "CELL frames that opened on a link.",
+	       cs->cells_in);
+	SCALAR("wgrelayd_circuit_frames_sent_total", "counter", "CELL frames sent.", cs->cells_out);
+	PUT("# HELP wgrelayd_circuit_drops_total Cells dropped, by reason.\n"
+	    "# TYPE wgrelayd_circuit_drops_total counter\n");
+	for (int i = 0; i < CIRCSW_DROP_MAX; i++)
+		PUT("wgrelayd_circuit_drops_total{reason=\"%s\"} %llu\n", drops[i],
+		    (unsigned long long)st->drops[i]);
+	PUT("wgrelayd_circuit_drops_total{reason=\"frame\"} %llu\n"
+	    "wgrelayd_circuit_drops_total{reason=\"rate\"} %llu\n"
+	    "wgrelayd_circuit_drops_total{reason=\"connect\"} %llu\n"
+	    "wgrelayd_circuit_drops_total{reason=\"no-link\"} %llu\n",
+	    (unsigned long long)cs->drop_frame, (unsigned long long)cs->drop_rate,
+	    (unsigned long long)cs->drop_connect, (unsigned long long)cs->drop_nolink);
+	return n;
+}
