@@ -47,7 +47,7 @@ struct circuits {
 	uint64_t next_end;
 	struct circsw_act act; /* the action being carried out (1.4 KB: not on the stack) */
 	/* what the switch does not count */
-	uint64_t drop_frame, drop_rate, drop_connect, drop_nolink, cells_in, cells_out;
+	uint64_t drop_frame, drop_rate, drop_auth, drop_connect, drop_nolink, cells_in, cells_out;
 };
 
 int circuits_open(struct relay *r)
@@ -203,6 +203,23 @@ static void circuits_pump(struct relay *r)
 	}
 }
 
+/*
+ * Whether client link l may start circuits: any link on an open relay; on a keys relay a
+ * client key of AllowedKeys; on a token relay a link that a BIND with a valid token admitted.
+ */
+static bool circuits_admitted(struct relay *r, const struct link *l)
+{
+	switch (r->cfg.auth) {
+	case AUTH_KEYS:
+		return admit_client_allowed(r, l->client_pub);
+	case AUTH_TOKEN:
+		return l->authenticated;
+	case AUTH_OPEN:
+		break;
+	}
+	return true;
+}
+
 void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *src)
 {
 	struct circuits *cs = r->circ;
@@ -244,21 +261,29 @@ void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *sr
 	/* May prove l, which then takes its key's earlier link's end over (circuits_link_replaced). */
 	control_link_seen(r, l, src, n);
 	/*
-	 * A client's CREATEs cost a Diffie-Hellman each: limited per link. Not a relay link's: it
-	 * carries the EXTENDs of every client of the relay before, each limited there.
+	 * A client starts a circuit here only if admitted as for a BIND ([Auth] Mode), and its
+	 * CREATEs cost a Diffie-Hellman each: limited per link. A relay link's CREATEs are the
+	 * EXTENDs of the clients of the relay before, each admitted and limited there.
 	 */
-	if (c.cmd == CELL_CREATE && !l->rp && !tbucket_take(&l->cells->creates, 1, now)) {
-		uint8_t body[CELL_BODY_1500];
-		struct cell d = {.circ_id = c.circ_id,
-		                 .cmd = CELL_DESTROY,
-		                 .body = body,
-		                 .body_len = c.body_len};
+	if (c.cmd == CELL_CREATE && !l->rp) {
+		bool admitted = circuits_admitted(r, l);
 
-		cs->drop_rate++;
-		/* Said at once (one cell for one), as the switch answers a CREATE it refuses. */
-		circmsg_put_destroy(body, c.body_len, 0);
-		circuits_seal_send(r, l, &d);
-		return;
+		if (!admitted || !tbucket_take(&l->cells->creates, 1, now)) {
+			uint8_t body[CELL_BODY_1500];
+			struct cell d = {.circ_id = c.circ_id,
+			                 .cmd = CELL_DESTROY,
+			                 .body = body,
+			                 .body_len = c.body_len};
+
+			if (admitted)
+				cs->drop_rate++;
+			else
+				cs->drop_auth++;
+			/* Said at once (one cell for one), as the switch answers a CREATE it refuses. */
+			circmsg_put_destroy(body, c.body_len, 0);
+			circuits_seal_send(r, l, &d);
+			return;
+		}
 	}
 	circsw_cell(cs->sw, l->cells->end, l->rp != NULL, &c, now);
 	circuits_pump(r);
@@ -371,9 +396,11 @@ size_t circuits_metrics(const struct relay *r, char *out, size_t cap)
 		    (unsigned long long)st->drops[i]);
 	PUT("wgrelayd_circuit_drops_total{reason=\"frame\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"rate\"} %llu\n"
+	    "wgrelayd_circuit_drops_total{reason=\"auth\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"connect\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"no-link\"} %llu\n",
 	    (unsigned long long)cs->drop_frame, (unsigned long long)cs->drop_rate,
-	    (unsigned long long)cs->drop_connect, (unsigned long long)cs->drop_nolink);
+	    (unsigned long long)cs->drop_auth, (unsigned long long)cs->drop_connect,
+	    (unsigned long long)cs->drop_nolink);
 	return n;
 }

@@ -71,9 +71,9 @@ static struct nrelay R1, R2, R3, R4;
 static struct cc A, Bc, A2, B2;
 static struct cc *const all[] = {&A, &Bc, &A2, &B2};
 
-static const char *const drop_reasons[] = {"unknown",   "layer",   "replay",  "message",
-                                           "handshake", "full",    "padding", "frame",
-                                           "rate",      "connect", "no-link"};
+static const char *const drop_reasons[] = {"unknown",   "layer", "replay",  "message",
+                                           "handshake", "full",  "padding", "frame",
+                                           "rate",      "auth",  "connect", "no-link"};
 
 static long long cmetric(const struct nrelay *x, const char *kind, const char *label,
                          const char *value)
@@ -409,6 +409,65 @@ static void test_off_by_default(void **state)
 	assert_int_equal(reply.type, CTRL_BOUND);
 	assert_int_equal(nrelay_metric(&R4, malformed), before + 1);
 	cc_close(&x);
+	assert_int_equal(nrelay_stop(&R4), 0);
+	memset(&R4, 0, sizeof(R4));
+}
+
+/*
+ * Admission as for a BIND: on a relay with [Auth] Mode = keys, a client key not in AllowedKeys
+ * has its CREATE answered with DESTROY at once (counted as "auth"), a listed key builds.
+ */
+static void test_admission(void **state)
+{
+	char path[] = "/tmp/wgrelay-circ-keys-XXXXXX", extra[256], b64[KEY_B64_STRLEN];
+	uint8_t priv[32], pub[32];
+	int fd;
+
+	(void)state;
+	key_generate_private(priv);
+	key_public_from_private(pub, priv);
+	key_to_base64(b64, pub);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_true(dprintf(fd, "%s\n", b64) > 0);
+	close(fd);
+	snprintf(extra, sizeof(extra), CIRCUITS_ON "[Auth]\nMode = keys\nAllowedKeys = %s\n", path);
+	nrelay_start_extra(&R4, free_port(), 3, 10, "Network = off\n", extra);
+	/* A2: a fresh key, not listed. */
+	cc_open(&A2, &R4);
+	{
+		const struct nrelay *const path1[] = {&R4};
+		struct circ_hop hop;
+		uint8_t body[B];
+		struct cell out = {.body = body};
+
+		memcpy(hop.identity, R4.id, 32);
+		memcpy(hop.noise_pub, R4.pub, 32);
+		reset_events(&A2);
+		assert_int_equal(circ_start(&A2.c, &hop, 1, CIRCHS_CLASS_1500, ev_clock_ms(), &out),
+		                 0);
+		cc_send(&A2, &out);
+		PUMP_UNTIL(A2.events[CIRC_EV_DESTROYED], STEP_MS);
+		assert_int_equal(A2.events[CIRC_EV_DESTROYED], 1);
+		assert_int_equal(A2.c.built, 0);
+		assert_int_equal(drops(&R4, "auth"), 1);
+		/* B2: the listed key (the handshake redone with it) builds. */
+		memset(&B2, 0, sizeof(B2));
+		assert_int_equal(tclient_open(&B2.t, R4.addr, R4.pub), 0);
+		memcpy(B2.t.priv, priv, 32);
+		memcpy(B2.t.pub, pub, 32);
+		hs_client_init(&B2.t.hs, B2.t.priv, R4.pub);
+		assert_int_equal(tclient_handshake(&B2.t, T_MS), 0);
+		cell_derive_key(B2.send_key, B2.t.keys.data_send);
+		cell_derive_key(B2.recv_key, B2.t.keys.data_recv);
+		replay_init(&B2.rp);
+		B2.open = true;
+		build(&B2, path1, 1);
+		assert_int_equal(drops(&R4, "auth"), 1);
+	}
+	sodium_memzero(priv, sizeof(priv));
+	cc_close(&A2);
+	cc_close(&B2);
+	unlink(path);
 	assert_int_equal(nrelay_stop(&R4), 0);
 	memset(&R4, 0, sizeof(R4));
 }
@@ -762,6 +821,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_off_by_default),
+	    cmocka_unit_test(test_admission),
 	    cmocka_unit_test(test_mesh_up),
 	    cmocka_unit_test(test_rendezvous_data),
 	    cmocka_unit_test(test_tampered_cell),
