@@ -55,3 +55,8 @@ endif()
 if(TARGET test_sealed)
   target_link_options(test_sealed PRIVATE "-Wl,--wrap=sendmmsg")
 endif()
+# pathsel: the hops before a circuit's rendezvous and the guards, on a seeded generator.
+if(TARGET wgrelay_core)
+  add_cmocka_test(test_pathsel SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pathsel.c
+                  LINK_LIBRARIES wgrelay_core)
+endif()
