@@ -92,6 +92,11 @@ static size_t circsw_link_ends(struct circsw *sw, uint64_t link)
 	return c ? c->n : 0;
 }
 
+size_t circsw_link_circuits(struct circsw *sw, uint64_t link)
+{
+	return circsw_link_ends(sw, link);
+}
+
 /* Put end e (link and circ set) in the table and count it on its link; false: no memory. */
 static bool circsw_end_add(struct circsw *sw, struct circsw_end *e)
 {

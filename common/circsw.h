@@ -80,5 +80,7 @@ void circsw_tick(struct circsw *sw, uint64_t now_ms);
 /* The next action into a; false when there is none. Drain after each call above. */
 bool circsw_next(struct circsw *sw, struct circsw_act *a);
 const struct circsw_stats *circsw_stats(const struct circsw *sw);
+/* Circuit ends on link now (hops that use it on either side). */
+size_t circsw_link_circuits(struct circsw *sw, uint64_t link);
 
 #endif

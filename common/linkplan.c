@@ -619,6 +619,20 @@ void linkplan_sent(struct linkplan *p, const uint8_t identity[32], uint64_t now_
 		p->e[idx].last_tx = now_ms;
 }
 
+int linkplan_pin(struct linkplan *p, const uint8_t identity[32], bool pin)
+{
+	uint32_t idx = plan_find(p, identity);
+
+	if (idx == LP_NONE)
+		return -ENOENT;
+	if (pin)
+		p->e[idx].flags |= LP_F_PIN;
+	else
+		p->e[idx].flags &= (uint8_t)~LP_F_PIN;
+	p->dirty = true;
+	return 0;
+}
+
 int linkplan_misbehaved(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms)
 {
 	uint32_t idx = plan_find(p, identity);

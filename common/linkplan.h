@@ -146,6 +146,13 @@ enum linkplan_down {
 enum linkplan_down linkplan_down_for_close(const char *reason);
 
 /*
+ * Pin (or unpin) the link with this candidate: a link its user needs beyond the plan (a
+ * circuit extended over it). A pinned link is never dropped as surplus or swapped out, and does
+ * not count against MaxLinks; it still ends when it times out, misbehaves or its candidate
+ * goes. The user bounds how many it pins. 0, or -ENOENT for an unknown candidate.
+ */
+int linkplan_pin(struct linkplan *p, const uint8_t identity[32], bool pin);
+/*
  * A link with this candidate is up (handshake done and HELLO verified), ours or an inbound one.
  * The candidate must have been added first. An inbound link from an UNTRUSTED candidate is
  * closed by the next decide. Returns 0 (also when already up), -ENOENT or -ENOMEM.

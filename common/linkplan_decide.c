@@ -146,7 +146,8 @@ static bool swap_finish(struct linkplan *p, uint64_t now, struct linkplan_action
 	old = &p->e[p->swap_out];
 	if (in->state == LINKPLAN_CONNECTING && old->state == LINKPLAN_UP)
 		return true;
-	if (in->state == LINKPLAN_UP && old->state == LINKPLAN_UP && p->n_up > p->cfg.min_links) {
+	if (in->state == LINKPLAN_UP && old->state == LINKPLAN_UP && !(old->flags & LP_F_PIN) &&
+	    p->n_up > p->cfg.min_links) {
 		if (*n >= cap)
 			return false;
 		emit(out, n, old, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SWAP);
@@ -198,13 +199,19 @@ static uint64_t surplus_due(const struct linkplan *p, uint64_t now)
 static bool trim_surplus(struct linkplan *p, uint64_t now, struct linkplan_action *out, size_t cap,
                          size_t *n)
 {
-	while (p->n_up > p->cfg.max_links) {
+	size_t pinned = 0;
+
+	/* Pinned links are outside MaxLinks: their user (circuits) bounds them. */
+	for (uint32_t i = 0; i < p->n_live; i++)
+		pinned +=
+		    p->e[p->live[i]].state == LINKPLAN_UP && (p->e[p->live[i]].flags & LP_F_PIN);
+	while (p->n_up - pinned > p->cfg.max_links) {
 		uint32_t i, v = LP_NONE;
 		unsigned vw = 0;
-		bool spare = p->n_up <= p->cfg.max_links + LINKPLAN_YOUNG_EXTRA;
+		bool spare = p->n_up - pinned <= p->cfg.max_links + LINKPLAN_YOUNG_EXTRA;
 
 		/* the links above MaxLinks are young ones: they stay until they come of age */
-		if (spare && old_up(p, now) <= p->cfg.max_links)
+		if (spare && old_up(p, now) <= p->cfg.max_links + pinned)
 			break;
 		if (*n >= cap)
 			return false;
@@ -212,7 +219,8 @@ static bool trim_surplus(struct linkplan *p, uint64_t now, struct linkplan_actio
 			struct ent *e = &p->e[p->live[i]], *b = v == LP_NONE ? NULL : &p->e[v];
 			unsigned w;
 
-			if (e->state != LINKPLAN_UP || (spare && young(p, e, now)))
+			if (e->state != LINKPLAN_UP || (e->flags & LP_F_PIN) ||
+			    (spare && young(p, e, now)))
 				continue;
 			w = crowd(p, e, LP_NONE);
 			if (b && (e->cls > b->cls ||
@@ -322,7 +330,7 @@ static bool try_swap(struct linkplan *p, uint64_t now, struct linkplan_action *o
 		struct ent *e = &p->e[p->live[i]], *b = v == LP_NONE ? NULL : &p->e[v];
 		unsigned w;
 
-		if (e->state != LINKPLAN_UP || e->cls > LINKPLAN_VERIFIED)
+		if (e->state != LINKPLAN_UP || e->cls > LINKPLAN_VERIFIED || (e->flags & LP_F_PIN))
 			continue;
 		w = crowd(p, e, LP_NONE);
 		if (w == 0 ||

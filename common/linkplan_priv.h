@@ -18,41 +18,36 @@
 #define LP_F_USED 0x01
 #define LP_F_GONE 0x02 /* removed while linked: DISCONNECT, then free */
 #define LP_F_BAD  0x04 /* misbehaved while linked: DISCONNECT */
+#define LP_F_PIN  0x08 /* in use beyond the plan (linkplan_pin): never surplus, never swapped */
 #define LP_MS(s)  ((uint64_t)(s)*1000)
 /* Diversity weights: a shared /16 or family is a stronger tie than a shared claimed country. */
 #define LP_W_NET     2
 #define LP_W_FAMILY  2
 #define LP_W_COUNTRY 1
 
+/* What every frame (linkplan_heard, _sent) and linkplan_next_ms read sits beside the identity. */
 struct ent {
 	uint8_t id[32];
-	uint8_t noise[32];
-	struct addr addr;
+	uint64_t last_rx; /* UP */
+	uint64_t last_tx; /* UP */
+	uint64_t last_hb; /* UP: last HEARTBEAT returned */
+	uint8_t cls, state, flags, failures, refusals;
+	char country[3];
+	uint64_t up_since; /* UP: link start; CONNECTING: CONNECT time */
+	uint32_t live;     /* index in p->live when linked, else LP_NONE */
+	uint32_t tiebreak;
+	uint32_t prev, next; /* class list, oldest refresh first; free list in next */
+	uint64_t next_try;   /* backoff end; UNTRUSTED: penalty end */
+	uint64_t link_ms;    /* link time of earlier links */
 	uint64_t net;        /* family and /16 (IPv4) or /32 (IPv6) */
 	uint64_t fam;        /* hash of the family string, 0 none */
-	uint64_t next_try;   /* backoff end; UNTRUSTED: penalty end */
-	uint64_t up_since;   /* UP: link start; CONNECTING: CONNECT time */
-	uint64_t last_rx;    /* UP */
-	uint64_t last_tx;    /* UP */
-	uint64_t last_hb;    /* UP: last HEARTBEAT returned */
-	uint64_t link_ms;    /* link time of earlier links */
-	uint32_t prev, next; /* class list, oldest refresh first; free list in next */
-	uint32_t live;       /* index in p->live when linked, else LP_NONE */
-	uint32_t tiebreak;
-	char country[3];
-	uint8_t cls, state, flags, failures, refusals;
+	uint8_t noise[32];
+	struct addr addr;
 };
 
+/* The links and timers first: every frame and every timer reads them. */
 struct linkplan {
-	struct linkplan_config cfg;
-	linkplan_rand_fn rnd;
-	void *rnd_ctx;
-	uint8_t hkey[crypto_shorthash_KEYBYTES];
 	struct ent *e;
-	uint32_t n_alloc, n_used, free_head;
-	uint32_t *slot; /* identity hash index: entry + 1, 0 empty; linear probing */
-	uint32_t slot_mask;
-	uint32_t head[LP_NCLASS], tail[LP_NCLASS];
 	uint32_t *live;     /* entries UP or CONNECTING */
 	uint64_t *live_key; /* beside live: their identities' first 8 bytes, scanned per frame */
 	uint32_t n_live, cap_live;
@@ -63,6 +58,14 @@ struct linkplan {
 	uint64_t swap_next; /* next diversity check */
 	uint32_t swap_in;   /* entry connecting to replace swap_out, LP_NONE */
 	uint32_t swap_out;
+	struct linkplan_config cfg;
+	linkplan_rand_fn rnd;
+	void *rnd_ctx;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	uint32_t n_alloc, n_used, free_head;
+	uint32_t *slot; /* identity hash index: entry + 1, 0 empty; linear probing */
+	uint32_t slot_mask;
+	uint32_t head[LP_NCLASS], tail[LP_NCLASS];
 	struct linkplan_stats st;
 };
 

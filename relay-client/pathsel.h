@@ -16,8 +16,8 @@
  * Strategies: Balanced draws hops weighted by stated bandwidth, less for a busy relay; Fast takes
  * the nearest (entry near the client, middles near the way to the rendezvous); Anonymous draws
  * uniformly, at least PATHSEL_ANON_MIN_HOPS hops, every hop in a country of its own.
- * Which relays are linked to which (an EXTEND reaches only a relay linked to the hop before,
- * §13.5) is not known here: a circuit whose EXTEND fails is chosen again.
+ * Which relays are linked to which is not needed here: a hop with no link to the next one dials
+ * it (§13.5). A circuit whose EXTEND fails anyway (the relay did not answer) is chosen again.
  */
 #ifndef WGR_PATHSEL_H
 #define WGR_PATHSEL_H

@@ -2,7 +2,8 @@
  * circuits.c: multi-hop circuits (PROTOCOL.md §13) in wgrelayd, `[Relay] Circuits = on`. The
  * switch (common/circsw.c) decides; this file does its I/O: it opens CELL frames on the
  * relay's links (client links and relay links alike), seals the cells the switch sends, and
- * answers its CONNECTs with the relay link the network part (network.h) already has up.
+ * answers its CONNECTs with the relay link the network part (network.h) has up, or dials one
+ * (the EXTEND waits for it) and keeps it out of the link plan's trimming while circuits use it.
  *
  * The switch knows a link by a 64-bit id of ours, its "end", which outlives the link's keys:
  * a client's rekey (a new link of the same key, control.c) or a relay link's rekey moves the
@@ -31,6 +32,16 @@
 #define CIRCUITS_CREATE_BURST 20
 /* CONNECTs answered after one drain of the switch (one per cell in practice). */
 #define CIRCUITS_CONNECTS 64
+/* EXTENDs waiting for a relay link being made for them, in all (each for CIRCUITS_EXTEND_MS). */
+#define CIRCUITS_WAITS 64
+/*
+ * Relay links kept for circuits: pinned in the link plan (never surplus, outside MaxLinks)
+ * while circuits use them, and for CIRCUITS_UNPIN_MS after the last one ended.
+ */
+#define CIRCUITS_PINS     64
+#define CIRCUITS_UNPIN_MS 60000
+/* circuits_connect: the link is being made; the CONNECT is answered when it is up. */
+#define CIRCUITS_LATER UINT64_MAX
 
 /* A link's cell state (one per link that carried or was chosen for a cell). */
 struct link_cells {
@@ -41,11 +52,28 @@ struct link_cells {
 	struct tbucket creates;
 };
 
+/* An EXTEND waiting for a relay link being made. */
+struct circuits_wait {
+	uint64_t req, until;
+	uint8_t identity[32], noise[32];
+};
+
+/* A relay link pinned in the plan for circuits. */
+struct circuits_pin {
+	uint8_t identity[32];
+	uint64_t idle_ms; /* when its last circuit ended (0: in use, or being made) */
+};
+
 struct circuits {
 	struct circsw *sw;
 	struct table ends; /* end -> struct link */
 	uint64_t next_end;
 	struct circsw_act act; /* the action being carried out (1.4 KB: not on the stack) */
+	struct circuits_wait waits[CIRCUITS_WAITS];
+	size_t n_waits;
+	struct circuits_pin pins[CIRCUITS_PINS];
+	size_t n_pins;
+	uint64_t dials; /* relay links dialled for circuits */
 	/* what the switch does not count */
 	uint64_t drop_frame, drop_rate, drop_auth, drop_connect, drop_nolink, cells_in, cells_out;
 };
@@ -155,20 +183,66 @@ static void circuits_send(struct relay *r, const struct circsw_act *a)
 	circuits_seal_send(r, l, &a->cell);
 }
 
+/* Keep the relay link with identity in the plan while circuits use it (best effort). */
+static void circuits_pin(struct relay *r, const uint8_t identity[32])
+{
+	struct circuits *cs = r->circ;
+
+	for (size_t i = 0; i < cs->n_pins; i++)
+		if (!memcmp(cs->pins[i].identity, identity, 32)) {
+			cs->pins[i].idle_ms = 0;
+			return;
+		}
+	if (cs->n_pins == CIRCUITS_PINS || linkplan_pin(r->net->plan, identity, true) < 0)
+		return;
+	memcpy(cs->pins[cs->n_pins].identity, identity, 32);
+	cs->pins[cs->n_pins++].idle_ms = 0;
+}
+
 /*
  * The end of the relay link to the relay of identity whose Noise key is noise: one that is up
- * now (the descriptor it proved names that key), or 0. No link is made for a circuit yet.
+ * (the descriptor it proved names that key); CIRCUITS_LATER when a link is being made to it
+ * (its verified descriptor, in the store, names that key), the answer then waits for the link
+ * (circuits_relay_up) or the extend timeout; or 0: none can be had.
  */
-static uint64_t circuits_connect(struct relay *r, const uint8_t identity[32],
+static uint64_t circuits_connect(struct relay *r, uint64_t req, const uint8_t identity[32],
                                  const uint8_t noise[32])
 {
-	struct rpeer *rp = r->net ? netlinks_find(r->net, identity, true) : NULL;
+	struct circuits *cs = r->circ;
+	struct network *n = r->net;
+	struct rpeer *rp = n ? netlinks_find(n, identity, true) : NULL;
+	struct linkplan_action a = {.act = LINKPLAN_CONNECT, .cls = LINKPLAN_DISCOVERED};
+	const struct dstore_desc *dd;
 	struct link_cells *lc;
+	uint64_t now = ev_now_ms(r->loop);
 
-	if (!rp || !rp->link || sodium_memcmp(rp->noise, noise, 32) != 0 ||
-	    !(lc = circuits_cells(r, rp->link)))
+	if (rp) {
+		if (!rp->link || sodium_memcmp(rp->noise, noise, 32) != 0 ||
+		    !(lc = circuits_cells(r, rp->link)))
+			return 0;
+		circuits_pin(r, identity);
+		return lc->end;
+	}
+	/* None up: make one, to the relay its verified descriptor names, if there is room. */
+	if (!n || cs->n_waits == CIRCUITS_WAITS || !memcmp(identity, n->id.pk, 32) ||
+	    !(dd = dstore_get(gossip_store(n->g), identity)) ||
+	    sodium_memcmp(dd->d.noise, noise, 32) != 0 ||
+	    desc_check_time(&dd->d, net_unix_ms() / 1000))
 		return 0;
-	return lc->end;
+	if (net_candidate(n, &dd->d, LINKPLAN_DISCOVERED) < 0 && !netlinks_find(n, identity, false))
+		return 0;
+	circuits_pin(r, identity);
+	memcpy(a.identity, identity, 32);
+	memcpy(a.noise, noise, 32);
+	a.addr = dd->d.endpoints[0].addr;
+	cs->dials++;
+	netlinks_connect(n, &a);
+	cs->waits[cs->n_waits] =
+	    (struct circuits_wait){.req = req, .until = now + CIRCUITS_EXTEND_MS};
+	memcpy(cs->waits[cs->n_waits].identity, identity, 32);
+	memcpy(cs->waits[cs->n_waits].noise, noise, 32);
+	cs->n_waits++;
+	return CIRCUITS_LATER;
 }
 
 /* Carry out what the switch queued: cells to send, CONNECTs to answer (which queue more). */
@@ -187,8 +261,11 @@ static void circuits_pump(struct relay *r)
 				circuits_send(r, &cs->act);
 				continue;
 			}
-			ends[nc] = circuits_connect(r, cs->act.identity, cs->act.noise_pub);
+			ends[nc] =
+			    circuits_connect(r, cs->act.req, cs->act.identity, cs->act.noise_pub);
 			reqs[nc] = cs->act.req;
+			if (ends[nc] == CIRCUITS_LATER)
+				continue;
 			if (!ends[nc])
 				cs->drop_connect++;
 			if (nc + 1 < CIRCUITS_CONNECTS)
@@ -342,11 +419,75 @@ void circuits_link_gone(struct relay *r, struct link *l)
 	free(lc);
 }
 
+void circuits_relay_up(struct relay *r, struct rpeer *rp)
+{
+	struct circuits *cs = r->circ;
+	uint64_t now = ev_now_ms(r->loop);
+	struct link_cells *lc;
+
+	if (!cs || !rp->link)
+		return;
+	for (size_t i = 0; i < cs->n_waits;) {
+		struct circuits_wait *w = &cs->waits[i];
+
+		if (memcmp(w->identity, rp->identity, 32)) {
+			i++;
+			continue;
+		}
+		/* The relay that answered must hold the key the client's handshake is for. */
+		if (sodium_memcmp(rp->noise, w->noise, 32) == 0 &&
+		    (lc = circuits_cells(r, rp->link)))
+			circsw_connected(cs->sw, w->req, lc->end, now);
+		else {
+			cs->drop_connect++;
+			circsw_connected(cs->sw, w->req, 0, now);
+		}
+		*w = cs->waits[--cs->n_waits];
+	}
+	circuits_pump(r);
+}
+
+/* Waits past their time fail; pinned links that carried no circuit for a while are unpinned. */
+static void circuits_expire(struct relay *r, uint64_t now)
+{
+	struct circuits *cs = r->circ;
+
+	for (size_t i = 0; i < cs->n_waits;) {
+		if (now < cs->waits[i].until) {
+			i++;
+			continue;
+		}
+		cs->drop_connect++;
+		circsw_connected(cs->sw, cs->waits[i].req, 0, now);
+		cs->waits[i] = cs->waits[--cs->n_waits];
+	}
+	for (size_t i = 0; i < cs->n_pins;) {
+		struct circuits_pin *p = &cs->pins[i];
+		struct rpeer *rp = netlinks_find(r->net, p->identity, true);
+		bool waited = false;
+
+		for (size_t j = 0; j < cs->n_waits && !waited; j++)
+			waited = !memcmp(cs->waits[j].identity, p->identity, 32);
+		if (waited || (rp && rp->link && rp->link->cells &&
+		               circsw_link_circuits(cs->sw, rp->link->cells->end))) {
+			p->idle_ms = 0;
+		} else if (!p->idle_ms) {
+			p->idle_ms = now ? now : 1;
+		} else if (now - p->idle_ms >= CIRCUITS_UNPIN_MS) {
+			linkplan_pin(r->net->plan, p->identity, false);
+			*p = cs->pins[--cs->n_pins];
+			continue;
+		}
+		i++;
+	}
+}
+
 void circuits_tick(struct relay *r, uint64_t now_ms)
 {
 	if (!r->circ)
 		return;
 	circsw_tick(r->circ->sw, now_ms);
+	circuits_expire(r, now_ms);
 	circuits_pump(r);
 }
 
@@ -389,6 +530,10 @@ size_t circuits_metrics(const struct relay *r, char *out, size_t cap)
 	SCALAR("wgrelayd_circuit_frames_total", "counter", "CELL frames that opened on a link.",
 	       cs->cells_in);
 	SCALAR("wgrelayd_circuit_frames_sent_total", "counter", "CELL frames sent.", cs->cells_out);
+	SCALAR("wgrelayd_circuit_dials_total", "counter",
+	       "Relay links dialled to extend a circuit to a relay with none up.", cs->dials);
+	SCALAR("wgrelayd_circuit_links_kept", "gauge",
+	       "Relay links kept for circuits (outside MaxLinks while in use).", cs->n_pins);
 	PUT("# HELP wgrelayd_circuit_drops_total Cells dropped, by reason.\n"
 	    "# TYPE wgrelayd_circuit_drops_total counter\n");
 	for (int i = 0; i < CIRCSW_DROP_MAX; i++)

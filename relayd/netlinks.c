@@ -442,7 +442,10 @@ static bool netlinks_up(struct network *n, struct rpeer *rp)
 	n->st.links_up++;
 	stats_event(r, rp->link, "relay link up", NULL, "%s %s",
 	            netlinks_name(rp, name, sizeof(name)), rp->initiator ? "(ours)" : "(inbound)");
-	return netlinks_dedup(n, rp);
+	if (!netlinks_dedup(n, rp))
+		return false;
+	circuits_relay_up(r, rp); /* circuits waiting to be extended to it */
+	return true;
 }
 
 /* Create our side of a link whose keys a handshake just made; NULL when over a link cap. */

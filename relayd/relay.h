@@ -339,6 +339,8 @@ void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *sr
 void circuits_link_replaced(struct relay *r, struct link *old, struct link *l);
 void circuits_link_gone(struct relay *r, struct link *l);
 void circuits_tick(struct relay *r, uint64_t now_ms);
+/* A relay link is up (HELLO verified, not a duplicate): EXTENDs waiting for it go on. */
+void circuits_relay_up(struct relay *r, struct rpeer *rp);
 size_t circuits_metrics(const struct relay *r, char *out, size_t cap);
 
 /* sealed.c */

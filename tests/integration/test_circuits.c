@@ -758,6 +758,54 @@ static void both_destroyed(uint64_t t0, uint64_t ms, const char *what)
 }
 
 /*
+ * An EXTEND to a relay with no link up: the hop dials it (its descriptor came by gossip) and
+ * goes on once the link is up. R4 links to R1 only (MaxLinks 1) and knows R2 from R1's store;
+ * A2 on R4 builds R4 -> R2. The link made for it is kept while the circuit lives, outside
+ * MaxLinks.
+ */
+static void test_extend_dials(void **state)
+{
+	const struct nrelay *const path[] = {&R4, &R2};
+	char net[512], k1[KEY_B64_STRLEN];
+
+	(void)state;
+	key_to_base64(k1, R1.pub);
+	snprintf(
+	    net, sizeof(net),
+	    "Network = on\nMinLinks = 1\nMaxLinks = 1\nHeartbeatInterval = 1\nLinkTimeout = 6\n"
+	    "Peer = %s %s\n",
+	    R1.addr, k1);
+	nrelay_start_extra(&R4, free_port(), 3, 10, net, CIRCUITS_ON);
+	assert_int_equal(
+	    nrelay_wait_metric(&R4, "wgrelayd_network_links", 1, MESH_MS / NRELAY_POLL_MS), 1);
+	/* R1, R2 and R3 reached R4's store through R1 (its own is there too). */
+	assert_int_equal(nrelay_wait_metric(&R4, "wgrelayd_network_store_descriptors", 4,
+	                                    MESH_MS / NRELAY_POLL_MS),
+	                 4);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_circuit_dials_total"), 0);
+	cc_open(&A2, &R4);
+	build(&A2, path, 2);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_circuit_dials_total"), 1);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_circuit_links_kept"), 1);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_network_links"), 2);
+	/* Past a few heartbeats the link made for the circuit is still there: not surplus. */
+	pump(3000);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_network_links"), 2);
+	assert_int_equal(A2.c.state, CIRC_ESTABLISHED);
+	{
+		uint8_t body[B];
+		struct cell out = {.body = body};
+
+		circ_destroy(&A2.c, &out);
+		cc_send(&A2, &out);
+	}
+	assert_int_equal(nrelay_wait_metric(&R2, "wgrelayd_circuit_hops", 0, POLLS), 0);
+	cc_close(&A2);
+	assert_int_equal(nrelay_stop(&R4), 0);
+	memset(&R4, 0, sizeof(R4));
+}
+
+/*
  * R3 stops (SIGTERM) with A's and B's circuits through it: it closes its relay links on the
  * way out, and R1 and R2 tear the circuits down at once. R3 is started again afterwards.
  */
@@ -793,13 +841,17 @@ static void test_relay_crashes(void **state)
 	both_destroyed(t0, KILL_MS, "crashed");
 }
 
-/* R3 is gone: R1 has no link to it, so an EXTEND there tears the circuit down at once. */
+/*
+ * R3 is gone: R1 has no link to it and dials it for the EXTEND; nothing answers, so the
+ * circuit is torn down when the extend timeout passes.
+ */
 static void test_extend_no_link(void **state)
 {
 	struct circ_hop hops[2];
 	uint8_t body[B];
 	struct cell out = {.body = body};
 	long long connect1 = drops(&R1, "connect");
+	long long dials1 = nrelay_metric(&R1, "wgrelayd_circuit_dials_total");
 
 	(void)state;
 	assert_int_equal(R3.pid, 0);
@@ -810,10 +862,12 @@ static void test_extend_no_link(void **state)
 	reset_events(&A);
 	assert_int_equal(circ_start(&A.c, hops, 2, CIRCHS_CLASS_1500, ev_clock_ms(), &out), 0);
 	cc_send(&A, &out);
-	PUMP_UNTIL(A.events[CIRC_EV_DESTROYED], STEP_MS);
+	/* R1 still has R3's descriptor: it dials, nobody answers, the EXTEND times out (10 s). */
+	PUMP_UNTIL(A.events[CIRC_EV_DESTROYED], 10000 + STEP_MS);
 	assert_int_equal(A.events[CIRC_EV_DESTROYED], 1);
 	assert_int_equal(A.c.built, 1); /* R1 answered CREATE, then could not extend */
 	assert_int_equal(drops(&R1, "connect"), connect1 + 1);
+	assert_int_equal(nrelay_metric(&R1, "wgrelayd_circuit_dials_total"), dials1 + 1);
 	hops_gone();
 }
 
@@ -829,6 +883,7 @@ int main(void)
 	    cmocka_unit_test(test_three_hops),
 	    cmocka_unit_test(test_destroy),
 	    cmocka_unit_test(test_per_link_limit),
+	    cmocka_unit_test(test_extend_dials),
 	    cmocka_unit_test(test_relay_stops),
 	    /* Last: R3 is left dead. */
 	    cmocka_unit_test(test_relay_crashes),

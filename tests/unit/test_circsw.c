@@ -260,12 +260,17 @@ static void test_link_down(void **state)
 
 	(void)state;
 	build(&A, pa, 3);
+	/* The circuit's ends on the links of switch 1: one each side. */
+	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 0)), 1);
+	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 2)), 1);
+	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 3)), 0);
 	circsw_link_down(S[1], rlink(1, 2));
 	circsw_link_down(S[2], rlink(2, 1));
 	pump();
 	for (int i = 0; i < NSW; i++)
 		assert_int_equal(circuits(i), 0);
 	assert_true(A.destroyed);
+	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 0)), 0);
 }
 
 /* An EXTEND nobody answers: torn down after extend_ms; a CREATE past the limits: refused. */

@@ -515,6 +515,41 @@ static void test_over_max(void **state)
 	assert_int_equal(linkplan_count_up(p), 4);
 }
 
+/* A pinned link (a circuit uses it) is never surplus and does not count against MaxLinks. */
+static void test_pinned(void **state)
+{
+	struct fx *f = *state;
+	struct linkplan *p;
+	uint8_t id[32];
+	size_t n;
+
+	f->cfg.min_links = 1;
+	f->cfg.max_links = 2;
+	f->cfg.young_s = 0;
+	p = fx_plan(f, 3);
+	for (int i = 1; i <= 4; i++)
+		add_spread(p, i, i <= 2 ? LINKPLAN_CONFIGURED : LINKPLAN_DISCOVERED, 0);
+	id_of(3, id);
+	assert_int_equal(linkplan_pin(p, id, true), 0);
+	id_of(9, id);
+	assert_int_equal(linkplan_pin(p, id, true), -ENOENT);
+	for (int i = 1; i <= 4; i++)
+		up(p, i, S(i));
+	/* 4 up, MaxLinks 2, 3 pinned: only 4 is surplus (3 is the lowest class with it). */
+	n = decide(f, S(5));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 1);
+	assert_int_equal(num_of(f->a[0].identity), 4);
+	assert_int_equal(linkplan_count_up(p), 3);
+	assert_int_equal(decide(f, S(6)), 0);
+	/* Unpinned, it is surplus like any other. */
+	id_of(3, id);
+	assert_int_equal(linkplan_pin(p, id, false), 0);
+	n = decide(f, S(7));
+	assert_int_equal(count_act(f->a, n, LINKPLAN_DISCONNECT, LINKPLAN_WHY_SURPLUS), 1);
+	assert_int_equal(num_of(f->a[0].identity), 3);
+	assert_int_equal(linkplan_count_up(p), 2);
+}
+
 static void test_heartbeat_timeout(void **state)
 {
 	struct fx *f = *state;
@@ -1009,6 +1044,7 @@ int main(void)
 	    cmocka_unit_test(test_diversity),
 	    FX_TEST(test_diversity_family_country),
 	    FX_TEST(test_over_max),
+	    FX_TEST(test_pinned),
 	    FX_TEST(test_young_spared),
 	    FX_TEST(test_heartbeat_timeout),
 	    FX_TEST(test_handshake_timeout),
