@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cell.h"
 #include "frame.h"
 #include "handshake.h"
 #include "linkio.h"
@@ -34,6 +35,11 @@ struct link_priv {
 	int64_t urgent_until_ms; /* link_ping_now: retry a missed PING every second until */
 	int64_t io_now_ms;       /* the clock of the tconn_io call under way (stream_frame) */
 	uint64_t probe_nonce;    /* the UDP probe's PING while on a stream, 0 none */
+	/* CELL frames (PROTOCOL.md §13.1): keys of the link keys numbered cell_gen, counter, window */
+	uint64_t cell_gen;
+	uint8_t cell_send[32], cell_recv[32];
+	uint64_t cell_counter;
+	struct replay cell_rp;
 };
 
 /* Sealed data frames need room in the socket buffers for bursts of full-size datagrams. */
@@ -147,6 +153,53 @@ static int send_ctrl(struct link *l, const struct ctrl_msg *m, int64_t now_ms)
 	n = seal_ctrl(l, pt, (size_t)n, now_ms);
 	sodium_memzero(pt, sizeof(pt));
 	return n;
+}
+
+/* The cell keys of the current link keys (made at their first use; a new counter and window). */
+static void cell_keys(struct link_priv *p)
+{
+	if (p->cell_gen == p->key_gen)
+		return;
+	cell_derive_key(p->cell_send, p->keys.data_send);
+	cell_derive_key(p->cell_recv, p->keys.data_recv);
+	p->cell_counter = 0;
+	replay_init(&p->cell_rp);
+	p->cell_gen = p->key_gen;
+}
+
+int link_send_cell(struct link *l, const struct cell *c, int64_t now_ms)
+{
+	uint8_t fr[CELL_FRAME_LEN(CELL_BODY_1500)];
+	int f;
+
+	if (l->state != LINK_UP)
+		return -ENOTCONN;
+	cell_keys(l->priv);
+	f = cell_seal(fr, sizeof(fr), l->priv->keys.remote_index, l->priv->cell_counter++,
+	              l->priv->cell_send, c);
+	if (f < 0)
+		return -EINVAL;
+	send_raw(l, fr, (size_t)f, now_ms);
+	l->cells_tx++;
+	return 0;
+}
+
+/* A CELL frame: opened for on_cell, or -ENOTCONN / a frame_err (dropped and counted). */
+static int cell_input(struct link *l, uint8_t *buf, size_t n, int64_t now_ms)
+{
+	struct cell c;
+	int r;
+
+	if (l->state != LINK_UP || !l->priv->key_gen)
+		return -ENOTCONN;
+	cell_keys(l->priv);
+	if ((r = cell_open(buf, n, l->priv->cell_recv, &l->priv->cell_rp, &c)) < 0)
+		return r;
+	l->last_rx_ms = now_ms;
+	l->cells_rx++;
+	if (l->on_cell)
+		l->on_cell(l, &c, now_ms);
+	return 0;
 }
 
 int link_send_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms)
@@ -648,6 +701,11 @@ static void link_input(struct link *l, uint8_t *buf, ssize_t n, int64_t now_ms)
 			                             : strerror(-r));
 		break;
 	}
+	case PROTO_CELL:
+		if (cell_input(l, buf, (size_t)n, now_ms) == 0)
+			return;
+		l->cells_dropped++;
+		break;
 	default:
 		break;
 	}

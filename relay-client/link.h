@@ -62,6 +62,12 @@ typedef void (*link_data_end_fn)(struct link *l, int64_t now_ms);
  * to DISCOVER: DESC, DISCOVERED): msg (len bytes, padding included) as it came, for discover.h.
  */
 typedef void (*link_ctrl_fn)(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
+struct cell;
+/*
+ * A CELL frame opened (PROTOCOL.md §13.1): c, its body in the link's receive buffer, valid
+ * until the call returns (the callee may change it, as circ_input does).
+ */
+typedef void (*link_cell_fn)(struct link *l, struct cell *c, int64_t now_ms);
 
 struct link {
 	uint8_t relay_pub[32];
@@ -88,6 +94,10 @@ struct link {
 	link_data_end_fn on_data_end; /* after on_data's batch; NULL: none */
 	link_ctrl_fn on_ctrl;         /* discovery replies; NULL: dropped */
 	void *ctrl_arg;               /* the caller's, for on_ctrl */
+	link_cell_fn on_cell;         /* circuits' cells; NULL: opened, counted and dropped */
+	void *cell_arg;               /* the caller's, for on_cell */
+	uint64_t cells_rx, cells_tx;  /* CELL frames opened / sent */
+	uint64_t cells_dropped;       /* CELL frames that did not open (also in dropped) */
 	/*
 	 * The relay's token-mode credential source (token.h), NULL none; owned by the link
 	 * (link_free frees it). Its BINDs carry the credential; an ERROR auth-denied or
@@ -174,6 +184,13 @@ size_t link_tx_flush(struct link *l);
  * and send it. Only on an authenticated link: 0, -ENOTCONN (not up), -EMSGSIZE, or -errno.
  */
 int link_send_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
+/*
+ * Seal cell c (circuit id, command, counter, a class-size body) into a CELL frame with the
+ * link's cell key, counter and index, and send it. The cell keys follow the link keys: a new
+ * handshake starts a new counter and window, as the relay's do (PROTOCOL.md §13.1). 0,
+ * -ENOTCONN (not up) or -EINVAL (a cell the format lacks).
+ */
+int link_send_cell(struct link *l, const struct cell *c, int64_t now_ms);
 /*
  * Carry the link over a stream from now on: connect (tconn_connect) with cl to `to` (the
  * proxy's address when cl has one). A stream already there is freed first (the caller took its

@@ -19,6 +19,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "cell.h"
+#include "circbuild.h"
+#include "circsw.h"
 #include "frame.h"
 #include "handshake.h"
 #include "link.h"
@@ -857,6 +860,144 @@ static void test_challenge_and_error_flood(void **state)
 	link_down(l, &r);
 }
 
+/*
+ * Cells (PROTOCOL.md §13.1) on the helper's link: the fake relay runs the real circuit switch
+ * (common/circsw.c) behind its end of the link; two 1-hop circuits of one client meet there.
+ */
+static struct circ cc[2];
+static int cell_ev[CIRC_EV_DROPPED + 1];
+static uint8_t cell_got[CELL_BODY_1500];
+static size_t cell_got_len;
+
+static void on_cell(struct link *l, struct cell *c, int64_t t)
+{
+	uint8_t body[CELL_BODY_1500];
+	struct cell out = {.body = body};
+	const uint8_t *d;
+	bool has_out = false;
+	size_t len;
+	enum circ_event ev = CIRC_EV_DROPPED;
+
+	for (int i = 0; i < 2; i++)
+		if (cc[i].circ_id == c->circ_id)
+			ev = circ_input(&cc[i], c, t, &out, &has_out, &d, &len);
+	cell_ev[ev]++;
+	if (ev == CIRC_EV_DATA) {
+		memcpy(cell_got, d, len);
+		cell_got_len = len;
+	}
+	if (has_out)
+		assert_int_equal(link_send_cell(l, &out, t), 0);
+}
+
+/* The fake relay's end: its cell keys, counter and window, and the switch. */
+struct frelay_cells {
+	uint8_t rx[32], tx[32];
+	uint64_t counter;
+	struct replay rp;
+	struct circsw *sw;
+	uint8_t last[CELL_FRAME_LEN(CELL_BODY_1500)]; /* the last frame it sent */
+};
+
+/* Take n CELL frames from the client into the switch; send what the switch answers. */
+static void relay_cells(struct frelay *r, struct frelay_cells *fc, int n)
+{
+	uint8_t buf[2048];
+	struct circsw_act a;
+	struct cell c;
+
+	while (n > 0) {
+		int len = recv_wait(r->fd, buf, sizeof(buf), NULL);
+
+		assert_true(len > 0);
+		if (frame_check(buf, (size_t)len) != PROTO_CELL)
+			continue; /* PINGs, KEEPALIVEs */
+		assert_int_equal(len, CELL_FRAME_LEN(CELL_BODY_1500));
+		assert_int_equal(cell_open(buf, (size_t)len, fc->rx, &fc->rp, &c), 0);
+		circsw_cell(fc->sw, 1, false, &c, (uint64_t)now_ms);
+		n--;
+	}
+	while (circsw_next(fc->sw, &a)) {
+		int len;
+
+		assert_int_equal(a.type, CIRCSW_SEND);
+		len = cell_seal(fc->last, sizeof(fc->last), r->keys.remote_index, fc->counter++,
+		                fc->tx, &a.cell);
+		assert_int_equal(len, (int)sizeof(fc->last));
+		relay_send(r, fc->last, sizeof(fc->last));
+	}
+}
+
+static void test_cells(void **state)
+{
+	struct circsw_cfg cfg = {.max_circuits = 8,
+	                         .max_per_link = 8,
+	                         .extend_ms = 10000,
+	                         .rendezvous_ms = 10000,
+	                         .idle_ms = 60000};
+	uint8_t body[CELL_BODY_1500], cookie[CIRCMSG_COOKIE_LEN];
+	struct cell out = {.body = body};
+	struct frelay_cells fc;
+	struct circ_hop hop;
+	struct frelay r;
+	struct link *l;
+	uint64_t dropped;
+
+	(void)state;
+	memset(&fc, 0, sizeof(fc));
+	memset(cc, 0, sizeof(cc));
+	memset(cell_ev, 0, sizeof(cell_ev));
+	l = link_up(&r);
+	l->on_cell = on_cell;
+	memcpy(cfg.noise_priv, r.priv, 32);
+	assert_int_equal(circsw_new(&fc.sw, &cfg), 0);
+	cell_derive_key(fc.rx, r.keys.data_recv);
+	cell_derive_key(fc.tx, r.keys.data_send);
+	replay_init(&fc.rp);
+	memset(&hop, 0, sizeof(hop));
+	memcpy(hop.noise_pub, r.pub, 32);
+	/* Two circuits built (CREATE, CREATED), then both ask for one cookie: spliced. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    circ_start(&cc[i], &hop, 1, CIRCHS_CLASS_1500, (uint64_t)now_ms, &out), 0);
+		assert_int_equal(link_send_cell(l, &out, now_ms), 0);
+		relay_cells(&r, &fc, 1);
+		link_wait(l);
+		assert_int_equal(cell_ev[CIRC_EV_BUILT], i + 1);
+	}
+	randombytes_buf(cookie, sizeof(cookie));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(circ_rendezvous(&cc[i], cookie, (uint64_t)now_ms, &out), 0);
+		assert_int_equal(link_send_cell(l, &out, now_ms), 0);
+		relay_cells(&r, &fc, 1);
+	}
+	link_wait(l);
+	assert_int_equal(cell_ev[CIRC_EV_SPLICED], 2);
+	/* A datagram from one circuit comes out of the other. */
+	assert_int_equal(circ_send(&cc[0], (const uint8_t *)"wireguard", 9, &out), 0);
+	assert_int_equal(link_send_cell(l, &out, now_ms), 0);
+	relay_cells(&r, &fc, 1);
+	link_wait(l);
+	assert_int_equal(cell_ev[CIRC_EV_DATA], 1);
+	assert_int_equal(cell_got_len, 9);
+	assert_memory_equal(cell_got, "wireguard", 9);
+	assert_int_equal(l->cells_tx, 5);
+	assert_int_equal(l->cells_rx, 5); /* CREATED twice, SPLICED twice, DATA */
+	/* The relay's last frame again: the link's window drops it, nothing reaches a circuit. */
+	dropped = l->cells_dropped;
+	relay_send(&r, fc.last, sizeof(fc.last));
+	link_wait(l);
+	assert_int_equal(l->cells_dropped, dropped + 1);
+	assert_int_equal(cell_ev[CIRC_EV_DATA], 1);
+	/* A flipped bit: does not open either. */
+	fc.last[40] ^= 1;
+	relay_send(&r, fc.last, sizeof(fc.last));
+	link_wait(l);
+	assert_int_equal(l->cells_dropped, dropped + 2);
+	circsw_free(fc.sw);
+	link_down(l, &r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test(test_gso_fallback),
 	    cmocka_unit_test(test_deliver_queue_bounds),
 	    cmocka_unit_test(test_challenge_and_error_flood),
+	    cmocka_unit_test(test_cells),
 	};
 	if (sodium_init() < 0)
 		return 1;
