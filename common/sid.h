@@ -22,4 +22,16 @@ int sid_derive(uint8_t sid[SID_LEN], const uint8_t wg_priv[32], const uint8_t pe
 int sid_shared(uint8_t shared[32], const uint8_t wg_priv[32], const uint8_t peer_pub[32]);
 void sid_from_shared(uint8_t sid[SID_LEN], const uint8_t shared[32], const uint8_t relay_pub[32]);
 
+/* A rendezvous cookie's epoch: the cookie of a pair at one relay changes every hour. */
+#define SID_COOKIE_EPOCH_S 3600
+#define SID_COOKIE_LEN     16
+/*
+ * The rendezvous cookie of a pair at a relay (PROTOCOL.md §13.6): BLAKE2b-128(key = the pair's
+ * shared secret (sid_shared), "wgrelay rendezvous v1" || relay identity (Ed25519) || epoch as
+ * 8 bytes big-endian), epoch = Unix seconds / SID_COOKIE_EPOCH_S. Both peers get the same value;
+ * the rendezvous cannot tell one hour's cookie of a pair from another pair's.
+ */
+void sid_cookie(uint8_t cookie[SID_COOKIE_LEN], const uint8_t shared[32],
+                const uint8_t relay_identity[32], uint64_t epoch);
+
 #endif

@@ -81,11 +81,40 @@ static void test_shared_split(void **state)
 	sodium_memzero(shared, sizeof(shared));
 }
 
+/* The rendezvous cookie: the same on both sides, another per hour and per relay. */
+static void test_cookie(void **state)
+{
+	uint8_t a_pub[32], a_priv[32], b_pub[32], b_priv[32], sa[32], sb[32], id[32], id2[32];
+	uint8_t ca[16], cb[16], c2[16], c3[16], msg[21 + 32 + 8], want[16];
+
+	(void)state;
+	crypto_box_keypair(a_pub, a_priv);
+	crypto_box_keypair(b_pub, b_priv);
+	randombytes_buf(id, 32);
+	randombytes_buf(id2, 32);
+	assert_int_equal(sid_shared(sa, a_priv, b_pub), 0);
+	assert_int_equal(sid_shared(sb, b_priv, a_pub), 0);
+	sid_cookie(ca, sa, id, 491234);
+	sid_cookie(cb, sb, id, 491234);
+	assert_memory_equal(ca, cb, 16);
+	sid_cookie(c2, sa, id, 491235);
+	assert_memory_not_equal(ca, c2, 16);
+	sid_cookie(c3, sa, id2, 491234);
+	assert_memory_not_equal(ca, c3, 16);
+	/* Recomputed independently: BLAKE2b-128(key = DH, label || identity || epoch BE). */
+	memcpy(msg, "wgrelay rendezvous v1", 21);
+	memcpy(msg + 21, id, 32);
+	memcpy(msg + 53, (uint8_t[8]){0, 0, 0, 0, 0, 0x07, 0x7e, 0xe2}, 8);
+	crypto_generichash(want, 16, msg, sizeof(msg), sa, 32);
+	assert_memory_equal(ca, want, 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_both_sides_agree),
 	    cmocka_unit_test(test_known_answer),
+	    cmocka_unit_test(test_cookie),
 	    cmocka_unit_test(test_shared_split),
 	};
 
