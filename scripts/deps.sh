@@ -7,7 +7,7 @@ libcmocka-dev libbpf-dev clang libclang-rt-14-dev clang-format wireguard-tools w
 iptables iproute2 iputils-ping iperf3 ethtool qemu-system-x86 busybox-static coturn libmaxmind-db-writer-perl
 mmdb-bin sqlite3 gnuplot-nox groff-base mandoc kmod procps psmisc xz-utils cpio
 systemd shellcheck curl lintian python3 jq openssl python3-libtorrent
-libssl-dev libwslay-dev tinyproxy microsocks nginx tor nodejs"
+libssl-dev libwslay-dev tinyproxy microsocks nginx tor nodejs tcpdump"
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
