@@ -120,6 +120,15 @@ static void three(struct pathsel_relay rs[3])
 	relay(&rs[2], 3, "10.3.0.1", "NL", "", paris);
 }
 
+/* g holds rel alone, a guard for 40 more days. */
+static void one_guard(struct pathsel_guards *g, const struct pathsel_relay *rel)
+{
+	memset(g, 0, sizeof(*g));
+	memcpy(g->g[0].identity, rel->identity, 32);
+	g->g[0].until = NOW + 40 * DAY;
+	g->n = 1;
+}
+
 static void test_strategy_names(void **state)
 {
 	(void)state;
@@ -271,10 +280,7 @@ static void test_subnet_family_between_hops(void **state)
 	relay(&rs[2], 3, "10.2.7.7", "NL", "", paris);    /* the guard's /16 */
 	relay(&rs[3], 4, "10.4.0.1", "NL", "fam", paris); /* the guard's family */
 	relay(&rs[4], 5, "10.5.0.1", "NL", "", paris);
-	memset(&g, 0, sizeof(g));
-	memcpy(g.g[0].identity, rs[1].identity, 32);
-	g.g[0].until = NOW + 40 * DAY;
-	g.n = 1;
+	one_guard(&g, &rs[1]);
 	for (uint64_t seed = 1; seed <= RUNS; seed++) {
 		struct pathsel_path p;
 
@@ -471,10 +477,7 @@ static void test_restart(void **state)
 	relay(&rs[2], 3, "10.3.0.1", "NL", "x", paris);
 	relay(&rs[3], 4, "10.2.0.2", "BE", "", paris);
 	relay(&rs[4], 5, "10.5.0.1", "SE", "", paris);
-	memset(&g, 0, sizeof(g));
-	memcpy(g.g[0].identity, rs[4].identity, 32);
-	g.g[0].until = NOW + 40 * DAY;
-	g.n = 1;
+	one_guard(&g, &rs[4]);
 	unsigned restarts = 0;
 	for (uint64_t seed = 1; seed <= RUNS; seed++) {
 		struct pathsel_path p;
@@ -647,10 +650,7 @@ static void test_unguarded_fallback(void **state)
 	relay(&rs[1], 2, "10.1.0.2", "FR", "", paris); /* the only guard, in the rdv's /16 */
 	relay(&rs[2], 3, "10.3.0.1", "NL", "", paris);
 	relay(&rs[3], 4, "10.4.0.1", "NL", "", paris);
-	memset(&g, 0, sizeof(g));
-	memcpy(g.g[0].identity, rs[1].identity, 32);
-	g.g[0].until = NOW + 40 * DAY;
-	g.n = 1;
+	one_guard(&g, &rs[1]);
 	assert_int_equal(choose(rs, 4, 0, &q, &g, 1, &p), 0);
 	assert_true(p.hop[0] == 2 || p.hop[0] == 3);
 	assert_int_equal(p.flags, PATHSEL_F_UNGUARDED);
@@ -720,10 +720,7 @@ static void test_fast_middle(void **state)
 	relay(&rs[4], 5, "10.5.0.1", "US", "", newyork);
 	relay(&rs[5], 6, "10.6.0.1", "", "", nowhere);
 	relay(&rs[6], 7, "10.7.0.1", "CZ", "", prague);
-	memset(&g, 0, sizeof(g));
-	memcpy(g.g[0].identity, rs[1].identity, 32);
-	g.g[0].until = NOW + 40 * DAY;
-	g.n = 1;
+	one_guard(&g, &rs[1]);
 	for (uint64_t seed = 1; seed <= RUNS; seed++) {
 		struct pathsel_path p;
 
