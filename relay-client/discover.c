@@ -63,11 +63,14 @@ const char *discover_verdict_name(enum discover_verdict v)
 
 /*
  * May a relay at via name ep as a relay's endpoint? Never an address nobody can be reached at;
- * loopback only from loopback, private only from loopback or private: a relay on the Internet
- * must not steer helpers' probes and handshakes into their own hosts or networks.
+ * loopback only from loopback, private only from loopback or private, and the other ranges no
+ * one routes on the Internet (reserved, documentation, benchmarking) only from a relay that is
+ * not on the Internet either (a lab or test network): a relay on the Internet must not steer
+ * helpers' probes and handshakes into their own hosts or networks.
  */
 static bool scope_ok(const struct addr *ep, const struct addr *via)
 {
+	const unsigned unrouted = ADDR_RESERVED | ADDR_DOCUMENTATION | ADDR_BENCHMARKING;
 	unsigned c = addr_classify(ep), v = via ? addr_classify(via) : 0;
 
 	if (c & (ADDR_UNSPECIFIED | ADDR_MULTICAST | ADDR_BROADCAST | ADDR_LINKLOCAL))
@@ -76,6 +79,8 @@ static bool scope_ok(const struct addr *ep, const struct addr *via)
 		return v & ADDR_LOOPBACK;
 	if (c & ADDR_PRIVATE)
 		return v & (ADDR_LOOPBACK | ADDR_PRIVATE);
+	if (c & unrouted)
+		return v & (ADDR_LOOPBACK | ADDR_PRIVATE | unrouted);
 	return true;
 }
 

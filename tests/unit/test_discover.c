@@ -306,7 +306,7 @@ static void test_judge(void **state)
 	(void)state;
 	struct identity id;
 	struct descriptor d;
-	struct addr pub, lo, priv;
+	struct addr pub, lo, priv, global;
 	uint8_t via_key[32];
 	uint64_t now = 1700000000;
 	struct discover_known k = {0};
@@ -316,6 +316,8 @@ static void test_judge(void **state)
 	assert_int_equal(addr_parse(&pub, "198.51.100.1:51821", 0), 0);
 	assert_int_equal(addr_parse(&lo, "127.0.0.1:51821", 0), 0);
 	assert_int_equal(addr_parse(&priv, "10.1.2.3:51821", 0), 0);
+	/* An address value only (nothing is sent): a relay on the Internet. */
+	assert_int_equal(addr_parse(&global, "8.8.8.8:51821", 0), 0);
 	make_desc(&d, &id, 0x11, "203.0.113.5:51821", 5, now);
 	assert_int_equal(discover_judge(&d, now, &pub, via_key, &k, 10), DISCOVER_NEW);
 
@@ -342,6 +344,16 @@ static void test_judge(void **state)
 	    {"[ff02::1]:51821", &lo, DISCOVER_R_SCOPE},
 	    {"169.254.1.1:51821", &lo, DISCOVER_R_SCOPE},
 	    {"[2001:db8::1]:51821", &pub, DISCOVER_NEW},
+	    /* Ranges no one routes: only from a relay that is not on the Internet either. */
+	    {"203.0.113.9:51821", &global, DISCOVER_R_SCOPE},
+	    {"[2001:db8::1]:51821", &global, DISCOVER_R_SCOPE},
+	    {"198.18.0.9:51821", &global, DISCOVER_R_SCOPE},
+	    {"240.0.0.9:51821", &global, DISCOVER_R_SCOPE},
+	    {"198.18.0.9:51821", &priv, DISCOVER_NEW},
+	    {"240.0.0.9:51821", &lo, DISCOVER_NEW},
+	    {"10.0.0.7:51821", &global, DISCOVER_R_SCOPE},
+	    {"8.8.4.4:51821", &global, DISCOVER_NEW},
+	    {"8.8.4.4:51821", &pub, DISCOVER_NEW},
 	};
 	for (size_t i = 0; i < sizeof(scope) / sizeof(scope[0]); i++) {
 		make_desc(&d, &id, 0x11, scope[i].ep, 5, now);
