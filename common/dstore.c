@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +48,16 @@ struct dstore {
 	size_t prefix_cap;      /* 0: none */
 	struct dstore_pfx *pfx; /* open addressing, linear probing; pfx_cap a power of two */
 	uint32_t pfx_cap, pfx_used;
+	/* Counting per prefix, from the first dstore_set_prefix_cap on (with what is held then):
+	 * a store that never caps keeps no table (a simulator holds thousands of them). */
+	bool pfx_on;
 	uint8_t pfx_key[crypto_shorthash_KEYBYTES]; /* prefixes are chosen by whoever signs */
 	struct dstore_ent *ent;
 	uint32_t n_ent; /* pool size */
 	uint32_t free_head;
 	uint32_t *heap;
 	uint32_t count;
+	uint64_t heap_min; /* expires_at of heap[0] when count > 0: every tick reads it */
 	struct dstore_bucket b[DSTORE_BUCKETS];
 	struct dstore_stats st;
 	dstore_watch_fn watch;
@@ -197,9 +202,16 @@ static uint32_t dstore_pfx_slot(const struct dstore *s, uint64_t key)
 
 size_t dstore_prefix_count(const struct dstore *s, uint64_t p)
 {
-	uint32_t i;
+	uint32_t i, n = 0;
 
-	if (!p || !s->pfx_cap)
+	if (!p)
+		return 0;
+	if (!s->pfx_on) { /* no table (or no memory for one): count what is held */
+		for (i = 0; i < s->n_ent; i++)
+			n += s->ent[i].dd && dstore_prefix(&s->ent[i].dd->d) == p;
+		return n;
+	}
+	if (!s->pfx_cap)
 		return 0;
 	i = dstore_pfx_slot(s, p);
 	return s->pfx[i].key ? s->pfx[i].n : 0;
@@ -211,7 +223,7 @@ static int dstore_pfx_reserve(struct dstore *s)
 	struct dstore_pfx *old = s->pfx;
 	uint32_t old_cap = s->pfx_cap, n = old_cap ? old_cap * 2 : 64;
 
-	if ((s->pfx_used + 1) * 2 <= s->pfx_cap)
+	if (!s->pfx_on || (s->pfx_used + 1) * 2 <= s->pfx_cap)
 		return 0;
 	if (!(s->pfx = calloc(n, sizeof(*s->pfx)))) {
 		s->pfx = old;
@@ -230,7 +242,7 @@ static void dstore_pfx_add(struct dstore *s, uint64_t key)
 {
 	uint32_t i;
 
-	if (!key)
+	if (!key || !s->pfx_on)
 		return;
 	i = dstore_pfx_slot(s, key);
 	if (!s->pfx[i].key) {
@@ -245,7 +257,7 @@ static void dstore_pfx_del(struct dstore *s, uint64_t key)
 {
 	uint32_t mask = s->pfx_cap - 1, i, j;
 
-	if (!key || !s->pfx_cap)
+	if (!key || !s->pfx_on || !s->pfx_cap)
 		return;
 	i = dstore_pfx_slot(s, key);
 	if (!s->pfx[i].key || --s->pfx[i].n > 0)
@@ -270,6 +282,21 @@ static void dstore_pfx_del(struct dstore *s, uint64_t key)
 void dstore_set_prefix_cap(struct dstore *s, size_t cap)
 {
 	s->prefix_cap = cap;
+	if (s->pfx_on || !cap)
+		return;
+	s->pfx_on = true;
+	for (uint32_t i = 0; i < s->n_ent; i++) {
+		if (!s->ent[i].dd)
+			continue;
+		if (dstore_pfx_reserve(s) < 0) { /* dstore_prefix_count counts without a table */
+			free(s->pfx);
+			s->pfx = NULL;
+			s->pfx_cap = s->pfx_used = 0;
+			s->pfx_on = false;
+			return;
+		}
+		dstore_pfx_add(s, dstore_prefix(&s->ent[i].dd->d));
+	}
 }
 
 static void dstore_tell(struct dstore *s, int event, const struct dstore_desc *dd)
@@ -325,6 +352,8 @@ static void dstore_heap_set(struct dstore *s, uint32_t pos, uint32_t i)
 {
 	s->heap[pos] = i;
 	s->ent[i].heap = pos;
+	if (pos == 0)
+		s->heap_min = s->ent[i].expires_at;
 }
 
 static void dstore_heap_up(struct dstore *s, uint32_t pos)
@@ -380,7 +409,8 @@ static void dstore_drop(struct dstore *s, uint32_t i, int event)
 		dstore_heap_down(s, s->ent[last].heap);
 	}
 	s->st.count = s->count;
-	dstore_pfx_del(s, dstore_prefix(&e->dd->d));
+	if (s->pfx_on)
+		dstore_pfx_del(s, dstore_prefix(&e->dd->d));
 	dstore_tell(s, event, e->dd);
 	dstore_desc_unref(e->dd);
 	e->dd = NULL;
@@ -503,7 +533,8 @@ int dstore_insert(struct dstore *s, struct dstore_desc *dd, uint64_t now)
 			uint32_t i = s->b[id[0]].idx[at].idx;
 			struct dstore_ent *e = &s->ent[i];
 
-			uint64_t was = dstore_prefix(&e->dd->d), pfx = dstore_prefix(&dd->d);
+			uint64_t was = s->pfx_on ? dstore_prefix(&e->dd->d) : 0;
+			uint64_t pfx = s->pfx_on ? dstore_prefix(&dd->d) : 0;
 
 			if (dd->d.seq <= e->dd->d.seq) {
 				r = DSTORE_STALE;
@@ -563,7 +594,7 @@ size_t dstore_expire(struct dstore *s, uint64_t now)
 {
 	size_t n = 0;
 
-	while (s->count > 0 && s->ent[s->heap[0]].expires_at <= now) {
+	while (s->count > 0 && s->heap_min <= now) {
 		s->st.expired++;
 		dstore_drop(s, s->heap[0], DSTORE_EV_EXPIRED);
 		n++;

@@ -215,6 +215,7 @@ void gossip_free(struct gossip *g)
 		gossip_link_clear(&g->links[i], &g->cfg);
 	free(g->links);
 	free(g->pend);
+	free(g->idle_bits);
 	dstore_free(g->store);
 	free(g);
 }
@@ -376,7 +377,7 @@ static int gossip_in_desc(struct gossip *g, struct gossip_link *l, const uint8_t
 		if (w && w->asked == l->id) {
 			if (l->inflight)
 				l->inflight--;
-			w->asked = GOSSIP_LINK_NONE;
+			gossip_want_unask(g, w);
 			gossip_want_settle(g, w, now);
 		}
 	} else if (r == 0 && (w = gossip_want_find(g, id)) && dstore_seq(g->store, id) >= w->seq) {

@@ -54,22 +54,27 @@ struct gossip_dring {
 	uint32_t head, n, cap;
 };
 
+/*
+ * What gossip_next asks of every link on every drain (is anything queued?) comes first, so that
+ * a link with nothing to send costs one cache line: a relay's links are read after every input.
+ */
 struct gossip_link {
 	uint32_t id;
-	uint32_t want_to_ms; /* WANT timeout from the link's RTT; 0: want_timeout_ms */
+	uint32_t inflight;       /* asked of this link and not answered (includes want.n) */
+	uint32_t desc_n;         /* DESC answers queued (ring of desc_queue at desc) */
+	int list_cur;            /* bucket being listed, -1 none */
+	uint16_t list_n;         /* bits set in list */
+	uint8_t digest_parts;    /* DIGEST messages still to send this round (2, 1, 0) */
+	struct gossip_ring ann;  /* to announce (IHAVE) */
+	struct gossip_ring want; /* asked of this link, WANT not sent yet */
 	struct gossip_dring due;
 	struct gossip_tok msg_in, desc_in, digest_in, serve;
-	struct gossip_ring ann;    /* to announce (IHAVE) */
-	struct gossip_ring want;   /* asked of this link, WANT not sent yet */
-	uint32_t inflight;         /* asked of this link and not answered (includes want.n) */
-	struct dstore_desc **desc; /* DESC answers (ring of desc_queue) */
-	uint32_t desc_head, desc_n;
-	uint8_t digest_parts; /* DIGEST messages still to send this round (2, 1, 0) */
+	uint32_t want_to_ms; /* WANT timeout from the link's RTT; 0: want_timeout_ms */
+	uint32_t desc_head;
+	struct dstore_desc **desc;
 	uint64_t ae_until_ms; /* our DIGEST is outstanding: BUCKET accepted until then */
+	uint32_t list_pos;    /* the listed bucket's next page starts here */
 	uint8_t list[DSTORE_BUCKETS / 8]; /* buckets to list (BUCKET) */
-	uint16_t list_n;                  /* bits set in list */
-	int list_cur;                     /* bucket being listed, -1 none */
-	uint32_t list_pos;                /* its next page starts here */
 };
 
 struct gossip_alt {
@@ -100,6 +105,8 @@ struct gossip {
 	uint64_t last_ms;
 	struct gossip_want *pend; /* open addressing, linear probing; cap a power of two */
 	uint32_t pend_cap, pend_n;
+	uint32_t pend_idle;  /* entries asked of no link (asked GOSSIP_LINK_NONE) */
+	uint64_t *idle_bits; /* a bit per slot of pend: used and asked of no link */
 	int waiting;         /* some pending identity may wait for a link */
 	uint64_t want_clock; /* now at the last gossip_want_tick: a clock stepping back shows */
 	struct gossip_stats st;
@@ -123,6 +130,8 @@ void gossip_announce_to(struct gossip *g, struct gossip_link *l, const uint8_t i
 /* gossip_want.c: identities we want, each asked of one link at a time. */
 /* The pending entry of id, or NULL. Pointers last until the table next changes. */
 struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32]);
+/* w is asked of no link now (it was asked of one): waiting to be asked again. */
+void gossip_want_unask(struct gossip *g, struct gossip_want *w);
 /* Forget w (the link asked no longer counts it). */
 void gossip_want_del(struct gossip *g, struct gossip_want *w);
 /* Ask w of the best link that can take it now: 1 asked, 0 waiting, -1 no link announced it. */

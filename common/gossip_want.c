@@ -40,6 +40,40 @@ struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32])
 	return i == UINT32_MAX ? NULL : &g->pend[i];
 }
 
+/* The idle bit of slot i (gossip.idle_bits). */
+static bool gossip_idle_get(const struct gossip *g, uint32_t i)
+{
+	return g->idle_bits[i / 64] >> (i % 64) & 1;
+}
+
+static void gossip_idle_put(struct gossip *g, uint32_t i, bool on)
+{
+	if (on)
+		g->idle_bits[i / 64] |= 1ull << (i % 64);
+	else
+		g->idle_bits[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* The first idle slot at i or after, or pend_cap: the bits skip the slots with nothing to do. */
+static uint32_t gossip_idle_next(const struct gossip *g, uint32_t i)
+{
+	while (i < g->pend_cap) {
+		uint64_t w = g->idle_bits[i / 64] >> (i % 64);
+
+		if (w)
+			return i + (uint32_t)__builtin_ctzll(w);
+		i = (i / 64 + 1) * 64;
+	}
+	return g->pend_cap;
+}
+
+void gossip_want_unask(struct gossip *g, struct gossip_want *w)
+{
+	w->asked = GOSSIP_LINK_NONE;
+	g->pend_idle++;
+	gossip_idle_put(g, (uint32_t)(w - g->pend), true);
+}
+
 uint32_t gossip_want_timeout(const struct gossip *g, const struct gossip_link *l)
 {
 	return l->want_to_ms ? l->want_to_ms : g->cfg.want_timeout_ms;
@@ -81,9 +115,13 @@ static int gossip_want_grow(struct gossip *g)
 {
 	uint32_t cap = g->pend_cap ? g->pend_cap * 2 : 64;
 	struct gossip_want *t = calloc(cap, sizeof(*t));
+	uint64_t *bits = calloc(cap / 64, sizeof(*bits));
 
-	if (!t)
+	if (!t || !bits) {
+		free(t);
+		free(bits);
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < g->pend_cap; i++) {
 		uint32_t j;
 
@@ -93,9 +131,13 @@ static int gossip_want_grow(struct gossip *g)
 		     j = (j + 1) & (cap - 1))
 			;
 		t[j] = g->pend[i];
+		if (t[j].asked == GOSSIP_LINK_NONE)
+			bits[j / 64] |= 1ull << (j % 64);
 	}
 	free(g->pend);
+	free(g->idle_bits);
 	g->pend = t;
+	g->idle_bits = bits;
 	g->pend_cap = cap;
 	return 0;
 }
@@ -114,6 +156,8 @@ static struct gossip_want *gossip_want_add(struct gossip *g, const uint8_t id[32
 	g->pend[i].used = 1;
 	g->pend[i].asked = GOSSIP_LINK_NONE;
 	g->pend_n++;
+	g->pend_idle++;
+	gossip_idle_put(g, i, true);
 	return &g->pend[i];
 }
 
@@ -127,6 +171,8 @@ void gossip_want_del(struct gossip *g, struct gossip_want *w)
 
 		if (l && l->inflight)
 			l->inflight--;
+	} else {
+		g->pend_idle--;
 	}
 	for (;;) {
 		uint32_t k;
@@ -138,10 +184,12 @@ void gossip_want_del(struct gossip *g, struct gossip_want *w)
 		/* Move j into the hole i unless its home k lies cyclically in (i, j]. */
 		if ((i < j) ? (k <= i || k > j) : (k <= i && k > j)) {
 			g->pend[i] = g->pend[j];
+			gossip_idle_put(g, i, gossip_idle_get(g, j));
 			i = j;
 		}
 	}
 	g->pend[i].used = 0;
+	gossip_idle_put(g, i, false);
 	g->pend_n--;
 }
 
@@ -203,6 +251,10 @@ int gossip_want_ask(struct gossip *g, struct gossip_want *w, uint64_t now)
 	}
 	/* The DESC we ask for is paid for now, so answering it is never rate-limited. */
 	gossip_tok_take(&bl->desc_in, &g->cfg.desc_in, now);
+	if (w->asked == GOSSIP_LINK_NONE) {
+		g->pend_idle--;
+		gossip_idle_put(g, (uint32_t)(w - g->pend), false);
+	}
 	w->asked = bl->id;
 	w->asked_seq = w->alt[best].seq;
 	w->deadline_ms = deadline;
@@ -266,7 +318,7 @@ void gossip_want_link_down(struct gossip *g, uint32_t link, uint64_t now_ms)
 			else
 				k++;
 		if (w->asked == link)
-			w->asked = GOSSIP_LINK_NONE;
+			gossip_want_unask(g, w);
 		if (w->asked == GOSSIP_LINK_NONE && gossip_want_ask(g, w, now_ms) < 0) {
 			gossip_want_del(g, w); /* slot i now holds another entry: look again */
 			continue;
@@ -300,13 +352,33 @@ static void gossip_want_expire(struct gossip *g, struct gossip_link *l, struct g
 {
 	if (l->inflight)
 		l->inflight--;
-	w->asked = GOSSIP_LINK_NONE;
+	gossip_want_unask(g, w);
 	g->st.want_timeouts++;
 	/* A lost WANT or DESC: l still holds it. Others that announced it go first (ties). */
 	if (w->tries < GOSSIP_WANT_TRIES)
 		gossip_want_note(w, l->id, w->asked_seq);
 	if (gossip_want_ask(g, w, now) < 0)
 		gossip_want_del(g, w);
+}
+
+/*
+ * Whether gossip_want_ask could find a link now (a free window and a desc_in token), looked at
+ * without refilling. A clock that stepped back counts as room: the asks themselves decide.
+ */
+static bool gossip_want_room(const struct gossip *g, uint64_t now)
+{
+	const struct gossip_rate *r = &g->cfg.desc_in;
+
+	for (uint32_t k = 0; k < g->n_links; k++) {
+		const struct gossip_link *l = &g->links[k];
+
+		if (l->inflight >= g->cfg.want_window)
+			continue;
+		if (r->refill_ms == 0 || now < l->desc_in.last_ms || l->desc_in.tokens > 0 ||
+		    now - l->desc_in.last_ms >= r->refill_ms)
+			return true;
+	}
+	return false;
 }
 
 void gossip_want_tick(struct gossip *g, uint64_t now_ms)
@@ -333,13 +405,27 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 	if (!g->waiting)
 		return;
 	g->waiting = 0;
-	for (uint32_t i = 0; i < g->pend_cap;) {
-		struct gossip_want *w = &g->pend[i];
+	/* In slot order, as a walk of the whole table would, but only the idle slots; and once no
+	 * link can take a WANT, every idle entry left would only wait: stop there. (An idle entry
+	 * always has a link that announced it, else it was dropped; gossip_link_down takes a gone
+	 * link out of every entry.) */
+	bool room = gossip_want_room(g, now_ms);
 
-		if (w->used && w->asked == GOSSIP_LINK_NONE && gossip_want_ask(g, w, now_ms) < 0) {
+	for (uint32_t i = 0; g->pend_idle && (i = gossip_idle_next(g, i)) < g->pend_cap;) {
+		struct gossip_want *w = &g->pend[i];
+		int r;
+
+		if (!room) {
+			g->waiting = 1;
+			return;
+		}
+		r = gossip_want_ask(g, w, now_ms);
+		if (r < 0) {
 			gossip_want_del(g, w); /* slot i now holds another entry: look again */
 			continue;
 		}
+		if (r > 0) /* it took a window place and a token */
+			room = gossip_want_room(g, now_ms);
 		i++;
 	}
 }

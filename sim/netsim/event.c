@@ -103,6 +103,22 @@ int event_pop(struct event_queue *q, struct event *e)
 	return 0;
 }
 
+const struct event *event_peek(const struct event_queue *q)
+{
+	return q->n ? &q->h[0] : NULL;
+}
+
+const struct event *event_peek2(const struct event_queue *q)
+{
+	const struct event *best = NULL;
+
+	/* The second earliest is one of the root's children. */
+	for (size_t k = 1; k < 5 && k < q->n; k++)
+		if (!best || before(&q->h[k], best))
+			best = &q->h[k];
+	return best;
+}
+
 int event_peek_time(const struct event_queue *q, uint64_t *at)
 {
 	if (q->n == 0)

@@ -32,6 +32,10 @@ void event_queue_free(struct event_queue *q);
 int event_push(struct event_queue *q, const struct event *e);
 /* Pop the earliest event into *e and move the clock to its time: 0, or -ENOENT when empty. */
 int event_pop(struct event_queue *q, struct event *e);
+/* The earliest event, left queued (NULL when empty): valid until the next push or pop. */
+const struct event *event_peek(const struct event_queue *q);
+/* The earliest event after event_peek's, as queued now (NULL when none): the same validity. */
+const struct event *event_peek2(const struct event_queue *q);
 /* Time of the earliest event without popping it: 0, or -ENOENT when empty. */
 int event_peek_time(const struct event_queue *q, uint64_t *at);
 /* The clock: time of the last event popped (0 at start). */

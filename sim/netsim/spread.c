@@ -256,6 +256,7 @@ static void teardown(struct spread *s)
 		linkplan_free(s->r[i].lp);
 	}
 	free(s->r);
+	free(s->pk);
 	track_free(s);
 	dcache_free(&s->dc);
 	hmap_free(&s->by_id);
@@ -285,11 +286,12 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 	double joins = p->churn_per_h * p->hours * (double)p->relays;
 	s->cap = p->relays + (size_t)(joins + 3 * sqrt(joins) + 16);
 	s->r = calloc(s->cap, sizeof(*s->r));
+	s->pk = calloc(s->cap, sizeof(*s->pk));
 	s->n_bins = (size_t)(s->end_ms / 60000) + 1;
 	s->bin_gossip = calloc(s->n_bins, sizeof(uint64_t));
 	s->bin_link = calloc(s->n_bins, sizeof(uint64_t));
 	s->bin_up = calloc(s->n_bins, sizeof(uint64_t));
-	if (!s->r || !s->bin_gossip || !s->bin_link || !s->bin_up)
+	if (!s->r || !s->pk || !s->bin_gossip || !s->bin_link || !s->bin_up)
 		return -ENOMEM;
 	r = world_init(&s->w, &wp, s->cap);
 	if (r < 0)
@@ -310,6 +312,39 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 		fprintf(s->part_csv, "t_since_heal_s,missing,cross_links\n");
 	}
 	return 0;
+}
+
+/*
+ * Start loading what the coming events will read while this one runs: each event touches
+ * another relay, and at scale none of them is in cache. Two steps ahead, the relay, the sender's
+ * identity and the message; one step ahead (the relay is loaded by now), the heads of its link
+ * plan and gossip engine. A prefetch is only a hint: what runs, and in which order, is the same.
+ */
+static void prefetch_relay(const struct spread *s, const struct event *n)
+{
+	__builtin_prefetch(&s->r[n->dst]);
+	if (n->src < s->n)
+		__builtin_prefetch(s->pk[n->src]);
+	if (n->kind == EV_MSG)
+		__builtin_prefetch(n->p);
+}
+
+static void prefetch_next(const struct spread *s)
+{
+	const struct event *n1 = event_peek(s->q), *n2 = event_peek2(s->q);
+
+	if (n2 && n2->dst < s->n)
+		prefetch_relay(s, n2);
+	if (n1 && n1->dst < s->n) {
+		const struct srelay *x = &s->r[n1->dst];
+
+		prefetch_relay(s, n1);
+		if (x->up) {
+			__builtin_prefetch(x->lp);
+			for (int k = 0; k < 3; k++)
+				__builtin_prefetch((const char *)x->g + 64 * k);
+		}
+	}
 }
 
 int spread_run(const struct spread_params *p, const char *dir, struct spread_result *res)
@@ -369,6 +404,7 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 		}
 		s->now = e.at;
 		res->events++;
+		prefetch_next(s);
 		switch (e.kind) {
 		case EV_CHURN:
 			churn(s);

@@ -52,19 +52,20 @@ struct smsg {
 	uint8_t b[];
 };
 
+/* What every event reads comes first (one cache line); the keys only at set-up and signing. */
 struct srelay {
-	uint8_t pk[32], sk[64], noise[32];
-	struct addr addr;
-	uint64_t seq;
 	struct gossip *g;
 	struct linkplan *lp;
-	struct rng rng; /* the relay's own: linkplan tie-breaks */
 	uint64_t timer_at;
 	uint32_t timer_gen;
-	uint64_t joined_ms, left_ms; /* simulated ms; left_ms SPREAD_NEVER while up */
 	bool up;
-	uint64_t gossip_tx, gossip_tx_mark; /* gossip bytes sent; at the steady window's start */
 	int32_t last_track;                 /* its latest tracked descriptor, -1 none */
+	uint64_t gossip_tx, gossip_tx_mark; /* gossip bytes sent; at the steady window's start */
+	struct rng rng;                     /* the relay's own: linkplan tie-breaks */
+	uint64_t joined_ms, left_ms;        /* simulated ms; left_ms SPREAD_NEVER while up */
+	uint64_t seq;
+	uint8_t pk[32], sk[64], noise[32];
+	struct addr addr;
 };
 
 struct track {
@@ -88,6 +89,8 @@ struct spread {
 	struct hmap by_id; /* identity prefix -> relay index */
 	struct hmap by_addr;
 	struct srelay *r;
+	/* r[i].pk again, packed: the identities every message looks up stay in cache. */
+	uint8_t (*pk)[32];
 	size_t n, cap, n_up;
 	struct rng rng; /* scenario decisions: churn, bootstrap picks */
 	uint64_t now;   /* simulated ms */

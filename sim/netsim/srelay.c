@@ -41,14 +41,14 @@ static void send_link(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, s
 		return;
 	}
 	if (s->r[a].lp)
-		linkplan_sent(s->r[a].lp, s->r[b].pk, spread_abs(s));
+		linkplan_sent(s->r[a].lp, s->pk[b], spread_abs(s));
 }
 
 static int32_t find_relay(const struct spread *s, const uint8_t id[32])
 {
 	int64_t i = hmap_get(&s->by_id, hmap_key(id));
 
-	return i >= 0 && memcmp(s->r[i].pk, id, 32) == 0 ? (int32_t)i : -1;
+	return i >= 0 && memcmp(s->pk[i], id, 32) == 0 ? (int32_t)i : -1;
 }
 
 /* A /16 per (cluster, provider): relays of one hosting provider share it (linkplan diversity). */
@@ -166,6 +166,7 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm)
 	rng_seed(&x->rng, s->p.seed, 0x72656c6179ull << 24 | i);
 	rng_bytes(&x->rng, seed, 32);
 	crypto_sign_seed_keypair(x->pk, x->sk, seed);
+	memcpy(s->pk[i], x->pk, 32);
 	rng_bytes(&x->rng, x->noise, 32);
 	draw_addr(s, x, s->w.nodes[i].at.cluster);
 	hmap_put(&s->by_id, hmap_key(x->pk), i);
@@ -320,7 +321,7 @@ void srelay_pump(struct spread *s, uint32_t i)
 			k++;
 		if (k == n_sent) {
 			if (n_sent == 64)
-				linkplan_sent(x->lp, s->r[link].pk, abs);
+				linkplan_sent(x->lp, s->pk[link], abs);
 			else
 				sent[n_sent++] = link;
 		}
@@ -335,7 +336,7 @@ void srelay_pump(struct spread *s, uint32_t i)
 			free(m);
 	}
 	for (size_t k = 0; k < n_sent && x->up; k++)
-		linkplan_sent(x->lp, s->r[sent[k]].pk, abs);
+		linkplan_sent(x->lp, s->pk[sent[k]], abs);
 }
 
 /* Carry out the plan's decisions. */
@@ -431,7 +432,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 		break;
 	case EV_MSG: {
 		struct smsg *m = e->p;
-		linkplan_heard(x->lp, s->r[j].pk, abs);
+		linkplan_heard(x->lp, s->pk[j], abs);
 		s->dc.last = NULL;
 		s->dc.cur_store = gossip_store(x->g);
 		gossip_input(x->g, j, m->b, m->len, abs);
@@ -485,7 +486,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 		}
 		if (fresh)
 			link_up(s, i, j);
-		linkplan_heard(x->lp, s->r[j].pk, abs);
+		linkplan_heard(x->lp, s->pk[j], abs);
 		s->dc.last = NULL;
 		s->dc.cur_store = gossip_store(x->g);
 		gossip_offer(x->g, j, dd->bytes, dd->len, abs);
@@ -501,11 +502,11 @@ void srelay_handle(struct spread *s, const struct event *e)
 		decide(s, i);
 		break;
 	case EV_HB:
-		linkplan_heard(x->lp, s->r[j].pk, abs);
+		linkplan_heard(x->lp, s->pk[j], abs);
 		send_link(s, i, j, EV_HB_ACK, SPREAD_HB_LEN, NULL);
 		break;
 	case EV_HB_ACK:
-		linkplan_heard(x->lp, s->r[j].pk, abs);
+		linkplan_heard(x->lp, s->pk[j], abs);
 		break;
 	case EV_PUBLISH:
 		if (e->aux == x->seq + 1)
