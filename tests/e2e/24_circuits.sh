@@ -5,7 +5,7 @@
 # endpoint for the other being a local wgr-circ (sim/wgr-circ.c). The helper (wgrelay) does not build circuits
 # yet: wgr-circ stands in for it, one link to the entry relay and one circuit to a rendezvous
 # cookie, so this is a test of the relays and of common/circbuild.c with WireGuard, not of the
-# helper.
+# helper. The world's set-up is shared with bench/circuits.sh (sim/circworld.sh).
 #   1. two hops each: a r1 -> r3, b r2 -> r3 (rendezvous r3). Ping both ways (RTTs printed),
 #      a full-size ping at the MTU computed from circ_mtu, a datagram over it dropped by
 #      wgr-circ and counted, iperf3 a -> b for 5 s (rate printed, no threshold);
@@ -31,53 +31,15 @@ world_skip_unless_able
 for t in curl tcpdump; do
 	command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
-CIRC=$WGR_BINARY_DIR/sim/wgr-circ
-RELAYD=$WGR_BINARY_DIR/relayd/wgrelayd
-[ -x "$CIRC" ] || { echo "FAIL: $CIRC not built"; exit 1; }
 world_init || exit 1
+# shellcheck source=sim/circworld.sh
+. "$WGR_SOURCE_DIR/sim/circworld.sh"
+[ -x "$CIRC" ] || { echo "FAIL: $CIRC not built"; exit 1; }
 T0=$(date +%s)
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 figure() { echo "figure: $1 $2"; }
-NR=6
-CPORT=51900 # wgr-circ's port on each peer, WireGuard's endpoint for the other peer
-rip() { echo "203.0.113.$((9 + $1))"; } # relay I's address: r1 .10 ... r6 .15
-
-# Keys and identities first, so that every Peer line names its relay and every wgr-circ its
-# hops. --show-peer-id makes the identity file; --show-descriptor then prints it.
-relay_conf() # I: write relay I's config file, print its path
-{
-	{
-		printf '[Relay]\nIdentityFile = %s\nWorkers = 0\nCircuits = on\n' "$WS/r$1.identity"
-		printf '[Limits]\nCircuitBytes = 0\nCircuitDuration = 0\n'
-		printf '[Network]\nAdvertise = %s:51821\nMinLinks = 5\nMaxLinks = 8\n' "$(rip "$1")"
-		# A dead relay's links go within seconds (step 5), a live one's never on a loaded box.
-		printf 'HeartbeatInterval = 1s\nLinkTimeout = 6s\nReconnectInterval = 1s\n'
-		_j=1
-		while [ $_j -le $NR ]; do
-			[ $_j != "$1" ] &&
-				printf 'Peer = %s:51821 %s\n' "$(rip $_j)" "$(cat "$WS/r$_j.rpub")"
-			_j=$((_j + 1))
-		done
-	} >"$WS/r$1.conf"
-	echo "$WS/r$1.conf"
-}
-i=1
-while [ $i -le $NR ]; do
-	world_relay_key r$i || exit 1
-	i=$((i + 1))
-done
-i=1
-while [ $i -le $NR ]; do
-	relay_conf $i >/dev/null
-	(umask 077 && "$RELAYD" -c "$WS/r$i.conf" --key-file "$WS/r$i.rkey" --show-peer-id >/dev/null) ||
-		{ bad "no identity for r$i"; exit 1; }
-	"$RELAYD" -c "$WS/r$i.conf" --key-file "$WS/r$i.rkey" --show-descriptor --json |
-		sed -n 's/^{"identity":"\([^"]*\)".*/\1/p' >"$WS/r$i.ident"
-	[ -s "$WS/r$i.ident" ] || { bad "no descriptor for r$i"; exit 1; }
-	world_relay_net r$i "$(rip $i)" "$WS/r$i.conf" || exit 1
-	i=$((i + 1))
-done
+circ_relays || { bad "the relays did not start"; exit 1; }
 # With tc netem, each relay's link gains DELAY ms a round trip, so the RTTs show the hop
 # counts (2 hops each: three relays on the path, 6 x DELAY; 3 + 2: four, 8 x DELAY). Without
 # it (the NFQUEUE delay line would hold every cell of iperf3 in user space) there is none.
@@ -87,12 +49,6 @@ if world_has_netem; then
 	for _r in r1 r2 r3 r4 r5 r6; do world_netem $_r "$DELAY" 0 || exit 1; done
 fi
 echo "  relay links delayed ${DELAY} ms a round trip each"
-links() { world_metric "$1" wgrelayd_network_links; }
-hops() { world_metric "$1" wgrelayd_circuit_hops; }
-mesh_up()
-{
-	for _r in r1 r2 r3 r4 r5 r6; do [ "$(links "$_r")" = 5 ] || return 1; done
-}
 show_relays() # the circuit metrics of every relay that answers, one line each
 {
 	for _r in r1 r2 r3 r4 r5 r6; do
@@ -103,7 +59,7 @@ show_relays() # the circuit metrics of every relay that answers, one line each
 	done
 }
 t0=$(date +%s)
-if world_wait 40 mesh_up; then
+if world_wait 40 circ_mesh_up; then
 	echo "  the full mesh is up after $(($(date +%s) - t0)) s (5 relay links on each relay)"
 else
 	bad "the mesh did not come up"
@@ -112,56 +68,7 @@ else
 	exit 1
 fi
 
-world_natted a ra 198.51.100.10 1 symmetric || exit 1
-world_natted b rb 198.51.100.11 2 symmetric || exit 1
-world_wg a 192.0.2.1 && world_wg b 192.0.2.2 || exit 1
-world_wg_peer a b && world_wg_peer b a || exit 1
-# Each WireGuard sends to the other peer through its own wgr-circ, and to nothing else.
-world_x a wg set "${W}a" peer "$(cat "$WS/b.pub")" endpoint 127.0.0.1:$CPORT || exit 1
-world_x b wg set "${W}b" peer "$(cat "$WS/a.pub")" endpoint 127.0.0.1:$CPORT || exit 1
-
-# wg_mtu HOPS...: WireGuard's MTU over circuits of these hop counts (the rendezvous passes a
-# datagram to the other circuit only within that one's room: the smaller circuit MTU counts).
-wg_mtu()
-{
-	for _h in "$@"; do "$CIRC" --mtu "$_h"; done | awk 'NR == 1 || $4 < m { m = $4 } END { print m }'
-}
-set_mtu() # MTU: both WireGuard interfaces
-{
-	ip -n "$W-a" link set "${W}a" mtu "$1" && ip -n "$W-b" link set "${W}b" mtu "$1"
-}
-circ_start() # PEER TAG COOKIE RELAY...: wgr-circ on PEER through the relays (entry first)
-{
-	_p=$1
-	_tag=$2
-	_ck=$3
-	shift 3
-	_args=
-	for _r in "$@"; do
-		_i=${_r#r}
-		_args="$_args --relay $(rip "$_i"):51821 $(cat "$WS/$_r.rpub") $(cat "$WS/$_r.ident")"
-	done
-	# ip netns exec, not world_x: $! is then wgr-circ itself (ip execs it), not a subshell
-	# shellcheck disable=SC2086 # _args: one word each
-	ip netns exec "$W-$_p" "$CIRC" $_args --cookie "$_ck" --listen 127.0.0.1:$CPORT \
-		--wg 127.0.0.1:51820 --status "$WS/$_p.$_tag.status" 2>>"$WS/$_p.$_tag.circ.log" &
-	world_pid $!
-	echo $! >"$WS/$_p.circpid"
-}
-circ_stop() # PEER: SIGTERM (it sends DESTROY), then wait for it
-{
-	_cp=$(cat "$WS/$1.circpid")
-	kill "$_cp" 2>/dev/null
-	_k=0
-	while [ $_k -lt 30 ] && kill -0 "$_cp" 2>/dev/null; do
-		sleep 0.1
-		_k=$((_k + 1))
-	done
-	kill -9 "$_cp" 2>/dev/null
-}
-status() { awk -v k="$3" '$1 == k { print $2 }' "$WS/$1.$2.status" 2>/dev/null; } # PEER TAG KEY
-spliced() { [ "$(status a "$1" state)" = spliced ] && [ "$(status b "$1" state)" = spliced ]; }
-cookie() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+circ_peers || exit 1
 
 # Captures: tcpdump on every relay's namespace, UDP only, written as packets come.
 cap_start() # TAG
