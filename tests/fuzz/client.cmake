@@ -16,6 +16,9 @@ if(TARGET wgrelay_core)
   # Replies to DISCOVER (discover.h); fuzz_mkseeds_discover tests/fuzz/corpus writes its seeds.
   add_fuzz_target(fuzz_discover SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_discover.c
                   LINK_LIBRARIES wgrelay_core)
+  # Path selection (pathsel.h) over relays whose descriptors came from outside.
+  add_fuzz_target(fuzz_pathsel SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_pathsel.c
+                  LINK_LIBRARIES wgrelay_core)
   add_executable(fuzz_mkseeds_discover ${CMAKE_CURRENT_LIST_DIR}/mkseeds_discover.c)
   target_link_libraries(fuzz_mkseeds_discover PRIVATE wgrcommon)
 endif()
