@@ -111,14 +111,7 @@ circ_start() # PEER TAG COOKIE RELAY...: wgr-circ on PEER through the relays (en
 }
 circ_stop() # PEER: SIGTERM (it sends DESTROY), then wait for it
 {
-	_cp=$(cat "$WS/$1.circpid")
-	kill "$_cp" 2>/dev/null
-	_k=0
-	while [ $_k -lt 30 ] && kill -0 "$_cp" 2>/dev/null; do
-		sleep 0.1
-		_k=$((_k + 1))
-	done
-	kill -9 "$_cp" 2>/dev/null
+	world_stop_pid "$(cat "$WS/$1.circpid")" 30
 }
 status() { awk -v k="$3" '$1 == k { print $2 }' "$WS/$1.$2.status" 2>/dev/null; } # PEER TAG KEY
 spliced() { [ "$(status a "$1" state)" = spliced ] && [ "$(status b "$1" state)" = spliced ]; }

@@ -144,14 +144,8 @@ world_delayline()
 			--queue-num 0 --queue-bypass 2>/dev/null
 		ip netns exec "$W-$1" "$WORLD_IPT" -t mangle -D PREROUTING -i eth0 -j NFQUEUE \
 			--queue-num 1 --queue-bypass 2>/dev/null
-		_dp=$(cat "$WS/$1.delaypid")
-		kill "$_dp" 2>/dev/null # SIGTERM: it accepts what it holds
-		i=0
-		while [ $i -lt 20 ] && kill -0 "$_dp" 2>/dev/null; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$_dp" 2>/dev/null
+		# SIGTERM: it accepts what it holds
+		world_stop_pid "$(cat "$WS/$1.delaypid")" 20
 		rm -f "$WS/$1.delaypid"
 	fi
 	[ $(($2 + $3)) = 0 ] && return 0
@@ -586,6 +580,19 @@ world_relayed_via() # A B: print the relay (203.0.113.x) A's WireGuard uses for 
 	203.0.113.*) echo "${e%:*}" ;;
 	*) return 1 ;;
 	esac
+}
+
+# world_stop_pid PID TENTHS: SIGTERM, up to TENTHS tenths of a second for PID to exit, then
+# SIGKILL.
+world_stop_pid()
+{
+	kill "$1" 2>/dev/null
+	_sp=0
+	while [ $_sp -lt "$2" ] && kill -0 "$1" 2>/dev/null; do
+		sleep 0.1
+		_sp=$((_sp + 1))
+	done
+	kill -9 "$1" 2>/dev/null
 }
 
 # world_cleanup: kill recorded processes, delete the namespaces, remove the state dir.
