@@ -111,6 +111,8 @@ static bool circsw_end_add(struct circsw *sw, struct circsw_end *e)
 	(*p)->n++;
 	e->next = sw->tab[b];
 	sw->tab[b] = e;
+	if (sw->cfg.on_end)
+		sw->cfg.on_end(sw->cfg.ctx, e->link, 1);
 	return true;
 }
 
@@ -132,6 +134,8 @@ static void circsw_end_del(struct circsw *sw, struct circsw_end *e)
 		*c = dead->next;
 		free(dead);
 	}
+	if (sw->cfg.on_end)
+		sw->cfg.on_end(sw->cfg.ctx, e->link, -1);
 	e->link = 0;
 }
 

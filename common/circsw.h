@@ -27,6 +27,12 @@ struct circsw_cfg {
 	uint64_t extend_ms;     /* an EXTEND answered (CREATED) within this, or torn down */
 	uint64_t rendezvous_ms; /* a cookie met within this, or the circuit torn down */
 	uint64_t idle_ms;       /* a circuit with no cell this long is torn down */
+	/*
+	 * Told of every circuit end put on a link (+1) or taken off it (-1), for the caller's own
+	 * accounting (per source); NULL: not told. Never called from circsw_free.
+	 */
+	void (*on_end)(void *ctx, uint64_t link, int delta);
+	void *ctx;
 };
 
 enum circsw_act_type { CIRCSW_SEND = 1, CIRCSW_CONNECT = 2 };

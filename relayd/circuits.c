@@ -50,6 +50,15 @@ struct link_cells {
 	uint64_t send_counter;
 	struct replay rp;
 	struct tbucket creates;
+	/* circuit ends of this link charged to a source (a client link's), and which one */
+	uint32_t charged;
+	uint64_t src;
+};
+
+/* Circuit ends on the client links of one source (IPv4 address, IPv6 /64): its quota hash. */
+struct circuits_src {
+	uint64_t key;
+	uint32_t ends;
 };
 
 /* An EXTEND waiting for a relay link being made. */
@@ -67,6 +76,7 @@ struct circuits_pin {
 struct circuits {
 	struct circsw *sw;
 	struct table ends; /* end -> struct link */
+	struct table srcs; /* source hash -> struct circuits_src (only while it holds ends) */
 	uint64_t next_end;
 	struct circsw_act act; /* the action being carried out (1.4 KB: not on the stack) */
 	struct circuits_wait waits[CIRCUITS_WAITS];
@@ -75,8 +85,67 @@ struct circuits {
 	size_t n_pins;
 	uint64_t dials; /* relay links dialled for circuits */
 	/* what the switch does not count */
-	uint64_t drop_frame, drop_rate, drop_auth, drop_connect, drop_nolink, cells_in, cells_out;
+	uint64_t drop_frame, drop_rate, drop_auth, drop_source, drop_connect, drop_nolink;
+	uint64_t cells_in, cells_out;
 };
+
+/* Add delta (+1, -1) to the ends held by source key. */
+static void circuits_charge(struct circuits *cs, uint64_t key, int delta)
+{
+	struct circuits_src *s = table_get(&cs->srcs, key);
+
+	if (!s) {
+		if (delta < 0 || !(s = calloc(1, sizeof(*s))))
+			return;
+		s->key = key;
+		if (table_put(&cs->srcs, key, s) < 0) {
+			free(s);
+			return;
+		}
+	}
+	if (delta < 0 && s->ends > 0)
+		s->ends--;
+	else if (delta > 0)
+		s->ends++;
+	if (!s->ends)
+		free(table_del(&cs->srcs, key));
+}
+
+/* The switch put an end on the link of end, or took one off: charged to a client's source. */
+static void circuits_on_end(void *ctx, uint64_t end, int delta)
+{
+	struct relay *r = ctx;
+	struct link *l = r->circ ? table_get(&r->circ->ends, end) : NULL;
+	struct link_cells *lc = l ? l->cells : NULL;
+
+	if (!lc)
+		return;
+	if (delta > 0 && !l->rp) {
+		if (!lc->charged)
+			lc->src = l->qsrc->hash;
+		lc->charged++;
+		circuits_charge(r->circ, lc->src, 1);
+	} else if (delta < 0 && lc->charged) {
+		lc->charged--;
+		circuits_charge(r->circ, lc->src, -1);
+	}
+}
+
+/* Take what lc still has charged off its source (its ends went without the table finding it). */
+static void circuits_uncharge(struct circuits *cs, struct link_cells *lc)
+{
+	for (; cs && lc->charged; lc->charged--)
+		circuits_charge(cs, lc->src, -1);
+}
+
+/* Circuit ends the source of client link l holds on client links now. */
+static uint32_t circuits_src_ends(const struct circuits *cs, const struct link *l)
+{
+	const struct circuits_src *s =
+	    table_get(&cs->srcs, l->cells && l->cells->charged ? l->cells->src : l->qsrc->hash);
+
+	return s ? s->ends : 0;
+}
 
 int circuits_open(struct relay *r)
 {
@@ -86,6 +155,8 @@ int circuits_open(struct relay *r)
 	    .extend_ms = CIRCUITS_EXTEND_MS,
 	    .rendezvous_ms = CIRCUITS_RENDEZVOUS_MS,
 	    .idle_ms = CIRCUITS_IDLE_MS,
+	    .on_end = circuits_on_end,
+	    .ctx = r,
 	};
 	struct circuits *cs;
 	int rc;
@@ -97,14 +168,16 @@ int circuits_open(struct relay *r)
 	memcpy(cfg.noise_priv, r->hs.priv, 32);
 	rc = circsw_new(&cs->sw, &cfg);
 	sodium_memzero(cfg.noise_priv, sizeof(cfg.noise_priv));
-	if (rc < 0 || table_init(&cs->ends, 64) < 0) {
+	if (rc < 0 || table_init(&cs->ends, 64) < 0 || table_init(&cs->srcs, 64) < 0) {
 		circsw_free(cs->sw);
+		table_free(&cs->ends);
 		free(cs);
 		return rc < 0 ? rc : -ENOMEM;
 	}
 	r->circ = cs;
-	log_info("circuits on: at most %llu circuit hops, %llu per link",
-	         (unsigned long long)cfg.max_circuits, (unsigned long long)cfg.max_per_link);
+	log_info("circuits on: at most %llu circuit hops, %llu per link, %llu per source",
+	         (unsigned long long)cfg.max_circuits, (unsigned long long)cfg.max_per_link,
+	         (unsigned long long)r->cfg.limits.max_circuit_hops_per_source);
 	return 0;
 }
 
@@ -117,11 +190,17 @@ void circuits_close(struct relay *r)
 	if (!cs)
 		return;
 	/* The links stay (control.c frees them); their cell state goes with the switch. */
+	struct circuits_src *s;
+
 	while ((l = table_next(&cs->ends, &pos)))
 		if (l->cells)
-			l->cells->end = 0;
+			l->cells->end = l->cells->charged = 0;
+	pos = 0;
+	while ((s = table_next(&cs->srcs, &pos)))
+		free(s);
 	r->circ = NULL;
 	table_free(&cs->ends);
+	table_free(&cs->srcs);
 	circsw_free(cs->sw);
 	sodium_memzero(&cs->act, sizeof(cs->act));
 	free(cs);
@@ -338,24 +417,27 @@ void circuits_frame(struct relay *r, uint8_t *p, size_t n, const struct addr *sr
 	/* May prove l, which then takes its key's earlier link's end over (circuits_link_replaced). */
 	control_link_seen(r, l, src, n);
 	/*
-	 * A client starts a circuit here only if admitted as for a BIND ([Auth] Mode), and its
-	 * CREATEs cost a Diffie-Hellman each: limited per link. A relay link's CREATEs are the
-	 * EXTENDs of the clients of the relay before, each admitted and limited there.
+	 * A client starts a circuit here only if admitted as for a BIND ([Auth] Mode), while its
+	 * source holds fewer than MaxCircuitHopsPerSource, and its CREATEs cost a Diffie-Hellman
+	 * each: limited per link. A relay link's CREATEs are the EXTENDs of the clients of the
+	 * relay before, each admitted and limited there.
 	 */
 	if (c.cmd == CELL_CREATE && !l->rp) {
-		bool admitted = circuits_admitted(r, l);
+		uint64_t *refused =
+		    !circuits_admitted(r, l) ? &cs->drop_auth
+		    : circuits_src_ends(cs, l) >= r->cfg.limits.max_circuit_hops_per_source
+		        ? &cs->drop_source
+		    : !tbucket_take(&l->cells->creates, 1, now) ? &cs->drop_rate
+		                                                : NULL;
 
-		if (!admitted || !tbucket_take(&l->cells->creates, 1, now)) {
+		if (refused) {
 			uint8_t body[CELL_BODY_1500];
 			struct cell d = {.circ_id = c.circ_id,
 			                 .cmd = CELL_DESTROY,
 			                 .body = body,
 			                 .body_len = c.body_len};
 
-			if (admitted)
-				cs->drop_rate++;
-			else
-				cs->drop_auth++;
+			(*refused)++;
 			/* Said at once (one cell for one), as the switch answers a CREATE it refuses. */
 			circmsg_put_destroy(body, c.body_len, 0);
 			circuits_seal_send(r, l, &d);
@@ -382,11 +464,14 @@ void circuits_link_replaced(struct relay *r, struct link *old, struct link *l)
 	if (l->cells) {
 		/* l opened a cell of its own already: it keeps its keys and window, takes the end. */
 		if (l->cells->end && table_get(&cs->ends, l->cells->end) == l) {
-			table_del(&cs->ends, l->cells->end);
 			circsw_link_down(cs->sw,
 			                 l->cells->end); /* none in practice: said, not lost */
+			table_del(&cs->ends, l->cells->end);
 		}
+		circuits_uncharge(cs, l->cells);
 		l->cells->end = lc->end;
+		l->cells->charged = lc->charged; /* still the old link's source's */
+		l->cells->src = lc->src;
 		sodium_memzero(lc, sizeof(*lc));
 		free(lc);
 	} else {
@@ -397,6 +482,7 @@ void circuits_link_replaced(struct relay *r, struct link *old, struct link *l)
 		/* No room to move it: the old link's circuits end with it. */
 		circsw_link_down(cs->sw, l->cells->end);
 		table_del(&cs->ends, l->cells->end);
+		circuits_uncharge(cs, l->cells);
 		l->cells->end = 0;
 		circuits_pump(r);
 	}
@@ -409,12 +495,15 @@ void circuits_link_gone(struct relay *r, struct link *l)
 
 	if (!lc)
 		return;
-	l->cells = NULL;
 	if (cs && lc->end && table_get(&cs->ends, lc->end) == l) {
-		table_del(&cs->ends, lc->end);
+		/* Found through the table while its ends go: their charges come off its source. */
 		circsw_link_down(cs->sw, lc->end);
+		table_del(&cs->ends, lc->end);
+		l->cells = NULL;
 		circuits_pump(r);
 	}
+	l->cells = NULL;
+	circuits_uncharge(cs, lc);
 	sodium_memzero(lc, sizeof(*lc));
 	free(lc);
 }
@@ -542,10 +631,11 @@ size_t circuits_metrics(const struct relay *r, char *out, size_t cap)
 	PUT("wgrelayd_circuit_drops_total{reason=\"frame\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"rate\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"auth\"} %llu\n"
+	    "wgrelayd_circuit_drops_total{reason=\"source\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"connect\"} %llu\n"
 	    "wgrelayd_circuit_drops_total{reason=\"no-link\"} %llu\n",
 	    (unsigned long long)cs->drop_frame, (unsigned long long)cs->drop_rate,
-	    (unsigned long long)cs->drop_auth, (unsigned long long)cs->drop_connect,
-	    (unsigned long long)cs->drop_nolink);
+	    (unsigned long long)cs->drop_auth, (unsigned long long)cs->drop_source,
+	    (unsigned long long)cs->drop_connect, (unsigned long long)cs->drop_nolink);
 	return n;
 }

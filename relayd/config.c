@@ -53,6 +53,7 @@ static const char *const config_keys[] = {
     "Limits.MaxPacket",
     "Limits.MaxCircuitHops",
     "Limits.MaxCircuitHopsPerLink",
+    "Limits.MaxCircuitHopsPerSource",
     "Network.Network",
     "Network.Peer",
     "Network.Trusted",
@@ -135,6 +136,7 @@ void config_defaults(struct relayd_config *c)
 	c->limits.max_packet = 1472;
 	c->limits.max_circuit_hops = 4096;
 	c->limits.max_circuit_hops_per_link = 64;
+	c->limits.max_circuit_hops_per_source = 256;
 	snprintf(c->key_file, sizeof(c->key_file), "%s", CONFIG_DEFAULT_KEY);
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9821");
 	c->stats_interval_s = 60;
@@ -518,6 +520,7 @@ static int config_limits(struct limits *l, const struct conf *f, char *err, size
 	    {"MaxCircuitsPerSource", offsetof(struct limits, max_circuits_per_source), 0},
 	    {"MaxCircuitHops", offsetof(struct limits, max_circuit_hops), 0},
 	    {"MaxCircuitHopsPerLink", offsetof(struct limits, max_circuit_hops_per_link), 0},
+	    {"MaxCircuitHopsPerSource", offsetof(struct limits, max_circuit_hops_per_source), 0},
 	};
 	int r;
 

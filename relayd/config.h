@@ -40,7 +40,7 @@ struct limits {
 	uint64_t max_links_per_source, max_reservations_per_source, max_circuits_per_source;
 	uint64_t max_packet; /* largest WireGuard datagram forwarded (UDP payload bytes) */
 	/* multi-hop circuits (circuits.c): hops held in all, circuit ends on one link */
-	uint64_t max_circuit_hops, max_circuit_hops_per_link;
+	uint64_t max_circuit_hops, max_circuit_hops_per_link, max_circuit_hops_per_source;
 	bool limit_authenticated; /* apply duration/bytes to keys/token clients too */
 };
 

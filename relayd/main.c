@@ -508,8 +508,9 @@ static void warn_restart_keys(const struct relayd_config *run, const struct rela
 	if (run->circuits != c->circuits)
 		log_warnx(fmt, "Circuits");
 	if (run->limits.max_circuit_hops != c->limits.max_circuit_hops ||
-	    run->limits.max_circuit_hops_per_link != c->limits.max_circuit_hops_per_link)
-		log_warnx(fmt, "MaxCircuitHops and MaxCircuitHopsPerLink");
+	    run->limits.max_circuit_hops_per_link != c->limits.max_circuit_hops_per_link ||
+	    run->limits.max_circuit_hops_per_source != c->limits.max_circuit_hops_per_source)
+		log_warnx(fmt, "MaxCircuitHops, MaxCircuitHopsPerLink and MaxCircuitHopsPerSource");
 	if (run->n_xdp_if != c->n_xdp_if ||
 	    memcmp(run->xdp_if, c->xdp_if, sizeof(run->xdp_if[0]) * (size_t)c->n_xdp_if))
 		log_warnx(fmt, "XdpInterface");
@@ -553,6 +554,7 @@ static void on_hup(struct ev_loop *loop, int signo, void *arg)
 	/* The circuit switch keeps the bounds it was made with (warned above). */
 	l.c.limits.max_circuit_hops = r->cfg.limits.max_circuit_hops;
 	l.c.limits.max_circuit_hops_per_link = r->cfg.limits.max_circuit_hops_per_link;
+	l.c.limits.max_circuit_hops_per_source = r->cfg.limits.max_circuit_hops_per_source;
 	r->cfg.limits = l.c.limits;
 	r->cfg.policy = l.c.policy;
 	r->cfg.mode_direct = l.c.mode_direct;

@@ -71,9 +71,9 @@ static struct nrelay R1, R2, R3, R4;
 static struct cc A, Bc, A2, B2;
 static struct cc *const all[] = {&A, &Bc, &A2, &B2};
 
-static const char *const drop_reasons[] = {"unknown",   "layer", "replay",  "message",
-                                           "handshake", "full",  "padding", "frame",
-                                           "rate",      "auth",  "connect", "no-link"};
+static const char *const drop_reasons[] = {"unknown", "layer",   "replay", "message", "handshake",
+                                           "full",    "padding", "frame",  "rate",    "auth",
+                                           "source",  "connect", "no-link"};
 
 static long long cmetric(const struct nrelay *x, const char *kind, const char *label,
                          const char *value)
@@ -762,6 +762,50 @@ static void both_destroyed(uint64_t t0, uint64_t ms, const char *what)
 }
 
 /*
+ * Per source: with MaxCircuitHopsPerSource = 2 on R4, two client links of one source (all
+ * clients here are 127.0.0.1) hold two circuits; a third CREATE is answered with DESTROY and
+ * counted ("source"); once one ends, a new one is built.
+ */
+static void test_per_source_limit(void **state)
+{
+	const struct nrelay *const path[] = {&R4};
+	static struct circ third;
+	struct circ_hop hop;
+	uint8_t body[B];
+	struct cell out = {.body = body};
+
+	(void)state;
+	nrelay_start_extra(&R4, free_port(), 3, 10, "Network = off\n",
+	                   CIRCUITS_ON "MaxCircuitHopsPerSource = 2\n");
+	cc_open(&A2, &R4);
+	cc_open(&B2, &R4);
+	build(&A2, path, 1);
+	build(&B2, path, 1);
+	memcpy(hop.identity, R4.id, 32);
+	memcpy(hop.noise_pub, R4.pub, 32);
+	assert_int_equal(circ_start(&third, &hop, 1, CIRCHS_CLASS_1500, ev_clock_ms(), &out), 0);
+	cc_send(&A2, &out);
+	assert_int_equal(wait_for(&R4, drops, "source", 1), 1);
+	assert_int_equal(nrelay_metric(&R4, "wgrelayd_circuit_hops"), 2);
+	circ_destroy(&B2.c, &out);
+	cc_send(&B2, &out);
+	assert_int_equal(wait_for(&R4, nrelay_metric, "wgrelayd_circuit_hops", 1), 1);
+	assert_int_equal(circ_start(&third, &hop, 1, CIRCHS_CLASS_1500, ev_clock_ms(), &out), 0);
+	cc_send(&A2, &out);
+	assert_int_equal(built_on_a2(&third, 1, 1), 1);
+	assert_int_equal(drops(&R4, "source"), 1);
+	circ_destroy(&third, &out);
+	cc_send(&A2, &out);
+	circ_destroy(&A2.c, &out);
+	cc_send(&A2, &out);
+	assert_int_equal(wait_for(&R4, nrelay_metric, "wgrelayd_circuit_hops", 0), 0);
+	cc_close(&A2);
+	cc_close(&B2);
+	assert_int_equal(nrelay_stop(&R4), 0);
+	memset(&R4, 0, sizeof(R4));
+}
+
+/*
  * An EXTEND to a relay with no link up: the hop dials it (its descriptor came by gossip) and
  * goes on once the link is up. R4 links to R1 only (MaxLinks 1) and knows R2 from R1's store;
  * A2 on R4 builds R4 -> R2. The link made for it is kept while the circuit lives, outside
@@ -890,6 +934,7 @@ int main(void)
 	    cmocka_unit_test(test_three_hops),
 	    cmocka_unit_test(test_destroy),
 	    cmocka_unit_test(test_per_link_limit),
+	    cmocka_unit_test(test_per_source_limit),
 	    cmocka_unit_test(test_extend_dials),
 	    cmocka_unit_test(test_relay_stops),
 	    /* Last: R3 is left dead. */

@@ -143,6 +143,17 @@ static void build(struct client *cl, const int *path, unsigned n)
 	assert_int_equal(cl->events[CIRC_EV_DROPPED], 0);
 }
 
+/* What on_end told each switch's caller: ends held now, in all (a sum of +1 and -1). */
+static long told[NSW];
+
+static void on_end(void *ctx, uint64_t link, int delta)
+{
+	assert_true(link != 0);
+	assert_true(delta == 1 || delta == -1);
+	*(long *)ctx += delta;
+	assert_true(*(long *)ctx >= 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -153,7 +164,11 @@ static int setup(void **state)
 		                         .max_per_link = 4,
 		                         .extend_ms = 5000,
 		                         .rendezvous_ms = 60000,
-		                         .idle_ms = 600000};
+		                         .idle_ms = 600000,
+		                         .on_end = on_end,
+		                         .ctx = &told[i]};
+
+		told[i] = 0;
 
 		crypto_box_keypair(spub[i], cfg.noise_priv);
 		if (circsw_new(&S[i], &cfg) != 0)
@@ -166,12 +181,17 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	int rc = 0;
+
 	(void)state;
 	for (int i = 0; i < NSW; i++) {
+		/* No circuit left: every end put on a link was taken off again, and said so. */
+		if (circsw_stats(S[i])->circuits == 0 && told[i] != 0)
+			rc = -1;
 		circsw_free(S[i]);
 		S[i] = NULL;
 	}
-	return 0;
+	return rc;
 }
 
 static size_t circuits(int i)
@@ -264,6 +284,7 @@ static void test_link_down(void **state)
 	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 0)), 1);
 	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 2)), 1);
 	assert_int_equal(circsw_link_circuits(S[1], rlink(1, 3)), 0);
+	assert_int_equal(told[1], 2); /* the same two ends, told */
 	circsw_link_down(S[1], rlink(1, 2));
 	circsw_link_down(S[2], rlink(2, 1));
 	pump();

@@ -741,6 +741,7 @@ static void test_circuits(void **state)
 	assert_false(c.circuits);
 	assert_int_equal(c.limits.max_circuit_hops, 4096);
 	assert_int_equal(c.limits.max_circuit_hops_per_link, 64);
+	assert_int_equal(c.limits.max_circuit_hops_per_source, 256);
 	assert_int_equal(load(&c,
 	                      "[Relay]\nCircuits = on\n[Limits]\nMaxCircuitHops = 10\n"
 	                      "MaxCircuitHopsPerLink = 2\n",
