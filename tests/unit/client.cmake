@@ -60,3 +60,9 @@ if(TARGET wgrelay_core)
   add_cmocka_test(test_pathsel SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pathsel.c
                   LINK_LIBRARIES wgrelay_core)
 endif()
+# circpeer: one WireGuard peer over circuits, two helpers on a fake network of real circuit
+# switches and a fake clock (meeting, rotation, a relay killed, DESTROYs, backoff).
+if(TARGET wgrelay_core)
+  add_cmocka_test(test_circpeer SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_circpeer.c
+                  LINK_LIBRARIES wgrelay_core)
+endif()
