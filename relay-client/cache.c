@@ -154,9 +154,22 @@ static const char schema_v7[] = "ALTER TABLE relays ADD COLUMN urls TEXT NOT NUL
                                 "ALTER TABLE relays ADD COLUMN desc_urls TEXT NOT NULL DEFAULT '';"
                                 "ALTER TABLE relays ADD COLUMN transport TEXT NOT NULL DEFAULT '';";
 
+/*
+ * Version 8: circuits (issue 17). Per interface the hops, the path strategy and the countries
+ * excluded; per peer the helper's account of its circuit, for status; and the guards (the
+ * entry relays pathsel keeps for weeks) of the helper as a whole, in their order.
+ */
+static const char schema_v8[] =
+    "ALTER TABLE interfaces ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE interfaces ADD COLUMN strategy TEXT NOT NULL DEFAULT 'balanced';"
+    "ALTER TABLE interfaces ADD COLUMN exclude_country TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE peers ADD COLUMN circuit TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE guards (slot INTEGER PRIMARY KEY, identity BLOB NOT NULL,"
+    " until INTEGER NOT NULL);";
+
 /* migrations[v - 1] takes a file from version v - 1 to v. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7};
+                                         schema_v5, schema_v6, schema_v7, schema_v8};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CACHE_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -201,7 +214,7 @@ static int on_trace(unsigned type, void *arg, void *stmt, void *sql)
 
 /*
  * Limits far above anything our own statements need (the longest SQL is schema_v1, ~2.5 kB;
- * the widest table has 20 columns; the most parameters a statement binds is 13; no LIKE, no
+ * the widest table has 23 columns; the most parameters a statement binds is 13; no LIKE, no
  * compound SELECT, no ATTACH), so a planted schema or value is refused instead of run.
  */
 static const struct {
@@ -342,7 +355,7 @@ struct schema_obj {
 	bool odd;
 };
 
-#define SCHEMA_MAX_OBJECTS 64 /* ours are 19 */
+#define SCHEMA_MAX_OBJECTS 64 /* ours are 29 */
 
 /* The schema's objects, sorted by type and name; their count, -1 unreadable, -2 too many. */
 static int schema_objects(sqlite3 *db, struct schema_obj *o, int max)
@@ -1156,13 +1169,64 @@ void cache_iface_defaults(struct cache_iface *out, const char *name)
 	snprintf(out->mode, sizeof(out->mode), "direct");
 	out->mtu = -1;
 	out->prebind = 2;
+	snprintf(out->strategy, sizeof(out->strategy), "balanced");
+}
+
+static bool is_alpha(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+int cache_countries_parse(const char *list, char (*out)[3], size_t cap, size_t *n, char *bad,
+                          size_t badlen)
+{
+	const char *p = list;
+
+	*n = 0;
+	if (badlen)
+		bad[0] = '\0';
+	if (!*p)
+		return 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char cc[3];
+		bool seen = false;
+
+		if (len != 2 || !is_alpha(p[0]) || !is_alpha(p[1])) {
+			snprintf(bad, badlen, "%.*s", (int)(len < 16 ? len : 16), p);
+			return -EINVAL;
+		}
+		cc[0] = (char)(p[0] & ~0x20); /* ASCII upper case */
+		cc[1] = (char)(p[1] & ~0x20);
+		cc[2] = '\0';
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = strcmp(out[i], cc) == 0;
+		if (!seen) {
+			if (*n == cap)
+				return -E2BIG;
+			memcpy(out[(*n)++], cc, 3);
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+void cache_countries_format(char *buf, size_t len, const char (*in)[3], size_t n)
+{
+	size_t o = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && o + 3 <= len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%.2s", i ? "," : "", in[i]);
 }
 
 int cache_iface_set(struct cache *c, const struct cache_iface *s)
 {
 	sqlite3_stmt *st = prep(c, "INSERT OR REPLACE INTO interfaces(name, enabled,"
-	                           " threshold_windows, mode, mtu, prebind)"
-	                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	                           " threshold_windows, mode, mtu, prebind, hops, strategy,"
+	                           " exclude_country) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_TRANSIENT);
@@ -1171,12 +1235,16 @@ int cache_iface_set(struct cache *c, const struct cache_iface *s)
 	sqlite3_bind_text(st, 4, s->mode, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 5, s->mtu);
 	sqlite3_bind_int64(st, 6, s->prebind);
+	sqlite3_bind_int(st, 7, s->hops);
+	sqlite3_bind_text(st, 8, s->strategy[0] ? s->strategy : "balanced", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, s->exclude_country, -1, SQLITE_TRANSIENT);
 	return step_done(c, st);
 }
 
 static void iface_row(sqlite3_stmt *st, void *elem)
 {
 	struct cache_iface *s = elem;
+	int64_t hops = sqlite3_column_int64(st, 6);
 
 	text(st, 0, s->name, sizeof(s->name));
 	s->enabled = sqlite3_column_int(st, 1) != 0;
@@ -1184,16 +1252,36 @@ static void iface_row(sqlite3_stmt *st, void *elem)
 	text(st, 3, s->mode, sizeof(s->mode));
 	s->mtu = sqlite3_column_int(st, 4);
 	s->prebind = (uint32_t)sqlite3_column_int64(st, 5);
+	/* Not a number configure-relay writes: the file was edited; no circuits then. */
+	s->hops = hops >= 0 && hops <= CACHE_MAX_HOPS ? (uint8_t)hops : 0;
+	text(st, 7, s->strategy, sizeof(s->strategy));
+	text(st, 8, s->exclude_country, sizeof(s->exclude_country));
+}
+
+/*
+ * The columns iface_row reads, FROM interfaces: a read-only connection may have a file older
+ * than schema 8, whose interfaces have no circuits.
+ */
+static const char *iface_cols(struct cache *c)
+{
+	int v = 0;
+
+	user_version(c->db, &v);
+	return v >= 8 ? "SELECT name, enabled, threshold_windows, mode, mtu, prebind, hops,"
+	                " strategy, exclude_country FROM interfaces"
+	              : "SELECT name, enabled, threshold_windows, mode, mtu, prebind, 0,"
+	                " 'balanced', '' FROM interfaces";
 }
 
 int cache_iface_get(struct cache *c, const char *name, struct cache_iface *out)
 {
-	sqlite3_stmt *st = prep(c, "SELECT name, enabled, threshold_windows, mode, mtu, prebind"
-	                           " FROM interfaces WHERE name = ?1");
+	char sql[256];
+	sqlite3_stmt *st;
 	int rc;
 
 	cache_iface_defaults(out, name);
-	if (!st)
+	snprintf(sql, sizeof(sql), "%s WHERE name = ?1", iface_cols(c));
+	if (!(st = prep(c, sql)))
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -1205,10 +1293,11 @@ int cache_iface_get(struct cache *c, const char *name, struct cache_iface *out)
 
 int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 {
-	sqlite3_stmt *st = prep(c, "SELECT name, enabled, threshold_windows, mode, mtu, prebind"
-	                           " FROM interfaces ORDER BY name LIMIT ?1");
+	char sql[256];
+	sqlite3_stmt *st;
 
-	if (st)
+	snprintf(sql, sizeof(sql), "%s ORDER BY name LIMIT ?1", iface_cols(c));
+	if ((st = prep(c, sql)))
 		sqlite3_bind_int64(st, 1, CACHE_MAX_ROWS + 1);
 	return list_rows(c, st, CACHE_MAX_ROWS, WARN_IFACES, "interfaces", sizeof(**out), iface_row,
 	                 (void **)out, n);
@@ -1217,8 +1306,8 @@ int cache_iface_list(struct cache *c, struct cache_iface **out, size_t *n)
 int cache_peer_set(struct cache *c, const struct cache_peer *p)
 {
 	sqlite3_stmt *st = prep(c, "INSERT OR REPLACE INTO peers(iface, peer, path, relay_pubkey,"
-	                           " relay_endpoint, endpoint, since, updated, why, mode)"
-	                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+	                           " relay_endpoint, endpoint, since, updated, why, mode, circuit)"
+	                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, p->iface, -1, SQLITE_TRANSIENT);
@@ -1231,6 +1320,7 @@ int cache_peer_set(struct cache *c, const struct cache_peer *p)
 	sqlite3_bind_int64(st, 8, p->updated);
 	sqlite3_bind_text(st, 9, p->why, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 10, p->mode, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, p->circuit, -1, SQLITE_TRANSIENT);
 	return step_done(c, st);
 }
 
@@ -1248,14 +1338,22 @@ static void peer_row(sqlite3_stmt *st, void *elem)
 	p->updated = sqlite3_column_int64(st, 7);
 	text(st, 8, p->why, sizeof(p->why));
 	text(st, 9, p->mode, sizeof(p->mode));
+	text(st, 10, p->circuit, sizeof(p->circuit));
 }
 
 int cache_peer_list(struct cache *c, const char *iface, struct cache_peer **out, size_t *n)
 {
-	sqlite3_stmt *st = prep(c, "SELECT iface, peer, path, relay_pubkey, relay_endpoint,"
-	                           " endpoint, since, updated, why, mode FROM peers"
-	                           " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer"
-	                           " LIMIT ?2");
+	int v = 0;
+	sqlite3_stmt *st;
+
+	/* A read-only connection may have a file older than schema 8: no circuits there. */
+	user_version(c->db, &v);
+	st = prep(c, v >= 8 ? "SELECT iface, peer, path, relay_pubkey, relay_endpoint, endpoint,"
+	                      " since, updated, why, mode, circuit FROM peers"
+	                      " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer LIMIT ?2"
+	                    : "SELECT iface, peer, path, relay_pubkey, relay_endpoint, endpoint,"
+	                      " since, updated, why, mode, '' FROM peers"
+	                      " WHERE (?1 = '' OR iface = ?1) ORDER BY iface, peer LIMIT ?2");
 	if (st) {
 		sqlite3_bind_text(st, 1, iface ? iface : "", -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, CACHE_MAX_ROWS + 1);
@@ -1850,6 +1948,58 @@ int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap
 	       : rc == SQLITE_DONE   ? -ENOENT
 	       : rc == SQLITE_TOOBIG ? -ENOBUFS
 	                             : -EIO;
+}
+
+int cache_guards_get(struct cache *c, uint8_t (*ids)[32], uint64_t *until, size_t cap, size_t *n)
+{
+	int v = 0, rc = SQLITE_DONE;
+	sqlite3_stmt *st;
+
+	*n = 0;
+	/* A read-only connection may have a file older than schema 8: no guards yet. */
+	if (user_version(c->db, &v) != SQLITE_OK || v < 8 || cap == 0)
+		return 0;
+	/*
+	 * In slot (rowid) order: no sort. A row whose identity is not 32 bytes was not written by
+	 * cache_guards_put; it is skipped, and the caller draws a guard for the gap.
+	 */
+	if (!(st = prep(c, "SELECT identity, until FROM guards WHERE length(identity) = 32"
+	                   " AND typeof(identity) = 'blob' ORDER BY slot LIMIT ?1")))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)(cap < CACHE_MAX_ROWS ? cap : CACHE_MAX_ROWS));
+	while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *id = sqlite3_column_blob(st, 0);
+		if (!id || sqlite3_column_bytes(st, 0) != 32)
+			continue;
+		memcpy(ids[*n], id, 32);
+		/* Stored as SQLite's signed integer: the same 64 bits. */
+		until[(*n)++] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int cache_guards_put(struct cache *c, const uint8_t (*ids)[32], const uint64_t *until, size_t n)
+{
+	sqlite3_stmt *st;
+
+	if (exec(c, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	if (!(st = prep(c, "DELETE FROM guards")) || step_done(c, st) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = prep(c, "INSERT INTO guards(slot, identity, until) VALUES(?1, ?2, ?3)")))
+			goto fail;
+		sqlite3_bind_int64(st, 1, (int64_t)i);
+		sqlite3_bind_blob(st, 2, ids[i], 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, (int64_t)until[i]);
+		if (step_done(c, st) < 0)
+			goto fail;
+	}
+	return exec(c, "COMMIT");
+fail:
+	exec(c, "ROLLBACK");
+	return -EIO;
 }
 
 int cache_dht_boot_add(struct cache *c, const char *endpoint, int64_t now)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CACHE_SCHEMA_VERSION 7
+#define CACHE_SCHEMA_VERSION 8
 #define CACHE_TEXT           64
 #define CACHE_WHY            200
 /* A relay's stream URLs (PROTOCOL.md §12.5), canonical and blank-separated; or its carrier. */
@@ -94,6 +94,14 @@ struct cache_relay {
 /* True for a relay of source "relay" or "dht": one a descriptor alone vouches for. */
 bool cache_source_discovered(const char *source);
 
+/*
+ * Circuits (schema 8, issue 17): the most hops configure-relay takes, rendezvous included. The
+ * cells carry up to ONION_MAX_HOPS; past 4 every hop costs latency and MTU (PROTOCOL.md §13.6)
+ * for no protection Tor's 3 do not give.
+ */
+#define CACHE_MAX_HOPS      4
+#define CACHE_MAX_COUNTRIES 16 /* PATHSEL_MAX_COUNTRIES */
+
 struct cache_iface {
 	char name[CACHE_TEXT];
 	bool enabled;
@@ -101,6 +109,16 @@ struct cache_iface {
 	char mode[16];              /* "direct" or "sealed" */
 	int32_t mtu;                /* -1 auto, 0 off, else fixed */
 	uint32_t prebind;           /* K relays to prebind on */
+	/*
+	 * Schema 8; rows of older files read as 0, "balanced", "". hops 0: off (no circuits);
+	 * 1..CACHE_MAX_HOPS: peers carried over circuits of this many hops, rendezvous included
+	 * (a file's value above that reads as 0). strategy: "balanced", "fast" or "anonymous"
+	 * (pathsel_strategy_parse). exclude_country: "DE,FR", upper-case ISO 3166 alpha-2 codes,
+	 * at most CACHE_MAX_COUNTRIES (cache_countries_parse), "" none.
+	 */
+	uint8_t hops;
+	char strategy[16];
+	char exclude_country[64];
 };
 
 /* Per-peer path state written by the daemon, read by `wgrelay status`. */
@@ -108,13 +126,19 @@ struct cache_peer {
 	char iface[CACHE_TEXT];
 	char peer[CACHE_TEXT];
 	char path[16]; /* "direct", "relayed", "trying-direct" */
-	char mode[16]; /* "direct" or "sealed" while not direct, else "" (schema 2) */
+	/* "direct", "sealed" or "circuit" (schema 8) while not direct, else "" (schema 2) */
+	char mode[16];
 	char relay_pubkey[CACHE_TEXT];
 	char relay_endpoint[CACHE_TEXT];
 	char endpoint[CACHE_TEXT];
 	int64_t since;
 	int64_t updated;
 	char why[CACHE_WHY];
+	/*
+	 * Schema 8: the peer's circuit as the helper describes it, mode "circuit" ("2 hops: DE
+	 * 1a2b3c4d, NL 5e6f7a8b (rendezvous); spliced 35 s; 1 rotation"), else "".
+	 */
+	char circuit[CACHE_WHY];
 };
 
 /* A relayed peer, so a restarted helper can adopt or restore it. */
@@ -186,6 +210,16 @@ int cache_relay_seen(struct cache *c, const struct cache_relay *r);
 int cache_relay_list(struct cache *c, struct cache_relay **out, size_t *n);
 /* Count one probe or session outcome against a relay. */
 int cache_relay_outcome(struct cache *c, const char *pubkey, bool ok, int64_t now);
+
+/*
+ * A comma list of country codes ("de,FR,de") into out[0..*n): two ASCII letters each, upper
+ * case, each once, in the order first given; "" none. 0, -EINVAL (a code that is not two
+ * letters, copied into bad) or -E2BIG (more than cap codes).
+ */
+int cache_countries_parse(const char *list, char (*out)[3], size_t cap, size_t *n, char *bad,
+                          size_t badlen);
+/* out[0..n) as the stored form "DE,FR" into buf (len >= 3 * n). */
+void cache_countries_format(char *buf, size_t len, const char (*in)[3], size_t n);
 
 /* Interface settings; get returns -ENOENT (and defaults in *out) when never configured. */
 void cache_iface_defaults(struct cache_iface *out, const char *name);
@@ -310,6 +344,15 @@ int cache_desc_store(struct cache *c, const struct cache_desc *d, size_t cap);
 int cache_desc_prune(struct cache *c, int64_t now);
 /* The descriptor stored for pubkey into buf: its length, -ENOENT none, -ENOBUFS, -EIO. */
 int cache_desc_get(struct cache *c, const char *pubkey, uint8_t *buf, size_t cap);
+
+/*
+ * Schema 8: the circuit guards (pathsel.h struct pathsel_guards: entry relays kept 30 to 60
+ * days), for the helper as a whole. ids are Ed25519 identities, until Unix seconds.
+ * get: the first cap in order (0 from an older file; a row the file mangled is skipped), 0 or
+ * -errno. put: replace them all in one transaction (nothing half-written), 0 or -errno.
+ */
+int cache_guards_get(struct cache *c, uint8_t (*ids)[32], uint64_t *until, size_t cap, size_t *n);
+int cache_guards_put(struct cache *c, const uint8_t (*ids)[32], const uint64_t *until, size_t n);
 
 /*
  * Schema 6: DHT nodes to join the DHT through (add-dht-bootstrap), as HOST:PORT. add: 0 (an

@@ -12,6 +12,11 @@
 #include "conf.h"
 #include "ifconf.h"
 #include "log.h"
+#include "pathsel.h"
+#include "status.h"
+
+_Static_assert(CACHE_MAX_HOPS <= ONION_MAX_HOPS, "a circuit's cells carry that many hops");
+_Static_assert(CACHE_MAX_COUNTRIES == PATHSEL_MAX_COUNTRIES, "every country stored is used");
 
 static const char configure_help[] =
     "Usage: wgrelay configure-relay [--enable|--disable] [--force] IFACE [OPTIONS]\n"
@@ -29,17 +34,15 @@ static const char configure_help[] =
     "                         (default 1; 0 = only the slow 30 min history rule)\n"
     "  --mode direct|sealed   data path through the relay (default direct)\n"
     "  --mtu auto|off|N       MTU handling while relayed, N 1280..9000 (default auto)\n"
-    "  --prebind K            relays each peer is bound on in advance, 1..8 (default 2)\n";
-
-static void print_iface(const struct cache_iface *s)
-{
-	char mtu[16];
-	snprintf(mtu, sizeof(mtu), s->mtu < 0 ? "auto" : s->mtu == 0 ? "off" : "%d", s->mtu);
-	printf("interface %s: relay fallback %s, mode %s, threshold %u attempts, mtu %s, "
-	       "prebind %u\n",
-	       s->name, s->enabled ? "enabled" : "disabled", s->mode, s->threshold_windows, mtu,
-	       s->prebind);
-}
+    "  --prebind K            relays each peer is bound on in advance, 1..8 (default 2)\n"
+    "  --hops N               carry the peers over onion circuits of N relays, the\n"
+    "                         rendezvous included, 1..4; 0 turns circuits off (default)\n"
+    "  --strategy S           how a circuit's relays are drawn: balanced (by bandwidth,\n"
+    "                         the default), fast (nearest), anonymous (uniformly, at least\n"
+    "                         3 hops, each in a country of its own)\n"
+    "  --exclude-country XX[,YY]\n"
+    "                         no circuit hop in these countries (ISO 3166 two-letter\n"
+    "                         codes, at most 16); repeatable, each adds; none clears\n";
 
 /* configure-relay IFACE: the settings as they are, from a read-only cache. */
 static int show_iface(struct cli_ctx *ctx, const char *name)
@@ -60,8 +63,27 @@ static int show_iface(struct cli_ctx *ctx, const char *name)
 	}
 	if (rc < 0)
 		return CLI_ERR;
-	print_iface(&s);
+	status_print_iface(stdout, &s, true);
 	return CLI_OK;
+}
+
+/*
+ * Add codes add[0..n_add) to list[0..*n) (the stored ones), each once, at most
+ * CACHE_MAX_COUNTRIES: 0 or -E2BIG.
+ */
+static int countries_add(char (*list)[3], size_t *n, char (*add)[3], size_t n_add)
+{
+	for (size_t i = 0; i < n_add; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < *n && !seen; j++)
+			seen = strcmp(list[j], add[i]) == 0;
+		if (seen)
+			continue;
+		if (*n == CACHE_MAX_COUNTRIES)
+			return -E2BIG;
+		memcpy(list[(*n)++], add[i], 3);
+	}
+	return 0;
 }
 
 /* configure-relay --remove IFACE. */
@@ -100,13 +122,21 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 	    {"mode", required_argument, NULL, 'm'},
 	    {"mtu", required_argument, NULL, 'M'},
 	    {"prebind", required_argument, NULL, 'p'},
+	    {"hops", required_argument, NULL, 'H'},
+	    {"strategy", required_argument, NULL, 'S'},
+	    {"exclude-country", required_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int enable = -1, ch;
 	bool remove = false, force = false;
-	int64_t thr = -1, mtu = -2, prebind = -1;
-	const char *mode = NULL;
+	int64_t thr = -1, mtu = -2, prebind = -1, hops = -1;
+	const char *mode = NULL, *strategy = NULL;
+	/* --exclude-country: what to add to the stored list, after clearing it (none) or not */
+	char add[CACHE_MAX_COUNTRIES][3], cc[CACHE_MAX_COUNTRIES][3], bad[8];
+	size_t n_add = 0, n_cc;
+	bool clear = false;
+	int rc;
 	uint64_t v;
 	struct cache *c;
 	struct cache_iface s;
@@ -152,6 +182,35 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 				return cli_bad_number(cmd, "--prebind", optarg, 1, 8, NULL);
 			prebind = (int64_t)v;
 			break;
+		case 'H':
+			if (conf_parse_u64(optarg, 0, CACHE_MAX_HOPS, &v) < 0)
+				return cli_bad_number(cmd, "--hops", optarg, 0, CACHE_MAX_HOPS,
+				                      NULL);
+			hops = (int64_t)v;
+			break;
+		case 'S':
+			if ((rc = pathsel_strategy_parse(optarg)) < 0)
+				return cli_usage(
+				    cmd, "--strategy %s: not balanced, fast or anonymous", optarg);
+			strategy = pathsel_strategy_name(rc);
+			break;
+		case 'x':
+			if (strcmp(optarg, "none") == 0) {
+				clear = true;
+				n_add = 0;
+				break;
+			}
+			rc = cache_countries_parse(optarg, cc, CACHE_MAX_COUNTRIES, &n_cc, bad,
+			                           sizeof(bad));
+			if (rc == -EINVAL)
+				return cli_usage(cmd,
+				                 "--exclude-country %s: '%s' is not a two-letter "
+				                 "country code (ISO 3166, such as DE)",
+				                 optarg, bad);
+			if (rc < 0 || countries_add(add, &n_add, cc, n_cc) < 0)
+				return cli_usage(cmd, "--exclude-country: more than %d countries",
+				                 CACHE_MAX_COUNTRIES);
+			break;
 		case 'h':
 			fputs(configure_help, stdout);
 			return CLI_OK;
@@ -167,7 +226,8 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 	const char *name = argv[optind];
 	if (!ifconf_name_ok(name))
 		return cli_usage(cmd, "bad interface name '%s'", name);
-	bool change = enable != -1 || thr >= 0 || mode || mtu != -2 || prebind >= 0;
+	bool change = enable != -1 || thr >= 0 || mode || mtu != -2 || prebind >= 0 || hops >= 0 ||
+	              strategy || clear || n_add;
 	if (remove && (change || force))
 		return cli_usage(cmd, "--remove takes no other option");
 	if (remove)
@@ -204,11 +264,37 @@ int cmd_configure_relay(struct cli_ctx *ctx, int argc, char **argv)
 		s.mtu = (int32_t)mtu;
 	if (prebind >= 0)
 		s.prebind = (uint32_t)prebind;
-	int rc = cache_iface_set(c, &s);
+	if (hops >= 0)
+		s.hops = (uint8_t)hops;
+	if (strategy)
+		snprintf(s.strategy, sizeof(s.strategy), "%s", strategy);
+	if (clear || n_add) {
+		/* The stored list, then the codes given: checked before anything is written. */
+		n_cc = 0;
+		if (!clear && cache_countries_parse(s.exclude_country, cc, CACHE_MAX_COUNTRIES,
+		                                    &n_cc, bad, sizeof(bad)) < 0) {
+			fprintf(stderr,
+			        "%s: %s: the excluded countries stored, '%s', are not a list of "
+			        "codes (--exclude-country none clears them)\n",
+			        cmd, name, s.exclude_country);
+			cache_free(c);
+			return CLI_ERR;
+		}
+		if (countries_add(cc, &n_cc, add, n_add) < 0) {
+			cache_free(c);
+			return cli_usage(cmd,
+			                 "--exclude-country: %s would exclude more than %d "
+			                 "countries (--exclude-country none clears its list)",
+			                 name, CACHE_MAX_COUNTRIES);
+		}
+		cache_countries_format(s.exclude_country, sizeof(s.exclude_country),
+		                       (const char(*)[3])cc, n_cc);
+	}
+	rc = cache_iface_set(c, &s);
 	cache_free(c);
 	if (rc < 0)
 		return CLI_ERR;
-	print_iface(&s);
+	status_print_iface(stdout, &s, true);
 	if (s.enabled && ifconf_saveconfig(s.name) == 1)
 		log_warnx("%s: SaveConfig = true in %s/%s.conf: wg-quick would save relay "
 		          "endpoints on shutdown; set it to false",

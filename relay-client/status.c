@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "geoip.h"
 #include "ifconf.h"
+#include "pathsel.h"
 #include "registry.h"
 #include "wg.h"
 
@@ -128,11 +129,12 @@ void status_merge(const struct status_in *in, const struct status_dev_info *dev,
 		o->relay_pubkey = ra->pubkey;
 		o->mode = "direct";
 	} else if (o->rec && lp->ep.len && is_loopback(&lp->ep) &&
-	           strcmp(o->rec->path, "direct") != 0 && strcmp(o->rec->mode, "sealed") == 0) {
-		o->on_relay = true; /* a sealed local port of the helper */
+	           strcmp(o->rec->path, "direct") != 0 &&
+	           (strcmp(o->rec->mode, "sealed") == 0 || strcmp(o->rec->mode, "circuit") == 0)) {
+		o->on_relay = true; /* a sealed or circuit local port of the helper */
 		o->relay_endpoint = nz(o->rec->relay_endpoint);
 		o->relay_pubkey = nz(o->rec->relay_pubkey);
-		o->mode = "sealed";
+		o->mode = strcmp(o->rec->mode, "sealed") == 0 ? "sealed" : "circuit";
 	}
 
 	const struct cache_peer *r = o->rec;
@@ -189,8 +191,17 @@ void status_merge(const struct status_in *in, const struct status_dev_info *dev,
 			         r->relay_endpoint);
 		}
 	}
-	if (!o->relay_pubkey)
+	if (o->mode && strcmp(o->mode, "circuit") == 0) {
+		/*
+		 * A circuit has no one relay: the hops, the rendezvous among them, are in the
+		 * helper's account. An endpoint here would be the entry's, and naming it as the
+		 * relay would mislead (it sees this end only).
+		 */
+		o->relay_endpoint = o->relay_pubkey = NULL;
+		o->circuit = r && strcmp(r->mode, "circuit") == 0 ? nz(r->circuit) : NULL;
+	} else if (!o->relay_pubkey) {
 		o->relay_pubkey = relay_key_of(in, o->relay_endpoint);
+	}
 	o->stale = r && !steering && (o->why || o->since);
 	o->plan_stale = !steering;
 
@@ -328,9 +339,10 @@ static void print_peer(FILE *f, const struct status_in *in, const struct status_
 		status_merge(in, dev, lp, &m);
 		fprintf(f, "  peer %s\n", lp->key);
 		fprintf(f, "    endpoint: %s%s\n", lp->endpoint[0] ? lp->endpoint : "(none)",
-		        !m.on_relay                               ? ""
-		        : m.mode && strcmp(m.mode, "sealed") == 0 ? " (the helper's sealed port)"
-		                                                  : " (a relay's session port)");
+		        !m.on_relay                                ? ""
+		        : m.mode && strcmp(m.mode, "sealed") == 0  ? " (the helper's sealed port)"
+		        : m.mode && strcmp(m.mode, "circuit") == 0 ? " (the helper's circuit port)"
+		                                                   : " (a relay's session port)");
 		fprintf(f, "    latest handshake: %s\n",
 		        cli_age(age, sizeof(age), lp->last_handshake, in->now));
 		fprintf(f, "    transfer: %s received, %s sent\n",
@@ -347,6 +359,9 @@ static void print_peer(FILE *f, const struct status_in *in, const struct status_
 		if (m.since)
 			fprintf(f, ", since %s", cli_age(age, sizeof(age), m.since, in->now));
 		fprintf(f, "\n");
+		if (m.circuit)
+			fprintf(f, "    circuit: %s%s\n", m.circuit,
+			        m.plan_stale ? " (stale)" : "");
 		if (m.why)
 			fprintf(f, "    why: %s%s\n", m.why, m.stale ? " (stale)" : "");
 		if (m.direct_endpoint && m.on_relay)
@@ -368,11 +383,32 @@ static void print_peer(FILE *f, const struct status_in *in, const struct status_
 	}
 }
 
+void status_print_iface(FILE *f, const struct cache_iface *s, bool all)
+{
+	char mtu[16], hops[48];
+
+	fprintf(f,
+	        "interface %s: relay fallback %s, mode %s, threshold %u attempts, mtu %s, "
+	        "prebind %u\n",
+	        s->name, s->enabled ? "enabled" : "disabled", s->mode, s->threshold_windows,
+	        fmt_mtu(mtu, sizeof(mtu), s->mtu), s->prebind);
+	if (!s->hops && !all)
+		return;
+	if (!s->hops)
+		snprintf(hops, sizeof(hops), "off");
+	else if (pathsel_strategy_parse(s->strategy) == PATHSEL_ANONYMOUS &&
+	         s->hops < PATHSEL_ANON_MIN_HOPS)
+		snprintf(hops, sizeof(hops), "%u hops (anonymous builds %u)", s->hops,
+		         PATHSEL_ANON_MIN_HOPS);
+	else
+		snprintf(hops, sizeof(hops), "%u hop%s", s->hops, s->hops == 1 ? "" : "s");
+	fprintf(f, "  circuits: %s, strategy %s, excluded countries %s\n", hops, s->strategy,
+	        s->exclude_country[0] ? s->exclude_country : "none");
+}
+
 static void print_iface_line(FILE *f, const struct status_dev_info *dev,
                              const struct cache_iface *s)
 {
-	char mtu[16];
-
 	if (!s) {
 		fprintf(f,
 		        "interface %s: relay fallback not enabled (wgrelay configure-relay "
@@ -380,11 +416,7 @@ static void print_iface_line(FILE *f, const struct status_dev_info *dev,
 		        dev->name, dev->name);
 		return;
 	}
-	fprintf(f,
-	        "interface %s: relay fallback %s, mode %s, threshold %u attempts, mtu %s, "
-	        "prebind %u\n",
-	        s->name, s->enabled ? "enabled" : "disabled", s->mode, s->threshold_windows,
-	        fmt_mtu(mtu, sizeof(mtu), s->mtu), s->prebind);
+	status_print_iface(f, s, false);
 }
 
 void status_print_text(FILE *f, const struct status_in *in)
@@ -463,6 +495,24 @@ static void j_choice(FILE *f, const char *name, const struct cache_plan_relay *r
 	fprintf(f, ", \"score\": %d, \"usable\": %s}", r->score, r->usable ? "true" : "false");
 }
 
+/* The excluded countries of s as an array of codes; null when s is NULL or the list mangled. */
+static void j_countries(FILE *f, const char *name, const struct cache_iface *s)
+{
+	char cc[CACHE_MAX_COUNTRIES][3], bad[8];
+	size_t n;
+
+	fprintf(f, "\"%s\": ", name);
+	if (!s || cache_countries_parse(s->exclude_country, cc, CACHE_MAX_COUNTRIES, &n, bad,
+	                                sizeof(bad)) < 0) {
+		fputs("null", f);
+		return;
+	}
+	fputs("[", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\"", i ? ", " : "", cc[i]);
+	fputs("]", f);
+}
+
 static const char *const helper_state_name[] = {"never", "running", "stuck", "stopped", "gone"};
 static const char *const dev_state_name[] = {"up", "absent", "not-wireguard", "unreadable"};
 
@@ -523,6 +573,12 @@ void status_print_json(FILE *f, const struct status_in *in)
 		fputs(", ", f);
 		j_int(f, "prebind", s ? s->prebind : 0, s != NULL);
 		fputs(", ", f);
+		j_int(f, "hops", s ? s->hops : 0, s != NULL);
+		fputs(", ", f);
+		j_str(f, "strategy", s ? s->strategy : NULL);
+		fputs(", ", f);
+		j_countries(f, "exclude_country", s);
+		fputs(", ", f);
 		j_str(f, "backend", dev->state == STATUS_DEV_UP ? dev->backend : NULL);
 		fputs(", ", f);
 		j_str(f, "public_key", dev->state == STATUS_DEV_UP ? dev->pubkey : NULL);
@@ -552,6 +608,8 @@ void status_print_json(FILE *f, const struct status_in *in)
 			j_str(f, "path", m.path);
 			fputs(", ", f);
 			j_str(f, "mode", m.mode);
+			fputs(", ", f);
+			j_str(f, "circuit", m.circuit);
 			fputs(", ", f);
 			j_str(f, "relay_endpoint", m.relay_endpoint);
 			fputs(", ", f);
@@ -689,7 +747,8 @@ static const char status_help[] =
     "Show each peer of the WireGuard interfaces (default: every WireGuard interface and\n"
     "every configured one) as WireGuard has it now: endpoint, latest handshake, transfer;\n"
     "with what the helper (`wgrelay watch`) published: the path (direct, relayed via\n"
-    "RELAY in direct or sealed mode, trying-direct), since when and why, the next step and\n"
+    "RELAY in direct or sealed mode, relayed in circuit mode with the circuit's hops,\n"
+    "trying-direct), since when and why, the next step and\n"
     "the relay choice (chosen and runner-up: distance, RTT, load, score), and whether the\n"
     "helper is running; its records are marked stale when it is not. Read-only.\n"
     "--json prints a JSON document; dump prints one tab-separated line per peer:\n"

@@ -83,8 +83,9 @@ struct status_peer {
 	const struct cache_peer *rec;  /* the helper's record, NULL none */
 	const struct cache_plan *plan; /* NULL none, or not shown (helper not running) */
 	const char *path;              /* "direct", "relayed", "trying-direct" */
-	const char *mode;              /* "direct" or "sealed" while not direct, else NULL */
-	const char *relay_endpoint;    /* NULL none */
+	const char *mode;              /* "direct", "sealed", "circuit"; NULL while direct */
+	const char *circuit;           /* mode "circuit": the helper's account, NULL none */
+	const char *relay_endpoint;    /* NULL none (always in circuit mode) */
 	const char *relay_pubkey;      /* NULL unknown */
 	const char *direct_endpoint;   /* NULL unknown */
 	int64_t since;                 /* 0 unknown */
@@ -105,6 +106,12 @@ const struct cache_iface *status_iface_cfg(const struct status_in *in, const cha
 /* Merge live peer lp of dev with the records in `in`. */
 void status_merge(const struct status_in *in, const struct status_dev_info *dev,
                   const struct status_live_peer *lp, struct status_peer *out);
+
+/*
+ * The settings of interface s on f, as status and configure-relay show them: one line, and a
+ * "  circuits: ..." line under it when circuits are on or when all.
+ */
+void status_print_iface(FILE *f, const struct cache_iface *s, bool all);
 
 /* The three forms of output. */
 void status_print_text(FILE *f, const struct status_in *in);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <glob.h>
+#include <sqlite3.h>
 
 #include "cache.h"
 #include "discover.h"
@@ -403,12 +404,56 @@ static void test_tokens(void **state)
 	cache_free(c);
 }
 
+/* Run sql on the file at path with SQLite itself: what an older wgrelay left behind. */
+static void sql_on(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	sqlite3_close(db);
+}
+
+/* undo[v] takes a file of version v back to v - 1 (cache.c's migrations, reversed). */
+static const char *const undo[] = {
+    [2] = "ALTER TABLE peers DROP COLUMN mode; ALTER TABLE relay_sessions DROP COLUMN mode;"
+          "DROP TABLE iface_mtu;",
+    [3] = "DROP TABLE helper; DROP TABLE peer_plan; DROP TABLE peer_relays;",
+    [4] = "DROP TABLE relay_tokens;",
+    [5] = "DROP INDEX relays_identity; DROP INDEX relays_endpoint; DROP INDEX relays_expiry;"
+          "ALTER TABLE relays DROP COLUMN descriptor; ALTER TABLE relays DROP COLUMN identity;"
+          "ALTER TABLE relays DROP COLUMN seq; ALTER TABLE relays DROP COLUMN issued;"
+          "ALTER TABLE relays DROP COLUMN expires;",
+    [6] = "DROP TABLE dht_bootstrap;",
+    [7] = "ALTER TABLE relays DROP COLUMN urls; ALTER TABLE relays DROP COLUMN desc_urls;"
+          "ALTER TABLE relays DROP COLUMN transport;",
+    [8] = "ALTER TABLE interfaces DROP COLUMN hops; ALTER TABLE interfaces DROP COLUMN strategy;"
+          "ALTER TABLE interfaces DROP COLUMN exclude_country;"
+          "ALTER TABLE peers DROP COLUMN circuit; DROP TABLE guards;",
+};
+_Static_assert(sizeof(undo) / sizeof(undo[0]) == CACHE_SCHEMA_VERSION + 1,
+               "a new schema version needs its undo here");
+
+/* Take the current file at path back to version v. */
+static void downgrade(const char *path, int v)
+{
+	char sql[64];
+
+	for (int i = CACHE_SCHEMA_VERSION; i > v; i--)
+		sql_on(path, undo[i]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	sql_on(path, sql);
+}
+
 /* A version 1 file (as 0.1.0 wrote it) is migrated in place; its rows are direct mode. */
 static void test_migrate_v1(void **state)
 {
 	(void)state;
-	char path[512], cmd[1400];
+	char path[512];
 	struct cache *c;
+	struct cache_iface s;
 	struct cache_session *sl;
 	struct cache_peer *pl;
 	size_t n;
@@ -417,21 +462,11 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(cache_open(&c, path), 0);
 	cache_free(c);
 	/* Take the file back to version 1 and give it rows of that version. */
-	snprintf(
-	    cmd, sizeof(cmd),
-	    "sqlite3 '%s' 'ALTER TABLE peers DROP COLUMN mode;"
-	    " ALTER TABLE relay_sessions DROP COLUMN mode; DROP TABLE iface_mtu;"
-	    " DROP TABLE helper; DROP TABLE peer_plan; DROP TABLE peer_relays;"
-	    " DROP TABLE relay_tokens; ALTER TABLE relays DROP COLUMN descriptor;"
-	    " ALTER TABLE relays DROP COLUMN identity; ALTER TABLE relays DROP COLUMN seq;"
-	    " ALTER TABLE relays DROP COLUMN issued; ALTER TABLE relays DROP COLUMN expires;"
-	    " INSERT INTO relay_sessions VALUES(\"wg0\", \"PK\", \"R\", \"203.0.113.1:51821\","
-	    " \"203.0.113.1:50001\", \"198.51.100.7:51820\", 0, 7);"
-	    " INSERT INTO peers VALUES(\"wg0\", \"PK\", \"relayed\", \"R\", \"e\", \"e\", 1, 2,"
-	    " \"w\"); PRAGMA user_version = 1' 2>/dev/null",
-	    path);
-	if (system(cmd) != 0)
-		skip();
+	downgrade(path, 1);
+	sql_on(path, "INSERT INTO relay_sessions VALUES('wg0', 'PK', 'R', '203.0.113.1:51821',"
+	             " '203.0.113.1:50001', '198.51.100.7:51820', 0, 7);"
+	             " INSERT INTO peers VALUES('wg0', 'PK', 'relayed', 'R', 'e', 'e', 1, 2, 'w');"
+	             " INSERT INTO interfaces VALUES('wg0', 1, 3, 'direct', -1, 2);");
 	assert_int_equal(cache_open(&c, path), 0);
 	assert_false(cache_was_rebuilt(c));
 	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
@@ -443,7 +478,12 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(pl[0].mode, "");
+	assert_string_equal(pl[0].circuit, "");
 	free(pl);
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_int_equal(s.threshold_windows, 3);
+	assert_int_equal(s.hops, 0);
+	assert_string_equal(s.strategy, "balanced");
 	assert_int_equal(cache_mtu_put(c, "wg0", 1420, 1388), 0);
 	cache_free(c);
 }
@@ -586,7 +626,7 @@ static void test_lines_first(void **state)
 static void test_migrate_v4(void **state)
 {
 	(void)state;
-	char path[512], cmd[1400];
+	char path[512];
 	struct cache *c;
 	struct cache_relay *r;
 	size_t n;
@@ -595,14 +635,7 @@ static void test_migrate_v4(void **state)
 	assert_int_equal(cache_open(&c, path), 0);
 	assert_int_equal(cache_bootstrap_add(c, "192.0.2.1:51821", "K1", 5), 0);
 	cache_free(c);
-	snprintf(cmd, sizeof(cmd),
-	         "sqlite3 '%s' 'ALTER TABLE relays DROP COLUMN descriptor;"
-	         " ALTER TABLE relays DROP COLUMN identity; ALTER TABLE relays DROP COLUMN seq;"
-	         " ALTER TABLE relays DROP COLUMN issued; ALTER TABLE relays DROP COLUMN expires;"
-	         " PRAGMA user_version = 4' 2>/dev/null",
-	         path);
-	if (system(cmd) != 0)
-		skip();
+	downgrade(path, 4);
 	/* Read-only (status, list-relays): listed without descriptors, the file untouched. */
 	assert_int_equal(cache_open_readonly(&c, path), 0);
 	assert_int_equal(cache_schema_version(c), 4);
@@ -625,6 +658,273 @@ static void test_migrate_v4(void **state)
 	assert_int_equal(cache_relay_list(c, &r, &n), 0);
 	assert_int_equal(n, 2);
 	free(r);
+	cache_free(c);
+}
+
+/* Schema 8: circuits' settings per interface, their defaults, and a peer's circuit. */
+static void test_circuit_settings(void **state)
+{
+	(void)state;
+	struct cache *c = mem();
+	struct cache_iface s, *l;
+	struct cache_peer p = {.since = 1, .updated = 2}, *pl;
+	size_t n;
+
+	assert_int_equal(cache_iface_get(c, "wg0", &s), -ENOENT);
+	assert_int_equal(s.hops, 0);
+	assert_string_equal(s.strategy, "balanced");
+	assert_string_equal(s.exclude_country, "");
+	s.hops = 3;
+	snprintf(s.strategy, sizeof(s.strategy), "anonymous");
+	snprintf(s.exclude_country, sizeof(s.exclude_country), "DE,FR");
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	cache_iface_defaults(&s, "wg1");
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_int_equal(s.hops, 3);
+	assert_string_equal(s.strategy, "anonymous");
+	assert_string_equal(s.exclude_country, "DE,FR");
+	assert_string_equal(s.mode, "direct"); /* the rest as before */
+	assert_int_equal(s.prebind, 2);
+	assert_int_equal(cache_iface_list(c, &l, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(l[0].hops, 3);
+	assert_string_equal(l[0].exclude_country, "DE,FR");
+	assert_int_equal(l[1].hops, 0);
+	assert_string_equal(l[1].strategy, "balanced");
+	free(l);
+
+	snprintf(p.iface, sizeof(p.iface), "wg0");
+	snprintf(p.peer, sizeof(p.peer), "PC");
+	snprintf(p.path, sizeof(p.path), "relayed");
+	snprintf(p.mode, sizeof(p.mode), "circuit");
+	snprintf(p.circuit, sizeof(p.circuit),
+	         "2 hops: DE 1a2b3c4d, NL 5e6f7a8b (rendezvous); spliced 35 s; 1 rotation");
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	snprintf(p.peer, sizeof(p.peer), "PD");
+	snprintf(p.mode, sizeof(p.mode), "sealed");
+	p.circuit[0] = '\0';
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(pl[0].mode, "circuit");
+	assert_string_equal(
+	    pl[0].circuit,
+	    "2 hops: DE 1a2b3c4d, NL 5e6f7a8b (rendezvous); spliced 35 s; 1 rotation");
+	assert_string_equal(pl[1].circuit, "");
+	free(pl);
+	cache_free(c);
+}
+
+/* The parser configure-relay checks with and the helper reads the stored list with. */
+static void test_countries(void **state)
+{
+	(void)state;
+	char cc[CACHE_MAX_COUNTRIES][3], bad[8], buf[64];
+	size_t n;
+
+	assert_int_equal(cache_countries_parse("", cc, CACHE_MAX_COUNTRIES, &n, bad, sizeof(bad)),
+	                 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    cache_countries_parse("de,FR,De,nl", cc, CACHE_MAX_COUNTRIES, &n, bad, sizeof(bad)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(cc[0], "DE");
+	assert_string_equal(cc[2], "NL");
+	cache_countries_format(buf, sizeof(buf), (const char(*)[3])cc, n);
+	assert_string_equal(buf, "DE,FR,NL");
+	static const char *const bads[][2] = {{"D1", "D1"},
+	                                      {"DE,", ""},
+	                                      {",DE", ""},
+	                                      {"DEU", "DEU"},
+	                                      {"D", "D"},
+	                                      {"DE FR", "DE FR"},
+	                                      {"\xc3\x84X", "\xc3\x84X"},
+	                                      {"DE,,FR", ""}};
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		assert_int_equal(cache_countries_parse(bads[i][0], cc, CACHE_MAX_COUNTRIES, &n, bad,
+		                                       sizeof(bad)),
+		                 -EINVAL);
+		assert_string_equal(bad, bads[i][1]);
+	}
+	/* 16 fit, the 17th not; a repeat costs nothing. */
+	const char *sixteen = "AA,BB,CC,DD,EE,FF,GG,HH,II,JJ,KK,LL,MM,NN,OO,PP";
+	assert_int_equal(
+	    cache_countries_parse(sixteen, cc, CACHE_MAX_COUNTRIES, &n, bad, sizeof(bad)), 0);
+	assert_int_equal(n, 16);
+	cache_countries_format(buf, sizeof(buf), (const char(*)[3])cc, n);
+	assert_string_equal(buf, sixteen);
+	snprintf(buf, sizeof(buf), "%s,aa", sixteen);
+	assert_int_equal(cache_countries_parse(buf, cc, CACHE_MAX_COUNTRIES, &n, bad, sizeof(bad)),
+	                 0);
+	snprintf(buf, sizeof(buf), "%s,QQ", sixteen);
+	assert_int_equal(cache_countries_parse(buf, cc, CACHE_MAX_COUNTRIES, &n, bad, sizeof(bad)),
+	                 -E2BIG);
+}
+
+/* Schema 8: the guards, in order, replaced as a whole, read up to a cap. */
+static void test_guards(void **state)
+{
+	(void)state;
+	char path[512];
+	struct cache *c, *ro;
+	uint8_t ids[4][32], got[8][32];
+	uint64_t until[4] = {1000, UINT64_MAX, 5184000, 1}, gu[8];
+	size_t n = 99;
+
+	for (int i = 0; i < 4; i++)
+		memset(ids[i], 0xa0 + i, 32);
+	snprintf(path, sizeof(path), "%s/guards.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_int_equal(cache_guards_get(c, got, gu, 8, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cache_guards_put(c, (const uint8_t(*)[32])ids, until, 3), 0);
+	assert_int_equal(cache_guards_get(c, got, gu, 8, &n), 0);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_memory_equal(got[i], ids[i], 32);
+		assert_true(gu[i] == until[i]); /* UINT64_MAX too: the same 64 bits */
+	}
+	/* The cap: the first ones, in order. */
+	assert_int_equal(cache_guards_get(c, got, gu, 2, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(got[1], ids[1], 32);
+	assert_int_equal(cache_guards_get(c, got, gu, 0, &n), 0);
+	assert_int_equal(n, 0);
+	/* Replace all: the new set in its own order, none of the old left. */
+	assert_int_equal(cache_guards_put(c, (const uint8_t(*)[32])ids + 3, until + 3, 1), 0);
+	assert_int_equal(cache_guards_get(c, got, gu, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got[0], ids[3], 32);
+	assert_true(gu[0] == 1);
+	/* A put that fails (a read-only connection) leaves the stored set as it was. */
+	assert_int_equal(cache_open_readonly(&ro, path), 0);
+	assert_int_equal(cache_guards_put(ro, (const uint8_t(*)[32])ids, until, 3), -EIO);
+	assert_int_equal(cache_guards_get(ro, got, gu, 8, &n), 0);
+	assert_int_equal(n, 1);
+	cache_free(ro);
+	assert_int_equal(cache_guards_get(c, got, gu, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got[0], ids[3], 32);
+	/* None at all. */
+	assert_int_equal(cache_guards_put(c, NULL, NULL, 0), 0);
+	assert_int_equal(cache_guards_get(c, got, gu, 8, &n), 0);
+	assert_int_equal(n, 0);
+	cache_free(c);
+}
+
+/*
+ * A version 7 file: read as it is (status: no circuits, no guards), then migrated to 8 in
+ * place with its rows kept and the defaults set.
+ */
+static void test_migrate_v7(void **state)
+{
+	(void)state;
+	char path[512];
+	struct cache *c;
+	struct cache_iface s, *l;
+	struct cache_peer p = {.since = 1, .updated = 2}, *pl;
+	uint8_t id[1][32] = {{7}}, got[2][32];
+	uint64_t until = 9, gu[2];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/v7.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	cache_iface_defaults(&s, "wg0");
+	s.enabled = true;
+	snprintf(s.mode, sizeof(s.mode), "sealed");
+	s.prebind = 3;
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	snprintf(p.iface, sizeof(p.iface), "wg0");
+	snprintf(p.peer, sizeof(p.peer), "PK");
+	snprintf(p.path, sizeof(p.path), "relayed");
+	snprintf(p.mode, sizeof(p.mode), "sealed");
+	snprintf(p.why, sizeof(p.why), "w");
+	assert_int_equal(cache_peer_set(c, &p), 0);
+	cache_free(c);
+	downgrade(path, 7);
+
+	/* Read-only (status, configure-relay IFACE): the file untouched, circuits off. */
+	assert_int_equal(cache_open_readonly(&c, path), 0);
+	assert_int_equal(cache_schema_version(c), 7);
+	memset(&s, 0x55, sizeof(s));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_string_equal(s.mode, "sealed");
+	assert_int_equal(s.hops, 0);
+	assert_string_equal(s.strategy, "balanced");
+	assert_string_equal(s.exclude_country, "");
+	assert_int_equal(cache_iface_list(c, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(l[0].hops, 0);
+	free(l);
+	assert_int_equal(cache_peer_list(c, NULL, &pl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pl[0].mode, "sealed");
+	assert_string_equal(pl[0].circuit, "");
+	free(pl);
+	assert_int_equal(cache_guards_get(c, got, gu, 2, &n), 0);
+	assert_int_equal(n, 0);
+	cache_free(c);
+
+	/* Opened to write: version 8 in place, the rows kept with the defaults. */
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	assert_int_equal(cache_schema_version(c), CACHE_SCHEMA_VERSION);
+	memset(&s, 0x55, sizeof(s));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_true(s.enabled);
+	assert_string_equal(s.mode, "sealed");
+	assert_int_equal(s.prebind, 3);
+	assert_int_equal(s.hops, 0);
+	assert_string_equal(s.strategy, "balanced");
+	assert_string_equal(s.exclude_country, "");
+	assert_int_equal(cache_peer_list(c, "wg0", &pl, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pl[0].why, "w");
+	assert_string_equal(pl[0].circuit, "");
+	free(pl);
+	s.hops = 2;
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	assert_int_equal(cache_guards_put(c, (const uint8_t(*)[32])id, &until, 1), 0);
+	cache_free(c);
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_int_equal(s.hops, 2);
+	assert_int_equal(cache_guards_get(c, got, gu, 2, &n), 0);
+	assert_int_equal(n, 1);
+	cache_free(c);
+}
+
+/* The file is not trusted: hops it holds beyond the range, guards of the wrong size. */
+static void test_circuits_mangled(void **state)
+{
+	(void)state;
+	char path[512];
+	struct cache *c;
+	struct cache_iface s;
+	uint8_t id[2][32] = {{1}, {2}}, got[4][32];
+	uint64_t until[2] = {5, 6}, gu[4];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/mangled.db", dir);
+	assert_int_equal(cache_open(&c, path), 0);
+	cache_iface_defaults(&s, "wg0");
+	s.hops = 2;
+	assert_int_equal(cache_iface_set(c, &s), 0);
+	assert_int_equal(cache_guards_put(c, (const uint8_t(*)[32])id, until, 2), 0);
+	cache_free(c);
+	sql_on(path, "UPDATE interfaces SET hops = 300;"
+	             "UPDATE guards SET identity = x'0102' WHERE slot = 0;");
+	assert_int_equal(cache_open(&c, path), 0);
+	assert_false(cache_was_rebuilt(c));
+	assert_int_equal(cache_iface_get(c, "wg0", &s), 0);
+	assert_int_equal(s.hops, 0); /* off, not 300 % 256 */
+	assert_int_equal(cache_guards_get(c, got, gu, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got[0], id[1], 32);
+	assert_true(gu[0] == 6);
 	cache_free(c);
 }
 
@@ -657,6 +957,11 @@ int main(void)
 	    cmocka_unit_test(test_descriptors),
 	    cmocka_unit_test(test_lines_first),
 	    cmocka_unit_test(test_migrate_v4),
+	    cmocka_unit_test(test_circuit_settings),
+	    cmocka_unit_test(test_countries),
+	    cmocka_unit_test(test_guards),
+	    cmocka_unit_test(test_migrate_v7),
+	    cmocka_unit_test(test_circuits_mangled),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

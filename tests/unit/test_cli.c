@@ -99,6 +99,23 @@ static void test_help_and_usage(void **state)
 	assert_non_null(strstr(out, "--threshold-windows 1001: out of range 0..1000"));
 	assert_int_equal(run("configure-relay --mode fast wg0"), 2);
 	assert_non_null(strstr(out, "--mode fast: not direct or sealed"));
+	/* Circuits: hops 0..4, a strategy pathsel knows, two-letter countries, 16 at most. */
+	assert_int_equal(run("configure-relay --hops 5 wg0"), 2);
+	assert_string_equal(out, "configure-relay: --hops 5: out of range 0..4\n"
+	                         "see 'wgrelay configure-relay --help'\n");
+	assert_int_equal(run("configure-relay --hops two wg0"), 2);
+	assert_non_null(strstr(out, "--hops two: not a number 0..4"));
+	assert_int_equal(run("configure-relay --strategy slow wg0"), 2);
+	assert_non_null(strstr(out, "--strategy slow: not balanced, fast or anonymous"));
+	assert_int_equal(run("configure-relay --exclude-country D1 wg0"), 2);
+	assert_non_null(strstr(out, "--exclude-country D1: 'D1' is not a two-letter country code"));
+	assert_int_equal(run("configure-relay --exclude-country DE,FRA wg0"), 2);
+	assert_non_null(strstr(out, "'FRA' is not a two-letter"));
+	assert_int_equal(run("configure-relay --exclude-country DE, wg0"), 2);
+	assert_int_equal(run("configure-relay --exclude-country AA,BB,CC,DD,EE,FF,GG,HH "
+	                     "--exclude-country II,JJ,KK,LL,MM,NN,OO,PP,QQ wg0"),
+	                 2);
+	assert_non_null(strstr(out, "--exclude-country: more than 16 countries"));
 	assert_null(strstr(out, "Usage:"));
 	assert_int_equal(run("configure-relay --bogus wg0"), 2);
 	assert_non_null(strstr(out, "unknown option '--bogus'"));
@@ -199,6 +216,38 @@ static void test_configure(void **state)
 	assert_int_equal(run("configure-relay --disable wgt0"), 0);
 	assert_non_null(strstr(out, "relay fallback disabled"));
 
+	/* Circuits: the settings, shown under the interface's line. */
+	assert_int_equal(run("configure-relay wgt0 --hops 2 --strategy Anonymous "
+	                     "--exclude-country de,FR --exclude-country NL,de"),
+	                 0);
+	assert_non_null(strstr(out, "prebind 1\n  circuits: 2 hops (anonymous builds 3), strategy "
+	                            "anonymous, excluded countries DE,FR,NL\n"));
+	/* More add to the list; an error writes nothing, not even the valid options before it. */
+	assert_int_equal(run("configure-relay wgt0 --exclude-country it --hops 3"), 0);
+	assert_non_null(strstr(out, "  circuits: 3 hops, strategy anonymous, excluded countries "
+	                            "DE,FR,NL,IT\n"));
+	assert_int_equal(run("configure-relay wgt0 --hops 1 --exclude-country XX,D1"), 2);
+	assert_int_equal(run("configure-relay wgt0 --hops 1 --exclude-country "
+	                     "AA,BB,CC,DD,EE,FF,GG,HH,II,JJ,KK,LL,MM"),
+	                 2);
+	assert_non_null(strstr(out, "wgt0 would exclude more than 16 countries"));
+	assert_int_equal(run("configure-relay wgt0"), 0);
+	assert_non_null(strstr(out, "  circuits: 3 hops, strategy anonymous, excluded countries "
+	                            "DE,FR,NL,IT\n"));
+	/* none clears (what comes after it adds again); --hops 0 turns circuits off. */
+	assert_int_equal(run("configure-relay wgt0 --exclude-country none --hops 0 "
+	                     "--strategy fast"),
+	                 0);
+	assert_non_null(strstr(out, "  circuits: off, strategy fast, excluded countries none\n"));
+	assert_int_equal(run("configure-relay wgt0 --exclude-country SE --exclude-country none "
+	                     "--exclude-country ch --hops 1"),
+	                 0);
+	assert_non_null(strstr(out, "  circuits: 1 hop, strategy fast, excluded countries CH\n"));
+	/* status shows them under the interface too (it is not WireGuard: no peers). */
+	assert_int_equal(run("status --json"), 0);
+	assert_non_null(strstr(out, "\"hops\": 1, \"strategy\": \"fast\", "
+	                            "\"exclude_country\": [\"CH\"]"));
+
 	/* SaveConfig = true in the wg-quick file draws a warning. */
 	char path[600];
 	snprintf(path, sizeof(path), "%s/wgt1.conf", dir);
@@ -241,7 +290,7 @@ static void test_start_relay_mapping(void **state)
 	                            "--max-circuits 7 --max-bandwidth 300 --auth keys\n"));
 	/* What is not given is left to wgrelayd's own defaults (512 circuits, no cap). */
 	assert_int_equal(run("start-relay --dry-run"), 0);
-	assert_true(strlen(out) > 12 && strcmp(out + strlen(out) - 12, "wgrelayd -f\n") == 0);
+	assert_true(strlen(out) >= 12 && strcmp(out + strlen(out) - 12, "wgrelayd -f\n") == 0);
 	/* 0 is wgrelayd's "no cap", passed on. */
 	assert_int_equal(run("start-relay --dry-run --max-bandwidth 0"), 0);
 	assert_non_null(strstr(out, "wgrelayd -f --max-bandwidth 0\n"));
@@ -430,7 +479,8 @@ static void test_iface_checks(void **state)
 	/* IFACE alone shows the settings. */
 	assert_int_equal(run("configure-relay nosuch0"), 0);
 	assert_string_equal(out, "interface nosuch0: relay fallback enabled, mode direct, "
-	                         "threshold 1 attempts, mtu auto, prebind 2\n");
+	                         "threshold 1 attempts, mtu auto, prebind 2\n"
+	                         "  circuits: off, strategy balanced, excluded countries none\n");
 	/* --remove forgets it. */
 	assert_int_equal(run("configure-relay --remove nosuch0"), 0);
 	assert_string_equal(out, "interface nosuch0: removed\n");

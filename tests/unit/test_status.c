@@ -297,6 +297,83 @@ static void test_sealed_port(void **state)
 	    strstr(buf, "path: relayed via 203.0.113.7:51821 (RELAYREL...), sealed mode, since"));
 }
 
+/*
+ * Circuit mode: WireGuard sends to the helper's local port; status names the circuit as the
+ * helper describes it and no relay (not even one a record or a session names).
+ */
+static void test_circuit_port(void **state)
+{
+	(void)state;
+	static const char circ[] =
+	    "2 hops: DE 1a2b3c4d, NL 5e6f7a8b (rendezvous); spliced 35 s; 1 rotation";
+	struct fixture f;
+	struct status_peer m;
+
+	fixture_init(&f);
+	f.cfg.hops = 2;
+	snprintf(f.cfg.exclude_country, sizeof(f.cfg.exclude_country), "FR,IT");
+	record_relayed(&f, "127.0.0.1:40002");
+	snprintf(f.rec.mode, sizeof(f.rec.mode), "circuit");
+	snprintf(f.rec.circuit, sizeof(f.rec.circuit), "%s", circ);
+	snprintf(f.sess.mode, sizeof(f.sess.mode), "circuit");
+	live_ep(&f, "127.0.0.1:40002");
+	status_merge(&f.in, &f.dev, &f.lp, &m);
+	assert_string_equal(m.path, "relayed");
+	assert_true(m.on_relay);
+	assert_string_equal(m.mode, "circuit");
+	assert_string_equal(m.circuit, circ);
+	assert_null(m.relay_endpoint);
+	assert_null(m.relay_pubkey);
+	assert_string_equal(m.direct_endpoint, "198.51.100.7:51820");
+
+	text_of(&f.in, status_print_text);
+	assert_non_null(strstr(buf, "prebind 2\n  circuits: 2 hops, strategy balanced, excluded "
+	                            "countries FR,IT\n  wireguard: "));
+	assert_non_null(strstr(buf, "    endpoint: 127.0.0.1:40002 (the helper's circuit port)\n"));
+	assert_non_null(strstr(buf, "    path: relayed, circuit mode, since 90 s ago\n"
+	                            "    circuit: 2 hops: DE 1a2b3c4d, NL 5e6f7a8b (rendezvous); "
+	                            "spliced 35 s; 1 rotation\n"
+	                            "    why: "));
+	assert_null(strstr(buf, "203.0.113.7"));
+	assert_null(strstr(buf, "RELAYREL"));
+	text_of(&f.in, status_print_json);
+	assert_non_null(strstr(buf, "\"mode\": \"circuit\", \"circuit\": \"2 hops: DE 1a2b3c4d, "
+	                            "NL 5e6f7a8b (rendezvous); spliced 35 s; 1 rotation\", "
+	                            "\"relay_endpoint\": null, \"relay_pubkey\": null"));
+	assert_non_null(strstr(buf, "\"prebind\": 2, \"hops\": 2, \"strategy\": \"balanced\", "
+	                            "\"exclude_country\": [\"FR\", \"IT\"]"));
+	assert_null(strstr(buf, "203.0.113.7"));
+	text_of(&f.in, status_print_dump);
+	assert_non_null(strstr(buf, "\trelayed\t(none)\t(none)\t198.51.100.7:51820\t"));
+	assert_non_null(strstr(buf, "\tcircuit\n"));
+
+	/* No session row (a restarted helper not yet caught up): the record's port still is. */
+	f.in.n_sessions = 0;
+	status_merge(&f.in, &f.dev, &f.lp, &m);
+	assert_string_equal(m.mode, "circuit");
+	assert_string_equal(m.circuit, circ);
+	assert_null(m.relay_endpoint);
+	/* A helper that stopped: its account is history. */
+	f.helper.pid = 0;
+	text_of(&f.in, status_print_text);
+	assert_non_null(strstr(buf, "    circuit: 2 hops: DE 1a2b3c4d, NL 5e6f7a8b (rendezvous); "
+	                            "spliced 35 s; 1 rotation (stale)\n"));
+	/* Not a circuit peer: no circuit field, the relay as before; circuits off: no line. */
+	fixture_init(&f);
+	record_relayed(&f, "203.0.113.7:50001");
+	live_ep(&f, "203.0.113.7:50001");
+	snprintf(f.rec.circuit, sizeof(f.rec.circuit), "left over");
+	status_merge(&f.in, &f.dev, &f.lp, &m);
+	assert_null(m.circuit);
+	assert_string_equal(m.relay_endpoint, "203.0.113.7:51821");
+	text_of(&f.in, status_print_text);
+	assert_null(strstr(buf, "circuit"));
+	text_of(&f.in, status_print_json);
+	assert_non_null(strstr(buf, "\"circuit\": null"));
+	assert_non_null(strstr(buf, "\"hops\": 0, \"strategy\": \"balanced\", "
+	                            "\"exclude_country\": []"));
+}
+
 /* The helper's liveness: pid, tick age against STATUS_STALE_S, clean exit. */
 static void test_helper_states(void **state)
 {
@@ -653,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(test_record_relayed_live_direct),
 	    cmocka_unit_test(test_live_relayed_without_record),
 	    cmocka_unit_test(test_sealed_port),
+	    cmocka_unit_test(test_circuit_port),
 	    cmocka_unit_test(test_helper_states),
 	    cmocka_unit_test(test_json_nulls),
 	    cmocka_unit_test(test_doctor_privileges_and_exit),
