@@ -105,16 +105,18 @@ static bool still(const struct link *l, const struct link_bind *b, const uint8_t
 static void port_carry(struct sealed_port *sp, uint8_t *frame, size_t n, int64_t now_ms)
 {
 	int rc = -ENOTCONN;
-	bool tx = still(sp->tx_link, sp->tx_bind, sp->tx_sid);
+	bool tx = !sp->divert && still(sp->tx_link, sp->tx_bind, sp->tx_sid);
 
-	if (tx)
+	if (sp->divert)
+		rc = sp->divert(sp->divert_arg, frame + PROTO_SEALED_HDR_LEN, n, now_ms);
+	else if (tx)
 		rc = link_send_data(sp->tx_link, sp->tx_bind, frame, n, now_ms);
 	/*
 	 * No route yet, or it cannot carry: answer through the binding the far side's frames come
 	 * in on. A passive side's WireGuard answers the first frame at once, before the helper's
 	 * next tick has chosen a route.
 	 */
-	if (rc == -ENOTCONN && still(sp->rx_link, sp->rx_bind, sp->rx_sid) &&
+	if (rc == -ENOTCONN && !sp->divert && still(sp->rx_link, sp->rx_bind, sp->rx_sid) &&
 	    (!tx || sp->rx_bind != sp->tx_bind))
 		rc = link_send_data(sp->rx_link, sp->rx_bind, frame, n, now_ms);
 	if (rc == 0)
@@ -150,8 +152,10 @@ void sealed_port_readable(struct sealed_port *sp, uint8_t *buf, size_t cap, int6
 	if (got <= 0)
 		return;
 	/* The frames queue on the links (at most the two below) and leave in one call each. */
-	struct link *txl = still(sp->tx_link, sp->tx_bind, sp->tx_sid) ? sp->tx_link : NULL;
-	struct link *rxl = still(sp->rx_link, sp->rx_bind, sp->rx_sid) ? sp->rx_link : NULL;
+	struct link *txl =
+	    !sp->divert && still(sp->tx_link, sp->tx_bind, sp->tx_sid) ? sp->tx_link : NULL;
+	struct link *rxl =
+	    !sp->divert && still(sp->rx_link, sp->rx_bind, sp->rx_sid) ? sp->rx_link : NULL;
 	if (txl)
 		link_tx_begin(txl);
 	if (rxl)
@@ -175,6 +179,24 @@ void sealed_port_readable(struct sealed_port *sp, uint8_t *buf, size_t cap, int6
 	/* Counted as carried when queued: what the flush could not send was not. */
 	sp->from_wg -= failed;
 	sp->drop_send += failed;
+}
+
+void sealed_port_divert(struct sealed_port *sp, sealed_divert_fn fn, void *arg)
+{
+	sp->divert = fn;
+	sp->divert_arg = arg;
+}
+
+void sealed_port_to_wg(struct sealed_port *sp, const uint8_t *dgram, size_t len)
+{
+	if (!sp->wg.len) {
+		sp->drop_route++;
+		return;
+	}
+	if (sendto(sp->fd, dgram, len, 0, &sp->wg.sa, sp->wg.len) == (ssize_t)len)
+		sp->to_wg++;
+	else
+		sp->drop_send++;
 }
 
 /*

@@ -24,6 +24,14 @@
 /* Scratch for a whole batch of sealed_port_readable: a frame's room per datagram. */
 #define SEALED_SCRATCH ((size_t)SEALED_BATCH * PROTO_MAX_FRAME)
 
+struct sealed_port;
+/*
+ * A port whose datagrams from WireGuard go elsewhere than the relay links (a peer carried over
+ * circuits: steer_circ.c): each datagram (len bytes at dgram, valid during the call). 0, or
+ * -ENOTCONN (nowhere to send: drop_route), -EMSGSIZE (drop_size), -errno (drop_send).
+ */
+typedef int (*sealed_divert_fn)(void *arg, const uint8_t *dgram, size_t len, int64_t now_ms);
+
 struct sealed_port {
 	int fd;
 	/* unique in the process: a new port at a freed one's address, on its fd, is not it */
@@ -51,6 +59,9 @@ struct sealed_port {
 	unsigned n_out;
 	struct sealed_port *out_next; /* the list of ports with a queue (sealed.c) */
 	bool out_listed;
+	/* set (sealed_port_divert): WireGuard's datagrams go to divert, not to the links */
+	sealed_divert_fn divert;
+	void *divert_arg;
 };
 
 /* A socket on 127.0.0.1, ephemeral port (a new one every time). 0 or -errno. */
@@ -61,6 +72,13 @@ void sealed_port_free(struct sealed_port *sp);
 void sealed_port_set_wg(struct sealed_port *sp, uint16_t listen_port);
 /* Send WireGuard's datagrams on binding b of link l from now on (NULL, NULL: no choice). */
 void sealed_port_route(struct sealed_port *sp, struct link *l, struct link_bind *b);
+/* From now on WireGuard's datagrams go to fn(arg, ...) (NULL: to the links again). */
+void sealed_port_divert(struct sealed_port *sp, sealed_divert_fn fn, void *arg);
+/*
+ * One datagram to WireGuard at once (not queued: for a diverted port, whose datagrams do not
+ * come from the links' batches): to_wg, or drop_route (no listen port) or drop_send.
+ */
+void sealed_port_to_wg(struct sealed_port *sp, const uint8_t *dgram, size_t len);
 /*
  * Read up to SEALED_BATCH datagrams (one recvmmsg) and send each sealed on the route (else on
  * the binding the last frame came in on), the batch in one sendmmsg per link. buf is scratch

@@ -98,6 +98,7 @@ void steer_iface_clear(struct steer_iface *ifc)
 {
 	sodium_memzero(ifc->priv, sizeof(ifc->priv));
 	for (size_t i = 0; i < ifc->n_peers; i++) {
+		steer_circ_free(ifc->peers[i].circ);
 		sealed_port_free(ifc->peers[i].port);
 		sodium_memzero(ifc->peers[i].sid_key, sizeof(ifc->peers[i].sid_key));
 	}
@@ -513,11 +514,20 @@ void steer_restore_all(struct steer_ctx *s, struct steer_iface *ifc, const char 
 
 void steer_restore(struct steer_ctx *s, struct steer_iface *ifc)
 {
+	if (ifc->circ_on) {
+		steer_circ_stop(s, ifc, true);
+		ifc->circ_on = false;
+		return;
+	}
 	steer_restore_all(s, ifc, "helper stopped");
 }
 
 void steer_detach(struct steer_ctx *s, struct steer_iface *ifc)
 {
+	if (ifc->circ_on) {
+		steer_circ_stop(s, ifc, false);
+		return;
+	}
 	for (size_t i = 0; i < ifc->n_peers; i++) {
 		struct steer_peer *p = &ifc->peers[i];
 		if (p->pp.state == PATH_TRYING && p->pp.relay >= 0) {
@@ -611,6 +621,11 @@ void steer_adopt(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 	size_t n;
 	uint8_t pub[32];
 
+	if (ifc->cfg.hops) {
+		steer_circ_adopt(s, ifc);
+		ifc->circ_on = true;
+		return;
+	}
 	steer_sealed_mtu_recover(s, ifc);
 	if (cache_session_list(s->cache, ifc->name, &cs, &n) < 0)
 		return;

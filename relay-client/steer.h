@@ -18,19 +18,27 @@
 #include "key.h"
 #include "link.h"
 #include "path.h"
+#include "pathsel.h"
 #include "sealed.h"
 #include "steer_mode.h"
 
-#define STEER_MAX_RELAYS PATH_MAX_RELAYS
-#define STEER_REFUSED_S  300  /* a relay that refused a BIND's mode is skipped this long */
-#define STEER_RX_MOVED   2    /* frames in a row through another relay: the far side moved */
-#define STEER_SEALED_MTU 1388 /* PROTOCOL.md §8: inner MTU of sealed mode, IPv6 outer */
+#define STEER_MAX_RELAYS  PATH_MAX_RELAYS
+#define STEER_REFUSED_S   300  /* a relay that refused a BIND's mode is skipped this long */
+#define STEER_RX_MOVED    2    /* frames in a row through another relay: the far side moved */
+#define STEER_SEALED_MTU  1388 /* PROTOCOL.md §8: inner MTU of sealed mode, IPv6 outer */
+#define STEER_WG_OVERHEAD 32   /* WireGuard's data message: header and tag (PROTOCOL.md §13.6) */
 
 struct steer_relay {
 	struct cache_relay info;
 	uint8_t pub[32];
 	struct link *link;
 	unsigned local_failures;
+};
+
+/* A relay circuits may go through (steer_circ_view): verified, current, the circuits bit. */
+struct steer_circ_relay {
+	struct pathsel_relay ps;
+	char pubkey[CACHE_TEXT]; /* the Noise key in base64, as the cache and the table name it */
 };
 
 /* One peer: what the device and the links say (I/O side) and its decisions (path.h). */
@@ -48,6 +56,8 @@ struct steer_peer {
 	int64_t refused_until[STEER_MAX_RELAYS];   /* the relay refused our BIND (auth, mode) */
 	struct steer_mode bmode[STEER_MAX_RELAYS]; /* the mode it binds in on each relay */
 	struct sealed_port *port;                  /* sealed: WireGuard's way to the relays */
+	struct steer_circ_peer *circ;              /* --hops: its circuits (steer_circ.c) */
+	struct addr circ_orig;                     /* --hops: its endpoint before circuits */
 	bool sid_ok;
 	/* the cache's history, asked once per window while direct */
 	int64_t hist_at;
@@ -70,6 +80,7 @@ struct steer_iface {
 	uint32_t fwmark;
 	uint16_t listen_port;
 	uint8_t mode;                /* PROTO_MODE_* the peers are bound in, 0 before the first */
+	bool circ_on;                /* the peers are on circuits (watch.c: cfg.hops was > 0) */
 	unsigned mtu_saved, mtu_set; /* --mtu auto in sealed mode: MTU before and after lowering */
 	struct steer_peer *peers;
 	size_t n_peers, cap_peers;
@@ -83,6 +94,12 @@ struct steer_ctx {
 	struct addr self_public; /* as the relays see us */
 	bool self_known;
 	struct geoip *geoip;
+	/* circuits' entry guards (pathsel.h), kept in the cache; loaded at the first build */
+	struct pathsel_guards guards;
+	bool guards_loaded, guards_changed; /* changed: watch.c reloads the link set */
+	/* the relays circuits may use, from every current descriptor known (steer_circ_view) */
+	struct steer_circ_relay *circ_view;
+	size_t n_circ_view;
 };
 
 /* Refresh one interface from the device: new peers, samples, endpoint resets. */
@@ -126,6 +143,46 @@ uint8_t steer_mode(const struct steer_iface *ifc);
 /* Write each changed peer's state for `wgrelay status`. */
 void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all);
 void steer_iface_clear(struct steer_iface *ifc);
+
+/*
+ * steer_circ.c: an interface with --hops N (cfg.hops > 0) carries every peer over circuits
+ * instead of the steps above (prebind, judge, sealed, publish, restore, detach, adopt).
+ */
+struct cell;
+/* Circuits turned on: relayed peers leave their relay sessions first (circ_on set). */
+void steer_circ_begin(struct steer_ctx *s, struct steer_iface *ifc);
+struct registry_entry;
+/*
+ * The relays of the cache's entries e[0..n) whose descriptor is current and has the circuits
+ * bit, for the rendezvous and paths (every relay known, linked or not); the guards refreshed
+ * from them. At each reload, when an interface has circuits.
+ */
+void steer_circ_view(struct steer_ctx *s, const struct registry_entry *e, size_t n, int64_t now);
+/* Is the relay of key b64 a guard (it must be linked: steer_linkset)? */
+bool steer_circ_guard(const struct steer_ctx *s, const char *b64);
+/* Every watched interface carries its peers over circuits: link to the guards alone. */
+bool steer_circ_only(struct steer_iface *const *ifcs, size_t n_ifcs);
+/* Every second: each seen peer's local port, rendezvous, circuits (circpeer.h), the MTU. */
+void steer_circ(struct steer_ctx *s, struct steer_iface *ifc, int64_t now);
+/* A cell link l opened (its on_cell): true when one of ifc's peers' circuits took it. */
+bool steer_circ_cell(struct steer_iface *ifc, struct link *l, struct cell *c, int64_t now_ms);
+/* Link l is about to be freed or stopped: the circuits on it are lost. */
+void steer_circ_link_gone(struct steer_iface *ifc, const struct link *l, int64_t now_ms);
+/* Table relay ri is the entry of a circuit or a guard: its link must stay. */
+bool steer_circ_uses(const struct steer_ctx *s, struct steer_iface *const *ifcs, size_t n_ifcs,
+                     size_t ri);
+/* Each peer's circuit line for `wgrelay status` (mode "circuit"), when changed or all. */
+void steer_circ_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all);
+/*
+ * Circuits DESTROYed and local ports closed. restore: WireGuard back on each peer's original
+ * endpoint and the MTU put back (circuits turned off); else (the helper stops) WireGuard stays
+ * on the closed port: nothing goes direct, and the next run takes over (steer_circ_adopt).
+ */
+void steer_circ_stop(struct steer_ctx *s, struct steer_iface *ifc, bool restore);
+/* DESTROY a peer's circuits and free them (steer_iface_clear). NULL ok. */
+void steer_circ_free(struct steer_circ_peer *cp);
+/* At start: the original endpoints a previous run recorded, a lowered MTU to put back later. */
+void steer_circ_adopt(struct steer_ctx *s, struct steer_iface *ifc);
 
 /* steer_linkset.c: which relays to link to (linkset.h), from the helper's state. */
 struct registry_entry;

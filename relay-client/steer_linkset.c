@@ -35,7 +35,7 @@ bool steer_relay_busy(const struct steer_ctx *s, struct steer_iface *const *ifcs
 			if (p->port && (p->port->tx_link == l || p->port->rx_link == l))
 				return true;
 		}
-	return false;
+	return steer_circ_uses(s, ifcs, n_ifcs, ri);
 }
 
 /*
@@ -83,6 +83,8 @@ uint64_t steer_linkset_digest(const struct steer_ctx *s, struct steer_iface *con
 	if (s->self_known)
 		addr_format_ip(&s->self_public, ip, sizeof(ip));
 	crypto_generichash_update(&st, (const uint8_t *)ip, strlen(ip) + 1);
+	for (unsigned g = 0; g < s->guards.n; g++)
+		crypto_generichash_update(&st, s->guards.g[g].identity, 32);
 	for (size_t i = 0; i < n_ifcs; i++)
 		for (size_t j = 0; j < ifcs[i]->n_peers; j++) {
 			const struct steer_peer *p = &ifcs[i]->peers[j];
@@ -148,7 +150,8 @@ static void fill_relays(struct steer_ctx *s, struct steer_iface *const *ifcs, si
 		registry_locate(&e[i], s->geoip);
 		r[i].loc = (struct select_point){e[i].info.has_loc, e[i].info.lat, e[i].info.lon};
 		r[i].bootstrap = !cache_source_discovered(e[i].info.source);
-		r[i].in_use = in_sessions(cs, n_cs, e[i].info.pubkey);
+		r[i].in_use = in_sessions(cs, n_cs, e[i].info.pubkey) ||
+		              steer_circ_guard(s, e[i].info.pubkey);
 		for (size_t t = 0; t < s->n_relays; t++) {
 			if (strcmp(s->relays[t].info.pubkey, e[i].info.pubkey) != 0)
 				continue;
@@ -204,8 +207,15 @@ int steer_linkset(struct steer_ctx *s, struct steer_iface *const *ifcs, size_t n
 	in.peers = pl;
 	in.n_peers = k;
 	rc = linkset_choose(&in, why, n_chosen);
+	/*
+	 * Peers carried over circuits alone: links to the guards (and what is in use) only, so that
+	 * no other relay sees this host's address. Until guards are chosen, the choice as usual
+	 * (its descriptors are where the guards come from).
+	 */
+	bool guards_only = steer_circ_only(ifcs, n_ifcs) && s->guards.n;
 	for (size_t t = 0; rc == 0 && t < n; t++)
-		if (why[t] && key_is_zero(r[t].pub)) { /* a key that did not decode: no link */
+		if (why[t] && (key_is_zero(r[t].pub) || /* a key that did not decode: no link */
+		               (guards_only && !r[t].in_use))) {
 			why[t] = LINKSET_OUT;
 			(*n_chosen)--;
 		}

@@ -94,6 +94,10 @@ static void publish_plan(struct steer_ctx *s, struct steer_iface *ifc, struct st
 
 void steer_publish(struct steer_ctx *s, struct steer_iface *ifc, int64_t now, bool all)
 {
+	if (ifc->circ_on) {
+		steer_circ_publish(s, ifc, now, all);
+		return;
+	}
 	for (size_t i = 0; i < ifc->n_peers; i++) {
 		struct steer_peer *p = &ifc->peers[i];
 		if (!p->seen || (!p->pp.dirty && !all))

@@ -48,8 +48,10 @@
 #include "version.h"
 #include "wg.h"
 
-#define MAX_IFACES      32
-#define WATCH_TICK_MS   1000
+#define MAX_IFACES    32
+#define WATCH_TICK_MS 1000
+/* Circuits' heartbeats are 1 s apart and 3 s of silence ends one: their timers run 4x a second. */
+#define WATCH_CIRC_MS   250
 #define WATCH_RELOAD_MS 10000
 /* At start, host names of relays are waited for this long; later they join at a reload. */
 #define WATCH_RESOLVE_MS 2000
@@ -90,6 +92,7 @@ struct watch {
 	struct cache_helper helper;
 	struct ev_loop *loop;
 	struct ev_timer tick, reload;
+	struct ev_timer circ; /* circuits' timers between ticks (WATCH_CIRC_MS) */
 	struct wg_linkwatch *lw;
 	struct portset *ports;        /* the sealed ports in the loop */
 	struct turl_proxy proxy;      /* [Relay] Proxy: stream carriers go through it */
@@ -160,6 +163,24 @@ static void on_link_ctrl(struct link *l, const uint8_t *msg, size_t len, int64_t
 		w->reload_due = true;
 }
 
+/* A cell a link opened: to the circuits of the interface's peer it belongs to. */
+static void on_link_cell(struct link *l, struct cell *c, int64_t now_ms)
+{
+	struct watch *w = l->cell_arg;
+
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].circ_on && steer_circ_cell(&w->ifaces[i], l, c, now_ms))
+			return;
+}
+
+/* Link l stops (freed, or idle): circuits through it are lost. */
+static void circ_link_gone(struct watch *w, const struct link *l)
+{
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].circ_on)
+			steer_circ_link_gone(&w->ifaces[i], l, (int64_t)ev_now_ms(w->loop));
+}
+
 /* A link's socket joins the loop (its fd number may be that of a port closed since a sync). */
 static int add_link_io(struct watch *w, struct link *l)
 {
@@ -197,6 +218,7 @@ static void sync_ports(struct watch *w)
 static void vacate(struct watch *w, size_t i)
 {
 	carrier_detach(w->carriers, i, false, (int64_t)ev_now_ms(w->loop));
+	circ_link_gone(w, w->s.relays[i].link);
 	link_free(w->s.relays[i].link);
 	memset(&w->s.relays[i], 0, sizeof(w->s.relays[i]));
 	for (size_t f = 0; f < w->n_ifaces; f++)
@@ -247,6 +269,8 @@ static void add_relay(struct watch *w, struct registry_entry *e, size_t slot)
 	sr->link->on_data_end = sealed_flush;
 	sr->link->on_ctrl = on_link_ctrl;
 	sr->link->ctrl_arg = w;
+	sr->link->on_cell = on_link_cell;
+	sr->link->cell_arg = w;
 	refresh_sched_reset(&w->disc, slot);
 	w->retired[slot] = w->dropped[slot] = false;
 	carrier_attach(w->carriers, slot, l, &e->info, (int64_t)ev_now_ms(w->loop));
@@ -294,6 +318,7 @@ static void retire(struct watch *w, size_t i, bool gone, bool dropped)
 			         sr->info.endpoint, sr->info.pubkey);
 		ev_del_io(w->loop, l->fd);
 		carrier_detach(w->carriers, i, true, (int64_t)ev_now_ms(w->loop));
+		circ_link_gone(w, l);
 		l->state = LINK_DOWN;
 		l->rtt_ms = -1;
 		l->hs_sent_ms = 0;
@@ -424,6 +449,11 @@ static void load_relays(struct watch *w)
 		e[i].lookup = !sr;
 	}
 	registry_resolve(e, n, w->relays_loaded ? 0 : WATCH_RESOLVE_MS);
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].cfg.hops) {
+			steer_circ_view(&w->s, e, n, time(NULL));
+			break;
+		}
 	choose_links(w, e, n, why);
 	for (size_t i = 0; i < w->s.n_relays; i++) {
 		const struct cache_relay *r = &w->s.relays[i].info;
@@ -715,6 +745,17 @@ static void tick_iface(struct watch *w, struct steer_iface *ifc, int64_t now, bo
 	/* A new peer: its ranking joins the link set at the next tick's reload. */
 	if (ifc->n_peers != had)
 		w->reload_due = true;
+	if (ifc->cfg.hops) {
+		if (!ifc->circ_on)
+			steer_circ_begin(&w->s, ifc);
+		steer_circ(&w->s, ifc, now);
+		steer_publish(&w->s, ifc, now, slow);
+		return;
+	}
+	if (ifc->circ_on) {
+		steer_circ_stop(&w->s, ifc, true);
+		ifc->circ_on = false;
+	}
 	steer_prebind(&w->s, ifc, now);
 	steer_judge(&w->s, ifc, now);
 	steer_sealed(&w->s, ifc, now);
@@ -749,6 +790,23 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 	}
 	for (size_t i = 0; i < w->n_ifaces; i++)
 		tick_iface(w, &w->ifaces[i], now, slow);
+	sync_ports(w);
+	/* New circuit guards: linked at the next tick, not at the next reload. */
+	if (w->s.guards_changed) {
+		w->s.guards_changed = false;
+		w->reload_due = true;
+	}
+}
+
+/* Between ticks: the circuits' timers (heartbeats, deaths, steps) of every interface on them. */
+static void on_circ(struct ev_loop *loop, struct ev_timer *t, void *arg)
+{
+	struct watch *w = arg;
+
+	ev_timer_start(loop, t, WATCH_CIRC_MS);
+	for (size_t i = 0; i < w->n_ifaces; i++)
+		if (w->ifaces[i].circ_on && iface_active(w, &w->ifaces[i]))
+			steer_circ(&w->s, &w->ifaces[i], time(NULL));
 	sync_ports(w);
 }
 
@@ -809,6 +867,7 @@ static int watch_loop_new(struct watch *w)
 	signal(SIGPIPE, SIG_IGN);
 	ev_timer_init(&w->tick, on_tick, w);
 	ev_timer_init(&w->reload, on_reload, w);
+	ev_timer_init(&w->circ, on_circ, w);
 	return 0;
 }
 
@@ -837,6 +896,7 @@ static void watch_start(struct watch *w)
 	w->reload_due = true;
 	ev_timer_start(w->loop, &w->tick, 0);
 	ev_timer_start(w->loop, &w->reload, WATCH_RELOAD_MS);
+	ev_timer_start(w->loop, &w->circ, WATCH_CIRC_MS);
 	sd_notify_ready();
 	log_info("wgrelay %s helper running: %zu interface(s), %zu relay(s)", WGR_VERSION,
 	         w->n_ifaces, w->s.n_relays);
@@ -897,6 +957,7 @@ static void watch_free(struct watch *w)
 	dhtfind_free(w->dht);
 	ev_free(w->loop);
 	geoip_free(w->s.geoip);
+	free(w->s.circ_view);
 	cache_free(w->s.cache);
 	sodium_memzero(w->identity, sizeof(w->identity));
 	if (w->lock_fd >= 0)
