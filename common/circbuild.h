@@ -1,5 +1,5 @@
 /*
- * circbuild.h: a client's circuit (PROTOCOL.md §13; issue 17, not wired into the helper yet).
+ * circbuild.h: a client's circuit (PROTOCOL.md §13; the helper's circpeer.c drives it).
  * Sans-I/O: the client's end of one circuit through up to ONION_MAX_HOPS relays, built by
  * telescoping (CREATE to the entry, then one EXTEND per further hop, each answered before the
  * next), then used for a rendezvous at its last hop and WireGuard datagrams through it. Every

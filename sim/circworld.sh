@@ -1,12 +1,13 @@
 # circworld.sh: the multi-hop circuit world (PROTOCOL.md §13), sourced after sim/world.sh.
 # shellcheck shell=sh
 #
-# Shared by scenario 24 (tests/e2e/24_circuits.sh) and its bench (bench/circuits.sh); sourced
-# after world_init. Definitions only, and the variables below.
+# Shared by scenario 24 (tests/e2e/24_circuits.sh), its bench (bench/circuits.sh) and scenario
+# 25 (the helper on circuits, which redefines rip and uses the relays and captures only);
+# sourced after world_init. Definitions only, and the variables below.
 # Six relays r1..r6 (203.0.113.10-15) with [Relay] Circuits = on in a full mesh; peers a and b
 # behind symmetric NATs run wireguard-go, each WireGuard's endpoint for the other being a local
-# wgr-circ (sim/wgr-circ.c) at 127.0.0.1:$CPORT. The helper does not build circuits yet:
-# wgr-circ stands in for it, one link to the entry relay and one circuit to a rendezvous cookie.
+# wgr-circ (sim/wgr-circ.c) at 127.0.0.1:$CPORT: one link to the entry relay and one circuit
+# on a fixed path to a rendezvous cookie, standing in for the helper.
 # Variables read: W, WS (world.sh), WGR_BINARY_DIR. Set: NR, CPORT, CIRC, RELAYD.
 # shellcheck disable=SC2034 # NR, CPORT, CIRC and RELAYD are read by the scripts sourcing this
 NR=6
@@ -26,6 +27,9 @@ circ_relay_conf() # I: write relay I's config file, print its path
 		# A dead relay's links go within seconds (scenario 24, step 5), a live one's never on a
 		# loaded box.
 		printf 'HeartbeatInterval = 1s\nLinkTimeout = 6s\nReconnectInterval = 1s\n'
+		# CIRC_RELAY_EXTRA_I: more [Network] lines for relay I (e.g. "Country = DE")
+		eval "_x=\${CIRC_RELAY_EXTRA_$1:-}"
+		[ -n "$_x" ] && printf '%s\n' "$_x"
 		_j=1
 		while [ $_j -le $NR ]; do
 			[ $_j != "$1" ] &&
@@ -116,3 +120,40 @@ circ_stop() # PEER: SIGTERM (it sends DESTROY), then wait for it
 status() { awk -v k="$3" '$1 == k { print $2 }' "$WS/$1.$2.status" 2>/dev/null; } # PEER TAG KEY
 spliced() { [ "$(status a "$1" state)" = spliced ] && [ "$(status b "$1" state)" = spliced ]; }
 cookie() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+
+# Captures: tcpdump on every relay's namespace, UDP only, written as packets come. The caller
+# defines bad (a failure, and goes on).
+cap_start() # TAG
+{
+	for _r in r1 r2 r3 r4 r5 r6; do
+		ip netns exec "$W-$_r" tcpdump -i any -n -U -w "$WS/$_r.$1.pcap" udp \
+			2>"$WS/$_r.$1.tcpdump.txt" &
+		world_pid $!
+		echo $! >"$WS/$_r.cappid"
+	done
+	for _r in r1 r2 r3 r4 r5 r6; do
+		world_wait 5 grep -q listening "$WS/$_r.$1.tcpdump.txt" ||
+			bad "tcpdump did not start on $_r"
+	done
+}
+cap_stop()
+{
+	for _r in r1 r2 r3 r4 r5 r6; do kill "$(cat "$WS/$_r.cappid")" 2>/dev/null; done
+	for _r in r1 r2 r3 r4 r5 r6; do
+		_k=0
+		while [ $_k -lt 30 ] && kill -0 "$(cat "$WS/$_r.cappid")" 2>/dev/null; do
+			sleep 0.1
+			_k=$((_k + 1))
+		done
+	done
+}
+# cap_hosts FILE: every address a captured UDP datagram came from or went to, one a line
+cap_hosts()
+{
+	tcpdump -r "$1" -n udp 2>/dev/null |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "IP") { print $(i + 1); print $(i + 3); break } }' |
+		sed 's/:$//; s/\.[0-9]*$//' | sort -u
+}
+cap_count() { tcpdump -r "$1" -n "$2" 2>/dev/null | wc -l; } # FILE FILTER: datagrams matching
+# shellcheck disable=SC2034 # read by the scripts sourcing this
+CELL='udp[8:2] = 0xf10a' # a CELL frame: magic F1, type 0A

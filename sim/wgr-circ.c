@@ -1,9 +1,10 @@
 /*
  * wgr-circ.c: wgr-circ, a stand-in client for multi-hop circuits (PROTOCOL.md §13) in the
- * circuits scenario (tests/e2e/24_circuits.sh). The helper (wgrelay) does not build circuits
- * yet; this tool plays its part for one WireGuard peer so that real WireGuard can be carried
- * over circuits of real relays. It is a test tool, built and never installed, with none of the
- * helper's relay choice, descriptors or persistence: the path is given on the command line.
+ * circuits scenario (tests/e2e/24_circuits.sh) and its bench: it plays the helper's part for
+ * one WireGuard peer over a path given on the command line, so that the relays can be tested
+ * and measured on fixed paths (the helper, which chooses its own, is scenario 25's). It is a
+ * test tool, built and never installed, with none of the helper's relay choice, descriptors,
+ * pool or persistence.
  *
  * It holds one client link with the entry relay (§4: Noise IK with a key of its own made at
  * start, a COOKIE answered once per initiation, a KEEPALIVE after 25 s of silence, a new

@@ -9,7 +9,8 @@
 #   203.0.113.0/24   "internet" addresses of relays (core gateway 203.0.113.1)
 #   198.51.100.0/24  "internet" addresses of NAT routers and public peers (gateway 198.51.100.1)
 #   198.18.N.0/24    the LAN behind NAT router N (router .1, peer .2); the relay never sees it
-#   192.0.2.0/24     WireGuard tunnel addresses of the peers
+#   192.0.2.0/24     WireGuard tunnel addresses of the peers; a world that needs a third /16
+#                    of relays puts 192.0.2.128/25 on the core too (world_core_192)
 # Topology: namespace ${W}-inet holds bridge "core" with both gateway addresses and routes
 # between the two public /24s; every public host has one veth into it (eth0 inside the host).
 # tc netem on a host's eth0 and on its bridge port gives the link delay/loss both ways. On
@@ -97,6 +98,7 @@ world_public()
 	ip -n "$W-$1" link set eth0 up
 	case $2 in
 	203.0.113.*) gw=203.0.113.1 ;;
+	192.0.2.*) gw=192.0.2.129 ;; # world_core_192: the upper half, when a world adds it
 	*) gw=198.51.100.1 ;;
 	esac
 	ip -n "$W-$1" route add default via $gw
@@ -107,6 +109,19 @@ world_public()
 
 # world_netem NAME DELAY_MS LOSS_PCT: delay/loss on NAME's internet link, half each way (a
 # round trip through the link gains DELAY_MS). A second call replaces the first.
+# world_core_192: 192.0.2.128/25 on the internet core too (gateway .129), for a world that needs
+# a third IPv4 /16 of relays (circuits: no two hops in one /16). The peers' tunnels keep
+# 192.0.2.0/24 for themselves, so each peer NAME behind router N is given the more specific
+# route out with world_core_192_route NAME N.
+world_core_192()
+{
+	ip -n "$W-inet" addr add 192.0.2.129/25 dev core
+}
+world_core_192_route() # NAME N: natted peer NAME (world_natted ... N) routes 192.0.2.128/25 out
+{
+	ip -n "$W-$1" route add 192.0.2.128/25 via "198.18.$2.1"
+}
+
 world_netem()
 {
 	half=$(($2 / 2))

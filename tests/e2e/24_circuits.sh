@@ -2,10 +2,10 @@
 # Scenario 24: multi-hop circuits (PROTOCOL.md §13) carrying real WireGuard. Six relays r1..r6
 # with [Relay] Circuits = on in a full mesh (a relay extends a circuit over the relay link it
 # has up, or dials one); a and b behind symmetric NATs run wireguard-go, each WireGuard's
-# endpoint for the other being a local wgr-circ (sim/wgr-circ.c). The helper (wgrelay) does not build circuits
-# yet: wgr-circ stands in for it, one link to the entry relay and one circuit to a rendezvous
-# cookie, so this is a test of the relays and of common/circbuild.c with WireGuard, not of the
-# helper. The world's set-up is shared with bench/circuits.sh (sim/circworld.sh).
+# endpoint for the other being a local wgr-circ (sim/wgr-circ.c), which stands in for the
+# helper on fixed paths: one link to the entry relay and one circuit to a rendezvous cookie, so
+# this is a test of the relays and of common/circbuild.c with WireGuard (scenario 25 is the
+# helper's). The world's set-up is shared with bench/circuits.sh (sim/circworld.sh).
 #   1. two hops each: a r1 -> r3, b r2 -> r3 (rendezvous r3). Ping both ways (RTTs printed),
 #      a full-size ping at the MTU computed from circ_mtu, a datagram over it dropped by
 #      wgr-circ and counted, iperf3 a -> b for 5 s (rate printed, no threshold);
@@ -70,40 +70,6 @@ fi
 
 circ_peers || exit 1
 
-# Captures: tcpdump on every relay's namespace, UDP only, written as packets come.
-cap_start() # TAG
-{
-	for _r in r1 r2 r3 r4 r5 r6; do
-		ip netns exec "$W-$_r" tcpdump -i any -n -U -w "$WS/$_r.$1.pcap" udp \
-			2>"$WS/$_r.$1.tcpdump.txt" &
-		world_pid $!
-		echo $! >"$WS/$_r.cappid"
-	done
-	for _r in r1 r2 r3 r4 r5 r6; do
-		world_wait 5 grep -q listening "$WS/$_r.$1.tcpdump.txt" ||
-			bad "tcpdump did not start on $_r"
-	done
-}
-cap_stop()
-{
-	for _r in r1 r2 r3 r4 r5 r6; do kill "$(cat "$WS/$_r.cappid")" 2>/dev/null; done
-	for _r in r1 r2 r3 r4 r5 r6; do
-		_k=0
-		while [ $_k -lt 30 ] && kill -0 "$(cat "$WS/$_r.cappid")" 2>/dev/null; do
-			sleep 0.1
-			_k=$((_k + 1))
-		done
-	done
-}
-# cap_hosts FILE: every address a captured UDP datagram came from or went to, one a line
-cap_hosts()
-{
-	tcpdump -r "$1" -n udp 2>/dev/null |
-		awk '{ for (i = 1; i < NF; i++) if ($i == "IP") { print $(i + 1); print $(i + 3); break } }' |
-		sed 's/:$//; s/\.[0-9]*$//' | sort -u
-}
-cap_count() { tcpdump -r "$1" -n "$2" 2>/dev/null | wc -l; } # FILE FILTER: datagrams matching
-CELL='udp[8:2] = 0xf10a'                   # a CELL frame: magic F1, type 0A
 RELAYS='src net 203.0.113.0/24 and dst net 203.0.113.0/24'
 # cap_check TAG RELAY PEER...: RELAY's capture shows, outside the relays, the public addresses
 # of exactly the named peers (the peers whose entry it is); every CELL frame is 1445 bytes

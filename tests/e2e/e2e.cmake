@@ -43,3 +43,8 @@ endif()
 if(TEST e2e_24_circuits)
   set_tests_properties(e2e_24_circuits PROPERTIES TIMEOUT 150)
 endif()
+# The helper on circuits: two rotation periods of 30 s with pings, a relay killed, a restart
+# (about 110 s here).
+if(TEST e2e_25_helper_circuits)
+  set_tests_properties(e2e_25_helper_circuits PROPERTIES TIMEOUT 300)
+endif()
