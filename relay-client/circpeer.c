@@ -64,6 +64,15 @@ static void circpeer_backoff(struct circpeer *cp, uint64_t now)
 	cp->next_build_ms = now + cp->backoff_s * 1000ULL;
 }
 
+/* The hop a build in s stopped at (the one that did not answer, or was refused), for the caller. */
+static void circpeer_failed_at(struct circpeer *cp, const struct circpeer_slot *s)
+{
+	if (s->c.built >= s->path.n)
+		return;
+	memcpy(cp->failed_hop, s->path.hops[s->c.built].identity, 32);
+	cp->failed_hops++;
+}
+
 static void circpeer_build_failed(struct circpeer *cp, uint64_t now)
 {
 	cp->build_failed++;
@@ -127,6 +136,7 @@ static void circpeer_destroyed(struct circpeer *cp, struct circpeer_slot *s, uin
 {
 	switch (s->role) {
 	case CIRCPEER_BUILDING:
+		circpeer_failed_at(cp, s);
 		circpeer_build_failed(cp, now);
 		break;
 	case CIRCPEER_POOL:
@@ -247,6 +257,7 @@ static void circpeer_slot_tick(struct circpeer *cp, struct circpeer_slot *s, uin
 	switch (s->role) {
 	case CIRCPEER_BUILDING:
 		if (circ_tick(&s->c, now, CIRCPEER_STEP_MS)) {
+			circpeer_failed_at(cp, s);
 			circpeer_kill(cp, s);
 			circpeer_build_failed(cp, now);
 		}

@@ -109,6 +109,10 @@ struct circpeer {
 	 * build_failed). lost: circuits gone with their link (circpeer_link_gone) or dropped as going
 	 * through a suspected relay (circpeer_drop_via). dropped: cells of
 	 * ours that did not open, parse or belong. beats_*: heartbeats sent and received. */
+	/* The hop the last failed build stopped at (its EXTEND or CREATE unanswered or refused),
+	 * and how many times one was recorded: the caller may avoid that relay for a while. */
+	uint8_t failed_hop[32];
+	uint64_t failed_hops;
 	uint64_t builds, build_failed, spliced, destroyed, rotations, dead, to_circ, from_circ,
 	    oversize, dropped, lost, beats_tx, beats_rx;
 };

@@ -70,7 +70,8 @@ struct steer_circ_peer {
 	uint8_t suspect[CIRC_SUSPECTS][32];
 	uint64_t suspect_until[CIRC_SUSPECTS];
 	/* the counters as last logged (log_events) */
-	uint64_t seen_spliced, seen_dead, seen_destroyed, seen_failed, seen_rotations, seen_lost;
+	uint64_t seen_spliced, seen_dead, seen_destroyed, seen_failed, seen_rotations, seen_lost,
+	    seen_failed_hops;
 };
 
 static uint64_t link_id(const struct link *l)
@@ -556,6 +557,17 @@ static void log_events(const struct steer_iface *ifc, const struct steer_peer *p
 	cp->seen_lost = c->lost;
 }
 
+/* A build stopped at a hop (unanswered or refused): that relay is avoided a while. */
+static void suspect_failed(const struct steer_ctx *s, struct steer_circ_peer *cp, uint64_t now)
+{
+	if (cp->cp.failed_hops == cp->seen_failed_hops)
+		return;
+	cp->seen_failed_hops = cp->cp.failed_hops;
+	suspect(cp, cp->cp.failed_hop, now);
+	log_debug("circuits: relay %.8s suspected (a circuit build stopped there)",
+	          key_of(s, cp->cp.failed_hop));
+}
+
 /* The line `wgrelay status` shows for the peer. */
 static void peer_text(const struct steer_ctx *s, struct steer_circ_peer *cp, char *out, size_t cap)
 {
@@ -663,6 +675,7 @@ void steer_circ(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 				                        : strerror(-rc));
 			cp->no_path_logged = rc < 0;
 		}
+		suspect_failed(s, cp, mono);
 		log_events(ifc, p, cp);
 	}
 	circ_mtu_auto(s, ifc);

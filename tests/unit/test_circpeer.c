@@ -736,6 +736,9 @@ static void test_backoff(void **state)
 	assert_int_equal(P[0].cp.build_failed, 9);
 	run(STEP);
 	assert_int_equal(P[0].cp.build_failed, 10);
+	/* The hop it stopped at is named for the caller: the entry (the refusals named it too). */
+	assert_int_equal(P[0].cp.failed_hops, 9);
+	assert_memory_equal(P[0].cp.failed_hop, ident[AE], 32);
 	/* Mended: the next build succeeds, and the one after is asked for at once. */
 	alive[AE] = true;
 	while (P[0].builds_asked < 10)
