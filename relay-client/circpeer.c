@@ -103,7 +103,7 @@ static void circpeer_settle(struct circpeer *cp, uint64_t now)
 {
 	struct circpeer_slot *pool = circpeer_find(cp, CIRCPEER_POOL);
 
-	if (!pool || circpeer_find(cp, CIRCPEER_MEETING))
+	if (!pool || circpeer_find(cp, CIRCPEER_MEETING) || now < cp->remeet_ms)
 		return;
 	if (circpeer_find(cp, CIRCPEER_ACTIVE) && !cp->want_switch)
 		return;
@@ -264,9 +264,12 @@ static void circpeer_slot_tick(struct circpeer *cp, struct circpeer_slot *s, uin
 		break;
 	case CIRCPEER_MEETING:
 		/* Not met: the far side is away or elsewhere; the POOL goes on (no backoff). */
-		if (circ_tick(&s->c, now, CIRCPEER_MEET_MS)) {
+		if (circ_tick(&s->c, now,
+		              circpeer_find(cp, CIRCPEER_ACTIVE) ? CIRCPEER_MEET_MS
+		                                                 : CIRCPEER_LOSS_MEET_MS)) {
 			circpeer_kill(cp, s);
 			cp->build_failed++;
+			cp->remeet_ms = now + CIRCPEER_REMEET_MS;
 		}
 		break;
 	case CIRCPEER_POOL:
@@ -420,6 +423,7 @@ void circpeer_stop(struct circpeer *cp)
 	cp->want_switch = false;
 	cp->backoff_s = 0;
 	cp->next_build_ms = 0;
+	cp->remeet_ms = 0;
 	cp->last_wall_s = 0;
 }
 

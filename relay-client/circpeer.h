@@ -19,7 +19,8 @@
  *     builds, 0 after a build that succeeded).
  *   - No ACTIVE and no MEETING (the first meeting, or after a loss): the POOL circuit gets
  *     RENDEZVOUS at once. MEETING spliced: it is ACTIVE, the previous ACTIVE is OLD (an older
- *     OLD is DESTROYed then). MEETING not met in CIRCPEER_MEET_MS: DESTROYed.
+ *     OLD is DESTROYed then). MEETING not met in CIRCPEER_MEET_MS (CIRCPEER_LOSS_MEET_MS when
+ *     no circuit is in use): DESTROYed, and the next meeting waits CIRCPEER_REMEET_MS.
  *   - Heartbeat: a DATA message of exactly one byte 0x00 (a WireGuard datagram is never shorter
  *     than 32 bytes, so it is never one; never handed to WireGuard) on ACTIVE when we sent
  *     nothing on it for CIRCPEER_BEAT_MS. Anything from the far side on ACTIVE or OLD counts as
@@ -47,8 +48,14 @@
 #include "circmsg.h"
 #include "onion.h"
 
-#define CIRCPEER_STEP_MS       10000 /* a CREATE or EXTEND unanswered: the build failed */
-#define CIRCPEER_MEET_MS       55000 /* a RENDEZVOUS not met (the relay's wait is 60 s, §13.5) */
+#define CIRCPEER_STEP_MS 10000 /* a CREATE or EXTEND unanswered: the build failed */
+#define CIRCPEER_MEET_MS 55000 /* a RENDEZVOUS not met (the relay's wait is 60 s, §13.5) */
+/* ... with no circuit in use: both sides meet within seconds after a loss, so a longer wait
+ * means the far side is elsewhere or the rendezvous is gone; a fresh circuit finds out */
+#define CIRCPEER_LOSS_MEET_MS 10000
+/* after a meeting gave up, the next one waits this long, so that the DESTROY of the one given
+ * up reaches the rendezvous first (else the two of ours could be spliced with each other) */
+#define CIRCPEER_REMEET_MS     1000
 #define CIRCPEER_BEAT_MS       1000 /* a heartbeat to the far side when we sent nothing this long */
 #define CIRCPEER_DEAD_MS       3000 /* nothing from the far side this long while spliced: dead */
 #define CIRCPEER_OLD_MS        10000 /* a replaced circuit is still read this long, then DESTROYed */
@@ -104,6 +111,7 @@ struct circpeer {
 	uint64_t last_rx_ms;  /* the far side's last sign of life */
 	unsigned backoff_s;   /* the delay after the last failed build (0: none) */
 	uint64_t next_build_ms;
+	uint64_t remeet_ms; /* no new MEETING before this (CIRCPEER_REMEET_MS) */
 	/* Counters. destroyed: DESTROYs from the far end or a relay for an ACTIVE, MEETING or POOL
 	 * circuit (not for OLD, which the far side tears down as we do; a BUILDING one counts in
 	 * build_failed). lost: circuits gone with their link (circpeer_link_gone) or dropped as going

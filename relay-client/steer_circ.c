@@ -55,6 +55,12 @@
 #define CIRC_SUSPECT_FOR_MS 60000
 #define CIRC_SUSPECTS       8
 #define CIRC_AVOID          (ONION_MAX_HOPS + CIRC_SUSPECTS)
+/*
+ * A build that stops at the rendezvous itself while no circuit is in use: the pair moves to
+ * the next relay of its ranking (both sides see the same failures), among this many; back to
+ * the first at each hour's new cookie.
+ */
+#define CIRC_RDV_CHOICES 3
 
 /* A peer on circuits: on the heap, as the peers' array moves when it grows. */
 struct steer_circ_peer {
@@ -64,6 +70,8 @@ struct steer_circ_peer {
 	uint8_t shared[32];       /* the pair's secret (sid_shared) */
 	uint8_t rdv[32];          /* the rendezvous chosen last (identity), zero none */
 	int rdv_ri;               /* its index in s->circ_view, -1 none */
+	unsigned rdv_rank;        /* which of the ranking (0: the best), CIRC_RDV_CHOICES */
+	uint64_t rdv_epoch;       /* the cookie epoch rdv_rank was last reset in */
 	char text[CACHE_WHY];     /* what status shows, as last published */
 	bool no_rdv_logged, no_path_logged;
 	/* relays suspected dead (middle hops of a circuit that went silent), until when */
@@ -262,18 +270,34 @@ static int table_index(const struct steer_ctx *s, const char *b64)
 	return -1;
 }
 
-/* The pair's rendezvous: the relay of the view with the greatest keyed hash; -1 none. */
-static int rendezvous(struct steer_ctx *s, struct steer_circ_peer *cp, uint8_t best_h[SID_LEN])
+/*
+ * The pair's rendezvous: the relay of the view with the rank-th greatest keyed hash (rank 0 the
+ * greatest; the last one when fewer), its hash in best_h; -1 none.
+ */
+static int rendezvous(struct steer_ctx *s, struct steer_circ_peer *cp, unsigned rank,
+                      uint8_t best_h[SID_LEN])
 {
+	uint8_t above[SID_LEN];
 	int best = -1;
 
-	for (size_t r = 0; r < s->n_circ_view; r++) {
-		uint8_t h[SID_LEN];
-		sid_from_shared(h, cp->shared, s->circ_view[r].ps.identity);
-		if (best < 0 || memcmp(h, best_h, SID_LEN) > 0) {
-			best = (int)r;
-			memcpy(best_h, h, SID_LEN);
+	for (unsigned k = 0; k <= rank; k++) {
+		int b = -1;
+		uint8_t bh[SID_LEN];
+		for (size_t r = 0; r < s->n_circ_view; r++) {
+			uint8_t h[SID_LEN];
+			sid_from_shared(h, cp->shared, s->circ_view[r].ps.identity);
+			if (k && memcmp(h, above, SID_LEN) >= 0)
+				continue; /* ranked already */
+			if (b < 0 || memcmp(h, bh, SID_LEN) > 0) {
+				b = (int)r;
+				memcpy(bh, h, SID_LEN);
+			}
 		}
+		if (b < 0)
+			break;
+		best = b;
+		memcpy(best_h, bh, SID_LEN);
+		memcpy(above, bh, SID_LEN);
 	}
 	return best;
 }
@@ -558,14 +582,22 @@ static void log_events(const struct steer_iface *ifc, const struct steer_peer *p
 }
 
 /* A build stopped at a hop (unanswered or refused): that relay is avoided a while. */
-static void suspect_failed(const struct steer_ctx *s, struct steer_circ_peer *cp, uint64_t now)
+static void suspect_failed(const struct steer_ctx *s, const struct steer_iface *ifc,
+                           const struct steer_peer *p, struct steer_circ_peer *cp, uint64_t now)
 {
 	if (cp->cp.failed_hops == cp->seen_failed_hops)
 		return;
 	cp->seen_failed_hops = cp->cp.failed_hops;
 	suspect(cp, cp->cp.failed_hop, now);
-	log_debug("circuits: relay %.8s suspected (a circuit build stopped there)",
-	          key_of(s, cp->cp.failed_hop));
+	log_debug("%s: peer %.8s: relay %.8s suspected (a circuit build stopped there)", ifc->name,
+	          p->pub_b64, key_of(s, cp->cp.failed_hop));
+	/* The rendezvous itself, and nothing carries the pair: on to the next of the ranking. */
+	if (!memcmp(cp->cp.failed_hop, cp->rdv, 32) && !circpeer_active_path(&cp->cp)) {
+		cp->rdv_rank = (cp->rdv_rank + 1) % CIRC_RDV_CHOICES;
+		log_info("%s: peer %.8s: the rendezvous %.8s does not answer: the pair's relay of "
+		         "rank %u next",
+		         ifc->name, p->pub_b64, key_of(s, cp->rdv), cp->rdv_rank);
+	}
 }
 
 /* The line `wgrelay status` shows for the peer. */
@@ -642,7 +674,11 @@ void steer_circ(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 		if (!peer_take(s, ifc, p, now))
 			continue;
 		cp = p->circ;
-		ri = rendezvous(s, cp, h);
+		if ((uint64_t)now / SID_COOKIE_EPOCH_S != cp->rdv_epoch) {
+			cp->rdv_epoch = (uint64_t)now / SID_COOKIE_EPOCH_S;
+			cp->rdv_rank = 0; /* both sides go back to the best at once */
+		}
+		ri = rendezvous(s, cp, cp->rdv_rank, h);
 		if (ri < 0) {
 			if (!cp->no_rdv_logged)
 				log_warnx(
@@ -675,7 +711,7 @@ void steer_circ(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 				                        : strerror(-rc));
 			cp->no_path_logged = rc < 0;
 		}
-		suspect_failed(s, cp, mono);
+		suspect_failed(s, ifc, p, cp, mono);
 		log_events(ifc, p, cp);
 	}
 	circ_mtu_auto(s, ifc);

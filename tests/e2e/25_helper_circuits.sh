@@ -20,6 +20,8 @@
 #   4. a's middle relay killed (kill -9) while pings run: both sides switch to their prebuilt
 #      circuits (heartbeats missed for 3 s) and the longest gap in the pings is printed and
 #      bounded (the goal is 5 s);
+#   4b. that relay started again, the rendezvous killed: both sides find builds stop at it and
+#      move to the next relay of the pair's ranking; the gap is printed and bounded (60 s);
 #   5. the helpers stop (SIGTERM): WireGuard stays on the closed local port (nothing goes
 #      direct), a restarted helper carries the pair again; `--hops 0` puts a's original endpoint
 #      back.
@@ -246,6 +248,24 @@ figure kill_gap_ms "$gap"
 [ "$gap" -le 10000 ] || bad "the tunnel was down ${gap} ms after a hop died (bound 10 s, goal 5 s)"
 case " $(hops a) " in *" $AMID "*) bad "a's circuit still goes through the dead $AMID" ;; esac
 world_ping a b 1 2 || bad "no ping after the hop died"
+
+# 4b. The rendezvous dies (the killed middle relay back first, so one relay is down at a time).
+world_relay_net_start "$AMID" || bad "$AMID did not start again"
+world_wait 30 circ_mesh_up || bad "the mesh did not come back with $AMID"
+HA=$(hops a)
+RDV=${HA##* }
+echo "step 4b: the rendezvous $RDV killed while pings run (a: $HA, b: $(hops b))"
+pings_bg a b 450 "$WS/rdv.ab"
+sleep 4
+world_kill "$RDV.relaydpid"
+wait "$(cat "$WS/rdv.ab.pid")"
+gap=$(gaps "$WS/rdv.ab")
+echo "  longest gap in the pings: $gap ms ($(lost "$WS/rdv.ab") of 450 lost); a now: $(hops a);" \
+	"b now: $(hops b)"
+figure rdv_kill_gap_ms "$gap"
+[ "$gap" -le 60000 ] || bad "the tunnel was down ${gap} ms after the rendezvous died (bound 60 s)"
+case " $(hops a) " in *" $RDV "*) bad "a's circuit still ends at the dead $RDV" ;; esac
+world_ping a b 1 2 || bad "no ping after the rendezvous died"
 
 # 5. The helpers stop: fail closed; a restart carries the pair again; --hops 0 restores.
 echo "step 5: helpers stopped (SIGTERM), started again, then a --hops 0"

@@ -43,8 +43,8 @@ endif()
 if(TEST e2e_24_circuits)
   set_tests_properties(e2e_24_circuits PROPERTIES TIMEOUT 150)
 endif()
-# The helper on circuits: two rotation periods of 30 s with pings, a relay killed, a restart
-# (about 110 s here).
+# The helper on circuits: two rotation periods of 30 s with pings, a middle relay and then the
+# rendezvous killed, a restart (about 215 s here).
 if(TEST e2e_25_helper_circuits)
-  set_tests_properties(e2e_25_helper_circuits PROPERTIES TIMEOUT 300)
+  set_tests_properties(e2e_25_helper_circuits PROPERTIES TIMEOUT 420)
 endif()

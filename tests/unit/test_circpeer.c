@@ -441,6 +441,34 @@ static void test_no_rotation(void **state)
 	assert_true(spliced(&P[0]) && spliced(&P[1]));
 }
 
+/*
+ * One side rotates alone (the other's period is 0): with a circuit in use its meeting waits
+ * the full CIRCPEER_MEET_MS, then gives up; the circuit in use carries throughout.
+ */
+static void test_rotation_alone(void **state)
+{
+	uint64_t t0, failed;
+
+	(void)state;
+	P[1].cp.rotate_s = 0;
+	meet(5000);
+	P[0].talk = P[1].talk = true;
+	while (P[0].cp.rotations == 0)
+		run(STEP);
+	t0 = now;
+	failed = P[0].cp.build_failed;
+	run(2000);
+	assert_int_equal(count_role(&P[0], CIRCPEER_MEETING), 1);
+	while (P[0].cp.build_failed == failed && now - t0 < CIRCPEER_MEET_MS + 5000)
+		run(STEP);
+	assert_true(now - t0 >= CIRCPEER_MEET_MS - 1000);
+	assert_int_equal(P[0].cp.build_failed, failed + 1);
+	assert_int_equal(P[0].cp.spliced, 1);
+	assert_int_equal(P[0].cp.dead + P[1].cp.dead, 0);
+	assert_int_equal(P[0].got_bad + P[1].got_bad, 0);
+	assert_true(P[0].got > 400 && P[1].got > 400);
+}
+
 static void test_heartbeat(void **state)
 {
 	(void)state;
@@ -622,10 +650,13 @@ static void test_meeting_timeout(void **state)
 	for (int i = 0; i < CIRCPEER_SLOTS; i++)
 		if (P[0].cp.slot[i].role == CIRCPEER_MEETING)
 			first = P[0].cp.slot[i].c.circ_id;
-	run(53000);
+	/* No circuit in use: given up after CIRCPEER_LOSS_MEET_MS, the next one a second later. */
+	run(CIRCPEER_LOSS_MEET_MS - 2000);
 	assert_int_equal(P[0].cp.build_failed, 0);
 	run(2000);
 	assert_int_equal(P[0].cp.build_failed, 1);
+	assert_int_equal(count_role(&P[0], CIRCPEER_MEETING), 0); /* not at once: REMEET */
+	run(CIRCPEER_REMEET_MS + 200);
 	assert_int_equal(count_role(&P[0], CIRCPEER_MEETING), 1); /* the pool, meeting now */
 	assert_int_equal(count_role(&P[0], CIRCPEER_POOL), 1);    /* and a new pool */
 	for (int i = 0; i < CIRCPEER_SLOTS; i++)
@@ -854,6 +885,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drop_via, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_middle_killed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_destroy_from_network, setup, teardown),
