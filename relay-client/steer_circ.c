@@ -87,15 +87,6 @@ static uint64_t link_id(const struct link *l)
 	return (uint64_t)(uintptr_t)l;
 }
 
-/* The table's link of id, when it is still there and up. */
-static struct link *link_of(struct steer_ctx *s, uint64_t id)
-{
-	for (size_t r = 0; r < s->n_relays; r++)
-		if (s->relays[r].link && link_id(s->relays[r].link) == id)
-			return s->relays[r].link->state == LINK_UP ? s->relays[r].link : NULL;
-	return NULL;
-}
-
 /* The Noise key (base64) of the relay of identity id in the view, "?" when not there. */
 static const char *key_of(const struct steer_ctx *s, const uint8_t id[32])
 {
@@ -112,6 +103,14 @@ static struct link *link_any(struct steer_ctx *s, uint64_t id)
 		if (s->relays[r].link && link_id(s->relays[r].link) == id)
 			return s->relays[r].link;
 	return NULL;
+}
+
+/* The table's link of id, when it is still there and up. */
+static struct link *link_of(struct steer_ctx *s, uint64_t id)
+{
+	struct link *l = link_any(s, id);
+
+	return l && l->state == LINK_UP ? l : NULL;
 }
 
 /* A link fit to carry a new circuit: up, and its last PING answered. */
