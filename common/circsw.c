@@ -320,6 +320,7 @@ static void circsw_mine(struct circsw *sw, struct circsw_hop *h, const struct ci
 		h->ext_ms = now ? now : 1;
 		memcpy(h->ext_msg1, m->hs, CIRCHS_MSG1_LEN);
 		a->req = h->req;
+		a->link = h->end[END_IN].link;
 		memcpy(a->identity, m->identity, 32);
 		memcpy(a->noise_pub, m->noise_pub, 32);
 		return;

@@ -39,7 +39,7 @@ enum circsw_act_type { CIRCSW_SEND = 1, CIRCSW_CONNECT = 2 };
 
 struct circsw_act {
 	int type;
-	/* SEND: a cell for link */
+	/* SEND: a cell for link; CONNECT: the link the EXTEND came in on (whose client asked) */
 	uint64_t link;
 	struct cell cell; /* cell.body points at body */
 	uint8_t body[CELL_BODY_1500];

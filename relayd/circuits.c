@@ -35,6 +35,11 @@
 /* EXTENDs waiting for a relay link being made for them, in all (each for CIRCUITS_EXTEND_MS). */
 #define CIRCUITS_WAITS 64
 /*
+ * ... of them asked for by one source: the client links of one IPv4 address or IPv6 /64, or
+ * one relay link (which carries other relays' clients). One client cannot take all the dials.
+ */
+#define CIRCUITS_WAITS_PER_SOURCE 8
+/*
  * Relay links kept for circuits: pinned in the link plan (never surplus, outside MaxLinks)
  * while circuits use them, and for CIRCUITS_UNPIN_MS after the last one ended.
  */
@@ -42,6 +47,8 @@
 #define CIRCUITS_UNPIN_MS 60000
 /* circuits_connect: the link is being made; the CONNECT is answered when it is up. */
 #define CIRCUITS_LATER UINT64_MAX
+/* circuits_connect: refused, the asking source has CIRCUITS_WAITS_PER_SOURCE waiting (counted) */
+#define CIRCUITS_REFUSED (UINT64_MAX - 1)
 
 /* A link's cell state (one per link that carried or was chosen for a cell). */
 struct link_cells {
@@ -64,6 +71,7 @@ struct circuits_src {
 /* An EXTEND waiting for a relay link being made. */
 struct circuits_wait {
 	uint64_t req, until;
+	uint64_t src; /* circuits_wait_src */
 	uint8_t identity[32], noise[32];
 };
 
@@ -284,8 +292,21 @@ static void circuits_pin(struct relay *r, const uint8_t identity[32])
  * (its verified descriptor, in the store, names that key), the answer then waits for the link
  * (circuits_relay_up) or the extend timeout; or 0: none can be had.
  */
-static uint64_t circuits_connect(struct relay *r, uint64_t req, const uint8_t identity[32],
-                                 const uint8_t noise[32])
+/*
+ * Who asked for a CONNECT that came in on the link of end `from`, for the bound on waits: a
+ * client link's source (its quota hash, made odd) or a relay link itself (its end, even).
+ */
+static uint64_t circuits_wait_src(struct circuits *cs, uint64_t from)
+{
+	const struct link *l = table_get(&cs->ends, from);
+
+	if (l && !l->rp && l->qsrc)
+		return l->qsrc->hash | 1;
+	return from << 1;
+}
+
+static uint64_t circuits_connect(struct relay *r, uint64_t req, uint64_t from,
+                                 const uint8_t identity[32], const uint8_t noise[32])
 {
 	struct circuits *cs = r->circ;
 	struct network *n = r->net;
@@ -293,7 +314,8 @@ static uint64_t circuits_connect(struct relay *r, uint64_t req, const uint8_t id
 	struct linkplan_action a = {.act = LINKPLAN_CONNECT, .cls = LINKPLAN_DISCOVERED};
 	const struct dstore_desc *dd;
 	struct link_cells *lc;
-	uint64_t now = ev_now_ms(r->loop);
+	uint64_t now = ev_now_ms(r->loop), src;
+	size_t mine = 0;
 
 	if (rp) {
 		if (!rp->link || sodium_memcmp(rp->noise, noise, 32) != 0 ||
@@ -303,6 +325,13 @@ static uint64_t circuits_connect(struct relay *r, uint64_t req, const uint8_t id
 		return lc->end;
 	}
 	/* None up: make one, to the relay its verified descriptor names, if there is room. */
+	src = circuits_wait_src(cs, from);
+	for (size_t i = 0; i < cs->n_waits; i++)
+		mine += cs->waits[i].src == src;
+	if (mine >= CIRCUITS_WAITS_PER_SOURCE) {
+		cs->drop_source++;
+		return CIRCUITS_REFUSED;
+	}
 	if (!n || cs->n_waits == CIRCUITS_WAITS || !memcmp(identity, n->id.pk, 32) ||
 	    !(dd = dstore_get(gossip_store(n->g), identity)) ||
 	    sodium_memcmp(dd->d.noise, noise, 32) != 0 ||
@@ -317,7 +346,7 @@ static uint64_t circuits_connect(struct relay *r, uint64_t req, const uint8_t id
 	cs->dials++;
 	netlinks_connect(n, &a);
 	cs->waits[cs->n_waits] =
-	    (struct circuits_wait){.req = req, .until = now + CIRCUITS_EXTEND_MS};
+	    (struct circuits_wait){.req = req, .until = now + CIRCUITS_EXTEND_MS, .src = src};
 	memcpy(cs->waits[cs->n_waits].identity, identity, 32);
 	memcpy(cs->waits[cs->n_waits].noise, noise, 32);
 	cs->n_waits++;
@@ -340,12 +369,14 @@ static void circuits_pump(struct relay *r)
 				circuits_send(r, &cs->act);
 				continue;
 			}
-			ends[nc] =
-			    circuits_connect(r, cs->act.req, cs->act.identity, cs->act.noise_pub);
+			ends[nc] = circuits_connect(r, cs->act.req, cs->act.link, cs->act.identity,
+			                            cs->act.noise_pub);
 			reqs[nc] = cs->act.req;
 			if (ends[nc] == CIRCUITS_LATER)
 				continue;
-			if (!ends[nc])
+			if (ends[nc] == CIRCUITS_REFUSED)
+				ends[nc] = 0; /* counted as "source" */
+			else if (!ends[nc])
 				cs->drop_connect++;
 			if (nc + 1 < CIRCUITS_CONNECTS)
 				nc++;

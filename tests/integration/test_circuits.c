@@ -922,6 +922,79 @@ static void test_extend_no_link(void **state)
 	hops_gone();
 }
 
+/*
+ * Circuits cs[i] on client links xs[i / per] read for ms: each step's cell sent on, DESTROYs
+ * counted into *destroyed.
+ */
+static void pump_links(struct cc *xs, int nx, struct circ *cs, int per, int *destroyed, uint64_t ms)
+{
+	uint8_t body[B], buf[PROTO_MAX_FRAME];
+	struct cell in, out = {.body = body};
+	uint64_t until = ev_clock_ms() + ms;
+
+	while (ev_clock_ms() < until)
+		for (int x = 0; x < nx; x++) {
+			int k = tclient_recvfrom(xs[x].t.fd, buf, sizeof(buf), NULL, 5);
+			const uint8_t *data;
+			size_t len;
+			bool has_out = false;
+
+			if (k != FRAME_LEN || buf[1] != CELL_FRAME_TYPE ||
+			    cell_open(buf, (size_t)k, xs[x].recv_key, &xs[x].rp, &in) != 0)
+				continue;
+			for (int i = x * per; i < (x + 1) * per; i++) {
+				if (cs[i].circ_id != in.circ_id)
+					continue;
+				if (circ_input(&cs[i], &in, ev_clock_ms(), &out, &has_out, &data,
+				               &len) == CIRC_EV_DESTROYED)
+					(*destroyed)++;
+				if (has_out)
+					cc_send(&xs[x], &out);
+			}
+		}
+}
+
+/*
+ * EXTENDs that wait for a dial are bounded per source: R3 is still gone, and one source (three
+ * client links of 127.0.0.1, LINK_HOPS circuits each) asks R1 to extend 9 circuits to it. 8
+ * wait for the dial and time out after 10 s; the 9th is refused at once ("source").
+ */
+static void test_extend_waits_per_source(void **state)
+{
+	static struct cc xs[3];
+	static struct circ cs[3 * LINK_HOPS];
+	struct circ_hop hops[2];
+	uint8_t body[B];
+	struct cell out = {.body = body};
+	long long source1 = drops(&R1, "source"), connect1 = drops(&R1, "connect");
+	int destroyed = 0;
+
+	(void)state;
+	assert_int_equal(R3.pid, 0);
+	memcpy(hops[0].identity, R1.id, 32);
+	memcpy(hops[0].noise_pub, R1.pub, 32);
+	memcpy(hops[1].identity, R3.id, 32);
+	memcpy(hops[1].noise_pub, R3.pub, 32);
+	for (int x = 0; x < 3; x++)
+		cc_open(&xs[x], &R1);
+	for (int i = 0; i < 3 * LINK_HOPS; i++) {
+		assert_int_equal(
+		    circ_start(&cs[i], hops, 2, CIRCHS_CLASS_1500, ev_clock_ms(), &out), 0);
+		cc_send(&xs[i / LINK_HOPS], &out);
+	}
+	pump_links(xs, 3, cs, LINK_HOPS, &destroyed, 3000);
+	if (destroyed != 1)
+		show_relays();
+	assert_int_equal(destroyed, 1);
+	assert_int_equal(drops(&R1, "source"), source1 + 1);
+	pump_links(xs, 3, cs, LINK_HOPS, &destroyed, 10000);
+	assert_int_equal(destroyed, 3 * LINK_HOPS);
+	assert_int_equal(drops(&R1, "connect"), connect1 + 8);
+	for (int x = 0; x < 3; x++)
+		cc_close(&xs[x]);
+	hops_gone();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -940,6 +1013,7 @@ int main(void)
 	    /* Last: R3 is left dead. */
 	    cmocka_unit_test(test_relay_crashes),
 	    cmocka_unit_test(test_extend_no_link),
+	    cmocka_unit_test(test_extend_waits_per_source),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
