@@ -22,3 +22,8 @@ if(TARGET wgrelay_core)
   add_executable(fuzz_mkseeds_discover ${CMAKE_CURRENT_LIST_DIR}/mkseeds_discover.c)
   target_link_libraries(fuzz_mkseeds_discover PRIVATE wgrcommon)
 endif()
+# One peer's circuits (circpeer.h): cells from relays and the far side, the clock, lost links.
+if(TARGET wgrelay_core)
+  add_fuzz_target(fuzz_circpeer SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_circpeer.c
+                  LINK_LIBRARIES wgrelay_core)
+endif()
