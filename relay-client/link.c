@@ -197,8 +197,10 @@ static int cell_input(struct link *l, uint8_t *buf, size_t n, int64_t now_ms)
 		return r;
 	l->last_rx_ms = now_ms;
 	l->cells_rx++;
-	if (l->on_cell)
+	if (l->on_cell) {
 		l->on_cell(l, &c, now_ms);
+		l->priv->data_pending = true; /* what it queued leaves at on_data_end, batched */
+	}
 	return 0;
 }
 

@@ -64,8 +64,9 @@ typedef void (*link_data_end_fn)(struct link *l, int64_t now_ms);
 typedef void (*link_ctrl_fn)(struct link *l, const uint8_t *msg, size_t len, int64_t now_ms);
 struct cell;
 /*
- * A CELL frame opened (PROTOCOL.md §13.1): c, its body in the link's receive buffer, valid
- * until the call returns (the callee may change it, as circ_input does).
+ * A CELL frame opened (PROTOCOL.md §13.1): c, its body in the link's receive buffer (the
+ * callee may change it, as circ_input does). The body stays valid until on_data_end returns,
+ * which runs after the batch, as for on_data: a datagram in it can be queued, not copied.
  */
 typedef void (*link_cell_fn)(struct link *l, struct cell *c, int64_t now_ms);
 

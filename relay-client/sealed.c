@@ -187,18 +187,6 @@ void sealed_port_divert(struct sealed_port *sp, sealed_divert_fn fn, void *arg)
 	sp->divert_arg = arg;
 }
 
-void sealed_port_to_wg(struct sealed_port *sp, const uint8_t *dgram, size_t len)
-{
-	if (!sp->wg.len) {
-		sp->drop_route++;
-		return;
-	}
-	if (sendto(sp->fd, dgram, len, 0, &sp->wg.sa, sp->wg.len) == (ssize_t)len)
-		sp->to_wg++;
-	else
-		sp->drop_send++;
-}
-
 /*
  * The port's queue to WireGuard in as few sendmmsg calls as the socket allows: a datagram it
  * refuses is counted and skipped, a full buffer fails the rest (each would be refused too).
@@ -244,6 +232,11 @@ void sealed_deliver(struct link *l, struct link_bind *b, const uint8_t *dgram, s
 		sp->rx_streak = 0;
 	}
 	sp->rx_streak++;
+	sealed_port_queue(sp, dgram, len);
+}
+
+void sealed_port_queue(struct sealed_port *sp, const uint8_t *dgram, size_t len)
+{
 	if (!sp->wg.len) {
 		sp->drop_route++;
 		return;

@@ -75,10 +75,11 @@ void sealed_port_route(struct sealed_port *sp, struct link *l, struct link_bind 
 /* From now on WireGuard's datagrams go to fn(arg, ...) (NULL: to the links again). */
 void sealed_port_divert(struct sealed_port *sp, sealed_divert_fn fn, void *arg);
 /*
- * One datagram to WireGuard at once (not queued: for a diverted port, whose datagrams do not
- * come from the links' batches): to_wg, or drop_route (no listen port) or drop_send.
+ * Queue dgram for WireGuard as sealed_deliver does, for a caller that is not a binding (a
+ * peer's circuits, from a link's on_cell): dgram untouched until sealed_flush, which the link's
+ * on_data_end runs after its batch. No listen port: drop_route.
  */
-void sealed_port_to_wg(struct sealed_port *sp, const uint8_t *dgram, size_t len);
+void sealed_port_queue(struct sealed_port *sp, const uint8_t *dgram, size_t len);
 /*
  * Read up to SEALED_BATCH datagrams (one recvmmsg) and send each sealed on the route (else on
  * the binding the last frame came in on), the batch in one sendmmsg per link. buf is scratch

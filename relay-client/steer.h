@@ -100,6 +100,7 @@ struct steer_ctx {
 	/* the relays circuits may use, from every current descriptor known (steer_circ_view) */
 	struct steer_circ_relay *circ_view;
 	size_t n_circ_view;
+	uint64_t circ_view_gen; /* bumped with each new view (1 the first) */
 };
 
 /* Refresh one interface from the device: new peers, samples, endpoint resets. */

@@ -65,14 +65,18 @@
 /* A peer on circuits: on the heap, as the peers' array moves when it grows. */
 struct steer_circ_peer {
 	struct circpeer cp;
-	struct steer_ctx *s;
 	struct sealed_port *port; /* the peer's p->port */
 	uint8_t shared[32];       /* the pair's secret (sid_shared) */
 	uint8_t rdv[32];          /* the rendezvous chosen last (identity), zero none */
 	int rdv_ri;               /* its index in s->circ_view, -1 none */
 	unsigned rdv_rank;        /* which of the ranking (0: the best), CIRC_RDV_CHOICES */
-	uint64_t rdv_epoch;       /* the cookie epoch rdv_rank was last reset in */
-	char text[CACHE_WHY];     /* what status shows, as last published */
+	/* rdv_ri and its hash as computed for this view and rank (ranking n relays each tick costs
+	 * n BLAKE2b per peer) */
+	uint64_t rdv_gen;
+	unsigned rdv_gen_rank;
+	uint8_t rdv_h[SID_LEN];
+	uint64_t rdv_epoch;   /* the cookie epoch rdv_rank was last reset in */
+	char text[CACHE_WHY]; /* what status shows, as last published */
 	bool no_rdv_logged, no_path_logged;
 	/* relays suspected dead (middle hops of a circuit that went silent), until when */
 	uint8_t suspect[CIRC_SUSPECTS][32];
@@ -82,9 +86,19 @@ struct steer_circ_peer {
 	    seen_failed_hops;
 };
 
+/*
+ * A circuit's link id is its struct link. watch.c calls steer_circ_link_gone before it frees or
+ * stops a link, which forgets every circuit on it, so an id held by a circuit always names a
+ * live link: no lookup per cell.
+ */
 static uint64_t link_id(const struct link *l)
 {
 	return (uint64_t)(uintptr_t)l;
+}
+
+static struct link *link_ptr(uint64_t id)
+{
+	return (struct link *)(uintptr_t)id;
 }
 
 /* The Noise key (base64) of the relay of identity id in the view, "?" when not there. */
@@ -94,23 +108,6 @@ static const char *key_of(const struct steer_ctx *s, const uint8_t id[32])
 		if (!memcmp(s->circ_view[r].ps.identity, id, 32))
 			return s->circ_view[r].pubkey;
 	return "?";
-}
-
-/* The table's link of id, up or not; NULL when it is gone. */
-static struct link *link_any(struct steer_ctx *s, uint64_t id)
-{
-	for (size_t r = 0; r < s->n_relays; r++)
-		if (s->relays[r].link && link_id(s->relays[r].link) == id)
-			return s->relays[r].link;
-	return NULL;
-}
-
-/* The table's link of id, when it is still there and up. */
-static struct link *link_of(struct steer_ctx *s, uint64_t id)
-{
-	struct link *l = link_any(s, id);
-
-	return l && l->state == LINK_UP ? l : NULL;
 }
 
 /* A link fit to carry a new circuit: up, and its last PING answered. */
@@ -164,7 +161,7 @@ static void check_paths(struct steer_ctx *s, struct steer_circ_peer *cp, uint64_
 			}
 		for (unsigned i = 0; i < CIRCPEER_SLOTS; i++) {
 			struct link *l = cp->cp.slot[i].role != CIRCPEER_FREE
-			                     ? link_any(s, cp->cp.slot[i].path.link)
+			                     ? link_ptr(cp->cp.slot[i].path.link)
 			                     : NULL;
 			if (l && l->state == LINK_UP)
 				link_ping_now(l, (int64_t)now);
@@ -175,7 +172,7 @@ static void check_paths(struct steer_ctx *s, struct steer_circ_peer *cp, uint64_
 		if (sl->role != CIRCPEER_BUILDING && sl->role != CIRCPEER_POOL &&
 		    sl->role != CIRCPEER_MEETING)
 			continue;
-		if (!link_live(link_any(s, sl->path.link))) {
+		if (!link_live(link_ptr(sl->path.link))) {
 			circpeer_drop_via(&cp->cp, sl->path.hops[0].identity);
 			continue;
 		}
@@ -189,17 +186,15 @@ static void check_paths(struct steer_ctx *s, struct steer_circ_peer *cp, uint64_
 
 static int io_send_cell(void *ctx, uint64_t link, const struct cell *c)
 {
-	struct steer_circ_peer *cp = ctx;
-	struct link *l = link_of(cp->s, link);
-
-	return l ? link_send_cell(l, c, steer_mono_ms()) : -ENOTCONN;
+	(void)ctx;
+	return link_send_cell(link_ptr(link), c, steer_mono_ms());
 }
 
 static void io_to_wg(void *ctx, const uint8_t *dgram, size_t len)
 {
 	struct steer_circ_peer *cp = ctx;
 
-	sealed_port_to_wg(cp->port, dgram, len);
+	sealed_port_queue(cp->port, dgram, len);
 }
 
 static int from_wg(void *arg, const uint8_t *dgram, size_t len, int64_t now_ms)
@@ -239,6 +234,7 @@ void steer_circ_view(struct steer_ctx *s, const struct registry_entry *e, size_t
 	free(s->circ_view);
 	s->circ_view = v;
 	s->n_circ_view = k;
+	s->circ_view_gen++; /* the peers rank it again */
 }
 
 bool steer_circ_guard(const struct steer_ctx *s, const char *b64)
@@ -312,22 +308,16 @@ static void iface_req(const struct steer_ctx *s, const struct steer_iface *ifc,
                       struct pathsel_req *req)
 {
 	int st = pathsel_strategy_parse(ifc->cfg.strategy);
-	const char *c = ifc->cfg.exclude_country;
+	size_t n = 0;
+	char bad[8];
 
 	memset(req, 0, sizeof(*req));
 	req->hops = ifc->cfg.hops;
 	req->strategy = st < 0 ? PATHSEL_BALANCED : (enum pathsel_strategy)st;
-	while (*c && req->n_exclude < PATHSEL_MAX_COUNTRIES) {
-		if (c[0] && c[1] && (c[2] == ',' || !c[2])) {
-			req->exclude[req->n_exclude][0] = c[0];
-			req->exclude[req->n_exclude][1] = c[1];
-			req->exclude[req->n_exclude++][2] = 0;
-		}
-		c = strchr(c, ',');
-		if (!c)
-			break;
-		c++;
-	}
+	/* configure-relay stored it checked; a list that does not parse excludes nothing */
+	if (cache_countries_parse(ifc->cfg.exclude_country, req->exclude, PATHSEL_MAX_COUNTRIES, &n,
+	                          bad, sizeof(bad)) == 0)
+		req->n_exclude = (unsigned)n;
 	if (s->self_known && s->geoip) {
 		struct geoip_loc g;
 		if (geoip_lookup(s->geoip, &s->self_public, &g) == 0) {
@@ -512,7 +502,6 @@ static bool peer_take(struct steer_ctx *s, struct steer_iface *ifc, struct steer
 		struct circpeer_io io = {.ctx = cp, .send_cell = io_send_cell, .to_wg = io_to_wg};
 		circpeer_init(&cp->cp, &io, CIRCHS_CLASS_1500);
 		cp->cp.rotate_s = rotate_period();
-		cp->s = s;
 		cp->rdv_ri = -1;
 		p->circ = cp;
 	}
@@ -677,25 +666,29 @@ void steer_circ(struct steer_ctx *s, struct steer_iface *ifc, int64_t now)
 			cp->rdv_epoch = (uint64_t)now / SID_COOKIE_EPOCH_S;
 			cp->rdv_rank = 0; /* both sides go back to the best at once */
 		}
-		ri = rendezvous(s, cp, cp->rdv_rank, h);
+		if (cp->rdv_gen != s->circ_view_gen || cp->rdv_gen_rank != cp->rdv_rank) {
+			cp->rdv_ri = rendezvous(s, cp, cp->rdv_rank, cp->rdv_h);
+			cp->rdv_gen = s->circ_view_gen;
+			cp->rdv_gen_rank = cp->rdv_rank;
+		}
+		ri = cp->rdv_ri;
+		memcpy(h, cp->rdv_h, SID_LEN);
 		if (ri < 0) {
 			if (!cp->no_rdv_logged)
 				log_warnx(
 				    "%s: peer %.8s: no relay in view offers circuits: waiting",
 				    ifc->name, p->pub_b64);
 			cp->no_rdv_logged = true;
-			cp->rdv_ri = -1;
 			continue;
 		}
 		cp->no_rdv_logged = false;
 		if (memcmp(cp->rdv, s->circ_view[ri].ps.identity, 32) != 0)
 			log_info("%s: peer %.8s: rendezvous %.8s", ifc->name, p->pub_b64,
 			         s->circ_view[ri].pubkey);
-		cp->rdv_ri = ri;
 		memcpy(cp->rdv, s->circ_view[ri].ps.identity, 32);
 		sid_cookie(cookie, cp->shared, cp->rdv, (uint64_t)now / SID_COOKIE_EPOCH_S);
-		circpeer_set_meet(&cp->cp, cp->rdv, cookie,
-		                  buf_load_be32(h + SID_LEN - 4) % CIRCPEER_ROTATE_S);
+		/* the phase: the hash's last four bytes, reduced by circpeer to its period */
+		circpeer_set_meet(&cp->cp, cp->rdv, cookie, buf_load_be32(h + SID_LEN - 4));
 		check_paths(s, cp, mono);
 		if (circpeer_tick(&cp->cp, mono, (uint64_t)now)) {
 			rc = choose_path(s, ifc, cp, now, &path);

@@ -802,12 +802,16 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t, void *arg)
 static void on_circ(struct ev_loop *loop, struct ev_timer *t, void *arg)
 {
 	struct watch *w = arg;
+	bool any = false;
 
 	ev_timer_start(loop, t, WATCH_CIRC_MS);
 	for (size_t i = 0; i < w->n_ifaces; i++)
-		if (w->ifaces[i].circ_on && iface_active(w, &w->ifaces[i]))
+		if (w->ifaces[i].circ_on && iface_active(w, &w->ifaces[i])) {
 			steer_circ(&w->s, &w->ifaces[i], time(NULL));
-	sync_ports(w);
+			any = true;
+		}
+	if (any) /* steer_circ may have opened or closed a port */
+		sync_ports(w);
 }
 
 /* The slow reload is done by the next tick, in its place among the tick's steps. */

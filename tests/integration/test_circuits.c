@@ -892,6 +892,15 @@ static void test_relay_crashes(void **state)
 	both_destroyed(t0, KILL_MS, "crashed");
 }
 
+/* A 2-hop path: R1, then R3. */
+static void path_r1_r3(struct circ_hop hops[2])
+{
+	memcpy(hops[0].identity, R1.id, 32);
+	memcpy(hops[0].noise_pub, R1.pub, 32);
+	memcpy(hops[1].identity, R3.id, 32);
+	memcpy(hops[1].noise_pub, R3.pub, 32);
+}
+
 /*
  * R3 is gone: R1 has no link to it and dials it for the EXTEND; nothing answers, so the
  * circuit is torn down when the extend timeout passes.
@@ -906,10 +915,7 @@ static void test_extend_no_link(void **state)
 
 	(void)state;
 	assert_int_equal(R3.pid, 0);
-	memcpy(hops[0].identity, R1.id, 32);
-	memcpy(hops[0].noise_pub, R1.pub, 32);
-	memcpy(hops[1].identity, R3.id, 32);
-	memcpy(hops[1].noise_pub, R3.pub, 32);
+	path_r1_r3(hops);
 	reset_events(&A);
 	assert_int_equal(circ_start(&A.c, hops, 2, CIRCHS_CLASS_1500, ev_clock_ms(), &out), 0);
 	cc_send(&A, &out);
@@ -971,10 +977,7 @@ static void test_extend_waits_per_source(void **state)
 
 	(void)state;
 	assert_int_equal(R3.pid, 0);
-	memcpy(hops[0].identity, R1.id, 32);
-	memcpy(hops[0].noise_pub, R1.pub, 32);
-	memcpy(hops[1].identity, R3.id, 32);
-	memcpy(hops[1].noise_pub, R3.pub, 32);
+	path_r1_r3(hops);
 	for (int x = 0; x < 3; x++)
 		cc_open(&xs[x], &R1);
 	for (int i = 0; i < 3 * LINK_HOPS; i++) {
