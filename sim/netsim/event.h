@@ -1,7 +1,8 @@
 /*
- * event.h: the simulator's event queue: a 4-ary min-heap ordered by (time in ms, insertion
- * number), so events due at the same millisecond run in the order they were scheduled and a
- * run is the same every time. The queue's clock is the time of the last event popped.
+ * event.h: the simulator's event queue, ordered by (time in ms, insertion number), so events due
+ * at the same millisecond run in the order they were scheduled and a run is the same every
+ * time: a calendar of 1 ms buckets for the next minute or so, a heap beyond (event.c). The
+ * queue's clock is the time of the last event popped.
  * Bounded: a push past the capacity fails rather than growing without limit.
  */
 #ifndef WGR_NETSIM_EVENT_H
@@ -36,6 +37,12 @@ int event_pop(struct event_queue *q, struct event *e);
 const struct event *event_peek(const struct event_queue *q);
 /* The earliest event after event_peek's, as queued now (NULL when none): the same validity. */
 const struct event *event_peek2(const struct event_queue *q);
+/*
+ * The next k events at most, in the order they would pop as queued now, into out: how many.
+ * Cheap for the events of the coming minute (a walk of the calendar); past those it stops at
+ * the first of the heap. The same validity as event_peek: for prefetching what comes.
+ */
+size_t event_peek_n(const struct event_queue *q, const struct event **out, size_t k);
 /* Time of the earliest event without popping it: 0, or -ENOENT when empty. */
 int event_peek_time(const struct event_queue *q, uint64_t *at);
 /* The clock: time of the last event popped (0 at start). */

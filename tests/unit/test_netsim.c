@@ -3,6 +3,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -64,6 +65,82 @@ static void test_event_many(void **state)
 		last = e.at;
 	}
 	assert_int_equal(event_peak(q), 100000);
+	event_queue_free(q);
+}
+
+/*
+ * Pushes while popping, as a simulation does: near (same millisecond, the next ones), across the
+ * calendar's length and far ahead. Every pop must be the pending event with the least (at, push
+ * number), checked against a plain scan; the peeks must name what the pops then give.
+ */
+static void test_event_exact_order(void **state)
+{
+	enum { N = 3000 };
+	static uint64_t at[N];
+	static bool done[N];
+	struct event_queue *q;
+	struct event e;
+	struct rng r;
+	size_t pushed = 0, popped = 0;
+
+	(void)state;
+	memset(done, 0, sizeof(done));
+	rng_seed(&r, 11, 2);
+	assert_int_equal(event_queue_new(&q, N), 0);
+	while (popped < N) {
+		/* Push 0..3 events (while any are left), then pop one. */
+		for (uint64_t k = rng_below(&r, 4); k > 0 && pushed < N; k--) {
+			uint64_t now = event_now(q), d;
+			switch (rng_below(&r, 5)) {
+			case 0:
+				d = 0;
+				break; /* this millisecond */
+			case 1:
+				d = rng_below(&r, 3);
+				break; /* the next few */
+			case 2:
+				d = rng_below(&r, 70000);
+				break; /* about one calendar */
+			case 3:
+				d = 60000 + rng_below(&r, 20000);
+				break; /* around its end */
+			default:
+				d = rng_below(&r, 10u * 3600 * 1000);
+				break; /* hours ahead */
+			}
+			at[pushed] = now + d;
+			assert_int_equal(event_push(q, &(struct event){.at = at[pushed],
+			                                               .aux = (uint32_t)pushed}),
+			                 0);
+			pushed++;
+		}
+		if (event_count(q) == 0)
+			continue;
+		size_t want = N;
+		for (size_t i = 0; i < pushed; i++)
+			if (!done[i] && (want == N || at[i] < at[want]))
+				want = i;
+		const struct event *peek[3];
+		size_t np = event_peek_n(q, peek, 3);
+		assert_true(np >= 1);
+		assert_int_equal(peek[0]->aux, want);
+		assert_ptr_equal(event_peek(q), peek[0]);
+		uint32_t second = np >= 2 ? peek[1]->aux : UINT32_MAX;
+		assert_int_equal(event_pop(q, &e), 0);
+		assert_int_equal(e.aux, want);
+		assert_int_equal(e.at, at[want]);
+		assert_int_equal(event_now(q), at[want]);
+		done[want] = true;
+		popped++;
+		/* The second peeked is the next popped unless a push comes first: check it now. */
+		if (second != UINT32_MAX) {
+			const struct event *p0 = event_peek(q);
+			assert_non_null(p0);
+			assert_int_equal(p0->aux, second);
+		}
+	}
+	assert_int_equal(event_pop(q, &e), -ENOENT);
+	assert_null(event_peek(q));
 	event_queue_free(q);
 }
 
@@ -251,10 +328,15 @@ static void test_meet_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_event_order), cmocka_unit_test(test_event_many),
-	    cmocka_unit_test(test_rng_streams), cmocka_unit_test(test_world),
-	    cmocka_unit_test(test_hmap),        cmocka_unit_test(test_dcache),
-	    cmocka_unit_test(test_meet),        cmocka_unit_test(test_meet_deterministic),
+	    cmocka_unit_test(test_event_order),
+	    cmocka_unit_test(test_event_many),
+	    cmocka_unit_test(test_event_exact_order),
+	    cmocka_unit_test(test_rng_streams),
+	    cmocka_unit_test(test_world),
+	    cmocka_unit_test(test_hmap),
+	    cmocka_unit_test(test_dcache),
+	    cmocka_unit_test(test_meet),
+	    cmocka_unit_test(test_meet_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
