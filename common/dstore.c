@@ -613,6 +613,48 @@ int dstore_remove(struct dstore *s, const uint8_t identity[32])
 	return 0;
 }
 
+void dstore_prefetch(const struct dstore *s, const uint8_t identity[32], int stage)
+{
+	const struct dstore_bucket *bk = &s->b[identity[0]];
+
+	switch (stage) {
+	case 0:
+		__builtin_prefetch(s); /* the pool's address */
+		__builtin_prefetch(bk);
+		break;
+	case 1: { /* the slots a binary search visits: the middle 8 lines (all, in most buckets) */
+		uint32_t from = bk->n > 64 ? bk->n / 2 - 32 : 0,
+		         to = from + 64 < bk->n ? from + 64 : bk->n;
+		for (uint32_t k = from; k < to; k += 8)
+			__builtin_prefetch(&bk->idx[k]);
+		break;
+	}
+	case 2:
+	case 3: {
+		/* By the 4-byte keys only: a full comparison would wait for the descriptor. */
+		uint32_t lo = 0, hi = bk->n, key = dstore_key(identity);
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2, ek = bk->idx[mid].key;
+			if (ek == key) {
+				const struct dstore_ent *e = &s->ent[bk->idx[mid].idx];
+				if (stage == 2)
+					__builtin_prefetch(e);
+				else if (e->dd) /* its identity, then the seq and times */
+					for (int k = 0; k < 2; k++)
+						__builtin_prefetch((const char *)&e->dd->d +
+						                   64 * k);
+				break;
+			}
+			if (ek < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		break;
+	}
+	}
+}
+
 struct dstore_desc *dstore_get(const struct dstore *s, const uint8_t identity[32])
 {
 	int found;

@@ -481,6 +481,49 @@ static void gossip_in_bucket(struct gossip *g, struct gossip_link *l, const stru
 	}
 }
 
+/* Prefetch: where the first identities of a message start, and their stride (0: none). */
+static size_t gossip_pf_ids(const uint8_t *msg, size_t len, size_t *stride)
+{
+	*stride = 40; /* IHAVE and BUCKET entries: identity, seq */
+	switch (len ? msg[0] : 0) {
+	case GOSSIP_T_IHAVE:
+		return 2;
+	case GOSSIP_T_BUCKET:
+		return 7;
+	case GOSSIP_T_WANT:
+		*stride = 32;
+		return 2;
+	case GOSSIP_T_DESC:
+		*stride = 0;
+		return 3 + GOSSIP_DESC_ID_OFF;
+	}
+	return 0;
+}
+
+void gossip_prefetch(const struct gossip *g, uint32_t link, const uint8_t *msg, size_t len,
+                     int stage)
+{
+	size_t stride, off = gossip_pf_ids(msg, len, &stride);
+
+	(void)link; /* the link's place is found by a scan of the few links: load them all */
+	if (stage == 0) {
+		__builtin_prefetch(&g->store);
+		__builtin_prefetch(&g->st.msgs_in);
+		return;
+	}
+	for (uint32_t i = 0; stage == 1 && i < g->n_links && i < 8; i++)
+		__builtin_prefetch(&g->links[i]);
+	/* The first two identities: most messages carry one. */
+	for (int k = 0; k < 2 && off && off + 32 <= len; k++, off += stride) {
+		const uint8_t *id = msg + off;
+		if (stage == 1 && g->pend_cap)
+			__builtin_prefetch(&g->pend[gossip_want_hash(id) & (g->pend_cap - 1)]);
+		dstore_prefetch(g->store, id, stage - 1);
+		if (!stride)
+			break;
+	}
+}
+
 int gossip_input(struct gossip *g, uint32_t link, const uint8_t *msg, size_t len, uint64_t now_ms)
 {
 	struct gossip_link *l = gossip_link_find(g, link);

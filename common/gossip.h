@@ -129,6 +129,16 @@ int gossip_link_down(struct gossip *g, uint32_t link, uint64_t now_ms);
 int gossip_input(struct gossip *g, uint32_t link, const uint8_t *msg, size_t len, uint64_t now_ms);
 
 /*
+ * Start loading what gossip_input(g, link, msg, len) will read, one level per stage (0: the
+ * engine, 1: its links, the pending table and the store's buckets for the first identities the
+ * message names, 2 to 4: deeper into the store, dstore_prefetch's stages 1 to 3), each stage
+ * called once the one before had time to arrive. Nothing is decoded, checked or changed: only a hint to the processor (see
+ * dstore_prefetch). Any bytes are safe; a message too short for an identity prefetches less.
+ */
+void gossip_prefetch(const struct gossip *g, uint32_t link, const uint8_t *msg, size_t len,
+                     int stage);
+
+/*
  * Our own new descriptor (or one learnt outside gossip: HELLO, DESC_RESP, the DHT; then link is
  * its source, else GOSSIP_LINK_NONE): decoded with the engine's decode function, stored and
  * announced to every link but the source. Returns enum dstore_result, -EBADMSG (invalid; the

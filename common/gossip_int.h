@@ -128,6 +128,15 @@ struct gossip_link *gossip_link_find(struct gossip *g, uint32_t id);
 void gossip_announce_to(struct gossip *g, struct gossip_link *l, const uint8_t id[32]);
 
 /* gossip_want.c: identities we want, each asked of one link at a time. */
+/* The pending table's home slot of id, before masking (gossip_prefetch knows it too). */
+static inline uint32_t gossip_want_hash(const uint8_t id[32])
+{
+	/* Identities are public keys; grinding collisions costs key generation and only slows the
+	 * probing of a table bounded by pending_max. */
+	/* Spelled out rather than buf_load_be32: this runs for every lookup. */
+	return ((uint32_t)id[28] << 24 | (uint32_t)id[29] << 16 | (uint32_t)id[30] << 8 | id[31]) ^
+	       ((uint32_t)id[1] << 24 | (uint32_t)id[2] << 16 | (uint32_t)id[3] << 8 | id[4]);
+}
 /* The pending entry of id, or NULL. Pointers last until the table next changes. */
 struct gossip_want *gossip_want_find(struct gossip *g, const uint8_t id[32]);
 /* w is asked of no link now (it was asked of one): waiting to be asked again. */

@@ -11,15 +11,6 @@
 
 #include "gossip_int.h"
 
-static uint32_t gossip_want_hash(const uint8_t id[32])
-{
-	/* Identities are public keys; grinding collisions costs key generation and only slows the
-	 * probing of a table bounded by pending_max. */
-	/* Spelled out rather than buf_load_be32: this runs for every lookup. */
-	return ((uint32_t)id[28] << 24 | (uint32_t)id[29] << 16 | (uint32_t)id[30] << 8 | id[31]) ^
-	       ((uint32_t)id[1] << 24 | (uint32_t)id[2] << 16 | (uint32_t)id[3] << 8 | id[4]);
-}
-
 /* The slot of id, or UINT32_MAX. */
 static uint32_t gossip_want_slot(const struct gossip *g, const uint8_t id[32])
 {

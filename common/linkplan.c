@@ -603,6 +603,30 @@ static uint32_t plan_find_live(const struct linkplan *p, const uint8_t id[32])
 	return LP_NONE;
 }
 
+void linkplan_prefetch(const struct linkplan *p, const uint8_t identity[32], int stage)
+{
+	uint64_t key;
+
+	switch (stage) {
+	case 0:
+		__builtin_prefetch(p);
+		break;
+	case 1:
+		__builtin_prefetch(p->live_key);
+		__builtin_prefetch(p->live);
+		break;
+	default:
+		if (p->n_live > LP_LIVE_SCAN)
+			break;
+		memcpy(&key, identity, sizeof(key));
+		for (uint32_t i = 0; i < p->n_live; i++)
+			if (p->live_key[i] == key) {
+				__builtin_prefetch(&p->e[p->live[i]]);
+				break;
+			}
+	}
+}
+
 void linkplan_heard(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms)
 {
 	uint32_t idx = plan_find_live(p, identity);

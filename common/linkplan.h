@@ -165,6 +165,12 @@ int linkplan_link_up(struct linkplan *p, const uint8_t identity[32], uint64_t no
  */
 int linkplan_link_down(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms,
                        enum linkplan_down how);
+/*
+ * Start loading what linkplan_heard or linkplan_sent for identity will read, one level per
+ * stage (0: the plan, 1: its links, 2: the link's entry), each stage called once the one before
+ * had time to arrive. Only a hint to the processor (see dstore_prefetch).
+ */
+void linkplan_prefetch(const struct linkplan *p, const uint8_t identity[32], int stage);
 /* A frame opened on the link (liveness): call for every CTRL frame. O(1). */
 void linkplan_heard(struct linkplan *p, const uint8_t identity[32], uint64_t now_ms);
 /* We sent a frame on the link (gossip, anything): postpones the HEARTBEAT. O(1). */

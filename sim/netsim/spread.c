@@ -242,10 +242,11 @@ static void drain(struct spread *s)
 
 	while (event_pop(s->q, &e) == 0) {
 		if (e.kind == EV_MSG)
-			free(e.p);
+			smsg_free(s, e.p);
 		else if (e.kind == EV_HELLO)
 			dstore_desc_unref(e.p);
 	}
+	smsg_release(s);
 }
 
 static void teardown(struct spread *s)
@@ -316,35 +317,49 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 
 /*
  * Start loading what the coming events will read while this one runs: each event touches
- * another relay, and at scale none of them is in cache. Two steps ahead, the relay, the sender's
- * identity and the message; one step ahead (the relay is loaded by now), the heads of its link
- * plan and gossip engine. A prefetch is only a hint: what runs, and in which order, is the same.
+ * another relay, and at scale none of its state is in cache (the time per event is memory, not
+ * arithmetic). The next PF_DEPTH events are known (event_peek_n), so each is loaded a level a
+ * step as it comes closer, each level from pointers the step before brought in: the relay,
+ * its message and the sender's identity; then the heads of its gossip engine and link plan;
+ * then their links, pending slots and store buckets; then deeper into the store. A prefetch is
+ * only a hint: what runs, and in which order, is the same.
  */
-static void prefetch_relay(const struct spread *s, const struct event *n)
+#define PF_DEPTH 6
+
+static void prefetch_stage(const struct spread *s, const struct event *n, int stage)
 {
-	__builtin_prefetch(&s->r[n->dst]);
-	if (n->src < s->n)
-		__builtin_prefetch(s->pk[n->src]);
-	if (n->kind == EV_MSG)
-		__builtin_prefetch(n->p);
+	const struct srelay *x = &s->r[n->dst];
+	const struct smsg *m = n->kind == EV_MSG ? n->p : NULL;
+
+	if (n->dst >= s->n)
+		return;
+	if (stage == 0) {
+		__builtin_prefetch(x);
+		if (n->src < s->n)
+			__builtin_prefetch(s->pk[n->src]);
+		if (m)
+			__builtin_prefetch(m);
+		return;
+	}
+	if (!x->up ||
+	    (n->kind != EV_MSG && n->kind != EV_TIMER && n->kind != EV_HB && n->kind != EV_HB_ACK))
+		return;
+	if (stage <= 3 && n->src < s->n)
+		linkplan_prefetch(x->lp, s->pk[n->src], stage - 1);
+	if (m)
+		gossip_prefetch(x->g, n->src, m->b, m->len, stage - 1);
+	else if (stage == 1)
+		gossip_prefetch(x->g, n->src, NULL, 0, 0);
 }
 
 static void prefetch_next(const struct spread *s)
 {
-	const struct event *n1 = event_peek(s->q), *n2 = event_peek2(s->q);
+	const struct event *n[PF_DEPTH];
+	size_t got = event_peek_n(s->q, n, PF_DEPTH);
 
-	if (n2 && n2->dst < s->n)
-		prefetch_relay(s, n2);
-	if (n1 && n1->dst < s->n) {
-		const struct srelay *x = &s->r[n1->dst];
-
-		prefetch_relay(s, n1);
-		if (x->up) {
-			__builtin_prefetch(x->lp);
-			for (int k = 0; k < 3; k++)
-				__builtin_prefetch((const char *)x->g + 64 * k);
-		}
-	}
+	/* The furthest gets the first level, the next one the deepest. */
+	for (size_t k = 0; k < got; k++)
+		prefetch_stage(s, n[k], (int)(PF_DEPTH - 1 - k));
 }
 
 int spread_run(const struct spread_params *p, const char *dir, struct spread_result *res)

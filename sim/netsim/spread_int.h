@@ -49,8 +49,15 @@ enum spread_ev {
 
 struct smsg {
 	uint16_t len;
-	uint8_t b[];
+	uint8_t cls; /* size class: smsg_new, smsg_free */
+	union {
+		struct smsg *next; /* on its class's free list */
+		uint8_t b[1];
+	};
 };
+
+/* Size classes of gossip messages in flight, kept on free lists (srelay.c). */
+#define SMSG_CLASSES 3
 
 /* What every event reads comes first (one cache line); the keys only at set-up and signing. */
 struct srelay {
@@ -105,6 +112,7 @@ struct spread {
 	double converge_s;
 	bool marked, relay_bw_done; /* steady window: started, per-relay figure taken */
 	uint64_t msgs, gossip_msgs;
+	struct smsg *smsg_free[SMSG_CLASSES];
 	struct gossip_stats gs;
 	struct spread_result *res;
 	uint8_t buf[GOSSIP_MSG_MAX];
@@ -129,6 +137,11 @@ int srelay_publish(struct spread *s, uint32_t i);
 void srelay_handle(struct spread *s, const struct event *e);
 void srelay_pump(struct spread *s, uint32_t i);
 void srelay_schedule(struct spread *s, uint32_t i);
+/* A message buffer for len bytes (<= GOSSIP_MSG_MAX), or NULL; back with smsg_free. */
+struct smsg *smsg_new(struct spread *s, size_t len);
+void smsg_free(struct spread *s, struct smsg *m);
+/* Free every buffer kept for reuse. */
+void smsg_release(struct spread *s);
 int srelay_push(struct spread *s, uint64_t at, uint32_t kind, uint32_t dst, uint32_t src,
                 uint32_t aux, void *p);
 void srelay_fold_stats(struct spread *s, uint32_t i);

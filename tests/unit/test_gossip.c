@@ -865,6 +865,86 @@ static void test_clock_back(void **state)
 }
 
 /* The announcement queue per link is bounded: the oldest go, counted. */
+/*
+ * gossip_prefetch reads what gossip_input will, from any bytes: every truncation of every kind
+ * of message (each in a buffer of exactly its length, so the sanitizer build sees any read past
+ * it), at every stage, against an engine holding descriptors, links and a pending WANT. It
+ * must change nothing: the counters and the store are the same afterwards.
+ */
+static void test_prefetch_reads_only(void **state)
+{
+	struct gossip *g;
+	struct gossip_msg m;
+	struct gossip_stats before;
+	uint8_t d[DESC_MAX_LEN], msgs[6][GOSSIP_MSG_MAX];
+	size_t lens[6], n_msgs = 0, held;
+	int len;
+
+	(void)state;
+	assert_int_equal(gossip_new(&g, NULL), 0);
+	for (uint32_t l = 1; l <= 3; l++)
+		assert_int_equal(gossip_link_up(g, l, T0MS), 0);
+	for (int k = 0; k < 4; k++) {
+		size_t dl = good_desc(k, 1, d);
+		assert_int_equal(gossip_offer(g, 1, d, dl, T0MS), DSTORE_NEW);
+	}
+	/* A pending WANT: an IHAVE of an identity not held. */
+	keys_upto(6);
+	memset(&m, 0, sizeof(m));
+	m.type = GOSSIP_T_IHAVE;
+	m.u.ihave.n = 2;
+	memcpy(m.u.ihave.e[0].id, pk[5], 32);
+	m.u.ihave.e[0].seq = 3;
+	memcpy(m.u.ihave.e[1].id, pk[0], 32);
+	m.u.ihave.e[1].seq = 1;
+	len = gossip_msg_encode(&m, msgs[n_msgs], sizeof(msgs[0]));
+	assert_true(len > 0);
+	lens[n_msgs++] = (size_t)len;
+	assert_int_equal(gossip_input(g, 2, msgs[0], lens[0], T0MS), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = GOSSIP_T_WANT;
+	m.u.want.n = 2;
+	memcpy(m.u.want.id[0], pk[1], 32);
+	memcpy(m.u.want.id[1], pk[5], 32);
+	len = gossip_msg_encode(&m, msgs[n_msgs], sizeof(msgs[0]));
+	assert_true(len > 0);
+	lens[n_msgs++] = (size_t)len;
+	len = gossip_msg_desc(msgs[n_msgs], sizeof(msgs[0]), d, good_desc(5, 3, d));
+	assert_true(len > 0);
+	lens[n_msgs++] = (size_t)len;
+	memset(&m, 0, sizeof(m));
+	m.type = GOSSIP_T_BUCKET;
+	m.u.bucket.bucket = pk[2][0];
+	m.u.bucket.total = 1;
+	m.u.bucket.n = 1;
+	memcpy(m.u.bucket.e[0].id, pk[2], 32);
+	m.u.bucket.e[0].seq = 1;
+	len = gossip_msg_encode(&m, msgs[n_msgs], sizeof(msgs[0]));
+	assert_true(len > 0);
+	lens[n_msgs++] = (size_t)len;
+	memset(msgs[n_msgs], 0xff, 64); /* not gossip at all */
+	lens[n_msgs++] = 64;
+
+	before = *gossip_stats(g);
+	held = dstore_count(gossip_store(g));
+	for (size_t k = 0; k < n_msgs; k++)
+		for (size_t cut = 0; cut <= lens[k]; cut++) {
+			uint8_t *b = malloc(cut ? cut : 1);
+			assert_non_null(b);
+			memcpy(b, msgs[k], cut);
+			for (int stage = 0; stage <= 5; stage++)
+				for (uint32_t l = 0; l <= 4; l++)
+					gossip_prefetch(g, l, b, cut, stage);
+			free(b);
+		}
+	assert_memory_equal(gossip_stats(g), &before, sizeof(before));
+	assert_int_equal(dstore_count(gossip_store(g)), held);
+	/* The pending WANT is still there: its DESC is taken as an answer, not a push. */
+	assert_int_equal(gossip_input(g, 2, msgs[2], lens[2], T0MS + 10), 0);
+	assert_int_equal(gossip_stats(g)->accepted_new, before.accepted_new + 1);
+	gossip_free(g);
+}
+
 static void test_queue_bound(void **state)
 {
 	struct gossip_config cfg;
@@ -909,6 +989,7 @@ int main(void)
 	    cmocka_unit_test(test_preload),
 	    cmocka_unit_test(test_clock_back),
 	    cmocka_unit_test(test_queue_bound),
+	    cmocka_unit_test(test_prefetch_reads_only),
 	};
 
 	if (sodium_init() < 0)
