@@ -522,6 +522,16 @@ void linkplan_outcome(struct linkplan *p, struct ent *e, uint64_t now, enum link
 		break;
 	case LINKPLAN_FAILED:
 		p->st.failures++;
+		/*
+		 * With no link up, a failure says nothing about this relay: nothing else answers
+		 * either (our network is down, or a partition cuts us off). It is tried again after
+		 * ReconnectInterval and neither backs off further nor goes UNTRUSTED, so the first
+		 * try after the network comes back finds it, not one up to backoff_max_s later.
+		 */
+		if (p->n_up == 0) {
+			e->next_try = now + linkplan_backoff_ms(p, 1);
+			break;
+		}
 		if (e->failures < 255)
 			e->failures++;
 		if (e->failures >= p->cfg.max_retries &&

@@ -9,10 +9,11 @@
  * TRUSTED (8, [Network] Trusted), VERIFIED (6, held a link that behaved for 24 h in total; the
  * plan promotes DISCOVERED itself), DISCOVERED (4, gossip, DISCOVER, the DHT), UNTRUSTED (2,
  * sent something invalid or failed MaxRetries times in a row; never connected to while the
- * penalty lasts, back to DISCOVERED after it). The plan keeps at least min_links links and at
- * most max_links, fills by priority, then by diversity (a /16 for IPv4, /32 for IPv6, family
- * and country not yet among the links), then at random through the caller's rand_fn, so
- * different relays pick different neighbours.
+ * penalty lasts, back to DISCOVERED after it). A failure while no link is up does not count
+ * (nor grow the backoff): nothing else answers either, so the fault may be ours. The plan
+ * keeps at least min_links links and at most max_links, fills by priority, then by diversity
+ * (a /16 for IPv4, /32 for IPv6, family and country not yet among the links), then at random
+ * through the caller's rand_fn, so different relays pick different neighbours.
  *
  * Rekeying a link is the transport's business (docs/PROTOCOL.md §4.4), not the plan's: a link
  * stays "up" here across its rekeys.
@@ -133,7 +134,8 @@ int linkplan_remove(struct linkplan *p, const uint8_t identity[32]);
 enum linkplan_down {
 	LINKPLAN_CLOSED,  /* orderly close by either side: retry after ReconnectInterval */
 	LINKPLAN_REFUSED, /* the peer refused (busy, full): backoff grows, no penalty */
-	LINKPLAN_FAILED,  /* handshake failed or unanswered, error, lost: counts to MaxRetries */
+	LINKPLAN_FAILED,  /* handshake failed or unanswered, error, lost: counts to MaxRetries
+	                   * (not while no link is up: then retried after ReconnectInterval) */
 };
 
 /*

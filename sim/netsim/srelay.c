@@ -27,8 +27,9 @@ int srelay_push(struct spread *s, uint64_t at, uint32_t kind, uint32_t dst, uint
 	return event_push(s->q, &e);
 }
 
-/* A link message of len bytes from a to b; delivered as kind after the network's delay. */
-static void send_link(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len, void *p)
+/* A link message of len bytes from a to b: kind and aux, delivered after the network's delay. */
+static void send_link_aux(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len,
+                          void *p, uint32_t aux)
 {
 	uint64_t d;
 	size_t minute = (size_t)(s->now / 60000);
@@ -36,13 +37,19 @@ static void send_link(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, s
 	if (minute < s->n_bins)
 		s->bin_link[minute] += len + WORLD_FRAME_OVERHEAD + WORLD_IPUDP_OVERHEAD;
 	s->msgs++;
-	if (!world_send(&s->w, a, b, len, &d) || srelay_push(s, s->now + d, kind, b, a, 0, p) < 0) {
+	if (!world_send(&s->w, a, b, len, &d) ||
+	    srelay_push(s, s->now + d, kind, b, a, aux, p) < 0) {
 		if (kind == EV_HELLO)
 			dstore_desc_unref(p);
 		return;
 	}
 	if (s->r[a].lp)
 		linkplan_sent(s->r[a].lp, s->pk[b], spread_abs(s));
+}
+
+static void send_link(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len, void *p)
+{
+	send_link_aux(s, a, b, kind, len, p, 0);
 }
 
 /* Bytes after the header per class: a malloc and free per message were some 4 % of a run. */
@@ -409,13 +416,14 @@ static void decide(struct spread *s, uint32_t i)
 	}
 }
 
-static void send_hello(struct spread *s, uint32_t a, uint32_t b)
+/* Our HELLO to b: the initiator's (answer false) or the responder's answer to it (true). */
+static void send_hello(struct spread *s, uint32_t a, uint32_t b, bool answer)
 {
 	const struct dstore_desc *own = dstore_get(gossip_store(s->r[a].g), s->r[a].pk);
 
 	if (own)
-		send_link(s, a, b, EV_HELLO, SPREAD_HELLO_HDR + own->len,
-		          dstore_desc_ref((struct dstore_desc *)(uintptr_t)own));
+		send_link_aux(s, a, b, EV_HELLO, SPREAD_HELLO_HDR + own->len,
+		              dstore_desc_ref((struct dstore_desc *)(uintptr_t)own), answer);
 }
 
 /* After gossip_input or gossip_offer at relay i: note a descriptor it newly holds. */
@@ -503,7 +511,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 			send_link(s, i, j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
 			break;
 		}
-		send_hello(s, i, j); /* up when the responder's HELLO comes back */
+		send_hello(s, i, j, false); /* up when the responder's HELLO comes back */
 		break;
 	}
 	case EV_HELLO: {
@@ -511,6 +519,12 @@ void srelay_handle(struct spread *s, const struct event *e)
 		struct linkplan_info info;
 		int known = linkplan_get(x->lp, s->r[j].pk, abs, &info);
 		bool fresh = known < 0 || info.state != LINKPLAN_UP;
+		if (fresh && e->aux && (known < 0 || info.state != LINKPLAN_CONNECTING)) {
+			/* The answer to our HELLO on a link we gave up on (and sent CLOSE for), or
+			 * whose CLOSE came first: as in relayd, no session is left to open it in. */
+			dstore_desc_unref(dd);
+			break;
+		}
 		if (fresh && (known < 0 || info.state != LINKPLAN_CONNECTING)) {
 			/* Inbound: the initiator is a candidate from its HELLO; refused without room. */
 			if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 &&
@@ -519,7 +533,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 				dstore_desc_unref(dd);
 				break;
 			}
-			send_hello(s, i, j); /* ours first, as relayd */
+			send_hello(s, i, j, true); /* ours first, as relayd */
 		}
 		if (fresh)
 			link_up(s, i, j);
@@ -538,10 +552,16 @@ void srelay_handle(struct spread *s, const struct event *e)
 		gossip_link_down(x->g, j, abs);
 		decide(s, i);
 		break;
-	case EV_HB:
+	case EV_HB: {
+		struct linkplan_info info;
+		/* As relayd: a link we closed has no session left to answer on, so a peer that
+		 * missed our CLOSE times the link out (LinkTimeout) instead of holding it forever. */
+		if (linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0 || info.state != LINKPLAN_UP)
+			break;
 		linkplan_heard(x->lp, s->pk[j], abs);
 		send_link(s, i, j, EV_HB_ACK, SPREAD_HB_LEN, NULL);
 		break;
+	}
 	case EV_HB_ACK:
 		linkplan_heard(x->lp, s->pk[j], abs);
 		break;

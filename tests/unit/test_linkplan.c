@@ -214,6 +214,24 @@ static void expect_one(struct fx *f, uint64_t now, int act, int why, int num)
 		assert_int_equal(num_of(f->a[0].identity), num);
 }
 
+/*
+ * fx_plan with candidate 99 linked at time 0, on a config where that link never times out nor
+ * is due a heartbeat: failures of other candidates then count, as they do while the plan holds
+ * a link (test_isolated_retry).
+ */
+static struct linkplan *fx_anchored(struct fx *f, uint64_t seed)
+{
+	struct linkplan *p;
+
+	f->cfg.heartbeat_interval_s = 100000;
+	f->cfg.link_timeout_s = 100001;
+	p = fx_plan(f, seed);
+	assert_int_equal(add_at(p, 99, "30.99.0.1", LINKPLAN_DISCOVERED, NULL, NULL, 0), 0);
+	up(p, 99, 0);
+	assert_int_equal(decide(f, 0), 0);
+	return p;
+}
+
 /* The candidates of the first n actions in f->a reported linked up at now. */
 static void up_all(struct fx *f, size_t n, uint64_t now)
 {
@@ -589,8 +607,8 @@ static void test_handshake_timeout(void **state)
 	struct linkplan_info info;
 	struct linkplan *p;
 
-	f->cfg.min_links = 1;
-	p = fx_plan(f, 6);
+	f->cfg.min_links = 2;
+	p = fx_anchored(f, 6);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
 	assert_int_equal(count_act(f->a, decide(f, 0), LINKPLAN_CONNECT, 0), 1);
 	assert_int_equal(linkplan_next_ms(p, S(1)), S(30)); /* in flight counts toward MinLinks */
@@ -609,8 +627,8 @@ static void test_backoff(void **state)
 	struct linkplan *p;
 	uint64_t now = 0, d = S(30), prev = 0;
 
-	f->cfg.min_links = 1;
-	p = fx_plan(f, 8);
+	f->cfg.min_links = 2;
+	p = fx_anchored(f, 8);
 	add_spread(p, 1, LINKPLAN_CONFIGURED, 0); /* never demoted: the backoff runs to its cap */
 	for (int k = 1; k <= 10; k++) {
 		expect_one(f, now, LINKPLAN_CONNECT, 0, -1);
@@ -632,12 +650,51 @@ static void test_backoff(void **state)
 	/* an orderly close waits only ReconnectInterval, a refusal grows the wait */
 	expect_one(f, now, 0, 0, -1);
 	up(p, 1, now);
-	now += S(200);
+	now += S(f->cfg.link_timeout_s);
 	heard(p, 1, now - 1);
 	down(p, 1, now, LINKPLAN_CLOSED);
 	assert_int_equal(linkplan_get(p, f->a[0].identity, now, &info), 0);
 	assert_int_equal(info.failures, 0); /* a link that held ends the run */
 	assert_true(info.next_try_ms - now <= S(30));
+}
+
+/*
+ * With no link up, failures neither grow the wait nor demote: our own network or a partition
+ * may be at fault, and the first try after it heals must come within ReconnectInterval.
+ */
+static void test_isolated_retry(void **state)
+{
+	struct fx *f = *state;
+	struct linkplan_info info;
+	struct linkplan *p;
+	uint64_t now = 0;
+
+	f->cfg.min_links = 2;
+	p = fx_plan(f, 12);
+	add_spread(p, 1, LINKPLAN_CONFIGURED, 0);
+	add_spread(p, 2, LINKPLAN_DISCOVERED, 0);
+	for (int k = 1; k <= 6; k++) { /* more than MaxRetries */
+		assert_int_equal(count_act(f->a, decide(f, now), LINKPLAN_CONNECT, 0), 2);
+		now += S(f->cfg.handshake_timeout_s);
+		assert_int_equal(
+		    count_act(f->a, decide(f, now), LINKPLAN_DISCONNECT, LINKPLAN_WHY_HANDSHAKE),
+		    2);
+		for (int n = 1; n <= 2; n++) {
+			assert_int_equal(get(p, n, now, &info), 0);
+			assert_int_equal(info.failures, 0);
+			assert_int_equal(info.cls,
+			                 n == 1 ? LINKPLAN_CONFIGURED : LINKPLAN_DISCOVERED);
+			assert_true(info.next_try_ms - now <= S(f->cfg.reconnect_interval_s));
+		}
+		now += S(f->cfg.reconnect_interval_s);
+	}
+	/* With a link up, a failure is the relay's own again: it counts and backs off. */
+	add_spread(p, 3, LINKPLAN_DISCOVERED, now);
+	up(p, 3, now);
+	expect_one(f, now, LINKPLAN_CONNECT, LINKPLAN_WHY_FILL, -1);
+	down(p, num_of(f->a[0].identity), now + S(1), LINKPLAN_FAILED);
+	assert_int_equal(linkplan_get(p, f->a[0].identity, now + S(1), &info), 0);
+	assert_int_equal(info.failures, 1);
 }
 
 /* MaxRetries failures in a row: UNTRUSTED, others are tried, back after the penalty. */
@@ -649,8 +706,8 @@ static void test_retries_untrusted(void **state)
 	struct linkplan *p;
 	uint64_t now = 0, end;
 
-	f->cfg.min_links = 1;
-	p = fx_plan(f, 9);
+	f->cfg.min_links = 2;
+	p = fx_anchored(f, 9);
 	add_spread(p, 1, LINKPLAN_DISCOVERED, 0);
 	for (unsigned k = 1; k <= f->cfg.max_retries; k++) {
 		if (k > 1)
@@ -1050,6 +1107,7 @@ int main(void)
 	    FX_TEST(test_handshake_timeout),
 	    FX_TEST(test_backoff),
 	    FX_TEST(test_retries_untrusted),
+	    FX_TEST(test_isolated_retry),
 	    FX_TEST(test_misbehaved),
 	    FX_TEST(test_verified),
 	    cmocka_unit_test(test_random_tiebreak),
