@@ -622,13 +622,13 @@ void dstore_prefetch(const struct dstore *s, const uint8_t identity[32], int sta
 		__builtin_prefetch(s); /* the pool's address */
 		__builtin_prefetch(bk);
 		break;
-	case 1: { /* the slots a binary search visits: the middle 8 lines (all, in most buckets) */
-		uint32_t from = bk->n > 64 ? bk->n / 2 - 32 : 0,
-		         to = from + 64 < bk->n ? from + 64 : bk->n;
-		for (uint32_t k = from; k < to; k += 8)
-			__builtin_prefetch(&bk->idx[k]);
+	case 1: /* the slots a binary search visits first: the middle, then a quarter either side */
+		if (bk->n) {
+			__builtin_prefetch(&bk->idx[bk->n / 2]);
+			__builtin_prefetch(&bk->idx[bk->n / 4]);
+			__builtin_prefetch(&bk->idx[bk->n - 1 - bk->n / 4]);
+		}
 		break;
-	}
 	case 2:
 	case 3: {
 		/* By the 4-byte keys only: a full comparison would wait for the descriptor. */
@@ -750,6 +750,12 @@ void dstore_digest(struct dstore *s, uint8_t b, uint8_t out[DSTORE_DIGEST_LEN])
 			crypto_generichash_init(&st, NULL, 0, sizeof(h));
 			for (uint32_t i = 0; i < bk->n; i++) {
 				const struct descriptor *d = &s->ent[bk->idx[i].idx].dd->d;
+
+				/* Each entry and descriptor is a cache miss: load a few ahead. */
+				if (i + 8 < bk->n)
+					__builtin_prefetch(&s->ent[bk->idx[i + 8].idx]);
+				if (i + 4 < bk->n)
+					__builtin_prefetch(&s->ent[bk->idx[i + 4].idx].dd->d);
 
 				memcpy(pair, d->identity, 32);
 				buf_store_be64(pair + 32, d->seq);

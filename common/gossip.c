@@ -511,8 +511,18 @@ void gossip_prefetch(const struct gossip *g, uint32_t link, const uint8_t *msg, 
 		__builtin_prefetch(&g->st.msgs_in);
 		return;
 	}
-	for (uint32_t i = 0; stage == 1 && i < g->n_links && i < 8; i++)
-		__builtin_prefetch(&g->links[i]);
+	/* The links, then the head of each one's WANT deadlines and its pending slot: what
+	 * gossip_next_tick reads after every input (gossip_want_deadline). */
+	for (uint32_t i = 0; i < g->n_links && i < 8; i++) {
+		const struct gossip_link *l = &g->links[i];
+		if (stage == 1)
+			__builtin_prefetch(l);
+		else if (stage == 2 && l->due.n)
+			__builtin_prefetch(&l->due.e[l->due.head]);
+		else if (stage == 3 && l->due.n && g->pend_cap)
+			__builtin_prefetch(&g->pend[gossip_want_hash(l->due.e[l->due.head].id) &
+			                            (g->pend_cap - 1)]);
+	}
 	/* The first two identities: most messages carry one. */
 	for (int k = 0; k < 2 && off && off + 32 <= len; k++, off += stride) {
 		const uint8_t *id = msg + off;

@@ -410,6 +410,10 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 			g->waiting = 1;
 			return;
 		}
+		/* The next idle entry is another cache miss: start loading it. */
+		uint32_t next = gossip_idle_next(g, i + 1);
+		if (next < g->pend_cap)
+			__builtin_prefetch(&g->pend[next]);
 		r = gossip_want_ask(g, w, now_ms);
 		if (r < 0) {
 			gossip_want_del(g, w); /* slot i now holds another entry: look again */
