@@ -92,6 +92,7 @@ static int run_spread(struct opts *o)
 	row("spread", "gossip B/s, busiest relay (p99)", stats_quantile(&r.relay_bw, 0.99), "B/s",
 	    "", -1);
 	row("spread", "all link B/s per relay, steady median", r.bw_all_med, "B/s", "", -1);
+	row("spread", "all link B/s per relay, steady worst minute", r.bw_all_max, "B/s", "", -1);
 	if (p->cut_len_min > 0) {
 		row("spread", "relays in the region cut off", (double)r.cut_relays, "", "", -1);
 		row("spread", "stores agree again after heal", r.converge_s, "s", "(report)",
@@ -99,6 +100,10 @@ static int run_spread(struct opts *o)
 	}
 	row("spread", "links per relay at end", r.links_mean, "", "", -1);
 	row("spread", "messages sent (all kinds)", (double)r.msgs, "", "", -1);
+	row("spread", "DHT look-up rounds", (double)r.dht_rounds, "", "", -1);
+	row("spread", "DESC_REQ exchanges", (double)r.desc_req, "", "", -1);
+	row("spread", "DESC_RESP taken (plan, store)", (double)r.desc_ok, "", "", -1);
+	row("spread", "DESC_REQ + DESC_RESP bytes", (double)r.desc_bytes, "B", "", -1);
 	row("spread", "want timeouts (all relays)", (double)r.gs.want_timeouts, "", "", -1);
 	row("spread", "rate-limited messages", (double)r.gs.rate_limited, "", "", -1);
 	row("spread", "signature checks (distinct descriptors)", (double)r.dc.verified, "", "", -1);
@@ -115,6 +120,9 @@ static int run_spread(struct opts *o)
 		expect(r.bw_gossip_med > 0, "spread: gossip traffic counted");
 		expect(p->cut_len_min <= 0 || r.converge_s >= 0, "spread: stores agree after heal");
 		expect(r.links_mean >= 1, "spread: relays hold links");
+		/* Every relay that joins starts with 1-2 candidates, fewer than MinLinks. */
+		expect(!p->dht_lookup || !r.joined || (r.dht_rounds > 0 && r.desc_ok > 0),
+		       "spread: relays that join look others up in the DHT");
 		expect(r.dc.verified > 0 && r.dc.hits > r.dc.verified,
 		       "spread: verified once, shared after");
 		expect(r.events_refused == 0, "spread: event queue never full");
@@ -233,6 +241,9 @@ static const char usage[] =
     "  --candidates N      link-plan candidates per relay (256)\n"
     "  --converged 0|1     1: start converged, stores preloaded (shared) and links up;\n"
     "                      0: stores filled by gossip_offer, links formed by the plans (1)\n"
+    "  --dht-lookup 0|1    1: a relay whose plan holds fewer than MinLinks candidates looks\n"
+    "                      relays up in the DHT as relayd does (get_peers from 5 s, doubling\n"
+    "                      to 5 min) and asks those found for their descriptor (DESC_REQ) (1)\n"
     " meet:\n"
     "  --meet-relays N     relays (1000)\n"
     "  --pairs N           peer pairs (100000)\n"
@@ -305,6 +316,7 @@ int main(int argc, char **argv)
 	                                   {"cut-region", required_argument, NULL, 'g'},
 	                                   {"candidates", required_argument, NULL, 'k'},
 	                                   {"converged", required_argument, NULL, 'V'},
+	                                   {"dht-lookup", required_argument, NULL, 'K'},
 	                                   {"meet-relays", required_argument, NULL, 'm'},
 	                                   {"pairs", required_argument, NULL, 'p'},
 	                                   {"drop", required_argument, NULL, 'x'},
@@ -364,6 +376,10 @@ int main(int argc, char **argv)
 		case 'V':
 			rc = parse_num("--converged", optarg, 0, 1, &v);
 			o.sp.converged = v != 0;
+			break;
+		case 'K':
+			rc = parse_num("--dht-lookup", optarg, 0, 1, &v);
+			o.sp.dht_lookup = v != 0;
 			break;
 		case 'a':
 			rc = parse_num("--cut-at", optarg, 0, 1e4, &o.sp.cut_at_min);

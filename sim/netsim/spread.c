@@ -11,6 +11,7 @@
 
 /* Stream ids of the scenario's own decisions. */
 #define SPREAD_RNG_STREAM 0x737072656164ull
+#define SPREAD_DHT_STREAM 0x6468746c6bull
 
 void spread_params_default(struct spread_params *p)
 {
@@ -32,6 +33,7 @@ void spread_params_default(struct spread_params *p)
 	p->max_events = 50u * 1000 * 1000;
 	p->seed = 1;
 	p->converged = true;
+	p->dht_lookup = true;
 }
 
 static double now_s(void)
@@ -243,7 +245,7 @@ static void drain(struct spread *s)
 	while (event_pop(s->q, &e) == 0) {
 		if (e.kind == EV_MSG)
 			smsg_free(s, e.p);
-		else if (e.kind == EV_HELLO)
+		else if (e.kind == EV_HELLO || e.kind == EV_DESC_RESP)
 			dstore_desc_unref(e.p);
 	}
 	smsg_release(s);
@@ -255,6 +257,7 @@ static void teardown(struct spread *s)
 	for (size_t i = 0; i < s->n; i++) {
 		gossip_free(s->r[i].g);
 		linkplan_free(s->r[i].lp);
+		sdht_free(s, (uint32_t)i);
 	}
 	free(s->r);
 	free(s->pk);
@@ -304,6 +307,8 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 	hmap_init(&s->by_id);
 	hmap_init(&s->by_addr);
 	rng_seed(&s->rng, p->seed, SPREAD_RNG_STREAM);
+	/* Its own stream: the look-ups draw nothing from the churn's or a relay's plan's. */
+	rng_seed(&s->dht_rng, p->seed, SPREAD_DHT_STREAM);
 	if (dir && p->cut_len_min > 0) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/spread_partition.csv", dir);
@@ -454,6 +459,10 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 	res->links_mean = s->n_up ? (double)links / (double)s->n_up : 0;
 	res->gs = s->gs;
 	res->msgs = s->msgs;
+	res->dht_rounds = s->dht_rounds;
+	res->desc_req = s->desc_req;
+	res->desc_ok = s->desc_ok;
+	res->desc_bytes = s->desc_bytes;
 	res->events_peak = event_peak(s->q);
 	res->events_refused = event_refused(s->q);
 	res->lost = s->w.lost;

@@ -40,6 +40,9 @@ struct spread_params {
 	 * descriptor (gossip_preload) and links up (its configured peers, then random
 	 * others, 3 to 5 a relay); else stores filled through gossip_offer and links formed by the plans. */
 	bool converged;
+	/* relayd's DHT look-up (Dht = on) while a plan holds fewer than MinLinks candidates:
+	 * get_peers rounds on relayd's schedule, DESC_REQ to the relays found (sdht.c). */
+	bool dht_lookup;
 };
 
 /* Fill p with the defaults of docs/SCALE.md (10,000 relays, 1 h, ...). */
@@ -59,6 +62,9 @@ struct spread_result {
 	size_t cut_relays;             /* relays in the region cut off */
 	double links_mean;             /* links up per relay at the end */
 	uint64_t msgs, events, events_peak, events_refused;
+	uint64_t dht_rounds;        /* get_peers rounds of relays with too few candidates */
+	uint64_t desc_req, desc_ok; /* DESC_REQ sent to relays found; answers taken */
+	uint64_t desc_bytes;        /* DESC_REQ + DESC_RESP on the wire (in the link bytes) */
 	uint64_t lost, cut_dropped, down_dropped;
 	struct dcache_stats dc;
 	struct gossip_stats gs; /* summed over every relay that ran */

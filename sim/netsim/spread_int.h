@@ -43,8 +43,12 @@ enum spread_ev {
 	EV_CHURN,   /* one relay leaves, one joins */
 	EV_CUT,
 	EV_HEAL,
-	EV_SAMPLE,    /* once a second: bins and convergence */
-	EV_HS_RESEND, /* the initiator's resend check of a CONNECT not up yet */
+	EV_SAMPLE,     /* once a second: bins and convergence */
+	EV_HS_RESEND,  /* the initiator's resend check of a CONNECT not up yet */
+	EV_DHT_ROUND,  /* a relay's next DHT look-up round is due (aux: generation) */
+	EV_DHT_RESULT, /* its get_peers round answers */
+	EV_DESC_REQ,
+	EV_DESC_RESP, /* p: struct dstore_desc (a reference) */
 };
 
 struct smsg {
@@ -58,6 +62,8 @@ struct smsg {
 
 /* Size classes of gossip messages in flight, kept on free lists (srelay.c). */
 #define SMSG_CLASSES 3
+
+struct sdht;
 
 /* What every event reads comes first (one cache line); the keys only at set-up and signing. */
 struct srelay {
@@ -73,6 +79,7 @@ struct srelay {
 	uint64_t seq;
 	uint8_t pk[32], sk[64], noise[32];
 	struct addr addr;
+	struct sdht *dht; /* its DHT look-ups (sdht.c): NULL until its plan first held too few */
 };
 
 struct track {
@@ -99,8 +106,9 @@ struct spread {
 	/* r[i].pk again, packed: the identities every message looks up stay in cache. */
 	uint8_t (*pk)[32];
 	size_t n, cap, n_up;
-	struct rng rng; /* scenario decisions: churn, bootstrap picks */
-	uint64_t now;   /* simulated ms */
+	struct rng rng;     /* scenario decisions: churn, bootstrap picks */
+	struct rng dht_rng; /* DHT look-ups: latency and the relays found (sdht.c) */
+	uint64_t now;       /* simulated ms */
 	uint64_t end_ms, cut_ms, heal_ms, warm_ms;
 	struct track *tr;
 	size_t n_tr, cap_tr;
@@ -112,6 +120,7 @@ struct spread {
 	double converge_s;
 	bool marked, relay_bw_done; /* steady window: started, per-relay figure taken */
 	uint64_t msgs, gossip_msgs;
+	uint64_t dht_rounds, desc_req, desc_ok, desc_bytes; /* sdht.c */
 	struct smsg *smsg_free[SMSG_CLASSES];
 	struct gossip_stats gs;
 	struct spread_result *res;
@@ -145,6 +154,15 @@ void smsg_release(struct spread *s);
 int srelay_push(struct spread *s, uint64_t at, uint32_t kind, uint32_t dst, uint32_t src,
                 uint32_t aux, void *p);
 void srelay_fold_stats(struct spread *s, uint32_t i);
+/* A descriptor relay i learnt outside gossip (DESC_RESP): to its store and, if taken, its plan. */
+void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc *dd);
+
+/* sdht.c */
+/* Start relay i's DHT look-ups if its plan holds fewer than MinLinks candidates and none is due. */
+void sdht_check(struct spread *s, uint32_t i);
+/* EV_DHT_ROUND, EV_DHT_RESULT, EV_DESC_REQ and EV_DESC_RESP at a relay that is up. */
+void sdht_handle(struct spread *s, const struct event *e);
+void sdht_free(struct spread *s, uint32_t i);
 
 /* track.c */
 int track_new(struct spread *s, uint32_t relay, const struct dcache_ent *e);

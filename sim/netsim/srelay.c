@@ -286,6 +286,7 @@ void srelay_leave(struct spread *s, uint32_t i)
 	srelay_fold_stats(s, i);
 	gossip_free(x->g);
 	linkplan_free(x->lp);
+	sdht_free(s, i);
 	x->g = NULL;
 	x->lp = NULL;
 	track_left(s, i);
@@ -445,6 +446,26 @@ static void after_input(struct spread *s, uint32_t i)
 	}
 }
 
+void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc *dd)
+{
+	struct srelay *x = &s->r[i];
+	struct dstore *st = gossip_store(x->g);
+	uint64_t before = dstore_seq(st, dd->d.identity);
+
+	/* As relayd's net_offer: to the store as from no link, so it goes out to every link. */
+	s->dc.last = NULL;
+	s->dc.cur_store = st;
+	gossip_offer(x->g, GOSSIP_LINK_NONE, dd->bytes, dd->len, spread_abs(s));
+	after_input(s, i);
+	/* relayd's store watch makes a candidate of a replaced descriptor too (after_input only
+	 * of a new identity); a duplicate of one held makes none. */
+	if (before && before < dd->d.seq && dstore_seq(st, dd->d.identity) == dd->d.seq) {
+		struct linkplan_cand c;
+		cand_of(dd, &c, LINKPLAN_DISCOVERED);
+		linkplan_add(x->lp, &c, spread_abs(s));
+	}
+}
+
 static void link_up(struct spread *s, uint32_t i, uint32_t j)
 {
 	linkplan_link_up(s->r[i].lp, s->r[j].pk, spread_abs(s));
@@ -463,7 +484,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 	if (!x->up) {
 		if (e->kind == EV_MSG)
 			smsg_free(s, e->p);
-		else if (e->kind == EV_HELLO)
+		else if (e->kind == EV_HELLO || e->kind == EV_DESC_RESP)
 			dstore_desc_unref(e->p);
 		return;
 	}
@@ -569,7 +590,18 @@ void srelay_handle(struct spread *s, const struct event *e)
 		if (e->aux == x->seq + 1)
 			srelay_publish(s, i);
 		return;
+	case EV_DHT_ROUND:
+	case EV_DHT_RESULT:
+	case EV_DESC_REQ:
+		sdht_handle(s, e);
+		break;
+	case EV_DESC_RESP:
+		sdht_handle(s, e);
+		decide(s, i); /* relayd's net_plan after a descriptor from the DHT */
+		break;
 	}
+	/* relayd checks at every DHT tick (250 ms) whether its plan holds too few candidates. */
+	sdht_check(s, i);
 	srelay_pump(s, i);
 	srelay_schedule(s, i);
 }
@@ -577,6 +609,7 @@ void srelay_handle(struct spread *s, const struct event *e)
 void srelay_run(struct spread *s, uint32_t i)
 {
 	decide(s, i);
+	sdht_check(s, i);
 	srelay_pump(s, i);
 	srelay_schedule(s, i);
 }

@@ -1,7 +1,8 @@
 # sim_smoke: every wgrelay-sim scenario at 200 relays for 10 simulated minutes (churn, loss,
 # a partition that heals), failing unless the figures point the expected way (--check): new
-# descriptors reach 99 % of relays, stores agree after the heal, a larger K meets more often,
-# both sides pick the same relay, DHT clients find relays and their items. A few seconds.
+# descriptors reach 99 % of relays, stores agree after the heal, relays that join look others
+# up in the DHT, a larger K meets more often, both sides pick the same relay, DHT clients find
+# relays and their items. A few seconds.
 if(TARGET wgrelay-sim)
   add_test(NAME sim_smoke
            COMMAND wgrelay-sim --check --seed 1 --relays 200 --hours 0.1667 --refresh-h 0.25
