@@ -20,9 +20,15 @@
 
 struct dstore_ent {
 	struct dstore_desc *dd; /* NULL: free, and heap links the free list */
-	uint64_t expires_at;
-	uint32_t heap; /* position in the heap, or the next free entry */
+	uint32_t expires_at;    /* dd's, in 32 bits (dstore_exp32): 16 bytes an entry, not 24 */
+	uint32_t heap;          /* position in the heap, or the next free entry */
 };
+
+/* Unix seconds in 32 bits: until 2106; later times all count as 2106 (never reached). */
+static uint32_t dstore_exp32(uint64_t t)
+{
+	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
 
 /* A bucket's slot: the key beside the index keeps a search within one array. */
 struct dstore_slot {
@@ -489,7 +495,7 @@ static int dstore_insert_new(struct dstore *s, struct dstore_desc *dd)
 	if (s->count == s->capacity) {
 		uint32_t soonest = s->heap[0];
 
-		if (s->ent[soonest].expires_at >= dd->d.expires_at)
+		if (s->ent[soonest].expires_at >= dstore_exp32(dd->d.expires_at))
 			return DSTORE_FULL;
 		s->st.evicted++;
 		dstore_drop(s, soonest, DSTORE_EV_EVICTED);
@@ -501,7 +507,7 @@ static int dstore_insert_new(struct dstore *s, struct dstore_desc *dd)
 	i = s->free_head;
 	s->free_head = s->ent[i].heap;
 	s->ent[i].dd = dstore_desc_ref(dd);
-	s->ent[i].expires_at = dd->d.expires_at;
+	s->ent[i].expires_at = dstore_exp32(dd->d.expires_at);
 	memmove(&bk->idx[at + 1], &bk->idx[at], (bk->n - at) * sizeof(*bk->idx));
 	bk->idx[at] = (struct dstore_slot){dstore_key(id), i};
 	bk->n++;
@@ -546,7 +552,7 @@ int dstore_insert(struct dstore *s, struct dstore_desc *dd, uint64_t now)
 				dstore_pfx_add(s, pfx);
 				dstore_desc_unref(e->dd);
 				e->dd = dstore_desc_ref(dd);
-				e->expires_at = dd->d.expires_at;
+				e->expires_at = dstore_exp32(dd->d.expires_at);
 				dstore_heap_up(s, e->heap);
 				dstore_heap_down(s, s->ent[i].heap);
 				s->b[id[0]].dirty = 1;

@@ -14,10 +14,10 @@
  * O(n / 256) on average, O(n) if identities were ground into one bucket. A min-heap on
  * expires_at gives expiry and eviction (the entry expiring soonest) in O(log n).
  *
- * Memory: DSTORE_ENTRY_BYTES per entry in the store itself (pool entry 24, heap slot 4, bucket
- * slot 8; arrays grow by doubling, so up to twice that while growing), plus the shared
+ * Memory: DSTORE_ENTRY_BYTES per entry in the store itself (pool entry 16, heap slot 4, bucket
+ * slot 8; arrays grow by an eighth, so up to that much more while growing), plus the shared
  * dstore_desc (sizeof(struct dstore_desc), about 1.7 KB on x86-64, + the encoded length, at most
- * DESC_MAX_LEN) while any store holds it: 100,000 descriptors take about 3.6 MB + 190 to 270 MB.
+ * DESC_MAX_LEN) while any store holds it: 100,000 descriptors take about 2.8 MB + 190 to 270 MB.
  */
 #ifndef WGR_DSTORE_H
 #define WGR_DSTORE_H
@@ -191,6 +191,6 @@ size_t dstore_bucket_lower(const struct dstore *s, const uint8_t identity[32]);
 void dstore_digest(struct dstore *s, uint8_t b, uint8_t out[DSTORE_DIGEST_LEN]);
 
 /* Store bytes per entry (64-bit), beside the shared dstore_desc (see the header comment). */
-#define DSTORE_ENTRY_BYTES 36
+#define DSTORE_ENTRY_BYTES 28
 
 #endif

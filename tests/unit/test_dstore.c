@@ -166,6 +166,30 @@ static void test_capacity_eviction(void **state)
 	dstore_free(s);
 }
 
+/*
+ * Expiry times are kept in 32 bits: one past 2106 (2^32 s) counts as 2106. It never expires
+ * before, is evicted last and after any sooner one, and does not wrap to an early time.
+ */
+static void test_far_expiry(void **state)
+{
+	struct dstore *s;
+	uint8_t id[32];
+
+	(void)state;
+	assert_int_equal(dstore_new(&s, 2), 0);
+	assert_int_equal(put(s, 1, 0, 1, (1ull << 32) + 5), DSTORE_NEW);
+	assert_int_equal(put(s, 2, 0, 1, UINT32_MAX - 1), DSTORE_NEW);
+	assert_int_equal(dstore_expire(s, UINT32_MAX - 2), 0);
+	/* Full: the soonest (UINT32_MAX - 1) goes for a later one; the far one stays. */
+	assert_int_equal(put(s, 3, 0, 1, UINT32_MAX), DSTORE_NEW);
+	id_of(id, 2, 0);
+	assert_null(dstore_get(s, id));
+	id_of(id, 1, 0);
+	assert_non_null(dstore_get(s, id));
+	assert_int_equal(dstore_expire(s, UINT32_MAX - 1), 0);
+	dstore_free(s);
+}
+
 /* Expiry through the heap matches a brute-force count, in steps, after random updates. */
 static void test_expire_heap(void **state)
 {
@@ -562,7 +586,7 @@ int main(void)
 	    cmocka_unit_test(test_bucket_access), cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_watch),         cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_prefix_key),    cmocka_unit_test(test_prefix_cap),
-	    cmocka_unit_test(test_prefix_counts),
+	    cmocka_unit_test(test_prefix_counts), cmocka_unit_test(test_far_expiry),
 	};
 
 	if (sodium_init() < 0)
