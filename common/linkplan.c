@@ -8,7 +8,7 @@
 #include "linkplan.h"
 #include "linkplan_priv.h"
 
-static uint32_t plan_rand(struct linkplan *p)
+uint32_t linkplan_rand(struct linkplan *p)
 {
 	return p->rnd ? p->rnd(p->rnd_ctx) : randombytes_random();
 }
@@ -236,7 +236,7 @@ int linkplan_new(struct linkplan **out, const struct linkplan_config *cfg, linkp
 	p->rnd = rnd;
 	p->rnd_ctx = rnd_ctx;
 	for (i = 0; i < sizeof(p->hkey); i += 4) {
-		uint32_t r = plan_rand(p);
+		uint32_t r = linkplan_rand(p);
 
 		memcpy(p->hkey + i, &r, 4);
 	}
@@ -396,7 +396,7 @@ int linkplan_add(struct linkplan *p, const struct linkplan_cand *c, uint64_t now
 		e->cls = c->cls;
 		e->state = LINKPLAN_IDLE;
 		e->live = LP_NONE;
-		e->tiebreak = plan_rand(p);
+		e->tiebreak = linkplan_rand(p);
 		if (c->cls == LINKPLAN_UNTRUSTED)
 			e->next_try = now_ms + LP_MS(p->cfg.untrusted_s);
 		index_insert(p, idx);
@@ -456,7 +456,7 @@ uint64_t linkplan_backoff_ms(struct linkplan *p, unsigned steps)
 		d *= 2;
 	if (d > cap)
 		d = cap;
-	return d / 2 + plan_rand(p) % (d / 2 + 1);
+	return d / 2 + linkplan_rand(p) % (d / 2 + 1);
 }
 
 void linkplan_promote(struct linkplan *p, struct ent *e, uint64_t now)
@@ -487,7 +487,7 @@ void linkplan_unlink(struct linkplan *p, struct ent *e, uint64_t now)
 	live_del(p, idx);
 	e->state = LINKPLAN_IDLE;
 	e->flags &= (uint8_t)~LP_F_BAD;
-	e->tiebreak = plan_rand(p);
+	e->tiebreak = linkplan_rand(p);
 	p->dirty = true;
 }
 

@@ -49,7 +49,7 @@ enum linkplan_class {
 #define LINKPLAN_DEF_MAX_INFLIGHT   3    /* handshakes in flight at once */
 #define LINKPLAN_DEF_MAX_CANDIDATES 4096
 #define LINKPLAN_DEF_VERIFY_S       (24 * 3600) /* link time that makes VERIFIED */
-#define LINKPLAN_DEF_SWAP_S         600         /* at most one diversity swap this often */
+#define LINKPLAN_DEF_SWAP_S         600         /* a diversity swap every 3/4 to 5/4 of this */
 #define LINKPLAN_DEF_REPLAN_S       5           /* full re-plan at least this often */
 /*
  * A link this young is not dropped as surplus (up to LINKPLAN_YOUNG_EXTRA of them above

@@ -325,7 +325,10 @@ static bool try_swap(struct linkplan *p, uint64_t now, struct linkplan_action *o
 
 	if (*n >= cap)
 		return false;
-	p->swap_next = now + LP_MS(p->cfg.swap_interval_s);
+	/* 3/4 to 5/4 of the interval: relays started together (after an outage, or all of a
+	 * simulated network) would otherwise swap, link and compare stores in the same minute. */
+	uint64_t every = LP_MS(p->cfg.swap_interval_s);
+	p->swap_next = now + every * 3 / 4 + linkplan_rand(p) % (every / 2 + 1);
 	for (i = 0; i < p->n_live; i++) {
 		struct ent *e = &p->e[p->live[i]], *b = v == LP_NONE ? NULL : &p->e[v];
 		unsigned w;

@@ -91,6 +91,8 @@ void linkplan_set_class(struct linkplan *p, uint32_t idx, uint8_t cls);
 int linkplan_live_add(struct linkplan *p, uint32_t idx);
 /* Free entry idx: out of the links, the index and its list. */
 void linkplan_release(struct linkplan *p, uint32_t idx);
+/* The caller's randomness (rand_fn), or libsodium's without one. */
+uint32_t linkplan_rand(struct linkplan *p);
 /* Backoff for the steps-th failure: exponential, capped, jittered within [d/2, d]. */
 uint64_t linkplan_backoff_ms(struct linkplan *p, unsigned steps);
 /* DISCOVERED with verify_s of link time becomes VERIFIED. */

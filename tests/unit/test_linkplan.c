@@ -872,6 +872,47 @@ static void test_swap(void **state)
 	assert_int_equal(count_act(f->a, f->n, LINKPLAN_DISCONNECT, 0), 0);
 }
 
+/*
+ * The next swap is due 3/4 to 5/4 of the interval after the last, at random: plans started
+ * together (a network restarted, a simulator's relays) do not all swap in the same minute.
+ * With heartbeats and timeouts out of the way, linkplan_next_ms shows when the next swap is due.
+ */
+static void test_swap_jitter(void **state)
+{
+	struct fx *f = *state;
+	uint64_t first = 0, lo = UINT64_MAX, hi = 0;
+
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		struct linkplan *p;
+		uint64_t next;
+
+		f->cfg.min_links = 2;
+		f->cfg.max_links = 2;
+		f->cfg.heartbeat_interval_s = 100000;
+		f->cfg.link_timeout_s = 200000;
+		linkplan_free(f->p);
+		p = fx_plan(f, seed);
+		assert_int_equal(add_at(p, 1, "70.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL, 0), 0);
+		assert_int_equal(add_at(p, 2, "70.1.0.2", LINKPLAN_DISCOVERED, NULL, NULL, 0), 0);
+		up(p, 1, 0);
+		up(p, 2, S(1));
+		assert_int_equal(add_at(p, 3, "80.1.0.1", LINKPLAN_DISCOVERED, NULL, NULL, S(2)),
+		                 0);
+		expect_one(f, S(2), LINKPLAN_CONNECT, LINKPLAN_WHY_SWAP, 3);
+		up(p, 3, S(3));
+		expect_one(f, S(3), LINKPLAN_DISCONNECT, LINKPLAN_WHY_SWAP, 2);
+		next = linkplan_next_ms(p, S(4));
+		assert_in_range(next, S(2) + S(450), S(2) + S(750));
+		if (seed == 1)
+			first = next;
+		lo = next < lo ? next : lo;
+		hi = next > hi ? next : hi;
+	}
+	/* Eight plans: not one instant for all (the interval spread over 300 s). */
+	assert_true(hi - lo >= S(30));
+	assert_true(first >= lo && first <= hi);
+}
+
 static void test_remove_linked(void **state)
 {
 	struct fx *f = *state;
@@ -1112,6 +1153,7 @@ int main(void)
 	    FX_TEST(test_verified),
 	    cmocka_unit_test(test_random_tiebreak),
 	    FX_TEST(test_swap),
+	    FX_TEST(test_swap_jitter),
 	    FX_TEST(test_remove_linked),
 	    FX_TEST(test_eviction),
 	    FX_TEST(test_eviction_after_raise),
