@@ -4,7 +4,7 @@
 #   SCALE=quick  a small run of every scenario in about a minute (a look, not the figures)
 #   SEED=N       the seed (1)
 #   PLOT_ONLY=1  only plot the CSV files an earlier run left in OUT_DIR
-#   TENK=1       also run 10,000 relays for a simulated hour (the wall-time goal; about 25
+#   TENK=1       also run 10,000 relays for a simulated hour (the wall-time goal; about 17
 #                minutes and 5 GB more, see docs/SCALE.md)
 # Every spread run starts converged (--converged 1, the default): stores preloaded, links up.
 # The full run takes about 15-20 minutes on two cores and up to ~2.5 GB of memory.
