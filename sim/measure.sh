@@ -38,7 +38,7 @@ iperf() # world_x a iperf3 to b, print receiver Mbit/s
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	sleep 0.5
-	world_x a timeout 30 iperf3 -c 192.0.2.2 -t 5 -f m 2>&1 | awk '/receiver/ { print $(NF-2) }'
+	world_x a timeout -k 5 30 iperf3 -c 192.0.2.2 -t 5 -f m 2>&1 | awk '/receiver/ { print $(NF-2) }'
 }
 mtu() { [ -n "$WGR_MTU" ] && ip -n "$W-a" link set "${W}a" mtu "$WGR_MTU" && ip -n "$W-b" link set "${W}b" mtu "$WGR_MTU"; }
 # shellcheck disable=SC2317 # run by world_wait

@@ -584,7 +584,7 @@ world_iperf()
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	sleep 0.5
-	world_x a timeout $(($1 + 17)) iperf3 -c 192.0.2.2 -t "$1" >"$WS/iperf.txt" 2>&1 &&
+	world_x a timeout -k 5 $(($1 + 17)) iperf3 -c 192.0.2.2 -t "$1" >"$WS/iperf.txt" 2>&1 &&
 		grep -q receiver "$WS/iperf.txt" && ! grep receiver "$WS/iperf.txt" | grep -q ' 0.00 Bytes'
 }
 

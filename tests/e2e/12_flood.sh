@@ -22,7 +22,7 @@ rate_kbps()
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	sleep 0.5
-	world_x a timeout 25 iperf3 -c 192.0.2.2 -u -b 20M -l 1200 -t 8 -f k >"$WS/$1.txt" 2>&1
+	world_x a timeout -k 5 25 iperf3 -c 192.0.2.2 -u -b 20M -l 1200 -t 8 -f k >"$WS/$1.txt" 2>&1
 	awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Kbits/sec") print $i }' \
 		"$WS/$1.txt" | tail -n 1
 }
@@ -51,6 +51,9 @@ done
 
 step "baseline: 20 Mbit/s of UDP through the tunnel for 8 s"
 base=$(rate_kbps base)
+# One more try without a figure: a loaded machine can stall iperf3's control connection (its
+# client is killed 5 s after its timeout); the flood has not started, so this measures the same.
+[ -n "$base" ] || { echo "  no figure ($(tail -1 "$WS/base.txt")): once more"; base=$(rate_kbps base); }
 echo "  delivered ${base:-?} Kbit/s"
 [ -n "$base" ] || { bad "no baseline figure: $(tail -3 "$WS/base.txt")"; world_dumplogs; exit 1; }
 rss0=$(rss_kb)

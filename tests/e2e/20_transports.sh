@@ -175,7 +175,7 @@ iperf_mbit() # a -> b, 3 s: receiver Mbit/s, empty when it failed
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	world_wait 5 tw_listening b 5201 || return 0
-	world_x a timeout 20 iperf3 -c 192.0.2.2 -t 3 -f m >"$WS/iperf.txt" 2>&1
+	world_x a timeout -k 5 20 iperf3 -c 192.0.2.2 -t 3 -f m >"$WS/iperf.txt" 2>&1
 	awk '/receiver/ { print $(NF-2) }' "$WS/iperf.txt"
 }
 

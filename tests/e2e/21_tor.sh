@@ -176,7 +176,7 @@ iperf_mbit() # a -> b, 5 s: receiver Mbit/s, empty when it failed
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	world_wait 5 listening || return 0
-	world_x a timeout 30 iperf3 -c 192.0.2.2 -t 5 -f m >"$WS/iperf.txt" 2>&1
+	world_x a timeout -k 5 30 iperf3 -c 192.0.2.2 -t 5 -f m >"$WS/iperf.txt" 2>&1
 	awk '/receiver/ { print $(NF-2) }' "$WS/iperf.txt"
 }
 

@@ -88,7 +88,7 @@ iperf_n() {
 	world_x b iperf3 -s -1 -B 192.0.2.2 >/dev/null 2>&1 &
 	world_pid $!
 	sleep 0.5
-	world_x a timeout "$2" iperf3 -c 192.0.2.2 -n "$1" >"${3:-$WS/iperf.txt}" 2>&1 &&
+	world_x a timeout -k 5 "$2" iperf3 -c 192.0.2.2 -n "$1" >"${3:-$WS/iperf.txt}" 2>&1 &&
 		grep -q receiver "${3:-$WS/iperf.txt}"
 }
 
