@@ -321,29 +321,40 @@ static uint32_t dstore_key(const uint8_t id[32])
 	return buf_load_be32(id + 1);
 }
 
-/* Index in bucket of the first entry >= id; *found when it equals id. */
-static uint32_t dstore_search(const struct dstore *s, const uint8_t id[32], int *found)
+/* Index in bk of the first slot whose key is >= key: a search of the slot array alone. */
+static uint32_t dstore_lower_key(const struct dstore_bucket *bk, uint32_t key)
 {
-	const struct dstore_bucket *bk = &s->b[id[0]];
-	uint32_t lo = 0, hi = bk->n, key = dstore_key(id);
+	uint32_t lo = 0, hi = bk->n;
 
-	*found = 0;
 	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2, ek = bk->idx[mid].key;
-		/* Same first byte in a bucket: the key orders as the next four bytes do. */
-		int c = ek != key ? (ek < key ? -1 : 1)
-		                  : memcmp(dstore_id(s, bk->idx[mid].idx), id, 32);
+		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
+		if (bk->idx[mid].key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index in bucket of the first entry >= id; *found when it equals id. */
+static uint32_t dstore_search(const struct dstore *s, const uint8_t id[32], int *found)
+{
+	const struct dstore_bucket *bk = &s->b[id[0]];
+	uint32_t key = dstore_key(id), at = dstore_lower_key(bk, key);
+
+	/* Same first byte in a bucket: the key orders as the next four bytes do, and only slots of
+	 * an equal key (nearly always none or one) need the whole identity. */
+	*found = 0;
+	for (; at < bk->n && bk->idx[at].key == key; at++) {
+		int c = memcmp(dstore_id(s, bk->idx[at].idx), id, 32);
+
+		if (c >= 0) {
+			*found = c == 0;
+			break;
+		}
+	}
+	return at;
 }
 
 /* Heap on expires_at; ties by pool index so the order never depends on history. */
@@ -637,25 +648,16 @@ void dstore_prefetch(const struct dstore *s, const uint8_t identity[32], int sta
 		break;
 	case 2:
 	case 3: {
-		/* By the 4-byte keys only: a full comparison would wait for the descriptor. */
-		uint32_t lo = 0, hi = bk->n, key = dstore_key(identity);
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2, ek = bk->idx[mid].key;
-			if (ek == key) {
-				const struct dstore_ent *e = &s->ent[bk->idx[mid].idx];
-				if (stage == 2)
-					__builtin_prefetch(e);
-				else if (e->dd) /* its identity, then the seq and times */
-					for (int k = 0; k < 2; k++)
-						__builtin_prefetch((const char *)&e->dd->d +
-						                   64 * k);
-				break;
-			}
-			if (ek < key)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		/* By the 4-byte key only: a full comparison would wait for the descriptor. */
+		uint32_t at = dstore_lower_key(bk, dstore_key(identity));
+		if (at == bk->n || bk->idx[at].key != dstore_key(identity))
+			break;
+		const struct dstore_ent *e = &s->ent[bk->idx[at].idx];
+		if (stage == 2)
+			__builtin_prefetch(e);
+		else if (e->dd) /* its identity, then the seq and times */
+			for (int k = 0; k < 2; k++)
+				__builtin_prefetch((const char *)&e->dd->d + 64 * k);
 		break;
 	}
 	}

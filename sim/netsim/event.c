@@ -265,13 +265,6 @@ const struct event *event_peek(const struct event_queue *q)
 	return event_peek_n(q, &e, 1) ? e : NULL;
 }
 
-const struct event *event_peek2(const struct event_queue *q)
-{
-	const struct event *e[2];
-
-	return event_peek_n(q, e, 2) == 2 ? e[1] : NULL;
-}
-
 int event_peek_time(const struct event_queue *q, uint64_t *at)
 {
 	if (q->n == 0)

@@ -35,8 +35,6 @@ int event_push(struct event_queue *q, const struct event *e);
 int event_pop(struct event_queue *q, struct event *e);
 /* The earliest event, left queued (NULL when empty): valid until the next push or pop. */
 const struct event *event_peek(const struct event_queue *q);
-/* The earliest event after event_peek's, as queued now (NULL when none): the same validity. */
-const struct event *event_peek2(const struct event_queue *q);
 /*
  * The next k events at most, in the order they would pop as queued now, into out: how many.
  * Cheap for the events of the coming minute (a walk of the calendar); past those it stops at

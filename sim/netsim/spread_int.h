@@ -52,12 +52,10 @@ enum spread_ev {
 };
 
 struct smsg {
+	struct smsg *next; /* on its class's free list */
 	uint16_t len;
 	uint8_t cls; /* size class: smsg_new, smsg_free */
-	union {
-		struct smsg *next; /* on its class's free list */
-		uint8_t b[1];
-	};
+	uint8_t b[];
 };
 
 /* Size classes of gossip messages in flight, kept on free lists (srelay.c). */

@@ -427,6 +427,15 @@ static void send_hello(struct spread *s, uint32_t a, uint32_t b, bool answer)
 		              dstore_desc_ref((struct dstore_desc *)(uintptr_t)own), answer);
 }
 
+/* Relay dd names is a DISCOVERED candidate of relay i's plan. */
+static void discovered(struct spread *s, uint32_t i, const struct dstore_desc *dd)
+{
+	struct linkplan_cand c;
+
+	cand_of(dd, &c, LINKPLAN_DISCOVERED);
+	linkplan_add(s->r[i].lp, &c, spread_abs(s));
+}
+
 /* After gossip_input or gossip_offer at relay i: note a descriptor it newly holds. */
 static void after_input(struct spread *s, uint32_t i)
 {
@@ -439,11 +448,8 @@ static void after_input(struct spread *s, uint32_t i)
 		return;
 	track_got(s, e, i);
 	/* A relay never seen before is a link candidate (DISCOVERED). */
-	if (s->dc.last_seq_before == 0) {
-		struct linkplan_cand c;
-		cand_of(dd, &c, LINKPLAN_DISCOVERED);
-		linkplan_add(s->r[i].lp, &c, spread_abs(s));
-	}
+	if (s->dc.last_seq_before == 0)
+		discovered(s, i, dd);
 }
 
 void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc *dd)
@@ -459,11 +465,8 @@ void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc
 	after_input(s, i);
 	/* relayd's store watch makes a candidate of a replaced descriptor too (after_input only
 	 * of a new identity); a duplicate of one held makes none. */
-	if (before && before < dd->d.seq && dstore_seq(st, dd->d.identity) == dd->d.seq) {
-		struct linkplan_cand c;
-		cand_of(dd, &c, LINKPLAN_DISCOVERED);
-		linkplan_add(x->lp, &c, spread_abs(s));
-	}
+	if (before && before < dd->d.seq && dstore_seq(st, dd->d.identity) == dd->d.seq)
+		discovered(s, i, dd);
 }
 
 static void link_up(struct spread *s, uint32_t i, uint32_t j)
