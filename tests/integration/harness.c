@@ -1,6 +1,7 @@
 /* harness.c: wgrelayd started by PID for integration tests, and small helpers around it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -40,12 +42,28 @@ void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-/* Run R.argv; waits until it answers a PING. */
+/*
+ * Run R.argv; waits until the relay says READY=1 on its NOTIFY_SOCKET (sent just before its loop
+ * starts: every socket bound, every signal handler in place). A PING would not do: a relay
+ * without --allow-loopback never answers one here. A loaded machine can hold a new process
+ * back for seconds, so the wait is up to 60 s, and a relay that never got ready fails the test
+ * here rather than in whatever came next.
+ */
 void relay_spawn(void)
 {
-	uint8_t ping[PROTO_PING_LEN], pong[PROTO_PONG_LEN];
-	int fd;
+	static unsigned seq;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char name[64], msg[64];
+	socklen_t sl;
+	int fd, n = 0;
 
+	/* An abstract name: nothing on disk, gone with the socket. */
+	snprintf(name, sizeof(name), "@wgr-test-%d-%u", (int)getpid(), seq++);
+	memcpy(sa.sun_path + 1, name + 1, strlen(name) - 1);
+	sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
 	R.pid = fork();
 	assert_true(R.pid >= 0);
 	if (R.pid == 0) {
@@ -57,19 +75,26 @@ void relay_spawn(void)
 		lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (!getenv("WGR_TEST_VERBOSE") && lfd >= 0)
 			dup2(lfd, 2);
+		setenv("NOTIFY_SOCKET", name, 1);
 		execv(R.bin, R.argv);
 		_exit(127);
 	}
 	assert_int_equal(addr_parse(&R.a, R.addr, 0), 0);
-	fd = tclient_udp();
-	frame_encode_ping(ping, 1);
-	for (int i = 0; i < 100; i++) {
-		tclient_sendto(fd, ping, sizeof(ping), &R.a);
-		if (tclient_recvfrom(fd, pong, sizeof(pong), NULL, 50) == PROTO_PONG_LEN)
-			break;
+	for (int i = 0; i < 600; i++) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+		if (poll(&pfd, 1, 100) == 1 && (n = (int)recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+			msg[n] = '\0';
+			if (strstr(msg, "READY=1"))
+				break;
+		}
+		n = 0;
 		assert_int_equal(waitpid(R.pid, NULL, WNOHANG), 0);
 	}
 	close(fd);
+	if (!n)
+		fprintf(stderr, "wgrelayd (pid %d) was not ready in 60 s\n", (int)R.pid);
+	assert_true(n > 0);
 }
 
 /* Start wgrelayd with extra flags (NULL-terminated); waits until it answers a PING. */
@@ -143,7 +168,8 @@ int relay_stop(void **state)
 		pid_t w = 0;
 
 		kill(R.pid, SIGTERM);
-		for (int i = 0; i < 250 && (w = waitpid(R.pid, &status, WNOHANG)) == 0; i++)
+		/* Up to 30 s: a loaded machine can make the save and the exit slow. */
+		for (int i = 0; i < 1500 && (w = waitpid(R.pid, &status, WNOHANG)) == 0; i++)
 			usleep(20000);
 		if (w == 0) {
 			kill(R.pid, SIGKILL);

@@ -46,8 +46,8 @@ static uint64_t now_ms(void)
 
 /*
  * A relay with a stream port, metrics on, and a short handshake deadline. Loopback is allowed
- * as a destination unless the test says otherwise (then the UDP PING relay_start waits for
- * goes unanswered for its 5 s; streams need no policy: they answer on their connection).
+ * as a destination unless the test says otherwise (then no UDP PING is answered; streams need
+ * no policy: they answer on their connection).
  */
 static int start_with(const char *policy_flag)
 {
@@ -347,11 +347,18 @@ static void test_sealed_across_carriages(void **state)
 
 static void test_link_over_stream(void **state)
 {
+	uint8_t udp_ping[PROTO_PING_LEN];
 	char url[96];
 	struct tconn *tcp, *wss;
+	int fd;
 
 	(void)state;
 	/* Positive control of the policy: the relay refuses to send UDP to loopback here. */
+	frame_encode_ping(udp_ping, 1);
+	fd = tclient_udp();
+	assert_int_equal(tclient_sendto(fd, udp_ping, sizeof(udp_ping), &R.a), 0);
+	assert_int_equal(tclient_recvfrom(fd, udp_ping, sizeof(udp_ping), NULL, 300), -ETIMEDOUT);
+	close(fd);
 	assert_true(scrape("wgrelayd_drops_total{reason=\"policy\"}") > 0);
 	assert_int_equal(metric(metrics_text, "wgrelayd_links"), 0);
 	snprintf(url, sizeof(url), "tcp://%s", saddr);
