@@ -91,6 +91,7 @@ struct gossip_stats {
 	uint64_t desc_dropped;     /* DESC answers dropped from a full link queue */
 	uint64_t want_timeouts;    /* WANTs not answered in want_timeout_ms */
 	uint64_t want_dropped;     /* identities not WANTed: pending table full */
+	uint64_t want_walked;      /* waiting identities a tick looked at for a link (work done) */
 	uint64_t ae_rounds;        /* DIGEST exchanges we started */
 	uint64_t msgs_in[GOSSIP_K_MAX], bytes_in[GOSSIP_K_MAX];
 	uint64_t msgs_out[GOSSIP_K_MAX], bytes_out[GOSSIP_K_MAX];
@@ -175,6 +176,8 @@ int gossip_next(struct gossip *g, uint64_t now_ms, uint32_t *link, uint8_t *buf,
 bool gossip_pending(const struct gossip *g);
 
 const struct gossip_stats *gossip_stats(const struct gossip *g);
+/* Whether the engine's own bookkeeping adds up (tests and fuzzing; a walk of the tables). */
+bool gossip_consistent(const struct gossip *g);
 /* The engine's store, e.g. to answer DISCOVER (dstore_page); do not insert into it directly. */
 struct dstore *gossip_store(struct gossip *g);
 

@@ -70,6 +70,7 @@ struct gossip_link {
 	struct gossip_dring due;
 	struct gossip_tok msg_in, desc_in, digest_in, serve;
 	uint32_t want_to_ms; /* WANT timeout from the link's RTT; 0: want_timeout_ms */
+	uint32_t idle_named; /* pending entries asked of no link that list this one (alt) */
 	uint32_t desc_head;
 	struct dstore_desc **desc;
 	uint64_t ae_until_ms; /* our DIGEST is outstanding: BUCKET accepted until then */

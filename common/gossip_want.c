@@ -58,8 +58,23 @@ static uint32_t gossip_idle_next(const struct gossip *g, uint32_t i)
 	return g->pend_cap;
 }
 
+/*
+ * Add d to idle_named of every link w lists. An idle entry can only be asked of a link it lists,
+ * so the walk in gossip_want_tick looks only while a link with room is listed by one.
+ */
+static void gossip_want_name(struct gossip *g, const struct gossip_want *w, int d)
+{
+	for (int k = 0; k < w->n_alt; k++) {
+		struct gossip_link *l = gossip_link_find(g, w->alt[k].link);
+
+		if (l) /* a gone link's count went with it */
+			l->idle_named += (uint32_t)d;
+	}
+}
+
 void gossip_want_unask(struct gossip *g, struct gossip_want *w)
 {
+	gossip_want_name(g, w, 1);
 	w->asked = GOSSIP_LINK_NONE;
 	g->pend_idle++;
 	gossip_idle_put(g, (uint32_t)(w - g->pend), true);
@@ -164,6 +179,7 @@ void gossip_want_del(struct gossip *g, struct gossip_want *w)
 			l->inflight--;
 	} else {
 		g->pend_idle--;
+		gossip_want_name(g, w, -1);
 	}
 	for (;;) {
 		uint32_t k;
@@ -184,7 +200,16 @@ void gossip_want_del(struct gossip *g, struct gossip_want *w)
 	g->pend_n--;
 }
 
-static void gossip_want_note(struct gossip_want *w, uint32_t link, uint64_t seq)
+/* Count link as listed by w (when w is idle), or not any more (d = -1). */
+static void gossip_want_name1(struct gossip *g, const struct gossip_want *w, uint32_t link, int d)
+{
+	struct gossip_link *l;
+
+	if (w->asked == GOSSIP_LINK_NONE && (l = gossip_link_find(g, link)))
+		l->idle_named += (uint32_t)d;
+}
+
+static void gossip_want_note(struct gossip *g, struct gossip_want *w, uint32_t link, uint64_t seq)
 {
 	int low = 0;
 
@@ -197,10 +222,14 @@ static void gossip_want_note(struct gossip_want *w, uint32_t link, uint64_t seq)
 		if (w->alt[k].seq < w->alt[low].seq)
 			low = k;
 	}
-	if (w->n_alt < GOSSIP_WANT_ALTS)
+	if (w->n_alt < GOSSIP_WANT_ALTS) {
 		w->alt[w->n_alt++] = (struct gossip_alt){link, seq};
-	else if (seq > w->alt[low].seq)
+		gossip_want_name1(g, w, link, 1);
+	} else if (seq > w->alt[low].seq) {
+		gossip_want_name1(g, w, w->alt[low].link, -1);
 		w->alt[low] = (struct gossip_alt){link, seq};
+		gossip_want_name1(g, w, link, 1);
+	}
 }
 
 /*
@@ -245,6 +274,7 @@ int gossip_want_ask(struct gossip *g, struct gossip_want *w, uint64_t now)
 	if (w->asked == GOSSIP_LINK_NONE) {
 		g->pend_idle--;
 		gossip_idle_put(g, (uint32_t)(w - g->pend), false);
+		gossip_want_name(g, w, -1);
 	}
 	w->asked = bl->id;
 	w->asked_seq = w->alt[best].seq;
@@ -267,7 +297,7 @@ void gossip_want_request(struct gossip *g, struct gossip_link *l, const uint8_t 
 			w->seq = seq;
 		if (w->asked == l->id)
 			return;
-		gossip_want_note(w, l->id, seq);
+		gossip_want_note(g, w, l->id, seq);
 		if (w->asked == GOSSIP_LINK_NONE)
 			gossip_want_ask(g, w, now);
 		return;
@@ -277,7 +307,7 @@ void gossip_want_request(struct gossip *g, struct gossip_link *l, const uint8_t 
 		return;
 	}
 	w->seq = seq;
-	gossip_want_note(w, l->id, seq);
+	gossip_want_note(g, w, l->id, seq);
 	if (gossip_want_ask(g, w, now) < 0)
 		gossip_want_del(g, w);
 }
@@ -347,14 +377,16 @@ static void gossip_want_expire(struct gossip *g, struct gossip_link *l, struct g
 	g->st.want_timeouts++;
 	/* A lost WANT or DESC: l still holds it. Others that announced it go first (ties). */
 	if (w->tries < GOSSIP_WANT_TRIES)
-		gossip_want_note(w, l->id, w->asked_seq);
+		gossip_want_note(g, w, l->id, w->asked_seq);
 	if (gossip_want_ask(g, w, now) < 0)
 		gossip_want_del(g, w);
 }
 
 /*
- * Whether gossip_want_ask could find a link now (a free window and a desc_in token), looked at
- * without refilling. A clock that stepped back counts as room: the asks themselves decide.
+ * Whether gossip_want_ask could find a link now for some idle entry: a link that an idle entry
+ * lists, with a free window and a desc_in token (looked at without refilling). A clock that
+ * stepped back counts as room: the asks themselves decide. A link with room that no idle entry
+ * lists (one that announced little, or whose entries are all asked) is no reason to walk.
  */
 static bool gossip_want_room(const struct gossip *g, uint64_t now)
 {
@@ -363,7 +395,7 @@ static bool gossip_want_room(const struct gossip *g, uint64_t now)
 	for (uint32_t k = 0; k < g->n_links; k++) {
 		const struct gossip_link *l = &g->links[k];
 
-		if (l->inflight >= g->cfg.want_window)
+		if (l->inflight >= g->cfg.want_window || l->idle_named == 0)
 			continue;
 		if (r->refill_ms == 0 || now < l->desc_in.last_ms || l->desc_in.tokens > 0 ||
 		    now - l->desc_in.last_ms >= r->refill_ms)
@@ -414,6 +446,7 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 		uint32_t next = gossip_idle_next(g, i + 1);
 		if (next < g->pend_cap)
 			__builtin_prefetch(&g->pend[next]);
+		g->st.want_walked++;
 		r = gossip_want_ask(g, w, now_ms);
 		if (r < 0) {
 			gossip_want_del(g, w); /* slot i now holds another entry: look again */
@@ -423,6 +456,25 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 			room = gossip_want_room(g, now_ms);
 		i++;
 	}
+}
+
+bool gossip_consistent(const struct gossip *g)
+{
+	for (uint32_t k = 0; k < g->n_links; k++) {
+		uint32_t n = 0;
+
+		for (uint32_t i = 0; i < g->pend_cap; i++) {
+			const struct gossip_want *w = &g->pend[i];
+
+			if (!w->used || w->asked != GOSSIP_LINK_NONE)
+				continue;
+			for (int a = 0; a < w->n_alt; a++)
+				n += w->alt[a].link == g->links[k].id;
+		}
+		if (n != g->links[k].idle_named)
+			return false;
+	}
+	return true;
 }
 
 uint64_t gossip_want_deadline(const struct gossip *g, uint64_t t)

@@ -105,6 +105,8 @@ static int run_spread(struct opts *o)
 	row("spread", "DESC_RESP taken (plan, store)", (double)r.desc_ok, "", "", -1);
 	row("spread", "DESC_REQ + DESC_RESP bytes", (double)r.desc_bytes, "B", "", -1);
 	row("spread", "want timeouts (all relays)", (double)r.gs.want_timeouts, "", "", -1);
+	row("spread", "waiting identities looked at by ticks (all relays)",
+	    (double)r.gs.want_walked, "", "", -1);
 	row("spread", "rate-limited messages", (double)r.gs.rate_limited, "", "", -1);
 	row("spread", "signature checks (distinct descriptors)", (double)r.dc.verified, "", "", -1);
 	row("spread", "descriptor decodes served from the cache", (double)r.dc.hits, "", "", -1);

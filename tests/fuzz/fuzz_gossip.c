@@ -3,7 +3,7 @@
  * input is a run of chunks: ctl (1) ‖ length (2) ‖ message; ctl bit 0 picks the link, bit 1 ticks
  * afterwards, the other bits move the clock (0x3f of them: the link goes down and up again).
  * Whatever the engine sends must decode and fit a CTRL frame; whatever decodes re-encodes to
- * itself; the store stays within its capacity.
+ * itself; the store stays within its capacity; the engine's bookkeeping adds up.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ctl & 2)
 			gossip_tick(g, now);
 		fuzz_drain(g, now);
-		if (dstore_count(gossip_store(g)) > FUZZ_CAP)
+		if (dstore_count(gossip_store(g)) > FUZZ_CAP || !gossip_consistent(g))
 			abort();
 	}
 	gossip_tick(g, now + 3600 * 1000);

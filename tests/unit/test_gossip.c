@@ -163,6 +163,8 @@ static void net_pump(struct net *net)
 			assert_int_equal(len, 0);
 		}
 	} while (progress);
+	for (int i = 0; i < net->n; i++)
+		assert_true(gossip_consistent(net->g[i]));
 }
 
 static void net_run(struct net *net, uint64_t ms, uint64_t step)
@@ -689,10 +691,27 @@ static void test_malformed(void **state)
 	gossip_free(g);
 }
 
+/* An engine with links 7 and 8 up, their first messages drained; window 0: the default. */
+static struct gossip *two_links(uint32_t want_timeout_ms, uint32_t window, uint64_t now,
+                                struct drained *dr)
+{
+	struct gossip_config cfg;
+	struct gossip *g;
+
+	gossip_config_default(&cfg);
+	cfg.want_timeout_ms = want_timeout_ms;
+	if (window)
+		cfg.want_window = window;
+	assert_int_equal(gossip_new(&g, &cfg), 0);
+	assert_int_equal(gossip_link_up(g, 7, now), 0);
+	assert_int_equal(gossip_link_up(g, 8, now), 0);
+	drain(g, now, dr);
+	return g;
+}
+
 /* One link asked at a time; after the timeout, or when the link goes, the next one. */
 static void test_want_one_link(void **state)
 {
-	struct gossip_config cfg;
 	struct gossip *g;
 	struct drained dr;
 	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
@@ -700,12 +719,7 @@ static void test_want_one_link(void **state)
 
 	(void)state;
 	keys_upto(402);
-	gossip_config_default(&cfg);
-	cfg.want_timeout_ms = 5000; /* links without an RTT */
-	assert_int_equal(gossip_new(&g, &cfg), 0);
-	assert_int_equal(gossip_link_up(g, 7, now), 0);
-	assert_int_equal(gossip_link_up(g, 8, now), 0);
-	drain(g, now, &dr);
+	g = two_links(5000, 0, now, &dr); /* a WANT timeout for links without an RTT */
 	assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[400], 3), now), 0);
 	assert_int_equal(gossip_input(g, 8, m, ihave(m, pk[400], 3), now), 0);
 	drain(g, now, &dr);
@@ -741,6 +755,55 @@ static void test_want_one_link(void **state)
 	assert_int_equal(gossip_link_down(g, 8, now), 0);
 	assert_int_equal(gossip_next_tick(g),
 	                 T0MS + 4999 + 30000); /* the round set at first tick */
+	gossip_free(g);
+}
+
+/*
+ * Identities waiting for a link are looked at only while a link that listed one of them has
+ * room: a link with room that announced none of them (8 here) is no reason to walk them on
+ * every tick. When the full link frees a place, the next one is asked of it.
+ */
+static void test_want_walk_listed(void **state)
+{
+	struct gossip *g;
+	struct drained dr;
+	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
+	uint64_t now = T0MS;
+
+	(void)state;
+	keys_upto(430);
+	g = two_links(60000, 2, now, &dr);
+	for (int k = 420; k < 430; k++)
+		assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[k], 1), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	assert_int_equal(dr.last[GOSSIP_K_WANT].u.want.n, 2); /* one WANT of two: the window */
+	assert_true(gossip_consistent(g));
+	for (int i = 0; i < 20; i++)
+		gossip_tick(g, now += 100);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_WANT], 0);
+	assert_int_equal(gossip_stats(g)->want_walked, 0);
+
+	/* 7 answers one: the walk finds a waiting identity for the free place. */
+	assert_int_equal(gossip_input(g, 7, m, desc_msg(m, d, good_desc(420, 1, d)), now), 0);
+	assert_true(gossip_consistent(g));
+	gossip_tick(g, now += 100);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	assert_int_equal(gossip_stats(g)->want_walked, 1);
+	/* 8 announces one that waits: asked of 8 at once, no walk. */
+	assert_int_equal(gossip_input(g, 8, m, ihave(m, pk[429], 1), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][8], 1);
+	assert_true(gossip_consistent(g));
+	gossip_tick(g, now += 100);
+	assert_int_equal(gossip_stats(g)->want_walked, 1);
+	/* 7 goes: what only 7 announced is forgotten, the counts still add up. */
+	assert_int_equal(gossip_link_down(g, 7, now), 0);
+	assert_true(gossip_consistent(g));
+	gossip_tick(g, now += 100);
+	assert_true(gossip_consistent(g));
 	gossip_free(g);
 }
 
@@ -985,6 +1048,7 @@ int main(void)
 	    cmocka_unit_test(test_store_full),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_want_one_link),
+	    cmocka_unit_test(test_want_walk_listed),
 	    cmocka_unit_test(test_want_retry_rtt),
 	    cmocka_unit_test(test_preload),
 	    cmocka_unit_test(test_clock_back),
