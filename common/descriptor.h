@@ -18,6 +18,7 @@
 #define DESC_MAGIC         "WGRD"
 #define DESC_VERSION       1
 #define DESC_SIG_LEN       64
+#define DESC_IDENTITY_OFF  6 /* magic, version, flags; then the identity (code that peeks) */
 #define DESC_MAX_ENDPOINTS 8
 #define DESC_MAX_STR       64   /* software version, family, endpoint host and path */
 #define DESC_FLAG_LOCATION 0x01 /* flags bit 0: latitude and longitude follow the country */

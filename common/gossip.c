@@ -353,8 +353,8 @@ static int gossip_in_desc(struct gossip *g, struct gossip_link *l, const uint8_t
 	int r, why = 0;
 
 	/* Unverified peek, only to tell an answer we paid for from a push. */
-	if (len >= GOSSIP_DESC_ID_OFF + 32)
-		w = gossip_want_find(g, p + GOSSIP_DESC_ID_OFF);
+	if (len >= DESC_IDENTITY_OFF + 32)
+		w = gossip_want_find(g, p + DESC_IDENTITY_OFF);
 	if (w && w->asked != l->id)
 		w = NULL;
 	if (!w && !gossip_tok_take(&l->desc_in, &g->cfg.desc_in, now)) {
@@ -372,7 +372,7 @@ static int gossip_in_desc(struct gossip *g, struct gossip_link *l, const uint8_t
 		dstore_desc_unref(dd);
 	}
 	if (w) { /* answered, well or not */
-		memcpy(id, p + GOSSIP_DESC_ID_OFF, 32);
+		memcpy(id, p + DESC_IDENTITY_OFF, 32);
 		w = gossip_want_find(g, id);
 		if (w && w->asked == l->id) {
 			if (l->inflight)
@@ -484,18 +484,18 @@ static void gossip_in_bucket(struct gossip *g, struct gossip_link *l, const stru
 /* Prefetch: where the first identities of a message start, and their stride (0: none). */
 static size_t gossip_pf_ids(const uint8_t *msg, size_t len, size_t *stride)
 {
-	*stride = 40; /* IHAVE and BUCKET entries: identity, seq */
+	*stride = GOSSIP_ENTRY_LEN; /* IHAVE and BUCKET entries: identity, seq */
 	switch (len ? msg[0] : 0) {
 	case GOSSIP_T_IHAVE:
-		return 2;
+		return GOSSIP_IHAVE_IDS_OFF;
 	case GOSSIP_T_BUCKET:
-		return 7;
+		return GOSSIP_BUCKET_IDS_OFF;
 	case GOSSIP_T_WANT:
 		*stride = 32;
-		return 2;
+		return GOSSIP_WANT_IDS_OFF;
 	case GOSSIP_T_DESC:
 		*stride = 0;
-		return 3 + GOSSIP_DESC_ID_OFF;
+		return GOSSIP_DESC_BODY_OFF + DESC_IDENTITY_OFF;
 	}
 	return 0;
 }

@@ -24,8 +24,6 @@
 #define GOSSIP_DUE_PEEK 8
 /* How soon tick runs again while identities wait for a link with room or tokens. */
 #define GOSSIP_PUMP_MS 100
-/* §9: where the identity sits in an encoded descriptor (after magic, version and flags). */
-#define GOSSIP_DESC_ID_OFF 6
 
 struct gossip_tok {
 	uint32_t tokens;

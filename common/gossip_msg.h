@@ -25,6 +25,16 @@
 /* §10.5: bucket hashes in one DIGEST; two messages cover the 256 buckets. */
 #define GOSSIP_DIGEST_MAX 128
 
+/*
+ * §10.5: where the first identity of a message starts, for code that looks at the bytes before
+ * decoding them (gossip_prefetch); test_gossip checks them against the encoder.
+ */
+#define GOSSIP_IHAVE_IDS_OFF  2 /* type, n; then entries of identity (32) and seq (8) */
+#define GOSSIP_WANT_IDS_OFF   2 /* type, n; then identities (32) */
+#define GOSSIP_BUCKET_IDS_OFF 7 /* type, bucket, total (2), first (2), n; then entries */
+#define GOSSIP_DESC_BODY_OFF  3 /* type, length (2); then the descriptor */
+#define GOSSIP_ENTRY_LEN      40
+
 /* Index of a message type in per-type counters: 0 IHAVE .. 4 BUCKET. */
 enum gossip_kind {
 	GOSSIP_K_IHAVE = 0,

@@ -928,6 +928,46 @@ static void test_clock_back(void **state)
 }
 
 /* The announcement queue per link is bounded: the oldest go, counted. */
+/* The offsets gossip_prefetch peeks at are where the encoder puts the identities. */
+static void test_wire_offsets(void **state)
+{
+	struct gossip_msg m;
+	uint8_t buf[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
+	size_t dl;
+
+	(void)state;
+	keys_upto(2);
+	memset(&m, 0, sizeof(m));
+	m.type = GOSSIP_T_IHAVE;
+	m.u.ihave.n = 2;
+	memcpy(m.u.ihave.e[0].id, pk[0], 32);
+	memcpy(m.u.ihave.e[1].id, pk[1], 32);
+	assert_true(gossip_msg_encode(&m, buf, sizeof(buf)) > 0);
+	assert_memory_equal(buf + GOSSIP_IHAVE_IDS_OFF, pk[0], 32);
+	assert_memory_equal(buf + GOSSIP_IHAVE_IDS_OFF + GOSSIP_ENTRY_LEN, pk[1], 32);
+	m.type = GOSSIP_T_WANT;
+	m.u.want.n = 2;
+	memcpy(m.u.want.id[0], pk[0], 32);
+	memcpy(m.u.want.id[1], pk[1], 32);
+	assert_true(gossip_msg_encode(&m, buf, sizeof(buf)) > 0);
+	assert_memory_equal(buf + GOSSIP_WANT_IDS_OFF, pk[0], 32);
+	assert_memory_equal(buf + GOSSIP_WANT_IDS_OFF + 32, pk[1], 32);
+	memset(&m, 0, sizeof(m));
+	m.type = GOSSIP_T_BUCKET;
+	m.u.bucket.total = m.u.bucket.n = 2;
+	m.u.bucket.bucket = 9;
+	memset(m.u.bucket.e[0].id, 9, 32);
+	memset(m.u.bucket.e[1].id, 9, 32);
+	m.u.bucket.e[1].id[31] = 10;
+	assert_true(gossip_msg_encode(&m, buf, sizeof(buf)) > 0);
+	assert_memory_equal(buf + GOSSIP_BUCKET_IDS_OFF, m.u.bucket.e[0].id, 32);
+	assert_memory_equal(buf + GOSSIP_BUCKET_IDS_OFF + GOSSIP_ENTRY_LEN, m.u.bucket.e[1].id, 32);
+	dl = good_desc(1, 1, d);
+	assert_memory_equal(d + DESC_IDENTITY_OFF, pk[1], 32);
+	assert_int_equal(desc_msg(buf, d, dl), GOSSIP_DESC_BODY_OFF + dl);
+	assert_memory_equal(buf + GOSSIP_DESC_BODY_OFF, d, dl);
+}
+
 /*
  * gossip_prefetch reads what gossip_input will, from any bytes: every truncation of every kind
  * of message (each in a buffer of exactly its length, so the sanitizer build sees any read past
@@ -1053,6 +1093,7 @@ int main(void)
 	    cmocka_unit_test(test_preload),
 	    cmocka_unit_test(test_clock_back),
 	    cmocka_unit_test(test_queue_bound),
+	    cmocka_unit_test(test_wire_offsets),
 	    cmocka_unit_test(test_prefetch_reads_only),
 	};
 
