@@ -776,3 +776,52 @@ void dstore_digest(struct dstore *s, uint8_t b, uint8_t out[DSTORE_DIGEST_LEN])
 	}
 	memcpy(out, bk->digest, DSTORE_DIGEST_LEN);
 }
+
+size_t dstore_mark_endpoints(const struct dstore *s, const struct addr *a, size_t n, bool *known,
+                             const uint8_t key[16], uint64_t now)
+{
+	uint8_t slot[2 * DSTORE_MARK_MAX]; /* index + 1 of an address, 0 empty; a power of two */
+	const size_t mask = sizeof(slot) - 1;
+	size_t left = 0, set = 0;
+
+	if (n > DSTORE_MARK_MAX)
+		n = DSTORE_MARK_MAX;
+	memset(slot, 0, sizeof(slot));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = (size_t)addr_hash(&a[i], key) & mask;
+
+		if (known[i])
+			continue;
+		while (slot[j])
+			j = (j + 1) & mask;
+		slot[j] = (uint8_t)(i + 1);
+		left++;
+	}
+	for (unsigned b = 0; b < DSTORE_BUCKETS && left; b++) {
+		size_t count = dstore_bucket_count(s, (uint8_t)b);
+
+		for (size_t x = 0; x < count && left; x++) {
+			const struct descriptor *d = &dstore_bucket_at(s, (uint8_t)b, x)->d;
+
+			if (d->expires_at <= now)
+				continue;
+			for (int e = 0; e < d->n_endpoints; e++) {
+				const struct addr *ep = &d->endpoints[e].addr;
+
+				if (d->endpoints[e].transport != DESC_T_UDP)
+					continue;
+				for (size_t j = (size_t)addr_hash(ep, key) & mask; slot[j];
+				     j = (j + 1) & mask) {
+					size_t i = slot[j] - 1u;
+
+					if (!known[i] && addr_equal(&a[i], ep)) {
+						known[i] = true;
+						set++;
+						left--;
+					}
+				}
+			}
+		}
+	}
+	return set;
+}

@@ -190,6 +190,19 @@ size_t dstore_bucket_lower(const struct dstore *s, const uint8_t identity[32]);
  */
 void dstore_digest(struct dstore *s, uint8_t b, uint8_t out[DSTORE_DIGEST_LEN]);
 
+/* dstore_mark_endpoints looks at most this many addresses. */
+#define DSTORE_MARK_MAX 128
+/*
+ * Which of the addresses a[0..n) is the UDP (control) endpoint of a descriptor in s that has not
+ * expired at now (Unix seconds): known[i] is set for each, and left as it is for the others
+ * (an address already known is not looked for). Only the first DSTORE_MARK_MAX addresses count.
+ * The addresses may come from anyone (a DHT answer): they go into a table keyed by key (16
+ * random bytes), so no choice of them makes the one pass over the store slower. Returns how
+ * many it set.
+ */
+size_t dstore_mark_endpoints(const struct dstore *s, const struct addr *a, size_t n, bool *known,
+                             const uint8_t key[16], uint64_t now);
+
 /* Store bytes per entry (64-bit), beside the shared dstore_desc (see the header comment). */
 #define DSTORE_ENTRY_BYTES 28
 

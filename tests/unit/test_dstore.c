@@ -467,6 +467,57 @@ static int put_at(struct dstore *s, uint8_t b1, uint64_t seq, uint64_t expires, 
 	return r;
 }
 
+/* Which DHT addresses are the UDP endpoint of an unexpired descriptor held. */
+static void test_mark_endpoints(void **state)
+{
+	static const char *const ask[] = {
+	    "192.0.2.1:51821",    /* held, UDP: set */
+	    "192.0.2.1:51822",    /* another port */
+	    "192.0.2.2:51821",    /* held as a TCP endpoint only */
+	    "192.0.2.3:51821",    /* held, expired by now */
+	    "198.51.100.9:51821", /* not held */
+	    "192.0.2.1:51821",    /* the same again: set too */
+	    "192.0.2.4:51821",    /* held, but known already: left alone, not counted */
+	};
+	enum { N = sizeof(ask) / sizeof(ask[0]) };
+	struct addr a[DSTORE_MARK_MAX + 10];
+	bool known[DSTORE_MARK_MAX + 10] = {false},
+	                             want[N] = {true, false, false, false, false, true, true};
+	uint8_t key[16];
+	struct dstore *s;
+	struct dstore_desc *dd;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	assert_int_equal(dstore_new(&s, 100), 0);
+	assert_int_equal(put_at(s, 1, 1, T0 + 3600, "192.0.2.1", T0), DSTORE_NEW);
+	dd = mk_at(9, 2, 1, T0 + 3600, "192.0.2.2", DESC_T_TCP);
+	assert_int_equal(dstore_insert(s, dd, T0), DSTORE_NEW);
+	dstore_desc_unref(dd);
+	assert_int_equal(put_at(s, 3, 1, T0 + 10, "192.0.2.3", T0), DSTORE_NEW);
+	assert_int_equal(put_at(s, 4, 1, T0 + 3600, "192.0.2.4", T0), DSTORE_NEW);
+	for (int i = 0; i < 50; i++) /* others, in other buckets */
+		assert_int_equal(put(s, (uint8_t)(100 + i), 0, 1, T0 + 3600), DSTORE_NEW);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(addr_parse(&a[i], ask[i], 0), 0);
+	known[6] = true;
+	assert_int_equal(dstore_mark_endpoints(s, a, N, known, key, T0 + 20), 2);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(known[i], want[i]);
+	/* Before it expired, the third one counts too. */
+	memset(known, 0, sizeof(known));
+	assert_int_equal(dstore_mark_endpoints(s, a, N, known, key, T0 + 5), 4);
+	assert_true(known[3]);
+	/* At most DSTORE_MARK_MAX addresses are looked at. */
+	memset(known, 0, sizeof(known));
+	for (size_t i = 0; i < DSTORE_MARK_MAX + 10; i++)
+		a[i] = a[0];
+	assert_int_equal(dstore_mark_endpoints(s, a, DSTORE_MARK_MAX + 10, known, key, T0 + 20),
+	                 DSTORE_MARK_MAX);
+	assert_false(known[DSTORE_MARK_MAX]);
+	dstore_free(s);
+}
+
 static void test_prefix_key(void **state)
 {
 	struct dstore_desc *a = mk_at(1, 1, 1, T0 + 10, "198.51.100.7", DESC_T_UDP);
@@ -580,13 +631,14 @@ static void test_prefix_counts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_insert_codes),  cmocka_unit_test(test_references),
-	    cmocka_unit_test(test_decode_errors), cmocka_unit_test(test_capacity_eviction),
-	    cmocka_unit_test(test_expire_heap),   cmocka_unit_test(test_page),
-	    cmocka_unit_test(test_bucket_access), cmocka_unit_test(test_digest),
-	    cmocka_unit_test(test_watch),         cmocka_unit_test(test_load),
-	    cmocka_unit_test(test_prefix_key),    cmocka_unit_test(test_prefix_cap),
-	    cmocka_unit_test(test_prefix_counts), cmocka_unit_test(test_far_expiry),
+	    cmocka_unit_test(test_insert_codes),   cmocka_unit_test(test_references),
+	    cmocka_unit_test(test_decode_errors),  cmocka_unit_test(test_capacity_eviction),
+	    cmocka_unit_test(test_expire_heap),    cmocka_unit_test(test_page),
+	    cmocka_unit_test(test_bucket_access),  cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_watch),          cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_prefix_key),     cmocka_unit_test(test_prefix_cap),
+	    cmocka_unit_test(test_prefix_counts),  cmocka_unit_test(test_far_expiry),
+	    cmocka_unit_test(test_mark_endpoints),
 	};
 
 	if (sodium_init() < 0)
