@@ -112,6 +112,7 @@ static int run_spread(struct opts *o)
 		row("spread", name, n ? (double)r.gs.bytes_out[k] / (double)n : 0, "B", "", -1);
 	}
 	row("spread", "DHT look-up rounds", (double)r.dht_rounds, "", "", -1);
+	row("spread", "relays found whose descriptor was held", (double)r.dht_stored, "", "", -1);
 	row("spread", "DESC_REQ exchanges", (double)r.desc_req, "", "", -1);
 	row("spread", "DESC_RESP taken (plan, store)", (double)r.desc_ok, "", "", -1);
 	row("spread", "DESC_REQ + DESC_RESP bytes", (double)r.desc_bytes, "B", "", -1);
@@ -254,9 +255,10 @@ static const char usage[] =
     "  --candidates N      link-plan candidates per relay (256)\n"
     "  --converged 0|1     1: start converged, stores preloaded (shared) and links up;\n"
     "                      0: stores filled by gossip_offer, links formed by the plans (1)\n"
-    "  --dht-lookup 0|1    1: a relay whose plan holds fewer than MinLinks candidates looks\n"
-    "                      relays up in the DHT as relayd does (get_peers from 5 s, doubling\n"
-    "                      to 5 min) and asks those found for their descriptor (DESC_REQ) (1)\n"
+    "  --dht-lookup 0|1    1: relays look others up in the DHT as relayd does (get_peers at\n"
+    "                      start and every 10 min; while the plan holds fewer than MinLinks\n"
+    "                      candidates from 5 s, doubling to 5 min) and ask those found for\n"
+    "                      their descriptor (DESC_REQ) (1)\n"
     " meet:\n"
     "  --meet-relays N     relays (1000)\n"
     "  --pairs N           peer pairs (100000)\n"

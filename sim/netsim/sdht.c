@@ -1,12 +1,15 @@
 /*
  * sdht.c: a relay's DHT look-up in the spread scenario, on relayd's schedule (relayd/netdht.c).
- * While a relay's plan holds fewer than MinLinks candidates it runs get_peers rounds: the first
- * at once, then every 5 s, doubling while a round asks nothing new, up to 5 minutes. The DHT
+ * A relay runs a get_peers round when it starts (one that has been running since before the
+ * scenario: at a random point of its cycle) and then every 10 minutes; while its plan holds fewer
+ * than MinLinks candidates, every 5 s instead, doubling while a round asks nothing new, up to
+ * 5 minutes (and at once when it falls short with the next round further off). The DHT
  * itself is not run here (dhtsim.c does that): a round answers after a latency drawn to match
  * that scenario's get_peers (p50 2.5 s, p99 7 s) with up to 64 random relays that are up, have
  * announced and can be reached across the partition. The relays found are asked for their
  * descriptor as relayd asks them (DESC_REQ, at most 64 a round and one a second after that,
- * none asked twice within the hour), and each answer is offered to the store and the plan.
+ * none asked twice within the hour, none the plan or the store holds), and each answer is
+ * offered to the store and the plan.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,8 @@
 #include "ratelimit.h"
 #include "spread_int.h"
 
-/* relayd/netdht.c: NETDHT_FEW_MIN_MS, NETDHT_FEW_MAX_MS. */
+/* relayd/netdht.c: NETDHT_LOOKUP_MS, NETDHT_FEW_MIN_MS, NETDHT_FEW_MAX_MS. */
+#define SDHT_LOOKUP_MS  (10 * 60 * 1000)
 #define SDHT_FEW_MIN_MS 5000
 #define SDHT_FEW_MAX_MS (5 * 60 * 1000)
 /* NETDHT_ASK_BURST, NETDHT_ASK_RATE, NETDHT_ASKED, NETDHT_ASK_AGAIN_MS, NETDHT_RESP_MS. */
@@ -42,7 +46,7 @@ struct sdht_ask {
 };
 
 struct sdht {
-	uint64_t next_round; /* simulated ms; SPREAD_NEVER: none due (the plan holds enough) */
+	uint64_t next_round; /* simulated ms */
 	uint32_t gen;        /* of the EV_DHT_ROUND that is current */
 	bool pending;        /* a round waits for its answer */
 	unsigned misses;     /* rounds in a row that asked nothing */
@@ -58,16 +62,12 @@ static bool few(const struct spread *s, uint32_t i)
 	return linkplan_count(s->r[i].lp) < LINKPLAN_DEF_MIN_LINKS;
 }
 
+/* As netdht_round: a get_peers round now; the next in 10 minutes, sooner while few. */
 static void round_start(struct spread *s, uint32_t i)
 {
 	struct sdht *h = s->r[i].dht;
 
-	if (!few(s, i)) {
-		/* relayd then looks up every 10 minutes (NETDHT_LOOKUP_MS): not modelled. */
-		h->next_round = SPREAD_NEVER;
-		return;
-	}
-	/* As netdht_round: the last round asked nothing, so wait longer for the next. */
+	/* The last round asked nothing: wait longer for the next while the plan holds few. */
 	if (h->round_asked == 0 && h->rounds > 0)
 		h->misses += h->misses < 16;
 	else
@@ -78,7 +78,31 @@ static void round_start(struct spread *s, uint32_t i)
 	uint64_t lat = (uint64_t)(SDHT_LAT_MIN_MS + rng_exp(&s->dht_rng, SDHT_LAT_MEAN_MS));
 	srelay_push(s, s->now + lat, EV_DHT_RESULT, i, i, 0, NULL);
 	uint64_t every = (uint64_t)SDHT_FEW_MIN_MS << (h->misses < 8 ? h->misses : 8);
-	h->next_round = s->now + (every > SDHT_FEW_MAX_MS ? SDHT_FEW_MAX_MS : every);
+	if (!few(s, i))
+		every = SDHT_LOOKUP_MS;
+	else if (every > SDHT_FEW_MAX_MS)
+		every = SDHT_FEW_MAX_MS;
+	h->next_round = s->now + every;
+	srelay_push(s, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
+}
+
+/* Relay i's look-up state, no round scheduled yet; NULL when out of memory. */
+static struct sdht *sdht_new(struct spread *s, uint32_t i)
+{
+	struct sdht *h = s->r[i].dht = calloc(1, sizeof(*h));
+
+	if (h)
+		tbucket_init(&h->tb, SDHT_ASK_RATE, SDHT_ASK_BURST, s->now);
+	return h;
+}
+
+void sdht_running(struct spread *s, uint32_t i)
+{
+	struct sdht *h;
+
+	if (!s->p.dht_lookup || !s->r[i].up || s->r[i].dht || !(h = sdht_new(s, i)))
+		return;
+	h->next_round = s->now + rng_below(&s->dht_rng, SDHT_LOOKUP_MS);
 	srelay_push(s, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
 }
 
@@ -87,16 +111,18 @@ void sdht_check(struct spread *s, uint32_t i)
 	struct srelay *x = &s->r[i];
 	struct sdht *h = x->dht;
 
-	if (!s->p.dht_lookup || !x->up || !few(s, i))
+	if (!s->p.dht_lookup || !x->up)
 		return;
+	/* Scheduled rounds come as EV_DHT_ROUND; here only a start and a plan that holds few. */
 	if (!h) {
-		if (!(h = x->dht = calloc(1, sizeof(*h))))
-			return;
-		h->next_round = SPREAD_NEVER;
-		tbucket_init(&h->tb, SDHT_ASK_RATE, SDHT_ASK_BURST, s->now);
+		/* relayd's first round comes at its first DHT tick. */
+		if (sdht_new(s, i))
+			round_start(s, i);
+		return;
 	}
-	/* A round due now or none scheduled: at once (relayd's next 250 ms tick). */
-	if (!h->pending && (h->next_round == SPREAD_NEVER || h->next_round <= s->now))
+	/* relayd looks at once when the plan holds few and the next round is further off. */
+	if (!h->pending && few(s, i) &&
+	    (h->next_round <= s->now || h->next_round - s->now > SDHT_FEW_MAX_MS))
 		round_start(s, i);
 }
 
@@ -165,8 +191,15 @@ static void result(struct spread *s, uint32_t i)
 	h->rounds++;
 	for (size_t k = 0; k < n; k++) {
 		uint32_t j = found[k];
-		if (linkplan_get(x->lp, s->pk[j], spread_abs(s), &info) == 0 ||
-		    asked(h, j, false, s->now))
+		if (linkplan_get(x->lp, s->pk[j], spread_abs(s), &info) == 0)
+			continue;
+		/* As netdht_known_stored: the control port of a descriptor held (j's own address). */
+		const struct dstore_desc *dd = dstore_get(gossip_store(x->g), s->pk[j]);
+		if (dd && dd->d.expires_at > spread_abs(s) / 1000) {
+			s->dht_stored++;
+			continue;
+		}
+		if (asked(h, j, false, s->now))
 			continue;
 		if (h->round_asked >= SDHT_ASK_BURST || !tbucket_take(&h->tb, 1, s->now))
 			continue;

@@ -400,8 +400,10 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 		srelay_bootstrap(s, i, p->warm_known);
 	if (p->converged)
 		srelay_converge(s);
-	for (uint32_t i = 0; i < s->n; i++)
+	for (uint32_t i = 0; i < s->n; i++) {
+		sdht_running(s, i);
 		srelay_run(s, i);
+	}
 	if (p->churn_per_h > 0)
 		srelay_push(
 		    s,
@@ -460,6 +462,7 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 	res->gs = s->gs;
 	res->msgs = s->msgs;
 	res->dht_rounds = s->dht_rounds;
+	res->dht_stored = s->dht_stored;
 	res->desc_req = s->desc_req;
 	res->desc_ok = s->desc_ok;
 	res->desc_bytes = s->desc_bytes;

@@ -62,7 +62,8 @@ struct spread_result {
 	size_t cut_relays;             /* relays in the region cut off */
 	double links_mean;             /* links up per relay at the end */
 	uint64_t msgs, events, events_peak, events_refused;
-	uint64_t dht_rounds;        /* get_peers rounds of relays with too few candidates */
+	uint64_t dht_rounds; /* get_peers rounds (every 10 min; sooner with few candidates) */
+	uint64_t dht_stored; /* relays found whose descriptor the store held: not asked */
 	uint64_t desc_req, desc_ok; /* DESC_REQ sent to relays found; answers taken */
 	uint64_t desc_bytes;        /* DESC_REQ + DESC_RESP on the wire (in the link bytes) */
 	uint64_t lost, cut_dropped, down_dropped;

@@ -119,6 +119,7 @@ struct spread {
 	bool marked, relay_bw_done; /* steady window: started, per-relay figure taken */
 	uint64_t msgs, gossip_msgs;
 	uint64_t dht_rounds, desc_req, desc_ok, desc_bytes; /* sdht.c */
+	uint64_t dht_stored; /* found relays not asked: the store holds their descriptor */
 	struct smsg *smsg_free[SMSG_CLASSES];
 	struct gossip_stats gs;
 	struct spread_result *res;
@@ -156,8 +157,13 @@ void srelay_fold_stats(struct spread *s, uint32_t i);
 void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc *dd);
 
 /* sdht.c */
-/* Start relay i's DHT look-ups if its plan holds fewer than MinLinks candidates and none is due. */
+/*
+ * Relay i's DHT look-ups: a new relay starts them at once; one whose plan holds fewer than
+ * MinLinks candidates looks now when its next round is further off than relayd allows.
+ */
 void sdht_check(struct spread *s, uint32_t i);
+/* A relay running since before the scenario: its first round at a random point of 10 minutes. */
+void sdht_running(struct spread *s, uint32_t i);
 /* EV_DHT_ROUND, EV_DHT_RESULT, EV_DESC_REQ and EV_DESC_RESP at a relay that is up. */
 void sdht_handle(struct spread *s, const struct event *e);
 void sdht_free(struct spread *s, uint32_t i);
