@@ -312,7 +312,9 @@ static int gossip_accept(struct gossip *g, uint32_t src, struct dstore_desc *dd,
 	return r;
 }
 
-int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t len, uint64_t now_ms)
+/* gossip_offer; when own is not NULL, the identity and seq of what was offered go there. */
+static int gossip_offer_id(struct gossip *g, uint32_t link, const uint8_t *desc, size_t len,
+                           uint64_t now_ms, uint8_t own[32], uint64_t *own_seq)
 {
 	struct dstore_desc *dd;
 	struct gossip_want *w;
@@ -329,13 +331,65 @@ int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t le
 	w = gossip_want_find(g, dd->d.identity);
 	if (w && dstore_seq(g->store, w->id) >= w->seq)
 		gossip_want_del(g, w);
+	if (own) {
+		memcpy(own, dd->d.identity, 32);
+		*own_seq = dd->d.seq;
+	}
 	dstore_desc_unref(dd);
 	return r;
 }
 
+int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t len, uint64_t now_ms)
+{
+	return gossip_offer_id(g, link, desc, len, now_ms, NULL, NULL);
+}
+
 int gossip_publish(struct gossip *g, const uint8_t *desc, size_t len, uint64_t now_ms)
 {
-	return gossip_offer(g, GOSSIP_LINK_NONE, desc, len, now_ms);
+	uint8_t id[32];
+	uint64_t seq = 0;
+	int r = gossip_offer_id(g, GOSSIP_LINK_NONE, desc, len, now_ms, id, &seq);
+
+	if (r != DSTORE_NEW && r != DSTORE_UPDATED)
+		return r;
+	memcpy(g->own_id, id, 32);
+	g->own_seq = seq;
+	for (uint32_t i = 0; i < g->n_links; i++) {
+		struct gossip_link *l = &g->links[i];
+
+		l->own_due_ms = now_ms + gossip_want_timeout(g, l);
+		l->own_tries = 0;
+	}
+	return r;
+}
+
+/* l showed it holds our descriptor at seq (or asked for it): nothing to announce again. */
+static void gossip_own_seen(struct gossip *g, struct gossip_link *l, const uint8_t id[32],
+                            uint64_t seq)
+{
+	if (l->own_due_ms && seq >= g->own_seq && memcmp(id, g->own_id, 32) == 0)
+		l->own_due_ms = 0;
+}
+
+/* Announce our descriptor again on links that showed no sign of it in time. */
+static void gossip_own_tick(struct gossip *g, uint64_t now)
+{
+	bool held = g->own_seq && dstore_seq(g->store, g->own_id) == g->own_seq;
+
+	for (uint32_t i = 0; i < g->n_links; i++) {
+		struct gossip_link *l = &g->links[i];
+
+		if (!l->own_due_ms || now < l->own_due_ms)
+			continue;
+		if (!held || l->own_tries >= GOSSIP_OWN_TRIES) {
+			l->own_due_ms = 0;
+			continue;
+		}
+		gossip_announce_to(g, l, g->own_id);
+		g->st.own_again++;
+		l->own_tries++;
+		l->own_due_ms = now + gossip_want_timeout(g, l);
+	}
 }
 
 int gossip_preload(struct gossip *g, struct dstore_desc *const *dd, size_t n, uint64_t now_ms)
@@ -393,6 +447,7 @@ static void gossip_in_ihave(struct gossip *g, struct gossip_link *l, const struc
 		const struct gossip_entry *e = &m->u.ihave.e[i];
 		uint64_t have = dstore_seq(g->store, e->id);
 
+		gossip_own_seen(g, l, e->id, e->seq);
 		if (e->seq > have)
 			gossip_want_request(g, l, e->id, e->seq, now);
 		else if (e->seq < have)
@@ -406,6 +461,7 @@ static void gossip_in_want(struct gossip *g, struct gossip_link *l, const struct
 	for (uint8_t i = 0; i < m->u.want.n; i++) {
 		struct dstore_desc *dd;
 
+		gossip_own_seen(g, l, m->u.want.id[i], g->own_seq);
 		if (!gossip_tok_take(&l->serve, &g->cfg.serve, now)) {
 			g->st.rate_limited++;
 			return;
@@ -453,6 +509,8 @@ static void gossip_in_bucket(struct gossip *g, struct gossip_link *l, const stru
 	int last_page = m->u.bucket.first + n == m->u.bucket.total;
 	size_t i = 0, have = dstore_bucket_count(g->store, b);
 
+	for (uint8_t k = 0; k < n; k++)
+		gossip_own_seen(g, l, e[k].id, e[k].seq);
 	if (m->u.bucket.first > 0)
 		i = dstore_bucket_lower(g->store, e[0].id);
 	while (i < have || j < n) {
@@ -590,6 +648,7 @@ void gossip_tick(struct gossip *g, uint64_t now_ms)
 	g->last_ms = now_ms;
 	dstore_expire(g->store, now_ms / 1000);
 	gossip_want_tick(g, now_ms);
+	gossip_own_tick(g, now_ms);
 	/* A wall clock stepped back must not hold a timer for longer than its period. */
 	if (g->next_ae_ms == 0 || g->next_ae_ms > now_ms + g->cfg.ae_interval_ms)
 		g->next_ae_ms = now_ms + g->cfg.ae_interval_ms;
@@ -610,6 +669,9 @@ uint64_t gossip_next_tick(const struct gossip *g)
 	uint64_t t = g->next_ae_ms ? g->next_ae_ms : g->last_ms + g->cfg.ae_interval_ms;
 
 	t = gossip_want_deadline(g, t);
+	for (uint32_t i = 0; i < g->n_links; i++)
+		if (g->links[i].own_due_ms && g->links[i].own_due_ms < t)
+			t = g->links[i].own_due_ms;
 	if (g->waiting && g->last_ms + GOSSIP_PUMP_MS < t)
 		t = g->last_ms + GOSSIP_PUMP_MS;
 	return t;

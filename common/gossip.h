@@ -92,6 +92,7 @@ struct gossip_stats {
 	uint64_t want_timeouts;    /* WANTs not answered in want_timeout_ms */
 	uint64_t want_dropped;     /* identities not WANTed: pending table full */
 	uint64_t want_walked;      /* waiting identities a tick looked at for a link (work done) */
+	uint64_t own_again;        /* our new descriptor announced again to a silent link */
 	uint64_t ae_rounds;        /* DIGEST exchanges we started */
 	uint64_t msgs_in[GOSSIP_K_MAX], bytes_in[GOSSIP_K_MAX];
 	uint64_t msgs_out[GOSSIP_K_MAX], bytes_out[GOSSIP_K_MAX];
@@ -147,7 +148,12 @@ void gossip_prefetch(const struct gossip *g, uint32_t link, const uint8_t *msg, 
  */
 #define GOSSIP_LINK_NONE UINT32_MAX
 int gossip_offer(struct gossip *g, uint32_t link, const uint8_t *desc, size_t len, uint64_t now_ms);
-/* gossip_offer(g, GOSSIP_LINK_NONE, ...). */
+/*
+ * gossip_offer(g, GOSSIP_LINK_NONE, ...) of the relay's own descriptor. No other relay can hold
+ * it yet, so a link that neither asks for it (WANT) nor shows it holds it (IHAVE, BUCKET) within
+ * its WANT timeout lost the announcement or the WANT: it is announced there again, at most
+ * GOSSIP_OWN_TRIES times, instead of waiting for anti-entropy.
+ */
 int gossip_publish(struct gossip *g, const uint8_t *desc, size_t len, uint64_t now_ms);
 
 /*

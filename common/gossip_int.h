@@ -22,6 +22,8 @@
 #define GOSSIP_WANT_RTT_MAX_MS 10000
 /* gossip_next_tick looks past at most this many answered WANTs at a deadline ring's head. */
 #define GOSSIP_DUE_PEEK 8
+/* Our own new descriptor is announced again to a link that showed no sign of it, at most so often. */
+#define GOSSIP_OWN_TRIES 2
 /* How soon tick runs again while identities wait for a link with room or tokens. */
 #define GOSSIP_PUMP_MS 100
 
@@ -69,6 +71,8 @@ struct gossip_link {
 	struct gossip_tok msg_in, desc_in, digest_in, serve;
 	uint32_t want_to_ms; /* WANT timeout from the link's RTT; 0: want_timeout_ms */
 	uint32_t idle_named; /* pending entries asked of no link that list this one (alt) */
+	uint64_t own_due_ms; /* our new descriptor announced, not asked for: again then (0 none) */
+	uint8_t own_tries;   /* announcements of it again so far (GOSSIP_OWN_TRIES) */
 	uint32_t desc_head;
 	struct dstore_desc **desc;
 	uint64_t ae_until_ms; /* our DIGEST is outstanding: BUCKET accepted until then */
@@ -108,6 +112,8 @@ struct gossip {
 	uint64_t *idle_bits; /* a bit per slot of pend: used and asked of no link */
 	int waiting;         /* some pending identity may wait for a link */
 	uint64_t want_clock; /* now at the last gossip_want_tick: a clock stepping back shows */
+	uint8_t own_id[32];  /* our own descriptor's identity, seq (gossip_publish); seq 0: none */
+	uint64_t own_seq;
 	struct gossip_stats st;
 };
 

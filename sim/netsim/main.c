@@ -117,6 +117,8 @@ static int run_spread(struct opts *o)
 	row("spread", "DESC_RESP taken (plan, store)", (double)r.desc_ok, "", "", -1);
 	row("spread", "DESC_REQ + DESC_RESP bytes", (double)r.desc_bytes, "B", "", -1);
 	row("spread", "want timeouts (all relays)", (double)r.gs.want_timeouts, "", "", -1);
+	row("spread", "own descriptors announced again (silent links)", (double)r.gs.own_again, "",
+	    "", -1);
 	row("spread", "waiting identities looked at by ticks (all relays)",
 	    (double)r.gs.want_walked, "", "", -1);
 	row("spread", "rate-limited messages", (double)r.gs.rate_limited, "", "", -1);

@@ -808,6 +808,58 @@ static void test_want_walk_listed(void **state)
 }
 
 /*
+ * Our own new descriptor: a link that neither asks for it nor shows it holds it within its WANT
+ * timeout is sent the IHAVE again, twice at most; one that asked (8) or announced it back is not.
+ */
+static void test_own_again(void **state)
+{
+	struct gossip *g;
+	struct drained dr;
+	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
+	uint64_t now = T0MS;
+
+	(void)state;
+	keys_upto(441);
+	g = two_links(1000, 0, now, &dr);
+	assert_int_equal(gossip_publish(g, d, good_desc(440, 1, d), now), DSTORE_NEW);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_IHAVE][7], 1);
+	assert_int_equal(dr.to[GOSSIP_K_IHAVE][8], 1);
+	assert_int_equal(gossip_input(g, 8, m, want(m, pk[440]), now), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_DESC][8], 1);
+	assert_true(gossip_next_tick(g) <= now + 1000);
+	gossip_tick(g, now += 999);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_IHAVE], 0);
+	for (int k = 1; k <= 3; k++) { /* 7 stays silent: again, again, then left to anti-entropy */
+		gossip_tick(g, now += k == 1 ? 1 : 1000);
+		drain(g, now, &dr);
+		assert_int_equal(dr.to[GOSSIP_K_IHAVE][7], k <= 2);
+		assert_int_equal(dr.to[GOSSIP_K_IHAVE][8], 0);
+	}
+	assert_int_equal(gossip_stats(g)->own_again, 2);
+
+	/* The next one: 7 got it elsewhere and announces it back; 8 is silent this time. */
+	assert_int_equal(gossip_publish(g, d, good_desc(440, 2, d), now), DSTORE_UPDATED);
+	drain(g, now, &dr);
+	assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[440], 2), now), 0);
+	gossip_tick(g, now += 1000);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_IHAVE][7], 0);
+	assert_int_equal(dr.to[GOSSIP_K_IHAVE][8], 1);
+	/* A descriptor learnt from elsewhere is not ours: never announced again. */
+	assert_int_equal(gossip_offer(g, GOSSIP_LINK_NONE, d, good_desc(439, 1, d), now),
+	                 DSTORE_NEW);
+	drain(g, now, &dr);
+	gossip_tick(g, now += 5000);
+	gossip_tick(g, now += 5000);
+	drain(g, now, &dr);
+	assert_int_equal(dr.n[GOSSIP_K_IHAVE], 1); /* 8's second try of ours, nothing else */
+	gossip_free(g);
+}
+
+/*
  * A lost WANT or DESC is asked again after the link's timeout: 2 x RTT + 250 ms when the
  * caller gave an RTT, else want_timeout_ms (1500 by default); the same link again when no
  * other announced it, others first when they did, three asks in all before giving up.
@@ -1089,6 +1141,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_want_one_link),
 	    cmocka_unit_test(test_want_walk_listed),
+	    cmocka_unit_test(test_own_again),
 	    cmocka_unit_test(test_want_retry_rtt),
 	    cmocka_unit_test(test_preload),
 	    cmocka_unit_test(test_clock_back),
