@@ -26,6 +26,12 @@
 #define GOSSIP_OWN_TRIES 2
 /* How soon tick runs again while identities wait for a link with room or tokens. */
 #define GOSSIP_PUMP_MS 100
+/*
+ * Waiting identities a tick looks at, at most; the next tick goes on where it stopped. A relay
+ * catching up holds thousands, mostly announced by a link whose window is full: a walk of all of
+ * them on every tick to find the few another link announced cost more than everything else.
+ */
+#define GOSSIP_WALK_MAX 256
 
 struct gossip_tok {
 	uint32_t tokens;
@@ -111,6 +117,7 @@ struct gossip {
 	uint32_t pend_idle;  /* entries asked of no link (asked GOSSIP_LINK_NONE) */
 	uint64_t *idle_bits; /* a bit per slot of pend: used and asked of no link */
 	int waiting;         /* some pending identity may wait for a link */
+	uint32_t walk_pos;   /* the slot the next walk of waiting identities starts at */
 	uint64_t want_clock; /* now at the last gossip_want_tick: a clock stepping back shows */
 	uint8_t own_id[32];  /* our own descriptor's identity, seq (gossip_publish); seq 0: none */
 	uint64_t own_seq;

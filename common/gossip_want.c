@@ -428,24 +428,39 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 	if (!g->waiting)
 		return;
 	g->waiting = 0;
-	/* In slot order, as a walk of the whole table would, but only the idle slots; and once no
-	 * link can take a WANT, every idle entry left would only wait: stop there. (An idle entry
-	 * always has a link that announced it, else it was dropped; gossip_link_down takes a gone
-	 * link out of every entry.) */
+	/*
+	 * In slot order from where the last walk stopped, round the table once at most, only the
+	 * idle slots; once no link can take a WANT, every idle entry left would only wait: stop
+	 * there. (An idle entry always has a link that announced it, else it was dropped;
+	 * gossip_link_down takes a gone link out of every entry.) At most GOSSIP_WALK_MAX entries:
+	 * the rest wait for the next tick.
+	 */
 	bool room = gossip_want_room(g, now_ms);
+	uint32_t start = g->walk_pos < g->pend_cap ? g->walk_pos : 0, i = start, end = g->pend_cap;
+	uint32_t looked = 0;
 
-	for (uint32_t i = 0; g->pend_idle && (i = gossip_idle_next(g, i)) < g->pend_cap;) {
-		struct gossip_want *w = &g->pend[i];
+	while (g->pend_idle) {
+		struct gossip_want *w;
 		int r;
 
-		if (!room) {
+		if ((i = gossip_idle_next(g, i)) >= end) {
+			if (end == start || start == 0)
+				break;
+			end = start; /* round to the table's start, up to where this walk began */
+			i = 0;
+			continue;
+		}
+		if (!room || looked == GOSSIP_WALK_MAX) {
 			g->waiting = 1;
+			g->walk_pos = i;
 			return;
 		}
+		w = &g->pend[i];
 		/* The next idle entry is another cache miss: start loading it. */
 		uint32_t next = gossip_idle_next(g, i + 1);
-		if (next < g->pend_cap)
+		if (next < end)
 			__builtin_prefetch(&g->pend[next]);
+		looked++;
 		g->st.want_walked++;
 		r = gossip_want_ask(g, w, now_ms);
 		if (r < 0) {
@@ -456,6 +471,7 @@ void gossip_want_tick(struct gossip *g, uint64_t now_ms)
 			room = gossip_want_room(g, now_ms);
 		i++;
 	}
+	g->walk_pos = 0;
 }
 
 bool gossip_consistent(const struct gossip *g)

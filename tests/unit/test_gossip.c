@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "gossip.h"
+#include "gossip_int.h"
 
 #define T0S  1700000000ull
 #define T0MS (T0S * 1000)
@@ -807,6 +808,60 @@ static void test_want_walk_listed(void **state)
 	gossip_free(g);
 }
 
+/* The pending table's slot of key k when it has cap slots (gossip_want_hash, white box). */
+static uint32_t pend_slot(int k, uint32_t cap)
+{
+	return gossip_want_hash(pk[k]) & (cap - 1);
+}
+
+/*
+ * A tick looks at GOSSIP_WALK_MAX (256) waiting identities at most and the next goes on from
+ * there: 600 wait for link 7, whose window is full, and two for link 8, which gets room, in the
+ * table's last slots (a walk from the start would look at all 600 first). Each tick's work is
+ * bounded, and within three ticks the walk has found one of 8's.
+ */
+static void test_want_walk_bounded(void **state)
+{
+	struct gossip *g;
+	struct drained dr;
+	uint8_t m[GOSSIP_MSG_MAX], d[DESC_MAX_LEN];
+	uint64_t now = T0MS, walked = 0;
+	int key[650], ticks = 0;
+
+	(void)state;
+	keys_upto(1100);
+	/* 603 identities: a table of 2048 slots. The three of 8 last in slot order. */
+	for (int k = 0; k < 650; k++)
+		key[k] = 450 + k;
+	for (int a = 0; a < 650; a++)
+		for (int b = a + 1; b < 650; b++)
+			if (pend_slot(key[b], 2048) < pend_slot(key[a], 2048)) {
+				int t = key[a];
+				key[a] = key[b];
+				key[b] = t;
+			}
+	g = two_links(60000, 1, now, &dr);
+	for (int k = 647; k < 650; k++)
+		assert_int_equal(gossip_input(g, 8, m, ihave(m, pk[key[k]], 1), now), 0);
+	for (int k = 0; k < 600; k++) /* paced for 7's message token bucket */
+		assert_int_equal(gossip_input(g, 7, m, ihave(m, pk[key[k]], 1), now += 25), 0);
+	drain(g, now, &dr);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][8], 1);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][7], 1);
+	/* 8 answers its first: room on 8, for one of the two that only 8 announced. */
+	assert_int_equal(gossip_input(g, 8, m, desc_msg(m, d, good_desc(key[647], 1, d)), now), 0);
+	do {
+		gossip_tick(g, now += 100);
+		drain(g, now, &dr);
+		assert_true(gossip_stats(g)->want_walked - walked <= 256);
+		walked = gossip_stats(g)->want_walked;
+		assert_int_equal(dr.to[GOSSIP_K_WANT][7], 0);
+	} while (dr.to[GOSSIP_K_WANT][8] == 0 && ++ticks < 3);
+	assert_int_equal(dr.to[GOSSIP_K_WANT][8], 1);
+	assert_true(gossip_consistent(g));
+	gossip_free(g);
+}
+
 /*
  * Our own new descriptor: a link that neither asks for it nor shows it holds it within its WANT
  * timeout is sent the IHAVE again, twice at most; one that asked (8) or announced it back is not.
@@ -1141,6 +1196,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_want_one_link),
 	    cmocka_unit_test(test_want_walk_listed),
+	    cmocka_unit_test(test_want_walk_bounded),
 	    cmocka_unit_test(test_own_again),
 	    cmocka_unit_test(test_want_retry_rtt),
 	    cmocka_unit_test(test_preload),
