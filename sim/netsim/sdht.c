@@ -120,8 +120,9 @@ void sdht_check(struct spread *s, uint32_t i)
 			round_start(s, i);
 		return;
 	}
-	/* relayd looks at once when the plan holds few and the next round is further off. */
-	if (!h->pending && few(s, i) &&
+	/* relayd looks at once when the plan holds few and the next round is further off. The plan
+	 * first: this runs after every event, and the plan is in cache where h is not. */
+	if (few(s, i) && !h->pending &&
 	    (h->next_round <= s->now || h->next_round - s->now > SDHT_FEW_MAX_MS))
 		round_start(s, i);
 }
