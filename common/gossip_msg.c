@@ -10,6 +10,13 @@ int gossip_msg_kind(uint8_t type)
 	return type >= GOSSIP_T_IHAVE && type <= GOSSIP_T_BUCKET ? type - GOSSIP_T_IHAVE : -1;
 }
 
+const char *gossip_kind_name(int kind)
+{
+	static const char *const name[GOSSIP_K_MAX] = {"ihave", "want", "desc", "digest", "bucket"};
+
+	return kind >= 0 && kind < GOSSIP_K_MAX ? name[kind] : "?";
+}
+
 static int gossip_msg_entries(struct rbuf *b, struct gossip_entry *e, uint8_t n)
 {
 	for (uint8_t i = 0; i < n; i++)

@@ -82,6 +82,8 @@ struct gossip_msg {
 
 /* The gossip_kind of a type byte, or -1 when it is not a gossip message. */
 int gossip_msg_kind(uint8_t type);
+/* A gossip_kind's name in lower case ("ihave" .. "bucket"), "?" for anything else. */
+const char *gossip_kind_name(int kind);
 
 /*
  * Decode one message (type byte first). 0, or -EBADMSG when short, over its limits (counts,

@@ -59,17 +59,22 @@ static uint32_t gossip_idle_next(const struct gossip *g, uint32_t i)
 }
 
 /*
- * Add d to idle_named of every link w lists. An idle entry can only be asked of a link it lists,
- * so the walk in gossip_want_tick looks only while a link with room is listed by one.
+ * Add d to link's idle_named. An idle entry can only be asked of a link it lists, so the walk in
+ * gossip_want_tick looks only while a link with room is listed by one.
  */
+static void gossip_named(struct gossip *g, uint32_t link, int d)
+{
+	struct gossip_link *l = gossip_link_find(g, link);
+
+	if (l) /* a gone link's count went with it */
+		l->idle_named += (uint32_t)d;
+}
+
+/* w becomes idle (d = 1) or stops being idle (d = -1): count it for every link it lists. */
 static void gossip_want_name(struct gossip *g, const struct gossip_want *w, int d)
 {
-	for (int k = 0; k < w->n_alt; k++) {
-		struct gossip_link *l = gossip_link_find(g, w->alt[k].link);
-
-		if (l) /* a gone link's count went with it */
-			l->idle_named += (uint32_t)d;
-	}
+	for (int k = 0; k < w->n_alt; k++)
+		gossip_named(g, w->alt[k].link, d);
 }
 
 void gossip_want_unask(struct gossip *g, struct gossip_want *w)
@@ -200,18 +205,9 @@ void gossip_want_del(struct gossip *g, struct gossip_want *w)
 	g->pend_n--;
 }
 
-/* Count link as listed by w (when w is idle), or not any more (d = -1). */
-static void gossip_want_name1(struct gossip *g, const struct gossip_want *w, uint32_t link, int d)
-{
-	struct gossip_link *l;
-
-	if (w->asked == GOSSIP_LINK_NONE && (l = gossip_link_find(g, link)))
-		l->idle_named += (uint32_t)d;
-}
-
 static void gossip_want_note(struct gossip *g, struct gossip_want *w, uint32_t link, uint64_t seq)
 {
-	int low = 0;
+	int low = 0, idle = w->asked == GOSSIP_LINK_NONE; /* only idle entries are counted */
 
 	for (int k = 0; k < w->n_alt; k++) {
 		if (w->alt[k].link == link) {
@@ -224,12 +220,15 @@ static void gossip_want_note(struct gossip *g, struct gossip_want *w, uint32_t l
 	}
 	if (w->n_alt < GOSSIP_WANT_ALTS) {
 		w->alt[w->n_alt++] = (struct gossip_alt){link, seq};
-		gossip_want_name1(g, w, link, 1);
 	} else if (seq > w->alt[low].seq) {
-		gossip_want_name1(g, w, w->alt[low].link, -1);
+		if (idle)
+			gossip_named(g, w->alt[low].link, -1);
 		w->alt[low] = (struct gossip_alt){link, seq};
-		gossip_want_name1(g, w, link, 1);
+	} else {
+		return;
 	}
+	if (idle)
+		gossip_named(g, link, 1);
 }
 
 /*

@@ -24,8 +24,6 @@ static uint64_t netmetrics_desc_refused(const struct network *n, const struct go
 
 size_t network_metrics(const struct relay *r, char *out, size_t cap)
 {
-	static const char *const kinds[GOSSIP_K_MAX] = {"ihave", "want", "desc", "digest",
-	                                                "bucket"};
 	const struct network *net = r->net;
 	const struct gossip_stats *gs;
 	struct linkplan_stats ps;
@@ -98,7 +96,7 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 		PUT("wgrelayd_network_gossip_messages_total{direction=\"in\",type=\"%s\"} %llu\n"
 		    "wgrelayd_network_gossip_messages_total{direction=\"out\",type=\"%s\"} "
 		    "%llu\n",
-		    kinds[k], (unsigned long long)gs->msgs_in[k], kinds[k],
+		    gossip_kind_name(k), (unsigned long long)gs->msgs_in[k], gossip_kind_name(k),
 		    (unsigned long long)gs->msgs_out[k]);
 	PUT("# HELP wgrelayd_network_gossip_bytes_total Gossip plaintext bytes, by direction and "
 	    "type.\n"
@@ -106,7 +104,7 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 	for (int k = 0; k < GOSSIP_K_MAX; k++)
 		PUT("wgrelayd_network_gossip_bytes_total{direction=\"in\",type=\"%s\"} %llu\n"
 		    "wgrelayd_network_gossip_bytes_total{direction=\"out\",type=\"%s\"} %llu\n",
-		    kinds[k], (unsigned long long)gs->bytes_in[k], kinds[k],
+		    gossip_kind_name(k), (unsigned long long)gs->bytes_in[k], gossip_kind_name(k),
 		    (unsigned long long)gs->bytes_out[k]);
 	SCALAR("wgrelayd_network_ctrl_bytes_in_total", "counter",
 	       "Control-message bytes received on relay links (gossip, HELLO, heartbeats).",

@@ -101,14 +101,12 @@ static int run_spread(struct opts *o)
 	row("spread", "links per relay at end", r.links_mean, "", "", -1);
 	row("spread", "messages sent (all kinds)", (double)r.msgs, "", "", -1);
 	for (int k = 0; k < GOSSIP_K_MAX; k++) {
-		static const char *const kind[GOSSIP_K_MAX] = {"IHAVE", "WANT", "DESC", "DIGEST",
-		                                               "BUCKET"};
 		uint64_t n = r.gs.msgs_out[k];
 		char name[64];
 
-		snprintf(name, sizeof(name), "gossip %s messages sent", kind[k]);
+		snprintf(name, sizeof(name), "gossip %s messages sent", gossip_kind_name(k));
 		row("spread", name, (double)n, "", "", -1);
-		snprintf(name, sizeof(name), "gossip %s bytes per message", kind[k]);
+		snprintf(name, sizeof(name), "gossip %s bytes per message", gossip_kind_name(k));
 		row("spread", name, n ? (double)r.gs.bytes_out[k] / (double)n : 0, "B", "", -1);
 	}
 	row("spread", "DHT look-up rounds", (double)r.dht_rounds, "", "", -1);

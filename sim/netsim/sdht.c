@@ -179,7 +179,8 @@ static size_t peers(struct spread *s, uint32_t i, uint32_t *out)
 	return n;
 }
 
-/* As netdht_ask: DESC_REQ to each relay found that the plan does not hold, within the bounds. */
+/* As netdht_ask: DESC_REQ to each relay found that neither the plan nor the store holds, within
+ * the bounds. */
 static void result(struct spread *s, uint32_t i)
 {
 	struct srelay *x = &s->r[i];
@@ -194,7 +195,8 @@ static void result(struct spread *s, uint32_t i)
 		uint32_t j = found[k];
 		if (linkplan_get(x->lp, s->pk[j], spread_abs(s), &info) == 0)
 			continue;
-		/* As netdht_known_stored: the control port of a descriptor held (j's own address). */
+		/* As netdht_ask (dstore_mark_endpoints): the control port of a descriptor held; here
+		 * j's own address, so its descriptor. */
 		const struct dstore_desc *dd = dstore_get(gossip_store(x->g), s->pk[j]);
 		if (dd && dd->d.expires_at > spread_abs(s) / 1000) {
 			s->dht_stored++;

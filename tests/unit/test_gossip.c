@@ -928,9 +928,7 @@ static void test_want_retry_rtt(void **state)
 
 	(void)state;
 	keys_upto(411);
-	assert_int_equal(gossip_new(&g, NULL), 0);
-	assert_int_equal(gossip_link_up(g, 7, now), 0);
-	assert_int_equal(gossip_link_up(g, 8, now), 0);
+	g = two_links(1500, 0, now, &dr);                /* the default WANT timeout */
 	assert_int_equal(gossip_link_rtt(g, 7, 100), 0); /* 2 x 100 + 250 = 450 ms */
 	assert_int_equal(gossip_link_rtt(g, 9, 100), -ENOENT);
 	drain(g, now, &dr);
