@@ -1,37 +1,47 @@
 /*
- * event.c: a calendar of 1 ms buckets over the next EVENT_WHEEL ms, each a FIFO list, and a
- * 4-ary min-heap for what lies further ahead. Every event of one millisecond sits in one list
- * in the order it was pushed, so popping the head of the earliest non-empty bucket gives the
- * (at, seq) order of a single heap at O(1) a push and pop.
+ * event.c: a calendar of 1 ms buckets over the next EVENT_WHEEL ms, each an array of its
+ * events, and a 4-ary min-heap for what lies further ahead. Popping the front of the earliest
+ * non-empty bucket gives the (at, seq) order of a single heap at O(1) a push and pop.
  *
  * Why the order is exact: the wheel holds the events before `horizon`, the heap those at or
  * after it. A push before the horizon appends to its bucket; one at or after it goes to the
  * heap. Each pop first moves the horizon to (next time + EVENT_WHEEL) and moves every heap
- * event before the new horizon to its bucket, in (at, seq) order. So when a push appends to a
- * bucket, every earlier-pushed event of that millisecond is already there, and a bucket never
- * holds two different milliseconds (all wheel events lie in [next time, horizon), one wheel
- * length at most).
+ * event before the new horizon to its bucket, in (at, seq) order. A bucket never holds two
+ * different milliseconds (all wheel events lie in [next time, horizon), one wheel length at
+ * most). An append behind a larger seq (a keyed push, event_push_keyed, or a heap event moved
+ * in after later pushes) marks the bucket unsorted, and the bucket is sorted by seq the first
+ * time a pop or peek reaches it. A bucket's events lie side by side, so the sort and the pops
+ * read them in order, not by following pointers.
  */
 #include "event.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define EVENT_WHEEL_BITS 16
 #define EVENT_WHEEL      (1u << EVENT_WHEEL_BITS) /* ms: about 65 s */
 #define EVENT_MASK       (EVENT_WHEEL - 1)
-#define EVENT_NONE       UINT32_MAX
+/* An emptied bucket keeps an array this large for the next millisecond it holds. */
+#define EVENT_KEEP 64
 
-struct event_node {
-	struct event e; /* first: a peeked event pointer is its node's */
-	uint32_t next;
+struct bucket {
+	struct event *v; /* v[pos..n) are queued */
+	uint32_t n, cap, pos;
+};
+
+struct sort_key {
+	uint64_t seq;
+	uint32_t i;
 };
 
 struct event_queue {
-	struct event_node *pool;
-	uint32_t pool_n, pool_cap, free_head;
-	uint32_t head[EVENT_WHEEL], tail[EVENT_WHEEL];
-	uint64_t bits[EVENT_WHEEL / 64]; /* non-empty buckets */
+	struct bucket b[EVENT_WHEEL];
+	uint64_t bits[EVENT_WHEEL / 64];     /* non-empty buckets */
+	uint64_t unsorted[EVENT_WHEEL / 64]; /* buckets not in seq order */
+	struct sort_key *keys;               /* a bucket's keys while it is sorted */
+	struct event *tmp;
+	size_t scratch_cap;
 	size_t in_wheel;
 	struct event *h; /* the heap: events at or after horizon */
 	size_t hn, hcap;
@@ -44,16 +54,13 @@ int event_queue_new(struct event_queue **out, size_t max)
 	struct event_queue *q;
 
 	*out = NULL;
-	if (max == 0 || max >= EVENT_NONE)
+	if (max == 0 || max >= UINT32_MAX)
 		return -EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->max = max;
-	q->free_head = EVENT_NONE;
 	q->horizon = EVENT_WHEEL;
-	for (uint32_t b = 0; b < EVENT_WHEEL; b++)
-		q->head[b] = q->tail[b] = EVENT_NONE;
 	*out = q;
 	return 0;
 }
@@ -62,7 +69,10 @@ void event_queue_free(struct event_queue *q)
 {
 	if (!q)
 		return;
-	free(q->pool);
+	for (uint32_t b = 0; b < EVENT_WHEEL; b++)
+		free(q->b[b].v);
+	free(q->keys);
+	free(q->tmp);
 	free(q->h);
 	free(q);
 }
@@ -75,32 +85,67 @@ static int before(const struct event *a, const struct event *b)
 /* Append v (seq set) to its bucket. 0 or -ENOMEM. */
 static int wheel_add(struct event_queue *q, const struct event *v)
 {
-	uint32_t i = q->free_head;
-
-	if (i != EVENT_NONE) {
-		q->free_head = q->pool[i].next;
-	} else {
-		if (q->pool_n == q->pool_cap) {
-			uint32_t cap = q->pool_cap ? q->pool_cap + q->pool_cap / 2 : 1024;
-			struct event_node *p = realloc(q->pool, (size_t)cap * sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			q->pool = p;
-			q->pool_cap = cap;
-		}
-		i = q->pool_n++;
-	}
 	uint32_t b = (uint32_t)(v->at & EVENT_MASK);
-	q->pool[i].e = *v;
-	q->pool[i].next = EVENT_NONE;
-	if (q->tail[b] == EVENT_NONE)
-		q->head[b] = i;
-	else
-		q->pool[q->tail[b]].next = i;
-	q->tail[b] = i;
+	struct bucket *k = &q->b[b];
+
+	if (k->n == k->cap) {
+		uint32_t cap = k->cap ? k->cap * 2 : 16;
+		struct event *nv = realloc(k->v, (size_t)cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		k->v = nv;
+		k->cap = cap;
+	}
+	if (k->n > k->pos && k->v[k->n - 1].seq > v->seq)
+		q->unsorted[b / 64] |= 1ull << (b % 64);
+	k->v[k->n++] = *v;
 	q->bits[b / 64] |= 1ull << (b % 64);
 	q->in_wheel++;
 	return 0;
+}
+
+/* Sort bucket b's queued events by seq when an append left them out of order. */
+static void bucket_sort(struct event_queue *q, uint32_t b)
+{
+	if (!(q->unsorted[b / 64] & (1ull << (b % 64))))
+		return;
+	struct bucket *k = &q->b[b];
+	struct event *v = k->v + k->pos;
+	size_t n = k->n - k->pos;
+
+	if (n > q->scratch_cap) {
+		struct sort_key *nk = realloc(q->keys, n * sizeof(*nk));
+		if (nk)
+			q->keys = nk;
+		struct event *nt = nk ? realloc(q->tmp, n * sizeof(*nt)) : NULL;
+		if (nt)
+			q->tmp = nt;
+		if (nk && nt)
+			q->scratch_cap = n;
+	}
+	if (n <= q->scratch_cap) {
+		/* Sort the keys (small), then move each event once. */
+		for (size_t i = 0; i < n; i++) {
+			struct sort_key x = {.seq = v[i].seq, .i = (uint32_t)i};
+			size_t j = i;
+			for (; j > 0 && q->keys[j - 1].seq > x.seq; j--)
+				q->keys[j] = q->keys[j - 1];
+			q->keys[j] = x;
+		}
+		for (size_t i = 0; i < n; i++)
+			q->tmp[i] = v[q->keys[i].i];
+		memcpy(v, q->tmp, n * sizeof(*v));
+	} else {
+		/* No memory for the keys: sort the events where they are. */
+		for (size_t i = 1; i < n; i++) {
+			struct event x = v[i];
+			size_t j = i;
+			for (; j > 0 && v[j - 1].seq > x.seq; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+	}
+	q->unsorted[b / 64] &= ~(1ull << (b % 64));
 }
 
 static int heap_add(struct event_queue *q, const struct event *v)
@@ -146,25 +191,40 @@ static void heap_pop(struct event_queue *q, struct event *e)
 		q->h[i] = last;
 }
 
-int event_push(struct event_queue *q, const struct event *e)
+static int push(struct event_queue *q, struct event *v)
 {
 	if (q->n == q->max) {
 		q->refused++;
 		return -ENOSPC;
 	}
-	struct event v = *e;
-	if (v.at < q->now)
-		v.at = q->now;
-	v.seq = q->next_seq;
-	int r = v.at < q->horizon ? wheel_add(q, &v) : heap_add(q, &v);
+	if (v->at < q->now)
+		v->at = q->now;
+	int r = v->at < q->horizon ? wheel_add(q, v) : heap_add(q, v);
 	if (r < 0) {
 		q->refused++;
 		return r;
 	}
-	q->next_seq++;
 	if (++q->n > q->peak)
 		q->peak = q->n;
 	return 0;
+}
+
+int event_push(struct event_queue *q, const struct event *e)
+{
+	struct event v = *e;
+
+	v.seq = q->next_seq;
+	int r = push(q, &v);
+	if (r == 0)
+		q->next_seq++;
+	return r;
+}
+
+int event_push_keyed(struct event_queue *q, const struct event *e)
+{
+	struct event v = *e;
+
+	return push(q, &v);
 }
 
 /* The first non-empty bucket at or after time `from` within the wheel (its time), or UINT64_MAX. */
@@ -211,18 +271,22 @@ int event_pop(struct event_queue *q, struct event *e)
 			break;
 		}
 	}
-	uint32_t b = (uint32_t)(t & EVENT_MASK), i = q->head[b];
-	if (i == EVENT_NONE || q->pool[i].e.at != t) {
+	uint32_t b = (uint32_t)(t & EVENT_MASK);
+	struct bucket *k = &q->b[b];
+	bucket_sort(q, b);
+	if (k->n == k->pos || k->v[k->pos].at != t) {
 		heap_pop(q, e); /* only after a failed move above */
 	} else {
-		*e = q->pool[i].e;
-		q->head[b] = q->pool[i].next;
-		if (q->head[b] == EVENT_NONE) {
-			q->tail[b] = EVENT_NONE;
+		*e = k->v[k->pos++];
+		if (k->pos == k->n) {
+			k->pos = k->n = 0;
 			q->bits[b / 64] &= ~(1ull << (b % 64));
+			if (k->cap > EVENT_KEEP) {
+				free(k->v);
+				k->v = NULL;
+				k->cap = 0;
+			}
 		}
-		q->pool[i].next = q->free_head;
-		q->free_head = i;
 		q->in_wheel--;
 	}
 	q->n--;
@@ -230,7 +294,7 @@ int event_pop(struct event_queue *q, struct event *e)
 	return 0;
 }
 
-size_t event_peek_n(const struct event_queue *q, const struct event **out, size_t k)
+size_t event_peek_n(struct event_queue *q, const struct event **out, size_t k)
 {
 	size_t got = 0;
 	uint64_t t = q->now;
@@ -244,12 +308,10 @@ size_t event_peek_n(const struct event_queue *q, const struct event **out, size_
 		t = wheel_next(q, t, q->horizon);
 		if (t == UINT64_MAX)
 			break;
-		uint32_t i = q->head[t & EVENT_MASK];
-		for (; i != EVENT_NONE && got < k; i = q->pool[i].next)
-			out[got++] = &q->pool[i].e;
-		/* The next call walks one node further: start loading it. */
-		if (i != EVENT_NONE)
-			__builtin_prefetch(&q->pool[i]);
+		uint32_t b = (uint32_t)(t & EVENT_MASK);
+		bucket_sort(q, b);
+		for (uint32_t i = q->b[b].pos; i < q->b[b].n && got < k; i++)
+			out[got++] = &q->b[b].v[i];
 		t++;
 	}
 	/* The wheel ran out: the heap's earliest comes next. */
@@ -258,7 +320,7 @@ size_t event_peek_n(const struct event_queue *q, const struct event **out, size_
 	return got;
 }
 
-const struct event *event_peek(const struct event_queue *q)
+const struct event *event_peek(struct event_queue *q)
 {
 	const struct event *e = NULL;
 

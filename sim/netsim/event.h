@@ -13,7 +13,7 @@
 
 struct event {
 	uint64_t at;  /* simulated ms */
-	uint64_t seq; /* insertion number (set by event_push) */
+	uint64_t seq; /* insertion number (set by event_push), or the caller's key */
 	uint32_t kind;
 	uint32_t dst, src; /* relay indexes, where the kind has them */
 	uint32_t aux;
@@ -31,16 +31,23 @@ void event_queue_free(struct event_queue *q);
  * -ENOSPC when the queue holds max events (the event is not queued; the caller counts it).
  */
 int event_push(struct event_queue *q, const struct event *e);
+/*
+ * event_push with the caller's e->seq as the tie-break within a millisecond instead of the
+ * insertion number: the order then does not depend on the order of the pushes. Keys must be
+ * unique among keyed events (and not mixed with event_push in one queue: its numbers count
+ * from 0).
+ */
+int event_push_keyed(struct event_queue *q, const struct event *e);
 /* Pop the earliest event into *e and move the clock to its time: 0, or -ENOENT when empty. */
 int event_pop(struct event_queue *q, struct event *e);
 /* The earliest event, left queued (NULL when empty): valid until the next push or pop. */
-const struct event *event_peek(const struct event_queue *q);
+const struct event *event_peek(struct event_queue *q);
 /*
  * The next k events at most, in the order they would pop as queued now, into out: how many.
  * Cheap for the events of the coming minute (a walk of the calendar); past those it stops at
  * the first of the heap. The same validity as event_peek: for prefetching what comes.
  */
-size_t event_peek_n(const struct event_queue *q, const struct event **out, size_t k);
+size_t event_peek_n(struct event_queue *q, const struct event **out, size_t k);
 /* Time of the earliest event without popping it: 0, or -ENOENT when empty. */
 int event_peek_time(const struct event_queue *q, uint64_t *at);
 /* The clock: time of the last event popped (0 at start). */

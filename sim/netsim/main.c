@@ -124,6 +124,7 @@ static int run_spread(struct opts *o)
 	row("spread", "descriptor decodes served from the cache", (double)r.dc.hits, "", "", -1);
 	row("spread", "wall time in signature checks", r.dc.verify_s, "s", "", -1);
 	row("spread", "events peak queued", (double)r.events_peak, "", "", -1);
+	row("spread", "threads", (double)r.threads, "", "", -1);
 	row("spread", "wall time: set-up (keys, warm stores)", r.init_s, "s", "", -1);
 	row("spread", "wall time", r.wall_s, "s", "<= 600 s", r.wall_s <= 600);
 	row("spread", "max RSS so far", (double)max_rss_mb(), "MB", "", -1);
@@ -140,6 +141,7 @@ static int run_spread(struct opts *o)
 		expect(r.dc.verified > 0 && r.dc.hits > r.dc.verified,
 		       "spread: verified once, shared after");
 		expect(r.events_refused == 0, "spread: event queue never full");
+		expect(r.track_lost == 0, "spread: every reach tracked");
 	}
 	spread_result_free(&r);
 	return 0;
@@ -259,6 +261,8 @@ static const char usage[] =
     "                      start and every 10 min; while the plan holds fewer than MinLinks\n"
     "                      candidates from 5 s, doubling to 5 min) and ask those found for\n"
     "                      their descriptor (DESC_REQ) (1)\n"
+    "  --threads N         threads running the relays, 0 one per core (0); the figures\n"
+    "                      are the same for any N\n"
     " meet:\n"
     "  --meet-relays N     relays (1000)\n"
     "  --pairs N           peer pairs (100000)\n"
@@ -332,6 +336,7 @@ int main(int argc, char **argv)
 	                                   {"candidates", required_argument, NULL, 'k'},
 	                                   {"converged", required_argument, NULL, 'V'},
 	                                   {"dht-lookup", required_argument, NULL, 'K'},
+	                                   {"threads", required_argument, NULL, 'T'},
 	                                   {"meet-relays", required_argument, NULL, 'm'},
 	                                   {"pairs", required_argument, NULL, 'p'},
 	                                   {"drop", required_argument, NULL, 'x'},
@@ -364,6 +369,10 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			o.sp.progress = 1;
+			break;
+		case 'T':
+			rc = parse_num("--threads", optarg, 0, 16, &v);
+			o.sp.threads = (unsigned)v;
 			break;
 		case 'n':
 			rc = parse_num("--relays", optarg, 2, 1e6, &v);

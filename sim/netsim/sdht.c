@@ -63,9 +63,11 @@ static bool few(const struct spread *s, uint32_t i)
 }
 
 /* As netdht_round: a get_peers round now; the next in 10 minutes, sooner while few. */
-static void round_start(struct spread *s, uint32_t i)
+static void round_start(struct sthread *t, uint32_t i)
 {
-	struct sdht *h = s->r[i].dht;
+	struct spread *s = t->s;
+	struct srelay *x = &s->r[i];
+	struct sdht *h = x->dht;
 
 	/* The last round asked nothing: wait longer for the next while the plan holds few. */
 	if (h->round_asked == 0 && h->rounds > 0)
@@ -74,40 +76,43 @@ static void round_start(struct spread *s, uint32_t i)
 		h->misses = 0;
 	h->round_asked = 0;
 	h->pending = true;
-	s->dht_rounds++;
-	uint64_t lat = (uint64_t)(SDHT_LAT_MIN_MS + rng_exp(&s->dht_rng, SDHT_LAT_MEAN_MS));
-	srelay_push(s, s->now + lat, EV_DHT_RESULT, i, i, 0, NULL);
+	t->dht_rounds++;
+	uint64_t lat = (uint64_t)(SDHT_LAT_MIN_MS + rng_exp(&x->net, SDHT_LAT_MEAN_MS));
+	srelay_push(t, t->now + lat, EV_DHT_RESULT, i, i, 0, NULL);
 	uint64_t every = (uint64_t)SDHT_FEW_MIN_MS << (h->misses < 8 ? h->misses : 8);
 	if (!few(s, i))
 		every = SDHT_LOOKUP_MS;
 	else if (every > SDHT_FEW_MAX_MS)
 		every = SDHT_FEW_MAX_MS;
-	h->next_round = s->now + every;
-	srelay_push(s, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
+	h->next_round = t->now + every;
+	srelay_push(t, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
 }
 
 /* Relay i's look-up state, no round scheduled yet; NULL when out of memory. */
-static struct sdht *sdht_new(struct spread *s, uint32_t i)
+static struct sdht *sdht_new(struct sthread *t, uint32_t i)
 {
-	struct sdht *h = s->r[i].dht = calloc(1, sizeof(*h));
+	struct sdht *h = t->s->r[i].dht = calloc(1, sizeof(*h));
 
 	if (h)
-		tbucket_init(&h->tb, SDHT_ASK_RATE, SDHT_ASK_BURST, s->now);
+		tbucket_init(&h->tb, SDHT_ASK_RATE, SDHT_ASK_BURST, t->now);
 	return h;
 }
 
-void sdht_running(struct spread *s, uint32_t i)
+void sdht_running(struct sthread *t, uint32_t i)
 {
+	struct spread *s = t->s;
 	struct sdht *h;
 
-	if (!s->p.dht_lookup || !s->r[i].up || s->r[i].dht || !(h = sdht_new(s, i)))
+	if (!s->p.dht_lookup || !s->r[i].up || s->r[i].dht || !(h = sdht_new(t, i)))
 		return;
-	h->next_round = s->now + rng_below(&s->dht_rng, SDHT_LOOKUP_MS);
-	srelay_push(s, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
+	t->cur = i;
+	h->next_round = t->now + rng_below(&s->r[i].net, SDHT_LOOKUP_MS);
+	srelay_push(t, h->next_round, EV_DHT_ROUND, i, i, ++h->gen, NULL);
 }
 
-void sdht_check(struct spread *s, uint32_t i)
+void sdht_check(struct sthread *t, uint32_t i)
 {
+	struct spread *s = t->s;
 	struct srelay *x = &s->r[i];
 	struct sdht *h = x->dht;
 
@@ -116,15 +121,15 @@ void sdht_check(struct spread *s, uint32_t i)
 	/* Scheduled rounds come as EV_DHT_ROUND; here only a start and a plan that holds few. */
 	if (!h) {
 		/* relayd's first round comes at its first DHT tick. */
-		if (sdht_new(s, i))
-			round_start(s, i);
+		if (sdht_new(t, i))
+			round_start(t, i);
 		return;
 	}
 	/* relayd looks at once when the plan holds few and the next round is further off. The plan
 	 * first: this runs after every event, and the plan is in cache where h is not. */
 	if (few(s, i) && !h->pending &&
-	    (h->next_round <= s->now || h->next_round - s->now > SDHT_FEW_MAX_MS))
-		round_start(s, i);
+	    (h->next_round <= t->now || h->next_round - t->now > SDHT_FEW_MAX_MS))
+		round_start(t, i);
 }
 
 static struct sdht_ask *asked(struct sdht *h, uint32_t j, bool pending, uint64_t now)
@@ -142,32 +147,36 @@ static struct sdht_ask *asked(struct sdht *h, uint32_t j, bool pending, uint64_t
 }
 
 /* A control datagram of len bytes from a to b (no link, no AEAD: only IPv4 + UDP added). */
-static void send_ctl(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len, void *p)
+static void send_ctl(struct sthread *t, uint32_t a, uint32_t b, uint32_t kind, size_t len,
+                     struct smsg *p)
 {
-	size_t minute = (size_t)(s->now / 60000), wire = len + WORLD_IPUDP_OVERHEAD;
+	struct spread *s = t->s;
+	size_t minute = (size_t)(t->now / 60000), wire = len + WORLD_IPUDP_OVERHEAD;
 	uint64_t d;
 
 	if (minute < s->n_bins)
-		s->bin_link[minute] += wire;
-	s->desc_bytes += wire;
-	s->msgs++;
-	if (!world_send(&s->w, a, b, len, &d) || srelay_push(s, s->now + d, kind, b, a, 0, p) < 0) {
+		t->bin_link[minute] += wire;
+	t->desc_bytes += wire;
+	t->msgs++;
+	if (!world_send_with(&s->w, &s->r[a].net, &t->wt, a, b, len, &d) ||
+	    srelay_push(t, t->now + d, kind, b, a, 0, p) < 0) {
 		if (p)
-			dstore_desc_unref(p);
+			smsg_free(t, p);
 	}
 }
 
 /* The round's answer: up to 64 relays that are up, announced and on i's side of the cut. */
-static size_t peers(struct spread *s, uint32_t i, uint32_t *out)
+static size_t peers(struct sthread *t, uint32_t i, uint32_t *out)
 {
+	struct spread *s = t->s;
 	size_t n = 0;
 
 	for (int tries = 0; tries < 64 * SDHT_PEERS && n < SDHT_PEERS; tries++) {
-		uint32_t j = (uint32_t)rng_below(&s->dht_rng, s->n);
+		uint32_t j = (uint32_t)rng_below(&s->r[i].net, s->n);
 		const struct srelay *y = &s->r[j];
 		/* Relays of the start (joined_ms 0) have been running and announced long since. */
 		if (j == i || !y->up ||
-		    (y->joined_ms && s->now - y->joined_ms < SDHT_ANNOUNCED_MS) ||
+		    (y->joined_ms && t->now - y->joined_ms < SDHT_ANNOUNCED_MS) ||
 		    !world_connected(&s->w, i, j))
 			continue;
 		size_t k = 0;
@@ -181,74 +190,75 @@ static size_t peers(struct spread *s, uint32_t i, uint32_t *out)
 
 /* As netdht_ask: DESC_REQ to each relay found that neither the plan nor the store holds, within
  * the bounds. */
-static void result(struct spread *s, uint32_t i)
+static void result(struct sthread *t, uint32_t i)
 {
+	struct spread *s = t->s;
 	struct srelay *x = &s->r[i];
 	struct sdht *h = x->dht;
 	uint32_t found[SDHT_PEERS];
 	struct linkplan_info info;
-	size_t n = peers(s, i, found);
+	size_t n = peers(t, i, found);
 
 	h->pending = false;
 	h->rounds++;
 	for (size_t k = 0; k < n; k++) {
 		uint32_t j = found[k];
-		if (linkplan_get(x->lp, s->pk[j], spread_abs(s), &info) == 0)
+		if (linkplan_get(x->lp, s->pk[j], sabs(t), &info) == 0)
 			continue;
 		/* As netdht_ask (dstore_mark_endpoints): the control port of a descriptor held; here
 		 * j's own address, so its descriptor. */
 		const struct dstore_desc *dd = dstore_get(gossip_store(x->g), s->pk[j]);
-		if (dd && dd->d.expires_at > spread_abs(s) / 1000) {
-			s->dht_stored++;
+		if (dd && dd->d.expires_at > sabs(t) / 1000) {
+			t->dht_stored++;
 			continue;
 		}
-		if (asked(h, j, false, s->now))
+		if (asked(h, j, false, t->now))
 			continue;
-		if (h->round_asked >= SDHT_ASK_BURST || !tbucket_take(&h->tb, 1, s->now))
+		if (h->round_asked >= SDHT_ASK_BURST || !tbucket_take(&h->tb, 1, t->now))
 			continue;
 		h->asked[h->ask_next] =
-		    (struct sdht_ask){.relay = j, .pending = true, .at_ms = s->now};
+		    (struct sdht_ask){.relay = j, .pending = true, .at_ms = t->now};
 		h->ask_next = (h->ask_next + 1) % SDHT_ASKED;
 		h->round_asked++;
-		s->desc_req++;
-		send_ctl(s, i, j, EV_DESC_REQ, PROTO_DESC_REQ_LEN, NULL);
+		t->desc_req++;
+		send_ctl(t, i, j, EV_DESC_REQ, PROTO_DESC_REQ_LEN, NULL);
 	}
 	/* The next round came due while this one was under way: relayd starts it at its next tick. */
-	if (h->next_round <= s->now)
-		round_start(s, i);
+	if (h->next_round <= t->now)
+		round_start(t, i);
 }
 
-void sdht_handle(struct spread *s, const struct event *e)
+void sdht_handle(struct sthread *t, const struct event *e)
 {
 	uint32_t i = e->dst, j = e->src;
-	struct sdht *h = s->r[i].dht;
+	struct sdht *h = t->s->r[i].dht;
 
 	switch (e->kind) {
 	case EV_DHT_ROUND:
 		if (h && e->aux == h->gen && !h->pending)
-			round_start(s, i);
+			round_start(t, i);
 		break;
 	case EV_DHT_RESULT:
 		if (h)
-			result(s, i);
+			result(t, i);
 		break;
 	case EV_DESC_REQ: {
 		/* DESC_RESP: header + the relay's own descriptor (§10.1), never larger. */
-		const struct dstore_desc *own = dstore_get(gossip_store(s->r[i].g), s->pk[i]);
-		if (own)
-			send_ctl(s, i, j, EV_DESC_RESP, PROTO_HDR_LEN + own->len,
-			         dstore_desc_ref((struct dstore_desc *)(uintptr_t)own));
+		struct smsg *m = srelay_own_copy(t, i);
+		if (m)
+			send_ctl(t, i, j, EV_DESC_RESP, PROTO_HDR_LEN + m->len, m);
 		break;
 	}
 	case EV_DESC_RESP: {
-		struct sdht_ask *q = h ? asked(h, j, true, s->now) : NULL;
+		struct smsg *m = e->p;
+		struct sdht_ask *q = h ? asked(h, j, true, t->now) : NULL;
 		/* As netdht_desc_resp: one answer an ask, in time; anything else is unsolicited. */
 		if (q) {
 			q->pending = false;
-			s->desc_ok++;
-			srelay_offer_outside(s, i, e->p);
+			t->desc_ok++;
+			srelay_offer_outside(t, i, m->b, m->len);
 		}
-		dstore_desc_unref(e->p);
+		smsg_free(t, m);
 		break;
 	}
 	}

@@ -1,17 +1,36 @@
-/* spread.c: scenario 1 (spread.h): set-up, the event loop, churn, the partition, figures. */
+/*
+ * spread.c: scenario 1 (spread.h): set-up, the event loop, churn, the partition, figures.
+ *
+ * The loop runs on several threads in windows of simulated time. Each thread owns the relays
+ * whose index is its id modulo the threads and keeps their events in its own queue. A relay's
+ * event changes only that relay's state; what it sends another relay arrives after the
+ * network's delay, never less than the access delay (5 ms). So the threads can run their
+ * relays' events from time T to T + 5 ms at once: an event one of them schedules for another
+ * thread's relay (kept in an outbox) is due at T + 5 ms or later, and the other thread takes
+ * it into its queue before the next window. Between windows one thread runs the scenario's own
+ * events (churn, the partition, samples, relays' refreshes), which touch every relay, and
+ * applies the logs of who got which tracked descriptor.
+ *
+ * One seed gives one result whatever the number of threads: within a millisecond, a relay's
+ * events are ordered by who scheduled them and that relay's count (srelay_push), not by the
+ * order pushes happened in; the network's draws for a message are the sender's own; each
+ * thread verifies descriptors into its own cache and the caches agree on every verdict.
+ */
 #include "spread.h"
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "barrier.h"
 #include "spread_int.h"
 
-/* Stream ids of the scenario's own decisions. */
+/* Stream id of the scenario's own decisions. */
 #define SPREAD_RNG_STREAM 0x737072656164ull
-#define SPREAD_DHT_STREAM 0x6468746c6bull
 
 void spread_params_default(struct spread_params *p)
 {
@@ -34,6 +53,7 @@ void spread_params_default(struct spread_params *p)
 	p->seed = 1;
 	p->converged = true;
 	p->dht_lookup = true;
+	p->threads = 0;
 }
 
 static double now_s(void)
@@ -55,7 +75,7 @@ static int cmp_pk(const void *a, const void *b, void *ctx)
 static int warm_fill(struct spread *s)
 {
 	uint32_t *order = malloc(s->n * sizeof(*order));
-	struct dstore_desc **dd = malloc(s->n * sizeof(*dd));
+	struct dstore_desc **dd = calloc(s->n * s->nth, sizeof(*dd));
 
 	if (!order || !dd) {
 		free(order);
@@ -66,22 +86,30 @@ static int warm_fill(struct spread *s)
 		order[i] = i;
 	/* In identity order, each insert appends to its bucket: no tail moves. */
 	qsort_r(order, s->n, sizeof(*order), cmp_pk, s);
-	for (size_t k = 0; k < s->n; k++)
-		dd[k] = dstore_get(gossip_store(s->r[order[k]].g), s->r[order[k]].pk);
+	/* Each thread's relays share that thread's copies (sign put every one in every cache). */
+	for (size_t k = 0; k < s->n; k++) {
+		const struct dstore_desc *own =
+		    dstore_get(gossip_store(s->r[order[k]].g), s->r[order[k]].pk);
+		for (unsigned h = 0; own && h < s->nth; h++) {
+			struct dcache_ent *e = dcache_get(&s->th[h].dc, own->bytes, own->len);
+			dd[h * s->n + k] = e ? e->dd : NULL;
+		}
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct gossip *g = s->r[i].g;
+		struct dstore_desc **mine = &dd[sowner(s, (uint32_t)i)->id * s->n];
 		if (s->p.converged) {
 			/* The verified descriptors themselves, shared; the own one is a duplicate. */
-			if (gossip_preload(g, dd, s->n, spread_abs(s)) < 0) {
+			if (gossip_preload(g, mine, s->n, SPREAD_T0_MS + s->now) < 0) {
 				free(order);
 				free(dd);
 				return -ENOMEM;
 			}
 		} else {
 			for (size_t k = 0; k < s->n; k++)
-				if (order[k] != i && dd[k])
-					gossip_offer(g, GOSSIP_LINK_NONE, dd[k]->bytes, dd[k]->len,
-					             spread_abs(s));
+				if (order[k] != i && mine[k])
+					gossip_offer(g, GOSSIP_LINK_NONE, mine[k]->bytes,
+					             mine[k]->len, SPREAD_T0_MS + s->now);
 		}
 		if (s->p.progress && i % 1000 == 999)
 			fprintf(stderr, "warm: %zu/%zu stores filled\n", i + 1, s->n);
@@ -89,6 +117,20 @@ static int warm_fill(struct spread *s)
 	free(order);
 	free(dd);
 	return 0;
+}
+
+static void scenario_push(struct spread *s, uint64_t at, uint32_t kind, uint32_t aux)
+{
+	event_push(s->gq, &(struct event){.at = at, .kind = kind, .aux = aux});
+}
+
+static uint64_t msgs_sent(const struct spread *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < s->nth; k++)
+		n += s->th[k].msgs;
+	return n;
 }
 
 static void churn(struct spread *s)
@@ -102,14 +144,14 @@ static void churn(struct spread *s)
 			break;
 		}
 	}
-	int j = srelay_create(s, spread_abs(s), false);
+	int j = srelay_create(s, SPREAD_T0_MS + s->now, false);
 	if (j >= 0) {
 		s->res->joined++;
 		srelay_start(s, (uint32_t)j, 0);
 	}
 	double mean_s = 3600.0 / (s->p.churn_per_h * (double)s->p.relays);
 	uint64_t dt = (uint64_t)(rng_exp(&s->rng, mean_s) * 1000.0) + 1;
-	srelay_push(s, s->now + dt, EV_CHURN, 0, 0, 0, NULL);
+	scenario_push(s, s->now + dt, EV_CHURN, 0);
 }
 
 struct cross_ctx {
@@ -134,7 +176,7 @@ static size_t cross_links(struct spread *s)
 
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->r[i].up && s->w.nodes[i].at.region == s->p.cut_region)
-			linkplan_foreach(s->r[i].lp, spread_abs(s), count_cross, &c);
+			linkplan_foreach(s->r[i].lp, SPREAD_T0_MS + s->now, count_cross, &c);
 	return c.n;
 }
 
@@ -170,10 +212,10 @@ static void sample(struct spread *s)
 				              secs);
 	}
 	if (s->p.progress && s->now % 60000 == 0)
-		fprintf(stderr, "t=%3llu min  up %zu  events %zu queued  msgs %llu\n",
-		        (unsigned long long)(s->now / 60000), s->n_up, event_count(s->q),
-		        (unsigned long long)s->msgs);
-	srelay_push(s, s->now + 1000, EV_SAMPLE, 0, 0, 0, NULL);
+		fprintf(stderr, "t=%3llu min  up %zu  msgs %llu\n",
+		        (unsigned long long)(s->now / 60000), s->n_up,
+		        (unsigned long long)msgs_sent(s));
+	scenario_push(s, s->now + 1000, EV_SAMPLE, 0);
 }
 
 static int cmp_u64d(const void *a, const void *b)
@@ -238,17 +280,26 @@ static int write_bins(struct spread *s, const char *dir)
 	return 0;
 }
 
+/* Free what is still queued or in an outbox, then the message buffers kept for reuse. */
 static void drain(struct spread *s)
 {
 	struct event e;
 
-	while (event_pop(s->q, &e) == 0) {
-		if (e.kind == EV_MSG)
-			smsg_free(s, e.p);
-		else if (e.kind == EV_HELLO || e.kind == EV_DESC_RESP)
-			dstore_desc_unref(e.p);
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct sthread *t = &s->th[k];
+		while (t->q && event_pop(t->q, &e) == 0)
+			srelay_drop(t, &e);
+		for (unsigned d = 0; d < SPREAD_THREADS_MAX; d++)
+			for (int par = 0; par < 2; par++) {
+				struct evbuf *b = &t->out[d][par];
+				for (size_t i = 0; i < b->n; i++)
+					srelay_drop(t, &b->e[i]);
+				free(b->e);
+				memset(b, 0, sizeof(*b));
+			}
 	}
-	smsg_release(s);
+	for (unsigned k = 0; k < s->nth; k++)
+		smsg_release(&s->th[k]);
 }
 
 static void teardown(struct spread *s)
@@ -262,14 +313,21 @@ static void teardown(struct spread *s)
 	free(s->r);
 	free(s->pk);
 	track_free(s);
-	dcache_free(&s->dc);
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct sthread *t = &s->th[k];
+		dcache_free(&t->dc);
+		event_queue_free(t->q);
+		free(t->bin_gossip);
+		free(t->bin_link);
+	}
 	hmap_free(&s->by_id);
 	hmap_free(&s->by_addr);
 	world_free(&s->w);
-	event_queue_free(s->q);
+	event_queue_free(s->gq);
 	free(s->bin_gossip);
 	free(s->bin_link);
 	free(s->bin_up);
+	free(s->bar);
 	if (s->part_csv)
 		fclose(s->part_csv);
 }
@@ -300,15 +358,41 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 	r = world_init(&s->w, &wp, s->cap);
 	if (r < 0)
 		return r;
-	r = event_queue_new(&s->q, p->max_events);
+	/* Nothing between two relays arrives sooner than the access delay: a window's length. */
+	s->window_ms = wp.access_ms >= 1 ? (uint64_t)wp.access_ms : 1;
+	/* The scenario's queue: a refresh per relay, the churn, the sample, the cut and heal. */
+	r = event_queue_new(&s->gq, s->cap + 16);
 	if (r < 0)
 		return r;
-	dcache_init(&s->dc, 4 * s->cap + (size_t)(s->cap * p->hours / p->refresh_h) + 1024);
+	s->nth = p->threads;
+	if (!s->nth) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		s->nth = cores < 1                    ? 1
+		         : cores > SPREAD_THREADS_MAX ? SPREAD_THREADS_MAX
+		                                      : (unsigned)cores;
+	}
+	if (s->nth > SPREAD_THREADS_MAX)
+		return -EINVAL;
+	s->bar = aligned_alloc(64, sizeof(*s->bar));
+	if (!s->bar)
+		return -ENOMEM;
+	spin_barrier_init(s->bar, s->nth);
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct sthread *t = &s->th[k];
+		t->s = s;
+		t->id = k;
+		r = event_queue_new(&t->q, p->max_events);
+		if (r < 0)
+			return r;
+		dcache_init(&t->dc, 4 * s->cap + (size_t)(s->cap * p->hours / p->refresh_h) + 1024);
+		t->bin_gossip = calloc(s->n_bins, sizeof(uint64_t));
+		t->bin_link = calloc(s->n_bins, sizeof(uint64_t));
+		if (!t->bin_gossip || !t->bin_link)
+			return -ENOMEM;
+	}
 	hmap_init(&s->by_id);
 	hmap_init(&s->by_addr);
 	rng_seed(&s->rng, p->seed, SPREAD_RNG_STREAM);
-	/* Its own stream: the look-ups draw nothing from the churn's or a relay's plan's. */
-	rng_seed(&s->dht_rng, p->seed, SPREAD_DHT_STREAM);
 	if (dir && p->cut_len_min > 0) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/spread_partition.csv", dir);
@@ -357,14 +441,149 @@ static void prefetch_stage(const struct spread *s, const struct event *n, int st
 		gossip_prefetch(x->g, n->src, NULL, 0, 0);
 }
 
-static void prefetch_next(const struct spread *s)
+static void prefetch_next(struct sthread *t)
 {
 	const struct event *n[PF_DEPTH];
-	size_t got = event_peek_n(s->q, n, PF_DEPTH);
+	size_t got = event_peek_n(t->q, n, PF_DEPTH);
 
 	/* The furthest gets the first level, the next one the deepest. */
 	for (size_t k = 0; k < got; k++)
-		prefetch_stage(s, n[k], (int)(PF_DEPTH - 1 - k));
+		prefetch_stage(t->s, n[k], (int)(PF_DEPTH - 1 - k));
+}
+
+/* A thread's window: what the others sent it in the last one, then its events until win_end. */
+static void run_window(struct sthread *t)
+{
+	struct spread *s = t->s;
+	struct event e;
+	uint64_t at;
+
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct evbuf *b = &s->th[k].out[t->id][!s->wpar];
+		for (size_t i = 0; i < b->n; i++)
+			if (event_push_keyed(t->q, &b->e[i]) < 0)
+				srelay_drop(t, &b->e[i]);
+		b->n = 0;
+	}
+	while (event_peek_time(t->q, &at) == 0 && at < s->win_end) {
+		event_pop(t->q, &e);
+		t->now = e.at;
+		t->events++;
+		prefetch_next(t);
+		srelay_handle(t, &e);
+	}
+}
+
+/* The scenario's event e, on one thread between windows. */
+static void scenario_event(struct spread *s, const struct event *e)
+{
+	switch (e->kind) {
+	case EV_CHURN:
+		churn(s);
+		break;
+	case EV_CUT:
+		s->w.cut_region = s->p.cut_region;
+		break;
+	case EV_HEAL:
+		s->w.cut_region = -1;
+		break;
+	case EV_SAMPLE:
+		sample(s);
+		break;
+	case EV_PUBLISH:
+		if (s->r[e->dst].up && e->aux == s->r[e->dst].seq + 1)
+			srelay_publish(s, e->dst);
+		break;
+	}
+}
+
+/*
+ * Between windows: apply the last window's logs, find the next time anything is due (queues,
+ * outboxes, the scenario), run the scenario's events of that millisecond, and set the next
+ * window. False when the run is over.
+ */
+static bool between(struct spread *s)
+{
+	uint64_t t0 = UINT64_MAX, at;
+	struct event e;
+
+	track_apply(s);
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct sthread *t = &s->th[k];
+		if (event_peek_time(t->q, &at) == 0 && at < t0)
+			t0 = at;
+		for (unsigned d = 0; d < s->nth; d++)
+			if (t->out[d][s->wpar].n && t->out[d][s->wpar].min_at < t0)
+				t0 = t->out[d][s->wpar].min_at;
+	}
+	if (event_peek_time(s->gq, &at) == 0 && at < t0)
+		t0 = at;
+	if (t0 >= s->end_ms)
+		return false;
+	s->now = t0;
+	for (unsigned k = 0; k < s->nth; k++)
+		s->th[k].now = t0;
+	s->serial = true;
+	while (event_peek_time(s->gq, &at) == 0 && at <= t0) {
+		event_pop(s->gq, &e);
+		s->res->events++;
+		scenario_event(s, &e);
+	}
+	s->serial = false;
+	s->win_end = t0 + s->window_ms;
+	if (event_peek_time(s->gq, &at) == 0 && at < s->win_end)
+		s->win_end = at;
+	if (s->win_end > s->end_ms)
+		s->win_end = s->end_ms;
+	s->wpar ^= 1;
+	return true;
+}
+
+static void *worker(void *arg)
+{
+	struct sthread *t = arg;
+	struct spread *s = t->s;
+	int go;
+
+	/* Every thread started, or one could not be: then leave before the first barrier. */
+	while ((go = atomic_load_explicit(&s->go, memory_order_acquire)) == 0)
+		sched_yield();
+	if (go < 0)
+		return NULL;
+	for (;;) {
+		spin_barrier_wait(s->bar);
+		if (s->stop)
+			return NULL;
+		run_window(t);
+		spin_barrier_wait(s->bar);
+	}
+}
+
+/* The event loop: thread 0 runs between windows, every thread runs its relays in them. */
+static int run_loop(struct spread *s)
+{
+	unsigned started = 1;
+	int r = 0;
+
+	atomic_store(&s->go, 0);
+	for (; started < s->nth; started++)
+		if ((r = -pthread_create(&s->th[started].th, NULL, worker, &s->th[started])) < 0)
+			break;
+	atomic_store_explicit(&s->go, r < 0 ? -1 : 1, memory_order_release);
+	s->stop = r < 0;
+	while (!s->stop) {
+		s->stop = !between(s);
+		spin_barrier_wait(s->bar);
+		if (s->stop)
+			break;
+		run_window(&s->th[0]);
+		spin_barrier_wait(s->bar);
+	}
+	for (unsigned k = 1; k < started; k++)
+		pthread_join(s->th[k].th, NULL);
+	s->serial = true;
+	track_apply(s);
+	return r;
 }
 
 int spread_run(const struct spread_params *p, const char *dir, struct spread_result *res)
@@ -382,6 +601,7 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 		return -EINVAL;
 	}
 	s->res = res;
+	s->serial = true; /* until the loop starts */
 	stats_init(&res->relay_bw, p->relays + 1);
 	r = setup(s, p, dir);
 	if (r < 0)
@@ -401,51 +621,55 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 	if (p->converged)
 		srelay_converge(s);
 	for (uint32_t i = 0; i < s->n; i++) {
-		sdht_running(s, i);
+		sdht_running(sowner(s, i), i);
 		srelay_run(s, i);
 	}
 	if (p->churn_per_h > 0)
-		srelay_push(
+		scenario_push(
 		    s,
 		    1 + (uint64_t)(rng_exp(&s->rng, 3600e3 / (p->churn_per_h * (double)p->relays))),
-		    EV_CHURN, 0, 0, 0, NULL);
+		    EV_CHURN, 0);
 	if (p->cut_len_min > 0) {
-		srelay_push(s, s->cut_ms, EV_CUT, 0, 0, 0, NULL);
-		srelay_push(s, s->heal_ms, EV_HEAL, 0, 0, 0, NULL);
+		scenario_push(s, s->cut_ms, EV_CUT, 0);
+		scenario_push(s, s->heal_ms, EV_HEAL, 0);
 		for (uint32_t i = 0; i < s->n; i++)
 			res->cut_relays += s->w.nodes[i].at.region == p->cut_region;
 	}
-	srelay_push(s, 1000, EV_SAMPLE, 0, 0, 0, NULL);
+	scenario_push(s, 1000, EV_SAMPLE, 0);
 	res->init_s = now_s() - t0;
-
-	struct event e;
-	while (event_pop(s->q, &e) == 0) {
-		if (e.at >= s->end_ms) {
-			event_push(s->q, &e); /* drained below with its payload */
-			break;
-		}
-		s->now = e.at;
-		res->events++;
-		prefetch_next(s);
-		switch (e.kind) {
-		case EV_CHURN:
-			churn(s);
-			break;
-		case EV_CUT:
-			s->w.cut_region = p->cut_region;
-			break;
-		case EV_HEAL:
-			s->w.cut_region = -1;
-			break;
-		case EV_SAMPLE:
-			sample(s);
-			break;
-		default:
-			srelay_handle(s, &e);
-		}
-	}
+	res->threads = s->nth;
+	s->serial = false;
+	r = run_loop(s);
+	if (r < 0)
+		goto out;
 
 	/* Figures. */
+	for (unsigned k = 0; k < s->nth; k++) {
+		const struct sthread *t = &s->th[k];
+		for (size_t m = 0; m < s->n_bins; m++) {
+			s->bin_gossip[m] += t->bin_gossip[m];
+			s->bin_link[m] += t->bin_link[m];
+		}
+		res->events += t->events;
+		res->msgs += t->msgs;
+		res->dht_rounds += t->dht_rounds;
+		res->dht_stored += t->dht_stored;
+		res->desc_req += t->desc_req;
+		res->desc_ok += t->desc_ok;
+		res->desc_bytes += t->desc_bytes;
+		res->events_peak += event_peak(t->q);
+		res->events_refused += event_refused(t->q);
+		res->lost += t->wt.lost;
+		res->cut_dropped += t->wt.cut_dropped;
+		res->down_dropped += t->wt.down_dropped;
+		res->dc.calls += t->dc.st.calls;
+		res->dc.hits += t->dc.st.hits;
+		res->dc.verified += t->dc.st.verified;
+		res->dc.refused += t->dc.st.refused;
+		res->dc.verify_s += t->dc.st.verify_s;
+		res->track_lost += t->got_failed;
+	}
+	res->events_refused += event_refused(s->gq);
 	track_finish(s, res);
 	bins_figures(s, s->bin_gossip, NULL, &res->bw_gossip_med, &res->bw_gossip_max);
 	bins_figures(s, s->bin_gossip, s->bin_link, &res->bw_all_med, &res->bw_all_max);
@@ -460,18 +684,6 @@ int spread_run(const struct spread_params *p, const char *dir, struct spread_res
 		}
 	res->links_mean = s->n_up ? (double)links / (double)s->n_up : 0;
 	res->gs = s->gs;
-	res->msgs = s->msgs;
-	res->dht_rounds = s->dht_rounds;
-	res->dht_stored = s->dht_stored;
-	res->desc_req = s->desc_req;
-	res->desc_ok = s->desc_ok;
-	res->desc_bytes = s->desc_bytes;
-	res->events_peak = event_peak(s->q);
-	res->events_refused = event_refused(s->q);
-	res->lost = s->w.lost;
-	res->cut_dropped = s->w.cut_dropped;
-	res->down_dropped = s->w.down_dropped;
-	res->dc = s->dc.st;
 	if (dir) {
 		r = track_write(s, dir);
 		if (r == 0)

@@ -43,6 +43,9 @@ struct spread_params {
 	/* relayd's DHT look-up (Dht = on) while a plan holds fewer than MinLinks candidates:
 	 * get_peers rounds on relayd's schedule, DESC_REQ to the relays found (sdht.c). */
 	bool dht_lookup;
+	/* Threads that run the relays (1..16; 0: one per core, at most 16). The figures do not
+	 * depend on it: one seed gives one result whatever the threads. */
+	unsigned threads;
 };
 
 /* Fill p with the defaults of docs/SCALE.md (10,000 relays, 1 h, ...). */
@@ -62,6 +65,8 @@ struct spread_result {
 	size_t cut_relays;             /* relays in the region cut off */
 	double links_mean;             /* links up per relay at the end */
 	uint64_t msgs, events, events_peak, events_refused;
+	unsigned threads;    /* that ran the relays */
+	uint64_t track_lost; /* reaches not logged for lack of memory (0 expected) */
 	uint64_t dht_rounds; /* get_peers rounds (every 10 min; sooner with few candidates) */
 	uint64_t dht_stored; /* relays found whose descriptor the store held: not asked */
 	uint64_t desc_req, desc_ok; /* DESC_REQ sent to relays found; answers taken */

@@ -19,43 +19,77 @@ static uint32_t lp_rand(void *ctx)
 	return (uint32_t)rng_u64(ctx);
 }
 
-int srelay_push(struct spread *s, uint64_t at, uint32_t kind, uint32_t dst, uint32_t src,
+int srelay_push(struct sthread *t, uint64_t at, uint32_t kind, uint32_t dst, uint32_t src,
                 uint32_t aux, void *p)
 {
+	struct spread *s = t->s;
 	struct event e = {.at = at, .kind = kind, .dst = dst, .src = src, .aux = aux, .p = p};
 
-	return event_push(s->q, &e);
+	if (kind == EV_PUBLISH)
+		return event_push(s->gq, &e); /* only ever between windows */
+	e.seq = (uint64_t)(t->cur + 1) << 32 | s->r[t->cur].pushes++;
+	struct sthread *o = sowner(s, dst);
+	if (o == t)
+		return event_push_keyed(t->q, &e);
+	struct evbuf *b = &t->out[o->id][s->wpar];
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct event *ne = realloc(b->e, cap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		b->e = ne;
+		b->cap = cap;
+	}
+	if (!b->n || at < b->min_at)
+		b->min_at = at;
+	b->e[b->n++] = e;
+	return 0;
+}
+
+struct sthread *srelay_acting(struct spread *s, uint32_t i)
+{
+	struct sthread *t = sowner(s, i);
+
+	t->cur = i;
+	return t;
+}
+
+void srelay_drop(struct sthread *t, const struct event *e)
+{
+	if (e->kind == EV_MSG || e->kind == EV_HELLO || e->kind == EV_DESC_RESP)
+		smsg_free(t, e->p);
 }
 
 /* A link message of len bytes from a to b: kind and aux, delivered after the network's delay. */
-static void send_link_aux(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len,
-                          void *p, uint32_t aux)
+static void send_link_aux(struct sthread *t, uint32_t a, uint32_t b, uint32_t kind, size_t len,
+                          struct smsg *p, uint32_t aux)
 {
+	struct spread *s = t->s;
 	uint64_t d;
-	size_t minute = (size_t)(s->now / 60000);
+	size_t minute = (size_t)(t->now / 60000);
 
 	if (minute < s->n_bins)
-		s->bin_link[minute] += len + WORLD_FRAME_OVERHEAD + WORLD_IPUDP_OVERHEAD;
-	s->msgs++;
-	if (!world_send(&s->w, a, b, len, &d) ||
-	    srelay_push(s, s->now + d, kind, b, a, aux, p) < 0) {
-		if (kind == EV_HELLO)
-			dstore_desc_unref(p);
+		t->bin_link[minute] += len + WORLD_FRAME_OVERHEAD + WORLD_IPUDP_OVERHEAD;
+	t->msgs++;
+	if (!world_send_with(&s->w, &s->r[a].net, &t->wt, a, b, len, &d) ||
+	    srelay_push(t, t->now + d, kind, b, a, aux, p) < 0) {
+		if (p)
+			smsg_free(t, p);
 		return;
 	}
 	if (s->r[a].lp)
-		linkplan_sent(s->r[a].lp, s->pk[b], spread_abs(s));
+		linkplan_sent(s->r[a].lp, s->pk[b], sabs(t));
 }
 
-static void send_link(struct spread *s, uint32_t a, uint32_t b, uint32_t kind, size_t len, void *p)
+static void send_link(struct sthread *t, uint32_t a, uint32_t b, uint32_t kind, size_t len)
 {
-	send_link_aux(s, a, b, kind, len, p, 0);
+	send_link_aux(t, a, b, kind, len, NULL, 0);
 }
 
 /* Bytes after the header per class: a malloc and free per message were some 4 % of a run. */
 static const uint16_t smsg_class_len[SMSG_CLASSES] = {96, 496, GOSSIP_MSG_MAX};
 
-struct smsg *smsg_new(struct spread *s, size_t len)
+struct smsg *smsg_new(struct sthread *t, size_t len)
 {
 	uint8_t c = 0;
 
@@ -63,9 +97,9 @@ struct smsg *smsg_new(struct spread *s, size_t len)
 		c++;
 	if (len > smsg_class_len[c])
 		return NULL;
-	struct smsg *m = s->smsg_free[c];
+	struct smsg *m = t->smsg_free[c];
 	if (m)
-		s->smsg_free[c] = m->next;
+		t->smsg_free[c] = m->next;
 	else if (!(m = malloc(offsetof(struct smsg, b) + smsg_class_len[c])))
 		return NULL;
 	m->cls = c;
@@ -73,18 +107,19 @@ struct smsg *smsg_new(struct spread *s, size_t len)
 	return m;
 }
 
-void smsg_free(struct spread *s, struct smsg *m)
+/* A buffer goes to the free list of the thread that frees it: the lists are only pools. */
+void smsg_free(struct sthread *t, struct smsg *m)
 {
-	m->next = s->smsg_free[m->cls];
-	s->smsg_free[m->cls] = m;
+	m->next = t->smsg_free[m->cls];
+	t->smsg_free[m->cls] = m;
 }
 
-void smsg_release(struct spread *s)
+void smsg_release(struct sthread *t)
 {
 	for (int c = 0; c < SMSG_CLASSES; c++)
-		while (s->smsg_free[c]) {
-			struct smsg *m = s->smsg_free[c];
-			s->smsg_free[c] = m->next;
+		while (t->smsg_free[c]) {
+			struct smsg *m = t->smsg_free[c];
+			t->smsg_free[c] = m->next;
 			free(m);
 		}
 }
@@ -120,7 +155,10 @@ static void draw_addr(struct spread *s, struct srelay *r, uint8_t cluster)
 	}
 }
 
-/* Sign descriptor seq of relay i, issued at issued_ms (Unix ms): its cache entry or NULL. */
+/*
+ * Sign descriptor seq of relay i, issued at issued_ms (Unix ms), into every thread's cache (each
+ * holds its own copy): the entry of i's thread, or NULL.
+ */
 static struct dcache_ent *sign(struct spread *s, uint32_t i, uint64_t issued_ms)
 {
 	struct srelay *r = &s->r[i];
@@ -151,7 +189,10 @@ static struct dcache_ent *sign(struct spread *s, uint32_t i, uint64_t issued_ms)
 	int len = desc_sign(&d, r->sk, buf, sizeof(buf));
 	if (len < 0)
 		return NULL;
-	return dcache_get(&s->dc, buf, (size_t)len);
+	for (unsigned k = 0; k < s->nth; k++)
+		if (k != sowner(s, i)->id)
+			dcache_get(&s->th[k].dc, buf, (size_t)len);
+	return dcache_get(&sowner(s, i)->dc, buf, (size_t)len);
 }
 
 static void cand_of(const struct dstore_desc *dd, struct linkplan_cand *c, uint8_t cls)
@@ -166,8 +207,9 @@ static void cand_of(const struct dstore_desc *dd, struct linkplan_cand *c, uint8
 }
 
 /* Relay j as a candidate of relay i's plan, from the descriptor i holds or j's own. */
-static int add_cand(struct spread *s, uint32_t i, uint32_t j, uint8_t cls)
+static int add_cand(struct sthread *t, uint32_t i, uint32_t j, uint8_t cls)
 {
+	struct spread *s = t->s;
 	const struct dstore_desc *dd = dstore_get(gossip_store(s->r[i].g), s->r[j].pk);
 	struct linkplan_cand c;
 
@@ -182,7 +224,7 @@ static int add_cand(struct spread *s, uint32_t i, uint32_t j, uint8_t cls)
 	} else {
 		cand_of(dd, &c, cls);
 	}
-	return linkplan_add(s->r[i].lp, &c, spread_abs(s));
+	return linkplan_add(s->r[i].lp, &c, sabs(t));
 }
 
 static uint32_t random_up(struct spread *s, uint32_t not )
@@ -208,7 +250,9 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm)
 	uint32_t i = (uint32_t)wi;
 	struct srelay *x = &s->r[i];
 	memset(x, 0, sizeof(*x));
+	struct sthread *t = srelay_acting(s, i);
 	rng_seed(&x->rng, s->p.seed, 0x72656c6179ull << 24 | i);
+	rng_seed(&x->net, s->p.seed, 0x6e6574ull << 32 | i);
 	rng_bytes(&x->rng, seed, 32);
 	crypto_sign_seed_keypair(x->pk, x->sk, seed);
 	memcpy(s->pk[i], x->pk, 32);
@@ -226,7 +270,7 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm)
 
 	gossip_config_default(&gc);
 	gc.decode = dcache_decode;
-	gc.decode_ctx = &s->dc;
+	gc.decode_ctx = &t->dc;
 	r = gossip_new(&x->g, &gc);
 	if (r < 0)
 		return r;
@@ -243,13 +287,13 @@ int srelay_create(struct spread *s, uint64_t issued_ms, bool warm)
 	/* A new relay publishes at once and the spread of that descriptor is measured. */
 	if (!warm)
 		track_new(s, i, e);
-	s->dc.cur_store = gossip_store(x->g);
-	gossip_publish(x->g, e->dd->bytes, e->dd->len, spread_abs(s));
-	track_got(s, e, i);
+	t->dc.cur_store = gossip_store(x->g);
+	gossip_publish(x->g, e->dd->bytes, e->dd->len, sabs(t));
+	track_got(t, e, i);
 	/* The first refresh: R after issue (warm relays were issued at random in the last R). */
 	int64_t next =
 	    (int64_t)issued_ms - (int64_t)SPREAD_T0_MS + (int64_t)(s->p.refresh_h * 3600e3);
-	srelay_push(s, next > (int64_t)s->now ? (uint64_t)next : s->now + 1, EV_PUBLISH, i, i,
+	srelay_push(t, next > (int64_t)s->now ? (uint64_t)next : s->now + 1, EV_PUBLISH, i, i,
 	            (uint32_t)x->seq + 1, NULL);
 	return (int)i;
 }
@@ -260,15 +304,17 @@ void srelay_bootstrap(struct spread *s, uint32_t i, unsigned known)
 	unsigned nb =
 	    s->p.boot_min + (unsigned)rng_below(&s->rng, s->p.boot_max - s->p.boot_min + 1);
 
+	struct sthread *t = srelay_acting(s, i);
+
 	for (unsigned k = 0; k < nb; k++) {
 		uint32_t j = random_up(s, i);
 		if (j != i)
-			add_cand(s, i, j, LINKPLAN_CONFIGURED);
+			add_cand(t, i, j, LINKPLAN_CONFIGURED);
 	}
 	for (unsigned k = 0; k < known; k++) {
 		uint32_t j = random_up(s, i);
 		if (j != i)
-			add_cand(s, i, j, LINKPLAN_DISCOVERED);
+			add_cand(t, i, j, LINKPLAN_DISCOVERED);
 	}
 }
 
@@ -306,61 +352,63 @@ void srelay_fold_stats(struct spread *s, uint32_t i)
 int srelay_publish(struct spread *s, uint32_t i)
 {
 	struct srelay *x = &s->r[i];
+	struct sthread *t = srelay_acting(s, i);
 
 	if (!x->up)
 		return 0;
 	x->seq++;
-	struct dcache_ent *e = sign(s, i, spread_abs(s));
+	struct dcache_ent *e = sign(s, i, sabs(t));
 	if (!e)
 		return -EINVAL;
 	track_new(s, i, e);
-	s->dc.cur_store = gossip_store(x->g);
-	gossip_publish(x->g, e->dd->bytes, e->dd->len, spread_abs(s));
-	track_got(s, e, i);
-	srelay_pump(s, i);
-	srelay_schedule(s, i);
-	return srelay_push(s, s->now + (uint64_t)(s->p.refresh_h * 3600e3), EV_PUBLISH, i, i,
+	t->dc.cur_store = gossip_store(x->g);
+	gossip_publish(x->g, e->dd->bytes, e->dd->len, sabs(t));
+	track_got(t, e, i);
+	srelay_pump(t, i);
+	srelay_schedule(t, i);
+	return srelay_push(t, t->now + (uint64_t)(s->p.refresh_h * 3600e3), EV_PUBLISH, i, i,
 	                   (uint32_t)x->seq + 1, NULL);
 }
 
-void srelay_schedule(struct spread *s, uint32_t i)
+void srelay_schedule(struct sthread *t, uint32_t i)
 {
-	struct srelay *x = &s->r[i];
-	uint64_t abs = spread_abs(s);
+	struct srelay *x = &t->s->r[i];
+	uint64_t abs = sabs(t);
 
 	if (!x->up)
 		return;
 	uint64_t tg = gossip_next_tick(x->g), tl = linkplan_next_ms(x->lp, abs);
-	uint64_t t = tg < tl ? tg : tl;
+	uint64_t due = tg < tl ? tg : tl;
 	/* At least 1 ms ahead: a timer never fires twice in one millisecond. */
-	uint64_t at = t > abs ? t - SPREAD_T0_MS : s->now + 1;
-	if (at <= s->now)
-		at = s->now + 1;
+	uint64_t at = due > abs ? due - SPREAD_T0_MS : t->now + 1;
+	if (at <= t->now)
+		at = t->now + 1;
 	if (at >= x->timer_at)
 		return;
 	x->timer_at = at;
-	srelay_push(s, at, EV_TIMER, i, i, ++x->timer_gen, NULL);
+	srelay_push(t, at, EV_TIMER, i, i, ++x->timer_gen, NULL);
 }
 
 /* Send what the gossip engine has queued. */
-void srelay_pump(struct spread *s, uint32_t i)
+void srelay_pump(struct sthread *t, uint32_t i)
 {
+	struct spread *s = t->s;
 	struct srelay *x = &s->r[i];
-	uint64_t abs = spread_abs(s);
+	uint64_t abs = sabs(t);
 	uint32_t link, sent[64];
 	size_t n_sent = 0;
 	int len;
 
-	while (x->up && (len = gossip_next(x->g, abs, &link, s->buf, sizeof(s->buf))) > 0) {
+	while (x->up && (len = gossip_next(x->g, abs, &link, t->buf, sizeof(t->buf))) > 0) {
 		size_t wire = (size_t)len + WORLD_FRAME_OVERHEAD + WORLD_IPUDP_OVERHEAD;
-		size_t minute = (size_t)(s->now / 60000);
+		size_t minute = (size_t)(t->now / 60000);
 		uint64_t d;
 
 		x->gossip_tx += wire;
 		if (minute < s->n_bins)
-			s->bin_gossip[minute] += wire;
-		s->msgs++;
-		s->gossip_msgs++;
+			t->bin_gossip[minute] += wire;
+		t->msgs++;
+		t->gossip_msgs++;
 		/* linkplan_sent once per link and drain: the same time for all of its messages. */
 		size_t k = 0;
 		while (k < n_sent && sent[k] != link)
@@ -371,44 +419,45 @@ void srelay_pump(struct spread *s, uint32_t i)
 			else
 				sent[n_sent++] = link;
 		}
-		if (!world_send(&s->w, i, link, (size_t)len, &d))
+		if (!world_send_with(&s->w, &x->net, &t->wt, i, link, (size_t)len, &d))
 			continue;
-		struct smsg *m = smsg_new(s, (size_t)len);
+		struct smsg *m = smsg_new(t, (size_t)len);
 		if (!m)
 			continue;
-		memcpy(m->b, s->buf, (size_t)len);
-		if (srelay_push(s, s->now + d, EV_MSG, link, i, 0, m) < 0)
-			smsg_free(s, m);
+		memcpy(m->b, t->buf, (size_t)len);
+		if (srelay_push(t, t->now + d, EV_MSG, link, i, 0, m) < 0)
+			smsg_free(t, m);
 	}
 	for (size_t k = 0; k < n_sent && x->up; k++)
 		linkplan_sent(x->lp, s->pk[sent[k]], abs);
 }
 
 /* Carry out the plan's decisions. */
-static void decide(struct spread *s, uint32_t i)
+static void decide(struct sthread *t, uint32_t i)
 {
 	struct linkplan_action act[LINKPLAN_ACTIONS_HINT];
+	struct spread *s = t->s;
 	struct srelay *x = &s->r[i];
 	size_t n;
 
 	for (int round = 0; round < 8 && x->up; round++) {
-		n = linkplan_decide(x->lp, spread_abs(s), act, LINKPLAN_ACTIONS_HINT);
+		n = linkplan_decide(x->lp, sabs(t), act, LINKPLAN_ACTIONS_HINT);
 		for (size_t k = 0; k < n; k++) {
 			int32_t j = find_relay(s, act[k].identity);
 			if (j < 0)
 				continue;
 			switch (act[k].act) {
 			case LINKPLAN_CONNECT:
-				send_link(s, i, (uint32_t)j, EV_HS_INIT, PROTO_HS_INIT_LEN, NULL);
-				srelay_push(s, s->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i,
+				send_link(t, i, (uint32_t)j, EV_HS_INIT, PROTO_HS_INIT_LEN);
+				srelay_push(t, t->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i,
 				            (uint32_t)j, 0, NULL);
 				break;
 			case LINKPLAN_DISCONNECT:
-				gossip_link_down(x->g, (uint32_t)j, spread_abs(s));
-				send_link(s, i, (uint32_t)j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
+				gossip_link_down(x->g, (uint32_t)j, sabs(t));
+				send_link(t, i, (uint32_t)j, EV_CLOSE, SPREAD_CLOSE_LEN);
 				break;
 			case LINKPLAN_HEARTBEAT:
-				send_link(s, i, (uint32_t)j, EV_HB, SPREAD_HB_LEN, NULL);
+				send_link(t, i, (uint32_t)j, EV_HB, SPREAD_HB_LEN);
 				break;
 			}
 		}
@@ -417,102 +466,119 @@ static void decide(struct spread *s, uint32_t i)
 	}
 }
 
-/* Our HELLO to b: the initiator's (answer false) or the responder's answer to it (true). */
-static void send_hello(struct spread *s, uint32_t a, uint32_t b, bool answer)
+/*
+ * A copy of relay a's own descriptor in a message buffer, or NULL: what crosses to another
+ * relay is bytes, never a reference (the receiver may run on another thread).
+ */
+struct smsg *srelay_own_copy(struct sthread *t, uint32_t a)
 {
-	const struct dstore_desc *own = dstore_get(gossip_store(s->r[a].g), s->r[a].pk);
+	const struct dstore_desc *own = dstore_get(gossip_store(t->s->r[a].g), t->s->r[a].pk);
+	struct smsg *m = own ? smsg_new(t, own->len) : NULL;
 
-	if (own)
-		send_link_aux(s, a, b, EV_HELLO, SPREAD_HELLO_HDR + own->len,
-		              dstore_desc_ref((struct dstore_desc *)(uintptr_t)own), answer);
+	if (m)
+		memcpy(m->b, own->bytes, own->len);
+	return m;
+}
+
+/* Our HELLO to b: the initiator's (answer false) or the responder's answer to it (true). */
+static void send_hello(struct sthread *t, uint32_t a, uint32_t b, bool answer)
+{
+	struct smsg *m = srelay_own_copy(t, a);
+
+	if (m)
+		send_link_aux(t, a, b, EV_HELLO, SPREAD_HELLO_HDR + m->len, m, answer);
 }
 
 /* Relay dd names is a DISCOVERED candidate of relay i's plan. */
-static void discovered(struct spread *s, uint32_t i, const struct dstore_desc *dd)
+static void discovered(struct sthread *t, uint32_t i, const struct dstore_desc *dd)
 {
 	struct linkplan_cand c;
 
 	cand_of(dd, &c, LINKPLAN_DISCOVERED);
-	linkplan_add(s->r[i].lp, &c, spread_abs(s));
+	linkplan_add(t->s->r[i].lp, &c, sabs(t));
 }
 
 /* After gossip_input or gossip_offer at relay i: note a descriptor it newly holds. */
-static void after_input(struct spread *s, uint32_t i)
+static void after_input(struct sthread *t, uint32_t i)
 {
-	const struct dcache_ent *e = s->dc.last;
+	const struct dcache_ent *e = t->dc.last;
+	struct srelay *x = &t->s->r[i];
 
-	if (!e || !s->r[i].up)
+	if (!e || !x->up)
 		return;
 	const struct dstore_desc *dd = e->dd;
-	if (dstore_seq(gossip_store(s->r[i].g), dd->d.identity) != dd->d.seq)
+	if (dstore_seq(gossip_store(x->g), dd->d.identity) != dd->d.seq)
 		return;
-	track_got(s, e, i);
+	track_got(t, e, i);
 	/* A relay never seen before is a link candidate (DISCOVERED). */
-	if (s->dc.last_seq_before == 0)
-		discovered(s, i, dd);
+	if (t->dc.last_seq_before == 0)
+		discovered(t, i, dd);
 }
 
-void srelay_offer_outside(struct spread *s, uint32_t i, const struct dstore_desc *dd)
+void srelay_offer_outside(struct sthread *t, uint32_t i, const uint8_t *b, size_t len)
 {
-	struct srelay *x = &s->r[i];
+	struct srelay *x = &t->s->r[i];
 	struct dstore *st = gossip_store(x->g);
-	uint64_t before = dstore_seq(st, dd->d.identity);
+	const struct dcache_ent *e = dcache_get(&t->dc, b, len);
+	uint64_t before = e ? dstore_seq(st, e->dd->d.identity) : 0;
 
 	/* As relayd's net_offer: to the store as from no link, so it goes out to every link. */
-	s->dc.last = NULL;
-	s->dc.cur_store = st;
-	gossip_offer(x->g, GOSSIP_LINK_NONE, dd->bytes, dd->len, spread_abs(s));
-	after_input(s, i);
+	t->dc.last = NULL;
+	t->dc.cur_store = st;
+	gossip_offer(x->g, GOSSIP_LINK_NONE, b, len, sabs(t));
+	after_input(t, i);
 	/* relayd's store watch makes a candidate of a replaced descriptor too (after_input only
 	 * of a new identity); a duplicate of one held makes none. */
-	if (before && before < dd->d.seq && dstore_seq(st, dd->d.identity) == dd->d.seq)
-		discovered(s, i, dd);
+	if (e && before && before < e->dd->d.seq &&
+	    dstore_seq(st, e->dd->d.identity) == e->dd->d.seq)
+		discovered(t, i, e->dd);
 }
 
-static void link_up(struct spread *s, uint32_t i, uint32_t j)
+static void link_up(struct sthread *t, uint32_t i, uint32_t j)
 {
-	linkplan_link_up(s->r[i].lp, s->r[j].pk, spread_abs(s));
-	gossip_link_up(s->r[i].g, j, spread_abs(s));
+	struct spread *s = t->s;
+
+	linkplan_link_up(s->r[i].lp, s->r[j].pk, sabs(t));
+	gossip_link_up(s->r[i].g, j, sabs(t));
 	/* relayd measures the RTT by HEARTBEAT; here the path's mean: delay plus 10 % jitter. */
 	double rtt = 2.2 * world_base_delay_ms(&s->w, &s->w.nodes[i].at, &s->w.nodes[j].at);
 	gossip_link_rtt(s->r[i].g, j, (uint32_t)rtt);
 }
 
-void srelay_handle(struct spread *s, const struct event *e)
+void srelay_handle(struct sthread *t, const struct event *e)
 {
+	struct spread *s = t->s;
 	uint32_t i = e->dst, j = e->src;
 	struct srelay *x = &s->r[i];
-	uint64_t abs = spread_abs(s);
+	uint64_t abs = sabs(t);
 
 	if (!x->up) {
-		if (e->kind == EV_MSG)
-			smsg_free(s, e->p);
-		else if (e->kind == EV_HELLO || e->kind == EV_DESC_RESP)
-			dstore_desc_unref(e->p);
+		srelay_drop(t, e);
 		return;
 	}
+	t->cur = i;
 	switch (e->kind) {
 	case EV_TIMER:
 		if (e->aux != x->timer_gen)
 			return; /* superseded by an earlier one */
 		x->timer_at = SPREAD_NEVER;
 		gossip_tick(x->g, abs);
-		decide(s, i);
+		decide(t, i);
 		break;
 	case EV_MSG: {
 		struct smsg *m = e->p;
 		linkplan_heard(x->lp, s->pk[j], abs);
-		s->dc.last = NULL;
-		s->dc.cur_store = gossip_store(x->g);
+		t->dc.last = NULL;
+		t->dc.cur_store = gossip_store(x->g);
 		gossip_input(x->g, j, m->b, m->len, abs);
-		after_input(s, i);
-		smsg_free(s, m);
+		after_input(t, i);
+		smsg_free(t, m);
 		break;
 	}
 	case EV_HS_INIT:
 		/* As relayd: the responder answers every initiation; the link becomes a relay
 		 * link (or is refused for room) only at the initiator's HELLO. */
-		send_link(s, i, j, EV_HS_RESP, PROTO_HS_RESP_LEN, NULL);
+		send_link(t, i, j, EV_HS_RESP, PROTO_HS_RESP_LEN);
 		break;
 	case EV_HS_RESEND: {
 		struct linkplan_info info;
@@ -521,8 +587,8 @@ void srelay_handle(struct spread *s, const struct event *e)
 		if (linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0 ||
 		    info.state != LINKPLAN_CONNECTING)
 			return;
-		send_link(s, i, j, EV_HS_INIT, PROTO_HS_INIT_LEN, NULL);
-		srelay_push(s, s->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i, j, 0, NULL);
+		send_link(t, i, j, EV_HS_INIT, PROTO_HS_INIT_LEN);
+		srelay_push(t, t->now + SPREAD_HS_RESEND_MS, EV_HS_RESEND, i, j, 0, NULL);
 		return;
 	}
 	case EV_HS_RESP: {
@@ -532,49 +598,49 @@ void srelay_handle(struct spread *s, const struct event *e)
 			break; /* the answer to a resent initiation: the link is up already */
 		if (known < 0 || info.state != LINKPLAN_CONNECTING) {
 			/* We gave up on it meanwhile: tell the responder. */
-			send_link(s, i, j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
+			send_link(t, i, j, EV_CLOSE, SPREAD_CLOSE_LEN);
 			break;
 		}
-		send_hello(s, i, j, false); /* up when the responder's HELLO comes back */
+		send_hello(t, i, j, false); /* up when the responder's HELLO comes back */
 		break;
 	}
 	case EV_HELLO: {
-		struct dstore_desc *dd = e->p;
+		struct smsg *m = e->p;
 		struct linkplan_info info;
 		int known = linkplan_get(x->lp, s->r[j].pk, abs, &info);
 		bool fresh = known < 0 || info.state != LINKPLAN_UP;
 		if (fresh && e->aux && (known < 0 || info.state != LINKPLAN_CONNECTING)) {
 			/* The answer to our HELLO on a link we gave up on (and sent CLOSE for), or
 			 * whose CLOSE came first: as in relayd, no session is left to open it in. */
-			dstore_desc_unref(dd);
+			smsg_free(t, m);
 			break;
 		}
 		if (fresh && (known < 0 || info.state != LINKPLAN_CONNECTING)) {
 			/* Inbound: the initiator is a candidate from its HELLO; refused without room. */
-			if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 &&
+			if (add_cand(t, i, j, LINKPLAN_DISCOVERED) < 0 &&
 			    linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0) {
-				send_link(s, i, j, EV_CLOSE, SPREAD_CLOSE_LEN, NULL);
-				dstore_desc_unref(dd);
+				send_link(t, i, j, EV_CLOSE, SPREAD_CLOSE_LEN);
+				smsg_free(t, m);
 				break;
 			}
-			send_hello(s, i, j, true); /* ours first, as relayd */
+			send_hello(t, i, j, true); /* ours first, as relayd */
 		}
 		if (fresh)
-			link_up(s, i, j);
+			link_up(t, i, j);
 		linkplan_heard(x->lp, s->pk[j], abs);
-		s->dc.last = NULL;
-		s->dc.cur_store = gossip_store(x->g);
-		gossip_offer(x->g, j, dd->bytes, dd->len, abs);
-		after_input(s, i);
-		dstore_desc_unref(dd);
+		t->dc.last = NULL;
+		t->dc.cur_store = gossip_store(x->g);
+		gossip_offer(x->g, j, m->b, m->len, abs);
+		after_input(t, i);
+		smsg_free(t, m);
 		if (fresh)
-			decide(s, i);
+			decide(t, i);
 		break;
 	}
 	case EV_CLOSE:
 		linkplan_link_down(x->lp, s->r[j].pk, abs, LINKPLAN_CLOSED);
 		gossip_link_down(x->g, j, abs);
-		decide(s, i);
+		decide(t, i);
 		break;
 	case EV_HB: {
 		struct linkplan_info info;
@@ -583,38 +649,36 @@ void srelay_handle(struct spread *s, const struct event *e)
 		if (linkplan_get(x->lp, s->r[j].pk, abs, &info) < 0 || info.state != LINKPLAN_UP)
 			break;
 		linkplan_heard(x->lp, s->pk[j], abs);
-		send_link(s, i, j, EV_HB_ACK, SPREAD_HB_LEN, NULL);
+		send_link(t, i, j, EV_HB_ACK, SPREAD_HB_LEN);
 		break;
 	}
 	case EV_HB_ACK:
 		linkplan_heard(x->lp, s->pk[j], abs);
 		break;
-	case EV_PUBLISH:
-		if (e->aux == x->seq + 1)
-			srelay_publish(s, i);
-		return;
 	case EV_DHT_ROUND:
 	case EV_DHT_RESULT:
 	case EV_DESC_REQ:
-		sdht_handle(s, e);
+		sdht_handle(t, e);
 		break;
 	case EV_DESC_RESP:
-		sdht_handle(s, e);
-		decide(s, i); /* relayd's net_plan after a descriptor from the DHT */
+		sdht_handle(t, e);
+		decide(t, i); /* relayd's net_plan after a descriptor from the DHT */
 		break;
 	}
 	/* relayd checks at every DHT tick (250 ms) whether its plan holds too few candidates. */
-	sdht_check(s, i);
-	srelay_pump(s, i);
-	srelay_schedule(s, i);
+	sdht_check(t, i);
+	srelay_pump(t, i);
+	srelay_schedule(t, i);
 }
 
 void srelay_run(struct spread *s, uint32_t i)
 {
-	decide(s, i);
-	sdht_check(s, i);
-	srelay_pump(s, i);
-	srelay_schedule(s, i);
+	struct sthread *t = srelay_acting(s, i);
+
+	decide(t, i);
+	sdht_check(t, i);
+	srelay_pump(t, i);
+	srelay_schedule(t, i);
 }
 
 void srelay_start(struct spread *s, uint32_t i, unsigned known)
@@ -628,7 +692,7 @@ static bool linked(struct spread *s, uint32_t i, uint32_t j)
 {
 	struct linkplan_info info;
 
-	return linkplan_get(s->r[i].lp, s->r[j].pk, spread_abs(s), &info) == 0 &&
+	return linkplan_get(s->r[i].lp, s->r[j].pk, sabs(sowner(s, i)), &info) == 0 &&
 	       info.state == LINKPLAN_UP;
 }
 
@@ -655,12 +719,12 @@ static bool converge_pair(struct spread *s, uint8_t *deg, uint32_t i, uint32_t j
 	if (j == i || deg[i] >= SPREAD_CONVERGE_MAX || deg[j] >= SPREAD_CONVERGE_MAX ||
 	    linked(s, i, j))
 		return false;
-	if (add_cand(s, i, j, LINKPLAN_DISCOVERED) < 0 && !linked(s, i, j))
+	if (add_cand(sowner(s, i), i, j, LINKPLAN_DISCOVERED) < 0 && !linked(s, i, j))
 		return false;
-	if (add_cand(s, j, i, LINKPLAN_DISCOVERED) < 0 && !linked(s, j, i))
+	if (add_cand(sowner(s, j), j, i, LINKPLAN_DISCOVERED) < 0 && !linked(s, j, i))
 		return false;
-	link_up(s, i, j);
-	link_up(s, j, i);
+	link_up(sowner(s, i), i, j);
+	link_up(sowner(s, j), j, i);
 	deg[i]++;
 	deg[j]++;
 	return true;
@@ -677,7 +741,7 @@ void srelay_converge(struct spread *s)
 	 * plans start content and have room for relays that join, as after links formed alone. */
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct conf_ctx c = {.s = s};
-		linkplan_foreach(s->r[i].lp, spread_abs(s), conf_peer, &c);
+		linkplan_foreach(s->r[i].lp, SPREAD_T0_MS + s->now, conf_peer, &c);
 		for (size_t k = 0; k < c.n; k++)
 			converge_pair(s, deg, i, c.peers[k]);
 	}

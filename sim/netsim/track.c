@@ -3,6 +3,8 @@
  * each share of the relays. Only relays that existed and were up when it was published count
  * (later ones are fed by anti-entropy, which the convergence figure covers); a relay that
  * leaves stops counting either way. Holding a newer seq of the same relay counts as holding.
+ * Within a window each thread logs what its relays got; between windows the logs are applied
+ * in time order, so a share is reached at the same millisecond whatever the threads.
  */
 #include <errno.h>
 #include <math.h>
@@ -45,34 +47,84 @@ int track_new(struct spread *s, uint32_t relay, const struct dcache_ent *e)
 	t->in_cut = s->p.cut_len_min > 0 && s->now + 60000 >= s->cut_ms && s->now < s->heal_ms;
 	t->prev = s->r[relay].last_track;
 	s->r[relay].last_track = (int32_t)s->n_tr;
-	me->track = (int32_t)s->n_tr++;
+	me->track = (int32_t)s->n_tr;
+	/* The same bytes in every other thread's cache (sign put them there) get the same tag. */
+	for (unsigned k = 0; k < s->nth; k++) {
+		struct dcache_ent *o = dcache_get(&s->th[k].dc, e->dd->bytes, e->dd->len);
+		if (o)
+			o->track = (int32_t)s->n_tr;
+	}
+	s->n_tr++;
 	return 0;
 }
 
-static void reached(struct spread *s, struct track *t)
+static void reached(struct track *t, uint64_t now)
 {
 	for (int k = 0; k < SPREAD_SHARES; k++)
 		if (t->at_ms[k] < 0 &&
 		    (double)t->holders * 100.0 >= spread_reach_share[k] * (double)t->target)
-			t->at_ms[k] = (int32_t)(s->now - t->pub_ms);
+			t->at_ms[k] = (int32_t)(now - t->pub_ms);
 }
 
-static void got_one(struct spread *s, struct track *t, uint32_t relay)
+static void got_one(struct track *t, uint32_t relay, uint64_t now)
 {
 	if (relay >= t->n_at || (t->bits[relay / 8] & (1u << (relay % 8))))
 		return;
 	t->bits[relay / 8] |= (uint8_t)(1u << (relay % 8));
 	t->holders++;
-	reached(s, t);
+	reached(t, now);
 }
 
-void track_got(struct spread *s, const struct dcache_ent *e, uint32_t relay)
+static void got(struct spread *s, int32_t track, uint32_t relay, uint64_t now)
+{
+	/* This one and every older tracked seq of the same relay: a newer seq supersedes. */
+	for (int32_t k = track; k >= 0; k = s->tr[k].prev)
+		got_one(&s->tr[k], relay, now);
+}
+
+void track_got(struct sthread *t, const struct dcache_ent *e, uint32_t relay)
 {
 	if (!e || e->track < 0)
 		return;
-	/* This one and every older tracked seq of the same relay: a newer seq supersedes. */
-	for (int32_t k = e->track; k >= 0; k = s->tr[k].prev)
-		got_one(s, &s->tr[k], relay);
+	if (t->s->serial) {
+		got(t->s, e->track, relay, t->now);
+		return;
+	}
+	if (t->n_got == t->cap_got) {
+		size_t cap = t->cap_got ? t->cap_got * 2 : 1024;
+		struct track_got_ent *g = realloc(t->got, cap * sizeof(*g));
+		if (!g) {
+			t->got_failed++;
+			return;
+		}
+		t->got = g;
+		t->cap_got = cap;
+	}
+	t->got[t->n_got++] =
+	    (struct track_got_ent){.at = t->now, .track = e->track, .relay = relay};
+}
+
+void track_apply(struct spread *s)
+{
+	size_t pos[SPREAD_THREADS_MAX] = {0};
+
+	/* Each log is in time order (a thread runs its events so): merge them. Within one
+	 * millisecond the order does not matter, a share being reached at that millisecond. */
+	for (;;) {
+		struct sthread *best = NULL;
+		for (unsigned k = 0; k < s->nth; k++) {
+			struct sthread *t = &s->th[k];
+			if (pos[k] < t->n_got &&
+			    (!best || t->got[pos[k]].at < best->got[pos[best->id]].at))
+				best = t;
+		}
+		if (!best)
+			break;
+		const struct track_got_ent *g = &best->got[pos[best->id]++];
+		got(s, g->track, g->relay, g->at);
+	}
+	for (unsigned k = 0; k < s->nth; k++)
+		s->th[k].n_got = 0;
 }
 
 void track_left(struct spread *s, uint32_t relay)
@@ -84,7 +136,7 @@ void track_left(struct spread *s, uint32_t relay)
 		if (t->bits[relay / 8] & (1u << (relay % 8)))
 			t->holders--;
 		t->target--;
-		reached(s, t);
+		reached(t, s->now);
 	}
 }
 
@@ -163,4 +215,9 @@ void track_free(struct spread *s)
 	free(s->tr);
 	s->tr = NULL;
 	s->n_tr = s->cap_tr = 0;
+	for (unsigned k = 0; k < s->nth; k++) {
+		free(s->th[k].got);
+		s->th[k].got = NULL;
+		s->th[k].n_got = s->th[k].cap_got = 0;
+	}
 }

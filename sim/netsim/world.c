@@ -146,32 +146,44 @@ bool world_connected(const struct world *w, uint32_t a, uint32_t b)
 	return true;
 }
 
-bool world_send(struct world *w, uint32_t a, uint32_t b, size_t len, uint64_t *delay_ms)
+static bool send_draw(struct world *w, struct rng *loss, struct rng *jitter, struct world_tally *t,
+                      uint32_t a, uint32_t b, size_t len, uint64_t *delay_ms)
 {
 	struct world_node *x = &w->nodes[a];
 	size_t wire = len + WORLD_FRAME_OVERHEAD + WORLD_IPUDP_OVERHEAD;
 
 	x->tx_bytes += wire;
 	x->tx_msgs++;
-	w->sent++;
+	t->sent++;
 	/* Draw loss first and always, so the loss stream does not depend on the cut or churn. */
-	bool lost = rng_chance(&w->loss_rng, w->p.loss);
+	bool lost = rng_chance(loss, w->p.loss);
 	if (!w->nodes[a].up || !w->nodes[b].up) {
-		w->down_dropped++;
+		t->down_dropped++;
 		return false;
 	}
 	if (!world_connected(w, a, b)) {
-		w->cut_dropped++;
+		t->cut_dropped++;
 		return false;
 	}
 	if (lost) {
-		w->lost++;
+		t->lost++;
 		return false;
 	}
 	double base = world_base_delay_ms(w, &x->at, &w->nodes[b].at);
-	double d = base + rng_exp(&w->jitter_rng, base * w->p.jitter_frac);
+	double d = base + rng_exp(jitter, base * w->p.jitter_frac);
 	*delay_ms = (uint64_t)ceil(d);
 	return true;
+}
+
+bool world_send(struct world *w, uint32_t a, uint32_t b, size_t len, uint64_t *delay_ms)
+{
+	return send_draw(w, &w->loss_rng, &w->jitter_rng, &w->tally, a, b, len, delay_ms);
+}
+
+bool world_send_with(struct world *w, struct rng *r, struct world_tally *t, uint32_t a, uint32_t b,
+                     size_t len, uint64_t *delay_ms)
+{
+	return send_draw(w, r, r, t, a, b, len, delay_ms);
 }
 
 void world_received(struct world *w, uint32_t b, size_t len)

@@ -47,13 +47,18 @@ struct world_node {
 	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs;
 };
 
+/* Messages sent, and of them lost, dropped at the cut and dropped at a node that is down. */
+struct world_tally {
+	uint64_t sent, lost, cut_dropped, down_dropped;
+};
+
 struct world {
 	struct world_params p;
 	struct world_node *nodes;
 	size_t n, cap;
 	int cut_region; /* region whose traffic to and from elsewhere is dropped; -1 none */
 	struct rng place_rng, loss_rng, jitter_rng;
-	uint64_t sent, lost, cut_dropped, down_dropped;
+	struct world_tally tally; /* world_send's */
 };
 
 /* Name of a region ("europe", ...) and the region of a name: -1 when unknown. */
@@ -80,6 +85,13 @@ double world_base_delay_ms(const struct world *w, const struct world_place *a,
  * to arrive, false when it is lost (loss draw, cut region, either end down); counted either way.
  */
 bool world_send(struct world *w, uint32_t a, uint32_t b, size_t len, uint64_t *delay_ms);
+/*
+ * world_send drawing loss and jitter from r and counting in *t: a sender's own stream and
+ * tally, for callers that run senders on several threads (node a's counters are written, the
+ * rest of the world only read).
+ */
+bool world_send_with(struct world *w, struct rng *r, struct world_tally *t, uint32_t a, uint32_t b,
+                     size_t len, uint64_t *delay_ms);
 /* Count a delivered message of len payload bytes as received by b. */
 void world_received(struct world *w, uint32_t b, size_t len);
 /* Whether a and b can reach each other now (both up, not separated by the cut). */

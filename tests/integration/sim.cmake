@@ -10,3 +10,10 @@ if(TARGET wgrelay-sim)
                    --dht-relays 200 --dht-clients 20 all)
   set_tests_properties(sim_smoke PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+# sim_threads: the spread scenario with 1 and with 3 threads gives the same figure files, byte
+# for byte (sim/netsim/spread.c: one seed, one result, whatever the threads). A few seconds.
+if(TARGET wgrelay-sim)
+  add_test(NAME sim_threads
+           COMMAND ${CMAKE_CURRENT_LIST_DIR}/sim_threads.sh $<TARGET_FILE:wgrelay-sim>)
+  set_tests_properties(sim_threads PROPERTIES LABELS integration TIMEOUT 120)
+endif()

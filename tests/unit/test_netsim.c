@@ -144,6 +144,95 @@ static void test_event_exact_order(void **state)
 	event_queue_free(q);
 }
 
+/*
+ * Keyed pushes: the same events pushed in different orders pop in the one (at, seq) order, and
+ * the peeks agree with the pops. Set A is pushed first and popped into its milliseconds; then
+ * set B is pushed (some of it at the current millisecond, some through the heap) and
+ * everything popped.
+ */
+static void keyed_pop(struct event_queue *q, uint64_t *order, size_t *got, struct event *e)
+{
+	const struct event *peek[4];
+	size_t np = event_peek_n(q, peek, 4);
+
+	assert_true(np >= 1);
+	uint32_t first = peek[0]->aux;
+	uint64_t at = peek[0]->at, seq = peek[0]->seq;
+	assert_int_equal(event_pop(q, e), 0);
+	assert_int_equal(e->aux, first);
+	assert_int_equal(e->at, at);
+	assert_int_equal(e->seq, seq);
+	order[(*got)++] = e->aux;
+}
+
+static void keyed_run(uint64_t shuffle, uint64_t *order, size_t n)
+{
+	struct event_queue *q;
+	struct event e, last = {0};
+	struct rng r, pick;
+	uint64_t at[600], seq[600];
+	size_t idx[600], got = 0;
+
+	assert_true(n <= 600);
+	rng_seed(&r, 11, 2); /* the events: the same for every shuffle */
+	for (size_t i = 0; i < n; i++) {
+		/* Few milliseconds, many events each; some an hour and more ahead (the heap). */
+		at[i] = i % 7 == 0 ? 5000000 + rng_below(&r, 3) : 100 + rng_below(&r, 20);
+		seq[i] = (rng_below(&r, 1u << 20) << 12) | i; /* unique, in no order */
+		idx[i] = i;
+	}
+	rng_seed(&pick, 13, shuffle);
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)rng_below(&pick, i), t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+	assert_int_equal(event_queue_new(&q, n), 0);
+	for (size_t k = 0; k < n; k++)
+		if (idx[k] % 3)
+			assert_int_equal(
+			    event_push_keyed(q, &(struct event){.at = at[idx[k]],
+			                                        .seq = seq[idx[k]],
+			                                        .aux = (uint32_t)idx[k]}),
+			    0);
+	while (event_now(q) < 110) {
+		keyed_pop(q, order, &got, &e);
+		assert_true(!got || e.at > last.at || (e.at == last.at && e.seq > last.seq));
+		last = e;
+	}
+	/* B: due now or later (an earlier time runs now), some of it at this millisecond. */
+	for (size_t k = 0; k < n; k++)
+		if (idx[k] % 3 == 0)
+			assert_int_equal(
+			    event_push_keyed(q, &(struct event){.at = at[idx[k]],
+			                                        .seq = seq[idx[k]],
+			                                        .aux = (uint32_t)idx[k]}),
+			    0);
+	last = (struct event){0};
+	size_t phase2 = got;
+	while (got < n) {
+		keyed_pop(q, order, &got, &e);
+		assert_true(got == phase2 + 1 || e.at > last.at ||
+		            (e.at == last.at && e.seq > last.seq));
+		last = e;
+	}
+	assert_int_equal(event_pop(q, &e), -ENOENT);
+	event_queue_free(q);
+}
+
+static void test_event_keyed(void **state)
+{
+	enum { N = 600 };
+	uint64_t a[N], b[N], c[N];
+
+	(void)state;
+	keyed_run(1, a, N);
+	keyed_run(2, b, N);
+	keyed_run(3, c, N);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_equal(a, c, sizeof(a));
+}
+
 static void test_rng_streams(void **state)
 {
 	struct rng a, b, c;
@@ -331,6 +420,7 @@ int main(void)
 	    cmocka_unit_test(test_event_order),
 	    cmocka_unit_test(test_event_many),
 	    cmocka_unit_test(test_event_exact_order),
+	    cmocka_unit_test(test_event_keyed),
 	    cmocka_unit_test(test_rng_streams),
 	    cmocka_unit_test(test_world),
 	    cmocka_unit_test(test_hmap),
