@@ -332,6 +332,17 @@ static void teardown(struct spread *s)
 		fclose(s->part_csv);
 }
 
+/* Zeroed memory on a cache line's boundary (struct srelay and struct sthread ask for it). */
+static void *zalloc64(size_t len)
+{
+	len = (len + 63) / 64 * 64;
+	void *p = aligned_alloc(64, len ? len : 64);
+
+	if (p)
+		memset(p, 0, len);
+	return p;
+}
+
 static int setup(struct spread *s, const struct spread_params *p, const char *dir)
 {
 	struct world_params wp = {
@@ -347,7 +358,7 @@ static int setup(struct spread *s, const struct spread_params *p, const char *di
 	/* Room for the relays and everyone churn brings in (Poisson: 3 sigma and some). */
 	double joins = p->churn_per_h * p->hours * (double)p->relays;
 	s->cap = p->relays + (size_t)(joins + 3 * sqrt(joins) + 16);
-	s->r = calloc(s->cap, sizeof(*s->r));
+	s->r = zalloc64(s->cap * sizeof(*s->r));
 	s->pk = calloc(s->cap, sizeof(*s->pk));
 	s->n_bins = (size_t)(s->end_ms / 60000) + 1;
 	s->bin_gossip = calloc(s->n_bins, sizeof(uint64_t));
@@ -588,7 +599,7 @@ static int run_loop(struct spread *s)
 
 int spread_run(const struct spread_params *p, const char *dir, struct spread_result *res)
 {
-	struct spread *s = calloc(1, sizeof(*s));
+	struct spread *s = zalloc64(sizeof(*s));
 	double t0 = now_s();
 	int r;
 

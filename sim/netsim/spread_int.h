@@ -36,6 +36,7 @@
 #define SPREAD_THREADS_MAX 16
 
 enum spread_ev {
+	/* A relay's events, run by the thread that owns it. */
 	EV_TIMER = 1, /* a relay's gossip / linkplan timers (aux: generation) */
 	EV_MSG,       /* gossip message (p: struct smsg) */
 	EV_HS_INIT,   /* handshake initiation */
@@ -44,18 +45,17 @@ enum spread_ev {
 	EV_CLOSE,
 	EV_HB,
 	EV_HB_ACK,
+	EV_HS_RESEND,  /* the initiator's resend check of a CONNECT not up yet */
+	EV_DHT_ROUND,  /* a relay's next DHT look-up round is due (aux: generation) */
+	EV_DHT_RESULT, /* its get_peers round answers */
+	EV_DESC_REQ,
+	EV_DESC_RESP, /* p: struct smsg, the sender's descriptor */
 	/* The scenario's events, run between windows on one thread (spread.c). */
 	EV_PUBLISH, /* a relay's refresh (aux: seq it is due for) */
 	EV_CHURN,   /* one relay leaves, one joins */
 	EV_CUT,
 	EV_HEAL,
 	EV_SAMPLE, /* once a second: bins and convergence */
-	/* A relay's events, run by the thread that owns it. */
-	EV_HS_RESEND,  /* the initiator's resend check of a CONNECT not up yet */
-	EV_DHT_ROUND,  /* a relay's next DHT look-up round is due (aux: generation) */
-	EV_DHT_RESULT, /* its get_peers round answers */
-	EV_DESC_REQ,
-	EV_DESC_RESP, /* p: struct smsg, the sender's descriptor */
 };
 
 struct smsg {
@@ -126,7 +126,7 @@ struct track_got_ent {
  * window (spread.c explains the windows).
  */
 struct sthread {
-	struct spread *s;
+	alignas(64) struct spread *s; /* threads' structures share no cache line */
 	unsigned id;
 	pthread_t th;
 	uint64_t now; /* simulated ms of the event it runs */
