@@ -7,7 +7,7 @@
 #   TENK=1       also run 10,000 relays for a simulated hour (the wall-time goal; about 9
 #                minutes on two cores and 6 GB more, see docs/SCALE.md), after the rest
 # Every spread run starts converged (--converged 1, the default): stores preloaded, links up.
-# The full run takes about 15-20 minutes on two cores and up to ~2.5 GB of memory.
+# The full run takes about 3 minutes on two cores and up to ~4 GB of memory.
 set -eu
 BUILD=${1:?usage: sim/scale.sh BUILD_DIR [OUT_DIR]}
 OUT=${2:-$BUILD/sim-out}
