@@ -1,8 +1,8 @@
 /*
  * netmetrics.c: the relay network's Prometheus lines (metrics.c serves them): relay links,
  * the store, gossip traffic by message type, and every refusal by reason, whether gossip,
- * a HELLO or a DESC_RESP refused it (one reason, one line: the sources are added up), and the
- * DHT node's (netdht.c).
+ * a HELLO or a DESC_RESP refused it (one reason, one line: the sources are added up), the
+ * gossip engine's own work (drops, timeouts, anti-entropy rounds), and the DHT node's (netdht.c).
  */
 #include <stdio.h>
 
@@ -106,6 +106,25 @@ size_t network_metrics(const struct relay *r, char *out, size_t cap)
 		    "wgrelayd_network_gossip_bytes_total{direction=\"out\",type=\"%s\"} %llu\n",
 		    gossip_kind_name(k), (unsigned long long)gs->bytes_in[k], gossip_kind_name(k),
 		    (unsigned long long)gs->bytes_out[k]);
+	/* The engine's own work: a relay that keeps up drops nothing and times out little. */
+	PUT("# HELP wgrelayd_network_gossip_dropped_total Gossip work dropped because a local "
+	    "queue or table was full, by what.\n"
+	    "# TYPE wgrelayd_network_gossip_dropped_total counter\n"
+	    "wgrelayd_network_gossip_dropped_total{what=\"announcement\"} %llu\n"
+	    "wgrelayd_network_gossip_dropped_total{what=\"descriptor\"} %llu\n"
+	    "wgrelayd_network_gossip_dropped_total{what=\"want\"} %llu\n",
+	    (unsigned long long)gs->ann_dropped, (unsigned long long)gs->desc_dropped,
+	    (unsigned long long)gs->want_dropped);
+	SCALAR("wgrelayd_network_want_timeouts_total", "counter",
+	       "WANTs not answered within their link's timeout.", gs->want_timeouts);
+	SCALAR("wgrelayd_network_own_announced_again_total", "counter",
+	       "Own new descriptor announced again to a link that showed no sign of it.",
+	       gs->own_again);
+	SCALAR("wgrelayd_network_anti_entropy_rounds_total", "counter",
+	       "Anti-entropy exchanges (DIGEST) this relay started.", gs->ae_rounds);
+	SCALAR("wgrelayd_network_duplicates_total", "counter",
+	       "Descriptors received again with the seq already held (harmless repeats).",
+	       gs->duplicate);
 	SCALAR("wgrelayd_network_ctrl_bytes_in_total", "counter",
 	       "Control-message bytes received on relay links (gossip, HELLO, heartbeats).",
 	       net->st.ctrl_bytes_in);

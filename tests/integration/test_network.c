@@ -156,6 +156,40 @@ static void test_links_up(void **state)
 	assert_non_null(strstr(log, "relay link up"));
 }
 
+/*
+ * The gossip engine's work counters are exported. Every link that comes up starts an
+ * anti-entropy exchange at once, so rounds started >= links come up (read first: both only
+ * grow), without waiting for the 30 s period. Nothing fills a queue among three relays.
+ */
+static void test_gossip_work_metrics(void **state)
+{
+	static const char *const zero[] = {
+	    "wgrelayd_network_gossip_dropped_total{what=\"announcement\"}",
+	    "wgrelayd_network_gossip_dropped_total{what=\"descriptor\"}",
+	    "wgrelayd_network_gossip_dropped_total{what=\"want\"}",
+	};
+	static const char *const present[] = {
+	    "wgrelayd_network_want_timeouts_total",
+	    "wgrelayd_network_own_announced_again_total",
+	    "wgrelayd_network_duplicates_total",
+	};
+	const struct nrelay *x[] = {&A, &B, &C};
+
+	(void)state;
+	assert_int_equal(wait_metric(&B, "wgrelayd_network_links", 2), 2);
+	for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++) {
+		long long up = nrelay_metric(x[i], "wgrelayd_network_links_up_total");
+
+		assert_true(up >= 1);
+		assert_true(nrelay_metric(x[i], "wgrelayd_network_anti_entropy_rounds_total") >=
+		            up);
+		for (size_t k = 0; k < sizeof(zero) / sizeof(zero[0]); k++)
+			assert_int_equal(nrelay_metric(x[i], zero[k]), 0);
+		for (size_t k = 0; k < sizeof(present) / sizeof(present[0]); k++)
+			assert_true(nrelay_metric(x[i], present[k]) >= 0);
+	}
+}
+
 /* The DISCOVER pages of x in identity order, max per page: the identities, in order. */
 static int discover_all(const struct nrelay *x, uint8_t flags, int32_t lat, int32_t lon,
                         uint8_t max, uint8_t ids[][32], int cap)
@@ -474,6 +508,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_links_up),
+	    cmocka_unit_test(test_gossip_work_metrics),
 	    cmocka_unit_test(test_gossip_through_b),
 	    cmocka_unit_test(test_discover_paging),
 	    cmocka_unit_test(test_desc_req),
