@@ -138,7 +138,7 @@ struct sthread {
 	size_t n_got, cap_got;
 	uint64_t got_failed; /* logs that could not grow (expected 0) */
 	struct world_tally wt;
-	uint64_t events, msgs, gossip_msgs;
+	uint64_t events, msgs;
 	uint64_t dht_rounds, desc_req, desc_ok, desc_bytes; /* sdht.c */
 	uint64_t dht_stored; /* found relays not asked: the store holds their descriptor */
 	uint64_t *bin_gossip, *bin_link; /* bytes per minute */

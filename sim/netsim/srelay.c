@@ -408,7 +408,6 @@ void srelay_pump(struct sthread *t, uint32_t i)
 		if (minute < s->n_bins)
 			t->bin_gossip[minute] += wire;
 		t->msgs++;
-		t->gossip_msgs++;
 		/* linkplan_sent once per link and drain: the same time for all of its messages. */
 		size_t k = 0;
 		while (k < n_sent && sent[k] != link)
